@@ -1,0 +1,2 @@
+//! The download engine: HTTP transfer with resume ([`transfer`]) and library file naming
+//! ([`naming`]).

@@ -1,0 +1,6 @@
+//! Catalog Sync core: the catalog of playlists and items, the embedded redb store, the job
+//! engine and the download engine. No Tauri and no terminal UI live here (ARCHITECTURE.md,
+//! convention 1): the desktop shell and the `catalog-sync` command line both call into this crate.
+
+pub mod catalog;
+pub mod download;
