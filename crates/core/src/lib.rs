@@ -4,3 +4,5 @@
 
 pub mod catalog;
 pub mod download;
+pub mod clock;
+pub mod store;

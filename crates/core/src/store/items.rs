@@ -1,0 +1,239 @@
+//! Items, playlist membership and downloaded files. A sync writes the playlist's fields, every
+//! item (insert or update by identity key) and the membership index in one write transaction
+//! ([`Store::apply_sync`]), so a crash mid-sync leaves the previous catalog intact.
+//!
+//! Identity keys are scoped by [`scoped_key`]: an item known by its enclosure URL is the same
+//! item wherever it is listed (one item can sit in several playlists); a guid or a title+date
+//! hash is only trusted within its own feed, since real feeds reuse short guids like `1`.
+
+use std::collections::HashSet;
+
+use redb::ReadableTable;
+
+use super::{next_id, tables, FileRow, ItemRow, Result, Store, StoreError};
+use crate::catalog::identity::{item_key, ItemKey};
+use crate::catalog::{ParsedItem, ParsedPlaylist};
+
+/// The store key of an item listed by playlist `playlist_id`: `url:<enclosure url>` (global),
+/// or `p<playlist_id>:guid:<guid>` / `p<playlist_id>:hash:<hex>` (per feed).
+pub fn scoped_key(playlist_id: u64, item: &ParsedItem) -> String {
+    match item_key(item) {
+        key @ ItemKey::EnclosureUrl(_) => key.as_string(),
+        key => format!("p{playlist_id}:{}", key.as_string()),
+    }
+}
+
+/// What one sync changed in the catalog.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncOutcome {
+    /// Items seen for the first time, by id.
+    pub new_items: Vec<u64>,
+    /// Known items whose fields changed (e.g. a new enclosure URL).
+    pub updated: u32,
+    /// Items in the document.
+    pub total: u32,
+}
+
+/// One item with its downloaded file, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemEntry {
+    /// Item id.
+    pub id: u64,
+    /// The item.
+    pub item: ItemRow,
+    /// Its file, once downloaded.
+    pub file: Option<FileRow>,
+}
+
+fn copy_fields(row: &mut ItemRow, parsed: &ParsedItem) -> bool {
+    let before = row.clone();
+    row.guid = parsed.guid.clone();
+    row.title = parsed.title.clone();
+    row.published = parsed.published;
+    row.description = parsed.description.clone();
+    row.link = parsed.link.clone();
+    row.duration_secs = parsed.duration_secs;
+    row.enclosure = parsed.enclosure.clone();
+    row.alternate_enclosures = parsed.alternate_enclosures.clone();
+    *row != before
+}
+
+impl Store {
+    /// Records a successful sync of playlist `id`: channel fields, items (new ones inserted,
+    /// known ones updated in place) and membership positions, in one transaction.
+    /// Errors: [`StoreError::NotFound`] for an unknown playlist.
+    pub fn apply_sync(&self, id: u64, doc: &ParsedPlaylist, now_ms: i64) -> Result<SyncOutcome> {
+        self.write(|tx| {
+            let mut playlists = tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
+            let mut pl = playlists.get(id)?.map(|g| g.value()).ok_or_else(|| StoreError::NotFound { what: "playlist", id: id.to_string() })?;
+            pl.format = doc.format;
+            if doc.title.is_some() {
+                pl.title = doc.title.clone();
+            }
+            pl.description = doc.description.clone();
+            pl.link = doc.link.clone();
+            pl.image = doc.image.clone();
+            pl.podcast_guid = doc.podcast_guid.clone();
+            pl.new_feed_url = doc.new_feed_url.clone();
+            pl.last_sync_ms = Some(now_ms);
+            pl.last_error = None;
+            pl.item_count = doc.items.len() as u32;
+            playlists.insert(id, pl)?;
+
+            let mut items = tx.open_table(tables::ITEM_ID_TO_ITEM)?;
+            let mut keys = tx.open_table(tables::ITEM_KEY_TO_ID)?;
+            let mut members = tx.open_table(tables::PLAYLIST_ITEM_INDEX)?;
+            let mut out = SyncOutcome { total: doc.items.len() as u32, ..Default::default() };
+            let mut seen = HashSet::new();
+            for (position, parsed) in doc.items.iter().enumerate() {
+                let key = scoped_key(id, parsed);
+                if !seen.insert(key.clone()) {
+                    continue; // the parser merges duplicates; a second copy changes nothing
+                }
+                let existing = keys.get(key.as_str())?.map(|g| g.value());
+                let item_id = match existing {
+                    Some(item_id) => {
+                        let mut row = items.get(item_id)?.map(|g| g.value()).unwrap_or_default();
+                        if copy_fields(&mut row, parsed) {
+                            row.updated_ms = now_ms;
+                            out.updated += 1;
+                            items.insert(item_id, row)?;
+                        }
+                        item_id
+                    }
+                    None => {
+                        let item_id = next_id(tx, "next_item_id")?;
+                        let mut row = ItemRow { key: key.clone(), playlist_id: id, first_seen_ms: now_ms, updated_ms: now_ms, ..Default::default() };
+                        copy_fields(&mut row, parsed);
+                        items.insert(item_id, row)?;
+                        keys.insert(key.as_str(), item_id)?;
+                        out.new_items.push(item_id);
+                        item_id
+                    }
+                };
+                members.insert((id, item_id), position as u32)?;
+            }
+            Ok(out)
+        })
+    }
+
+    /// The item with this id. Errors: [`StoreError::NotFound`].
+    pub fn item(&self, id: u64) -> Result<ItemRow> {
+        self.read(|tx| {
+            let row = tx.open_table(tables::ITEM_ID_TO_ITEM)?.get(id)?.map(|g| g.value());
+            row.ok_or_else(|| StoreError::NotFound { what: "item", id: id.to_string() })
+        })
+    }
+
+    /// Items of playlist `id` in document order (position in the last synced document), each
+    /// with its file if downloaded.
+    pub fn playlist_items(&self, id: u64) -> Result<Vec<ItemEntry>> {
+        self.read(|tx| {
+            let members = tx.open_table(tables::PLAYLIST_ITEM_INDEX)?;
+            let items = tx.open_table(tables::ITEM_ID_TO_ITEM)?;
+            let files = tx.open_table(tables::ITEM_ID_TO_FILE)?;
+            let mut listed = Vec::new();
+            for entry in members.range((id, 0)..=(id, u64::MAX))? {
+                let (k, pos) = entry?;
+                listed.push((pos.value(), k.value().1));
+            }
+            listed.sort_unstable();
+            let mut out = Vec::with_capacity(listed.len());
+            for (_, item_id) in listed {
+                let Some(item) = items.get(item_id)?.map(|g| g.value()) else { continue };
+                let file = files.get(item_id)?.map(|g| g.value());
+                out.push(ItemEntry { id: item_id, item, file });
+            }
+            Ok(out)
+        })
+    }
+
+    /// The downloaded file of item `id`, if any.
+    pub fn item_file(&self, id: u64) -> Result<Option<FileRow>> {
+        self.read(|tx| Ok(tx.open_table(tables::ITEM_ID_TO_FILE)?.get(id)?.map(|g| g.value())))
+    }
+
+    /// Whether a library-relative path is already recorded for some item.
+    pub fn file_path_taken(&self, rel_path: &str) -> Result<bool> {
+        self.read(|tx| Ok(tx.open_table(tables::FILE_PATH_TO_ITEM_ID)?.get(rel_path)?.is_some()))
+    }
+
+    /// Items of the given playlists (all playlists when `scope` is empty) that have an
+    /// enclosure and no downloaded file, in playlist order then document order, without
+    /// repeats (an item listed by two playlists is downloaded once).
+    pub fn pending_downloads(&self, scope: &[u64]) -> Result<Vec<u64>> {
+        let ids: Vec<u64> = if scope.is_empty() { self.playlists()?.into_iter().map(|(id, _)| id).collect() } else { scope.to_vec() };
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for id in ids {
+            for entry in self.playlist_items(id)? {
+                if entry.file.is_none() && entry.item.enclosure.is_some() && seen.insert(entry.id) {
+                    out.push(entry.id);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Records `file` for `item_id` and indexes its path, inside the caller's transaction.
+/// Errors: [`StoreError::Conflict`] when another item already owns that path.
+pub(crate) fn insert_file(tx: &redb::WriteTransaction, item_id: u64, file: &FileRow) -> Result<()> {
+    let mut paths = tx.open_table(tables::FILE_PATH_TO_ITEM_ID)?;
+    if let Some(owner) = paths.get(file.path.as_str())?.map(|g| g.value()) {
+        if owner != item_id {
+            return Err(StoreError::Conflict(format!("path {} already belongs to item {owner}", file.path)));
+        }
+    }
+    paths.insert(file.path.as_str(), item_id)?;
+    tx.open_table(tables::ITEM_ID_TO_FILE)?.insert(item_id, file)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Enclosure;
+
+    fn item(guid: Option<&str>, url: &str, title: &str) -> ParsedItem {
+        ParsedItem {
+            guid: guid.map(str::to_string),
+            title: Some(title.into()),
+            enclosure: Some(Enclosure { url: url.into(), length: None, mime_type: None }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn resync_updates_in_place_and_new_enclosure_replaces_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let p = store.add_playlist("http://x/feed", None, &[], 1).unwrap().id;
+        let doc1 = ParsedPlaylist { title: Some("Show".into()), items: vec![item(Some("g1"), "http://m/1.mp3", "One"), item(None, "http://m/2.mp3", "Two")], ..Default::default() };
+        let out = store.apply_sync(p, &doc1, 10).unwrap();
+        assert_eq!((out.new_items.len(), out.updated, out.total), (2, 0, 2));
+        let doc2 = ParsedPlaylist { items: vec![item(Some("g1"), "http://m/1-new.mp3", "One"), item(None, "http://m/2.mp3", "Two")], ..Default::default() };
+        let out = store.apply_sync(p, &doc2, 20).unwrap();
+        assert_eq!((out.new_items.len(), out.updated), (0, 1));
+        let items = store.playlist_items(p).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].item.enclosure.as_ref().unwrap().url, "http://m/1-new.mp3");
+        assert_eq!(items[0].item.updated_ms, 20);
+        assert_eq!(store.playlist(p).unwrap().title.as_deref(), Some("Show"), "a document without title keeps the old one");
+        assert_eq!(store.pending_downloads(&[]).unwrap(), vec![items[0].id, items[1].id]);
+    }
+
+    #[test]
+    fn guid_is_scoped_per_playlist_but_enclosure_urls_are_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let a = store.add_playlist("http://x/a", None, &[], 1).unwrap().id;
+        let b = store.add_playlist("http://x/b", None, &[], 1).unwrap().id;
+        let doc_a = ParsedPlaylist { items: vec![item(Some("1"), "http://m/a1.mp3", "A1"), item(None, "http://m/shared.mp3", "S")], ..Default::default() };
+        let doc_b = ParsedPlaylist { items: vec![item(Some("1"), "http://m/b1.mp3", "B1"), item(None, "http://m/shared.mp3", "S")], ..Default::default() };
+        store.apply_sync(a, &doc_a, 1).unwrap();
+        let out_b = store.apply_sync(b, &doc_b, 2).unwrap();
+        assert_eq!(out_b.new_items.len(), 1, "guid 1 of b is a new item; the shared URL is not");
+        assert_eq!(store.pending_downloads(&[]).unwrap().len(), 3, "the shared item is downloaded once");
+    }
+}

@@ -1,0 +1,345 @@
+//! Jobs, their stages and the work items of each stage. Every status change writes the row and
+//! its status index entry in the same transaction. Claims are compare-and-set transitions inside
+//! one write transaction (redb has a single writer), so no job or work item starts twice.
+//!
+//! Work item status codes key `STAGE_ITEM_STATUS_INDEX` as `(job, stage, status, target)`, so
+//! claiming the next queued item and counting a stage's progress are range scans, not walks.
+
+use redb::ReadableTable;
+
+use super::items::insert_file;
+use super::{next_id, tables, FileRow, JobKind, JobRow, JobStatus, Result, StageItemRow, StageKind, StageRow, Store, StoreError, WorkStatus};
+
+/// Count of a stage's work items by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageCounts {
+    /// Not started.
+    pub queued: u32,
+    /// In progress.
+    pub running: u32,
+    /// Finished successfully.
+    pub done: u32,
+    /// Finished with an error.
+    pub failed: u32,
+    /// Nothing to do.
+    pub skipped: u32,
+}
+
+impl StageCounts {
+    /// All work items of the stage.
+    pub fn total(&self) -> u32 {
+        self.queued + self.running + self.done + self.failed + self.skipped
+    }
+    /// Work items that reached an end state.
+    pub fn finished(&self) -> u32 {
+        self.done + self.failed + self.skipped
+    }
+}
+
+fn not_found(id: u64) -> StoreError {
+    StoreError::NotFound { what: "job", id: id.to_string() }
+}
+
+fn load_job(t: &impl ReadableTable<u64, super::codec::Row<JobRow>>, id: u64) -> Result<JobRow> {
+    t.get(id)?.map(|g| g.value()).ok_or_else(|| not_found(id))
+}
+
+fn set_status(tx: &redb::WriteTransaction, id: u64, row: &mut JobRow, status: JobStatus, now_ms: i64) -> Result<()> {
+    let mut index = tx.open_table(tables::JOB_STATUS_INDEX)?;
+    index.remove((row.status.code(), id))?;
+    index.insert((status.code(), id), ())?;
+    row.status = status;
+    row.updated_ms = now_ms;
+    Ok(())
+}
+
+fn put_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), old: Option<WorkStatus>, row: &StageItemRow) -> Result<()> {
+    let (job, stage, target) = key;
+    let mut index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
+    if let Some(old) = old {
+        index.remove((job, stage, old.code(), target))?;
+    }
+    index.insert((job, stage, row.status.code(), target), ())?;
+    tx.open_table(tables::STAGE_ITEM)?.insert(key, row)?;
+    Ok(())
+}
+
+impl Store {
+    /// Creates a queued job of `kind` with the given stages, scoped to `scope` playlists (in
+    /// that order; empty = all). Returns the job id.
+    pub fn create_job(&self, kind: JobKind, stages: &[StageKind], scope: &[u64], now_ms: i64) -> Result<u64> {
+        self.write(|tx| {
+            let id = next_id(tx, "next_job_id")?;
+            let stages = stages.iter().map(|&kind| StageRow { kind, status: WorkStatus::Queued, started_ms: None, ended_ms: None, error: None }).collect();
+            let row = JobRow { kind, scope: scope.to_vec(), status: JobStatus::Queued, stages, created_ms: now_ms, updated_ms: now_ms, runs: 0 };
+            tx.open_table(tables::JOB_STATUS_INDEX)?.insert((JobStatus::Queued.code(), id), ())?;
+            tx.open_table(tables::JOB_ID_TO_JOB)?.insert(id, row)?;
+            Ok(id)
+        })
+    }
+
+    /// The job with this id. Errors: [`StoreError::NotFound`].
+    pub fn job(&self, id: u64) -> Result<JobRow> {
+        self.read(|tx| load_job(&tx.open_table(tables::JOB_ID_TO_JOB)?, id))
+    }
+
+    /// Every job, newest first.
+    pub fn jobs(&self) -> Result<Vec<(u64, JobRow)>> {
+        self.read(|tx| {
+            let t = tx.open_table(tables::JOB_ID_TO_JOB)?;
+            let mut out = Vec::new();
+            for entry in t.iter()?.rev() {
+                let (k, v) = entry?;
+                out.push((k.value(), v.value()));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Ids of jobs in `status`, oldest first (an index range scan).
+    pub fn jobs_with_status(&self, status: JobStatus) -> Result<Vec<u64>> {
+        self.read(|tx| {
+            let index = tx.open_table(tables::JOB_STATUS_INDEX)?;
+            let mut out = Vec::new();
+            for entry in index.range((status.code(), 0)..=(status.code(), u64::MAX))? {
+                out.push(entry?.0.value().1);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Claims the oldest queued job whose kind passes `accept`: queued -> running and `runs`
+    /// incremented, as one compare-and-set. Returns `None` when nothing is claimable.
+    pub fn claim_next_job(&self, accept: impl Fn(&JobRow) -> bool, now_ms: i64) -> Result<Option<u64>> {
+        self.write(|tx| {
+            let queued: Vec<u64> = {
+                let index = tx.open_table(tables::JOB_STATUS_INDEX)?;
+                let code = JobStatus::Queued.code();
+                let mut ids = Vec::new();
+                for entry in index.range((code, 0)..=(code, u64::MAX))? {
+                    ids.push(entry?.0.value().1);
+                }
+                ids
+            };
+            let mut jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
+            for id in queued {
+                let mut row = load_job(&jobs, id)?;
+                if row.status == JobStatus::Queued && accept(&row) {
+                    set_status(tx, id, &mut row, JobStatus::Running, now_ms)?;
+                    row.runs += 1;
+                    jobs.insert(id, row)?;
+                    return Ok(Some(id));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    /// Moves job `id` to `status`. Errors: [`StoreError::NotFound`].
+    pub fn set_job_status(&self, id: u64, status: JobStatus, now_ms: i64) -> Result<()> {
+        self.write(|tx| {
+            let mut jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
+            let mut row = load_job(&jobs, id)?;
+            set_status(tx, id, &mut row, status, now_ms)?;
+            jobs.insert(id, row)?;
+            Ok(())
+        })
+    }
+
+    /// Changes stage `stage` of job `id` through `f` (status, times, error).
+    pub fn update_stage(&self, id: u64, stage: u8, f: impl FnOnce(&mut StageRow)) -> Result<()> {
+        self.write(|tx| {
+            let mut jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
+            let mut row = load_job(&jobs, id)?;
+            let st = row.stages.get_mut(stage as usize).ok_or_else(|| StoreError::NotFound { what: "stage", id: format!("{id}/{stage}") })?;
+            f(st);
+            jobs.insert(id, row)?;
+            Ok(())
+        })
+    }
+
+    /// Returns work of crashed runs to the queue: every running job becomes queued and every
+    /// running work item of it becomes queued again (its attempt count is kept). Run at
+    /// start-up before any runner claims work (convention 8). Returns the re-queued job ids.
+    pub fn reap_running_jobs(&self, now_ms: i64) -> Result<Vec<u64>> {
+        let running = self.jobs_with_status(JobStatus::Running)?;
+        self.write(|tx| {
+            let mut jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
+            for &id in &running {
+                let mut row = load_job(&jobs, id)?;
+                for (stage, st) in row.stages.iter_mut().enumerate() {
+                    if st.status == WorkStatus::Running {
+                        st.status = WorkStatus::Queued;
+                    }
+                    let stage = stage as u8;
+                    let stale: Vec<u64> = {
+                        let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
+                        let code = WorkStatus::Running.code();
+                        let mut v = Vec::new();
+                        for e in index.range((id, stage, code, 0)..=(id, stage, code, u64::MAX))? {
+                            v.push(e?.0.value().3);
+                        }
+                        v
+                    };
+                    for target in stale {
+                        let key = (id, stage, target);
+                        let item = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value());
+                        if let Some(mut item) = item {
+                            item.status = WorkStatus::Queued;
+                            item.updated_ms = now_ms;
+                            put_work(tx, key, Some(WorkStatus::Running), &item)?;
+                        }
+                    }
+                }
+                set_status(tx, id, &mut row, JobStatus::Queued, now_ms)?;
+                jobs.insert(id, row)?;
+            }
+            Ok(running.clone())
+        })
+    }
+
+    /// Adds queued work items for `targets` to a stage; targets already present keep their
+    /// state (so re-planning a resumed stage loses and repeats nothing). Returns how many were new.
+    pub fn add_stage_items(&self, job: u64, stage: u8, targets: &[u64], now_ms: i64) -> Result<u32> {
+        self.write(|tx| {
+            let mut added = 0;
+            for &target in targets {
+                let key = (job, stage, target);
+                if tx.open_table(tables::STAGE_ITEM)?.get(key)?.is_some() {
+                    continue;
+                }
+                let row = StageItemRow { status: WorkStatus::Queued, attempts: 0, last_error: None, note: None, updated_ms: now_ms };
+                put_work(tx, key, None, &row)?;
+                added += 1;
+            }
+            Ok(added)
+        })
+    }
+
+    /// Claims the first queued work item of a stage (queued -> running, attempts + 1).
+    pub fn claim_stage_item(&self, job: u64, stage: u8, now_ms: i64) -> Result<Option<u64>> {
+        self.write(|tx| {
+            let code = WorkStatus::Queued.code();
+            let first = {
+                let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
+                let mut range = index.range((job, stage, code, 0)..=(job, stage, code, u64::MAX))?;
+                let first = range.next().transpose()?.map(|(k, _)| k.value().3);
+                first
+            };
+            let Some(target) = first else { return Ok(None) };
+            let key = (job, stage, target);
+            let mut row = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value()).ok_or_else(|| StoreError::Conflict(format!("index names missing work item {key:?}")))?;
+            row.status = WorkStatus::Running;
+            row.attempts += 1;
+            row.updated_ms = now_ms;
+            put_work(tx, key, Some(WorkStatus::Queued), &row)?;
+            Ok(Some(target))
+        })
+    }
+
+    /// Ends a work item with `status` (done, failed, skipped), its error or note.
+    pub fn finish_stage_item(&self, job: u64, stage: u8, target: u64, status: WorkStatus, error: Option<&str>, note: Option<&str>, now_ms: i64) -> Result<()> {
+        self.write(|tx| finish_work(tx, (job, stage, target), status, error, note, now_ms))
+    }
+
+    /// Records a completed download and ends its work item as done, in one transaction: the
+    /// catalog never says "downloaded" without the file row, nor the reverse.
+    pub fn finish_download(&self, job: u64, stage: u8, item_id: u64, file: &FileRow, now_ms: i64) -> Result<()> {
+        self.write(|tx| {
+            insert_file(tx, item_id, file)?;
+            finish_work(tx, (job, stage, item_id), WorkStatus::Done, None, None, now_ms)
+        })
+    }
+
+    /// Work items of a stage with their state, by target id.
+    pub fn stage_items(&self, job: u64, stage: u8) -> Result<Vec<(u64, StageItemRow)>> {
+        self.read(|tx| {
+            let t = tx.open_table(tables::STAGE_ITEM)?;
+            let mut out = Vec::new();
+            for e in t.range((job, stage, 0)..=(job, stage, u64::MAX))? {
+                let (k, v) = e?;
+                out.push((k.value().2, v.value()));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Counts a stage's work items by status (index range scans).
+    pub fn stage_counts(&self, job: u64, stage: u8) -> Result<StageCounts> {
+        self.read(|tx| {
+            let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
+            let mut counts = StageCounts::default();
+            for status in [WorkStatus::Queued, WorkStatus::Running, WorkStatus::Done, WorkStatus::Failed, WorkStatus::Skipped] {
+                let c = status.code();
+                let n = index.range((job, stage, c, 0)..=(job, stage, c, u64::MAX))?.count() as u32;
+                match status {
+                    WorkStatus::Queued => counts.queued = n,
+                    WorkStatus::Running => counts.running = n,
+                    WorkStatus::Done => counts.done = n,
+                    WorkStatus::Failed => counts.failed = n,
+                    WorkStatus::Skipped => counts.skipped = n,
+                }
+            }
+            Ok(counts)
+        })
+    }
+}
+
+fn finish_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), status: WorkStatus, error: Option<&str>, note: Option<&str>, now_ms: i64) -> Result<()> {
+    let mut row = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value()).ok_or_else(|| StoreError::NotFound { what: "work item", id: format!("{key:?}") })?;
+    let old = row.status;
+    row.status = status;
+    row.last_error = error.map(str::to_string);
+    row.note = note.map(str::to_string);
+    row.updated_ms = now_ms;
+    put_work(tx, key, Some(old), &row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn claim_is_fifo_and_never_twice() {
+        let (_d, store) = store();
+        let a = store.create_job(JobKind::SyncOnly, &[StageKind::Sync], &[], 1).unwrap();
+        let b = store.create_job(JobKind::DownloadOnly, &[StageKind::Download], &[2, 1], 2).unwrap();
+        assert_eq!(store.claim_next_job(|_| true, 3).unwrap(), Some(a));
+        assert_eq!(store.claim_next_job(|j| j.kind == JobKind::SyncOnly, 3).unwrap(), None);
+        assert_eq!(store.claim_next_job(|_| true, 3).unwrap(), Some(b));
+        assert_eq!(store.claim_next_job(|_| true, 3).unwrap(), None);
+        assert_eq!(store.job(b).unwrap().scope, vec![2, 1]);
+        assert_eq!(store.jobs_with_status(JobStatus::Running).unwrap(), vec![a, b]);
+    }
+
+    #[test]
+    fn work_items_claim_finish_and_reap() {
+        let (_d, store) = store();
+        let job = store.create_job(JobKind::DownloadOnly, &[StageKind::Download], &[], 1).unwrap();
+        store.claim_next_job(|_| true, 1).unwrap();
+        assert_eq!(store.add_stage_items(job, 0, &[5, 6, 7], 1).unwrap(), 3);
+        assert_eq!(store.add_stage_items(job, 0, &[5, 8], 1).unwrap(), 1);
+        assert_eq!(store.claim_stage_item(job, 0, 2).unwrap(), Some(5));
+        assert_eq!(store.claim_stage_item(job, 0, 2).unwrap(), Some(6));
+        store.finish_download(job, 0, 5, &FileRow { path: "a/b.mp3".into(), size: 3, ..Default::default() }, 3).unwrap();
+        store.finish_stage_item(job, 0, 7, WorkStatus::Failed, Some("404"), None, 3).unwrap();
+        let c = store.stage_counts(job, 0).unwrap();
+        assert_eq!((c.queued, c.running, c.done, c.failed, c.total()), (1, 1, 1, 1, 4));
+        // crash: item 6 was running; the reaper queues it again and the job with it
+        assert_eq!(store.reap_running_jobs(4).unwrap(), vec![job]);
+        assert_eq!(store.job(job).unwrap().status, JobStatus::Queued);
+        let c = store.stage_counts(job, 0).unwrap();
+        assert_eq!((c.queued, c.running), (2, 0));
+        let items = store.stage_items(job, 0).unwrap();
+        let six = items.iter().find(|(t, _)| *t == 6).unwrap();
+        assert_eq!(six.1.attempts, 1);
+        assert!(store.file_path_taken("a/b.mp3").unwrap());
+        assert!(store.item_file(5).unwrap().is_some());
+    }
+}

@@ -1,0 +1,136 @@
+//! The embedded catalog database on redb. [`Store`] is a cheap clone around one
+//! `redb::Database`; each public method runs one read or one write transaction, so a row and
+//! its index entries always change together (convention 4). Methods are blocking: async code
+//! calls them through `tokio::task::spawn_blocking` (see `jobs::runner`). State changes commit
+//! with `Durability::Immediate`.
+//!
+//! Aggregates live in their own modules: [`playlists`], [`items`] (items, membership and
+//! downloaded files) and [`jobs`] (jobs, stages and stage work items). Every table is defined
+//! in [`tables`]; the schema version and migrations in [`schema`].
+
+mod codec;
+pub mod items;
+pub mod jobs;
+pub mod playlists;
+mod rows;
+pub mod schema;
+pub mod tables;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use rows::*;
+
+/// Errors of the store. Database errors are kept as their `redb` sources.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file was written by a newer Catalog Sync (its schema version is higher).
+    #[error("database {path} has schema version {found}, newer than this build's {supported}; upgrade Catalog Sync")]
+    NewerSchema {
+        /// Database file.
+        path: PathBuf,
+        /// Version found in the file.
+        found: u64,
+        /// Highest version this build knows.
+        supported: u64,
+    },
+    /// A row the caller named does not exist.
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// Kind of row, e.g. `playlist`.
+        what: &'static str,
+        /// Its id or selector.
+        id: String,
+    },
+    /// A state transition that the row's current state does not allow.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database file cannot be created or opened.
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        /// Database file.
+        path: PathBuf,
+        /// redb's reason.
+        #[source]
+        source: redb::DatabaseError,
+    },
+    /// Creating the database's folder failed.
+    #[error("cannot create folder for database {path}: {source}")]
+    Io {
+        /// Database file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Any other redb error (I/O, corruption), a bug or an environment failure.
+    #[error("database error: {0}")]
+    Db(#[from] redb::Error),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),+) => { $(impl From<$t> for StoreError { fn from(e: $t) -> Self { StoreError::Db(e.into()) } })+ };
+}
+from_redb!(redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+
+/// Result of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Handle to the catalog database. Clone freely; all clones share one `redb::Database`.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Arc<redb::Database>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens the database at `path`, creating it (and its folder) if missing, then creates
+    /// missing tables and runs forward migrations in one write transaction.
+    ///
+    /// Errors: [`StoreError::NewerSchema`] when the file comes from a newer build (nothing is
+    /// changed in it); [`StoreError::Open`] when the file is locked by another process or is
+    /// not a redb database.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: path.into(), source })?;
+        }
+        let db = redb::Database::create(path).map_err(|source| StoreError::Open { path: path.into(), source })?;
+        let store = Store { db: Arc::new(db), path: path.to_path_buf() };
+        schema::migrate(&store)?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one durable write transaction and commits it.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<T>) -> Result<T> {
+        let tx = self.db.begin_write()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one read transaction.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&redb::ReadTransaction) -> Result<T>) -> Result<T> {
+        use redb::ReadableDatabase;
+        let tx = self.db.begin_read()?;
+        f(&tx)
+    }
+
+    /// Size of the database file in bytes.
+    pub fn file_size(&self) -> u64 {
+        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// Takes and increments the counter `name` of the meta table; ids start at 1.
+pub(crate) fn next_id(tx: &redb::WriteTransaction, name: &str) -> Result<u64> {
+    use redb::ReadableTable;
+    let mut meta = tx.open_table(tables::META)?;
+    let id = meta.get(name)?.map(|g| g.value()).unwrap_or(1);
+    meta.insert(name, id + 1)?;
+    Ok(id)
+}

@@ -1,0 +1,85 @@
+//! Schema version and forward migrations (ARCHITECTURE.md, convention 5). The version lives
+//! in the meta table under `"schema_version"`. Opening a database runs every migration from the
+//! file's version up to [`SCHEMA_VERSION`] in one write transaction, so a crash mid-migration
+//! leaves the old schema intact; a file with a higher version is refused untouched.
+
+
+use super::{tables, Result, Store, StoreError};
+
+/// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
+pub const SCHEMA_VERSION: u64 = 1;
+
+type Migration = fn(&redb::WriteTransaction) -> Result<()>;
+
+/// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1];
+
+fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
+    tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
+    tx.open_table(tables::PLAYLIST_URL_TO_ID)?;
+    tx.open_table(tables::ITEM_ID_TO_ITEM)?;
+    tx.open_table(tables::ITEM_KEY_TO_ID)?;
+    tx.open_table(tables::PLAYLIST_ITEM_INDEX)?;
+    tx.open_table(tables::ITEM_ID_TO_FILE)?;
+    tx.open_table(tables::FILE_PATH_TO_ITEM_ID)?;
+    tx.open_table(tables::JOB_ID_TO_JOB)?;
+    tx.open_table(tables::JOB_STATUS_INDEX)?;
+    tx.open_table(tables::STAGE_ITEM)?;
+    tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
+    Ok(())
+}
+
+/// Reads the stored schema version; 0 for a new, empty file.
+pub fn stored_version(store: &Store) -> Result<u64> {
+    store.read(|tx| match tx.open_table(tables::META) {
+        Ok(meta) => Ok(meta.get("schema_version")?.map(|g| g.value()).unwrap_or(0)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+        Err(e) => Err(e.into()),
+    })
+}
+
+/// Brings the database to [`SCHEMA_VERSION`]; see the module docs.
+pub(super) fn migrate(store: &Store) -> Result<()> {
+    let found = stored_version(store)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema { path: store.path().to_path_buf(), found, supported: SCHEMA_VERSION });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    store.write(|tx| {
+        for migration in &MIGRATIONS[found as usize..] {
+            migration(tx)?;
+        }
+        tx.open_table(tables::META)?.insert("schema_version", SCHEMA_VERSION)?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_file_gets_current_version_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.redb");
+        let store = Store::open(&path).unwrap();
+        assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn newer_database_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.redb");
+        let store = Store::open(&path).unwrap();
+        store.write(|tx| Ok(tx.open_table(tables::META)?.insert("schema_version", SCHEMA_VERSION + 5).map(|_| ())?)).unwrap();
+        drop(store);
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 5), "{err}");
+        assert!(err.to_string().contains("newer than this build"), "{err}");
+    }
+}

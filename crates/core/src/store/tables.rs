@@ -1,0 +1,44 @@
+//! Every redb table of the catalog, in one place (ARCHITECTURE.md, convention 3). Names say
+//! what maps to what; a changed value layout gets a new table name with a version suffix.
+//! Secondary indexes (`*_INDEX`, `*_TO_ID`) are written only by the store modules, in the same
+//! write transaction as their rows (convention 4).
+
+use redb::TableDefinition;
+
+use super::codec::Row;
+use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
+
+/// Store-wide counters and the schema version: `"schema_version"`, `"next_playlist_id"`,
+/// `"next_item_id"`, `"next_job_id"`.
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// Playlist id -> playlist row.
+pub const PLAYLIST_ID_TO_PLAYLIST: TableDefinition<u64, Row<PlaylistRow>> =
+    TableDefinition::new("playlist_id_to_playlist_v1");
+/// Playlist URL (as added, normalized by `url::Url`) -> playlist id. Unique.
+pub const PLAYLIST_URL_TO_ID: TableDefinition<&str, u64> = TableDefinition::new("playlist_url_to_id_v1");
+
+/// Item id -> item row.
+pub const ITEM_ID_TO_ITEM: TableDefinition<u64, Row<ItemRow>> = TableDefinition::new("item_id_to_item_v1");
+/// Item identity key (see `catalog::identity`, scoped by `store::items::scoped_key`) -> item id.
+pub const ITEM_KEY_TO_ID: TableDefinition<&str, u64> = TableDefinition::new("item_key_to_id_v1");
+/// (playlist id, item id) -> position of the item in the playlist's latest document.
+pub const PLAYLIST_ITEM_INDEX: TableDefinition<(u64, u64), u32> =
+    TableDefinition::new("playlist_item_index_v1");
+
+/// Item id -> the downloaded file of that item. Present only once the file is complete on disk.
+pub const ITEM_ID_TO_FILE: TableDefinition<u64, Row<FileRow>> = TableDefinition::new("item_id_to_file_v1");
+/// Library-relative path -> item id; keeps two items from claiming one file name.
+pub const FILE_PATH_TO_ITEM_ID: TableDefinition<&str, u64> = TableDefinition::new("file_path_to_item_id_v1");
+
+/// Job id -> job row (kind, scope, status, stages).
+pub const JOB_ID_TO_JOB: TableDefinition<u64, Row<JobRow>> = TableDefinition::new("job_id_to_job_v1");
+/// (job status code, job id) -> (). The scheduler's and reaper's scan (convention 4).
+pub const JOB_STATUS_INDEX: TableDefinition<(u8, u64), ()> = TableDefinition::new("job_status_index_v1");
+
+/// (job id, stage index, target id) -> work item of a stage. The target is a playlist id in a
+/// sync stage and an item id in a download stage.
+pub const STAGE_ITEM: TableDefinition<(u64, u8, u64), Row<StageItemRow>> = TableDefinition::new("stage_item_v1");
+/// (job id, stage index, work status code, target id) -> (). Claim queued work without a walk.
+pub const STAGE_ITEM_STATUS_INDEX: TableDefinition<(u64, u8, u8, u64), ()> =
+    TableDefinition::new("stage_item_status_index_v1");
