@@ -5,4 +5,6 @@
 pub mod catalog;
 pub mod download;
 pub mod clock;
+pub mod config;
 pub mod store;
+pub mod jobs;

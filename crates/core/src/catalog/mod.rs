@@ -3,6 +3,7 @@
 //! item identity ([`identity`]). Bytes come in, decoded by [`encoding`]; which parser runs is
 //! decided by content, never by file extension ([`detect`]).
 
+pub mod fetch;
 pub mod identity;
 pub mod model;
 

@@ -1,0 +1,117 @@
+//! Settings of the core: where the database and the library live, how many transfers run at
+//! once, the file name template and the watchdog windows. Defaults put the database in the
+//! platform's data folder and the library in the user's music folder (via `dirs`); a TOML file
+//! (default `<config dir>/catalog-sync/config.toml`) overrides them, and the front ends
+//! override the file with flags. Every field of the file is optional.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Default file name template, relative to the library root (see `download::naming`).
+pub const DEFAULT_TEMPLATE: &str = "{playlist}/{date} {title}.{ext}";
+
+/// Errors reading the configuration file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// Config file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for these settings.
+    #[error("invalid config {path}: {source}")]
+    Parse {
+        /// Config file.
+        path: PathBuf,
+        /// TOML's reason, with line and column.
+        #[source]
+        source: toml::de::Error,
+    },
+}
+
+/// The core's settings. Units are in the field names (`_ms`, `_bytes_per_sec`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The redb catalog file.
+    pub database: PathBuf,
+    /// Root folder of downloaded files; nothing is ever written outside it.
+    pub library: PathBuf,
+    /// Transfers running at once in a download stage (default 4).
+    pub parallel_downloads: usize,
+    /// Playlists fetched at once in a sync stage (default 4).
+    pub parallel_syncs: usize,
+    /// File name template relative to the library, `/` between folders.
+    pub name_template: String,
+    /// `User-Agent` sent with every request.
+    pub user_agent: String,
+    /// A transfer that receives no bytes for this long is ended and retried (ms).
+    pub stall_timeout_ms: u64,
+    /// Connection set-up limit (ms).
+    pub connect_timeout_ms: u64,
+    /// Attempts per download, resuming from the partial file each time (default 3).
+    pub max_attempts: u32,
+    /// Pause between attempts (ms).
+    pub retry_backoff_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let data = dirs::data_dir().unwrap_or_else(std::env::temp_dir).join("catalog-sync");
+        let library = dirs::audio_dir()
+            .or_else(|| dirs::home_dir().map(|h| h.join("Music")))
+            .map(|d| d.join("Catalog Sync"))
+            .unwrap_or_else(|| data.join("library"));
+        Config {
+            database: data.join("catalog.redb"),
+            library,
+            parallel_downloads: 4,
+            parallel_syncs: 4,
+            name_template: DEFAULT_TEMPLATE.to_string(),
+            user_agent: format!("CatalogSync/{} (+podcast downloader)", env!("CARGO_PKG_VERSION")),
+            stall_timeout_ms: 30_000,
+            connect_timeout_ms: 15_000,
+            max_attempts: 3,
+            retry_backoff_ms: 1_000,
+        }
+    }
+}
+
+impl Config {
+    /// The default config file: `<config dir>/catalog-sync/config.toml`.
+    pub fn default_path() -> Option<PathBuf> {
+        dirs::config_dir().map(|d| d.join("catalog-sync").join("config.toml"))
+    }
+
+    /// Defaults overlaid with the TOML file at `path` if it exists. A missing file is not an
+    /// error; an unreadable or invalid one is ([`ConfigError`]).
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(source) => Err(ConfigError::Read { path: path.into(), source }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_defaults_and_unknown_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert_eq!(Config::load(&path).unwrap(), Config::default());
+        std::fs::write(&path, "library = \"/srv/pods\"\nparallel_downloads = 16\n").unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!((c.library.as_path(), c.parallel_downloads, c.max_attempts), (Path::new("/srv/pods"), 16, 3));
+        std::fs::write(&path, "paralel_downloads = 2\n").unwrap();
+        assert!(Config::load(&path).unwrap_err().to_string().contains("invalid config"));
+    }
+}

@@ -1,0 +1,24 @@
+//! Jobs: what the user asked for, as resumable data. A job kind maps to ordered stages
+//! ([`stages_of`]); the [`Engine`] claims queued jobs from the store and runs their stages,
+//! emitting domain [`Event`]s that the front ends render (ARCHITECTURE.md, convention 11:
+//! progress is sent as cumulative totals). State lives in the store, so a restarted process
+//! reaps stale running work back to the queue and continues it.
+
+mod download_stage;
+mod events;
+mod runner;
+mod sync_stage;
+
+pub use events::{Event, EventSink, ItemOutcome};
+pub use runner::{Engine, EngineError};
+
+use crate::store::{JobKind, StageKind};
+
+/// The ordered stages a job of `kind` runs.
+pub fn stages_of(kind: JobKind) -> &'static [StageKind] {
+    match kind {
+        JobKind::SyncOnly => &[StageKind::Sync],
+        JobKind::DownloadOnly => &[StageKind::Download],
+        JobKind::SyncDownload => &[StageKind::Sync, StageKind::Download],
+    }
+}

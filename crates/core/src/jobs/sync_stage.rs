@@ -1,0 +1,85 @@
+//! The sync stage: fetch each playlist in scope, parse it by content and write the result to
+//! the catalog in one transaction per playlist. A playlist that cannot be fetched or parsed
+//! fails alone, with the line `playlist <id> <url>: <reason>` stored on its work item and the
+//! reason on the playlist; the other playlists go on. Up to `parallel_syncs` run at once.
+
+use tokio::task::JoinSet;
+
+use super::events::Event;
+use super::runner::{Engine, EngineError};
+use crate::catalog::fetch::fetch_document;
+use crate::catalog::{parse_document, Document};
+use crate::store::{StageCounts, StageKind, WorkStatus};
+
+pub(super) async fn run(engine: &Engine, job: u64, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
+    let scope = scope.to_vec();
+    let now = engine.now();
+    engine
+        .blocking(move |s| {
+            let targets = if scope.is_empty() { s.playlists()?.into_iter().map(|(id, _)| id).collect() } else { scope };
+            s.add_stage_items(job, stage, &targets, now)
+        })
+        .await?;
+    let counts = engine.blocking(move |s| s.stage_counts(job, stage)).await?;
+    engine.emit(Event::StageStarted { job, stage: StageKind::Sync, total: counts.total(), finished: counts.finished() });
+
+    let mut workers = JoinSet::new();
+    for _ in 0..engine.config().parallel_syncs.max(1) {
+        let engine = engine.clone();
+        workers.spawn(async move {
+            while !engine.inner.cancel.is_cancelled() {
+                let now = engine.now();
+                let Some(playlist) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
+                sync_one(&engine, job, stage, playlist).await?;
+            }
+            Ok::<(), EngineError>(())
+        });
+    }
+    while let Some(result) = workers.join_next().await {
+        result.map_err(|e| EngineError::Worker(e.to_string()))??;
+    }
+    Ok(engine.blocking(move |s| s.stage_counts(job, stage)).await?)
+}
+
+async fn sync_one(engine: &Engine, job: u64, stage: u8, id: u64) -> Result<(), EngineError> {
+    let row = engine.blocking(move |s| s.playlist(id)).await?;
+    let outcome = async {
+        let url = url::Url::parse(&row.url).map_err(|e| format!("invalid URL: {e}"))?;
+        let (bytes, final_url) = tokio::select! {
+            r = fetch_document(engine.client(), &url) => r.map_err(|e| e.to_string())?,
+            _ = engine.inner.cancel.cancelled() => return Err("cancelled".to_string()),
+        };
+        match parse_document(&bytes, &final_url).map_err(|e| e.to_string())? {
+            Document::Playlist(doc) => Ok(doc),
+            Document::Subscriptions(subs) => Err(format!("an OPML subscription list of {} feeds, not a playlist; add it with `catalog-sync import`", subs.len())),
+        }
+    }
+    .await;
+    let now = engine.now();
+    match outcome {
+        Ok(doc) => {
+            let title = doc.title.clone().unwrap_or_else(|| row.display_title().to_string());
+            let out = engine
+                .blocking(move |s| {
+                    let out = s.apply_sync(id, &doc, now)?;
+                    s.finish_stage_item(job, stage, id, WorkStatus::Done, None, Some(&format!("{} new of {}", out.new_items.len(), out.total)), now)?;
+                    Ok(out)
+                })
+                .await?;
+            engine.emit(Event::PlaylistSynced { job, playlist: id, title, new_items: out.new_items.len() as u32, total: out.total });
+        }
+        Err(_) if engine.inner.cancel.is_cancelled() => {} // left running; the reaper re-queues it
+        Err(reason) => {
+            let line = format!("playlist {id} {}: {reason}", row.url);
+            let stored = line.clone();
+            engine
+                .blocking(move |s| {
+                    s.record_sync_error(id, &reason, now)?;
+                    s.finish_stage_item(job, stage, id, WorkStatus::Failed, Some(&stored), None, now)
+                })
+                .await?;
+            engine.emit(Event::PlaylistFailed { job, playlist: id, error: line });
+        }
+    }
+    Ok(())
+}
