@@ -1,0 +1,209 @@
+//! The commands: each opens the store, calls the core, and prints. Job commands (`sync`,
+//! `download`, `run`) queue a job and run the engine until the queue is empty, which also
+//! finishes work an interrupted earlier run left queued.
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use catalog_sync_core::catalog::fetch::{fetch_document, url_from_user_input};
+use catalog_sync_core::catalog::opml::export_opml;
+use catalog_sync_core::catalog::{parse_document, Document, Subscription};
+use catalog_sync_core::clock::{Clock, SystemClock};
+use catalog_sync_core::config::Config;
+use catalog_sync_core::jobs::Engine;
+use catalog_sync_core::store::{JobKind, Store};
+
+use crate::args::{Args, Command, ListWhat};
+use crate::progress::Progress;
+
+fn load_config(args: &Args) -> anyhow::Result<Config> {
+    let mut config = match args.config.clone().or_else(Config::default_path) {
+        Some(path) => Config::load(&path)?,
+        None => Config::default(),
+    };
+    if let Some(db) = &args.database {
+        config.database = db.clone();
+    }
+    if let Some(lib) = &args.library {
+        config.library = lib.clone();
+    }
+    if let Some(n) = args.parallel {
+        config.parallel_downloads = n.max(1);
+    }
+    Ok(config)
+}
+
+/// Runs the command; `Ok(false)` when something it tried failed (already reported).
+pub async fn run(args: Args) -> anyhow::Result<bool> {
+    let config = load_config(&args)?;
+    let store = Store::open(&config.database)?;
+    let now = || SystemClock.now_ms();
+    match &args.command {
+        Command::Add { urls } => {
+            for input in urls {
+                let url = url_from_user_input(input).map_err(anyhow::Error::msg)?;
+                let added = store.add_playlist(url.as_str(), None, &[], now())?;
+                let verb = if added.created { "added" } else { "already in the catalog:" };
+                println!("{verb} playlist {} {url}", added.id);
+            }
+            Ok(true)
+        }
+        Command::Import { source } => import(&store, &config, source).await,
+        Command::ExportOpml { output } => {
+            let subs: Vec<Subscription> = store
+                .playlists()?
+                .into_iter()
+                .map(|(_, p)| Subscription { url: p.url.clone(), title: p.title.clone(), html_url: p.link.clone(), folders: p.folders.clone() })
+                .collect();
+            let xml = export_opml("Catalog Sync subscriptions", &subs);
+            match output {
+                Some(path) => std::fs::write(path, xml).with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{xml}"),
+            }
+            Ok(true)
+        }
+        Command::List { what, playlist } => {
+            list(&store, *what, playlist)?;
+            Ok(true)
+        }
+        Command::Sync { playlists } => run_job(store, config, JobKind::SyncOnly, playlists, args.quiet).await,
+        Command::Download { playlists } => run_job(store, config, JobKind::DownloadOnly, playlists, args.quiet).await,
+        Command::Run { playlists } => run_job(store, config, JobKind::SyncDownload, playlists, args.quiet).await,
+        Command::Status => {
+            status(&store, &config)?;
+            Ok(true)
+        }
+    }
+}
+
+async fn import(store: &Store, config: &Config, source: &str) -> anyhow::Result<bool> {
+    let url = url_from_user_input(source).map_err(anyhow::Error::msg)?;
+    let client = catalog_sync_core::download::build_client(&config.user_agent, std::time::Duration::from_millis(config.connect_timeout_ms));
+    let (bytes, final_url) = fetch_document(&client, &url).await.with_context(|| format!("fetching {url}"))?;
+    let doc = parse_document(&bytes, &final_url).with_context(|| format!("{url}"))?;
+    let now = SystemClock.now_ms();
+    match doc {
+        Document::Subscriptions(subs) => {
+            let (mut created, mut known) = (0, 0);
+            for sub in &subs {
+                let added = store.add_playlist(&sub.url, sub.title.as_deref(), &sub.folders, now)?;
+                if added.created { created += 1 } else { known += 1 }
+            }
+            println!("imported {created} playlists from {url} ({known} already in the catalog)");
+        }
+        Document::Playlist(pl) => {
+            let added = store.add_playlist(url.as_str(), pl.title.as_deref(), &[], now)?;
+            let verb = if added.created { "added" } else { "already in the catalog:" };
+            println!("{verb} playlist {} {url} ({} items)", added.id, pl.items.len());
+        }
+    }
+    Ok(true)
+}
+
+async fn run_job(store: Store, config: Config, kind: JobKind, selectors: &[String], quiet: bool) -> anyhow::Result<bool> {
+    let scope = selectors.iter().map(|s| store.find_playlist(s)).collect::<Result<Vec<_>, _>>()?;
+    if store.playlists()?.is_empty() {
+        bail!("the catalog has no playlists yet; add some with `catalog-sync add <url>` or `catalog-sync import <opml>`");
+    }
+    let progress = Arc::new(Progress::new(quiet));
+    let sink_progress = progress.clone();
+    let library = config.library.clone();
+    let engine = Engine::new(store, config, Arc::new(SystemClock), Arc::new(move |e| sink_progress.on_event(e)));
+    engine.enqueue(kind, scope).await?;
+    let cancel = engine.cancel_token();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: stopping; run the command again to resume");
+            cancel.cancel();
+        }
+    });
+    let started = std::time::Instant::now();
+    let ran = engine.run_queued().await?;
+    Ok(progress.summary(&ran, started.elapsed(), &library))
+}
+
+fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<()> {
+    let ids: Vec<u64> = if selectors.is_empty() {
+        store.playlists()?.into_iter().map(|(id, _)| id).collect()
+    } else {
+        selectors.iter().map(|s| store.find_playlist(s)).collect::<Result<_, _>>()?
+    };
+    for id in ids {
+        let p = store.playlist(id)?;
+        let items = store.playlist_items(id)?;
+        if what == ListWhat::Playlists {
+            let downloaded = items.iter().filter(|i| i.file.is_some()).count();
+            let state = p.last_error.as_deref().map(|e| format!("  error: {e}")).unwrap_or_default();
+            println!("{id:>5}  {:<50}  {:>5} items  {:>5} downloaded  {}{state}", p.display_title(), items.len(), downloaded, p.url);
+            continue;
+        }
+        println!("{id:>5}  {}", p.display_title());
+        for entry in items {
+            let date = entry.item.published.map(format_date).unwrap_or_else(|| "undated   ".into());
+            let state = match (&entry.file, &entry.item.enclosure) {
+                (Some(f), _) => format!("downloaded {}", f.path),
+                (None, Some(_)) => "pending".into(),
+                (None, None) => "no enclosure".into(),
+            };
+            println!("{:>7}  {date}  {}  [{state}]", entry.id, entry.item.title.as_deref().unwrap_or("(untitled)"));
+        }
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD` (UTC) of Unix seconds.
+pub fn format_date(secs: i64) -> String {
+    // Civil-from-days, H. Hinnant, <https://howardhinnant.github.io/date_algorithms.html>.
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn status(store: &Store, config: &Config) -> anyhow::Result<()> {
+    let playlists = store.playlists()?;
+    let failing = playlists.iter().filter(|(_, p)| p.last_error.is_some()).count();
+    let (mut items, mut files, mut bytes) = (0usize, 0usize, 0u64);
+    for (id, _) in &playlists {
+        for entry in store.playlist_items(*id)? {
+            items += 1;
+            if let Some(f) = entry.file {
+                files += 1;
+                bytes += f.size;
+            }
+        }
+    }
+    println!("catalog  {}  ({} bytes)", store.path().display(), store.file_size());
+    println!("library  {}", config.library.display());
+    println!("{} playlists ({failing} with sync errors), {items} items, {files} downloaded ({bytes} bytes)", playlists.len());
+    let jobs = store.jobs()?;
+    if jobs.is_empty() {
+        println!("no jobs yet");
+    }
+    for (id, job) in jobs.iter().take(20) {
+        let scope = if job.scope.is_empty() { "all playlists".to_string() } else { format!("{} playlists", job.scope.len()) };
+        println!("job {id:<4} {:<14} {:<10} {scope}, run {} time(s)", job.kind.as_str(), job.status.as_str(), job.runs);
+        for (index, stage) in job.stages.iter().enumerate() {
+            let c = store.stage_counts(*id, index as u8)?;
+            let error = stage.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default();
+            println!("    {:<9} {:<8} {}/{} done, {} failed, {} skipped, {} queued{error}", stage.kind.as_str(), stage.status.as_str(), c.done, c.total(), c.failed, c.skipped, c.queued + c.running);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn format_date_is_civil_utc() {
+        assert_eq!(super::format_date(0), "1970-01-01");
+        assert_eq!(super::format_date(1_710_288_000), "2024-03-13");
+        assert_eq!(super::format_date(951_782_400), "2000-02-29");
+    }
+}
