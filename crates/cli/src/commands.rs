@@ -11,7 +11,7 @@ use catalog_sync_core::catalog::{parse_document, Document, Subscription};
 use catalog_sync_core::clock::{Clock, SystemClock};
 use catalog_sync_core::config::Config;
 use catalog_sync_core::jobs::Engine;
-use catalog_sync_core::store::{JobKind, Store};
+use catalog_sync_core::store::{JobKind, Store, StoreError};
 
 use crate::args::{Args, Command, ListWhat};
 use crate::progress::Progress;
@@ -48,7 +48,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             }
             Ok(true)
         }
-        Command::Import { source } => import(&store, &config, source).await,
+        Command::Import { source } => import(&store, &config, source).await.map(|_| true),
         Command::ExportOpml { output } => {
             let subs: Vec<Subscription> = store
                 .playlists()?
@@ -76,32 +76,53 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
     }
 }
 
-async fn import(store: &Store, config: &Config, source: &str) -> anyhow::Result<bool> {
+/// Imports `source` by content: an OPML list adds each subscription, anything else is added as
+/// one playlist. Returns the ids of the playlists it names (new or already known).
+async fn import(store: &Store, config: &Config, source: &str) -> anyhow::Result<Vec<u64>> {
     let url = url_from_user_input(source).map_err(anyhow::Error::msg)?;
     let client = catalog_sync_core::download::build_client(&config.user_agent, std::time::Duration::from_millis(config.connect_timeout_ms));
     let (bytes, final_url) = fetch_document(&client, &url).await.with_context(|| format!("fetching {url}"))?;
     let doc = parse_document(&bytes, &final_url).with_context(|| format!("{url}"))?;
     let now = SystemClock.now_ms();
+    let mut ids = Vec::new();
     match doc {
         Document::Subscriptions(subs) => {
-            let (mut created, mut known) = (0, 0);
+            let mut created = 0;
             for sub in &subs {
                 let added = store.add_playlist(&sub.url, sub.title.as_deref(), &sub.folders, now)?;
-                if added.created { created += 1 } else { known += 1 }
+                created += u32::from(added.created);
+                ids.push(added.id);
             }
-            println!("imported {created} playlists from {url} ({known} already in the catalog)");
+            println!("imported {created} playlists from {url} ({} already in the catalog)", ids.len() as u32 - created);
         }
         Document::Playlist(pl) => {
             let added = store.add_playlist(url.as_str(), pl.title.as_deref(), &[], now)?;
             let verb = if added.created { "added" } else { "already in the catalog:" };
             println!("{verb} playlist {} {url} ({} items)", added.id, pl.items.len());
+            ids.push(added.id);
         }
     }
-    Ok(true)
+    Ok(ids)
+}
+
+/// Playlist ids for the selectors of a job command. With `add_unknown`, a selector that names
+/// no playlist but is a URL or an existing path is imported first (`run <url>`).
+async fn scope(store: &Store, config: &Config, selectors: &[String], add_unknown: bool) -> anyhow::Result<Vec<u64>> {
+    let mut ids = Vec::new();
+    for selector in selectors {
+        match store.find_playlist(selector) {
+            Ok(id) => ids.push(id),
+            Err(StoreError::NotFound { .. }) if add_unknown && (selector.contains("://") || std::path::Path::new(selector).exists()) => {
+                ids.extend(import(store, config, selector).await?);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(ids)
 }
 
 async fn run_job(store: Store, config: Config, kind: JobKind, selectors: &[String], quiet: bool) -> anyhow::Result<bool> {
-    let scope = selectors.iter().map(|s| store.find_playlist(s)).collect::<Result<Vec<_>, _>>()?;
+    let scope = scope(&store, &config, selectors, kind == JobKind::SyncDownload).await?;
     if store.playlists()?.is_empty() {
         bail!("the catalog has no playlists yet; add some with `catalog-sync add <url>` or `catalog-sync import <opml>`");
     }
