@@ -1,2 +1,14 @@
-//! The download engine: HTTP transfer with resume ([`transfer`]) and library file naming
-//! ([`naming`]).
+//! The download engine: HTTP transfer with resume ([`transfer`]), the progress watchdog that
+//! ends stalled or cancelled transfers ([`watchdog`]) and library file naming ([`naming`]).
+//!
+//! A transfer streams into `<dest>.part`, resumes it with an HTTP Range request (RFC 9110
+//! §14), verifies size and sha256, fsyncs and renames it into place, so a file at its final
+//! name is always complete. Names come from a template rendered into sanitized, portable path
+//! components and are joined under the library root by [`naming::safe_join`].
+
+pub mod naming;
+
+pub use naming::{
+    extension_for, guid_hash, render_relative_path, safe_join, sanitize_component, unique_path,
+    NameVars, NamingError, DEFAULT_TEMPLATE, MAX_COMPONENT_BYTES,
+};
