@@ -18,6 +18,8 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+pub use super::media_ext::extension_for;
+
 /// The default naming template: one folder per playlist, files named by date and title.
 pub const DEFAULT_TEMPLATE: &str = "{playlist}/{date} {title}.{ext}";
 
@@ -80,7 +82,10 @@ pub struct NameVars {
 /// `{ext}` from [`extension_for`]. `/` in the template separates directories; a value never
 /// does. Errors: [`NamingError::InvalidTemplate`], [`NamingError::UnknownPlaceholder`].
 pub fn render_relative_path(template: &str, vars: &NameVars) -> Result<PathBuf, NamingError> {
-    let invalid = |reason| NamingError::InvalidTemplate { template: template.to_owned(), reason };
+    let invalid = |reason| NamingError::InvalidTemplate {
+        template: template.to_owned(),
+        reason,
+    };
     if template.trim().is_empty() {
         return Err(invalid("empty"));
     }
@@ -127,7 +132,10 @@ fn placeholder_value(name: &str, vars: &NameVars) -> Result<String, PieceError> 
     let raw = match name {
         "playlist" => vars.playlist.clone(),
         "title" => vars.title.clone(),
-        "date" => vars.published.and_then(format_date).unwrap_or_else(|| "undated".to_owned()),
+        "date" => vars
+            .published
+            .and_then(format_date)
+            .unwrap_or_else(|| "undated".to_owned()),
         "guid_hash" => guid_hash(&vars.item_key),
         "ext" => extension_for(vars.enclosure_url.as_deref(), vars.mime_type.as_deref()),
         other => return Err(PieceError::Unknown(other.to_owned())),
@@ -153,54 +161,9 @@ fn format_date(unix_secs: i64) -> Option<String> {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    (1..=9999).contains(&year).then(|| format!("{year:04}-{month:02}-{day:02}"))
-}
-
-/// The file extension (lowercase, no dot) for an enclosure: from the last segment of the URL
-/// path when it looks like a media extension (1-5 ASCII alphanumerics, not a script suffix
-/// such as `php`), else from the MIME type (parameters ignored), else `bin`.
-pub fn extension_for(url: Option<&str>, mime: Option<&str>) -> String {
-    url.and_then(ext_from_url)
-        .or_else(|| mime.and_then(ext_from_mime))
-        .unwrap_or("bin".into())
-}
-
-fn ext_from_url(raw: &str) -> Option<String> {
-    let path = match url::Url::parse(raw) {
-        Ok(u) => u.path().to_owned(),
-        Err(_) => raw.split(['?', '#']).next().unwrap_or("").to_owned(),
-    };
-    let last = path.rsplit('/').next()?;
-    let (stem, ext) = last.rsplit_once('.')?;
-    let ext = ext.to_ascii_lowercase();
-    let media_like = !stem.is_empty()
-        && (1..=5).contains(&ext.len())
-        && ext.bytes().all(|b| b.is_ascii_alphanumeric());
-    const NOT_MEDIA: &[&str] = &["php", "asp", "aspx", "cgi", "jsp", "html", "htm", "pl", "py"];
-    (media_like && !NOT_MEDIA.contains(&ext.as_str())).then_some(ext)
-}
-
-fn ext_from_mime(mime: &str) -> Option<String> {
-    let essence = mime.split(';').next()?.trim().to_ascii_lowercase();
-    let ext = match essence.as_str() {
-        "audio/mpeg" | "audio/mp3" | "audio/mpeg3" | "audio/x-mpeg" => "mp3",
-        "audio/mp4" | "audio/x-m4a" | "audio/m4a" => "m4a",
-        "audio/x-m4b" => "m4b",
-        "video/mp4" => "mp4",
-        "video/x-m4v" => "m4v",
-        "video/quicktime" => "mov",
-        "video/webm" => "webm",
-        "audio/webm" => "weba",
-        "audio/ogg" | "audio/vorbis" => "ogg",
-        "audio/opus" => "opus",
-        "audio/aac" | "audio/x-aac" | "audio/aacp" => "aac",
-        "audio/flac" | "audio/x-flac" => "flac",
-        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
-        "video/ogg" => "ogv",
-        "application/pdf" => "pdf",
-        _ => return None,
-    };
-    Some(ext.to_owned())
+    (1..=9999)
+        .contains(&year)
+        .then(|| format!("{year:04}-{month:02}-{day:02}"))
 }
 
 /// Sanitizes `raw` into one path component that is safe on Linux, macOS and Windows (rules in
@@ -236,21 +199,28 @@ pub fn sanitize_component(raw: &str) -> String {
 /// Trims leading dots and spaces (hidden files, `.`/`..`) and trailing dots and spaces
 /// (Windows drops them).
 fn trim_edges(s: &str) -> &str {
-    s.trim_start_matches(['.', ' ']).trim_end_matches(['.', ' '])
+    s.trim_start_matches(['.', ' '])
+        .trim_end_matches(['.', ' '])
 }
 
 /// Windows reserved device names; the part before the first dot counts (`con.txt`, `CON.tar.gz`).
 fn is_reserved(name: &str) -> bool {
-    let stem = name.split('.').next().unwrap_or("").trim_end().to_ascii_uppercase();
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .trim_end()
+        .to_ascii_uppercase();
     match stem.as_str() {
         "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$" => true,
         s if s.len() == 4 && (s.starts_with("COM") || s.starts_with("LPT")) => {
             s.as_bytes()[3].is_ascii_digit()
         }
         // COM¹ COM² COM³ LPT¹ LPT² LPT³ (superscript digits count as well).
-        s => ["COM", "LPT"]
-            .iter()
-            .any(|p| s.strip_prefix(p).is_some_and(|d| matches!(d, "¹" | "²" | "³"))),
+        s => ["COM", "LPT"].iter().any(|p| {
+            s.strip_prefix(p)
+                .is_some_and(|d| matches!(d, "¹" | "²" | "³"))
+        }),
     }
 }
 
@@ -261,7 +231,11 @@ fn truncate_keeping_ext(name: &str, max: usize) -> String {
     }
     let (stem, ext) = split_ext(name);
     let budget = max.saturating_sub(ext.len());
-    format!("{}{}", truncate_bytes(stem, budget).trim_end_matches(['.', ' ']), ext)
+    format!(
+        "{}{}",
+        truncate_bytes(stem, budget).trim_end_matches(['.', ' ']),
+        ext
+    )
 }
 
 /// Splits `name` into stem and extension (with its dot) when the extension is short
@@ -334,12 +308,17 @@ pub fn unique_path(
     if !taken(&first) {
         return Ok(first);
     }
-    let name = first.file_name().and_then(|n| n.to_str()).unwrap_or("untitled").to_owned();
+    let name = first
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("untitled")
+        .to_owned();
     let (stem, ext) = split_ext(&name);
     for n in 2..=MAX_UNIQUE_TRIES {
         let suffix = format!(" ({n})");
         let budget = MAX_COMPONENT_BYTES.saturating_sub(suffix.len() + ext.len());
-        let candidate = first.with_file_name(format!("{}{suffix}{ext}", truncate_bytes(stem, budget)));
+        let candidate =
+            first.with_file_name(format!("{}{suffix}{ext}", truncate_bytes(stem, budget)));
         if !taken(&candidate) {
             return Ok(candidate);
         }
@@ -367,14 +346,22 @@ mod tests {
         let joined = safe_join(root, rel).expect("inside root");
         assert!(joined.starts_with(root), "{joined:?}");
         for comp in rel.components() {
-            let Component::Normal(c) = comp else { panic!("non-normal component in {rel:?}") };
+            let Component::Normal(c) = comp else {
+                panic!("non-normal component in {rel:?}")
+            };
             let s = c.to_str().expect("utf-8");
             assert!(!s.is_empty() && s != "." && s != "..", "{s:?}");
-            assert!(!s.contains(['/', '\\', ':', '*', '?', '"', '<', '>', '|']), "{s:?}");
+            assert!(
+                !s.contains(['/', '\\', ':', '*', '?', '"', '<', '>', '|']),
+                "{s:?}"
+            );
             assert!(!s.chars().any(char::is_control), "{s:?}");
             assert!(s.len() <= MAX_COMPONENT_BYTES, "{} bytes: {s:?}", s.len());
             assert!(!is_reserved(s), "{s:?}");
-            assert!(!s.ends_with(['.', ' ']) && !s.starts_with(['.', ' ']), "{s:?}");
+            assert!(
+                !s.ends_with(['.', ' ']) && !s.starts_with(['.', ' ']),
+                "{s:?}"
+            );
         }
     }
 
@@ -383,19 +370,45 @@ mod tests {
         let long = "x".repeat(300);
         let long_emoji = "🎧".repeat(120);
         let hostile = [
-            "../../etc/passwd", "CON", "con.mp3", "LPT1", "lpt9.txt", "aux", "Nul.tar.gz",
-            long.as_str(), long_emoji.as_str(), "🎙️ Episode 1 🚀", "a/b\\c:d", "..", ".", "",
-            "   ", "\t\n", "trailing dots...", "trailing space ", "C:\\Windows\\system32",
-            "/absolute", "x\u{0}y\u{7f}z", "what? *really* <yes> |no| \"q\"",
+            "../../etc/passwd",
+            "CON",
+            "con.mp3",
+            "LPT1",
+            "lpt9.txt",
+            "aux",
+            "Nul.tar.gz",
+            long.as_str(),
+            long_emoji.as_str(),
+            "🎙️ Episode 1 🚀",
+            "a/b\\c:d",
+            "..",
+            ".",
+            "",
+            "   ",
+            "\t\n",
+            "trailing dots...",
+            "trailing space ",
+            "C:\\Windows\\system32",
+            "/absolute",
+            "x\u{0}y\u{7f}z",
+            "what? *really* <yes> |no| \"q\"",
         ];
         for title in hostile {
-            for template in [DEFAULT_TEMPLATE, "{title}", "{playlist}/{title}/{guid_hash}.{ext}"] {
+            for template in [
+                DEFAULT_TEMPLATE,
+                "{title}",
+                "{playlist}/{title}/{guid_hash}.{ext}",
+            ] {
                 let mut v = vars(title);
                 v.playlist = title.into();
                 let rel = render_relative_path(template, &v).unwrap();
                 assert_safe(&rel);
                 let expected_depth = template.split('/').count();
-                assert_eq!(rel.components().count(), expected_depth, "{title:?} -> {rel:?}");
+                assert_eq!(
+                    rel.components().count(),
+                    expected_depth,
+                    "{title:?} -> {rel:?}"
+                );
             }
         }
     }
@@ -413,8 +426,14 @@ mod tests {
 
     #[test]
     fn reserved_names_get_a_prefix() {
-        for (raw, want) in [("CON", "_CON"), ("con.mp3", "_con.mp3"), ("LPT1", "_LPT1"),
-            ("com3.txt", "_com3.txt"), ("console", "console"), ("COM10", "COM10")] {
+        for (raw, want) in [
+            ("CON", "_CON"),
+            ("con.mp3", "_con.mp3"),
+            ("LPT1", "_LPT1"),
+            ("com3.txt", "_com3.txt"),
+            ("console", "console"),
+            ("COM10", "COM10"),
+        ] {
             assert_eq!(sanitize_component(raw), want);
         }
         let rel = render_relative_path("{title}.{ext}", &vars("con")).unwrap();
@@ -425,7 +444,10 @@ mod tests {
     fn long_names_keep_their_extension_and_char_boundaries() {
         let rel = render_relative_path("{title}.{ext}", &vars(&"é".repeat(300))).unwrap();
         let name = rel.to_str().unwrap();
-        assert!(name.len() <= MAX_COMPONENT_BYTES && name.ends_with(".mp3"), "{name}");
+        assert!(
+            name.len() <= MAX_COMPONENT_BYTES && name.ends_with(".mp3"),
+            "{name}"
+        );
         let rel = render_relative_path("{title}.{ext}", &vars(&"🎧".repeat(100))).unwrap();
         assert!(rel.to_str().unwrap().ends_with("🎧.mp3"));
     }
@@ -437,29 +459,6 @@ mod tests {
         assert_eq!(sanitize_component("...start"), "start");
         assert_eq!(sanitize_component(".."), "untitled");
         assert_eq!(sanitize_component(" . "), "untitled");
-    }
-
-    #[test]
-    fn ext_derivation_table() {
-        let cases: &[(Option<&str>, Option<&str>, &str)] = &[
-            (Some("https://a.example/x/ep.mp3"), None, "mp3"),
-            (Some("https://a.example/x/EP.M4A?token=1#t"), Some("audio/mpeg"), "m4a"),
-            (Some("https://a.example/x/ep"), Some("audio/mpeg"), "mp3"),
-            (Some("https://a.example/dl.php?id=3"), Some("audio/mp4"), "m4a"),
-            (Some("https://a.example/x/ep"), Some("audio/x-m4a"), "m4a"),
-            (Some("https://a.example/"), Some("video/mp4"), "mp4"),
-            (None, Some("audio/ogg; codecs=vorbis"), "ogg"),
-            (None, Some("audio/opus"), "opus"),
-            (None, Some("AUDIO/AAC"), "aac"),
-            (None, Some("application/octet-stream"), "bin"),
-            (Some("https://a.example/.hidden"), None, "bin"),
-            (Some("https://a.example/x.verylongext"), None, "bin"),
-            (Some("not a url/ep.ogg?x"), None, "ogg"),
-            (None, None, "bin"),
-        ];
-        for (url, mime, want) in cases {
-            assert_eq!(extension_for(*url, *mime), *want, "{url:?} {mime:?}");
-        }
     }
 
     #[test]
@@ -476,7 +475,13 @@ mod tests {
     fn bad_templates_are_refused() {
         let v = vars("t");
         for t in ["", "/abs/{title}", "a//b", "../{title}", "{title", "./x"] {
-            assert!(matches!(render_relative_path(t, &v), Err(NamingError::InvalidTemplate { .. })), "{t}");
+            assert!(
+                matches!(
+                    render_relative_path(t, &v),
+                    Err(NamingError::InvalidTemplate { .. })
+                ),
+                "{t}"
+            );
         }
         assert_eq!(
             render_relative_path("{nope}", &v),
@@ -487,22 +492,45 @@ mod tests {
     #[test]
     fn safe_join_refuses_escapes() {
         let root = Path::new("/lib");
-        for bad in ["../x", "a/../../x", "/etc/passwd", "", ".", "a\\..\\b", "C:x"] {
+        for bad in [
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "",
+            ".",
+            "a\\..\\b",
+            "C:x",
+        ] {
             assert!(safe_join(root, Path::new(bad)).is_err(), "{bad}");
         }
-        assert_eq!(safe_join(root, Path::new("./a/b.mp3")).unwrap(), PathBuf::from("/lib/a/b.mp3"));
+        assert_eq!(
+            safe_join(root, Path::new("./a/b.mp3")).unwrap(),
+            PathBuf::from("/lib/a/b.mp3")
+        );
     }
 
     #[test]
     fn unique_path_appends_counters_before_the_extension() {
         let root = Path::new("/lib");
-        let taken = [PathBuf::from("/lib/show/ep.mp3"), PathBuf::from("/lib/show/ep (2).mp3")];
-        let got = unique_path(root, Path::new("show/ep.mp3"), |p| taken.iter().any(|t| t == p)).unwrap();
+        let taken = [
+            PathBuf::from("/lib/show/ep.mp3"),
+            PathBuf::from("/lib/show/ep (2).mp3"),
+        ];
+        let got = unique_path(root, Path::new("show/ep.mp3"), |p| {
+            taken.iter().any(|t| t == p)
+        })
+        .unwrap();
         assert_eq!(got, PathBuf::from("/lib/show/ep (3).mp3"));
         let long = format!("{}.mp3", "a".repeat(196));
         let got = unique_path(root, Path::new(&long), |p| p.ends_with(&long)).unwrap();
         let name = got.file_name().unwrap().to_str().unwrap();
-        assert!(name.len() <= MAX_COMPONENT_BYTES && name.ends_with(" (2).mp3"), "{name}");
-        assert!(matches!(unique_path(root, Path::new("x"), |_| true), Err(NamingError::NoFreeName(_))));
+        assert!(
+            name.len() <= MAX_COMPONENT_BYTES && name.ends_with(" (2).mp3"),
+            "{name}"
+        );
+        assert!(matches!(
+            unique_path(root, Path::new("x"), |_| true),
+            Err(NamingError::NoFreeName(_))
+        ));
     }
 }

@@ -18,13 +18,17 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
+use reqwest::header::{
+    HeaderMap, ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE,
+};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use super::error::io_err;
+pub use super::error::{ErrorKind, TransferError};
 use super::http_range::{parse_content_range, range_from, ContentRange};
 use super::watchdog::{Watchdog, WatchdogStop};
 
@@ -87,130 +91,6 @@ pub struct FetchedFile {
     pub content_type: Option<String>,
 }
 
-/// How an error should be handled (ARCHITECTURE.md convention 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// Final: retrying the same request will not help (404, 416 misuse, disk full, cancelled).
-    Expected,
-    /// Worth retrying later: timeouts, stalls, 5xx, 429, resets, short bodies.
-    Transient,
-    /// A caller or program error.
-    Bug,
-}
-
-/// Errors of [`fetch_to_file`]; [`TransferError::kind`] classifies each.
-#[derive(Debug, thiserror::Error)]
-pub enum TransferError {
-    /// The server answered with an error status. Transient for 408, 429 and 5xx, expected
-    /// otherwise (404, 410, 403, 416 without a part...).
-    #[error("HTTP status {status} from {url}")]
-    Status {
-        /// The status received.
-        status: StatusCode,
-        /// The URL requested.
-        url: Url,
-    },
-    /// The request failed (connect, reset, TLS, body read). Transient, except too many
-    /// redirects (expected) and a request that could not be built (bug).
-    #[error("HTTP request failed: {0}")]
-    Http(#[from] reqwest::Error),
-    /// No response headers within `connect_timeout + stall_timeout`. Transient.
-    #[error("no response within {after:?}")]
-    ResponseTimeout {
-        /// The window waited.
-        after: Duration,
-    },
-    /// No body bytes for `stall_timeout` (the watchdog). Transient; the part is kept.
-    #[error("transfer stalled: no bytes for {after:?} after {downloaded} bytes")]
-    Stalled {
-        /// The stall window.
-        after: Duration,
-        /// Bytes in the part when it stalled.
-        downloaded: u64,
-    },
-    /// The body ended early (connection closed, short body) or the size differs from the
-    /// announced total, in bytes. Transient; a short part is kept for a resume, an overlong
-    /// one is deleted.
-    #[error("incomplete transfer: expected {expected} bytes, got {got}")]
-    Incomplete {
-        /// Expected final size in bytes.
-        expected: u64,
-        /// Bytes received (including a resumed prefix).
-        got: u64,
-        /// The read error that ended the body, if one did.
-        #[source]
-        cause: Option<reqwest::Error>,
-    },
-    /// The server's answer breaks HTTP semantics in a way a retry will not fix (a 206 to a
-    /// request without `Range` that does not start at 0, a 3xx that was not followed...).
-    /// Expected.
-    #[error("unusable response from {url}: {reason}")]
-    Protocol {
-        /// The URL requested.
-        url: Url,
-        /// What was wrong.
-        reason: String,
-    },
-    /// Local file I/O failed (disk full, permissions). Expected: final until someone acts.
-    #[error("{op} {path:?}: {source}")]
-    Io {
-        /// What was being done.
-        op: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The URL is not `http` or `https`. Expected.
-    #[error("unsupported URL scheme {0:?}")]
-    UnsupportedScheme(String),
-    /// `dest` has no file name. Bug (caller error).
-    #[error("destination {0:?} has no file name")]
-    InvalidDestination(PathBuf),
-    /// The cancellation token fired; the part is kept. Expected (final, never retried).
-    #[error("transfer cancelled")]
-    Cancelled,
-}
-
-impl TransferError {
-    /// Expected, transient or bug (see each variant).
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            Self::Status { status, .. } => {
-                if status.is_server_error()
-                    || *status == StatusCode::TOO_MANY_REQUESTS
-                    || *status == StatusCode::REQUEST_TIMEOUT
-                {
-                    ErrorKind::Transient
-                } else {
-                    ErrorKind::Expected
-                }
-            }
-            Self::Http(e) if e.is_builder() => ErrorKind::Bug,
-            Self::Http(e) if e.is_redirect() => ErrorKind::Expected,
-            Self::Http(_)
-            | Self::ResponseTimeout { .. }
-            | Self::Stalled { .. }
-            | Self::Incomplete { .. } => ErrorKind::Transient,
-            Self::Protocol { .. }
-            | Self::Io { .. }
-            | Self::UnsupportedScheme(_)
-            | Self::Cancelled => ErrorKind::Expected,
-            Self::InvalidDestination(_) => ErrorKind::Bug,
-        }
-    }
-
-    /// True when a later retry may succeed ([`ErrorKind::Transient`]).
-    pub fn is_transient(&self) -> bool {
-        self.kind() == ErrorKind::Transient
-    }
-}
-
-fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> TransferError + 'a {
-    move |source| TransferError::Io { op, path: path.to_path_buf(), source }
-}
-
 /// The one shared HTTP client: HTTP/1.1 and HTTP/2 (ALPN), at most 10 redirects, a 15 s
 /// connect timeout, TCP keepalive, and no automatic decompression (media bytes must be
 /// byte-exact and `Range` must address the raw representation, RFC 9110 §14). Media
@@ -254,11 +134,22 @@ pub async fn fetch_to_file(
     if !matches!(url.scheme(), "http" | "https") {
         return Err(TransferError::UnsupportedScheme(url.scheme().to_owned()));
     }
-    let part = part_path(dest).ok_or_else(|| TransferError::InvalidDestination(dest.to_path_buf()))?;
+    let part =
+        part_path(dest).ok_or_else(|| TransferError::InvalidDestination(dest.to_path_buf()))?;
     let dir = parent_dir(dest);
-    tokio::fs::create_dir_all(&dir).await.map_err(io_err("create directory", &dir))?;
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(io_err("create directory", &dir))?;
     let dog = Watchdog::new(opts.stall_timeout, cancel.clone());
-    let job = Attempt { client, url, dest, part: &part, opts, progress, dog: &dog };
+    let job = Attempt {
+        client,
+        url,
+        dest,
+        part: &part,
+        opts,
+        progress,
+        dog: &dog,
+    };
     let max_attempts = opts.max_attempts.max(1);
     let mut attempt = 1;
     loop {
@@ -272,7 +163,9 @@ pub async fn fetch_to_file(
             }
             Err(e) if e.is_transient() && attempt < max_attempts => {
                 tracing::warn!(%url, attempt, error = %e, "transfer attempt failed; retrying");
-                dog.sleep(opts.retry_backoff * attempt).await.map_err(|_| TransferError::Cancelled)?;
+                dog.sleep(opts.retry_backoff * attempt)
+                    .await
+                    .map_err(|_| TransferError::Cancelled)?;
                 attempt += 1;
             }
             Err(e) => return Err(e),
@@ -301,7 +194,12 @@ enum Plan {
 
 /// Decides how to use a response to a request sent with `offset` bytes already in the part
 /// (`Range` sent iff `offset > 0`).
-fn plan(status: StatusCode, headers: &HeaderMap, offset: u64, url: &Url) -> Result<Plan, TransferError> {
+fn plan(
+    status: StatusCode,
+    headers: &HeaderMap,
+    offset: u64,
+    url: &Url,
+) -> Result<Plan, TransferError> {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let content_length = header(CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
     let content_range = header(CONTENT_RANGE).and_then(parse_content_range);
@@ -309,31 +207,54 @@ fn plan(status: StatusCode, headers: &HeaderMap, offset: u64, url: &Url) -> Resu
         if offset > 0 {
             Ok(Plan::Restart(reason))
         } else {
-            Err(TransferError::Protocol { url: url.clone(), reason })
+            Err(TransferError::Protocol {
+                url: url.clone(),
+                reason,
+            })
         }
     };
     match status {
-        StatusCode::OK => Ok(Plan::Write { offset: 0, total: content_length }),
+        StatusCode::OK => Ok(Plan::Write {
+            offset: 0,
+            total: content_length,
+        }),
         StatusCode::PARTIAL_CONTENT => match content_range {
-            Some(ContentRange::Bytes { first, last, complete }) if first == offset => {
+            Some(ContentRange::Bytes {
+                first,
+                last,
+                complete,
+            }) if first == offset => {
                 if content_length.is_some_and(|len| len != last - first + 1) {
-                    return restart_or(format!("Content-Length disagrees with Content-Range {first}-{last}"));
+                    return restart_or(format!(
+                        "Content-Length disagrees with Content-Range {first}-{last}"
+                    ));
                 }
                 // Unknown complete length: the range end is the best expectation we have.
-                Ok(Plan::Write { offset, total: Some(complete.unwrap_or(last + 1)) })
+                Ok(Plan::Write {
+                    offset,
+                    total: Some(complete.unwrap_or(last + 1)),
+                })
             }
-            other => restart_or(format!("206 with Content-Range {other:?} for offset {offset}")),
+            other => restart_or(format!(
+                "206 with Content-Range {other:?} for offset {offset}"
+            )),
         },
         StatusCode::RANGE_NOT_SATISFIABLE if offset > 0 => match content_range {
             Some(ContentRange::Unsatisfied { complete }) if complete == offset => {
                 Ok(Plan::AlreadyComplete { total: complete })
             }
-            other => Ok(Plan::Restart(format!("416 with Content-Range {other:?} for offset {offset}"))),
+            other => Ok(Plan::Restart(format!(
+                "416 with Content-Range {other:?} for offset {offset}"
+            ))),
         },
-        s if s.is_client_error() || s.is_server_error() => {
-            Err(TransferError::Status { status: s, url: url.clone() })
-        }
-        s => Err(TransferError::Protocol { url: url.clone(), reason: format!("unexpected status {s}") }),
+        s if s.is_client_error() || s.is_server_error() => Err(TransferError::Status {
+            status: s,
+            url: url.clone(),
+        }),
+        s => Err(TransferError::Protocol {
+            url: url.clone(),
+            reason: format!("unexpected status {s}"),
+        }),
     }
 }
 
@@ -359,12 +280,17 @@ impl Attempt<'_> {
         loop {
             let response = self.send(offset).await?;
             match plan(response.status(), response.headers(), offset, self.url)? {
-                Plan::Write { offset: start, total } => return self.write(response, start, total).await,
+                Plan::Write {
+                    offset: start,
+                    total,
+                } => return self.write(response, start, total).await,
                 Plan::AlreadyComplete { total } => return self.finish_existing(total).await,
                 Plan::Restart(reason) => {
                     tracing::info!(url = %self.url, offset, %reason, "cannot resume; restarting from 0");
                     drop(response);
-                    tokio::fs::remove_file(self.part).await.map_err(io_err("remove", self.part))?;
+                    tokio::fs::remove_file(self.part)
+                        .await
+                        .map_err(io_err("remove", self.part))?;
                     offset = 0;
                 }
             }
@@ -373,7 +299,10 @@ impl Attempt<'_> {
 
     /// Sends the GET, with `Range: bytes=offset-` when `offset > 0`, under the watchdog.
     async fn send(&self, offset: u64) -> Result<reqwest::Response, TransferError> {
-        let mut request = self.client.get(self.url.clone()).header(ACCEPT_ENCODING, "identity");
+        let mut request = self
+            .client
+            .get(self.url.clone())
+            .header(ACCEPT_ENCODING, "identity");
         if offset > 0 {
             request = request.header(RANGE, range_from(offset));
         }
@@ -402,23 +331,36 @@ impl Attempt<'_> {
         let file = if offset > 0 {
             self.open_and_hash_prefix(offset, &mut hasher).await?
         } else {
-            tokio::fs::File::create(self.part).await.map_err(io_err("create", self.part))?
+            tokio::fs::File::create(self.part)
+                .await
+                .map_err(io_err("create", self.part))?
         };
         let mut writer = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
         let mut written = offset;
-        let report = |downloaded| (self.progress)(TransferProgress { downloaded, total, resumed_from: offset });
+        let report = |downloaded| {
+            (self.progress)(TransferProgress {
+                downloaded,
+                total,
+                resumed_from: offset,
+            })
+        };
         report(written);
         let streamed: Result<(), TransferError> = loop {
             let chunk = match self.dog.guard(response.chunk()).await {
                 Err(WatchdogStop::Cancelled) => break Err(TransferError::Cancelled),
                 Err(WatchdogStop::Stalled(after)) => {
-                    break Err(TransferError::Stalled { after, downloaded: written })
+                    break Err(TransferError::Stalled {
+                        after,
+                        downloaded: written,
+                    })
                 }
                 Ok(Err(e)) => {
                     break Err(match total {
-                        Some(expected) if written < expected => {
-                            TransferError::Incomplete { expected, got: written, cause: Some(e) }
-                        }
+                        Some(expected) if written < expected => TransferError::Incomplete {
+                            expected,
+                            got: written,
+                            cause: Some(e),
+                        },
                         _ => TransferError::Http(e),
                     })
                 }
@@ -430,7 +372,11 @@ impl Attempt<'_> {
                 // Longer than announced: the part cannot be trusted; start over next time.
                 drop(writer);
                 let _ = tokio::fs::remove_file(self.part).await;
-                return Err(TransferError::Incomplete { expected, got, cause: None });
+                return Err(TransferError::Incomplete {
+                    expected,
+                    got,
+                    cause: None,
+                });
             }
             if let Err(e) = writer.write_all(&chunk).await {
                 break Err(io_err("write", self.part)(e));
@@ -444,9 +390,14 @@ impl Attempt<'_> {
         streamed?;
         flushed?;
         if let Some(expected) = total.filter(|&t| t != written) {
-            return Err(TransferError::Incomplete { expected, got: written, cause: None });
+            return Err(TransferError::Incomplete {
+                expected,
+                got: written,
+                cause: None,
+            });
         }
-        self.finalize(writer.into_inner(), written, hasher, offset, content_type).await
+        self.finalize(writer.into_inner(), written, hasher, offset, content_type)
+            .await
     }
 
     /// Opens the part for appending and hashes its first `offset` bytes (it must have exactly
@@ -462,12 +413,16 @@ impl Attempt<'_> {
             .open(self.part)
             .await
             .map_err(io_err("open", self.part))?;
-        let read = hash_reader(&mut file, hasher).await.map_err(io_err("read", self.part))?;
+        let read = hash_reader(&mut file, hasher)
+            .await
+            .map_err(io_err("read", self.part))?;
         if read != offset {
             return Err(TransferError::Io {
                 op: "resume",
                 path: self.part.to_path_buf(),
-                source: std::io::Error::other(format!("part changed size: {offset} -> {read} bytes")),
+                source: std::io::Error::other(format!(
+                    "part changed size: {offset} -> {read} bytes"
+                )),
             });
         }
         Ok(file)
@@ -475,13 +430,25 @@ impl Attempt<'_> {
 
     /// The part already holds `total` bytes (416 `bytes */total`): hash and finalize it.
     async fn finish_existing(&self, total: u64) -> Result<FetchedFile, TransferError> {
-        let mut file = tokio::fs::File::open(self.part).await.map_err(io_err("open", self.part))?;
+        let mut file = tokio::fs::File::open(self.part)
+            .await
+            .map_err(io_err("open", self.part))?;
         let mut hasher = Sha256::new();
-        let size = hash_reader(&mut file, &mut hasher).await.map_err(io_err("read", self.part))?;
+        let size = hash_reader(&mut file, &mut hasher)
+            .await
+            .map_err(io_err("read", self.part))?;
         if size != total {
-            return Err(TransferError::Incomplete { expected: total, got: size, cause: None });
+            return Err(TransferError::Incomplete {
+                expected: total,
+                got: size,
+                cause: None,
+            });
         }
-        (self.progress)(TransferProgress { downloaded: size, total: Some(total), resumed_from: size });
+        (self.progress)(TransferProgress {
+            downloaded: size,
+            total: Some(total),
+            resumed_from: size,
+        });
         self.finalize(file, size, hasher, size, None).await
     }
 
@@ -496,7 +463,9 @@ impl Attempt<'_> {
     ) -> Result<FetchedFile, TransferError> {
         file.sync_all().await.map_err(io_err("fsync", self.part))?;
         drop(file);
-        tokio::fs::rename(self.part, self.dest).await.map_err(io_err("rename", self.part))?;
+        tokio::fs::rename(self.part, self.dest)
+            .await
+            .map_err(io_err("rename", self.part))?;
         sync_dir(&parent_dir(self.dest)).await?;
         Ok(FetchedFile {
             path: self.dest.to_path_buf(),
@@ -527,8 +496,13 @@ async fn hash_reader(reader: &mut tokio::fs::File, hasher: &mut Sha256) -> std::
 async fn sync_dir(dir: &Path) -> Result<(), TransferError> {
     #[cfg(unix)]
     {
-        let handle = tokio::fs::File::open(dir).await.map_err(io_err("open directory", dir))?;
-        handle.sync_all().await.map_err(io_err("fsync directory", dir))?;
+        let handle = tokio::fs::File::open(dir)
+            .await
+            .map_err(io_err("open directory", dir))?;
+        handle
+            .sync_all()
+            .await
+            .map_err(io_err("fsync directory", dir))?;
     }
     #[cfg(not(unix))]
     let _ = dir;
@@ -552,13 +526,25 @@ mod tests {
     fn plans_follow_rfc_9110() {
         let url = Url::parse("http://x.test/a.mp3").unwrap();
         let ok = headers(&[(CONTENT_LENGTH, "10")]);
-        assert_eq!(plan(StatusCode::OK, &ok, 4, &url).unwrap(), Plan::Write { offset: 0, total: Some(10) });
+        assert_eq!(
+            plan(StatusCode::OK, &ok, 4, &url).unwrap(),
+            Plan::Write {
+                offset: 0,
+                total: Some(10)
+            }
+        );
         let partial = headers(&[(CONTENT_RANGE, "bytes 4-9/10"), (CONTENT_LENGTH, "6")]);
         assert_eq!(
             plan(StatusCode::PARTIAL_CONTENT, &partial, 4, &url).unwrap(),
-            Plan::Write { offset: 4, total: Some(10) }
+            Plan::Write {
+                offset: 4,
+                total: Some(10)
+            }
         );
-        assert!(matches!(plan(StatusCode::PARTIAL_CONTENT, &partial, 3, &url).unwrap(), Plan::Restart(_)));
+        assert!(matches!(
+            plan(StatusCode::PARTIAL_CONTENT, &partial, 3, &url).unwrap(),
+            Plan::Restart(_)
+        ));
         assert!(matches!(
             plan(StatusCode::PARTIAL_CONTENT, &partial, 0, &url),
             Err(TransferError::Protocol { .. })
@@ -568,7 +554,10 @@ mod tests {
             plan(StatusCode::RANGE_NOT_SATISFIABLE, &unsat, 10, &url).unwrap(),
             Plan::AlreadyComplete { total: 10 }
         );
-        assert!(matches!(plan(StatusCode::RANGE_NOT_SATISFIABLE, &unsat, 12, &url).unwrap(), Plan::Restart(_)));
+        assert!(matches!(
+            plan(StatusCode::RANGE_NOT_SATISFIABLE, &unsat, 12, &url).unwrap(),
+            Plan::Restart(_)
+        ));
         let err = plan(StatusCode::RANGE_NOT_SATISFIABLE, &unsat, 0, &url).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Expected);
         let err = plan(StatusCode::SERVICE_UNAVAILABLE, &ok, 0, &url).unwrap_err();
@@ -581,7 +570,10 @@ mod tests {
 
     #[test]
     fn part_path_sits_next_to_dest() {
-        assert_eq!(part_path(Path::new("/a/b.mp3")).unwrap(), PathBuf::from("/a/b.mp3.part"));
+        assert_eq!(
+            part_path(Path::new("/a/b.mp3")).unwrap(),
+            PathBuf::from("/a/b.mp3.part")
+        );
         assert_eq!(part_path(Path::new("/")), None);
     }
 }

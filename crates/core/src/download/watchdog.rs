@@ -94,6 +94,9 @@ mod tests {
         assert_eq!(dog.guard(async { 7 }).await, Ok(7));
         token.cancel();
         assert_eq!(dog.guard(async { 7 }).await, Err(WatchdogStop::Cancelled));
-        assert_eq!(dog.sleep(Duration::from_secs(60)).await, Err(WatchdogStop::Cancelled));
+        assert_eq!(
+            dog.sleep(Duration::from_secs(60)).await,
+            Err(WatchdogStop::Cancelled)
+        );
     }
 }
