@@ -371,6 +371,11 @@ async fn cut_body_leaves_a_part_and_the_next_call_resumes_with_range() {
     assert_eq!(got.sha256_hex, sha256_hex(&body));
     assert_eq!((got.resumed_from, got.size), (CUT as u64, LEN as u64));
     assert!(!f.part.exists());
+    assert_eq!(
+        std::fs::read(&f.dest).unwrap(),
+        body,
+        "appended after the kept prefix"
+    );
 }
 
 #[tokio::test]
@@ -391,6 +396,7 @@ async fn retries_resume_within_one_call() {
     assert_eq!(got.attempts, 3);
     assert_eq!(got.resumed_from, CUT as u64);
     assert_eq!(got.sha256_hex, sha256_hex(&body));
+    assert_eq!(std::fs::read(&f.dest).unwrap(), body);
     let ranges: Vec<_> = server
         .requests()
         .iter()
@@ -439,6 +445,7 @@ async fn content_range_start_mismatch_restarts() {
     assert!(reqs[0].header("range").is_some() && reqs[1].header("range").is_none());
     assert_eq!((got.resumed_from, got.attempts), (0, 1));
     assert_eq!(got.sha256_hex, sha256_hex(&body));
+    assert_eq!(std::fs::read(&f.dest).unwrap(), body);
 }
 
 #[tokio::test]
