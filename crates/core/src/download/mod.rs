@@ -1,2 +1,26 @@
-//! The download engine: HTTP transfer with resume ([`transfer`]) and library file naming
-//! ([`naming`]).
+//! The download engine: HTTP transfer with resume ([`transfer`], its errors in [`error`]),
+//! the progress watchdog that ends stalled or cancelled transfers ([`watchdog`]), HTTP range
+//! headers ([`http_range`]), library file naming ([`naming`]) and media file extensions
+//! ([`media_ext`]).
+//!
+//! A transfer streams into `<dest>.part`, resumes it with an HTTP Range request (RFC 9110
+//! §14), verifies size and sha256, fsyncs and renames it into place, so a file at its final
+//! name is always complete. Names come from a template rendered into sanitized, portable path
+//! components and are joined under the library root by [`naming::safe_join`].
+
+pub mod error;
+pub mod http_range;
+pub mod media_ext;
+pub mod naming;
+pub mod transfer;
+pub mod watchdog;
+
+pub use naming::{
+    extension_for, guid_hash, render_relative_path, safe_join, sanitize_component, unique_path,
+    NameVars, NamingError, DEFAULT_TEMPLATE, MAX_COMPONENT_BYTES,
+};
+pub use transfer::{
+    build_client, fetch_to_file, part_path, ErrorKind, FetchedFile, TransferError, TransferOptions,
+    TransferProgress,
+};
+pub use watchdog::{Watchdog, WatchdogStop};
