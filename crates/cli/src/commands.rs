@@ -80,7 +80,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
 /// one playlist. Returns the ids of the playlists it names (new or already known).
 async fn import(store: &Store, config: &Config, source: &str) -> anyhow::Result<Vec<u64>> {
     let url = url_from_user_input(source).map_err(anyhow::Error::msg)?;
-    let client = catalog_sync_core::download::build_client(&config.user_agent, std::time::Duration::from_millis(config.connect_timeout_ms));
+    let client = catalog_sync_core::download::build_client(&config.user_agent);
     let (bytes, final_url) = fetch_document(&client, &url).await.with_context(|| format!("fetching {url}"))?;
     let doc = parse_document(&bytes, &final_url).with_context(|| format!("{url}"))?;
     let now = SystemClock.now_ms();

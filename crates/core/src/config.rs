@@ -8,9 +8,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// Default file name template, relative to the library root (see `download::naming`).
-pub const DEFAULT_TEMPLATE: &str = "{playlist}/{date} {title}.{ext}";
-
 /// Errors reading the configuration file.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -72,7 +69,7 @@ impl Default for Config {
             library,
             parallel_downloads: 4,
             parallel_syncs: 4,
-            name_template: DEFAULT_TEMPLATE.to_string(),
+            name_template: crate::download::naming::DEFAULT_TEMPLATE.to_string(),
             user_agent: format!("CatalogSync/{} (+podcast downloader)", env!("CARGO_PKG_VERSION")),
             stall_timeout_ms: 30_000,
             connect_timeout_ms: 15_000,

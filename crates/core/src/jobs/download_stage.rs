@@ -67,7 +67,7 @@ async fn choose_path(engine: &Engine, vars: NameVars, reserved: &Reserved) -> Re
     engine
         .blocking(move |s| {
             let rel = match render_relative_path(&template, &vars) {
-                Ok(rel) => rel,
+                Ok(rel) => rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"),
                 Err(e) => return Ok(Err(e.to_string())),
             };
             let (stem, ext) = split_ext(&rel);
@@ -118,7 +118,7 @@ async fn download_one(engine: &Engine, job: u64, stage: u8, item_id: u64, reserv
         title: title.clone(),
         published: item.published,
         item_key: item.key.clone(),
-        url: enclosure.url.clone(),
+        enclosure_url: Some(enclosure.url.clone()),
         mime_type: enclosure.mime_type.clone(),
     };
     let (rel, dest) = match choose_path(engine, vars, reserved).await? {

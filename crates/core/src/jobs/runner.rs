@@ -44,7 +44,7 @@ pub struct Engine {
 impl Engine {
     /// An engine over `store` with `config`, stamping time from `clock` and reporting to `sink`.
     pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>, sink: EventSink) -> Engine {
-        let client = crate::download::build_client(&config.user_agent, std::time::Duration::from_millis(config.connect_timeout_ms));
+        let client = crate::download::build_client(&config.user_agent);
         Engine { inner: Arc::new(Inner { store, config, client, clock, sink, cancel: CancellationToken::new() }) }
     }
 
