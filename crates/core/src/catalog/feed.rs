@@ -31,14 +31,31 @@ pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, P
         .base_uri(Some(source_url.as_str()))
         .id_generator(|_, _, _| NO_ID.to_string())
         .build();
-    let feed = parser.parse(repaired.as_bytes()).map_err(|e| match e {
-        feed_rs::parser::ParseFeedError::ParseError(feed_rs::parser::ParseErrorKind::NoFeedRoot) => {
-            ParseError::NotAFeed("no RSS/Atom root element".into())
+    let feed = match parser.parse(repaired.as_bytes()) {
+        Ok(feed) => feed,
+        // The root is `<rss>`/`<rdf:RDF>`/`<feed>` (detect checked), but feed-rs found no
+        // `<channel>` in it: a well-formed feed with nothing in it, if the XML itself is sound.
+        Err(feed_rs::parser::ParseFeedError::ParseError(feed_rs::parser::ParseErrorKind::NoFeedRoot)) => {
+            check_well_formed(&repaired)?;
+            let format = if format_name(&repaired) == "rdf" { PlaylistFormat::Rdf } else { PlaylistFormat::Rss };
+            return Ok(ParsedPlaylist { format: Some(format), ..Default::default() });
         }
-        other => ParseError::malformed(format_name(&repaired), other),
-    })?;
+        Err(other) => return Err(ParseError::malformed(format_name(&repaired), other)),
+    };
     let extras = podcast_ns::scan(&repaired, Some(source_url));
     Ok(convert(feed, extras, source_url))
+}
+
+/// Reads the whole document with quick-xml to tell "empty feed" from "broken XML".
+fn check_well_formed(text: &str) -> Result<(), ParseError> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => return Err(ParseError::malformed(format_name(text), e)),
+        }
+    }
 }
 
 /// Lower-case format name for error messages, from the root element.
@@ -182,6 +199,13 @@ mod tests {
         assert_eq!(e.url, "https://example.com/pod/ep.mp3");
         assert_eq!(e.length, None);
         assert_eq!(p.items[0].duration_secs, Some(3661));
+    }
+
+    #[test]
+    fn rss_without_channel_is_empty() {
+        let p = parse_feed("<rss><x/></rss>", &base()).unwrap();
+        assert!(p.items.is_empty());
+        assert!(parse_feed("<rss><x></rss>", &base()).is_err());
     }
 
     #[test]

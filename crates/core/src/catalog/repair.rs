@@ -3,7 +3,10 @@
 //!
 //! * namespace prefixes used on elements but never declared (`itunes:`, `podcast:`, ...) get a
 //!   declaration injected on the root element (known prefixes get their real namespace URI);
-//! * an `<rss>` root without a `version` (or with one feed-rs does not know) is read as 2.0.
+//! * an `<rss>` root without a `version` (or with one feed-rs does not know) is read as 2.0;
+//! * namespace URIs on the root element that feed-rs does not recognise but that mean a known
+//!   one are rewritten: RSS 0.90's Netscape URIs become RSS 1.0's, and the iTunes URI in the
+//!   wrong letter case becomes the canonical one.
 //!
 //! Undefined HTML entities need no repair: feed-rs keeps unknown references as written.
 //! Everything else (truncation, mismatched tags) is left for the parser to reject.
@@ -19,6 +22,13 @@ const KNOWN_PREFIXES: &[(&str, &str)] = &[
     ("googleplay", "http://www.google.com/schemas/play-podcasts/1.0"),
     ("psc", "http://podlove.org/simple-chapters"),
     ("sy", "http://purl.org/rss/1.0/modules/syndication/"),
+];
+
+/// Root-element namespace URIs rewritten to what feed-rs knows (compared case-insensitively).
+const NS_REWRITES: &[(&str, &str)] = &[
+    ("http://my.netscape.com/rdf/simple/0.9/", "http://purl.org/rss/1.0/"),
+    ("http://channel.netscape.com/rdf/simple/0.9/", "http://purl.org/rss/1.0/"),
+    ("http://www.itunes.com/dtds/podcast-1.0.dtd", "http://www.itunes.com/dtds/podcast-1.0.dtd"),
 ];
 
 /// Applies the repairs described in the module docs; returns the text unchanged when none apply.
@@ -40,6 +50,14 @@ pub(crate) fn repair_feed_xml(text: &str) -> String {
     }
     let is_rss = tag.starts_with("<rss") && (tag.len() == 4 || tag[4..].starts_with(char::is_whitespace));
     let mut new_tag = tag.to_string();
+    for (from, to) in NS_REWRITES {
+        let lower = new_tag.to_ascii_lowercase();
+        if let Some(i) = lower.find(from) {
+            if &new_tag[i..i + from.len()] != *to {
+                new_tag.replace_range(i..i + from.len(), to);
+            }
+        }
+    }
     if is_rss {
         match version_value(tag) {
             Some(v) if ["2.0", "0.91", "0.92", ""].contains(&v.as_str()) => {}
@@ -156,6 +174,15 @@ mod tests {
     fn leaves_good_feeds_alone() {
         let x = "<rss version=\"2.0\" xmlns:itunes=\"u\"><channel><itunes:a/></channel></rss>";
         assert_eq!(repair_feed_xml(x), x);
+    }
+
+    #[test]
+    fn namespace_rewrites() {
+        let x = "<rdf:RDF xmlns:rdf=\"r\" xmlns=\"http://my.netscape.com/rdf/simple/0.9/\" xmlns:i=\"http://www.itunes.com/DTDs/Podcast-1.0.dtd\">";
+        assert_eq!(
+            repair_feed_xml(x),
+            "<rdf:RDF xmlns:rdf=\"r\" xmlns=\"http://purl.org/rss/1.0/\" xmlns:i=\"http://www.itunes.com/dtds/podcast-1.0.dtd\">"
+        );
     }
 
     #[test]
