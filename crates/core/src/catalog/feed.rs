@@ -60,10 +60,14 @@ fn check_well_formed(text: &str) -> Result<(), ParseError> {
 
 /// Lower-case format name for error messages, from the root element.
 fn format_name(text: &str) -> &'static str {
-    match super::detect::detect(text) {
-        Ok(_) if text.contains("<feed") => "atom",
-        Ok(_) if text.contains("RDF") => "rdf",
-        _ => "rss",
+    let root = super::repair::root_start_tag(text).map_or("", |(s, e)| &text[s..e]);
+    let name = root.split(|c: char| c.is_whitespace()).next().unwrap_or("");
+    if name == "<feed" || name.ends_with(":feed") {
+        "atom"
+    } else if name.ends_with("RDF") {
+        "rdf"
+    } else {
+        "rss"
     }
 }
 

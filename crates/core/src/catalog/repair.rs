@@ -76,7 +76,7 @@ pub(crate) fn repair_feed_xml(text: &str) -> String {
 }
 
 /// Byte range of the root element's start tag (`<name ...>` without the closing `>`).
-fn root_start_tag(text: &str) -> Option<(usize, usize)> {
+pub(crate) fn root_start_tag(text: &str) -> Option<(usize, usize)> {
     let mut i = 0;
     let b = text.as_bytes();
     while i < b.len() {
