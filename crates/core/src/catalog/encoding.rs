@@ -6,7 +6,9 @@
 //! declaration, then `chardetng` when the bytes are not valid UTF-8. A document declared UTF-8
 //! that contains invalid bytes is decoded leniently: valid runs stay UTF-8, each invalid byte is
 //! read as windows-1252 (the usual culprit: Latin-1 text pasted into a UTF-8 feed). The result
-//! has no BOM, no leading whitespace and no XML declaration, so the downstream parser sees
+//! has C1 control characters (U+0080..U+009F, never meant in feeds) mapped to what the same
+//! byte means in windows-1252 (feedparser's "demoronize": `don\u{92}t` -> `don\u{2019}t`), and
+//! no BOM, no leading whitespace and no XML declaration, so the downstream parser sees
 //! consistent UTF-8 (it defaults to UTF-8 when no declaration is present).
 
 use super::ParseError;
@@ -22,7 +24,24 @@ use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 /// and the bytes are not valid UTF-8, or when UTF-32 data has an invalid code point.
 pub fn decode_xml(bytes: &[u8]) -> Result<String, ParseError> {
     let text = decode_bytes(bytes)?;
-    Ok(strip_prolog(&text).to_string())
+    Ok(map_c1_controls(strip_prolog(&text)))
+}
+
+/// Replaces C1 controls with their windows-1252 meaning (where cp1252 defines one).
+fn map_c1_controls(text: &str) -> String {
+    if !text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if ('\u{80}'..='\u{9f}').contains(&c) {
+                let byte = [c as u32 as u8];
+                WINDOWS_1252.decode_without_bom_handling(&byte).0.chars().next().unwrap_or(c)
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Decodes without touching the XML declaration (BOM removed).
@@ -179,6 +198,11 @@ mod tests {
         let s = decode_xml(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>\xe9t\xc3\xa9 \x93q\x94</t>")
             .unwrap();
         assert_eq!(s, "<t>\u{e9}t\u{e9} \u{201c}q\u{201d}</t>");
+    }
+
+    #[test]
+    fn c1_controls_become_cp1252() {
+        assert_eq!(decode_xml("<d>don\u{92}t</d>".as_bytes()).unwrap(), "<d>don\u{2019}t</d>");
     }
 
     #[test]
