@@ -170,4 +170,42 @@ fn channel_fields() {
     assert!(p.image.as_deref().is_some_and(|u| u.starts_with("http")));
     assert!(p.title.is_some() && p.link.is_some());
     assert_eq!(playlist("feeds/totem__empty-feed.xml").title, None);
+    // Legacy GitHub namespace URI for podcast:*.
+    assert!(playlist("feeds/partytime__pc20rss.xml").podcast_guid.is_some());
+    // Undefined HTML entity (&nbsp;) in an otherwise sound feed becomes U+00A0.
+    let p = playlist("feeds/feedrs__rss_2.0_dbengines.xml");
+    let text = format!("{:?}{:?}", p.items[0].title, p.items[0].description);
+    assert!(!text.contains("&nbsp;"), "{text}");
+    // Durations from itunes:duration MM:SS.
+    assert_eq!(playlist("feeds/nodepp__apple-example.xml").items[0].duration_secs, Some(7 * 60 + 4));
+}
+
+/// Feeds whose count of items-with-enclosure differs from the manifest's raw `enclosures=M`.
+const ENCLOSURE_EXCEPTIONS: &[(&str, usize, &str)] = &[
+    ("pcns__example.xml", 3, "1 enclosure is inside a liveItem"),
+    ("partytime__podverse-test-feed.xml", 5, "4 liveItem enclosures"),
+    ("partytime__natube-test.xml", 15, "1 liveItem enclosure"),
+    ("partytime__themnshow.xml", 54, "1 liveItem enclosure"),
+    ("partytime__homegrown-hits.xml", 4, "1 liveItem enclosure"),
+    ("rsparser__macworld.rss", 29, "two items share an enclosure URL: merged"),
+    ("rsparser__4fsodonline.atom", 25, "one entry has two enclosure links; one is kept"),
+    ("rsparser__expertopinionent.atom", 41, "43 entries, 2 without enclosure; some have two"),
+    ("rsscrate__rss092.xml", 14, "two items share an enclosure URL: merged"),
+    ("podcastparser__no_title_multi_enclosure.rss", 1, "one item, two enclosures; one is kept"),
+    ("castero__valid_two_channels.xml", 2, "second <channel> not read"),
+    ("feedrs__rss_2.0_vimeo_media.xml", 1, "media:content video used as the enclosure"),
+];
+
+#[test]
+fn enclosure_counts_match_the_manifest() {
+    let mut failures = Vec::new();
+    for row in manifest().iter().filter(|r| is_wellformed_feed(r)) {
+        let Some(m) = catalog_common::number_after(&row.notes, "enclosures=") else { continue };
+        let want = ENCLOSURE_EXCEPTIONS.iter().find(|(n, _, _)| *n == row.name()).map_or(m, |e| e.1);
+        let got = playlist(&row.path).items.iter().filter(|i| i.enclosure.is_some()).count();
+        if got != want {
+            failures.push(format!("{}: manifest enclosures={m}, expected {want}, got {got}", row.name()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

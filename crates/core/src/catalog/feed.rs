@@ -7,7 +7,7 @@
 //! that returns a sentinel, which is mapped back to `None` (an empty `<guid/>` is also `None`).
 //!
 //! Enclosure choice, per item: the RSS `<enclosure>` elements, then Atom `link rel="enclosure"`,
-//! then Media RSS `media:content`; within the first source that has any, the first with an
+//! then Media RSS `media:content` (untyped or audio/video only); within the first source that has any, the first with an
 //! `audio/*` or `video/*` type wins, else the first. Declared length 0 is "unknown" (`None`).
 
 use super::model::{Enclosure, ParsedItem, ParsedPlaylist, PlaylistFormat};
@@ -143,6 +143,8 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
                 mime_type: c.content_type.as_ref().map(|t| t.to_string()),
             })
         })
+        // Media RSS also carries thumbnails and images: drop typed non-audio/video content.
+        .filter(|e| e.mime_type.is_none() || is_audio_video(e))
         .collect();
     let enclosure = [rss_enclosures, atom_enclosures, media_enclosures]
         .into_iter()
@@ -161,12 +163,14 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
     }
 }
 
+/// Whether the declared type is `audio/*` or `video/*`.
+fn is_audio_video(e: &Enclosure) -> bool {
+    e.mime_type.as_deref().is_some_and(|t| t.starts_with("audio/") || t.starts_with("video/"))
+}
+
 /// First audio/video enclosure, else the first one.
 fn pick_enclosure(mut v: Vec<Enclosure>) -> Option<Enclosure> {
-    let is_av = |e: &Enclosure| {
-        e.mime_type.as_deref().is_some_and(|t| t.starts_with("audio/") || t.starts_with("video/"))
-    };
-    match v.iter().position(is_av) {
+    match v.iter().position(is_audio_video) {
         Some(i) => Some(v.swap_remove(i)),
         None => v.into_iter().next(),
     }

@@ -1,5 +1,5 @@
 //! A second, light `quick-xml` pass over a feed for what feed-rs does not expose: the RSS
-//! `<enclosure>` elements as written (so they win over Media RSS), `itunes:duration` text,
+//! `<enclosure>` elements (and `<link rel="enclosure">`) as written (so they win over Media RSS), `itunes:duration` text,
 //! channel `itunes:image` / `itunes:new-feed-url`, and the Podcasting 2.0 namespace
 //! (<https://podcastindex.org/namespace/1.0>): `podcast:guid` and `podcast:alternateEnclosure`
 //! with its `podcast:source` / `podcast:integrity` children.
@@ -208,6 +208,16 @@ fn handle_start(
     match (ns, local) {
         (Ns::Other, "enclosure") => {
             if let Some(url) = attr(e, "url").and_then(|u| resolve_url(base, &u)) {
+                item.enclosures.push(Enclosure {
+                    url,
+                    length: attr(e, "length").and_then(|l| l.trim().parse().ok()).filter(|l| *l > 0),
+                    mime_type: attr(e, "type").and_then(non_empty),
+                });
+            }
+        }
+        // RSS 2.0 items written with Atom-style `<link rel="enclosure" href=..>` (Podlove).
+        (Ns::Other, "link") if attr(e, "rel").is_some_and(|r| r.trim() == "enclosure") => {
+            if let Some(url) = attr(e, "href").and_then(|u| resolve_url(base, &u)) {
                 item.enclosures.push(Enclosure {
                     url,
                     length: attr(e, "length").and_then(|l| l.trim().parse().ok()).filter(|l| *l > 0),

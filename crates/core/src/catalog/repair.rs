@@ -8,7 +8,9 @@
 //!   one are rewritten: RSS 0.90's Netscape URIs become RSS 1.0's, and the iTunes URI in the
 //!   wrong letter case becomes the canonical one.
 //!
-//! Undefined HTML entities need no repair: feed-rs keeps unknown references as written.
+//! * common HTML entities (`&nbsp;`, `&hellip;`, ...) outside CDATA/comments become numeric
+//!   character references, unless the document declares entities of its own (`<!ENTITY`);
+//!   other unknown references are left alone (feed-rs keeps them as written).
 //! Everything else (truncation, mismatched tags) is left for the parser to reject.
 
 /// Namespace URIs for prefixes commonly used without declaration.
@@ -33,6 +35,7 @@ const NS_REWRITES: &[(&str, &str)] = &[
 
 /// Applies the repairs described in the module docs; returns the text unchanged when none apply.
 pub(crate) fn repair_feed_xml(text: &str) -> String {
+    let text = &html_entities_to_numeric(text);
     let Some((start, end)) = root_start_tag(text) else {
         return text.to_string();
     };
@@ -73,6 +76,45 @@ pub(crate) fn repair_feed_xml(text: &str) -> String {
         .unwrap_or(new_tag.len());
     new_tag.insert_str(name_end, &additions);
     format!("{}{}{}", &text[..start], new_tag, &text[end..])
+}
+
+/// Rewrites known HTML entity references to numeric ones, skipping CDATA and comments.
+fn html_entities_to_numeric(text: &str) -> String {
+    if !text.contains('&') || text.contains("<!ENTITY") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(['&', '<']) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        for (open, close) in [("<![CDATA[", "]]>"), ("<!--", "-->")] {
+            if rest.starts_with(open) {
+                let end = rest.find(close).map_or(rest.len(), |j| j + close.len());
+                out.push_str(&rest[..end]);
+                rest = &rest[end..];
+            }
+        }
+        if let Some(after) = rest.strip_prefix('&') {
+            let name_len = after.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(after.len());
+            let name = &after[..name_len];
+            match super::util::html_entity(name) {
+                Some(c) if after[name_len..].starts_with(';') => {
+                    out.push_str(&format!("&#{};", c as u32));
+                    rest = &after[name_len + 1..];
+                }
+                _ => {
+                    out.push('&');
+                    rest = after;
+                }
+            }
+        } else if let Some(after) = rest.strip_prefix('<') {
+            out.push('<');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Byte range of the root element's start tag (`<name ...>` without the closing `>`).
@@ -183,6 +225,12 @@ mod tests {
             repair_feed_xml(x),
             "<rdf:RDF xmlns:rdf=\"r\" xmlns=\"http://purl.org/rss/1.0/\" xmlns:i=\"http://www.itunes.com/dtds/podcast-1.0.dtd\">"
         );
+    }
+
+    #[test]
+    fn html_entities_outside_cdata() {
+        let x = "<rss version=\"2.0\"><t>a&nbsp;b &amp; &foo; <![CDATA[&nbsp;]]></t></rss>";
+        assert_eq!(repair_feed_xml(x), "<rss version=\"2.0\"><t>a&#160;b &amp; &foo; <![CDATA[&nbsp;]]></t></rss>");
     }
 
     #[test]
