@@ -6,11 +6,11 @@
 //! * an `<rss>` root without a `version` (or with one feed-rs does not know) is read as 2.0;
 //! * namespace URIs on the root element that feed-rs does not recognise but that mean a known
 //!   one are rewritten: RSS 0.90's Netscape URIs become RSS 1.0's, and the iTunes URI in the
-//!   wrong letter case becomes the canonical one.
-//!
+//!   wrong letter case becomes the canonical one;
 //! * common HTML entities (`&nbsp;`, `&hellip;`, ...) outside CDATA/comments become numeric
 //!   character references, unless the document declares entities of its own (`<!ENTITY`);
 //!   other unknown references are left alone (feed-rs keeps them as written).
+//!
 //! Everything else (truncation, mismatched tags) is left for the parser to reject.
 
 /// Namespace URIs for prefixes commonly used without declaration.
