@@ -209,3 +209,45 @@ fn enclosure_counts_match_the_manifest() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Damaged copies of real files (truncated at many offsets, bytes overwritten) must give
+/// `Ok` or `Err`, never a panic.
+#[test]
+fn damaged_inputs_never_panic() {
+    let files = [
+        "feeds/pcns__example.xml",
+        "feeds/feedparser__encoding_utf-32le-bom.xml",
+        "feeds/feedparser__encoding_utf-16le-bom.xml",
+        "feeds/rsparser__kc0011.rss",
+        "feeds/antennapod__feed-atom-testAtomBasic.xml",
+        "opml/gnomepod__export_test.opml",
+        "playlists/totem__xml-base.xspf",
+        "playlists/totem__missing-items.pls",
+        "playlists/clementine__test.m3u",
+    ];
+    let base = catalog_common::url_for("x");
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let junk: &[&[u8]] = &[b"<", b"&", b"]]>", b"<![CDATA[", b"\xff", b"\x00", b"\xe2\x80", b"<!--", b"\"", b"<?xml"];
+    for path in files {
+        let bytes = std::fs::read(catalog_common::corpus_dir().join(path)).unwrap();
+        let step = (bytes.len() / 60).max(1);
+        for cut in (0..bytes.len()).step_by(step) {
+            let r = std::panic::catch_unwind(|| catalog_sync_core::catalog::parse_document(&bytes[..cut], &base));
+            assert!(r.is_ok(), "{path} truncated at {cut} panicked");
+        }
+        for _ in 0..60 {
+            let mut b = bytes.clone();
+            let at = (next() as usize) % b.len();
+            let j = junk[(next() as usize) % junk.len()];
+            b.splice(at..at, j.iter().copied());
+            let r = std::panic::catch_unwind(|| catalog_sync_core::catalog::parse_document(&b, &base));
+            assert!(r.is_ok(), "{path} with {j:?} inserted at {at} panicked");
+        }
+    }
+}

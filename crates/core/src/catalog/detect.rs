@@ -73,7 +73,7 @@ fn detect_xml(t: &str) -> Result<DetectedKind, ParseError> {
             rest = r.find("-->").map_or("", |i| &r[i + 3..]);
         } else if let Some(r) = rest.strip_prefix("<?") {
             rest = r.find("?>").map_or("", |i| &r[i + 2..]);
-        } else if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case("<!doctype") {
+        } else if rest.get(..9).is_some_and(|p| p.eq_ignore_ascii_case("<!doctype")) {
             let r = &rest[9..];
             let end = doctype_end(r);
             html_doctype = r[..end].trim_start().to_ascii_lowercase().starts_with("html");
