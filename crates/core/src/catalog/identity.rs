@@ -1,17 +1,32 @@
-//! Item identity (placeholder until the catalog module lands).
-use super::ParsedItem;
-/// Identity of an item.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+//! Item identity and in-document deduplication.
+//!
+//! An item is identified (ARCHITECTURE.md, "item") by its guid, else its enclosure URL, else a
+//! stable hash. The hash is SHA-256 over `title + "\n" + published` (published as decimal Unix
+//! seconds, empty when unknown), hex encoded. When an item has neither title nor date the hash
+//! covers `"desc:" + description + "\n" + link` instead, so text-only entries still get a key
+//! that is the same on every parse of the same document.
+//!
+//! [`merge_duplicates`] folds items with the same key into one: the first occurrence keeps its
+//! position and fields, later occurrences only fill fields that are still empty (e.g. a feed
+//! that repeats an item once per enclosure).
+
+use super::model::ParsedItem;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// The identity of an item within and across parses of a playlist.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ItemKey {
-    /// guid
+    /// `<guid>` / Atom `<id>` as written (trimmed).
     Guid(String),
-    /// enclosure url
+    /// The enclosure URL (absolute), used when there is no guid.
     EnclosureUrl(String),
-    /// hash
+    /// Hex SHA-256, see the module docs for the input.
     TitleDate(String),
 }
+
 impl ItemKey {
-    /// prefixed string
+    /// A stable, prefixed string form: `guid:<guid>`, `url:<url>` or `hash:<hex>`.
     pub fn as_string(&self) -> String {
         match self {
             ItemKey::Guid(g) => format!("guid:{g}"),
@@ -20,9 +35,118 @@ impl ItemKey {
         }
     }
 }
-/// key
+
+impl std::fmt::Display for ItemKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.as_string())
+    }
+}
+
+/// The identity key of `item`: guid, else enclosure URL, else a SHA-256 hash (module docs).
 pub fn item_key(item: &ParsedItem) -> ItemKey {
-    if let Some(g) = &item.guid { return ItemKey::Guid(g.clone()); }
-    if let Some(e) = &item.enclosure { return ItemKey::EnclosureUrl(e.url.clone()); }
-    ItemKey::TitleDate(format!("{:?}{:?}", item.title, item.published))
+    if let Some(g) = item.guid.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
+        return ItemKey::Guid(g.to_string());
+    }
+    if let Some(e) = item.enclosure.as_ref().filter(|e| !e.url.trim().is_empty()) {
+        return ItemKey::EnclosureUrl(e.url.trim().to_string());
+    }
+    let mut h = Sha256::new();
+    if item.title.is_some() || item.published.is_some() {
+        h.update(item.title.as_deref().unwrap_or("").as_bytes());
+        h.update(b"\n");
+        h.update(item.published.map(|p| p.to_string()).unwrap_or_default().as_bytes());
+    } else {
+        h.update(b"desc:");
+        h.update(item.description.as_deref().unwrap_or("").as_bytes());
+        h.update(b"\n");
+        h.update(item.link.as_deref().unwrap_or("").as_bytes());
+    }
+    ItemKey::TitleDate(hex::encode(h.finalize()))
+}
+
+/// Merges items with equal [`item_key`]s, keeping the first one's position; later duplicates
+/// fill only fields that are still `None` (alternate enclosures are appended when new).
+pub fn merge_duplicates(items: Vec<ParsedItem>) -> Vec<ParsedItem> {
+    let mut out: Vec<ParsedItem> = Vec::with_capacity(items.len());
+    let mut index: HashMap<ItemKey, usize> = HashMap::new();
+    for item in items {
+        let key = item_key(&item);
+        match index.get(&key) {
+            Some(&i) => fill_gaps(&mut out[i], item),
+            None => {
+                index.insert(key, out.len());
+                out.push(item);
+            }
+        }
+    }
+    out
+}
+
+fn fill_gaps(into: &mut ParsedItem, from: ParsedItem) {
+    fn fill<T>(a: &mut Option<T>, b: Option<T>) {
+        if a.is_none() {
+            *a = b;
+        }
+    }
+    fill(&mut into.guid, from.guid);
+    fill(&mut into.title, from.title);
+    fill(&mut into.author, from.author);
+    fill(&mut into.published, from.published);
+    fill(&mut into.description, from.description);
+    fill(&mut into.link, from.link);
+    fill(&mut into.duration_secs, from.duration_secs);
+    fill(&mut into.enclosure, from.enclosure);
+    for alt in from.alternate_enclosures {
+        if !into.alternate_enclosures.contains(&alt) {
+            into.alternate_enclosures.push(alt);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::model::Enclosure;
+
+    fn item(guid: Option<&str>, url: Option<&str>, title: Option<&str>) -> ParsedItem {
+        ParsedItem {
+            guid: guid.map(String::from),
+            title: title.map(String::from),
+            enclosure: url.map(|u| Enclosure { url: u.into(), ..Default::default() }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn key_order() {
+        assert_eq!(item_key(&item(Some("g"), Some("u"), None)).as_string(), "guid:g");
+        assert_eq!(item_key(&item(None, Some("u"), None)).as_string(), "url:u");
+        let k = item_key(&item(None, None, Some("t")));
+        assert!(k.as_string().starts_with("hash:"));
+        assert_eq!(k, item_key(&item(None, None, Some("t"))));
+        assert_ne!(k, item_key(&item(None, None, Some("u"))));
+        // Known vector: sha256("t\n").
+        assert_eq!(k.as_string(), format!("hash:{}", hex::encode(Sha256::digest(b"t\n"))));
+    }
+
+    #[test]
+    fn text_only_items_hash_description() {
+        let mut a = item(None, None, None);
+        a.description = Some("x".into());
+        let mut b = a.clone();
+        b.description = Some("y".into());
+        assert_ne!(item_key(&a), item_key(&b));
+    }
+
+    #[test]
+    fn merge_first_wins_and_fills_gaps() {
+        let mut second = item(Some("g"), Some("b.mp3"), Some("later"));
+        second.duration_secs = Some(5);
+        let merged = merge_duplicates(vec![item(Some("g"), None, Some("first")), item(Some("h"), None, None), second]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].title.as_deref(), Some("first"));
+        assert_eq!(merged[0].duration_secs, Some(5));
+        assert_eq!(merged[0].enclosure.as_ref().unwrap().url, "b.mp3");
+        assert_eq!(merged[1].guid.as_deref(), Some("h"));
+    }
 }

@@ -49,6 +49,10 @@ pub struct ParsedItem {
     pub guid: Option<String>,
     /// Entry title, trimmed.
     pub title: Option<String>,
+    /// Author / artist: feed entry author (`itunes:author`, `dc:creator`, Atom `author`),
+    /// XSPF `<creator>`.
+    #[serde(default)]
+    pub author: Option<String>,
     /// Publication date as Unix seconds (UTC), from `pubDate` (RFC 822/2822),
     /// `dc:date` / Atom `published`/`updated` (RFC 3339).
     pub published: Option<i64>,

@@ -19,6 +19,7 @@ pub mod tables;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use jobs::StageCounts;
 pub use rows::*;
 
 /// Errors of the store. Database errors are kept as their `redb` sources.

@@ -1,0 +1,224 @@
+//! Feeds (RSS 0.9x/1.0/2.0, Atom) into [`ParsedPlaylist`], with feed-rs doing the parsing.
+//!
+//! The decoded text is first repaired where the meaning is unambiguous ([`super::repair`]),
+//! then parsed by feed-rs with the feed URL as base URI, and scanned once more by
+//! [`super::podcast_ns::scan`] for what feed-rs does not expose. Item guids come from feed-rs's
+//! entry id; feed-rs invents an id when a feed has none, so the parser is given an id generator
+//! that returns a sentinel, which is mapped back to `None` (an empty `<guid/>` is also `None`).
+//!
+//! Enclosure choice, per item: the RSS `<enclosure>` elements, then Atom `link rel="enclosure"`,
+//! then Media RSS `media:content` (untyped or audio/video only); within the first source that has any, the first with an
+//! `audio/*` or `video/*` type wins, else the first. Declared length 0 is "unknown" (`None`).
+
+use super::model::{Enclosure, ParsedItem, ParsedPlaylist, PlaylistFormat};
+use super::podcast_ns::{self, FeedExtras};
+use super::repair::repair_feed_xml;
+use super::util::{non_empty, resolve_url};
+use super::ParseError;
+use feed_rs::model::{Entry, Feed, FeedType};
+
+/// What feed-rs's id generator returns here, so invented ids can be told from real ones.
+const NO_ID: &str = "\u{0}catalog-sync:no-id";
+
+/// Parses decoded feed text; `source_url` is the base for relative URLs.
+///
+/// # Errors
+/// [`ParseError::Malformed`] (`malformed rss: ...`) when feed-rs rejects the document, e.g.
+/// truncated XML or mismatched tags; [`ParseError::NotAFeed`] when no feed root is found.
+pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, ParseError> {
+    let repaired = repair_feed_xml(text);
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(source_url.as_str()))
+        .id_generator(|_, _, _| NO_ID.to_string())
+        .build();
+    let feed = match parser.parse(repaired.as_bytes()) {
+        Ok(feed) => feed,
+        // The root is `<rss>`/`<rdf:RDF>`/`<feed>` (detect checked), but feed-rs found no
+        // `<channel>` in it: a well-formed feed with nothing in it, if the XML itself is sound.
+        Err(feed_rs::parser::ParseFeedError::ParseError(feed_rs::parser::ParseErrorKind::NoFeedRoot)) => {
+            check_well_formed(&repaired)?;
+            let format = if format_name(&repaired) == "rdf" { PlaylistFormat::Rdf } else { PlaylistFormat::Rss };
+            return Ok(ParsedPlaylist { format: Some(format), ..Default::default() });
+        }
+        Err(other) => return Err(ParseError::malformed(format_name(&repaired), other)),
+    };
+    let extras = podcast_ns::scan(&repaired, Some(source_url));
+    Ok(convert(feed, extras, source_url))
+}
+
+/// Reads the whole document with quick-xml to tell "empty feed" from "broken XML".
+fn check_well_formed(text: &str) -> Result<(), ParseError> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => return Err(ParseError::malformed(format_name(text), e)),
+        }
+    }
+}
+
+/// Lower-case format name for error messages, from the root element.
+fn format_name(text: &str) -> &'static str {
+    let root = super::repair::root_start_tag(text).map_or("", |(s, e)| &text[s..e]);
+    let name = root.split(|c: char| c.is_whitespace()).next().unwrap_or("");
+    if name == "<feed" || name.ends_with(":feed") {
+        "atom"
+    } else if name.ends_with("RDF") {
+        "rdf"
+    } else {
+        "rss"
+    }
+}
+
+fn convert(feed: Feed, extras: FeedExtras, base: &url::Url) -> ParsedPlaylist {
+    let format = match feed.feed_type {
+        FeedType::Atom => PlaylistFormat::Atom,
+        FeedType::RSS1 => PlaylistFormat::Rdf,
+        _ => PlaylistFormat::Rss,
+    };
+    let aligned = extras.items.len() == feed.entries.len();
+    let items = feed
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| convert_entry(e, if aligned { extras.items.get(i) } else { None }, base))
+        .collect();
+    ParsedPlaylist {
+        format: Some(format),
+        title: feed.title.as_ref().and_then(|t| non_empty(&t.content)),
+        description: feed.description.as_ref().and_then(|t| non_empty(&t.content)),
+        link: page_link(&feed.links, base),
+        image: extras
+            .itunes_image
+            .clone()
+            .or_else(|| feed.logo.as_ref().and_then(|i| resolve_url(Some(base), &i.uri)))
+            .or_else(|| feed.icon.as_ref().and_then(|i| resolve_url(Some(base), &i.uri))),
+        podcast_guid: extras.podcast_guid,
+        new_feed_url: extras.new_feed_url,
+        items,
+    }
+}
+
+/// The first link that is a web page (no `rel`, or `rel="alternate"`).
+fn page_link(links: &[feed_rs::model::Link], base: &url::Url) -> Option<String> {
+    links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .and_then(|l| resolve_url(Some(base), &l.href))
+}
+
+fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::Url) -> ParsedItem {
+    let guid = (e.id != NO_ID).then(|| non_empty(&e.id)).flatten();
+    let description = e
+        .summary
+        .as_ref()
+        .and_then(|s| non_empty(&s.content))
+        .or_else(|| e.content.as_ref().and_then(|c| c.body.as_deref().and_then(non_empty)))
+        .or_else(|| e.media.iter().find_map(|m| m.description.as_ref().and_then(|d| non_empty(&d.content))));
+    let media_duration = e.media.iter().find_map(|m| {
+        m.duration.or_else(|| m.content.iter().find_map(|c| c.duration)).map(|d| d.as_secs())
+    });
+    let rss_enclosures = extra.map(|x| x.enclosures.clone()).unwrap_or_default();
+    let atom_enclosures: Vec<Enclosure> = e
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("enclosure"))
+        .filter_map(|l| {
+            Some(Enclosure {
+                url: resolve_url(Some(base), &l.href)?,
+                length: l.length.filter(|n| *n > 0),
+                mime_type: l.media_type.as_deref().and_then(non_empty),
+            })
+        })
+        .collect();
+    let media_enclosures: Vec<Enclosure> = e
+        .media
+        .iter()
+        .flat_map(|m| m.content.iter())
+        .filter_map(|c| {
+            Some(Enclosure {
+                url: resolve_url(Some(base), c.url.as_ref()?.as_str())?,
+                length: c.size.filter(|n| *n > 0),
+                mime_type: c.content_type.as_ref().map(|t| t.to_string()),
+            })
+        })
+        // Media RSS also carries thumbnails and images: drop typed non-audio/video content.
+        .filter(|e| e.mime_type.is_none() || is_audio_video(e))
+        .collect();
+    let enclosure = [rss_enclosures, atom_enclosures, media_enclosures]
+        .into_iter()
+        .find(|v| !v.is_empty())
+        .and_then(pick_enclosure);
+    ParsedItem {
+        guid,
+        title: e.title.as_ref().and_then(|t| non_empty(&t.content)),
+        author: e.authors.iter().find_map(|a| a.name.as_deref().and_then(non_empty)),
+        published: e.published.or(e.updated).map(|d| d.timestamp()),
+        description,
+        link: page_link(&e.links, base),
+        duration_secs: extra.and_then(|x| x.duration_secs).or(media_duration),
+        enclosure,
+        alternate_enclosures: extra.map(|x| x.alternate_enclosures.clone()).unwrap_or_default(),
+    }
+}
+
+/// Whether the declared type is `audio/*` or `video/*`.
+fn is_audio_video(e: &Enclosure) -> bool {
+    e.mime_type.as_deref().is_some_and(|t| t.starts_with("audio/") || t.starts_with("video/"))
+}
+
+/// First audio/video enclosure, else the first one.
+fn pick_enclosure(mut v: Vec<Enclosure>) -> Option<Enclosure> {
+    match v.iter().position(is_audio_video) {
+        Some(i) => Some(v.swap_remove(i)),
+        None => v.into_iter().next(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> url::Url {
+        url::Url::parse("https://example.com/pod/feed.xml").unwrap()
+    }
+
+    #[test]
+    fn missing_and_empty_guid_are_none() {
+        let x = r#"<rss version="2.0"><channel><title> T </title>
+            <item><title>a</title><guid/></item><item><title>b</title></item>
+            <item><title>c</title><guid isPermaLink="false"> g </guid></item></channel></rss>"#;
+        let p = parse_feed(x, &base()).unwrap();
+        assert_eq!(p.title.as_deref(), Some("T"));
+        let guids: Vec<_> = p.items.iter().map(|i| i.guid.clone()).collect();
+        assert_eq!(guids, vec![None, None, Some("g".to_string())]);
+    }
+
+    #[test]
+    fn enclosure_preference_and_duration() {
+        let x = r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel>
+            <item><media:content url="m.mp4" type="video/mp4"/>
+              <enclosure url=" pic.jpg " type="image/jpeg" length="3"/>
+              <enclosure url="ep.mp3" type="audio/mpeg" length="0"/>
+              <itunes:duration>01:01:01</itunes:duration></item></channel></rss>"#;
+        let p = parse_feed(x, &base()).unwrap();
+        let e = p.items[0].enclosure.clone().unwrap();
+        assert_eq!(e.url, "https://example.com/pod/ep.mp3");
+        assert_eq!(e.length, None);
+        assert_eq!(p.items[0].duration_secs, Some(3661));
+    }
+
+    #[test]
+    fn rss_without_channel_is_empty() {
+        let p = parse_feed("<rss><x/></rss>", &base()).unwrap();
+        assert!(p.items.is_empty());
+        assert!(parse_feed("<rss><x></rss>", &base()).is_err());
+    }
+
+    #[test]
+    fn broken_xml_is_malformed() {
+        let err = parse_feed("<rss version=\"2.0\"><channel><item><title>x</channel></rss>", &base());
+        assert!(matches!(err, Err(ParseError::Malformed(_))), "{err:?}");
+    }
+}

@@ -1,0 +1,300 @@
+//! A second, light `quick-xml` pass over a feed for what feed-rs does not expose: the RSS
+//! `<enclosure>` elements (and `<link rel="enclosure">`) as written (so they win over Media RSS), `itunes:duration` text,
+//! channel `itunes:image` / `itunes:new-feed-url`, and the Podcasting 2.0 namespace
+//! (<https://podcastindex.org/namespace/1.0>): `podcast:guid` and `podcast:alternateEnclosure`
+//! with its `podcast:source` / `podcast:integrity` children.
+//!
+//! Results are per `<item>` (or Atom `<entry>`) in document order, so the caller pairs them with
+//! feed-rs entries by index. `<podcast:liveItem>` elements are skipped entirely: they are not
+//! items. Both the current and the legacy GitHub namespace URI are accepted, and a bare
+//! `podcast:` prefix counts when it is undeclared. `xml:base` is tracked on a stack so relative
+//! URLs resolve like feed-rs resolves them. A parse error stops the pass; what was read so far
+//! is returned (the caller only uses it when the item counts agree).
+
+use super::model::{AlternateEnclosure, Enclosure};
+use super::util::{attr, non_empty, parse_duration, resolve_ref, resolve_url};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+
+/// Podcasting 2.0 namespace URIs: current and legacy.
+pub const PODCAST_NS: [&str; 2] = [
+    "https://podcastindex.org/namespace/1.0",
+    "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md",
+];
+/// The iTunes podcast namespace (compared case-insensitively: some feeds uppercase it).
+pub const ITUNES_NS: &str = "http://www.itunes.com/dtds/podcast-1.0.dtd";
+
+/// What the extra pass found for one item.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemExtras {
+    /// RSS `<enclosure>` elements in order, URLs resolved, length 0 as `None`.
+    pub enclosures: Vec<Enclosure>,
+    /// `itunes:duration` in seconds.
+    pub duration_secs: Option<u64>,
+    /// `podcast:alternateEnclosure` elements in order.
+    pub alternate_enclosures: Vec<AlternateEnclosure>,
+}
+
+/// What the extra pass found for the channel and its items.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedExtras {
+    /// Channel `podcast:guid`.
+    pub podcast_guid: Option<String>,
+    /// Channel `itunes:new-feed-url`, resolved.
+    pub new_feed_url: Option<String>,
+    /// Channel `itunes:image href`, resolved.
+    pub itunes_image: Option<String>,
+    /// One entry per `<item>` / `<entry>`, document order.
+    pub items: Vec<ItemExtras>,
+    /// Whether the pass read the whole document without an XML error.
+    pub complete: bool,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Ns {
+    Podcast,
+    Itunes,
+    Other,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Capture {
+    PodcastGuid,
+    NewFeedUrl,
+    Duration,
+}
+
+/// Runs the pass over repaired, decoded feed text; `base` is the feed URL.
+pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
+    let mut out = FeedExtras::default();
+    let mut reader = NsReader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut bases: Vec<Option<url::Url>> = vec![base.cloned()];
+    let mut item_depth: Option<usize> = None;
+    let mut live_depth: Option<usize> = None;
+    let mut alt_depth: Option<usize> = None;
+    let mut capture: Option<(Capture, usize, String)> = None;
+    let mut depth = 0usize;
+    loop {
+        let (res, ev) = match reader.read_resolved_event() {
+            Ok(x) => x,
+            Err(_) => return out,
+        };
+        let ns = match res {
+            ResolveResult::Bound(n) => {
+                let n: &str = n.as_ref();
+                if PODCAST_NS.contains(&n) {
+                    Ns::Podcast
+                } else if n.eq_ignore_ascii_case(ITUNES_NS) {
+                    Ns::Itunes
+                } else {
+                    Ns::Other
+                }
+            }
+            ResolveResult::Unknown(p) => match p.as_str() {
+                "podcast" => Ns::Podcast,
+                "itunes" => Ns::Itunes,
+                _ => Ns::Other,
+            },
+            ResolveResult::Unbound => Ns::Other,
+        };
+        match ev {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(ev, Event::Empty(_));
+                let here = current_base(&bases, e);
+                let local = e.local_name();
+                let local: &str = local.as_ref();
+                if live_depth.is_none() {
+                    handle_start(&mut out, ns, local, e, here.as_ref(), item_depth.is_some(), &mut alt_depth, depth);
+                    if ns == Ns::Podcast && local == "liveItem" && !empty {
+                        live_depth = Some(depth);
+                    } else if (local == "item" || local == "entry") && ns == Ns::Other && item_depth.is_none() {
+                        out.items.push(ItemExtras::default());
+                        if !empty {
+                            item_depth = Some(depth);
+                        }
+                    }
+                    if !empty {
+                        let kind = match (ns, local, item_depth.is_some()) {
+                            (Ns::Podcast, "guid", false) => Some(Capture::PodcastGuid),
+                            (Ns::Itunes, "new-feed-url", false) => Some(Capture::NewFeedUrl),
+                            (Ns::Itunes, "duration", true) => Some(Capture::Duration),
+                            _ => None,
+                        };
+                        if let Some(k) = kind {
+                            capture = Some((k, depth, String::new()));
+                        }
+                    }
+                }
+                if !empty {
+                    bases.push(here);
+                    depth += 1;
+                }
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if bases.len() > 1 {
+                    bases.pop();
+                }
+                if capture.as_ref().is_some_and(|c| c.1 == depth) {
+                    let (k, _, s) = capture.take().unwrap_or((Capture::Duration, 0, String::new()));
+                    store_capture(&mut out, k, &s, bases.last().cloned().flatten().as_ref());
+                }
+                if live_depth == Some(depth) {
+                    live_depth = None;
+                }
+                if item_depth == Some(depth) {
+                    item_depth = None;
+                }
+                if alt_depth == Some(depth) {
+                    alt_depth = None;
+                }
+            }
+            Event::Text(ref t) => {
+                if let Some(c) = capture.as_mut() {
+                    c.2.push_str(&t.xml10_content());
+                }
+            }
+            Event::CData(ref t) => {
+                if let Some(c) = capture.as_mut() {
+                    c.2.push_str(&t.xml10_content());
+                }
+            }
+            Event::GeneralRef(ref r) => {
+                if let Some(c) = capture.as_mut() {
+                    c.2.push_str(&resolve_ref(r));
+                }
+            }
+            Event::Eof => {
+                out.complete = true;
+                return out;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The base URL in effect for element `e` (its own `xml:base` applied to the parent's).
+fn current_base(bases: &[Option<url::Url>], e: &BytesStart<'_>) -> Option<url::Url> {
+    let parent = bases.last().cloned().flatten();
+    match attr(e, "xml:base") {
+        Some(b) => match url::Url::parse(b.trim()) {
+            Ok(u) => Some(u),
+            Err(_) => parent.as_ref().and_then(|p| p.join(b.trim()).ok()).or(parent),
+        },
+        None => parent,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn handle_start(
+    out: &mut FeedExtras,
+    ns: Ns,
+    local: &str,
+    e: &BytesStart<'_>,
+    base: Option<&url::Url>,
+    in_item: bool,
+    alt_depth: &mut Option<usize>,
+    depth: usize,
+) {
+    if !in_item {
+        if ns == Ns::Itunes && local == "image" && out.itunes_image.is_none() {
+            out.itunes_image = attr(e, "href").and_then(|h| resolve_url(base, &h));
+        }
+        return;
+    }
+    let Some(item) = out.items.last_mut() else { return };
+    match (ns, local) {
+        (Ns::Other, "enclosure") => {
+            if let Some(url) = attr(e, "url").and_then(|u| resolve_url(base, &u)) {
+                item.enclosures.push(Enclosure {
+                    url,
+                    length: attr(e, "length").and_then(|l| l.trim().parse().ok()).filter(|l| *l > 0),
+                    mime_type: attr(e, "type").and_then(non_empty),
+                });
+            }
+        }
+        // RSS 2.0 items written with Atom-style `<link rel="enclosure" href=..>` (Podlove).
+        (Ns::Other, "link") if attr(e, "rel").is_some_and(|r| r.trim() == "enclosure") => {
+            if let Some(url) = attr(e, "href").and_then(|u| resolve_url(base, &u)) {
+                item.enclosures.push(Enclosure {
+                    url,
+                    length: attr(e, "length").and_then(|l| l.trim().parse().ok()).filter(|l| *l > 0),
+                    mime_type: attr(e, "type").and_then(non_empty),
+                });
+            }
+        }
+        (Ns::Podcast, "alternateEnclosure") => {
+            item.alternate_enclosures.push(AlternateEnclosure {
+                mime_type: attr(e, "type").and_then(non_empty),
+                length: attr(e, "length").and_then(|l| l.trim().parse().ok()).filter(|l| *l > 0),
+                bitrate: attr(e, "bitrate").and_then(|b| b.trim().parse().ok()),
+                title: attr(e, "title").and_then(non_empty),
+                default: attr(e, "default").is_some_and(|d| d.trim() == "true"),
+                sources: Vec::new(),
+                integrity: None,
+            });
+            *alt_depth = Some(depth);
+        }
+        (Ns::Podcast, "source") if alt_depth.is_some() => {
+            if let (Some(alt), Some(uri)) = (
+                item.alternate_enclosures.last_mut(),
+                attr(e, "uri").and_then(|u| resolve_url(base, &u)),
+            ) {
+                alt.sources.push(uri);
+            }
+        }
+        (Ns::Podcast, "integrity") if alt_depth.is_some() => {
+            if let (Some(alt), Some(t), Some(v)) =
+                (item.alternate_enclosures.last_mut(), attr(e, "type"), attr(e, "value"))
+            {
+                alt.integrity = Some(format!("{}:{}", t.trim(), v.trim()));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn store_capture(out: &mut FeedExtras, kind: Capture, text: &str, base: Option<&url::Url>) {
+    match kind {
+        Capture::PodcastGuid => out.podcast_guid = out.podcast_guid.take().or_else(|| non_empty(text)),
+        Capture::NewFeedUrl => out.new_feed_url = out.new_feed_url.take().or_else(|| resolve_url(base, text)),
+        Capture::Duration => {
+            if let Some(item) = out.items.last_mut() {
+                item.duration_secs = item.duration_secs.or_else(|| parse_duration(text));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alternate_enclosures_and_live_items() {
+        let x = r#"<rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0"
+              xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>
+            <podcast:guid> abc </podcast:guid>
+            <podcast:liveItem><enclosure url="live.mp3"/></podcast:liveItem>
+            <item><enclosure url="a.mp3" length="0" type="audio/mpeg"/>
+              <itunes:duration>1:00</itunes:duration>
+              <podcast:alternateEnclosure type="audio/opus" length="10" bitrate="64000" default="true">
+                <podcast:source uri="alt.opus"/><podcast:integrity type="sri" value="sha384-x"/>
+              </podcast:alternateEnclosure></item>
+            </channel></rss>"#;
+        let base = url::Url::parse("https://h.example/f/").unwrap();
+        let ex = scan(x, Some(&base));
+        assert!(ex.complete);
+        assert_eq!(ex.podcast_guid.as_deref(), Some("abc"));
+        assert_eq!(ex.items.len(), 1);
+        let it = &ex.items[0];
+        assert_eq!(it.enclosures[0].url, "https://h.example/f/a.mp3");
+        assert_eq!(it.enclosures[0].length, None);
+        assert_eq!(it.duration_secs, Some(60));
+        assert_eq!(it.alternate_enclosures[0].sources, vec!["https://h.example/f/alt.opus"]);
+        assert_eq!(it.alternate_enclosures[0].integrity.as_deref(), Some("sri:sha384-x"));
+        assert!(it.alternate_enclosures[0].default);
+    }
+}

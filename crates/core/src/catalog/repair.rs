@@ -1,0 +1,240 @@
+//! Lenient pre-processing of feed XML for breakage whose meaning is unambiguous, so a feed a
+//! real podcast app would still show does not fail on a technicality:
+//!
+//! * namespace prefixes used on elements but never declared (`itunes:`, `podcast:`, ...) get a
+//!   declaration injected on the root element (known prefixes get their real namespace URI);
+//! * an `<rss>` root without a `version` (or with one feed-rs does not know) is read as 2.0;
+//! * namespace URIs on the root element that feed-rs does not recognise but that mean a known
+//!   one are rewritten: RSS 0.90's Netscape URIs become RSS 1.0's, and the iTunes URI in the
+//!   wrong letter case becomes the canonical one;
+//! * common HTML entities (`&nbsp;`, `&hellip;`, ...) outside CDATA/comments become numeric
+//!   character references, unless the document declares entities of its own (`<!ENTITY`);
+//!   other unknown references are left alone (feed-rs keeps them as written).
+//!
+//! Everything else (truncation, mismatched tags) is left for the parser to reject.
+
+/// Namespace URIs for prefixes commonly used without declaration.
+const KNOWN_PREFIXES: &[(&str, &str)] = &[
+    ("itunes", "http://www.itunes.com/dtds/podcast-1.0.dtd"),
+    ("podcast", "https://podcastindex.org/namespace/1.0"),
+    ("media", "http://search.yahoo.com/mrss/"),
+    ("content", "http://purl.org/rss/1.0/modules/content/"),
+    ("atom", "http://www.w3.org/2005/Atom"),
+    ("dc", "http://purl.org/dc/elements/1.1/"),
+    ("googleplay", "http://www.google.com/schemas/play-podcasts/1.0"),
+    ("psc", "http://podlove.org/simple-chapters"),
+    ("sy", "http://purl.org/rss/1.0/modules/syndication/"),
+];
+
+/// Root-element namespace URIs rewritten to what feed-rs knows (compared case-insensitively).
+const NS_REWRITES: &[(&str, &str)] = &[
+    ("http://my.netscape.com/rdf/simple/0.9/", "http://purl.org/rss/1.0/"),
+    ("http://channel.netscape.com/rdf/simple/0.9/", "http://purl.org/rss/1.0/"),
+    ("http://www.itunes.com/dtds/podcast-1.0.dtd", "http://www.itunes.com/dtds/podcast-1.0.dtd"),
+];
+
+/// Applies the repairs described in the module docs; returns the text unchanged when none apply.
+pub(crate) fn repair_feed_xml(text: &str) -> String {
+    let text = &html_entities_to_numeric(text);
+    let Some((start, end)) = root_start_tag(text) else {
+        return text.to_string();
+    };
+    let tag = &text[start..end];
+    let mut additions = String::new();
+    for prefix in used_element_prefixes(text) {
+        if text.contains(&format!("xmlns:{prefix}=")) {
+            continue;
+        }
+        let uri = KNOWN_PREFIXES
+            .iter()
+            .find(|(p, _)| *p == prefix)
+            .map_or_else(|| format!("urn:catalog-sync:undeclared:{prefix}"), |(_, u)| (*u).to_string());
+        additions.push_str(&format!(" xmlns:{prefix}=\"{uri}\""));
+    }
+    let is_rss = tag.starts_with("<rss") && (tag.len() == 4 || tag[4..].starts_with(char::is_whitespace));
+    let mut new_tag = tag.to_string();
+    for (from, to) in NS_REWRITES {
+        let lower = new_tag.to_ascii_lowercase();
+        if let Some(i) = lower.find(from) {
+            if &new_tag[i..i + from.len()] != *to {
+                new_tag.replace_range(i..i + from.len(), to);
+            }
+        }
+    }
+    if is_rss {
+        match version_value(tag) {
+            Some(v) if ["2.0", "0.91", "0.92", ""].contains(&v.as_str()) => {}
+            Some(v) => new_tag = new_tag.replacen(&v, "2.0", 1),
+            None => additions.push_str(" version=\"2.0\""),
+        }
+    }
+    if additions.is_empty() && new_tag == tag {
+        return text.to_string();
+    }
+    let name_end = new_tag
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .unwrap_or(new_tag.len());
+    new_tag.insert_str(name_end, &additions);
+    format!("{}{}{}", &text[..start], new_tag, &text[end..])
+}
+
+/// Rewrites known HTML entity references to numeric ones, skipping CDATA and comments.
+fn html_entities_to_numeric(text: &str) -> String {
+    if !text.contains('&') || text.contains("<!ENTITY") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(['&', '<']) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        for (open, close) in [("<![CDATA[", "]]>"), ("<!--", "-->")] {
+            if rest.starts_with(open) {
+                let end = rest.find(close).map_or(rest.len(), |j| j + close.len());
+                out.push_str(&rest[..end]);
+                rest = &rest[end..];
+            }
+        }
+        if let Some(after) = rest.strip_prefix('&') {
+            let name_len = after.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(after.len());
+            let name = &after[..name_len];
+            match super::util::html_entity(name) {
+                Some(c) if after[name_len..].starts_with(';') => {
+                    out.push_str(&format!("&#{};", c as u32));
+                    rest = &after[name_len + 1..];
+                }
+                _ => {
+                    out.push('&');
+                    rest = after;
+                }
+            }
+        } else if let Some(after) = rest.strip_prefix('<') {
+            out.push('<');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Byte range of the root element's start tag (`<name ...>` without the closing `>`).
+pub(crate) fn root_start_tag(text: &str) -> Option<(usize, usize)> {
+    let mut i = 0;
+    let b = text.as_bytes();
+    while i < b.len() {
+        if b[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        let rest = &text[i..];
+        if rest.starts_with("<!--") {
+            i += rest.find("-->")? + 3;
+        } else if rest.starts_with("<?") {
+            i += rest.find("?>")? + 2;
+        } else if rest.starts_with("<!") {
+            let mut depth = 0;
+            let mut j = i;
+            for (k, c) in rest.char_indices() {
+                match c {
+                    '[' => depth += 1,
+                    ']' => depth -= 1,
+                    '>' if depth <= 0 => {
+                        j = i + k + 1;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            if j == i {
+                return None;
+            }
+            i = j;
+        } else {
+            // Find the closing '>' outside quotes.
+            let mut quote = None;
+            for (k, c) in rest.char_indices().skip(1) {
+                match (quote, c) {
+                    (None, '"' | '\'') => quote = Some(c),
+                    (Some(q), c) if c == q => quote = None,
+                    (None, '>') => {
+                        let tag_end = if rest[..k].ends_with('/') { k - 1 } else { k };
+                        return Some((i, i + tag_end));
+                    }
+                    _ => {}
+                }
+            }
+            return None;
+        }
+    }
+    None
+}
+
+/// The `version` attribute value of a start tag, if present.
+fn version_value(tag: &str) -> Option<String> {
+    let pos = tag.find(" version")?;
+    let rest = tag[pos + 8..].trim_start().strip_prefix('=')?.trim_start();
+    let q = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let close = rest[1..].find(q)?;
+    Some(rest[1..1 + close].to_string())
+}
+
+/// Distinct prefixes used in element names (`<p:name` / `</p:name`), sorted.
+fn used_element_prefixes(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, _) in text.match_indices('<') {
+        let rest = text[i + 1..].strip_prefix('/').unwrap_or(&text[i + 1..]);
+        let name: &str = rest
+            .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .next()
+            .unwrap_or("");
+        if let Some((p, local)) = name.split_once(':') {
+            let valid = !p.is_empty()
+                && !local.is_empty()
+                && p.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+            if valid && p != "xml" && p != "xmlns" && !out.iter().any(|o| o == p) {
+                out.push(p.to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn injects_undeclared_prefixes_and_version() {
+        let x = "<!-- c --><rss><channel><itunes:author>a</itunes:author><foo:bar/></channel></rss>";
+        let r = repair_feed_xml(x);
+        assert!(r.contains("<rss xmlns:foo=\"urn:catalog-sync:undeclared:foo\" xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\" version=\"2.0\">"), "{r}");
+    }
+
+    #[test]
+    fn leaves_good_feeds_alone() {
+        let x = "<rss version=\"2.0\" xmlns:itunes=\"u\"><channel><itunes:a/></channel></rss>";
+        assert_eq!(repair_feed_xml(x), x);
+    }
+
+    #[test]
+    fn namespace_rewrites() {
+        let x = "<rdf:RDF xmlns:rdf=\"r\" xmlns=\"http://my.netscape.com/rdf/simple/0.9/\" xmlns:i=\"http://www.itunes.com/DTDs/Podcast-1.0.dtd\">";
+        assert_eq!(
+            repair_feed_xml(x),
+            "<rdf:RDF xmlns:rdf=\"r\" xmlns=\"http://purl.org/rss/1.0/\" xmlns:i=\"http://www.itunes.com/dtds/podcast-1.0.dtd\">"
+        );
+    }
+
+    #[test]
+    fn html_entities_outside_cdata() {
+        let x = "<rss version=\"2.0\"><t>a&nbsp;b &amp; &foo; <![CDATA[&nbsp;]]></t></rss>";
+        assert_eq!(repair_feed_xml(x), "<rss version=\"2.0\"><t>a&#160;b &amp; &foo; <![CDATA[&nbsp;]]></t></rss>");
+    }
+
+    #[test]
+    fn unknown_version_becomes_two() {
+        assert_eq!(repair_feed_xml("<rss version='0.94'/>"), "<rss version='2.0'/>");
+    }
+}
