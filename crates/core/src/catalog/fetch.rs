@@ -87,6 +87,7 @@ pub fn url_from_user_input(input: &str) -> Result<Url, String> {
         }
     }
     let path = std::path::Path::new(input);
-    let abs = std::path::absolute(path).map_err(|e| format!("{input}: {e}"))?;
+    // canonicalize resolves `..` and symlinks for an existing file; absolute() keeps others.
+    let abs = path.canonicalize().or_else(|_| std::path::absolute(path)).map_err(|e| format!("{input}: {e}"))?;
     Url::from_file_path(&abs).map_err(|_| format!("{input}: not a URL or a path"))
 }
