@@ -1,9 +1,9 @@
 //! Every OPML file in the corpus against its manifest notes, the broken one, and an
 //! export/import round trip of real subscription lists.
 
-mod catalog_common;
 
-use catalog_common::{manifest, number_after, parse};
+
+use crate::catalog_common::{manifest, number_after, parse};
 use catalog_sync_core::catalog::{export_opml, parse_opml, Document, ParseError, Subscription};
 
 fn subs(path: &str) -> Vec<Subscription> {

@@ -2,9 +2,9 @@
 //! kind, item counts against the manifest, `podcast:alternateEnclosure` counts, and insta
 //! snapshots of the malformed-file outcomes and of a few parsed documents.
 
-mod catalog_common;
 
-use catalog_common::{manifest, parse, playlist, Row};
+
+use crate::catalog_common::{manifest, parse, playlist, Row};
 use catalog_sync_core::catalog::{Document, ParseError};
 
 /// Files whose parsed item count differs from the manifest's raw `items=N`, and why.
@@ -117,7 +117,7 @@ fn alternate_count(path: &str) -> usize {
 
 /// `podcast:alternateEnclosure` elements inside `<podcast:liveItem>` blocks (raw text scan).
 fn alternates_in_live_items(path: &str) -> usize {
-    let text = std::fs::read_to_string(catalog_common::corpus_dir().join(path)).unwrap();
+    let text = std::fs::read_to_string(crate::catalog_common::corpus_dir().join(path)).unwrap();
     text.split("<podcast:liveItem")
         .skip(1)
         .map(|chunk| chunk.split("</podcast:liveItem>").next().unwrap_or("").matches("<podcast:alternateEnclosure").count())
@@ -135,7 +135,7 @@ fn alternate_enclosure_counts() {
         ("feeds/partytime__themnshow.xml", 126),
     ] {
         let row = manifest().into_iter().find(|r| r.path == path).unwrap();
-        let in_manifest = catalog_common::number_after(&row.notes, "alternateEnclosure=").unwrap();
+        let in_manifest = crate::catalog_common::number_after(&row.notes, "alternateEnclosure=").unwrap();
         assert_eq!(alternate_count(path), on_items, "{path}");
         assert_eq!(on_items + alternates_in_live_items(path), in_manifest, "{path}");
     }
@@ -200,7 +200,7 @@ const ENCLOSURE_EXCEPTIONS: &[(&str, usize, &str)] = &[
 fn enclosure_counts_match_the_manifest() {
     let mut failures = Vec::new();
     for row in manifest().iter().filter(|r| is_wellformed_feed(r)) {
-        let Some(m) = catalog_common::number_after(&row.notes, "enclosures=") else { continue };
+        let Some(m) = crate::catalog_common::number_after(&row.notes, "enclosures=") else { continue };
         let want = ENCLOSURE_EXCEPTIONS.iter().find(|(n, _, _)| *n == row.name()).map_or(m, |e| e.1);
         let got = playlist(&row.path).items.iter().filter(|i| i.enclosure.is_some()).count();
         if got != want {
@@ -225,7 +225,7 @@ fn damaged_inputs_never_panic() {
         "playlists/totem__missing-items.pls",
         "playlists/clementine__test.m3u",
     ];
-    let base = catalog_common::url_for("x");
+    let base = crate::catalog_common::url_for("x");
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = move || {
         seed ^= seed << 13;
@@ -235,7 +235,7 @@ fn damaged_inputs_never_panic() {
     };
     let junk: &[&[u8]] = &[b"<", b"&", b"]]>", b"<![CDATA[", b"\xff", b"\x00", b"\xe2\x80", b"<!--", b"\"", b"<?xml"];
     for path in files {
-        let bytes = std::fs::read(catalog_common::corpus_dir().join(path)).unwrap();
+        let bytes = std::fs::read(crate::catalog_common::corpus_dir().join(path)).unwrap();
         let step = (bytes.len() / 60).max(1);
         for cut in (0..bytes.len()).step_by(step) {
             let r = std::panic::catch_unwind(|| catalog_sync_core::catalog::parse_document(&bytes[..cut], &base));

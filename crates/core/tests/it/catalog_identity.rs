@@ -1,9 +1,9 @@
 //! Encodings, item identity and dedup, URL resolution and cross-copy stability, on real
 //! corpus files.
 
-mod catalog_common;
 
-use catalog_common::{parse, playlist};
+
+use crate::catalog_common::{parse, playlist};
 use catalog_sync_core::catalog::{item_key, ItemKey};
 use std::collections::HashSet;
 
@@ -70,7 +70,7 @@ fn empty_guid_is_none() {
     assert_eq!(p.items.len(), 249);
     assert_eq!(p.items.iter().filter(|i| i.guid.is_none()).count(), 166);
     // No synthetic ids leak through: every guid that exists is one written in the feed.
-    let text = std::fs::read_to_string(catalog_common::corpus_dir().join("feeds/nodepp__se-radio.xml")).unwrap();
+    let text = std::fs::read_to_string(crate::catalog_common::corpus_dir().join("feeds/nodepp__se-radio.xml")).unwrap();
     for g in p.items.iter().filter_map(|i| i.guid.as_deref()) {
         assert!(text.contains(g), "{g}");
     }

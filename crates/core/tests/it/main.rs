@@ -1,0 +1,9 @@
+//! Integration tests of the core: one binary (ARCHITECTURE.md, convention 14) with modules
+//! named after `src/`: catalog parsing on the real corpus, HTTP transfer over loopback, and
+//! the job engine end to end against the testkit server with a real redb file.
+
+mod catalog_common;
+mod catalog_corpus;
+mod catalog_identity;
+mod catalog_opml;
+mod download_transfer;
