@@ -69,7 +69,10 @@ pub(crate) async fn handle(
     let size = res.len();
     let etag = res.etag();
     let honour_range = !shared.ignore_range.load(Ordering::Relaxed)
-        && if_range.as_deref().is_none_or(|v| v == etag || v == LAST_MODIFIED);
+        && match if_range.as_deref() {
+            None => true,
+            Some(v) => v == etag || v == LAST_MODIFIED,
+        };
     let outcome = match (&range, honour_range) {
         (Some(r), true) => evaluate(r, size),
         _ => RangeOutcome::Full,
