@@ -15,7 +15,7 @@ command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -
 cargo build --release --locked -p catalog-sync-cli -p catalog-sync-testkit --bins
 BIN=target/release
 OUT=bench/out; mkdir -p "$OUT"
-"$BIN/testkit-server" --feeds "$FEEDS" --episodes "$EPISODES" --size "$SIZE" --rate "$RATE" --latency-ms "$LATENCY_MS" --dir "$OUT" > "$OUT/server.txt" &
+"$BIN/testkit-server" --feeds "$FEEDS" --episodes "$EPISODES" --size "$SIZE" --rate "$RATE" --latency-ms "$LATENCY_MS" --out "$OUT" > "$OUT/server.txt" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q '^MANIFEST' "$OUT/server.txt" 2>/dev/null && break; sleep 0.1; done

@@ -1,1 +1,38 @@
-//! x
+//! A loopback HTTP/1.1 feed and media server for the project's tests and benchmarks.
+//!
+//! [`TestServer`] binds 127.0.0.1 on the current tokio runtime and serves what is
+//! registered on it: deterministic media (bytes a function of the URL path only, generated in
+//! chunks on demand, with `Range`, `ETag` and `Last-Modified`), fixed feed bodies, real corpus
+//! files with their enclosure URLs rewritten to loopback ([`corpus_dir`]), and synthetic
+//! podcasts and OPML lists. Responses can be shaped (per-connection rate limit in bytes/s,
+//! latency in ms) and faulted per path ([`Fault`]), and [`Stats`] counts what was asked and sent.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use catalog_sync_testkit::{Fault, ServerConfig, TestServer};
+//! let server = TestServer::start(ServerConfig::default()).await?;
+//! let media = server.add_media("/show/1.mp3", 200_000);
+//! server.set_fault("/show/1.mp3", Fault::Reset { after_bytes: 50_000 }, Some(1));
+//! // ... download media.url, expect one failure, resume, compare with media.sha256_hex ...
+//! assert_eq!(server.stats().requests_for("/show/1.mp3"), 0);
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod content;
+mod corpus;
+mod error;
+mod handler;
+mod range;
+mod scenario;
+mod server;
+mod shaping;
+mod stats;
+
+pub use config::{Fault, ServerConfig};
+pub use content::{guess_content_type, MediaInfo};
+pub use corpus::{corpus_dir, UrlRewrite, CORPUS_ENV};
+pub use error::TestkitError;
+pub use scenario::xml_escape;
+pub use server::TestServer;
+pub use stats::Stats;

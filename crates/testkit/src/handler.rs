@@ -1,0 +1,186 @@
+//! Answers one request: faults, latency, routing, validators, ranges and the shaped body.
+//!
+//! The order is fixed: count the request (and its `Range` header), pick a fault for the path
+//! (using one of its `times`), wait the configured latency, then answer. Bodies are streamed
+//! in [`CHUNK`]-sized pieces generated on demand; each piece first takes tokens from the
+//! connection's bucket. A fault that cuts the body waits 50 ms after the last piece so the
+//! bytes already queued reach the client before the stall, RST or FIN.
+
+use std::convert::Infallible;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Empty, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+
+use crate::config::Fault;
+use crate::content::{Resource, CHUNK};
+use crate::range::{evaluate, RangeOutcome};
+use crate::server::Shared;
+use crate::shaping::TokenBucket;
+
+/// Response body type: a boxed stream of byte frames.
+pub(crate) type Body = UnsyncBoxBody<Bytes, io::Error>;
+
+/// Fixed `Last-Modified` of every resource (content never changes while a server runs).
+const LAST_MODIFIED: &str = "Mon, 01 Jan 2024 00:00:00 GMT";
+
+/// Per-connection state shared by the requests of one connection.
+pub(crate) struct ConnCtx {
+    pub bucket: TokenBucket,
+    pub reset: Arc<AtomicBool>,
+}
+
+/// Serves `req` on a connection with context `conn`.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    conn: Arc<ConnCtx>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let path = req.uri().path().to_owned();
+    let range = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let if_range = req.headers().get(header::IF_RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    shared.stats.lock().expect("stats lock").record_request(&path, range.as_deref());
+    let fault = shared.take_fault(&path);
+    let latency = shared.latency_ms.load(Ordering::Relaxed);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let head_only = req.method() == Method::HEAD;
+    if !head_only && req.method() != Method::GET {
+        let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Ok(resp);
+    }
+    if let Some(Fault::Status(code)) = fault {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return Ok(text(status, "injected fault\n"));
+    }
+    let Some(res) = shared.resource(&path) else {
+        return Ok(text(StatusCode::NOT_FOUND, "not found\n"));
+    };
+    let size = res.len();
+    let etag = res.etag();
+    let honour_range = !shared.ignore_range.load(Ordering::Relaxed)
+        && match if_range.as_deref() {
+            None => true,
+            Some(v) => v == etag || v == LAST_MODIFIED,
+        };
+    let outcome = match (&range, honour_range) {
+        (Some(r), true) => evaluate(r, size),
+        _ => RangeOutcome::Full,
+    };
+    let mut builder = Response::builder()
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::ETAG, &etag)
+        .header(header::LAST_MODIFIED, LAST_MODIFIED);
+    let (start, end_excl) = match outcome {
+        RangeOutcome::Unsatisfiable => {
+            let resp = builder
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{size}"))
+                .header(header::CONTENT_LENGTH, 0)
+                .body(empty())
+                .expect("valid 416 response");
+            return Ok(resp);
+        }
+        RangeOutcome::Full => {
+            builder = builder.status(StatusCode::OK);
+            (0, size)
+        }
+        RangeOutcome::Partial { start, end } => {
+            builder = builder
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{size}"));
+            (start, end + 1)
+        }
+    };
+    builder = builder
+        .header(header::CONTENT_TYPE, &res.content_type)
+        .header(header::CONTENT_LENGTH, end_excl - start);
+    let body = if head_only {
+        empty()
+    } else {
+        body_stream(shared, conn, res, path, start, end_excl, fault)
+    };
+    Ok(builder.body(body).expect("valid response"))
+}
+
+fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed_unsync()
+}
+
+fn text(status: StatusCode, msg: &'static str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Full::new(Bytes::from_static(msg.as_bytes())).map_err(|never| match never {}).boxed_unsync())
+        .expect("valid text response")
+}
+
+struct BodyState {
+    shared: Arc<Shared>,
+    conn: Arc<ConnCtx>,
+    res: Arc<Resource>,
+    path: String,
+    pos: u64,
+    end: u64,
+    cut: Option<(u64, Fault)>,
+    done: bool,
+}
+
+/// Streams bytes `[start, end)` of `res`, applying the rate limit and a body-cutting fault.
+fn body_stream(
+    shared: Arc<Shared>,
+    conn: Arc<ConnCtx>,
+    res: Arc<Resource>,
+    path: String,
+    start: u64,
+    end: u64,
+    fault: Option<Fault>,
+) -> Body {
+    let cut = match fault {
+        Some(f @ (Fault::Stall { after_bytes } | Fault::Reset { after_bytes } | Fault::ShortBody { after_bytes })) => {
+            Some((start.saturating_add(after_bytes).min(end), f))
+        }
+        _ => None,
+    };
+    let state = BodyState { shared, conn, res, path, pos: start, end, cut, done: false };
+    let s = stream::unfold(state, |mut st| async move {
+        if st.done {
+            return None;
+        }
+        let stop = st.cut.map_or(st.end, |(c, _)| c);
+        if st.pos >= stop {
+            st.done = true;
+            let (_, fault) = st.cut?;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return match fault {
+                Fault::Stall { .. } => {
+                    futures_util::future::pending::<()>().await;
+                    None
+                }
+                Fault::Reset { .. } => {
+                    st.conn.reset.store(true, Ordering::SeqCst);
+                    let err = io::Error::new(io::ErrorKind::ConnectionReset, "injected reset");
+                    Some((Err(err), st))
+                }
+                _ => None,
+            };
+        }
+        let n = (stop - st.pos).min(CHUNK as u64);
+        st.conn.bucket.take(n).await;
+        let bytes = st.res.source.slice(st.pos, st.pos + n);
+        st.pos += n;
+        st.shared.stats.lock().expect("stats lock").record_body(&st.path, n);
+        Some((Ok(Frame::data(bytes)), st))
+    });
+    StreamBody::new(s).boxed_unsync()
+}
