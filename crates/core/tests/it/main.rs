@@ -7,3 +7,4 @@ mod catalog_corpus;
 mod catalog_identity;
 mod catalog_opml;
 mod download_transfer;
+mod jobs_engine;
