@@ -1,0 +1,190 @@
+//! `catalog-sync` end to end: the real binary against the testkit server over loopback, on
+//! corpus feeds, with a real redb file and library in a temp folder. One test binary for the
+//! crate (ARCHITECTURE.md, convention 14).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use catalog_sync_core::catalog::fetch::fetch_document;
+use catalog_sync_core::catalog::{parse_document, Document};
+use catalog_sync_testkit::{ServerConfig, TestServer};
+use sha2::{Digest, Sha256};
+
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        Cli { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn library(&self) -> PathBuf {
+        self.dir.path().join("library")
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_catalog-sync"));
+        cmd.args(args)
+            .env("CATALOG_SYNC_DATABASE", self.dir.path().join("catalog.redb"))
+            .env("CATALOG_SYNC_LIBRARY", self.library())
+            .env("CATALOG_SYNC_CONFIG", self.dir.path().join("config.toml"))
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let Output { status, stdout, stderr } = self.command(args).output().await.unwrap();
+        (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+    }
+
+    /// sha256 of every complete file in the library, by relative path; `.part` files apart.
+    fn files(&self) -> (BTreeMap<String, String>, Vec<PathBuf>) {
+        let (mut complete, mut parts) = (BTreeMap::new(), Vec::new());
+        walk(&self.library(), &mut |p| {
+            if p.extension().is_some_and(|e| e == "part") {
+                parts.push(p.to_path_buf());
+            } else {
+                let rel = p.strip_prefix(self.library()).unwrap().to_string_lossy().into_owned();
+                complete.insert(rel, hex::encode(Sha256::digest(std::fs::read(p).unwrap())));
+            }
+        });
+        (complete, parts)
+    }
+}
+
+fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            walk(&path, f)
+        } else {
+            f(&path)
+        }
+    }
+}
+
+/// The server's sha256 of every enclosure a served playlist lists, by enclosure URL.
+async fn expected_media(server: &TestServer, feeds: &[url::Url]) -> BTreeMap<String, String> {
+    let client = catalog_sync_core::download::build_client("test");
+    let manifest = server.manifest();
+    let mut out = BTreeMap::new();
+    for feed in feeds {
+        let (bytes, url) = fetch_document(&client, feed).await.unwrap();
+        let Document::Playlist(doc) = parse_document(&bytes, &url).unwrap() else { panic!("{feed} is a playlist") };
+        for item in doc.items {
+            let enclosure = item.enclosure.unwrap_or_else(|| panic!("{feed}: every item here has an enclosure"));
+            let media = manifest.get(&enclosure.url).unwrap_or_else(|| panic!("{} is served", enclosure.url));
+            out.insert(enclosure.url, media.sha256_hex.clone());
+        }
+    }
+    out
+}
+
+const GOOD: [&str; 7] = [
+    "feeds/gnomepod__2024-03-13-ndr.xml",
+    "feeds/antennapod__feed-rss-testRss2Basic.xml",
+    "feeds/castero__valid_complete.xml",
+    "feeds/gnomepod__2018-01-20-Intercepted.xml",
+    "feeds/pcns__example.xml",
+    "playlists/totem__playlist.xspf",
+    "playlists/totem__BassDrive.pls",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_an_opml_then_run_downloads_every_enclosure_with_the_servers_bytes() {
+    let server = TestServer::start(ServerConfig { corpus_media_size: 8_192, ..Default::default() }).await.unwrap();
+    let good: Vec<url::Url> = GOOD.iter().map(|f| server.serve_corpus(f).unwrap()).collect();
+    let broken = server.serve_corpus("feeds/rome__2.rss").unwrap();
+    let mut listed = good.clone();
+    listed.push(broken.clone());
+    let opml = server.add_opml("/subscriptions.opml", &listed);
+    let expected = expected_media(&server, &good).await;
+    assert!(expected.len() > 50, "a real workload: {} enclosures", expected.len());
+
+    let cli = Cli::new();
+    let (code, out, err) = cli.run(&["import", opml.as_str()]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("imported {} playlists", listed.len())), "{out}");
+
+    let (code, out, err) = cli.run(&["run"]).await;
+    assert_eq!(code, 1, "the HTML page fails its playlist, and only it: {out}{err}");
+    assert!(out.contains(&format!("synced {} playlists", good.len())), "{out}");
+    assert!(out.contains(&format!("downloaded {} files", expected.len())), "{out}");
+    assert!(out.contains("1 failed:") && out.contains(&format!("{broken}: not a feed: HTML page")), "{out}");
+
+    let (files, parts) = cli.files();
+    assert!(parts.is_empty(), "{parts:?}");
+    assert_eq!(files.len(), expected.len());
+    let got: HashSet<&String> = files.values().collect();
+    assert_eq!(got, expected.values().collect::<HashSet<_>>(), "every file has the server's sha256");
+
+    // a second run fetches feeds again but no media
+    let media_requests: u64 = expected.keys().map(|u| server.stats().requests_for(url::Url::parse(u).unwrap().path())).sum();
+    let (_, out, _) = cli.run(&["run"]).await;
+    assert!(out.contains("downloaded 0 files"), "{out}");
+    let again: u64 = expected.keys().map(|u| server.stats().requests_for(url::Url::parse(u).unwrap().path())).sum();
+    assert_eq!(again, media_requests, "an item already downloaded is never fetched again");
+
+    let (code, out, _) = cli.run(&["status"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("sync_download") && out.contains(&format!("{} downloaded", expected.len())), "{out}");
+    let (_, out, _) = cli.run(&["export-opml"]).await;
+    for url in &listed {
+        assert!(out.contains(&format!("xmlUrl=\"{url}\"")), "{url} exported:\n{out}");
+    }
+    let (_, out, _) = cli.run(&["list", "items", "-p", "1"]).await;
+    assert!(out.lines().filter(|l| l.contains("[downloaded ")).count() == 2, "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_with_a_feed_url_adds_it_and_downloads() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let feed = server.add_podcast("news", 3, 20_000);
+    let cli = Cli::new();
+    let (code, out, err) = cli.run(&["run", feed.as_str()]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("downloaded 3 files"), "{out}");
+    assert_eq!(cli.files().0.len(), 3);
+    let (code, _, err) = cli.run(&["sync", "no such playlist"]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("playlist no such playlist not found"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_resumes_partial_files_with_range_requests() {
+    let server = TestServer::start(ServerConfig { rate_limit: Some(300_000), ..Default::default() }).await.unwrap();
+    let feed = server.add_podcast("slow", 4, 400_000);
+    let cli = Cli::new();
+    cli.run(&["add", feed.as_str()]).await;
+    let mut child = cli.command(&["-q", "run"]).spawn().unwrap();
+    // SIGKILL once partial files hold bytes: a crash, not a graceful stop
+    loop {
+        let (_, parts) = cli.files();
+        if parts.iter().any(|p| std::fs::metadata(p).map(|m| m.len() > 50_000).unwrap_or(false)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().await.unwrap();
+    let (done_before, parts) = cli.files();
+    assert!(!parts.is_empty());
+    server.set_rate_limit(None);
+    let (code, out, err) = cli.run(&["run"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let (files, parts) = cli.files();
+    assert!(parts.is_empty(), "{parts:?}");
+    assert_eq!(files.len(), 4);
+    let served: HashSet<String> = server.manifest().values().map(|m| m.sha256_hex.clone()).collect();
+    assert_eq!(files.values().cloned().collect::<HashSet<_>>(), served);
+    let stats = server.stats();
+    let resumed: Vec<String> = (1..=4).flat_map(|n| stats.ranges_for(&format!("/slow/{n}.mp3")).to_vec()).collect();
+    assert!(!resumed.is_empty() && resumed.iter().all(|r| r.starts_with("bytes=") && r != "bytes=0-"), "{resumed:?}");
+    for path in done_before.keys() {
+        assert!(files.contains_key(path));
+    }
+    let (_, out, _) = cli.run(&["status"]).await;
+    assert!(out.contains("run 2 time(s)"), "the killed job was reaped and resumed: {out}");
+}
