@@ -17,7 +17,8 @@ use super::events::{Event, ItemOutcome};
 use super::runner::{Engine, EngineError};
 use crate::download::naming::{render_relative_path, safe_join, NameVars};
 use crate::download::{fetch_to_file, TransferOptions, TransferProgress};
-use crate::store::{FileRow, StageCounts, StageKind, WorkStatus};
+use crate::store::jobs::WorkEnd;
+use crate::store::{FileRow, StageCounts, StageKind};
 
 /// Relative paths chosen by workers of this stage and not yet recorded in the store.
 type Reserved = Arc<Mutex<HashSet<String>>>;
@@ -45,7 +46,7 @@ pub(super) async fn run(engine: &Engine, job: u64, stage: u8, scope: &[u64]) -> 
     while let Some(result) = workers.join_next().await {
         result.map_err(|e| EngineError::Worker(e.to_string()))??;
     }
-    Ok(engine.blocking(move |s| s.stage_counts(job, stage)).await?)
+    engine.blocking(move |s| s.stage_counts(job, stage)).await
 }
 
 fn transfer_options(engine: &Engine) -> TransferOptions {
@@ -102,7 +103,7 @@ async fn download_one(engine: &Engine, job: u64, stage: u8, item_id: u64, reserv
     let title = item.title.clone().unwrap_or_else(|| format!("item {item_id}"));
     let now = engine.now();
     if file.is_some() {
-        engine.blocking(move |s| s.finish_stage_item(job, stage, item_id, WorkStatus::Skipped, None, Some("already downloaded"), now)).await?;
+        engine.blocking(move |s| s.finish_stage_item(job, stage, item_id, WorkEnd::skipped("already downloaded"), now)).await?;
         engine.emit(Event::DownloadFinished { job, item: item_id, title, outcome: ItemOutcome::AlreadyDownloaded });
         return Ok(());
     }
@@ -149,7 +150,7 @@ async fn download_one(engine: &Engine, job: u64, stage: u8, item_id: u64, reserv
 async fn fail(engine: &Engine, job: u64, stage: u8, item_id: u64, title: String, reason: String) -> Result<(), EngineError> {
     let now = engine.now();
     let stored = reason.clone();
-    engine.blocking(move |s| s.finish_stage_item(job, stage, item_id, WorkStatus::Failed, Some(&stored), None, now)).await?;
+    engine.blocking(move |s| s.finish_stage_item(job, stage, item_id, WorkEnd::failed(stored), now)).await?;
     engine.emit(Event::DownloadFinished { job, item: item_id, title, outcome: ItemOutcome::Failed(reason) });
     Ok(())
 }

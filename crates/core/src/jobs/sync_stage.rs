@@ -9,7 +9,8 @@ use super::events::Event;
 use super::runner::{Engine, EngineError};
 use crate::catalog::fetch::fetch_document;
 use crate::catalog::{parse_document, Document};
-use crate::store::{StageCounts, StageKind, WorkStatus};
+use crate::store::jobs::WorkEnd;
+use crate::store::{StageCounts, StageKind};
 
 pub(super) async fn run(engine: &Engine, job: u64, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
     let scope = scope.to_vec();
@@ -38,7 +39,7 @@ pub(super) async fn run(engine: &Engine, job: u64, stage: u8, scope: &[u64]) -> 
     while let Some(result) = workers.join_next().await {
         result.map_err(|e| EngineError::Worker(e.to_string()))??;
     }
-    Ok(engine.blocking(move |s| s.stage_counts(job, stage)).await?)
+    engine.blocking(move |s| s.stage_counts(job, stage)).await
 }
 
 async fn sync_one(engine: &Engine, job: u64, stage: u8, id: u64) -> Result<(), EngineError> {
@@ -62,7 +63,7 @@ async fn sync_one(engine: &Engine, job: u64, stage: u8, id: u64) -> Result<(), E
             let out = engine
                 .blocking(move |s| {
                     let out = s.apply_sync(id, &doc, now)?;
-                    s.finish_stage_item(job, stage, id, WorkStatus::Done, None, Some(&format!("{} new of {}", out.new_items.len(), out.total)), now)?;
+                    s.finish_stage_item(job, stage, id, WorkEnd::done(format!("{} new of {}", out.new_items.len(), out.total)), now)?;
                     Ok(out)
                 })
                 .await?;
@@ -75,7 +76,7 @@ async fn sync_one(engine: &Engine, job: u64, stage: u8, id: u64) -> Result<(), E
             engine
                 .blocking(move |s| {
                     s.record_sync_error(id, &reason, now)?;
-                    s.finish_stage_item(job, stage, id, WorkStatus::Failed, Some(&stored), None, now)
+                    s.finish_stage_item(job, stage, id, WorkEnd::failed(stored), now)
                 })
                 .await?;
             engine.emit(Event::PlaylistFailed { job, playlist: id, error: line });

@@ -10,6 +10,32 @@ use redb::ReadableTable;
 use super::items::insert_file;
 use super::{next_id, tables, FileRow, JobKind, JobRow, JobStatus, Result, StageItemRow, StageKind, StageRow, Store, StoreError, WorkStatus};
 
+/// How a work item ended: its end status with the error or note stored beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkEnd {
+    /// `done`, `failed` or `skipped`.
+    pub status: WorkStatus,
+    /// The failure's reason (for `failed`).
+    pub error: Option<String>,
+    /// Outcome text, e.g. `already downloaded` or `3 new of 40`.
+    pub note: Option<String>,
+}
+
+impl WorkEnd {
+    /// Done, with an outcome note.
+    pub fn done(note: impl Into<String>) -> WorkEnd {
+        WorkEnd { status: WorkStatus::Done, error: None, note: Some(note.into()) }
+    }
+    /// Failed with `error`.
+    pub fn failed(error: impl Into<String>) -> WorkEnd {
+        WorkEnd { status: WorkStatus::Failed, error: Some(error.into()), note: None }
+    }
+    /// Skipped because of `note`.
+    pub fn skipped(note: impl Into<String>) -> WorkEnd {
+        WorkEnd { status: WorkStatus::Skipped, error: None, note: Some(note.into()) }
+    }
+}
+
 /// Count of a stage's work items by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StageCounts {
@@ -237,9 +263,9 @@ impl Store {
         })
     }
 
-    /// Ends a work item with `status` (done, failed, skipped), its error or note.
-    pub fn finish_stage_item(&self, job: u64, stage: u8, target: u64, status: WorkStatus, error: Option<&str>, note: Option<&str>, now_ms: i64) -> Result<()> {
-        self.write(|tx| finish_work(tx, (job, stage, target), status, error, note, now_ms))
+    /// Ends a work item as `end` says (done, failed, skipped, with its error or note).
+    pub fn finish_stage_item(&self, job: u64, stage: u8, target: u64, end: WorkEnd, now_ms: i64) -> Result<()> {
+        self.write(|tx| finish_work(tx, (job, stage, target), end, now_ms))
     }
 
     /// Records a completed download and ends its work item as done, in one transaction: the
@@ -247,7 +273,7 @@ impl Store {
     pub fn finish_download(&self, job: u64, stage: u8, item_id: u64, file: &FileRow, now_ms: i64) -> Result<()> {
         self.write(|tx| {
             insert_file(tx, item_id, file)?;
-            finish_work(tx, (job, stage, item_id), WorkStatus::Done, None, None, now_ms)
+            finish_work(tx, (job, stage, item_id), WorkEnd { status: WorkStatus::Done, error: None, note: None }, now_ms)
         })
     }
 
@@ -285,12 +311,12 @@ impl Store {
     }
 }
 
-fn finish_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), status: WorkStatus, error: Option<&str>, note: Option<&str>, now_ms: i64) -> Result<()> {
+fn finish_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), end: WorkEnd, now_ms: i64) -> Result<()> {
     let mut row = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value()).ok_or_else(|| StoreError::NotFound { what: "work item", id: format!("{key:?}") })?;
     let old = row.status;
-    row.status = status;
-    row.last_error = error.map(str::to_string);
-    row.note = note.map(str::to_string);
+    row.status = end.status;
+    row.last_error = end.error;
+    row.note = end.note;
     row.updated_ms = now_ms;
     put_work(tx, key, Some(old), &row)
 }
@@ -328,7 +354,7 @@ mod tests {
         assert_eq!(store.claim_stage_item(job, 0, 2).unwrap(), Some(5));
         assert_eq!(store.claim_stage_item(job, 0, 2).unwrap(), Some(6));
         store.finish_download(job, 0, 5, &FileRow { path: "a/b.mp3".into(), size: 3, ..Default::default() }, 3).unwrap();
-        store.finish_stage_item(job, 0, 7, WorkStatus::Failed, Some("404"), None, 3).unwrap();
+        store.finish_stage_item(job, 0, 7, WorkEnd::failed("404"), 3).unwrap();
         let c = store.stage_counts(job, 0).unwrap();
         assert_eq!((c.queued, c.running, c.done, c.failed, c.total()), (1, 1, 1, 1, 4));
         // crash: item 6 was running; the reaper queues it again and the job with it

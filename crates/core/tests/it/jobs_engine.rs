@@ -293,7 +293,7 @@ async fn hostile_titles_land_inside_the_library_with_safe_names() {
     walk(&rig.library(), &mut |p| {
         let real = p.canonicalize().unwrap();
         assert!(real.starts_with(&root), "{} escapes the library", p.display());
-        for c in p.strip_prefix(&rig.library()).unwrap().components() {
+        for c in p.strip_prefix(rig.library()).unwrap().components() {
             let name = c.as_os_str().to_str().expect("UTF-8 names");
             assert!(name.len() <= 200 && !name.contains(['/', '\\', ':']) && name != ".." && name != ".", "{name}");
             let stem = name.split('.').next().unwrap().to_ascii_uppercase();
