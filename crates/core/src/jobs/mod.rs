@@ -6,19 +6,10 @@
 
 mod download_stage;
 mod events;
+pub mod kinds;
 mod runner;
 mod sync_stage;
 
 pub use events::{Event, EventSink, ItemOutcome};
+pub use kinds::{lane_of, stages_of, Lane};
 pub use runner::{Engine, EngineError};
-
-use crate::store::{JobKind, StageKind};
-
-/// The ordered stages a job of `kind` runs.
-pub fn stages_of(kind: JobKind) -> &'static [StageKind] {
-    match kind {
-        JobKind::SyncOnly => &[StageKind::Sync],
-        JobKind::DownloadOnly => &[StageKind::Download],
-        JobKind::SyncDownload => &[StageKind::Sync, StageKind::Download],
-    }
-}

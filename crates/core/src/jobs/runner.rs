@@ -127,6 +127,7 @@ impl Engine {
             let counts = match stage.kind {
                 StageKind::Sync => sync_stage::run(self, job, index, &row.scope).await?,
                 StageKind::Download => download_stage::run(self, job, index, &row.scope).await?,
+                StageKind::Collect | StageKind::Export => unimplemented!("collect and export stages land with issue 3"),
             };
             if self.inner.cancel.is_cancelled() {
                 let now = self.now();

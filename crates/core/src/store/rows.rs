@@ -136,6 +136,10 @@ status_enum!(
         Failed = 3 => "failed",
         /// Cancelled by the user.
         Cancelled = 4 => "cancelled",
+        /// The user asked to pause; workers are finishing or stopping.
+        PauseRequested = 5 => "pause_requested",
+        /// Paused: no worker runs; `resume` queues it again.
+        Paused = 6 => "paused",
     }
 );
 
@@ -164,6 +168,14 @@ status_enum!(
         DownloadOnly = 1 => "download_only",
         /// Sync, then download.
         SyncDownload = 2 => "sync_download",
+        /// Collect (re-read subscription lists), sync, download.
+        CatalogSync = 3 => "catalog_sync",
+        /// Re-read subscription lists only.
+        CollectOnly = 4 => "collect_only",
+        /// Write M3U playlists of downloaded files only.
+        ExportOnly = 5 => "export_only",
+        /// Download, then export.
+        DownloadExport = 6 => "download_export",
     }
 );
 
@@ -174,6 +186,10 @@ status_enum!(
         Sync = 0 => "sync",
         /// Move media bytes into the library; work items are catalog items.
         Download = 1 => "download",
+        /// Discover playlists: re-read the subscription lists (OPML) playlists came from.
+        Collect = 2 => "collect",
+        /// Write an M3U file per playlist listing its downloaded files.
+        Export = 3 => "export",
     }
 );
 
