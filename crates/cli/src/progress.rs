@@ -50,6 +50,8 @@ impl Progress {
                 let (label, unit) = match stage {
                     StageKind::Sync => ("sync", "playlists"),
                     StageKind::Download => ("download", "items"),
+                    StageKind::Collect => ("collect", "lists"),
+                    StageKind::Export => ("export", "playlists"),
                 };
                 let bar = self.multi.add(ProgressBar::new(u64::from(*total)));
                 bar.set_style(style(&format!("{label:>8} [{{bar:30}}] {{pos}}/{{len}} {unit} {{msg}}")));
