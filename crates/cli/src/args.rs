@@ -18,7 +18,8 @@ pub struct Args {
     /// Config file (TOML; default: <config dir>/catalog-sync/config.toml).
     #[arg(long, global = true, env = "CATALOG_SYNC_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Parallel downloads (default 4).
+    /// Download-stage workers (default 4), split into resolvers and downloaders:
+    /// 4 = 1 + 3, 8 = 2 + 6, 19 = 3 + 16.
     #[arg(short = 'j', long, global = true)]
     pub parallel: Option<usize>,
     /// No progress bars; print only the summary.
@@ -76,6 +77,38 @@ pub enum Command {
     },
     /// Show jobs with their stages and the catalog's totals.
     Status,
+    /// The task center: jobs with lane, queue position, progress and speed; refreshes every
+    /// second while jobs run (on a terminal).
+    Jobs {
+        /// Print once and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Pause a job: running work finishes its current transfers, then the job waits.
+    Pause {
+        /// Job id.
+        job: u64,
+    },
+    /// Resume a paused job.
+    Resume {
+        /// Job id.
+        job: u64,
+    },
+    /// Cancel a job: transfers stop now (partial files are kept for a later download).
+    Cancel {
+        /// Job id.
+        job: u64,
+    },
+    /// Queue the failed items of a failed job again.
+    Retry {
+        /// Job id.
+        job: u64,
+    },
+    /// Show a job's runs (newest first) and its event log.
+    Log {
+        /// Job id.
+        job: u64,
+    },
 }
 
 /// What `list` shows.

@@ -11,7 +11,8 @@ use catalog_sync_core::catalog::{parse_document, Document, Subscription};
 use catalog_sync_core::clock::{Clock, SystemClock};
 use catalog_sync_core::config::Config;
 use catalog_sync_core::jobs::Engine;
-use catalog_sync_core::store::{JobKind, Store, StoreError};
+use catalog_sync_core::store::commands::JobCommand;
+use catalog_sync_core::store::{JobKind, JobStatus, Store, StoreError};
 
 use crate::args::{Args, Command, ListWhat};
 use crate::progress::Progress;
@@ -73,7 +74,31 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             status(&store, &config)?;
             Ok(true)
         }
+        Command::Jobs { once } => crate::jobs_view::jobs(&store, &config, *once).await.map(|_| true),
+        Command::Log { job } => crate::jobs_view::log(&store, *job).map(|_| true),
+        Command::Pause { job } => command(store, config, *job, JobCommand::Pause).await,
+        Command::Resume { job } => command(store, config, *job, JobCommand::Resume).await,
+        Command::Cancel { job } => command(store, config, *job, JobCommand::Cancel).await,
+        Command::Retry { job } => command(store, config, *job, JobCommand::RetryFailed).await,
     }
+}
+
+/// Stores a job command. It takes effect at once for a job no runner holds (queued, paused,
+/// failed); a running job's runner applies it on its next tick.
+async fn command(store: Store, config: Config, job: u64, cmd: JobCommand) -> anyhow::Result<bool> {
+    let before = store.job(job)?.status;
+    let engine = Engine::new(store.clone(), config, Arc::new(SystemClock), Arc::new(|_| {}));
+    engine.command(job, cmd).await?;
+    engine.apply_pending_commands().await?;
+    let after = store.job(job)?.status;
+    if after == before && matches!(before, JobStatus::Running | JobStatus::PauseRequested) {
+        println!("job {job}: {cmd:?} sent to the running engine");
+    } else if after == before {
+        println!("job {job}: {cmd:?} does not apply to a {before} job");
+    } else {
+        println!("job {job}: {before} -> {after}");
+    }
+    Ok(true)
 }
 
 /// Imports `source` by content: an OPML list adds each subscription, anything else is added as
@@ -87,6 +112,7 @@ async fn import(store: &Store, config: &Config, source: &str) -> anyhow::Result<
     let mut ids = Vec::new();
     match doc {
         Document::Subscriptions(subs) => {
+            store.add_collection(url.as_str(), now)?;
             let mut created = 0;
             for sub in &subs {
                 let added = store.add_playlist(&sub.url, sub.title.as_deref(), &sub.folders, now)?;

@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod jobs_view;
 mod progress;
 
 use clap::Parser;

@@ -14,6 +14,8 @@ use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, Prog
 
 #[derive(Default)]
 struct Tally {
+    new_playlists: u32,
+    exported: u32,
     synced: u32,
     new_items: u32,
     downloaded: u32,
@@ -65,14 +67,26 @@ impl Progress {
                 tally.new_items += new_items;
                 self.inc_stage();
             }
+            Event::CollectionFailed { error, .. } => {
+                tally.failures.push(error.clone());
+                self.multi.suspend(|| eprintln!("failed: {error}"));
+                self.inc_stage();
+            }
+            Event::CollectionRead { new_playlists, .. } => {
+                tally.new_playlists += new_playlists;
+                self.inc_stage();
+            }
+            Event::Exported { files, .. } => tally.exported = tally.exported.max(*files),
+            Event::ItemResolved { .. } => {}
             Event::PlaylistFailed { error, .. } => {
                 tally.failures.push(error.clone());
                 self.multi.suspend(|| eprintln!("failed: {error}"));
                 self.inc_stage();
             }
-            Event::DownloadStarted { item, title, .. } => {
+            Event::DownloadStarted { item, title, worker, .. } => {
                 let bar = self.multi.add(ProgressBar::new(0));
-                bar.set_style(style("  {msg:40!} [{bar:20}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}"));
+                bar.set_style(style("  {prefix:>10} {msg:40!} [{bar:20}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}"));
+                bar.set_prefix(worker.clone());
                 bar.set_message(title.clone());
                 self.items.lock().expect("items lock").insert(*item, bar);
             }
@@ -135,6 +149,9 @@ impl Progress {
             if tally.resumed > 0 { format!(", {} resumed", tally.resumed) } else { String::new() },
             if tally.already > 0 { format!(", {} already downloaded", tally.already) } else { String::new() },
         );
+        if tally.new_playlists > 0 {
+            println!("collected {} new playlists", tally.new_playlists);
+        }
         println!("library: {}", library.display());
         let interrupted = ran.iter().any(|(_, s)| *s == JobStatus::Queued);
         if interrupted {

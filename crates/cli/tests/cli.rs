@@ -39,12 +39,15 @@ impl Cli {
         (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
     }
 
-    /// sha256 of every complete file in the library, by relative path; `.part` files apart.
+    /// sha256 of every media file in the library, by relative path; `.part` files apart;
+    /// exported `.m3u` playlists left out.
     fn files(&self) -> (BTreeMap<String, String>, Vec<PathBuf>) {
         let (mut complete, mut parts) = (BTreeMap::new(), Vec::new());
         walk(&self.library(), &mut |p| {
             if p.extension().is_some_and(|e| e == "part") {
                 parts.push(p.to_path_buf());
+            } else if p.extension().is_some_and(|e| e == "m3u") {
+                // exported playlists, checked on their own
             } else {
                 let rel = p.strip_prefix(self.library()).unwrap().to_string_lossy().into_owned();
                 complete.insert(rel, hex::encode(Sha256::digest(std::fs::read(p).unwrap())));

@@ -39,8 +39,22 @@ pub struct Config {
     pub database: PathBuf,
     /// Root folder of downloaded files; nothing is ever written outside it.
     pub library: PathBuf,
-    /// Transfers running at once in a download stage (default 4).
+    /// Workers of a download stage (default 4), split into resolvers and downloaders by
+    /// `jobs::pools::pool_split` (4 -> 1 resolver + 3 downloaders; 19 -> 3 + 16).
     pub parallel_downloads: usize,
+    /// Concurrent connections to one host (default 4).
+    pub per_host_connections: usize,
+    /// Global download bandwidth limit in bytes/s over all transfers; `None` = unlimited.
+    pub bandwidth_limit_bytes_per_sec: Option<u64>,
+    /// Download-lane jobs running at once (default 1).
+    pub download_lane_jobs: usize,
+    /// General-lane jobs running at once (default 3).
+    pub general_lane_jobs: usize,
+    /// A running job whose runner has not stamped a heartbeat for this long is considered
+    /// crashed and re-queued by the reaper (ms, default 30 000).
+    pub heartbeat_stale_ms: u64,
+    /// Refresh `<library>/<playlist>.m3u` as downloads complete (default true).
+    pub export_m3u: bool,
     /// Playlists fetched at once in a sync stage (default 4).
     pub parallel_syncs: usize,
     /// File name template relative to the library, `/` between folders.
@@ -68,6 +82,12 @@ impl Default for Config {
             database: data.join("catalog.redb"),
             library,
             parallel_downloads: 4,
+            per_host_connections: 4,
+            bandwidth_limit_bytes_per_sec: None,
+            download_lane_jobs: 1,
+            general_lane_jobs: 3,
+            heartbeat_stale_ms: 30_000,
+            export_m3u: true,
             parallel_syncs: 4,
             name_template: crate::download::naming::DEFAULT_TEMPLATE.to_string(),
             user_agent: format!("CatalogSync/{} (+podcast downloader)", env!("CARGO_PKG_VERSION")),

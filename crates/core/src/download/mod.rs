@@ -10,8 +10,10 @@
 
 pub mod error;
 pub mod http_range;
+pub mod limits;
 pub mod media_ext;
 pub mod naming;
+pub mod resolve;
 pub mod transfer;
 pub mod watchdog;
 

@@ -36,7 +36,7 @@ use super::watchdog::{Watchdog, WatchdogStop};
 const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 
 /// Limits of one [`fetch_to_file`] call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TransferOptions {
     /// An attempt that receives no body bytes for this long ends with
     /// [`TransferError::Stalled`] (transient). Default 30 s.
@@ -49,6 +49,8 @@ pub struct TransferOptions {
     pub max_attempts: u32,
     /// Backoff before retry k (k = 1, 2, ...) is `k * retry_backoff`. Default 1 s.
     pub retry_backoff: Duration,
+    /// A global bandwidth limit shared with other transfers; `None` = unlimited.
+    pub bandwidth: Option<std::sync::Arc<super::limits::BandwidthLimiter>>,
 }
 
 impl Default for TransferOptions {
@@ -58,6 +60,7 @@ impl Default for TransferOptions {
             connect_timeout: Duration::from_secs(15),
             max_attempts: 4,
             retry_backoff: Duration::from_secs(1),
+            bandwidth: None,
         }
     }
 }
@@ -384,6 +387,12 @@ impl Attempt<'_> {
             hasher.update(&chunk);
             written = got;
             report(written);
+            if let Some(limit) = &self.opts.bandwidth {
+                let wait = limit.reserve(chunk.len() as u64);
+                if !wait.is_zero() && self.dog.sleep(wait).await.is_err() {
+                    break Err(TransferError::Cancelled);
+                }
+            }
         };
         // Flush on every path, so the part holds exactly the bytes received for a resume.
         let flushed = writer.flush().await.map_err(io_err("write", self.part));

@@ -1,51 +1,94 @@
-//! The download stage, first form: the stage's work items are the catalog items of the scope
-//! that have an enclosure and no downloaded file. `parallel_downloads` workers claim items from
-//! the store, name the file from the template (inside the library root, unique), and move the
-//! bytes with `download::fetch_to_file` (`.part`, resume, size check, fsync, atomic rename).
-//! The file row and the work item's end are written in one transaction, so an item is never
-//! fetched twice and a crash loses nothing: a claimed item goes back to the queue and its
-//! partial file is resumed.
+//! The download stage: two pools joined by a bounded ready queue (see [`super::pools`]).
+//! Resolvers (`resolve-1`...) claim work items from the store, skip items already downloaded
+//! (done as "already downloaded"), resolve candidate URLs through the cascade
+//! (`download::resolve`) and a library path from the name template, and hand a [`Ready`]
+//! transfer to the queue (capacity 2 x downloaders). Downloaders (`download-1`...) take
+//! transfers, hold a per-host connection slot, and move the bytes with
+//! `download::fetch_to_file` (`.part`, resume, size check, fsync, atomic rename), trying the
+//! next candidate when one fails with an expected error. The file row and the work item's end
+//! are written in one transaction, so an item is never fetched twice and a crash loses nothing.
+//!
+//! Pause (`stop`) ends claiming; transfers already running finish, queued ones go back to the
+//! store's queue. Cancel and shutdown (`abort`) end transfers at once; partial files stay for
+//! a resume. With one worker in all (T = 1) a single pool resolves and downloads in turn.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::events::{Event, ItemOutcome};
-use super::runner::{Engine, EngineError};
+use super::pools::{pool_split, WorkerLive};
+use super::runner::{Engine, EngineError, JobCtx};
+use super::throughput;
 use crate::download::naming::{render_relative_path, safe_join, NameVars};
-use crate::download::{fetch_to_file, TransferOptions, TransferProgress};
+use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Tried};
+use crate::download::{fetch_to_file, part_path, TransferError, TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
 use crate::store::{FileRow, StageCounts, StageKind};
 
-/// Relative paths chosen by workers of this stage and not yet recorded in the store.
-type Reserved = Arc<Mutex<HashSet<String>>>;
+/// A resolved item waiting for a downloader.
+#[derive(Debug)]
+struct Ready {
+    item: u64,
+    playlist: u64,
+    title: String,
+    candidates: Vec<Candidate>,
+    rel: String,
+}
 
-pub(super) async fn run(engine: &Engine, job: u64, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
-    let scope = scope.to_vec();
-    let now = engine.now();
+/// What a stage's workers share.
+struct Shared {
+    engine: Engine,
+    ctx: JobCtx,
+    stage: u8,
+    cascade: Cascade,
+    /// Library-relative paths held by items in flight and not yet recorded in the store.
+    reserved: Mutex<HashSet<String>>,
+}
+
+pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
+    let (job, scope, now) = (ctx.job, scope.to_vec(), engine.now());
     engine.blocking(move |s| s.add_stage_items(job, stage, &s.pending_downloads(&scope)?, now)).await?;
     let counts = engine.blocking(move |s| s.stage_counts(job, stage)).await?;
     engine.emit(Event::StageStarted { job, stage: StageKind::Download, total: counts.total(), finished: counts.finished() });
 
-    let reserved: Reserved = Arc::default();
+    let shared = Arc::new(Shared { engine: engine.clone(), ctx: ctx.clone(), stage, cascade: Cascade::default(), reserved: Mutex::default() });
+    let split = pool_split(engine.config().parallel_downloads);
+    let mut lives = Vec::new();
     let mut workers = JoinSet::new();
-    for _ in 0..engine.config().parallel_downloads.max(1) {
-        let (engine, reserved) = (engine.clone(), reserved.clone());
-        workers.spawn(async move {
-            while !engine.inner.cancel.is_cancelled() {
-                let now = engine.now();
-                let Some(item) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
-                download_one(&engine, job, stage, item, &reserved).await?;
-            }
-            Ok::<(), EngineError>(())
-        });
+    if split.combined {
+        let live = Arc::new(WorkerLive::new("worker-1".into()));
+        lives.push(live.clone());
+        workers.spawn(combined_worker(shared.clone(), live));
+    } else {
+        let (tx, rx) = mpsc::channel::<Ready>(2 * split.downloaders);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for n in 1..=split.resolvers {
+            let live = Arc::new(WorkerLive::new(format!("resolve-{n}")));
+            lives.push(live.clone());
+            workers.spawn(resolver(shared.clone(), live, tx.clone()));
+        }
+        drop(tx);
+        for n in 1..=split.downloaders {
+            let live = Arc::new(WorkerLive::new(format!("download-{n}")));
+            lives.push(live.clone());
+            workers.spawn(downloader(shared.clone(), live, rx.clone()));
+        }
     }
-    while let Some(result) = workers.join_next().await {
-        result.map_err(|e| EngineError::Worker(e.to_string()))??;
+    let sampler = throughput::spawn_sampler(engine.clone(), job, stage, lives.clone());
+    let mut result = Ok(());
+    while let Some(joined) = workers.join_next().await {
+        let outcome = joined.map_err(|e| EngineError::Worker(e.to_string())).and_then(|r| r);
+        if let Err(e) = outcome {
+            ctx.abort.cancel();
+            result = result.and(Err(e));
+        }
     }
+    sampler.finish().await?;
+    result?;
     engine.blocking(move |s| s.stage_counts(job, stage)).await
 }
 
@@ -56,37 +99,134 @@ fn transfer_options(engine: &Engine) -> TransferOptions {
         connect_timeout: Duration::from_millis(c.connect_timeout_ms),
         max_attempts: c.max_attempts.max(1),
         retry_backoff: Duration::from_millis(c.retry_backoff_ms),
+        bandwidth: engine.inner.bandwidth.clone(),
     }
 }
 
-/// Picks the item's library-relative path: the template's path, made unique against files
-/// recorded in the store, files on disk and paths other workers hold right now.
-async fn choose_path(engine: &Engine, vars: NameVars, reserved: &Reserved) -> Result<Result<(String, PathBuf), String>, EngineError> {
-    let root = engine.config().library.clone();
-    let template = engine.config().name_template.clone();
-    let reserved = reserved.clone();
-    engine
+async fn resolver(shared: Arc<Shared>, live: Arc<WorkerLive>, tx: mpsc::Sender<Ready>) -> Result<(), EngineError> {
+    let (engine, job, stage) = (&shared.engine, shared.ctx.job, shared.stage);
+    while !shared.ctx.stop.is_cancelled() {
+        let now = engine.now();
+        let Some(item) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
+        let Some(ready) = resolve(&shared, &live, item).await? else { continue };
+        let rel = ready.rel.clone();
+        let delivered = tokio::select! {
+            biased;
+            sent = tx.send(ready) => sent.is_ok(),
+            _ = shared.ctx.stop.cancelled() => false,
+        };
+        if !delivered {
+            let now = engine.now();
+            shared.reserved.lock().expect("reserved lock").remove(&rel);
+            engine.blocking(move |s| s.release_stage_item(job, stage, item, now)).await?;
+            break;
+        }
+    }
+    live.stop();
+    Ok(())
+}
+
+async fn downloader(shared: Arc<Shared>, live: Arc<WorkerLive>, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Ready>>>) -> Result<(), EngineError> {
+    loop {
+        let next = tokio::select! {
+            next = async { rx.lock().await.recv().await } => next,
+            _ = shared.ctx.abort.cancelled() => None,
+        };
+        let Some(ready) = next else { break };
+        if shared.ctx.stop.is_cancelled() {
+            // paused: what is still queued goes back to the store's queue, untouched
+            let (job, stage, item, now) = (shared.ctx.job, shared.stage, ready.item, shared.engine.now());
+            shared.reserved.lock().expect("reserved lock").remove(&ready.rel);
+            shared.engine.blocking(move |s| s.release_stage_item(job, stage, item, now)).await?;
+            continue;
+        }
+        download(&shared, &live, ready).await?;
+    }
+    live.stop();
+    Ok(())
+}
+
+async fn combined_worker(shared: Arc<Shared>, live: Arc<WorkerLive>) -> Result<(), EngineError> {
+    let (engine, job, stage) = (&shared.engine, shared.ctx.job, shared.stage);
+    while !shared.ctx.stop.is_cancelled() {
+        let now = engine.now();
+        let Some(item) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
+        if let Some(ready) = resolve(&shared, &live, item).await? {
+            download(&shared, &live, ready).await?;
+        }
+    }
+    live.stop();
+    Ok(())
+}
+
+/// Resolves a claimed item: `None` when it ended here (already downloaded, or no source).
+async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Option<Ready>, EngineError> {
+    let engine = &shared.engine;
+    let (item, playlist, file) = engine
         .blocking(move |s| {
-            let rel = match render_relative_path(&template, &vars) {
-                Ok(rel) => rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"),
-                Err(e) => return Ok(Err(e.to_string())),
-            };
-            let (stem, ext) = split_ext(&rel);
-            let mut reserved = reserved.lock().expect("reserved paths lock");
-            for n in 1.. {
-                let candidate = if n == 1 { rel.clone() } else { format!("{stem} ({n}){ext}") };
-                let abs = match safe_join(&root, std::path::Path::new(&candidate)) {
-                    Ok(abs) => abs,
-                    Err(e) => return Ok(Err(e.to_string())),
-                };
-                if !reserved.contains(&candidate) && !s.file_path_taken(&candidate)? && !abs.exists() {
-                    reserved.insert(candidate.clone());
-                    return Ok(Ok((candidate, abs)));
-                }
-            }
-            unreachable!("1.. is endless")
+            let item = s.item(item_id)?;
+            let playlist = s.playlist(item.playlist_id)?;
+            Ok((item, playlist, s.item_file(item_id)?))
         })
-        .await
+        .await?;
+    let title = item.title.clone().unwrap_or_else(|| format!("item {item_id}"));
+    live.begin(item_id, &title);
+    if file.is_some() {
+        finish(shared, item_id, WorkEnd::skipped("already downloaded")).await?;
+        engine.emit(Event::DownloadFinished { job: shared.ctx.job, item: item_id, title, outcome: ItemOutcome::AlreadyDownloaded });
+        live.end(false);
+        return Ok(None);
+    }
+    let candidates = match shared.cascade.candidates(&item) {
+        Ok(c) => c,
+        Err(failed) => {
+            fail(shared, live, item_id, title, failed.to_string()).await?;
+            return Ok(None);
+        }
+    };
+    let vars = NameVars {
+        playlist: playlist.display_title().to_string(),
+        title: title.clone(),
+        published: item.published,
+        item_key: item.key.clone(),
+        enclosure_url: Some(candidates[0].url.to_string()),
+        mime_type: candidates[0].mime_type.clone(),
+    };
+    let rel = match choose_path(shared, vars).await? {
+        Ok(rel) => rel,
+        Err(e) => {
+            fail(shared, live, item_id, title, e).await?;
+            return Ok(None);
+        }
+    };
+    engine.emit(Event::ItemResolved { job: shared.ctx.job, item: item_id, worker: live.name.clone(), url: candidates[0].url.to_string() });
+    live.end(false);
+    Ok(Some(Ready { item: item_id, playlist: item.playlist_id, title, candidates, rel }))
+}
+
+/// The item's library-relative path: the template's path, made unique against files
+/// recorded in the store, files on disk and paths other workers hold right now.
+async fn choose_path(shared: &Shared, vars: NameVars) -> Result<Result<String, String>, EngineError> {
+    let rel = match render_relative_path(&shared.engine.config().name_template, &vars) {
+        Ok(rel) => rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"),
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let (stem, ext) = split_ext(&rel);
+    let root = shared.engine.config().library.clone();
+    for n in 1..10_000 {
+        let candidate = if n == 1 { rel.clone() } else { format!("{stem} ({n}){ext}") };
+        let abs = match safe_join(&root, std::path::Path::new(&candidate)) {
+            Ok(abs) => abs,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let probe = candidate.clone();
+        let recorded = shared.engine.blocking(move |s| s.file_path_taken(&probe)).await?;
+        let mut reserved = shared.reserved.lock().expect("reserved lock");
+        if !recorded && !abs.exists() && reserved.insert(candidate.clone()) {
+            return Ok(Ok(candidate));
+        }
+    }
+    Ok(Err(format!("no free file name for {rel}")))
 }
 
 /// Splits `dir/name.ext` into (`dir/name`, `.ext`); no extension gives an empty second part.
@@ -98,60 +238,71 @@ fn split_ext(rel: &str) -> (&str, &str) {
     }
 }
 
-async fn download_one(engine: &Engine, job: u64, stage: u8, item_id: u64, reserved: &Reserved) -> Result<(), EngineError> {
-    let (item, playlist, file) = engine.blocking(move |s| Ok((s.item(item_id)?, s.playlist(s.item(item_id)?.playlist_id)?, s.item_file(item_id)?))).await?;
-    let title = item.title.clone().unwrap_or_else(|| format!("item {item_id}"));
-    let now = engine.now();
-    if file.is_some() {
-        engine.blocking(move |s| s.finish_stage_item(job, stage, item_id, WorkEnd::skipped("already downloaded"), now)).await?;
-        engine.emit(Event::DownloadFinished { job, item: item_id, title, outcome: ItemOutcome::AlreadyDownloaded });
-        return Ok(());
+async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<(), EngineError> {
+    let (engine, job) = (&shared.engine, shared.ctx.job);
+    let Ready { item, playlist, title, candidates, rel } = ready;
+    live.begin(item, &title);
+    engine.emit(Event::DownloadStarted { job, item, title: title.clone(), worker: live.name.clone() });
+    let dest = safe_join(&engine.config().library, std::path::Path::new(&rel)).map_err(|e| EngineError::Worker(e.to_string()))?;
+    let progress = |p: TransferProgress| {
+        live.progress(p.downloaded, p.total, p.resumed_from);
+        engine.emit(Event::DownloadProgress { job, item, downloaded: p.downloaded, total: p.total });
+    };
+    let options = transfer_options(engine);
+    let mut tried = Vec::new();
+    let mut outcome = None;
+    for (i, candidate) in candidates.iter().enumerate() {
+        if i > 0 {
+            // another URL is another representation: never resume its bytes onto this part
+            if let Some(part) = part_path(&dest) {
+                let _ = tokio::fs::remove_file(part).await;
+            }
+        }
+        let _slot = engine.inner.hosts.acquire(&candidate.url).await;
+        match fetch_to_file(engine.client(), &candidate.url, &dest, &options, &progress, &shared.ctx.abort).await {
+            Ok(fetched) => {
+                outcome = Some(Ok((candidate.url.clone(), fetched)));
+                break;
+            }
+            Err(TransferError::Cancelled) => break,
+            Err(e) => {
+                let next = !e.is_transient();
+                tried.push(Tried { source: candidate.source, url: Some(candidate.url.to_string()), error: e.to_string() });
+                if !next {
+                    break;
+                }
+            }
+        }
     }
-    let Some(enclosure) = item.enclosure.clone() else {
-        return fail(engine, job, stage, item_id, title, "the item has no enclosure".into()).await;
-    };
-    let url = match url::Url::parse(&enclosure.url) {
-        Ok(url) => url,
-        Err(e) => return fail(engine, job, stage, item_id, title, format!("invalid enclosure URL {}: {e}", enclosure.url)).await,
-    };
-    let vars = NameVars {
-        playlist: playlist.display_title().to_string(),
-        title: title.clone(),
-        published: item.published,
-        item_key: item.key.clone(),
-        enclosure_url: Some(enclosure.url.clone()),
-        mime_type: enclosure.mime_type.clone(),
-    };
-    let (rel, dest) = match choose_path(engine, vars, reserved).await? {
-        Ok(chosen) => chosen,
-        Err(e) => return fail(engine, job, stage, item_id, title, e).await,
-    };
-    engine.emit(Event::DownloadStarted { job, item: item_id, title: title.clone() });
-    let progress_engine = engine.clone();
-    let progress = move |p: TransferProgress| {
-        progress_engine.emit(Event::DownloadProgress { job, item: item_id, downloaded: p.downloaded, total: p.total });
-    };
-    let result = fetch_to_file(engine.client(), &url, &dest, &transfer_options(engine), &progress, &engine.inner.cancel).await;
-    reserved.lock().expect("reserved paths lock").remove(&rel);
-    match result {
-        Ok(fetched) => {
+    shared.reserved.lock().expect("reserved lock").remove(&rel);
+    match outcome {
+        Some(Ok((url, fetched))) => {
             let row = FileRow { path: rel.clone(), size: fetched.size, sha256: fetched.sha256_hex.clone(), url: url.to_string(), downloaded_ms: engine.now() };
-            let now = engine.now();
-            engine.blocking(move |s| s.finish_download(job, stage, item_id, &row, now)).await?;
+            let (stage, now) = (shared.stage, engine.now());
+            engine.blocking(move |s| s.finish_download(job, stage, item, &row, now)).await?;
+            live.end(false);
             let outcome = ItemOutcome::Downloaded { path: rel, bytes: fetched.size, resumed_from: fetched.resumed_from };
-            engine.emit(Event::DownloadFinished { job, item: item_id, title, outcome });
+            engine.emit(Event::DownloadFinished { job, item, title, outcome });
+            super::export_hooks::item_completed(engine, job, playlist).await;
             Ok(())
         }
-        Err(_) if engine.inner.cancel.is_cancelled() => Ok(()), // stays running; the reaper re-queues it
-        Err(e) => fail(engine, job, stage, item_id, title, format!("{} ({url})", e)).await,
+        _ if tried.is_empty() => Ok(()), // cancelled: the item stays claimed; the stage re-queues it
+        _ => {
+            let reason = if tried.len() == 1 { format!("{} ({})", tried[0].error, tried[0].url.as_deref().unwrap_or_default()) } else { DownloadFailed { tried }.to_string() };
+            fail(shared, live, item, title, reason).await
+        }
     }
 }
 
-async fn fail(engine: &Engine, job: u64, stage: u8, item_id: u64, title: String, reason: String) -> Result<(), EngineError> {
-    let now = engine.now();
-    let stored = reason.clone();
-    engine.blocking(move |s| s.finish_stage_item(job, stage, item_id, WorkEnd::failed(stored), now)).await?;
-    engine.emit(Event::DownloadFinished { job, item: item_id, title, outcome: ItemOutcome::Failed(reason) });
+async fn finish(shared: &Shared, item: u64, end: WorkEnd) -> Result<(), EngineError> {
+    let (job, stage, now) = (shared.ctx.job, shared.stage, shared.engine.now());
+    shared.engine.blocking(move |s| s.finish_stage_item(job, stage, item, end, now)).await
+}
+
+async fn fail(shared: &Shared, live: &WorkerLive, item: u64, title: String, reason: String) -> Result<(), EngineError> {
+    finish(shared, item, WorkEnd::failed(reason.clone())).await?;
+    live.end(true);
+    shared.engine.emit(Event::DownloadFinished { job: shared.ctx.job, item, title, outcome: ItemOutcome::Failed(reason) });
     Ok(())
 }
 

@@ -66,6 +66,17 @@ pub enum Event {
         /// The full error line.
         error: String,
     },
+    /// A resolver found the media URL of an item and queued it for the downloaders.
+    ItemResolved {
+        /// Job id.
+        job: u64,
+        /// Item id.
+        item: u64,
+        /// The resolver, e.g. `resolve-1`.
+        worker: String,
+        /// The first candidate URL.
+        url: String,
+    },
     /// A download began.
     DownloadStarted {
         /// Job id.
@@ -74,6 +85,8 @@ pub enum Event {
         item: u64,
         /// Display title.
         title: String,
+        /// The downloader, e.g. `download-2`.
+        worker: String,
     },
     /// Bytes of a download so far (cumulative, includes a resumed part).
     DownloadProgress {
@@ -106,7 +119,30 @@ pub enum Event {
         /// Its work items by status.
         counts: StageCounts,
     },
-    /// A job ended (or was interrupted: then `status` is `queued`).
+    /// A collection (subscription list) was read.
+    CollectionRead {
+        /// Job id.
+        job: u64,
+        /// Collection URL.
+        url: String,
+        /// Playlists new to the catalog.
+        new_playlists: u32,
+    },
+    /// A collection failed to read; `error` reads `collection <id> <url>: <reason>`.
+    CollectionFailed {
+        /// Job id.
+        job: u64,
+        /// The full error line.
+        error: String,
+    },
+    /// M3U files were written.
+    Exported {
+        /// Job id.
+        job: u64,
+        /// Files written.
+        files: u32,
+    },
+    /// A job ended; `queued` when interrupted by shutdown, `paused` after a pause.
     JobFinished {
         /// Job id.
         job: u64,

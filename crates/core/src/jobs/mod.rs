@@ -4,11 +4,18 @@
 //! progress is sent as cumulative totals). State lives in the store, so a restarted process
 //! reaps stale running work back to the queue and continues it.
 
+mod collect_stage;
+mod commands;
 mod download_stage;
 mod events;
+mod export_hooks;
+mod export_stage;
+mod job_task;
 pub mod kinds;
+pub mod pools;
 mod runner;
 mod sync_stage;
+pub mod throughput;
 
 pub use events::{Event, EventSink, ItemOutcome};
 pub use kinds::{lane_of, stages_of, Lane};

@@ -1,19 +1,31 @@
-//! The engine: claims queued jobs from the store, one at a time in this first form, and runs
-//! their stages in order. Store calls are blocking redb transactions and run on the blocking
-//! pool. At start-up the reaper returns work left running by a crashed process to the queue
-//! before anything is claimed (ARCHITECTURE.md, convention 8). Cancelling the engine's token
-//! stops workers from claiming, ends transfers (their partial files stay for a resume) and
-//! leaves the job queued, so the next run continues where this one stopped.
+//! The engine and its lane-aware scheduler. [`Engine::run_queued`] reaps work of crashed
+//! runners (stale heartbeats) back to the queue, then keeps at most `download_lane_jobs`
+//! download-lane jobs and `general_lane_jobs` general jobs running, claiming queued jobs with
+//! the store's compare-and-set claim (so two schedulers, even in two processes, never start a
+//! job twice), applying stored commands (pause, resume, cancel, retry) and stamping heartbeats,
+//! until no job is running and none can be claimed, or the engine is shut down.
+//!
+//! Every job task gets a [`JobCtx`]: `stop` (stop claiming work: pause) is a child of `abort`
+//! (end transfers now: cancel), itself a child of the engine's shutdown token (convention 7).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::events::{Event, EventSink};
-use super::{download_stage, stages_of, sync_stage};
+use super::kinds::{lane_of, stages_of, Lane};
+use super::job_task;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::store::{JobKind, JobStatus, StageCounts, StageKind, Store, StoreError, WorkStatus};
+use crate::download::limits::{BandwidthLimiter, HostLimiter};
+use crate::store::{JobKind, JobStatus, Store, StoreError};
+
+/// How often the scheduler looks for new jobs and commands, and stamps heartbeats.
+const TICK: Duration = Duration::from_millis(200);
 
 /// Errors that stop the engine itself (not one item or playlist: those are stored per item).
 #[derive(Debug, thiserror::Error)]
@@ -26,13 +38,28 @@ pub enum EngineError {
     Worker(String),
 }
 
+/// Cancellation handles of one running job.
+#[derive(Debug, Clone)]
+pub(super) struct JobCtx {
+    /// Job id.
+    pub(super) job: u64,
+    /// Stop claiming new work (pause); in-flight transfers finish.
+    pub(super) stop: CancellationToken,
+    /// End in-flight transfers now (cancel, shutdown); cancels `stop` too.
+    pub(super) abort: CancellationToken,
+}
+
 pub(super) struct Inner {
     pub(super) store: Store,
     pub(super) config: Config,
     pub(super) client: reqwest::Client,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) sink: EventSink,
-    pub(super) cancel: CancellationToken,
+    pub(super) shutdown: CancellationToken,
+    pub(super) hosts: HostLimiter,
+    pub(super) bandwidth: Option<Arc<BandwidthLimiter>>,
+    pub(super) running: Mutex<HashMap<u64, (Lane, JobCtx)>>,
+    pub(super) wake: Notify,
 }
 
 /// The job engine; clone freely (clones share state).
@@ -45,7 +72,21 @@ impl Engine {
     /// An engine over `store` with `config`, stamping time from `clock` and reporting to `sink`.
     pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>, sink: EventSink) -> Engine {
         let client = crate::download::build_client(&config.user_agent);
-        Engine { inner: Arc::new(Inner { store, config, client, clock, sink, cancel: CancellationToken::new() }) }
+        let hosts = HostLimiter::new(config.per_host_connections);
+        let bandwidth = config.bandwidth_limit_bytes_per_sec.map(|b| Arc::new(BandwidthLimiter::new(b)));
+        let inner = Inner {
+            store,
+            config,
+            client,
+            clock,
+            sink,
+            shutdown: CancellationToken::new(),
+            hosts,
+            bandwidth,
+            running: Mutex::default(),
+            wake: Notify::new(),
+        };
+        Engine { inner: Arc::new(inner) }
     }
 
     /// The store.
@@ -63,9 +104,10 @@ impl Engine {
         &self.inner.client
     }
 
-    /// Cancelling this token stops the engine gracefully (see the module docs).
+    /// Cancelling this token shuts the engine down: transfers end (partial files stay),
+    /// claimed work returns to the queue, and `run_queued` returns once every task has ended.
     pub fn cancel_token(&self) -> CancellationToken {
-        self.inner.cancel.clone()
+        self.inner.shutdown.clone()
     }
 
     pub(super) fn now(&self) -> i64 {
@@ -82,79 +124,80 @@ impl Engine {
         tokio::task::spawn_blocking(move || f(&store)).await.map_err(|e| EngineError::Worker(e.to_string()))?.map_err(Into::into)
     }
 
-    /// Queues a job of `kind` scoped to `scope` playlists (empty = all). Returns its id.
+    /// Queues a job of `kind` scoped to `scope` playlists (in that order; empty = all).
+    /// Returns its id.
     pub async fn enqueue(&self, kind: JobKind, scope: Vec<u64>) -> Result<u64, EngineError> {
         let now = self.now();
-        self.blocking(move |s| s.create_job(kind, stages_of(kind), &scope, now)).await
+        let id = self.blocking(move |s| s.create_job(kind, stages_of(kind), &scope, now)).await?;
+        self.inner.wake.notify_one();
+        Ok(id)
     }
 
-    /// Reaps stale running work, then runs queued jobs oldest first until none is left or the
-    /// engine is cancelled. Returns each job run with the status it ended in (`queued` when
-    /// interrupted by cancellation).
-    pub async fn run_queued(&self) -> Result<Vec<(u64, JobStatus)>, EngineError> {
-        let now = self.now();
-        self.blocking(move |s| s.reap_running_jobs(now)).await?;
-        let mut ran = Vec::new();
-        while !self.inner.cancel.is_cancelled() {
-            let now = self.now();
-            let Some(job) = self.blocking(move |s| s.claim_next_job(|_| true, now)).await? else { break };
-            let status = self.run_job(job).await?;
-            ran.push((job, status));
+    fn lane_limit(&self, lane: Lane) -> usize {
+        match lane {
+            Lane::Download => self.inner.config.download_lane_jobs.max(1),
+            Lane::General => self.inner.config.general_lane_jobs.max(1),
         }
-        Ok(ran)
     }
 
-    async fn run_job(&self, job: u64) -> Result<JobStatus, EngineError> {
-        let row = self.blocking(move |s| s.job(job)).await?;
-        self.emit(Event::JobStarted { job, kind: row.kind });
-        let mut failed = false;
-        for (index, stage) in row.stages.iter().enumerate() {
-            let index = index as u8;
-            match stage.status {
-                WorkStatus::Done | WorkStatus::Skipped => continue,
-                WorkStatus::Failed => {
-                    failed = true;
-                    continue;
+    /// Claims queued jobs while their lane has room; returns the ids started.
+    async fn claim_jobs(&self, tasks: &mut JoinSet<(u64, Result<JobStatus, EngineError>)>) -> Result<usize, EngineError> {
+        let mut started = 0;
+        for lane in [Lane::Download, Lane::General] {
+            loop {
+                let in_lane = self.inner.running.lock().expect("running lock").values().filter(|(l, _)| *l == lane).count();
+                if in_lane >= self.lane_limit(lane) || self.inner.shutdown.is_cancelled() {
+                    break;
                 }
-                WorkStatus::Queued | WorkStatus::Running => {}
-            }
-            let now = self.now();
-            self.blocking(move |s| s.update_stage(job, index, |st| {
-                st.status = WorkStatus::Running;
-                st.started_ms.get_or_insert(now);
-            }))
-            .await?;
-            let counts = match stage.kind {
-                StageKind::Sync => sync_stage::run(self, job, index, &row.scope).await?,
-                StageKind::Download => download_stage::run(self, job, index, &row.scope).await?,
-                StageKind::Collect | StageKind::Export => unimplemented!("collect and export stages land with issue 3"),
-            };
-            if self.inner.cancel.is_cancelled() {
                 let now = self.now();
-                self.blocking(move |s| s.reap_running_jobs(now)).await?;
-                self.emit(Event::JobFinished { job, status: JobStatus::Queued });
-                return Ok(JobStatus::Queued);
+                let Some(job) = self.blocking(move |s| s.claim_next_job(|j| lane_of(j.kind) == lane, now)).await? else { break };
+                let abort = self.inner.shutdown.child_token();
+                let ctx = JobCtx { job, stop: abort.child_token(), abort };
+                self.inner.running.lock().expect("running lock").insert(job, (lane, ctx.clone()));
+                self.blocking(move |s| s.beat_jobs(&[job], now)).await?;
+                let engine = self.clone();
+                tasks.spawn(async move { (job, job_task::run_job(&engine, ctx).await) });
+                started += 1;
             }
-            failed |= counts.failed > 0;
-            let now = self.now();
-            self.blocking(move |s| s.update_stage(job, index, |st| finish_stage(st, counts, now))).await?;
-            self.emit(Event::StageFinished { job, stage: stage.kind, counts });
         }
-        let status = if failed { JobStatus::Failed } else { JobStatus::Succeeded };
-        let now = self.now();
-        self.blocking(move |s| s.set_job_status(job, status, now)).await?;
-        self.emit(Event::JobFinished { job, status });
-        Ok(status)
+        Ok(started)
     }
-}
 
-fn finish_stage(st: &mut crate::store::StageRow, counts: StageCounts, now: i64) {
-    st.ended_ms = Some(now);
-    if counts.failed > 0 {
-        st.status = WorkStatus::Failed;
-        st.error = Some(format!("{} of {} items failed", counts.failed, counts.total()));
-    } else {
-        st.status = WorkStatus::Done;
-        st.error = None;
+    /// Runs jobs until none is running and none can be claimed (paused jobs wait for a
+    /// resume), or until shutdown. Returns each job run with the status it ended in
+    /// (`queued` when interrupted by shutdown).
+    pub async fn run_queued(&self) -> Result<Vec<(u64, JobStatus)>, EngineError> {
+        let (now, stale) = (self.now(), self.inner.config.heartbeat_stale_ms as i64);
+        self.blocking(move |s| s.reap_stale_jobs(now, stale)).await?;
+        let mut tasks = JoinSet::new();
+        let mut ran = Vec::new();
+        let mut first_error = None;
+        loop {
+            self.apply_pending_commands().await?;
+            self.claim_jobs(&mut tasks).await?;
+            if tasks.is_empty() {
+                break;
+            }
+            tokio::select! {
+                Some(joined) = tasks.join_next() => {
+                    let (job, result) = joined.map_err(|e| EngineError::Worker(e.to_string()))?;
+                    self.inner.running.lock().expect("running lock").remove(&job);
+                    match result {
+                        Ok(status) => ran.push((job, status)),
+                        Err(e) => { first_error.get_or_insert(e); self.inner.shutdown.cancel(); }
+                    }
+                }
+                _ = tokio::time::sleep(TICK) => {
+                    let jobs: Vec<u64> = self.inner.running.lock().expect("running lock").keys().copied().collect();
+                    let now = self.now();
+                    self.blocking(move |s| s.beat_jobs(&jobs, now)).await?;
+                }
+                _ = self.inner.wake.notified() => {}
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(ran),
+        }
     }
 }

@@ -2,18 +2,19 @@
 //! the catalog in one transaction per playlist. A playlist that cannot be fetched or parsed
 //! fails alone, with the line `playlist <id> <url>: <reason>` stored on its work item and the
 //! reason on the playlist; the other playlists go on. Up to `parallel_syncs` run at once.
+//! A pause stops claiming; playlists being fetched finish.
 
 use tokio::task::JoinSet;
 
 use super::events::Event;
-use super::runner::{Engine, EngineError};
+use super::runner::{Engine, EngineError, JobCtx};
 use crate::catalog::fetch::fetch_document;
 use crate::catalog::{parse_document, Document};
 use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind};
 
-pub(super) async fn run(engine: &Engine, job: u64, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
-    let scope = scope.to_vec();
+pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
+    let (job, scope) = (ctx.job, scope.to_vec());
     let now = engine.now();
     engine
         .blocking(move |s| {
@@ -26,12 +27,12 @@ pub(super) async fn run(engine: &Engine, job: u64, stage: u8, scope: &[u64]) -> 
 
     let mut workers = JoinSet::new();
     for _ in 0..engine.config().parallel_syncs.max(1) {
-        let engine = engine.clone();
+        let (engine, ctx) = (engine.clone(), ctx.clone());
         workers.spawn(async move {
-            while !engine.inner.cancel.is_cancelled() {
+            while !ctx.stop.is_cancelled() {
                 let now = engine.now();
                 let Some(playlist) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
-                sync_one(&engine, job, stage, playlist).await?;
+                sync_one(&engine, &ctx, stage, playlist).await?;
             }
             Ok::<(), EngineError>(())
         });
@@ -42,13 +43,14 @@ pub(super) async fn run(engine: &Engine, job: u64, stage: u8, scope: &[u64]) -> 
     engine.blocking(move |s| s.stage_counts(job, stage)).await
 }
 
-async fn sync_one(engine: &Engine, job: u64, stage: u8, id: u64) -> Result<(), EngineError> {
+async fn sync_one(engine: &Engine, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), EngineError> {
+    let job = ctx.job;
     let row = engine.blocking(move |s| s.playlist(id)).await?;
     let outcome = async {
         let url = url::Url::parse(&row.url).map_err(|e| format!("invalid URL: {e}"))?;
         let (bytes, final_url) = tokio::select! {
             r = fetch_document(engine.client(), &url) => r.map_err(|e| e.to_string())?,
-            _ = engine.inner.cancel.cancelled() => return Err("cancelled".to_string()),
+            _ = ctx.abort.cancelled() => return Err("cancelled".to_string()),
         };
         match parse_document(&bytes, &final_url).map_err(|e| e.to_string())? {
             Document::Playlist(doc) => Ok(doc),
@@ -69,7 +71,7 @@ async fn sync_one(engine: &Engine, job: u64, stage: u8, id: u64) -> Result<(), E
                 .await?;
             engine.emit(Event::PlaylistSynced { job, playlist: id, title, new_items: out.new_items.len() as u32, total: out.total });
         }
-        Err(_) if engine.inner.cancel.is_cancelled() => {} // left running; the reaper re-queues it
+        Err(_) if ctx.abort.is_cancelled() => {} // left running; the job re-queues it
         Err(reason) => {
             let line = format!("playlist {id} {}: {reason}", row.url);
             let stored = line.clone();

@@ -184,43 +184,67 @@ impl Store {
         })
     }
 
-    /// Returns work of crashed runs to the queue: every running job becomes queued and every
-    /// running work item of it becomes queued again (its attempt count is kept). Run at
-    /// start-up before any runner claims work (convention 8). Returns the re-queued job ids.
-    pub fn reap_running_jobs(&self, now_ms: i64) -> Result<Vec<u64>> {
-        let running = self.jobs_with_status(JobStatus::Running)?;
+    /// Stamps the heartbeat of jobs a runner is working on (no fsync).
+    pub fn beat_jobs(&self, jobs: &[u64], now_ms: i64) -> Result<()> {
+        self.write_volatile(|tx| {
+            let mut beats = tx.open_table(tables::JOB_ID_TO_HEARTBEAT)?;
+            for &job in jobs {
+                beats.insert(job, now_ms)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Returns work of crashed runners to the queue (ARCHITECTURE.md, convention 8): every
+    /// `running` job whose heartbeat is older than `now_ms - stale_after_ms` (or missing)
+    /// becomes `queued`, a stale `pause_requested` one becomes `paused`, and their running
+    /// stages and work items become queued again (attempt counts are kept). Live runners in
+    /// other processes keep their jobs. Returns the reaped job ids.
+    pub fn reap_stale_jobs(&self, now_ms: i64, stale_after_ms: i64) -> Result<Vec<u64>> {
+        let mut candidates = self.jobs_with_status(JobStatus::Running)?;
+        candidates.extend(self.jobs_with_status(JobStatus::PauseRequested)?);
         self.write(|tx| {
             let mut jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
-            for &id in &running {
+            let mut reaped = Vec::new();
+            for &id in &candidates {
+                let beat = tx.open_table(tables::JOB_ID_TO_HEARTBEAT)?.get(id)?.map(|g| g.value());
+                if beat.is_some_and(|b| b > now_ms - stale_after_ms) {
+                    continue;
+                }
                 let mut row = load_job(&jobs, id)?;
                 for (stage, st) in row.stages.iter_mut().enumerate() {
                     if st.status == WorkStatus::Running {
                         st.status = WorkStatus::Queued;
                     }
-                    let stage = stage as u8;
-                    let stale: Vec<u64> = {
-                        let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
-                        let code = WorkStatus::Running.code();
-                        let mut v = Vec::new();
-                        for e in index.range((id, stage, code, 0)..=(id, stage, code, u64::MAX))? {
-                            v.push(e?.0.value().3);
-                        }
-                        v
-                    };
-                    for target in stale {
-                        let key = (id, stage, target);
-                        let item = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value());
-                        if let Some(mut item) = item {
-                            item.status = WorkStatus::Queued;
-                            item.updated_ms = now_ms;
-                            put_work(tx, key, Some(WorkStatus::Running), &item)?;
-                        }
-                    }
+                    requeue_running_items(tx, id, stage as u8, now_ms)?;
                 }
-                set_status(tx, id, &mut row, JobStatus::Queued, now_ms)?;
+                let to = if row.status == JobStatus::PauseRequested { JobStatus::Paused } else { JobStatus::Queued };
+                set_status(tx, id, &mut row, to, now_ms)?;
                 jobs.insert(id, row)?;
+                reaped.push(id);
             }
-            Ok(running.clone())
+            Ok(reaped)
+        })
+    }
+
+    /// Returns every running work item of a job's stage to the queue; for a runner that stops
+    /// a stage early (pause, shutdown). Returns how many were returned.
+    pub fn requeue_running_items(&self, job: u64, stage: u8, now_ms: i64) -> Result<u32> {
+        self.write(|tx| requeue_running_items(tx, job, stage, now_ms))
+    }
+
+    /// Returns one claimed (running) work item to the queue, e.g. one a resolver had handed to
+    /// the ready queue when the stage was paused. A work item in another state is left alone.
+    pub fn release_stage_item(&self, job: u64, stage: u8, target: u64, now_ms: i64) -> Result<()> {
+        self.write(|tx| {
+            let key = (job, stage, target);
+            let item = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value());
+            if let Some(mut item) = item.filter(|i| i.status == WorkStatus::Running) {
+                item.status = WorkStatus::Queued;
+                item.updated_ms = now_ms;
+                put_work(tx, key, Some(WorkStatus::Running), &item)?;
+            }
+            Ok(())
         })
     }
 
@@ -311,6 +335,28 @@ impl Store {
     }
 }
 
+fn requeue_running_items(tx: &redb::WriteTransaction, job: u64, stage: u8, now_ms: i64) -> Result<u32> {
+    let code = WorkStatus::Running.code();
+    let stale: Vec<u64> = {
+        let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
+        let mut v = Vec::new();
+        for e in index.range((job, stage, code, 0)..=(job, stage, code, u64::MAX))? {
+            v.push(e?.0.value().3);
+        }
+        v
+    };
+    for &target in &stale {
+        let key = (job, stage, target);
+        let item = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value());
+        if let Some(mut item) = item {
+            item.status = WorkStatus::Queued;
+            item.updated_ms = now_ms;
+            put_work(tx, key, Some(WorkStatus::Running), &item)?;
+        }
+    }
+    Ok(stale.len() as u32)
+}
+
 fn finish_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), end: WorkEnd, now_ms: i64) -> Result<()> {
     let mut row = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value()).ok_or_else(|| StoreError::NotFound { what: "work item", id: format!("{key:?}") })?;
     let old = row.status;
@@ -357,8 +403,11 @@ mod tests {
         store.finish_stage_item(job, 0, 7, WorkEnd::failed("404"), 3).unwrap();
         let c = store.stage_counts(job, 0).unwrap();
         assert_eq!((c.queued, c.running, c.done, c.failed, c.total()), (1, 1, 1, 1, 4));
+        // a live runner's job is left alone; after a crash its heartbeat goes stale
+        store.beat_jobs(&[job], 4).unwrap();
+        assert_eq!(store.reap_stale_jobs(10, 100).unwrap(), Vec::<u64>::new());
         // crash: item 6 was running; the reaper queues it again and the job with it
-        assert_eq!(store.reap_running_jobs(4).unwrap(), vec![job]);
+        assert_eq!(store.reap_stale_jobs(200, 100).unwrap(), vec![job]);
         assert_eq!(store.job(job).unwrap().status, JobStatus::Queued);
         let c = store.stage_counts(job, 0).unwrap();
         assert_eq!((c.queued, c.running), (2, 0));

@@ -9,6 +9,7 @@
 //! in [`tables`]; the schema version and migrations in [`schema`].
 
 mod codec;
+pub mod collections;
 pub mod items;
 pub mod jobs;
 pub mod playlists;
@@ -95,7 +96,12 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: path.into(), source })?;
         }
-        let db = redb::Database::create(path).map_err(|source| StoreError::Open { path: path.into(), source })?;
+        // MultiWriter: a second `catalog-sync` process (status, pause, jobs) may open the
+        // catalog while a run is going; redb serializes write transactions across processes.
+        let db = redb::Database::builder()
+            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+            .create(path)
+            .map_err(|source| StoreError::Open { path: path.into(), source })?;
         let store = Store { db: Arc::new(db), path: path.to_path_buf() };
         schema::migrate(&store)?;
         Ok(store)
@@ -109,6 +115,16 @@ impl Store {
     /// Runs `f` in one durable write transaction and commits it.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<T>) -> Result<T> {
         let tx = self.db.begin_write()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one write transaction committed without fsync (`Durability::None`): for
+    /// heartbeats and throughput samples, which the next durable commit persists (convention 6).
+    pub(crate) fn write_volatile<T>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<T>) -> Result<T> {
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(redb::Durability::None).map_err(|e| StoreError::Conflict(format!("durability: {e}")))?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)

@@ -24,6 +24,9 @@ fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::FILE_PATH_TO_ITEM_ID)?;
     tx.open_table(tables::JOB_ID_TO_JOB)?;
     tx.open_table(tables::JOB_STATUS_INDEX)?;
+    tx.open_table(tables::JOB_ID_TO_HEARTBEAT)?;
+    tx.open_table(tables::COLLECTION_ID_TO_COLLECTION)?;
+    tx.open_table(tables::COLLECTION_URL_TO_ID)?;
     tx.open_table(tables::STAGE_ITEM)?;
     tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
     Ok(())

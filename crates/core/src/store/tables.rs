@@ -6,6 +6,7 @@
 use redb::TableDefinition;
 
 use super::codec::Row;
+use super::collections::CollectionRow;
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
 /// Store-wide counters and the schema version: `"schema_version"`, `"next_playlist_id"`,
@@ -36,9 +37,19 @@ pub const JOB_ID_TO_JOB: TableDefinition<u64, Row<JobRow>> = TableDefinition::ne
 /// (job status code, job id) -> (). The scheduler's and reaper's scan (convention 4).
 pub const JOB_STATUS_INDEX: TableDefinition<(u8, u64), ()> = TableDefinition::new("job_status_index_v1");
 
+/// Job id -> last heartbeat of the runner working on it (Unix ms). Written without fsync;
+/// the reaper re-queues running jobs whose heartbeat is stale.
+pub const JOB_ID_TO_HEARTBEAT: TableDefinition<u64, i64> = TableDefinition::new("job_id_to_heartbeat_v1");
+
 /// (job id, stage index, target id) -> work item of a stage. The target is a playlist id in a
 /// sync stage and an item id in a download stage.
 pub const STAGE_ITEM: TableDefinition<(u64, u8, u64), Row<StageItemRow>> = TableDefinition::new("stage_item_v1");
 /// (job id, stage index, work status code, target id) -> (). Claim queued work without a walk.
 pub const STAGE_ITEM_STATUS_INDEX: TableDefinition<(u64, u8, u8, u64), ()> =
     TableDefinition::new("stage_item_status_index_v1");
+
+/// Collection id -> a subscription list (OPML) the catalog follows.
+pub const COLLECTION_ID_TO_COLLECTION: TableDefinition<u64, Row<CollectionRow>> =
+    TableDefinition::new("collection_id_to_collection_v1");
+/// Collection URL -> collection id. Unique.
+pub const COLLECTION_URL_TO_ID: TableDefinition<&str, u64> = TableDefinition::new("collection_url_to_id_v1");

@@ -58,10 +58,14 @@ impl Rig {
         *ran.iter().find(|(id, _)| *id == job).unwrap()
     }
 
-    /// sha256 of every file under the library, by library-relative path.
+    /// sha256 of every file under the library but the exported `.m3u` playlists, by
+    /// library-relative path.
     pub fn library_files(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         walk(&self.library(), &mut |p| {
+            if p.extension().is_some_and(|e| e == "m3u") {
+                return;
+            }
             let rel = p.strip_prefix(self.library()).unwrap().to_string_lossy().into_owned();
             out.insert(rel, hex::encode(Sha256::digest(std::fs::read(p).unwrap())));
         });

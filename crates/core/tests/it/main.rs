@@ -8,3 +8,4 @@ mod catalog_identity;
 mod catalog_opml;
 mod download_transfer;
 mod jobs_engine;
+mod jobs_scheduler;

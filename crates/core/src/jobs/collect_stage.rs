@@ -1,0 +1,66 @@
+//! The collect stage: re-read every followed subscription list (OPML) and add the playlists
+//! it lists that the catalog lacks. Work items are collection ids. A list that cannot be
+//! fetched or parsed fails alone (`collection <id> <url>: <reason>`); the others go on.
+
+use super::events::Event;
+use super::runner::{Engine, EngineError, JobCtx};
+use crate::catalog::fetch::fetch_document;
+use crate::catalog::{parse_document, Document};
+use crate::store::jobs::WorkEnd;
+use crate::store::{StageCounts, StageKind};
+
+pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8) -> Result<StageCounts, EngineError> {
+    let (job, now) = (ctx.job, engine.now());
+    engine
+        .blocking(move |s| {
+            let ids: Vec<u64> = s.collections()?.into_iter().map(|(id, _)| id).collect();
+            s.add_stage_items(job, stage, &ids, now)
+        })
+        .await?;
+    let counts = engine.blocking(move |s| s.stage_counts(job, stage)).await?;
+    engine.emit(Event::StageStarted { job, stage: StageKind::Collect, total: counts.total(), finished: counts.finished() });
+    while !ctx.stop.is_cancelled() {
+        let now = engine.now();
+        let Some(id) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
+        let row = engine.blocking(move |s| s.collection(id)).await?;
+        let outcome = async {
+            let url = url::Url::parse(&row.url).map_err(|e| format!("invalid URL: {e}"))?;
+            let (bytes, final_url) = fetch_document(engine.client(), &url).await.map_err(|e| e.to_string())?;
+            match parse_document(&bytes, &final_url).map_err(|e| e.to_string())? {
+                Document::Subscriptions(subs) => Ok(subs),
+                Document::Playlist(_) => Err("a playlist, not a subscription list".to_string()),
+            }
+        }
+        .await;
+        let now = engine.now();
+        match outcome {
+            Ok(subs) => {
+                let listed = subs.len() as u32;
+                let new = engine
+                    .blocking(move |s| {
+                        let mut new = 0;
+                        for sub in &subs {
+                            new += u32::from(s.add_playlist(&sub.url, sub.title.as_deref(), &sub.folders, now)?.created);
+                        }
+                        s.record_collect(id, Ok(listed), now)?;
+                        s.finish_stage_item(job, stage, id, WorkEnd::done(format!("{new} new of {listed}")), now)?;
+                        Ok(new)
+                    })
+                    .await?;
+                engine.emit(Event::CollectionRead { job, url: row.url.clone(), new_playlists: new });
+            }
+            Err(reason) => {
+                let line = format!("collection {id} {}: {reason}", row.url);
+                let stored = line.clone();
+                engine
+                    .blocking(move |s| {
+                        s.record_collect(id, Err(&reason), now)?;
+                        s.finish_stage_item(job, stage, id, WorkEnd::failed(stored), now)
+                    })
+                    .await?;
+                engine.emit(Event::CollectionFailed { job, error: line });
+            }
+        }
+    }
+    engine.blocking(move |s| s.stage_counts(job, stage)).await
+}

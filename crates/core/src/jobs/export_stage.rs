@@ -1,0 +1,41 @@
+//! The export stage (`export_only`, `download_export`): writes `<library>/<playlist>.m3u` for
+//! each playlist in scope (all when the scope is empty), listing its downloaded files. Work
+//! items are playlist ids; a playlist without downloads is skipped.
+
+use super::events::Event;
+use super::runner::{Engine, EngineError, JobCtx};
+use crate::store::jobs::WorkEnd;
+use crate::store::{StageCounts, StageKind};
+
+pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
+    let (job, scope, now) = (ctx.job, scope.to_vec(), engine.now());
+    engine
+        .blocking(move |s| {
+            let targets = if scope.is_empty() { s.playlists()?.into_iter().map(|(id, _)| id).collect() } else { scope };
+            s.add_stage_items(job, stage, &targets, now)
+        })
+        .await?;
+    let counts = engine.blocking(move |s| s.stage_counts(job, stage)).await?;
+    engine.emit(Event::StageStarted { job, stage: StageKind::Export, total: counts.total(), finished: counts.finished() });
+    let mut files = 0;
+    while !ctx.stop.is_cancelled() {
+        let now = engine.now();
+        let Some(playlist) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
+        let library = engine.config().library.clone();
+        let written = engine
+            .blocking(move |s| {
+                let end = match crate::export::export_playlist(s, &library, playlist) {
+                    Ok(Some(path)) => WorkEnd::done(format!("wrote {}", path.display())),
+                    Ok(None) => WorkEnd::skipped("no downloaded files"),
+                    Err(e) => WorkEnd::failed(format!("playlist {playlist}: {e}")),
+                };
+                let wrote = end.status == crate::store::WorkStatus::Done;
+                s.finish_stage_item(job, stage, playlist, end, now)?;
+                Ok(wrote)
+            })
+            .await?;
+        files += u32::from(written);
+    }
+    engine.emit(Event::Exported { job, files });
+    engine.blocking(move |s| s.stage_counts(job, stage)).await
+}

@@ -1,0 +1,123 @@
+//! Live throughput: a sampler task reads every worker's [`WorkerLive`] about twice a second,
+//! turns bytes actually streamed into a smoothed speed (bytes/s, exponential moving average),
+//! and writes all worker rows of the stage in one transaction without fsync (convention 6:
+//! samples and heartbeats need not be durable; never one commit per chunk).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::pools::{LiveSnapshot, LiveState, WorkerLive};
+use super::runner::{Engine, EngineError};
+use crate::store::workers::{WorkerRow, WorkerState};
+
+/// Sampling period.
+pub const SAMPLE_EVERY: Duration = Duration::from_millis(500);
+/// Weight of the newest sample in the smoothed speed.
+const ALPHA: f64 = 0.5;
+
+/// A running sampler; [`Sampler::finish`] writes the last sample and joins it.
+pub(super) struct Sampler {
+    stop: CancellationToken,
+    handle: JoinHandle<Result<(), EngineError>>,
+}
+
+impl Sampler {
+    /// Stops sampling after one last sample (workers' final states) and joins the task.
+    pub(super) async fn finish(self) -> Result<(), EngineError> {
+        self.stop.cancel();
+        self.handle.await.map_err(|e| EngineError::Worker(e.to_string()))?
+    }
+}
+
+/// `1.2 MB / 3.4 MB` (MB = 10^6 bytes); `1.2 MB` when the total is unknown.
+pub fn progress_text(downloaded: u64, total: Option<u64>) -> String {
+    let mb = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
+    match total {
+        Some(t) => format!("{} / {}", mb(downloaded), mb(t)),
+        None => mb(downloaded),
+    }
+}
+
+fn row(job: u64, stage: u8, s: &LiveSnapshot, speed: f64, now: i64) -> WorkerRow {
+    let working = s.state == LiveState::Working && s.current_item.is_some();
+    WorkerRow {
+        job,
+        name: s.name.clone(),
+        stage,
+        state: match s.state {
+            LiveState::Idle => WorkerState::Idle,
+            LiveState::Working => WorkerState::Working,
+            LiveState::Stopped => WorkerState::Stopped,
+        },
+        current_item: s.current_item,
+        display: s.display.clone(),
+        progress_text: if working { progress_text(s.downloaded, s.total) } else { String::new() },
+        downloaded: s.downloaded,
+        total: s.total,
+        speed_bps: if working { speed.round() as u64 } else { 0 },
+        percent: s.total.filter(|t| *t > 0 && working).map(|t| (s.downloaded as f64 * 100.0 / t as f64).min(100.0) as f32),
+        processed: s.processed,
+        errors: s.errors,
+        heartbeat_ms: now,
+    }
+}
+
+/// Starts sampling `lives` of stage `stage` of `job`.
+pub(super) fn spawn_sampler(engine: Engine, job: u64, stage: u8, lives: Vec<Arc<WorkerLive>>) -> Sampler {
+    let stop = CancellationToken::new();
+    let token = stop.clone();
+    let handle = tokio::spawn(async move {
+        let mut last: Vec<(u64, f64)> = lives.iter().map(|l| (l.snapshot().streamed, 0.0)).collect();
+        let mut at = Instant::now();
+        loop {
+            let stopping = tokio::select! {
+                _ = tokio::time::sleep(SAMPLE_EVERY) => false,
+                _ = token.cancelled() => true,
+            };
+            let dt = at.elapsed().as_secs_f64().max(1e-3);
+            at = Instant::now();
+            let now = engine.now();
+            let rows: Vec<WorkerRow> = lives
+                .iter()
+                .zip(last.iter_mut())
+                .map(|(live, (streamed, speed))| {
+                    let snap = live.snapshot();
+                    let rate = snap.streamed.saturating_sub(*streamed) as f64 / dt;
+                    *streamed = snap.streamed;
+                    *speed = ALPHA * rate + (1.0 - ALPHA) * *speed;
+                    row(job, stage, &snap, *speed, now)
+                })
+                .collect();
+            engine.blocking(move |s| s.put_worker_samples(&rows)).await?;
+            if stopping {
+                return Ok(());
+            }
+        }
+    });
+    Sampler { stop, handle }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_text_in_megabytes() {
+        assert_eq!(progress_text(1_234_567, Some(3_400_000)), "1.2 MB / 3.4 MB");
+        assert_eq!(progress_text(0, None), "0.0 MB");
+    }
+
+    #[test]
+    fn idle_or_stopped_workers_report_no_speed() {
+        let live = WorkerLive::new("download-1".into());
+        let r = row(1, 0, &live.snapshot(), 5_000.0, 10);
+        assert_eq!((r.speed_bps, r.percent, r.state), (0, None, WorkerState::Idle));
+        live.begin(3, "Ep");
+        live.progress(500, Some(1000), 0);
+        let r = row(1, 0, &live.snapshot(), 2_000.4, 10);
+        assert_eq!((r.speed_bps, r.percent, r.current_item, r.progress_text.as_str()), (2_000, Some(50.0), Some(3), "0.0 MB / 0.0 MB"));
+    }
+}
