@@ -19,7 +19,11 @@ pub struct M3uEntry {
     /// Duration in whole seconds; `None` is written as `-1` (unknown).
     pub duration_secs: Option<u64>,
     /// Location of the file relative to the folder of the `.m3u` file, with `/` separators
-    /// (players on Linux, macOS and Windows all accept `/`). Written as is, not URL-encoded.
+    /// (players on Linux, macOS and Windows all accept `/`). Written as is, not URL-encoded:
+    /// local players read such lines as file paths, so `%20` would be taken literally. Readers
+    /// that resolve lines as URL references instead (RFC 3986, e.g. this project's
+    /// [`crate::catalog::m3u::parse_m3u`]) misread a `#` or `?` inside a name as a fragment or
+    /// query; [`crate::download::sanitize_component`] already keeps `?` out of library names.
     pub path: String,
 }
 
@@ -42,7 +46,9 @@ pub fn render_m3u(playlist_title: &str, entries: &[M3uEntry]) -> String {
     out.push_str(&one_line(playlist_title));
     out.push('\n');
     for entry in entries {
-        let duration = entry.duration_secs.map_or_else(|| "-1".to_owned(), |d| d.to_string());
+        let duration = entry
+            .duration_secs
+            .map_or_else(|| "-1".to_owned(), |d| d.to_string());
         out.push_str("#EXTINF:");
         out.push_str(&duration);
         out.push(',');
@@ -80,7 +86,11 @@ mod tests {
     use super::*;
 
     fn entry(title: &str, duration_secs: Option<u64>, path: &str) -> M3uEntry {
-        M3uEntry { title: title.into(), duration_secs, path: path.into() }
+        M3uEntry {
+            title: title.into(),
+            duration_secs,
+            path: path.into(),
+        }
     }
 
     #[test]
@@ -88,7 +98,11 @@ mod tests {
         let text = render_m3u(
             "My Show",
             &[
-                entry("Episode 1: Start, again", Some(3_725), "My Show/2024-01-01 Episode 1_ Start.mp3"),
+                entry(
+                    "Episode 1: Start, again",
+                    Some(3_725),
+                    "My Show/2024-01-01 Episode 1_ Start.mp3",
+                ),
                 entry("Épisode 2 🎧", None, "My Show/Épisode 2 🎧.m4a"),
             ],
         );
@@ -112,7 +126,11 @@ mod tests {
     fn line_breaks_cannot_inject_lines() {
         let text = render_m3u(
             "Evil\r\n#EXTINF:1,x\nhttp://attacker/",
-            &[entry("a\nhttp://attacker/x.mp3\r\nb", Some(0), "dir/f\n#x.mp3")],
+            &[entry(
+                "a\nhttp://attacker/x.mp3\r\nb",
+                Some(0),
+                "dir/f\n#x.mp3",
+            )],
         );
         assert_eq!(
             text,
@@ -127,7 +145,13 @@ mod tests {
 
     #[test]
     fn paths_that_look_like_comments_get_a_dot_slash() {
-        let text = render_m3u("t", &[entry("t", None, "#1 Show/ep.mp3"), entry("t", None, " lead.mp3")]);
+        let text = render_m3u(
+            "t",
+            &[
+                entry("t", None, "#1 Show/ep.mp3"),
+                entry("t", None, " lead.mp3"),
+            ],
+        );
         let paths: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(paths, ["./#1 Show/ep.mp3", "./ lead.mp3"]);
     }

@@ -75,7 +75,10 @@ impl ExportError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
-    move |source| ExportError::Io { path: path.to_path_buf(), source }
+    move |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Where the playlist titled `playlist_title` is exported: `<library>/<title>.m3u`, the title
@@ -101,7 +104,11 @@ pub fn m3u_path(library: &Path, playlist_title: &str) -> Result<PathBuf, ExportE
 ///
 /// Errors: [`ExportError::Store`] (unknown playlist: `NotFound`), [`ExportError::Io`],
 /// [`ExportError::Naming`].
-pub fn export_playlist(store: &Store, library: &Path, playlist_id: u64) -> Result<Option<PathBuf>, ExportError> {
+pub fn export_playlist(
+    store: &Store,
+    library: &Path,
+    playlist_id: u64,
+) -> Result<Option<PathBuf>, ExportError> {
     let playlist = store.playlist(playlist_id)?;
     let title = playlist.display_title();
     let path = m3u_path(library, title)?;
@@ -130,7 +137,11 @@ pub fn export_all(store: &Store, library: &Path) -> Result<Vec<PathBuf>, ExportE
 }
 
 /// The playlist's items with a file row whose file exists under `library`, in document order.
-fn downloaded_entries(store: &Store, library: &Path, playlist_id: u64) -> Result<Vec<M3uEntry>, ExportError> {
+fn downloaded_entries(
+    store: &Store,
+    library: &Path,
+    playlist_id: u64,
+) -> Result<Vec<M3uEntry>, ExportError> {
     let mut entries = Vec::new();
     for entry in store.playlist_items(playlist_id)? {
         let Some(file) = entry.file else { continue };
@@ -144,8 +155,16 @@ fn downloaded_entries(store: &Store, library: &Path, playlist_id: u64) -> Result
         if !full.is_file() {
             continue;
         }
-        let title = entry.item.title.clone().unwrap_or_else(|| file_name(&file).to_owned());
-        entries.push(M3uEntry { title, duration_secs: entry.item.duration_secs, path: file.path });
+        let title = entry
+            .item
+            .title
+            .clone()
+            .unwrap_or_else(|| file_name(&file).to_owned());
+        entries.push(M3uEntry {
+            title,
+            duration_secs: entry.item.duration_secs,
+            path: file.path,
+        });
     }
     Ok(entries)
 }
@@ -178,7 +197,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     }
     if let Err(source) = fs::rename(&tmp, path) {
         let _ = fs::remove_file(&tmp);
-        return Err(ExportError::Io { path: path.to_path_buf(), source });
+        return Err(ExportError::Io {
+            path: path.to_path_buf(),
+            source,
+        });
     }
     sync_dir(path)
 }
@@ -188,7 +210,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
 fn sync_dir(path: &Path) -> Result<(), ExportError> {
     #[cfg(unix)]
     if let Some(dir) = path.parent() {
-        fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(dir))?;
     }
     #[cfg(not(unix))]
     let _ = path;
