@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod download;
+pub mod export;
 pub mod clock;
 pub mod config;
 pub mod store;
