@@ -9,6 +9,7 @@ mod events;
 pub mod kinds;
 mod runner;
 mod sync_stage;
+pub mod task_center;
 
 pub use events::{Event, EventSink, ItemOutcome};
 pub use kinds::{lane_of, stages_of, Lane};
