@@ -250,7 +250,7 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
     };
     let options = transfer_options(engine);
     let mut tried = Vec::new();
-    let mut outcome = None;
+    let mut outcome: Option<(url::Url, crate::download::FetchedFile)> = None;
     for (i, candidate) in candidates.iter().enumerate() {
         if i > 0 {
             // another URL is another representation: never resume its bytes onto this part
@@ -261,7 +261,7 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
         let _slot = engine.inner.hosts.acquire(&candidate.url).await;
         match fetch_to_file(engine.client(), &candidate.url, &dest, &options, &progress, &shared.ctx.abort).await {
             Ok(fetched) => {
-                outcome = Some(Ok((candidate.url.clone(), fetched)));
+                outcome = Some((candidate.url.clone(), fetched));
                 break;
             }
             Err(TransferError::Cancelled) => break,
@@ -276,7 +276,7 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
     }
     shared.reserved.lock().expect("reserved lock").remove(&rel);
     match outcome {
-        Some(Ok((url, fetched))) => {
+        Some((url, fetched)) => {
             let row = FileRow { path: rel.clone(), size: fetched.size, sha256: fetched.sha256_hex.clone(), url: url.to_string(), downloaded_ms: engine.now() };
             let (stage, now) = (shared.stage, engine.now());
             engine.blocking(move |s| s.finish_download(job, stage, item, &row, now)).await?;

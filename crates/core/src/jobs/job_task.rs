@@ -9,7 +9,7 @@ use super::events::Event;
 use super::runner::{Engine, EngineError, JobCtx};
 use super::{collect_stage, download_stage, export_stage, sync_stage};
 use crate::store::job_log::{JobLogRow, LogKind};
-use crate::store::runs::{RunOutcome, StepOutcome, TypedError};
+use crate::store::runs::{ErrorClass, RunOutcome, StepOutcome, TypedError};
 use crate::store::{JobStatus, StageCounts, StageKind, StageRow, WorkStatus};
 
 pub(super) async fn run_job(engine: &Engine, ctx: JobCtx) -> Result<JobStatus, EngineError> {
@@ -53,7 +53,7 @@ pub(super) async fn run_job(engine: &Engine, ctx: JobCtx) -> Result<JobStatus, E
         let counts = match counts {
             Ok(counts) => counts,
             Err(e) => {
-                let (error, now) = (TypedError::bug("engine", e.to_string()), engine.now());
+                let (error, now) = (TypedError::new("engine", e.to_string(), ErrorClass::Bug), engine.now());
                 let _ = engine.blocking(move |s| s.end_step(job, run, index, StepOutcome::Failed, Some(error), now)).await;
                 return Err(e);
             }
@@ -72,7 +72,7 @@ pub(super) async fn run_job(engine: &Engine, ctx: JobCtx) -> Result<JobStatus, E
         }
         failed |= counts.failed > 0;
         let now = engine.now();
-        let error = (counts.failed > 0).then(|| TypedError::expected("items_failed", format!("{} of {} items failed", counts.failed, counts.total())));
+        let error = (counts.failed > 0).then(|| TypedError::new("items_failed", format!("{} of {} items failed", counts.failed, counts.total()), ErrorClass::Expected));
         let outcome = if error.is_some() { StepOutcome::Failed } else { StepOutcome::Succeeded };
         engine
             .blocking(move |s| {

@@ -15,6 +15,7 @@ pub mod kinds;
 pub mod pools;
 mod runner;
 mod sync_stage;
+pub mod task_center;
 pub mod throughput;
 
 pub use events::{Event, EventSink, ItemOutcome};

@@ -66,7 +66,7 @@ fn not_found(id: u64) -> StoreError {
     StoreError::NotFound { what: "job", id: id.to_string() }
 }
 
-fn load_job(t: &impl ReadableTable<u64, super::codec::Row<JobRow>>, id: u64) -> Result<JobRow> {
+pub(super) fn load_job(t: &impl ReadableTable<u64, super::codec::Row<JobRow>>, id: u64) -> Result<JobRow> {
     t.get(id)?.map(|g| g.value()).ok_or_else(|| not_found(id))
 }
 
@@ -79,7 +79,7 @@ fn set_status(tx: &redb::WriteTransaction, id: u64, row: &mut JobRow, status: Jo
     Ok(())
 }
 
-fn put_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), old: Option<WorkStatus>, row: &StageItemRow) -> Result<()> {
+pub(super) fn put_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), old: Option<WorkStatus>, row: &StageItemRow) -> Result<()> {
     let (job, stage, target) = key;
     let mut index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
     if let Some(old) = old {

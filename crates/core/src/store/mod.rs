@@ -5,22 +5,32 @@
 //! with `Durability::Immediate`.
 //!
 //! Aggregates live in their own modules: [`playlists`], [`items`] (items, membership and
-//! downloaded files) and [`jobs`] (jobs, stages and stage work items). Every table is defined
-//! in [`tables`]; the schema version and migrations in [`schema`].
+//! downloaded files), [`jobs`] (jobs, stages and stage work items), [`runs`] (attempts of a job
+//! and their steps), [`job_log`] (per-job event log), [`commands`] (stored user commands) and
+//! [`workers`] (live worker samples, written without fsync). Every table is defined in
+//! [`tables`]; the schema version and migrations in [`schema`].
 
 mod codec;
 pub mod collections;
+pub mod commands;
 pub mod items;
+pub mod job_log;
 pub mod jobs;
 pub mod playlists;
 mod rows;
+pub mod runs;
 pub mod schema;
 pub mod tables;
+pub mod workers;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use commands::{apply_command, CommandRow, JobCommand};
+pub use job_log::{JobLogRow, LogKind};
 pub use jobs::StageCounts;
+pub use runs::{run_id, ErrorClass, RunOutcome, RunRow, StepOutcome, StepRow, TypedError};
+pub use workers::{WorkerRow, WorkerState};
 pub use rows::*;
 
 /// Errors of the store. Database errors are kept as their `redb` sources.

@@ -29,6 +29,11 @@ fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::COLLECTION_URL_TO_ID)?;
     tx.open_table(tables::STAGE_ITEM)?;
     tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
+    tx.open_table(tables::WORKER_KEY_TO_WORKER)?;
+    tx.open_table(tables::RUN_KEY_TO_RUN)?;
+    tx.open_table(tables::RUN_OPEN_INDEX)?;
+    tx.open_table(tables::JOB_LOG)?;
+    tx.open_table(tables::COMMAND_SEQ_TO_COMMAND)?;
     Ok(())
 }
 

@@ -7,10 +7,14 @@ use redb::TableDefinition;
 
 use super::codec::Row;
 use super::collections::CollectionRow;
+use super::commands::CommandRow;
+use super::job_log::JobLogRow;
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
+use super::runs::RunRow;
+use super::workers::WorkerRow;
 
 /// Store-wide counters and the schema version: `"schema_version"`, `"next_playlist_id"`,
-/// `"next_item_id"`, `"next_job_id"`.
+/// `"next_item_id"`, `"next_job_id"`, `"next_job_log_seq"`, `"next_command_seq"`.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// Playlist id -> playlist row.
@@ -53,3 +57,22 @@ pub const COLLECTION_ID_TO_COLLECTION: TableDefinition<u64, Row<CollectionRow>> 
     TableDefinition::new("collection_id_to_collection_v1");
 /// Collection URL -> collection id. Unique.
 pub const COLLECTION_URL_TO_ID: TableDefinition<&str, u64> = TableDefinition::new("collection_url_to_id_v1");
+/// (job id, worker name such as `download-2`) -> live state of that worker. Written with
+/// `Durability::None` (samples and heartbeats, convention 6); read by the task center.
+pub const WORKER_KEY_TO_WORKER: TableDefinition<(u64, &str), Row<WorkerRow>> =
+    TableDefinition::new("worker_key_to_worker_v1");
+
+/// (job id, run number from 1) -> run: one attempt of a job with one step per stage.
+pub const RUN_KEY_TO_RUN: TableDefinition<(u64, u32), Row<RunRow>> = TableDefinition::new("run_key_to_run_v1");
+/// (job id, run number) -> () for runs not yet ended. The reaper's scan of runs left open by a
+/// crash (convention 4).
+pub const RUN_OPEN_INDEX: TableDefinition<(u64, u32), ()> = TableDefinition::new("run_open_index_v1");
+
+/// (job id, sequence number) -> entry of the job's event log. Sequence numbers come from one
+/// store-wide counter, so they increase within each job.
+pub const JOB_LOG: TableDefinition<(u64, u64), Row<JobLogRow>> = TableDefinition::new("job_log_v1");
+
+/// Command sequence number -> a user command (pause, resume, cancel, retry) not yet applied by
+/// the runner. Removed once acknowledged.
+pub const COMMAND_SEQ_TO_COMMAND: TableDefinition<u64, Row<CommandRow>> =
+    TableDefinition::new("command_seq_to_command_v1");

@@ -1,0 +1,384 @@
+//! The task center as a read model: [`task_center`] projects jobs, their stage counts and the
+//! live worker samples of the store into [`TaskCenter`], which the desktop UI and the command
+//! line only render (they compute nothing themselves). It reads the store and takes the time as
+//! a parameter (ARCHITECTURE.md, convention 13), so the same store state and `now_ms` always
+//! give the same view.
+//!
+//! Live numbers (speed, active workers) count only workers that are demonstrably alive: state
+//! `working` with a current item, a heartbeat newer than `now_ms - stale_after_ms`, under a job
+//! whose status is `running`. Rows left behind by finished, paused or crashed workers never
+//! count. Actions offered per job come from the same transition table the runner applies
+//! ([`apply_command`]), so the UI never offers a command the runner would ignore.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::kinds::{lane_of, Lane};
+use crate::store::{apply_command, JobCommand, JobKind, JobRow, JobStatus, StageCounts, StageKind, Store, StoreError, WorkStatus, WorkerState};
+
+/// The whole task center.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskCenter {
+    /// Every job, newest first.
+    pub jobs: Vec<JobView>,
+    /// Counts over `jobs`.
+    pub summary: Summary,
+}
+
+/// Job counts shown above the list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// All jobs.
+    pub total: u32,
+    /// Jobs with status `queued`.
+    pub queued: u32,
+    /// Queued jobs in the download lane.
+    pub queued_download_jobs: u32,
+    /// Jobs with status `running` or `pause_requested` (workers may still be active).
+    pub running: u32,
+    /// Jobs with status `paused`.
+    pub paused: u32,
+    /// Jobs with status `failed`.
+    pub failed: u32,
+}
+
+/// One job as the task center shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobView {
+    /// Job id.
+    pub id: u64,
+    /// Name of the job's kind for people, e.g. `Sync and download`.
+    pub display_name: String,
+    /// Kind of the job.
+    pub kind: JobKind,
+    /// Where the job is.
+    pub status: JobStatus,
+    /// Scheduling lane.
+    pub lane: Lane,
+    /// `queued #k` for a queued job: its place among queued jobs of its lane, oldest = #1.
+    pub queue_label: Option<String>,
+    /// `all playlists`, `1 playlist` or `N playlists`.
+    pub scope_summary: String,
+    /// Progress of the current stage (the last stage once all finished), e.g.
+    /// `12 / 40 items | 3.1 MB/s` or `3 / 20 playlists`; the speed part only while > 0 bytes/s.
+    pub progress_text: String,
+    /// Finished / total work items of that stage, 0-100; `None` while it has no work items.
+    pub percent: Option<f32>,
+    /// The current (first unfinished) stage; `None` once every stage finished.
+    pub stage: Option<StageKind>,
+    /// Live workers of the job (see the module docs).
+    pub active_workers: u32,
+    /// Sum of the live workers' smoothed speeds, bytes/s.
+    pub speed_bps: u64,
+    /// Pause applies to the job's status.
+    pub can_pause: bool,
+    /// Resume applies.
+    pub can_resume: bool,
+    /// Cancel applies.
+    pub can_cancel: bool,
+    /// Retry applies: the job failed (or has failed work items) and retry moves it.
+    pub can_retry: bool,
+}
+
+/// Name of a job kind for people, e.g. `Sync and download`.
+pub fn display_name(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::SyncOnly => "Sync",
+        JobKind::DownloadOnly => "Download",
+        JobKind::SyncDownload => "Sync and download",
+        JobKind::CatalogSync => "Catalog sync",
+        JobKind::CollectOnly => "Collect",
+        JobKind::ExportOnly => "Export",
+        JobKind::DownloadExport => "Download and export",
+    }
+}
+
+/// `all playlists` for an empty scope, else `1 playlist` / `N playlists`.
+pub fn scope_summary(scope: &[u64]) -> String {
+    match scope.len() {
+        0 => "all playlists".to_string(),
+        1 => "1 playlist".to_string(),
+        n => format!("{n} playlists"),
+    }
+}
+
+/// What a stage's work items are called: `playlists` (sync, export), `lists` (collect),
+/// `items` (download).
+fn unit(kind: StageKind) -> &'static str {
+    match kind {
+        StageKind::Sync | StageKind::Export => "playlists",
+        StageKind::Collect => "lists",
+        StageKind::Download => "items",
+    }
+}
+
+/// A speed in bytes/s as text with one decimal: `3.1 MB/s` from 1 MB/s up (MB = 10^6 bytes),
+/// `512.0 kB/s` below (kB = 10^3 bytes).
+pub fn format_speed(bps: u64) -> String {
+    if bps >= 1_000_000 {
+        format!("{:.1} MB/s", bps as f64 / 1e6)
+    } else {
+        format!("{:.1} kB/s", bps as f64 / 1e3)
+    }
+}
+
+/// `finished / total unit`, plus ` | <speed>` when `speed_bps` > 0.
+pub fn format_progress(kind: StageKind, counts: &StageCounts, speed_bps: u64) -> String {
+    let mut text = format!("{} / {} {}", counts.finished(), counts.total(), unit(kind));
+    if speed_bps > 0 {
+        text.push_str(" | ");
+        text.push_str(&format_speed(speed_bps));
+    }
+    text
+}
+
+/// Live workers and their summed speed (bytes/s) per job id; see the module docs.
+fn live_workers(store: &Store, jobs: &[(u64, JobRow)], now_ms: i64, stale_after_ms: i64) -> Result<HashMap<u64, (u32, u64)>, StoreError> {
+    let running: HashMap<u64, bool> = jobs.iter().map(|(id, j)| (*id, j.status == JobStatus::Running)).collect();
+    let fresh_after = now_ms.saturating_sub(stale_after_ms);
+    let mut live: HashMap<u64, (u32, u64)> = HashMap::new();
+    for w in store.all_workers()? {
+        let alive = w.state == WorkerState::Working && w.current_item.is_some() && w.heartbeat_ms > fresh_after && running.get(&w.job).copied().unwrap_or(false);
+        if alive {
+            let e = live.entry(w.job).or_default();
+            e.0 += 1;
+            e.1 = e.1.saturating_add(w.speed_bps);
+        }
+    }
+    Ok(live)
+}
+
+/// Projects the store into the task center at `now_ms` (Unix ms); worker samples whose
+/// heartbeat is `stale_after_ms` (ms) old or older are ignored.
+///
+/// Errors: [`StoreError`] from reading the store.
+pub fn task_center(store: &Store, now_ms: i64, stale_after_ms: i64) -> Result<TaskCenter, StoreError> {
+    let jobs = store.jobs()?;
+    let live = live_workers(store, &jobs, now_ms, stale_after_ms)?;
+
+    // queue positions per lane, oldest (lowest id) first
+    let mut queued: Vec<(u64, Lane)> = jobs.iter().filter(|(_, j)| j.status == JobStatus::Queued).map(|(id, j)| (*id, lane_of(j.kind))).collect();
+    queued.sort_by_key(|(id, _)| *id);
+    let mut position: HashMap<u64, u32> = HashMap::new();
+    let mut next: HashMap<Lane, u32> = HashMap::new();
+    for (id, lane) in queued {
+        let k = next.entry(lane).or_insert(0);
+        *k += 1;
+        position.insert(id, *k);
+    }
+
+    let mut summary = Summary::default();
+    let mut views = Vec::with_capacity(jobs.len());
+    for (id, job) in &jobs {
+        let (id, lane) = (*id, lane_of(job.kind));
+        let mut counts = Vec::with_capacity(job.stages.len());
+        for stage in 0..job.stages.len() {
+            counts.push(store.stage_counts(id, stage as u8)?);
+        }
+        let current = job.stages.iter().position(|s| matches!(s.status, WorkStatus::Queued | WorkStatus::Running));
+        let shown = current.or(job.stages.len().checked_sub(1));
+        let (active_workers, speed_bps) = live.get(&id).copied().unwrap_or_default();
+        let (progress_text, percent) = match shown {
+            Some(i) => {
+                let c = &counts[i];
+                let percent = (c.total() > 0).then(|| c.finished() as f32 * 100.0 / c.total() as f32);
+                (format_progress(job.stages[i].kind, c, speed_bps), percent)
+            }
+            None => (String::new(), None),
+        };
+        let failed_items: u32 = counts.iter().map(|c| c.failed).sum();
+        let can = |command| apply_command(job.status, command).is_some();
+
+        summary.total += 1;
+        match job.status {
+            JobStatus::Queued => {
+                summary.queued += 1;
+                if lane == Lane::Download {
+                    summary.queued_download_jobs += 1;
+                }
+            }
+            JobStatus::Running | JobStatus::PauseRequested => summary.running += 1,
+            JobStatus::Paused => summary.paused += 1,
+            JobStatus::Failed => summary.failed += 1,
+            JobStatus::Succeeded | JobStatus::Cancelled => {}
+        }
+
+        views.push(JobView {
+            id,
+            display_name: display_name(job.kind).to_string(),
+            kind: job.kind,
+            status: job.status,
+            lane,
+            queue_label: position.get(&id).map(|k| format!("queued #{k}")),
+            scope_summary: scope_summary(&job.scope),
+            progress_text,
+            percent,
+            stage: current.map(|i| job.stages[i].kind),
+            active_workers,
+            speed_bps,
+            can_pause: can(JobCommand::Pause),
+            can_resume: can(JobCommand::Resume),
+            can_cancel: can(JobCommand::Cancel),
+            can_retry: can(JobCommand::RetryFailed) && (failed_items > 0 || job.status == JobStatus::Failed),
+        });
+    }
+    Ok(TaskCenter { jobs: views, summary })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::stages_of;
+    use crate::store::jobs::WorkEnd;
+    use crate::store::WorkerRow;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        (dir, store)
+    }
+
+    fn job(store: &Store, kind: JobKind, scope: &[u64], status: JobStatus) -> u64 {
+        let id = store.create_job(kind, stages_of(kind), scope, 1).unwrap();
+        if status != JobStatus::Queued {
+            store.set_job_status(id, status, 2).unwrap();
+        }
+        id
+    }
+
+    /// Gives stage `stage` of `job` `total` work items, the first `done` of them finished.
+    fn work(store: &Store, job: u64, stage: u8, total: u64, done: u64) {
+        let targets: Vec<u64> = (1..=total).collect();
+        store.add_stage_items(job, stage, &targets, 1).unwrap();
+        for _ in 0..done {
+            let t = store.claim_stage_item(job, stage, 2).unwrap().unwrap();
+            store.finish_stage_item(job, stage, t, WorkEnd::done("ok"), 3).unwrap();
+        }
+    }
+
+    fn worker(job: u64, name: &str, state: WorkerState, item: Option<u64>, speed_bps: u64, heartbeat_ms: i64) -> WorkerRow {
+        WorkerRow { job, name: name.into(), stage: 0, state, current_item: item, display: String::new(), progress_text: String::new(), downloaded: 0, total: None, speed_bps, percent: None, processed: 0, errors: 0, heartbeat_ms }
+    }
+
+    fn view(tc: &TaskCenter, id: u64) -> &JobView {
+        tc.jobs.iter().find(|j| j.id == id).unwrap()
+    }
+
+    #[test]
+    fn queue_labels_count_per_lane_oldest_first() {
+        let (_d, store) = store();
+        let running = job(&store, JobKind::DownloadOnly, &[], JobStatus::Running);
+        let a = job(&store, JobKind::DownloadOnly, &[], JobStatus::Queued);
+        let s = job(&store, JobKind::SyncOnly, &[], JobStatus::Queued);
+        let b = job(&store, JobKind::SyncDownload, &[], JobStatus::Queued);
+        let tc = task_center(&store, 100, 10).unwrap();
+        assert_eq!(tc.jobs.iter().map(|j| j.id).collect::<Vec<_>>(), vec![b, s, a, running], "newest first");
+        assert_eq!(view(&tc, a).queue_label.as_deref(), Some("queued #1"));
+        assert_eq!(view(&tc, b).queue_label.as_deref(), Some("queued #2"));
+        assert_eq!((view(&tc, s).queue_label.as_deref(), view(&tc, s).lane), (Some("queued #1"), Lane::General));
+        assert_eq!(view(&tc, running).queue_label, None);
+        assert_eq!(view(&tc, b).display_name, "Sync and download");
+        assert_eq!(view(&tc, b).lane, Lane::Download);
+    }
+
+    #[test]
+    fn scope_summaries() {
+        assert_eq!(scope_summary(&[]), "all playlists");
+        assert_eq!(scope_summary(&[4]), "1 playlist");
+        assert_eq!(scope_summary(&[4, 2]), "2 playlists");
+        let (_d, store) = store();
+        let id = job(&store, JobKind::SyncOnly, &[7, 8, 9], JobStatus::Queued);
+        assert_eq!(task_center(&store, 1, 1).unwrap().jobs[0].scope_summary, "3 playlists");
+        assert_eq!(view(&task_center(&store, 1, 1).unwrap(), id).display_name, "Sync");
+    }
+
+    #[test]
+    fn progress_text_formatting() {
+        let c = |done, queued| StageCounts { done, queued, ..Default::default() };
+        assert_eq!(format_progress(StageKind::Download, &c(12, 28), 3_100_000), "12 / 40 items | 3.1 MB/s");
+        assert_eq!(format_progress(StageKind::Download, &c(12, 28), 0), "12 / 40 items");
+        assert_eq!(format_progress(StageKind::Sync, &c(3, 17), 0), "3 / 20 playlists");
+        assert_eq!(format_speed(1_000_000), "1.0 MB/s");
+        assert_eq!(format_speed(12_345_678), "12.3 MB/s");
+        assert_eq!(format_speed(512_000), "512.0 kB/s");
+
+        let (_d, store) = store();
+        // sync stage current: counts playlists
+        let sd = job(&store, JobKind::SyncDownload, &[], JobStatus::Running);
+        work(&store, sd, 0, 20, 3);
+        // sync done, download current with live workers
+        let dl = job(&store, JobKind::SyncDownload, &[1], JobStatus::Running);
+        work(&store, dl, 0, 1, 1);
+        store.update_stage(dl, 0, |st| st.status = WorkStatus::Done).unwrap();
+        work(&store, dl, 1, 40, 12);
+        store.put_worker_samples(&[worker(dl, "download-1", WorkerState::Working, Some(13), 2_000_000, 95), worker(dl, "download-2", WorkerState::Working, Some(14), 1_100_000, 95)]).unwrap();
+        let tc = task_center(&store, 100, 10).unwrap();
+        let v = view(&tc, sd);
+        assert_eq!((v.progress_text.as_str(), v.stage, v.percent), ("3 / 20 playlists", Some(StageKind::Sync), Some(15.0)));
+        let v = view(&tc, dl);
+        assert_eq!((v.progress_text.as_str(), v.stage, v.percent), ("12 / 40 items | 3.1 MB/s", Some(StageKind::Download), Some(30.0)));
+        assert_eq!((v.active_workers, v.speed_bps), (2, 3_100_000));
+    }
+
+    #[test]
+    fn speed_counts_only_live_workers_of_running_jobs() {
+        let (_d, store) = store();
+        let run = job(&store, JobKind::DownloadOnly, &[], JobStatus::Running);
+        let done = job(&store, JobKind::DownloadOnly, &[], JobStatus::Succeeded);
+        let paused = job(&store, JobKind::DownloadOnly, &[], JobStatus::Paused);
+        store
+            .put_worker_samples(&[
+                worker(run, "download-1", WorkerState::Working, Some(1), 1_000, 95),  // live
+                worker(run, "download-2", WorkerState::Working, Some(2), 2_000, 91),  // live, just fresh
+                worker(run, "download-3", WorkerState::Working, Some(3), 40_000, 90), // stale: heartbeat = now - window
+                worker(run, "download-4", WorkerState::Idle, None, 80_000, 99),      // idle
+                worker(run, "resolve-1", WorkerState::Working, None, 160_000, 99),   // no current item
+                worker(run, "download-5", WorkerState::Stopped, Some(5), 320_000, 99), // stopped
+                worker(done, "download-1", WorkerState::Working, Some(6), 640_000, 99), // finished job
+                worker(paused, "download-1", WorkerState::Working, Some(7), 1_280_000, 99), // paused job
+            ])
+            .unwrap();
+        let tc = task_center(&store, 100, 10).unwrap();
+        assert_eq!((view(&tc, run).active_workers, view(&tc, run).speed_bps), (2, 3_000));
+        assert_eq!((view(&tc, done).active_workers, view(&tc, done).speed_bps), (0, 0));
+        assert_eq!((view(&tc, paused).active_workers, view(&tc, paused).speed_bps), (0, 0));
+        // with time passing, every sample goes stale
+        let later = task_center(&store, 1_000, 10).unwrap();
+        assert_eq!((view(&later, run).active_workers, view(&later, run).speed_bps), (0, 0));
+    }
+
+    #[test]
+    fn action_flags_and_summary_per_status() {
+        let (_d, store) = store();
+        use JobStatus::*;
+        let statuses = [Queued, Running, Succeeded, Failed, Cancelled, PauseRequested, Paused];
+        let ids: Vec<u64> = statuses.iter().map(|&s| job(&store, JobKind::DownloadOnly, &[], s)).collect();
+        let general = job(&store, JobKind::ExportOnly, &[], Queued);
+        let tc = task_center(&store, 100, 10).unwrap();
+        let flags = |id| {
+            let v = view(&tc, id);
+            (v.can_pause, v.can_resume, v.can_cancel, v.can_retry)
+        };
+        // (pause, resume, cancel, retry)
+        let expected = [
+            (true, false, true, false),  // queued
+            (true, false, true, false),  // running
+            (false, false, false, false), // succeeded
+            (false, false, false, true), // failed
+            (false, false, false, false), // cancelled
+            (false, true, true, false),  // pause_requested
+            (false, true, true, false),  // paused
+        ];
+        for ((status, id), want) in statuses.iter().zip(&ids).zip(expected) {
+            assert_eq!(flags(*id), want, "{status}");
+        }
+        assert_eq!(tc.summary, Summary { total: 8, queued: 2, queued_download_jobs: 1, running: 2, paused: 1, failed: 1 });
+        assert_eq!(view(&tc, general).lane, Lane::General);
+        // a finished job shows its last stage and no current stage
+        store.update_stage(ids[2], 0, |st| st.status = WorkStatus::Done).unwrap();
+        let tc = task_center(&store, 100, 10).unwrap();
+        let v = view(&tc, ids[2]);
+        assert_eq!((v.stage, v.percent, v.progress_text.as_str()), (None, None, "0 / 0 items"));
+    }
+}
