@@ -175,6 +175,9 @@ async fn a_killed_run_resumes_partial_files_with_range_requests() {
     let (done_before, parts) = cli.files();
     assert!(!parts.is_empty());
     server.set_rate_limit(None);
+    // the killed runner's heartbeat goes stale; a short window keeps the test quick
+    std::fs::write(cli.dir.path().join("config.toml"), "heartbeat_stale_ms = 300\n").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let (code, out, err) = cli.run(&["run"]).await;
     assert_eq!(code, 0, "{out}{err}");
     let (files, parts) = cli.files();

@@ -18,17 +18,27 @@ pub const SAMPLE_EVERY: Duration = Duration::from_millis(500);
 /// Weight of the newest sample in the smoothed speed.
 const ALPHA: f64 = 0.5;
 
-/// A running sampler; [`Sampler::finish`] writes the last sample and joins it.
+/// A running sampler; [`Sampler::finish`] writes the last sample and joins it. Dropping it
+/// (e.g. when the stage's task is aborted) stops the task too (convention 7).
 pub(super) struct Sampler {
     stop: CancellationToken,
-    handle: JoinHandle<Result<(), EngineError>>,
+    handle: Option<JoinHandle<Result<(), EngineError>>>,
 }
 
 impl Sampler {
     /// Stops sampling after one last sample (workers' final states) and joins the task.
-    pub(super) async fn finish(self) -> Result<(), EngineError> {
+    pub(super) async fn finish(mut self) -> Result<(), EngineError> {
         self.stop.cancel();
-        self.handle.await.map_err(|e| EngineError::Worker(e.to_string()))?
+        match self.handle.take() {
+            Some(handle) => handle.await.map_err(|e| EngineError::Worker(e.to_string()))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }
 
@@ -97,7 +107,7 @@ pub(super) fn spawn_sampler(engine: Engine, job: u64, stage: u8, lives: Vec<Arc<
             }
         }
     });
-    Sampler { stop, handle }
+    Sampler { stop, handle: Some(handle) }
 }
 
 #[cfg(test)]

@@ -57,6 +57,12 @@ pub enum StoreError {
     /// A state transition that the row's current state does not allow.
     #[error("{0}")]
     Conflict(String),
+    /// Another process (a running `catalog-sync` or the desktop app) has the catalog open.
+    #[error("catalog {path} is in use by another Catalog Sync process; stop it first (Ctrl-C keeps its work queued)")]
+    InUse {
+        /// Database file.
+        path: PathBuf,
+    },
     /// The database file cannot be created or opened.
     #[error("cannot open database {path}: {source}")]
     Open {
@@ -106,12 +112,13 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: path.into(), source })?;
         }
-        // MultiWriter: a second `catalog-sync` process (status, pause, jobs) may open the
-        // catalog while a run is going; redb serializes write transactions across processes.
-        let db = redb::Database::builder()
-            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
-            .create(path)
-            .map_err(|source| StoreError::Open { path: path.into(), source })?;
+        // ExclusiveWriter (redb's default): one process owns the catalog. redb refuses
+        // non-durable commits in its multi-process modes, and worker samples and heartbeats
+        // must not fsync (convention 6); other front ends talk to the owning process instead.
+        let db = redb::Database::create(path).map_err(|source| match source {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.into() },
+            source => StoreError::Open { path: path.into(), source },
+        })?;
         let store = Store { db: Arc::new(db), path: path.to_path_buf() };
         schema::migrate(&store)?;
         Ok(store)

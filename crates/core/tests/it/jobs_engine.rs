@@ -43,8 +43,12 @@ impl Rig {
     }
 
     pub fn engine(&self) -> Engine {
+        self.engine_with(self.config())
+    }
+
+    pub fn engine_with(&self, config: Config) -> Engine {
         let events = self.events.clone();
-        Engine::new(self.store.clone(), self.config(), Arc::new(SystemClock), Arc::new(move |e| events.lock().unwrap().push(e.clone())))
+        Engine::new(self.store.clone(), config, Arc::new(SystemClock), Arc::new(move |e| events.lock().unwrap().push(e.clone())))
     }
 
     pub fn add(&self, url: &url::Url) -> u64 {
@@ -189,8 +193,12 @@ async fn a_crashed_download_stage_resumes_without_losing_or_repeating_items() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await; // in-flight store calls settle
     let before: Vec<(u64, bool)> = store.playlist_items(1).unwrap().iter().map(|e| (e.id, e.file.is_some())).collect();
     assert!(before.iter().any(|(_, done)| !done), "the crash must leave work behind");
-    // restart: a new engine reaps the stale running job and finishes it
-    let ran = rig.engine().run_queued().await.unwrap();
+    // restart: a live heartbeat keeps the job from being reaped; once stale, a new engine
+    // reaps the running job and finishes it
+    let quick_reaper = Config { heartbeat_stale_ms: 300, ..rig.config() };
+    assert_eq!(rig.engine_with(quick_reaper.clone()).run_queued().await.unwrap(), vec![], "heartbeat still fresh");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let ran = rig.engine_with(quick_reaper).run_queued().await.unwrap();
     assert_eq!(ran.len(), 1);
     assert_eq!(ran[0].1, JobStatus::Succeeded);
     let stats = server.stats();
