@@ -134,7 +134,8 @@ mod tests {
     fn cascade_cases() {
         let cascade = Cascade::default();
         // (item, expected (source, url) list or the error text)
-        let cases: Vec<(ItemRow, Result<Vec<(&str, &str)>, &str>)> = vec![
+        type Case = (ItemRow, Result<Vec<(&'static str, &'static str)>, &'static str>);
+        let cases: Vec<Case> = vec![
             (item(Some("http://a/1.mp3"), &[]), Ok(vec![("enclosure", "http://a/1.mp3")])),
             (
                 item(Some("http://a/1.mp3"), &[("audio/opus", &["http://b/1.opus", "ipfs://x"]), ("application/x-mpegURL", &["http://c/1.m3u8"])]),
