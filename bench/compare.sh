@@ -34,10 +34,11 @@ echo "scenario: $FEEDS feeds x $EPISODES episodes x $SIZE bytes, --rate $RATE, -
 ROWS=()   # "client wall rss files mismatches"
 NOTES=()
 
-record() { # record CLIENT DIR TIMEFILE
+record() { # record CLIENT DIR TIMEFILE: one table row, then deletes the downloaded files in DIR
   local wall rss
   wall=$(wall_s "$3") rss=$(peak_rss_kb "$3")
   ROWS+=("$1 $wall $rss $(count_files "$2") $(sha_mismatches "$2" "$MANIFEST")")
+  rm -rf "$2"   # 400 MB per client; the logs and time reports stay in $RUN
   [ "$RC" -eq 0 ] || NOTES+=("$1: exit status $RC (see $3)")
 }
 
