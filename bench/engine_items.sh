@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Benchmark: engine throughput per item. 100 feeds x 100 episodes of zero-length media (10,000
+# items) from the testkit server on 127.0.0.1 with no rate limit and no latency, so the time
+# goes to the catalog, the store, the job machinery and HTTP round trips, not to bytes.
+#   1. fresh catalog: `import <opml>` (timed), then `run -j 16` (timed): items/s over the run;
+#   2. another fresh catalog: `import`, then `sync` and `download -j 16` timed separately.
+# Reports wall time, items/s, peak RSS (GNU time -v), the redb file's bytes per item after the
+# run, and checks that all 10,000 files exist (zero-length files are complete downloads) and
+# that no `.part` file or non-empty file is left.
+# Not a test; the machine's load makes timings noisy.
+#
+# Usage: bench/engine_items.sh
+#   FEEDS=100 EPISODES=100 PARALLEL=16 to change it.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+FEEDS=${FEEDS:-100} EPISODES=${EPISODES:-100} PARALLEL=${PARALLEL:-16}
+ITEMS=$((FEEDS * EPISODES))
+
+build
+RUN=$(mktemp -d -p "$OUT" engine.XXXXXX)
+start_server "$RUN/server" --feeds "$FEEDS" --episodes "$EPISODES" --size 0
+echo "scenario: $FEEDS feeds x $EPISODES episodes x 0 bytes ($ITEMS items), no rate limit, no latency, -j $PARALLEL; server $BASE; work dir $RUN"
+
+row() { # row LABEL TIMEFILE [-]   (- : no items/s, e.g. for import)
+  local wall rate; wall=$(wall_s "$2")
+  if [ "${3:-}" = - ]; then rate=-; else rate=$(div "$ITEMS" "$wall" 0); fi
+  printf '%-22s wall=%7ss items/s=%8s peak_rss=%7sKB exit=%s\n' "$1" "$wall" "$rate" "$(peak_rss_kb "$2")" "$RC"
+}
+
+check_library() { # check_library DIR
+  local lib="$1/library" files nonempty part
+  files=$(count_files "$lib")
+  nonempty=$( [ -d "$lib" ] && find "$lib" -type f -size +0 | wc -l || echo 0)
+  part=$( [ -d "$lib" ] && find "$lib" -type f -name '*.part' | wc -l || echo 0)
+  echo "    files=$files/$ITEMS non_empty=$nonempty part_files=$part store=$(stat -c %s "$1/catalog.redb") bytes ($(div "$(stat -c %s "$1/catalog.redb")" "$ITEMS" 0) bytes/item)"
+}
+
+# 1. import + run
+D="$RUN/run"; mkdir -p "$D"; catalog_env "$D"
+timed "$D/import.time" "$BIN/catalog-sync" -q import "$OPML" > "$D/import.txt"; row "import" "$D/import.time" -
+timed "$D/run.time" "$BIN/catalog-sync" -q -j "$PARALLEL" run > "$D/run.txt"; row "run -j $PARALLEL" "$D/run.time"
+check_library "$D"
+tail -n 3 "$D/run.txt" | sed 's/^/    /'
+
+# 2. import, then sync and download separately
+D="$RUN/split"; mkdir -p "$D"; catalog_env "$D"
+"$BIN/catalog-sync" -q import "$OPML" > "$D/import.txt"
+timed "$D/sync.time" "$BIN/catalog-sync" -q sync > "$D/sync.txt"; row "sync" "$D/sync.time"
+timed "$D/download.time" "$BIN/catalog-sync" -q -j "$PARALLEL" download > "$D/download.txt"; row "download -j $PARALLEL" "$D/download.time"
+echo "    sync + download = $(awk -v a="$(wall_s "$D/sync.time")" -v b="$(wall_s "$D/download.time")" 'BEGIN{printf "%.2f", a + b}')s"
+check_library "$D"
