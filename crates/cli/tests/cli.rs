@@ -194,3 +194,34 @@ async fn a_killed_run_resumes_partial_files_with_range_requests() {
     let (_, out, _) = cli.run(&["status"]).await;
     assert!(out.contains("run 2 time(s)"), "the killed job was reaped and resumed: {out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_task_center_log_and_job_commands_from_the_command_line() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let feed = server.add_podcast("tc", 2, 5_000);
+    server.set_fault("/tc/2.mp3", catalog_sync_testkit::Fault::Status(404), None);
+    let cli = Cli::new();
+    let (code, _, _) = cli.run(&["run", feed.as_str()]).await;
+    assert_eq!(code, 1, "one item fails");
+    let (code, out, _) = cli.run(&["jobs", "--once"]).await;
+    assert_eq!(code, 0);
+    let row = out.lines().skip(2).find(|l| l.split_whitespace().next() == Some("1")).unwrap_or_else(|| panic!("{out}"));
+    assert!(row.contains("Sync and download") && row.contains("failed") && row.contains("download") && row.contains("1 playlist") && row.contains("retry"), "{out}");
+    assert!(out.starts_with("1 jobs: 0 running, 0 queued (0 download), 0 paused, 1 failed"), "{out}");
+    let (_, out, _) = cli.run(&["log", "1"]).await;
+    assert!(out.contains("job-1-run-1  failed") && out.contains("[items_failed] 1 of 2 items failed"), "{out}");
+    let (code, out, _) = cli.run(&["pause", "1"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("does not apply to a failed job"), "{out}");
+    // retry queues the failed item again; the next run fetches only it
+    server.clear_faults();
+    let (_, out, _) = cli.run(&["retry", "1"]).await;
+    assert!(out.contains("job 1: failed -> queued"), "{out}");
+    let (code, out, err) = cli.run(&["download"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("downloaded 1 files"), "{out}");
+    let (_, out, _) = cli.run(&["log", "1"]).await;
+    assert!(out.contains("job-1-run-2  succeeded"), "{out}");
+    assert_eq!(cli.files().0.len(), 2);
+    assert!(std::fs::read_to_string(cli.library().join("Podcast tc.m3u")).unwrap().contains("tc episode 2"));
+}
