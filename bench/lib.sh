@@ -45,9 +45,13 @@ stop_server() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
 }
 
-# catalog_env DIR: points catalog-sync at a fresh database, library and (absent) config in DIR.
+# catalog_env DIR: points catalog-sync at a fresh database, library and config in DIR. The
+# config lifts the per-host connection cap (default 4) to PER_HOST (default 16): the loopback
+# server stands in for the many hosts real feeds are spread over.
 catalog_env() {
-  export CATALOG_SYNC_DATABASE="$1/catalog.redb" CATALOG_SYNC_LIBRARY="$1/library" CATALOG_SYNC_CONFIG="$1/none.toml"
+  export CATALOG_SYNC_DATABASE="$1/catalog.redb" CATALOG_SYNC_LIBRARY="$1/library" CATALOG_SYNC_CONFIG="$1/config.toml"
+  mkdir -p "$1"
+  printf 'per_host_connections = %s\n%s' "${PER_HOST:-16}" "${EXTRA_CONFIG:-}" > "$1/config.toml"
 }
 
 # timed TIMEFILE COMMAND...: runs COMMAND under GNU time -v (its report goes to TIMEFILE, the
@@ -64,13 +68,14 @@ wall_s() {
 }
 peak_rss_kb() { awk -F': ' '/Maximum resident set size/{print $2}' "$1"; }
 
-# count_files DIR: regular files below DIR (0 when DIR does not exist).
-count_files() { [ -d "$1" ] && find "$1" -type f | wc -l || echo 0; }
+# count_files DIR: media files below DIR, exported .m3u playlists left out (0 when DIR does
+# not exist).
+count_files() { [ -d "$1" ] && find "$1" -type f ! -name '*.m3u' | wc -l || echo 0; }
 
 # sha_mismatches DIR MANIFEST: files below DIR whose sha256 is not one of the manifest's.
 sha_mismatches() {
   [ -d "$1" ] || { echo 0; return; }
-  find "$1" -type f -print0 | xargs -0 -r sha256sum | awk '{print $1}' | sort \
+  find "$1" -type f ! -name '*.m3u' -print0 | xargs -0 -r sha256sum | awk '{print $1}' | sort \
     | comm -23 - <(awk '{print $1}' "$2" | sort -u) | wc -l
 }
 

@@ -53,10 +53,13 @@ impl TokenBucket {
         st.last = now;
         st.tokens -= n as f64;
         if st.tokens < 0.0 {
-            let wait = Duration::from_secs_f64(-st.tokens / rate as f64);
-            tokio::time::sleep(wait).await;
+            // Sleep until the debt is paid, then account from that instant, not from when the
+            // timer fired: the timer's overshoot is credited on the next take, so the long-run
+            // rate is the configured one rather than a few percent below it.
+            let until = now + Duration::from_secs_f64(-st.tokens / rate as f64);
+            tokio::time::sleep_until(until).await;
             st.tokens = 0.0;
-            st.last = Instant::now();
+            st.last = until;
         }
     }
 }
