@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::events::{Event, ItemOutcome};
+use super::export_hooks::PlaylistExporter;
 use super::pools::{pool_split, WorkerLive};
 use super::runner::{Engine, EngineError, JobCtx};
 use super::throughput;
@@ -47,6 +48,8 @@ struct Shared {
     cascade: Cascade,
     /// Library-relative paths held by items in flight and not yet recorded in the store.
     reserved: Mutex<HashSet<String>>,
+    /// Refreshes M3U files of playlists whose items completed.
+    exporter: PlaylistExporter,
 }
 
 pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
@@ -55,7 +58,8 @@ pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64])
     let counts = engine.blocking(move |s| s.stage_counts(job, stage)).await?;
     engine.emit(Event::StageStarted { job, stage: StageKind::Download, total: counts.total(), finished: counts.finished() });
 
-    let shared = Arc::new(Shared { engine: engine.clone(), ctx: ctx.clone(), stage, cascade: Cascade::default(), reserved: Mutex::default() });
+    let exporter = PlaylistExporter::spawn(engine, job);
+    let shared = Arc::new(Shared { engine: engine.clone(), ctx: ctx.clone(), stage, cascade: Cascade::default(), reserved: Mutex::default(), exporter });
     let split = pool_split(engine.config().parallel_downloads);
     let mut lives = Vec::new();
     let mut workers = JoinSet::new();
@@ -88,6 +92,9 @@ pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64])
         }
     }
     sampler.finish().await?;
+    if let Some(shared) = Arc::into_inner(shared) {
+        shared.exporter.finish().await;
+    }
     result?;
     engine.blocking(move |s| s.stage_counts(job, stage)).await
 }
@@ -283,7 +290,7 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
             live.end(false);
             let outcome = ItemOutcome::Downloaded { path: rel, bytes: fetched.size, resumed_from: fetched.resumed_from };
             engine.emit(Event::DownloadFinished { job, item, title, outcome });
-            super::export_hooks::item_completed(engine, job, playlist).await;
+            shared.exporter.item_completed(playlist);
             Ok(())
         }
         _ if tried.is_empty() => Ok(()), // cancelled: the item stays claimed; the stage re-queues it
