@@ -44,6 +44,19 @@ impl RowType for JobLogRow {
     const NAME: &'static str = "JobLogRow_v1";
 }
 
+/// Appends `rows` to the log of `job` inside the caller's transaction, so a state change and
+/// its log line commit together.
+pub(super) fn append_in(tx: &redb::WriteTransaction, job: u64, rows: &[JobLogRow]) -> Result<()> {
+    let first = next_id(tx, "next_job_log_seq")?;
+    let mut t = tx.open_table(tables::JOB_LOG)?;
+    for (i, row) in rows.iter().enumerate() {
+        t.insert((job, first + i as u64), row)?;
+    }
+    // reserve the rest of the batch's sequence numbers
+    tx.open_table(tables::META)?.insert("next_job_log_seq", first + rows.len() as u64)?;
+    Ok(())
+}
+
 impl Store {
     /// Appends `rows` to the log of `job`, in order, in one durable write transaction.
     /// Errors: [`super::StoreError::Db`].
@@ -51,16 +64,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        self.write(|tx| {
-            let first = next_id(tx, "next_job_log_seq")?;
-            let mut t = tx.open_table(tables::JOB_LOG)?;
-            for (i, row) in rows.iter().enumerate() {
-                t.insert((job, first + i as u64), row)?;
-            }
-            // reserve the rest of the batch's sequence numbers
-            tx.open_table(tables::META)?.insert("next_job_log_seq", first + rows.len() as u64)?;
-            Ok(())
-        })
+        self.write(|tx| append_in(tx, job, rows))
     }
 
     /// The log of `job` as `(seq, entry)`, oldest first. Errors: [`super::StoreError::Db`].

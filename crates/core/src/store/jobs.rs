@@ -8,6 +8,7 @@
 use redb::ReadableTable;
 
 use super::items::insert_file;
+use super::job_log::{JobLogRow, LogKind};
 use super::{next_id, tables, FileRow, JobKind, JobRow, JobStatus, Result, StageItemRow, StageKind, StageRow, Store, StoreError, WorkStatus};
 
 /// How a work item ended: its end status with the error or note stored beside it.
@@ -360,11 +361,21 @@ fn requeue_running_items(tx: &redb::WriteTransaction, job: u64, stage: u8, now_m
 fn finish_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), end: WorkEnd, now_ms: i64) -> Result<()> {
     let mut row = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value()).ok_or_else(|| StoreError::NotFound { what: "work item", id: format!("{key:?}") })?;
     let old = row.status;
+    let (job, stage, target) = key;
+    let detail = end.error.as_deref().or(end.note.as_deref()).map(|d| format!(": {d}")).unwrap_or_default();
+    let line = JobLogRow {
+        at_ms: now_ms,
+        kind: if end.status == WorkStatus::Failed { LogKind::Error } else { LogKind::Item },
+        stage: Some(stage),
+        target: Some(target),
+        text: format!("{target} {}{detail}", end.status),
+    };
     row.status = end.status;
     row.last_error = end.error;
     row.note = end.note;
     row.updated_ms = now_ms;
-    put_work(tx, key, Some(old), &row)
+    put_work(tx, key, Some(old), &row)?;
+    super::job_log::append_in(tx, job, &[line])
 }
 
 #[cfg(test)]

@@ -232,4 +232,6 @@ async fn runs_increase_and_failed_stages_carry_typed_errors() {
     assert_eq!(rig.library_files().keys().filter(|p| p.ends_with(".mp3")).count(), 3);
     let log = rig.store.job_log(job).unwrap();
     assert!(log.iter().any(|(_, l)| l.text.contains("RetryFailed")), "commands are in the job log");
+    assert!(log.iter().any(|(_, l)| l.kind == catalog_sync_core::store::job_log::LogKind::Error && l.text.contains("failed: ") && l.text.contains("404")), "item errors are in the job log: {log:?}");
+    assert!(log.iter().filter(|(_, l)| l.kind == catalog_sync_core::store::job_log::LogKind::Item && l.text.contains(" done")).count() >= 4, "item transitions are in the job log: {log:?}");
 }
