@@ -198,19 +198,9 @@ fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<(
     Ok(())
 }
 
-/// `YYYY-MM-DD` (UTC) of Unix seconds.
+/// `YYYY-MM-DD` (UTC) of Unix seconds, `?` for dates outside years 1..=9999.
 pub fn format_date(secs: i64) -> String {
-    // Civil-from-days, H. Hinnant, <https://howardhinnant.github.io/date_algorithms.html>.
-    let z = secs.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    catalog_sync_core::download::naming::format_date(secs).unwrap_or_else(|| "?".into())
 }
 
 fn status(store: &Store, config: &Config) -> anyhow::Result<()> {

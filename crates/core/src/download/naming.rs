@@ -151,7 +151,7 @@ pub fn guid_hash(key: &str) -> String {
 
 /// `YYYY-MM-DD` (UTC) of Unix seconds; `None` for years outside 1..=9999.
 /// Days-to-civil conversion after Howard Hinnant's `civil_from_days`.
-fn format_date(unix_secs: i64) -> Option<String> {
+pub fn format_date(unix_secs: i64) -> Option<String> {
     let z = unix_secs.div_euclid(86_400) + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -10,15 +10,8 @@ use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind};
 
 pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8) -> Result<StageCounts, EngineError> {
-    let (job, now) = (ctx.job, engine.now());
-    engine
-        .blocking(move |s| {
-            let ids: Vec<u64> = s.collections()?.into_iter().map(|(id, _)| id).collect();
-            s.add_stage_items(job, stage, &ids, now)
-        })
-        .await?;
-    let counts = engine.blocking(move |s| s.stage_counts(job, stage)).await?;
-    engine.emit(Event::StageStarted { job, stage: StageKind::Collect, total: counts.total(), finished: counts.finished() });
+    let job = ctx.job;
+    engine.plan_stage(job, stage, StageKind::Collect, |s| Ok(s.collections()?.into_iter().map(|(id, _)| id).collect())).await?;
     while !ctx.stop.is_cancelled() {
         let now = engine.now();
         let Some(id) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };

@@ -53,10 +53,8 @@ struct Shared {
 }
 
 pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
-    let (job, scope, now) = (ctx.job, scope.to_vec(), engine.now());
-    engine.blocking(move |s| s.add_stage_items(job, stage, &s.pending_downloads(&scope)?, now)).await?;
-    let counts = engine.blocking(move |s| s.stage_counts(job, stage)).await?;
-    engine.emit(Event::StageStarted { job, stage: StageKind::Download, total: counts.total(), finished: counts.finished() });
+    let (job, scope) = (ctx.job, scope.to_vec());
+    engine.plan_stage(job, stage, StageKind::Download, move |s| s.pending_downloads(&scope)).await?;
 
     let exporter = PlaylistExporter::spawn(engine, job);
     let shared = Arc::new(Shared { engine: engine.clone(), ctx: ctx.clone(), stage, cascade: Cascade::default(), reserved: Mutex::default(), exporter });

@@ -8,15 +8,8 @@ use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind};
 
 pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
-    let (job, scope, now) = (ctx.job, scope.to_vec(), engine.now());
-    engine
-        .blocking(move |s| {
-            let targets = if scope.is_empty() { s.playlists()?.into_iter().map(|(id, _)| id).collect() } else { scope };
-            s.add_stage_items(job, stage, &targets, now)
-        })
-        .await?;
-    let counts = engine.blocking(move |s| s.stage_counts(job, stage)).await?;
-    engine.emit(Event::StageStarted { job, stage: StageKind::Export, total: counts.total(), finished: counts.finished() });
+    let (job, scope) = (ctx.job, scope.to_vec());
+    engine.plan_stage(job, stage, StageKind::Export, move |s| s.scope_playlists(&scope)).await?;
     let mut files = 0;
     while !ctx.stop.is_cancelled() {
         let now = engine.now();

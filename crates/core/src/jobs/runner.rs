@@ -124,6 +124,27 @@ impl Engine {
         tokio::task::spawn_blocking(move || f(&store)).await.map_err(|e| EngineError::Worker(e.to_string()))?.map_err(Into::into)
     }
 
+    /// Plans a stage: adds queued work items for the targets `targets` picks (targets already
+    /// in the stage keep their state, so a resumed stage repeats nothing), then announces the
+    /// stage with its totals. Returns its counts.
+    pub(super) async fn plan_stage(
+        &self,
+        job: u64,
+        stage: u8,
+        kind: crate::store::StageKind,
+        targets: impl FnOnce(&Store) -> Result<Vec<u64>, StoreError> + Send + 'static,
+    ) -> Result<crate::store::StageCounts, EngineError> {
+        let now = self.now();
+        let counts = self
+            .blocking(move |s| {
+                s.add_stage_items(job, stage, &targets(s)?, now)?;
+                s.stage_counts(job, stage)
+            })
+            .await?;
+        self.emit(Event::StageStarted { job, stage: kind, total: counts.total(), finished: counts.finished() });
+        Ok(counts)
+    }
+
     /// Queues a job of `kind` scoped to `scope` playlists (in that order; empty = all).
     /// Returns its id.
     pub async fn enqueue(&self, kind: JobKind, scope: Vec<u64>) -> Result<u64, EngineError> {

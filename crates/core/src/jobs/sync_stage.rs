@@ -15,15 +15,7 @@ use crate::store::{StageCounts, StageKind};
 
 pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
     let (job, scope) = (ctx.job, scope.to_vec());
-    let now = engine.now();
-    engine
-        .blocking(move |s| {
-            let targets = if scope.is_empty() { s.playlists()?.into_iter().map(|(id, _)| id).collect() } else { scope };
-            s.add_stage_items(job, stage, &targets, now)
-        })
-        .await?;
-    let counts = engine.blocking(move |s| s.stage_counts(job, stage)).await?;
-    engine.emit(Event::StageStarted { job, stage: StageKind::Sync, total: counts.total(), finished: counts.finished() });
+    engine.plan_stage(job, stage, StageKind::Sync, move |s| s.scope_playlists(&scope)).await?;
 
     let mut workers = JoinSet::new();
     for _ in 0..engine.config().parallel_syncs.max(1) {

@@ -162,7 +162,7 @@ impl Store {
     /// enclosure and no downloaded file, in playlist order then document order, without
     /// repeats (an item listed by two playlists is downloaded once).
     pub fn pending_downloads(&self, scope: &[u64]) -> Result<Vec<u64>> {
-        let ids: Vec<u64> = if scope.is_empty() { self.playlists()?.into_iter().map(|(id, _)| id).collect() } else { scope.to_vec() };
+        let ids = self.scope_playlists(scope)?;
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for id in ids {

@@ -61,6 +61,16 @@ impl Store {
         })
     }
 
+    /// The playlists a job scoped to `scope` covers: `scope` itself (the user's order), or
+    /// every playlist by id when it is empty.
+    pub fn scope_playlists(&self, scope: &[u64]) -> Result<Vec<u64>> {
+        if scope.is_empty() {
+            Ok(self.playlists()?.into_iter().map(|(id, _)| id).collect())
+        } else {
+            Ok(scope.to_vec())
+        }
+    }
+
     /// Finds a playlist from what a user typed: its id, its URL, or its title (exact, then
     /// case-insensitive). Errors: [`StoreError::NotFound`] naming the selector;
     /// [`StoreError::Conflict`] when a title matches several playlists.
