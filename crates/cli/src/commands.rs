@@ -37,7 +37,11 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
 /// Runs the command; `Ok(false)` when something it tried failed (already reported).
 pub async fn run(args: Args) -> anyhow::Result<bool> {
     let config = load_config(&args)?;
-    let store = Store::open(&config.database)?;
+    let store = match Store::open(&config.database) {
+        Ok(store) => store,
+        Err(StoreError::InUse { .. }) if remote_capable(&args.command) => return remote(&args.command, &config).await,
+        Err(e) => return Err(e.into()),
+    };
     let now = || SystemClock.now_ms();
     match &args.command {
         Command::Add { urls } => {
@@ -80,6 +84,49 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         Command::Resume { job } => command(store, config, *job, JobCommand::Resume).await,
         Command::Cancel { job } => command(store, config, *job, JobCommand::Cancel).await,
         Command::Retry { job } => command(store, config, *job, JobCommand::RetryFailed).await,
+    }
+}
+
+/// Commands a run that owns the catalog can answer over its control socket.
+fn remote_capable(command: &Command) -> bool {
+    matches!(command, Command::Jobs { .. } | Command::Pause { .. } | Command::Resume { .. } | Command::Cancel { .. } | Command::Retry { .. })
+}
+
+/// Sends `command` to the run that owns the catalog (see `control`).
+async fn remote(command: &Command, config: &Config) -> anyhow::Result<bool> {
+    let socket = crate::control::socket_path(&config.database);
+    let line = match command {
+        Command::Jobs { .. } => "jobs".to_string(),
+        Command::Pause { job } => crate::control::command_line(JobCommand::Pause, *job),
+        Command::Resume { job } => crate::control::command_line(JobCommand::Resume, *job),
+        Command::Cancel { job } => crate::control::command_line(JobCommand::Cancel, *job),
+        Command::Retry { job } => crate::control::command_line(JobCommand::RetryFailed, *job),
+        _ => unreachable!("remote_capable"),
+    };
+    let refresh = matches!(command, Command::Jobs { once: false }) && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let mut shown = false;
+    loop {
+        let reply = match crate::control::request(&socket, &line).await {
+            Ok(reply) => reply,
+            Err(_) if shown => {
+                println!("(the run ended)");
+                return Ok(true);
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("catalog {} is in use by another process, which does not answer at {}", config.database.display(), socket.display()))
+            }
+        };
+        shown = true;
+        if refresh {
+            print!("\x1b[2J\x1b[H{reply}");
+        } else {
+            print!("{reply}");
+            return Ok(!reply.starts_with("error:"));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(true),
+        }
     }
 }
 
@@ -155,7 +202,9 @@ async fn run_job(store: Store, config: Config, kind: JobKind, selectors: &[Strin
     let progress = Arc::new(Progress::new(quiet));
     let sink_progress = progress.clone();
     let library = config.library.clone();
+    let socket = crate::control::socket_path(&config.database);
     let engine = Engine::new(store, config, Arc::new(SystemClock), Arc::new(move |e| sink_progress.on_event(e)));
+    let _control = crate::control::serve(socket, engine.clone()).map_err(|e| tracing::warn!(error = %e, "no control socket")).ok();
     engine.enqueue(kind, scope).await?;
     let cancel = engine.cancel_token();
     tokio::spawn(async move {

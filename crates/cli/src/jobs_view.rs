@@ -10,7 +10,8 @@ use catalog_sync_core::jobs::task_center::{task_center, TaskCenter};
 use catalog_sync_core::store::runs::run_id;
 use catalog_sync_core::store::{JobStatus, Store};
 
-fn render(tc: &TaskCenter) -> String {
+/// The task center as a text table.
+pub fn render(tc: &TaskCenter) -> String {
     let s = &tc.summary;
     let mut out = format!(
         "{} jobs: {} running, {} queued ({} download), {} paused, {} failed\n",

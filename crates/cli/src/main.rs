@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod control;
 mod jobs_view;
 mod progress;
 

@@ -157,6 +157,12 @@ impl Progress {
         if interrupted {
             println!("interrupted: queued work is kept; run again to resume");
         }
+        for (job, _) in ran.iter().filter(|(_, s)| *s == JobStatus::Paused) {
+            println!("job {job} paused: `catalog-sync resume {job}`, then `catalog-sync run`, finishes it");
+        }
+        for (job, _) in ran.iter().filter(|(_, s)| *s == JobStatus::Cancelled) {
+            println!("job {job} cancelled");
+        }
         if !tally.failures.is_empty() {
             println!("{} failed:", tally.failures.len());
             for line in &tally.failures {

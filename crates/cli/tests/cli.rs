@@ -225,3 +225,43 @@ async fn the_task_center_log_and_job_commands_from_the_command_line() {
     assert_eq!(cli.files().0.len(), 2);
     assert!(std::fs::read_to_string(cli.library().join("Podcast tc.m3u")).unwrap().contains("tc episode 2"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_invocation_watches_and_pauses_a_running_job_over_the_control_socket() {
+    let server = TestServer::start(ServerConfig { rate_limit: Some(300_000), ..Default::default() }).await.unwrap();
+    let feed = server.add_podcast("ctl", 6, 300_000);
+    let cli = Cli::new();
+    cli.run(&["add", feed.as_str()]).await;
+    let mut child = cli.command(&["-q", "run"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let socket = cli.dir.path().join("catalog.sock");
+    let mut running = String::new();
+    for _ in 0..500 {
+        if socket.exists() {
+            let (code, out, _) = cli.run(&["jobs", "--once"]).await;
+            if code == 0 && out.contains(" running ") && out.contains("items |") {
+                running = out;
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(running.contains("Sync and download") && running.contains("pause"), "the live task center: {running}");
+    let (code, out, err) = cli.run(&["pause", "1"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("job 1: Pause sent to the running engine"), "{out}");
+    let output = child.wait_with_output().await.unwrap();
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(summary.contains("job 1 paused"), "{summary}");
+    assert!(!socket.exists(), "the socket goes with the run");
+    let (_, parts) = cli.files();
+    assert!(parts.is_empty(), "a pause lets running transfers finish: {parts:?}");
+    let (_, out, _) = cli.run(&["resume", "1"]).await;
+    assert!(out.contains("job 1: paused -> queued"), "{out}");
+    server.set_rate_limit(None);
+    let (code, out, err) = cli.run(&["download"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(cli.files().0.len(), 6);
+    for n in 1..=6 {
+        assert_eq!(server.stats().body_bytes_for(&format!("/ctl/{n}.mp3")), 300_000, "episode {n} fetched once");
+    }
+}

@@ -1,0 +1,142 @@
+//! The control socket of a running `catalog-sync`. The catalog belongs to one process at a
+//! time (see `Store::open`), so while a run owns it, other invocations (`jobs`, `pause`,
+//! `resume`, `cancel`, `retry`) talk to that run over a Unix socket beside the database
+//! (`catalog.redb` -> `catalog.sock`). Protocol: one request line (`jobs`, or `<command>
+//! <job id>`), one text reply, then the server closes the connection. On platforms without
+//! Unix sockets the commands report that a run holds the catalog.
+
+use std::path::{Path, PathBuf};
+
+use catalog_sync_core::jobs::Engine;
+use catalog_sync_core::store::commands::JobCommand;
+
+/// The socket of the run that owns the database at `database`.
+pub fn socket_path(database: &Path) -> PathBuf {
+    database.with_extension("sock")
+}
+
+/// Parses `pause 3` style requests.
+fn parse_command(line: &str) -> Option<(JobCommand, u64)> {
+    let mut words = line.split_whitespace();
+    let cmd = match words.next()? {
+        "pause" => JobCommand::Pause,
+        "resume" => JobCommand::Resume,
+        "cancel" => JobCommand::Cancel,
+        "retry" => JobCommand::RetryFailed,
+        _ => return None,
+    };
+    Some((cmd, words.next()?.parse().ok()?))
+}
+
+/// The request line for a job command.
+pub fn command_line(cmd: JobCommand, job: u64) -> String {
+    let word = match cmd {
+        JobCommand::Pause => "pause",
+        JobCommand::Resume => "resume",
+        JobCommand::Cancel => "cancel",
+        JobCommand::RetryFailed => "retry",
+    };
+    format!("{word} {job}")
+}
+
+async fn answer(engine: &Engine, line: &str) -> String {
+    if line.trim() == "jobs" {
+        let now = catalog_sync_core::clock::Clock::now_ms(&catalog_sync_core::clock::SystemClock);
+        return match catalog_sync_core::jobs::task_center::task_center(engine.store(), now, engine.config().heartbeat_stale_ms as i64) {
+            Ok(tc) => crate::jobs_view::render(&tc),
+            Err(e) => format!("error: {e}\n"),
+        };
+    }
+    match parse_command(line) {
+        Some((cmd, job)) => match engine.command(job, cmd).await {
+            Ok(_) => format!("job {job}: {cmd:?} sent to the running engine\n"),
+            Err(e) => format!("error: {e}\n"),
+        },
+        None => format!("error: unknown request {line:?}\n"),
+    }
+}
+
+#[cfg(unix)]
+mod imp {
+    use super::*;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::{UnixListener, UnixStream};
+
+    /// Serves requests for `engine` at `path` until the returned guard drops (which removes
+    /// the socket file). A leftover socket of a crashed run is replaced.
+    pub fn serve(path: PathBuf, engine: Engine) -> std::io::Result<ServeGuard> {
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path)?;
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let engine = engine.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut line = String::new();
+                    if BufReader::new(read).read_line(&mut line).await.is_ok() {
+                        let reply = answer(&engine, &line).await;
+                        let _ = write.write_all(reply.as_bytes()).await;
+                    }
+                });
+            }
+        });
+        Ok(ServeGuard { path, task })
+    }
+
+    /// Stops the server and removes its socket file when dropped.
+    pub struct ServeGuard {
+        path: PathBuf,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Drop for ServeGuard {
+        fn drop(&mut self) {
+            self.task.abort();
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+
+    /// Sends one request line to the run at `path` and returns its reply.
+    pub async fn request(path: &Path, line: &str) -> std::io::Result<String> {
+        let mut stream = UnixStream::connect(path).await?;
+        stream.write_all(format!("{line}\n").as_bytes()).await?;
+        let mut reply = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut reply).await?;
+        Ok(reply)
+    }
+}
+
+#[cfg(not(unix))]
+mod imp {
+    use super::*;
+
+    /// No control socket on this platform.
+    pub struct ServeGuard;
+
+    /// No control socket on this platform: nothing is served.
+    pub fn serve(_path: PathBuf, _engine: Engine) -> std::io::Result<ServeGuard> {
+        Ok(ServeGuard)
+    }
+
+    /// Always fails: no control socket on this platform.
+    pub async fn request(_path: &Path, _line: &str) -> std::io::Result<String> {
+        Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "no control socket on this platform"))
+    }
+}
+
+pub use imp::{request, serve};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip() {
+        for cmd in [JobCommand::Pause, JobCommand::Resume, JobCommand::Cancel, JobCommand::RetryFailed] {
+            assert_eq!(parse_command(&command_line(cmd, 7)), Some((cmd, 7)));
+        }
+        assert_eq!(parse_command("pause x"), None);
+        assert_eq!(parse_command("explode 3"), None);
+        assert_eq!(socket_path(Path::new("/d/catalog.redb")), Path::new("/d/catalog.sock"));
+    }
+}
