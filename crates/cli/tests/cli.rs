@@ -232,7 +232,7 @@ async fn a_second_invocation_watches_and_pauses_a_running_job_over_the_control_s
     let feed = server.add_podcast("ctl", 6, 300_000);
     let cli = Cli::new();
     cli.run(&["add", feed.as_str()]).await;
-    let mut child = cli.command(&["-q", "run"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let child = cli.command(&["-q", "run"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
     let socket = cli.dir.path().join("catalog.sock");
     let mut running = String::new();
     for _ in 0..500 {
