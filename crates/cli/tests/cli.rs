@@ -44,7 +44,7 @@ impl Cli {
     fn files(&self) -> (BTreeMap<String, String>, Vec<PathBuf>) {
         let (mut complete, mut parts) = (BTreeMap::new(), Vec::new());
         walk(&self.library(), &mut |p| {
-            if p.extension().is_some_and(|e| e == "part") {
+            if p.extension().is_some_and(|e| e == "part" || e == "validator") {
                 parts.push(p.to_path_buf());
             } else if p.extension().is_some_and(|e| e == "m3u") {
                 // exported playlists, checked on their own

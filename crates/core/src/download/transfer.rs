@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::header::{
-    HeaderMap, ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE,
+    HeaderMap, ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_RANGE,
+    LAST_MODIFIED, RANGE,
 };
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
@@ -33,7 +34,7 @@ use super::http_range::{parse_content_range, range_from, ContentRange};
 use super::watchdog::{Watchdog, WatchdogStop};
 
 /// Write buffer between the network and the part file, in bytes.
-const WRITE_BUFFER_BYTES: usize = 256 * 1024;
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
 /// Limits of one [`fetch_to_file`] call.
 #[derive(Debug, Clone)]
@@ -118,6 +119,21 @@ pub fn part_path(dest: &Path) -> Option<PathBuf> {
     let mut name = dest.file_name()?.to_os_string();
     name.push(".part");
     Some(dest.with_file_name(name))
+}
+
+/// `<dest>.part.validator`: the strong `ETag` (else `Last-Modified`) of the representation a
+/// part holds bytes of. A resume sends it as `If-Range` (RFC 9110 §13.1.5), so a server whose
+/// file changed answers 200 with the new full body instead of appending new bytes to old ones.
+pub fn validator_path(part: &Path) -> PathBuf {
+    let mut name = part.as_os_str().to_owned();
+    name.push(".validator");
+    PathBuf::from(name)
+}
+
+/// The validator of a response usable with `If-Range`: a strong ETag, else `Last-Modified`.
+fn validator_of(headers: &HeaderMap) -> Option<String> {
+    let strong_etag = headers.get(ETAG).and_then(|v| v.to_str().ok()).filter(|e| !e.starts_with("W/"));
+    strong_etag.or_else(|| headers.get(LAST_MODIFIED).and_then(|v| v.to_str().ok())).map(str::to_owned)
 }
 
 /// Downloads `url` to `dest` through `<dest>.part`, resuming an existing part (module docs).
@@ -294,6 +310,7 @@ impl Attempt<'_> {
                     tokio::fs::remove_file(self.part)
                         .await
                         .map_err(io_err("remove", self.part))?;
+                    let _ = tokio::fs::remove_file(validator_path(self.part)).await;
                     offset = 0;
                 }
             }
@@ -308,6 +325,9 @@ impl Attempt<'_> {
             .header(ACCEPT_ENCODING, "identity");
         if offset > 0 {
             request = request.header(RANGE, range_from(offset));
+            if let Ok(validator) = tokio::fs::read_to_string(validator_path(self.part)).await {
+                request = request.header(IF_RANGE, validator.trim());
+            }
         }
         let window = self.opts.connect_timeout + self.opts.stall_timeout;
         match self.dog.guard_for(window, request.send()).await {
@@ -334,6 +354,13 @@ impl Attempt<'_> {
         let file = if offset > 0 {
             self.open_and_hash_prefix(offset, &mut hasher).await?
         } else {
+            let validator = validator_path(self.part);
+            match validator_of(response.headers()) {
+                Some(v) => tokio::fs::write(&validator, v).await.map_err(io_err("write", &validator))?,
+                None => {
+                    let _ = tokio::fs::remove_file(&validator).await;
+                }
+            }
             tokio::fs::File::create(self.part)
                 .await
                 .map_err(io_err("create", self.part))?
@@ -475,6 +502,7 @@ impl Attempt<'_> {
         tokio::fs::rename(self.part, self.dest)
             .await
             .map_err(io_err("rename", self.part))?;
+        let _ = tokio::fs::remove_file(validator_path(self.part)).await;
         sync_dir(&parent_dir(self.dest)).await?;
         Ok(FetchedFile {
             path: self.dest.to_path_buf(),

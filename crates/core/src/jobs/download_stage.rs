@@ -26,6 +26,7 @@ use super::runner::{Engine, EngineError, JobCtx};
 use super::throughput;
 use crate::download::naming::{render_relative_path, safe_join, NameVars};
 use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Tried};
+use crate::download::transfer::validator_path;
 use crate::download::{fetch_to_file, part_path, TransferError, TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
 use crate::store::{FileRow, StageCounts, StageKind};
@@ -260,6 +261,7 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
         if i > 0 {
             // another URL is another representation: never resume its bytes onto this part
             if let Some(part) = part_path(&dest) {
+                let _ = tokio::fs::remove_file(validator_path(&part)).await;
                 let _ = tokio::fs::remove_file(part).await;
             }
         }

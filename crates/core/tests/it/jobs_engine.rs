@@ -62,12 +62,12 @@ impl Rig {
         *ran.iter().find(|(id, _)| *id == job).unwrap()
     }
 
-    /// sha256 of every file under the library but the exported `.m3u` playlists, by
-    /// library-relative path.
+    /// sha256 of every file under the library but the exported `.m3u` playlists and the
+    /// `.part.validator` sidecars of partial files, by library-relative path.
     pub fn library_files(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         walk(&self.library(), &mut |p| {
-            if p.extension().is_some_and(|e| e == "m3u") {
+            if p.extension().is_some_and(|e| e == "m3u" || e == "validator") {
                 return;
             }
             let rel = p.strip_prefix(self.library()).unwrap().to_string_lossy().into_owned();
@@ -313,4 +313,26 @@ async fn hostile_titles_land_inside_the_library_with_safe_names() {
         }
     });
     assert!(!rig.dir.path().join("etc").exists() && !rig.dir.path().join("evil").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_of_a_file_that_changed_on_the_server_is_not_resumed() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let rig = Rig::new();
+    rig.add(&server.add_podcast("chg", 1, 100_000));
+    server.set_fault("/chg/1.mp3", Fault::Reset { after_bytes: 30_000 }, Some(1));
+    let one_try = Config { max_attempts: 1, ..rig.config() };
+    let job = rig.engine_with(one_try.clone()).enqueue(JobKind::SyncDownload, vec![]).await.unwrap();
+    rig.engine_with(one_try).run_queued().await.unwrap();
+    assert_eq!(rig.store.stage_counts(job, 1).unwrap().failed, 1, "the cut attempt failed, leaving a part");
+    // the publisher replaces the file: new bytes, new ETag
+    let replaced = server.add_media("/chg/1.mp3", 120_000);
+    server.reset_stats();
+    let (_, status) = rig.run(JobKind::DownloadOnly, vec![]).await;
+    assert_eq!(status, JobStatus::Succeeded);
+    let stats = server.stats();
+    assert_eq!(stats.ranges_for("/chg/1.mp3").len(), 1, "a resume was attempted");
+    assert_eq!(stats.body_bytes_for("/chg/1.mp3"), 120_000, "If-Range made the server send the new file whole");
+    let files = rig.library_files();
+    assert_eq!(files.values().collect::<Vec<_>>(), vec![&replaced.sha256_hex]);
 }
