@@ -235,3 +235,21 @@ async fn runs_increase_and_failed_stages_carry_typed_errors() {
     assert!(log.iter().any(|(_, l)| l.kind == catalog_sync_core::store::job_log::LogKind::Error && l.text.contains("failed: ") && l.text.contains("404")), "item errors are in the job log: {log:?}");
     assert!(log.iter().filter(|(_, l)| l.kind == catalog_sync_core::store::job_log::LogKind::Item && l.text.contains(" done")).count() >= 4, "item transitions are in the job log: {log:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_global_bandwidth_limit_holds_all_transfers_together() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let rig = Rig::new();
+    rig.add(&server.add_podcast("bw", 3, 200_000));
+    let limited = catalog_sync_core::config::Config { bandwidth_limit_bytes_per_sec: Some(400_000), ..rig.config() };
+    let engine = rig.engine_with(limited);
+    engine.enqueue(JobKind::SyncDownload, vec![]).await.unwrap();
+    let started = std::time::Instant::now();
+    let ran = engine.run_queued().await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(ran[0].1, JobStatus::Succeeded);
+    // 600 KB at 400 KB/s over all three transfers takes at least 1.5 s less the 0.25 s burst;
+    // a lower bound only: the limiter can make a run slower, never faster
+    assert!(elapsed >= Duration::from_millis(1_200), "{elapsed:?}");
+    assert_eq!(rig.library_files().len(), 3);
+}
