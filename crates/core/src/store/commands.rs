@@ -12,7 +12,7 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::codec::RowType;
-use super::jobs::{load_job, put_work};
+use super::jobs::load_job;
 use super::{next_id, tables, JobStatus, Result, Store, WorkStatus};
 
 /// A user command on a job.
@@ -126,29 +126,12 @@ impl Store {
         self.write(|tx| {
             let mut jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
             let mut row = load_job(&jobs, job)?;
-            let failed_code = WorkStatus::Failed.code();
             let mut requeued = 0;
             for (stage, st) in row.stages.iter_mut().enumerate() {
                 let stage = stage as u8;
-                let failed: Vec<u64> = {
-                    let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
-                    let mut v = Vec::new();
-                    for e in index.range((job, stage, failed_code, 0)..=(job, stage, failed_code, u64::MAX))? {
-                        v.push(e?.0.value().3);
-                    }
-                    v
-                };
-                for &target in &failed {
-                    let key = (job, stage, target);
-                    let item = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value());
-                    if let Some(mut item) = item {
-                        item.status = WorkStatus::Queued;
-                        item.updated_ms = now_ms;
-                        put_work(tx, key, Some(WorkStatus::Failed), &item)?;
-                        requeued += 1;
-                    }
-                }
-                if st.status == WorkStatus::Failed || !failed.is_empty() {
+                let moved = super::jobs::requeue_items(tx, job, stage, WorkStatus::Failed, now_ms)?;
+                requeued += moved;
+                if st.status == WorkStatus::Failed || moved > 0 {
                     st.status = WorkStatus::Queued;
                     st.ended_ms = None;
                     st.error = None;

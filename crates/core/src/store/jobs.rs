@@ -80,7 +80,7 @@ fn set_status(tx: &redb::WriteTransaction, id: u64, row: &mut JobRow, status: Jo
     Ok(())
 }
 
-pub(super) fn put_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), old: Option<WorkStatus>, row: &StageItemRow) -> Result<()> {
+fn put_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), old: Option<WorkStatus>, row: &StageItemRow) -> Result<()> {
     let (job, stage, target) = key;
     let mut index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
     if let Some(old) = old {
@@ -337,7 +337,13 @@ impl Store {
 }
 
 fn requeue_running_items(tx: &redb::WriteTransaction, job: u64, stage: u8, now_ms: i64) -> Result<u32> {
-    let code = WorkStatus::Running.code();
+    requeue_items(tx, job, stage, WorkStatus::Running, now_ms)
+}
+
+/// Moves every work item of a stage in status `from` back to queued (attempts and errors
+/// kept), index entries with them. Returns how many moved.
+pub(super) fn requeue_items(tx: &redb::WriteTransaction, job: u64, stage: u8, from: WorkStatus, now_ms: i64) -> Result<u32> {
+    let code = from.code();
     let stale: Vec<u64> = {
         let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
         let mut v = Vec::new();
@@ -352,7 +358,7 @@ fn requeue_running_items(tx: &redb::WriteTransaction, job: u64, stage: u8, now_m
         if let Some(mut item) = item {
             item.status = WorkStatus::Queued;
             item.updated_ms = now_ms;
-            put_work(tx, key, Some(WorkStatus::Running), &item)?;
+            put_work(tx, key, Some(from), &item)?;
         }
     }
     Ok(stale.len() as u32)
