@@ -233,12 +233,6 @@ mod tests {
     use crate::store::jobs::WorkEnd;
     use crate::store::WorkerRow;
 
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("c.redb")).unwrap();
-        (dir, store)
-    }
-
     fn job(store: &Store, kind: JobKind, scope: &[u64], status: JobStatus) -> u64 {
         let id = store.create_job(kind, stages_of(kind), scope, 1).unwrap();
         if status != JobStatus::Queued {
@@ -267,7 +261,7 @@ mod tests {
 
     #[test]
     fn queue_labels_count_per_lane_oldest_first() {
-        let (_d, store) = store();
+        let (_d, store) = crate::store::temp_store();
         let running = job(&store, JobKind::DownloadOnly, &[], JobStatus::Running);
         let a = job(&store, JobKind::DownloadOnly, &[], JobStatus::Queued);
         let s = job(&store, JobKind::SyncOnly, &[], JobStatus::Queued);
@@ -287,7 +281,7 @@ mod tests {
         assert_eq!(scope_summary(&[]), "all playlists");
         assert_eq!(scope_summary(&[4]), "1 playlist");
         assert_eq!(scope_summary(&[4, 2]), "2 playlists");
-        let (_d, store) = store();
+        let (_d, store) = crate::store::temp_store();
         let id = job(&store, JobKind::SyncOnly, &[7, 8, 9], JobStatus::Queued);
         assert_eq!(task_center(&store, 1, 1).unwrap().jobs[0].scope_summary, "3 playlists");
         assert_eq!(view(&task_center(&store, 1, 1).unwrap(), id).display_name, "Sync");
@@ -303,7 +297,7 @@ mod tests {
         assert_eq!(format_speed(12_345_678), "12.3 MB/s");
         assert_eq!(format_speed(512_000), "512.0 kB/s");
 
-        let (_d, store) = store();
+        let (_d, store) = crate::store::temp_store();
         // sync stage current: counts playlists
         let sd = job(&store, JobKind::SyncDownload, &[], JobStatus::Running);
         work(&store, sd, 0, 20, 3);
@@ -323,7 +317,7 @@ mod tests {
 
     #[test]
     fn speed_counts_only_live_workers_of_running_jobs() {
-        let (_d, store) = store();
+        let (_d, store) = crate::store::temp_store();
         let run = job(&store, JobKind::DownloadOnly, &[], JobStatus::Running);
         let done = job(&store, JobKind::DownloadOnly, &[], JobStatus::Succeeded);
         let paused = job(&store, JobKind::DownloadOnly, &[], JobStatus::Paused);
@@ -350,7 +344,7 @@ mod tests {
 
     #[test]
     fn action_flags_and_summary_per_status() {
-        let (_d, store) = store();
+        let (_d, store) = crate::store::temp_store();
         use JobStatus::*;
         let statuses = [Queued, Running, Succeeded, Failed, Cancelled, PauseRequested, Paused];
         let ids: Vec<u64> = statuses.iter().map(|&s| job(&store, JobKind::DownloadOnly, &[], s)).collect();

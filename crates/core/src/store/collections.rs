@@ -88,12 +88,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
     #[test]
     fn collections_are_unique_by_url_and_record_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let (_dir, store) = crate::store::temp_store();
         let a = store.add_collection("http://x/subs.opml", 1).unwrap();
         assert!(a.created);
         assert!(!store.add_collection("http://x/subs.opml", 2).unwrap().created);

@@ -204,8 +204,7 @@ mod tests {
 
     #[test]
     fn commands_are_stored_in_order_and_acked() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let (_dir, store) = crate::store::temp_store();
         let job = store.create_job(JobKind::SyncOnly, &[StageKind::Sync], &[], 1).unwrap();
         let a = store.push_command(job, JobCommand::Pause, 10).unwrap();
         let b = store.push_command(job, JobCommand::Resume, 11).unwrap();
@@ -220,8 +219,7 @@ mod tests {
 
     #[test]
     fn retry_requeues_failed_items_and_stages() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let (_dir, store) = crate::store::temp_store();
         let job = store.create_job(JobKind::SyncDownload, &[StageKind::Sync, StageKind::Download], &[], 1).unwrap();
         store.add_stage_items(job, 0, &[1, 2], 1).unwrap();
         store.add_stage_items(job, 1, &[10, 11, 12], 1).unwrap();

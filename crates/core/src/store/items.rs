@@ -206,8 +206,7 @@ mod tests {
 
     #[test]
     fn resync_updates_in_place_and_new_enclosure_replaces_old() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let (_dir, store) = crate::store::temp_store();
         let p = store.add_playlist("http://x/feed", None, &[], 1).unwrap().id;
         let doc1 = ParsedPlaylist { title: Some("Show".into()), items: vec![item(Some("g1"), "http://m/1.mp3", "One"), item(None, "http://m/2.mp3", "Two")], ..Default::default() };
         let out = store.apply_sync(p, &doc1, 10).unwrap();
@@ -225,8 +224,7 @@ mod tests {
 
     #[test]
     fn guid_is_scoped_per_playlist_but_enclosure_urls_are_shared() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let (_dir, store) = crate::store::temp_store();
         let a = store.add_playlist("http://x/a", None, &[], 1).unwrap().id;
         let b = store.add_playlist("http://x/b", None, &[], 1).unwrap().id;
         let doc_a = ParsedPlaylist { items: vec![item(Some("1"), "http://m/a1.mp3", "A1"), item(None, "http://m/shared.mp3", "S")], ..Default::default() };

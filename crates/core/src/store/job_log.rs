@@ -100,8 +100,7 @@ mod tests {
 
     #[test]
     fn log_is_per_job_ordered_and_pollable() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let (_dir, store) = crate::store::temp_store();
         store.append_job_log(1, &[entry(1, LogKind::Job, "running"), entry(2, LogKind::Stage, "sync started")]).unwrap();
         store.append_job_log(2, &[entry(3, LogKind::Job, "running")]).unwrap();
         store.append_job_log(1, &[]).unwrap();

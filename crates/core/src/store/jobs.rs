@@ -388,15 +388,9 @@ fn finish_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), end: WorkEnd, n
 mod tests {
     use super::*;
 
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("c.redb")).unwrap();
-        (dir, store)
-    }
-
     #[test]
     fn claim_is_fifo_and_never_twice() {
-        let (_d, store) = store();
+        let (_d, store) = crate::store::temp_store();
         let a = store.create_job(JobKind::SyncOnly, &[StageKind::Sync], &[], 1).unwrap();
         let b = store.create_job(JobKind::DownloadOnly, &[StageKind::Download], &[2, 1], 2).unwrap();
         assert_eq!(store.claim_next_job(|_| true, 3).unwrap(), Some(a));
@@ -409,7 +403,7 @@ mod tests {
 
     #[test]
     fn work_items_claim_finish_and_reap() {
-        let (_d, store) = store();
+        let (_d, store) = crate::store::temp_store();
         let job = store.create_job(JobKind::DownloadOnly, &[StageKind::Download], &[], 1).unwrap();
         store.claim_next_job(|_| true, 1).unwrap();
         assert_eq!(store.add_stage_items(job, 0, &[5, 6, 7], 1).unwrap(), 3);

@@ -168,3 +168,11 @@ pub(crate) fn next_id(tx: &redb::WriteTransaction, name: &str) -> Result<u64> {
     meta.insert(name, id + 1)?;
     Ok(id)
 }
+
+/// A store in a fresh temp folder, for unit tests; keep the folder alive with the store.
+#[cfg(test)]
+pub(crate) fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("c.redb")).expect("open store");
+    (dir, store)
+}

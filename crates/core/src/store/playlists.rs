@@ -119,8 +119,7 @@ mod tests {
 
     #[test]
     fn add_is_unique_by_url_and_find_by_id_url_title() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let (_dir, store) = crate::store::temp_store();
         let a = store.add_playlist("http://x/a.xml", Some("Show A"), &[], 1).unwrap();
         let again = store.add_playlist("http://x/a.xml", Some("Other"), &[], 2).unwrap();
         assert!(a.created && !again.created && a.id == again.id);

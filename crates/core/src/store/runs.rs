@@ -284,8 +284,7 @@ mod tests {
     use crate::store::JobKind;
 
     fn store_with_job() -> (tempfile::TempDir, Store, u64) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let (dir, store) = crate::store::temp_store();
         let job = store.create_job(JobKind::SyncDownload, &[StageKind::Sync, StageKind::Download], &[], 1).unwrap();
         (dir, store, job)
     }

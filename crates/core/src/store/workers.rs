@@ -160,8 +160,7 @@ mod tests {
 
     #[test]
     fn a_batch_is_one_transaction_and_readable_without_fsync() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let (_dir, store) = crate::store::temp_store();
         let rows: Vec<WorkerRow> = (0..100).map(|i| sample(7, &format!("download-{i}"), i, 10)).collect();
         store.put_worker_samples(&rows).unwrap();
         // one transaction: all 100 rows are there, and the non-durable commit is readable

@@ -24,6 +24,12 @@ async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// Runs the engine's queue in the background.
+fn spawn_run(engine: &Engine) -> tokio::task::JoinHandle<Result<Vec<(u64, JobStatus)>, catalog_sync_core::jobs::EngineError>> {
+    let engine = engine.clone();
+    tokio::spawn(async move { engine.run_queued().await })
+}
+
 fn position(events: &[Event], pred: impl Fn(&Event) -> bool) -> Option<usize> {
     events.iter().position(pred)
 }
@@ -38,10 +44,7 @@ async fn a_download_job_holds_its_lane_while_a_sync_job_runs_beside_it() {
     let first = engine.enqueue(JobKind::SyncDownload, vec![a]).await.unwrap();
     let second = engine.enqueue(JobKind::SyncDownload, vec![b]).await.unwrap();
     let sync = engine.enqueue(JobKind::SyncOnly, vec![b]).await.unwrap();
-    let run = tokio::spawn({
-        let engine = engine.clone();
-        async move { engine.run_queued().await }
-    });
+    let run = spawn_run(&engine);
     let store = rig.store.clone();
     wait_for("the first download job to run", || store.job(first).unwrap().status == JobStatus::Running).await;
     let tc = task_center(&store, catalog_sync_core::clock::Clock::now_ms(&catalog_sync_core::clock::SystemClock), 30_000).unwrap();
@@ -124,10 +127,7 @@ async fn live_speed_is_reported_while_running_and_never_from_finished_workers() 
     rig.add(&server.add_podcast("speed", 3, 450_000));
     let engine = rig.engine();
     let job = engine.enqueue(JobKind::SyncDownload, vec![]).await.unwrap();
-    let run = tokio::spawn({
-        let engine = engine.clone();
-        async move { engine.run_queued().await }
-    });
+    let run = spawn_run(&engine);
     let store = rig.store.clone();
     let now = || catalog_sync_core::clock::Clock::now_ms(&catalog_sync_core::clock::SystemClock);
     wait_for("a measured speed", || task_center(&store, now(), 30_000).unwrap().jobs.iter().any(|j| j.id == job && j.speed_bps > 0)).await;
@@ -146,10 +146,7 @@ async fn pause_resume_and_cancel_mid_stage_lose_nothing_and_repeat_nothing() {
     rig.add(&server.add_podcast("p", 8, 200_000));
     let engine = rig.engine();
     let job = engine.enqueue(JobKind::SyncDownload, vec![]).await.unwrap();
-    let run = tokio::spawn({
-        let engine = engine.clone();
-        async move { engine.run_queued().await }
-    });
+    let run = spawn_run(&engine);
     let store = rig.store.clone();
     wait_for("a first download", || store.playlist_items(1).unwrap().iter().any(|e| e.file.is_some())).await;
     engine.command(job, JobCommand::Pause).await.unwrap();
@@ -171,10 +168,7 @@ async fn pause_resume_and_cancel_mid_stage_lose_nothing_and_repeat_nothing() {
     server.set_rate_limit(Some(200_000));
     let c = rig.add(&server.add_podcast("c", 3, 400_000));
     let cancel_job = engine.enqueue(JobKind::SyncDownload, vec![c]).await.unwrap();
-    let run = tokio::spawn({
-        let engine = engine.clone();
-        async move { engine.run_queued().await }
-    });
+    let run = spawn_run(&engine);
     let lib = rig.library();
     wait_for("partial files", || std::fs::read_dir(lib.join("Podcast c")).map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "part") && e.metadata().unwrap().len() > 20_000)).unwrap_or(false)).await;
     engine.command(cancel_job, JobCommand::Cancel).await.unwrap();
