@@ -69,6 +69,77 @@ pub struct Config {
     pub max_attempts: u32,
     /// Pause between attempts (ms).
     pub retry_backoff_ms: u64,
+    /// Overflow library roots, tried in order when the default root lacks the free space an
+    /// item needs (its declared length). Empty = only `library`.
+    pub overflow_libraries: Vec<PathBuf>,
+    /// Overall deadline of one HTTP transfer attempt (ms, default 4 h = 14 400 000).
+    pub transfer_deadline_ms: u64,
+    /// A subprocess (yt-dlp) that prints nothing for this long is killed with its process
+    /// group (ms, default 300 000).
+    pub subprocess_stall_timeout_ms: u64,
+    /// Overall deadline of one subprocess run (ms, default 4 h = 14 400 000).
+    pub subprocess_deadline_ms: u64,
+    /// A running work item stamps its heartbeat about this often while bytes flow (ms,
+    /// default 30 000).
+    pub item_heartbeat_ms: u64,
+    /// A running work item whose heartbeat is older than this is returned to pending by the
+    /// reaper (ms, default 1 800 000 = 30 min).
+    pub item_stale_ms: u64,
+    /// How often the reaper runs while the engine is up (ms, default 300 000 = 5 min).
+    pub reaper_interval_ms: u64,
+    /// podcastindex.org API key; the provider is skipped without key and secret.
+    pub podcastindex_key: Option<Secret>,
+    /// podcastindex.org API secret.
+    pub podcastindex_secret: Option<Secret>,
+    /// podcastindex.org API base URL (default `https://api.podcastindex.org/api/1.0`).
+    pub podcastindex_base_url: String,
+    /// Ask fyyd.de (no key needed; default true).
+    pub fyyd_enabled: bool,
+    /// fyyd API base URL (default `https://api.fyyd.de`).
+    pub fyyd_base_url: String,
+    /// yt-dlp binary; `None` = look up `yt-dlp` on `PATH`, and skip the source when absent.
+    pub ytdlp_path: Option<PathBuf>,
+    /// OpenAI-compatible chat-completions base URL for the optional resolver agent, e.g.
+    /// `http://127.0.0.1:11434/v1` for a local Ollama; `None` = agent off.
+    pub agent_base_url: Option<String>,
+    /// Model name the agent asks for.
+    pub agent_model: Option<String>,
+    /// Bearer key of the agent endpoint (none for a local Ollama).
+    pub agent_api_key: Option<Secret>,
+    /// Sync every playlist every this many hours while the desktop app runs; `None` = never.
+    pub auto_sync_hours: Option<u32>,
+    /// Start the desktop app (in the tray) at login.
+    pub start_at_login: bool,
+}
+
+/// A credential from the config file. Serialized as the plain string (the file is the user's),
+/// but `Debug` and `Display` print `***`, so a logged `Config` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a credential.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The credential itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 impl Default for Config {
@@ -95,6 +166,24 @@ impl Default for Config {
             connect_timeout_ms: 15_000,
             max_attempts: 3,
             retry_backoff_ms: 1_000,
+            overflow_libraries: Vec::new(),
+            transfer_deadline_ms: 14_400_000,
+            subprocess_stall_timeout_ms: 300_000,
+            subprocess_deadline_ms: 14_400_000,
+            item_heartbeat_ms: 30_000,
+            item_stale_ms: 1_800_000,
+            reaper_interval_ms: 300_000,
+            podcastindex_key: None,
+            podcastindex_secret: None,
+            podcastindex_base_url: "https://api.podcastindex.org/api/1.0".to_string(),
+            fyyd_enabled: true,
+            fyyd_base_url: "https://api.fyyd.de".to_string(),
+            ytdlp_path: None,
+            agent_base_url: None,
+            agent_model: None,
+            agent_api_key: None,
+            auto_sync_hours: None,
+            start_at_login: false,
         }
     }
 }
@@ -130,5 +219,16 @@ mod tests {
         assert_eq!((c.library.as_path(), c.parallel_downloads, c.max_attempts), (Path::new("/srv/pods"), 16, 3));
         std::fs::write(&path, "paralel_downloads = 2\n").unwrap();
         assert!(Config::load(&path).unwrap_err().to_string().contains("invalid config"));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "podcastindex_key = \"k-123\"\npodcastindex_secret = \"s-456\"\n").unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.podcastindex_secret.as_ref().map(Secret::expose), Some("s-456"));
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("k-123") && !shown.contains("s-456") && shown.contains("***"), "{shown}");
     }
 }
