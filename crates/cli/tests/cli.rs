@@ -11,13 +11,19 @@ use catalog_sync_core::catalog::{parse_document, Document};
 use catalog_sync_testkit::{ServerConfig, TestServer};
 use sha2::{Digest, Sha256};
 
+/// Config file lines every test starts from: no real index API is ever asked.
+const OFFLINE: &str = "fyyd_enabled = false\n";
+
 struct Cli {
     dir: tempfile::TempDir,
 }
 
 impl Cli {
     fn new() -> Cli {
-        Cli { dir: tempfile::tempdir().unwrap() }
+        let dir = tempfile::tempdir().unwrap();
+        // tests never reach real index APIs (podcastindex has no key here)
+        std::fs::write(dir.path().join("config.toml"), OFFLINE).unwrap();
+        Cli { dir }
     }
 
     fn library(&self) -> PathBuf {
@@ -176,7 +182,7 @@ async fn a_killed_run_resumes_partial_files_with_range_requests() {
     assert!(!parts.is_empty());
     server.set_rate_limit(None);
     // the killed runner's heartbeat goes stale; a short window keeps the test quick
-    std::fs::write(cli.dir.path().join("config.toml"), "heartbeat_stale_ms = 300\n").unwrap();
+    std::fs::write(cli.dir.path().join("config.toml"), format!("{OFFLINE}heartbeat_stale_ms = 300\n")).unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let (code, out, err) = cli.run(&["run"]).await;
     assert_eq!(code, 0, "{out}{err}");

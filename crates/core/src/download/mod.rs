@@ -1,6 +1,7 @@
 //! The download engine: HTTP transfer with resume ([`transfer`], its errors in [`error`]),
 //! the progress watchdog that ends stalled or cancelled transfers ([`watchdog`]), HTTP range
-//! headers ([`http_range`]), library file naming ([`naming`]) and media file extensions
+//! headers ([`http_range`]), the resolver cascade ([`resolve`]), the subprocess watchdog
+//! ([`subprocess`]), library file naming ([`naming`]) and media file extensions
 //! ([`media_ext`]).
 //!
 //! A transfer streams into `<dest>.part`, resumes it with an HTTP Range request (RFC 9110
@@ -14,6 +15,7 @@ pub mod limits;
 pub mod media_ext;
 pub mod naming;
 pub mod resolve;
+pub mod subprocess;
 pub mod transfer;
 pub mod watchdog;
 

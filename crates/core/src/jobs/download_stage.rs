@@ -4,8 +4,11 @@
 //! (`download::resolve`) and a library path from the name template, and hand a [`Ready`]
 //! transfer to the queue (capacity 2 x downloaders). Downloaders (`download-1`...) take
 //! transfers, hold a per-host connection slot, and move the bytes with
-//! `download::fetch_to_file` (`.part`, resume, size check, fsync, atomic rename), trying the
-//! next candidate when one fails with an expected error. The file row and the work item's end
+//! `download::fetch_to_file` (`.part`, resume, size check, fsync, atomic rename) or yt-dlp,
+//! verify them against the candidate (exact length, `podcast:integrity`), and try the next
+//! candidate when one fails with an expected error. A URL found past the known enclosure
+//! replaces the stale one in the catalog once its bytes are in; an item no source serves ends
+//! with a stored `DownloadFailed` naming every source tried. The file row and the work item's end
 //! are written in one transaction, so an item is never fetched twice and a crash loses nothing.
 //!
 //! Pause (`stop`) ends claiming; transfers already running finish, queued ones go back to the
@@ -25,7 +28,7 @@ use super::pools::{pool_split, WorkerLive};
 use super::runner::{Engine, EngineError, JobCtx};
 use super::throughput;
 use crate::download::naming::{render_relative_path, safe_join, NameVars};
-use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Tried};
+use crate::download::resolve::{self, Candidate, Cascade, DownloadFailed, Fetch, Resolution, ResolveCtx, SourceOutcome};
 use crate::download::transfer::validator_path;
 use crate::download::{fetch_to_file, part_path, TransferError, TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
@@ -38,6 +41,9 @@ struct Ready {
     playlist: u64,
     title: String,
     candidates: Vec<Candidate>,
+    /// Cascade outcomes so far, for a `DownloadFailed` if every candidate fails here too.
+    outcomes: Vec<SourceOutcome>,
+    direct_error: Option<String>,
     rel: String,
 }
 
@@ -47,6 +53,8 @@ struct Shared {
     ctx: JobCtx,
     stage: u8,
     cascade: Cascade,
+    /// Settings as the cascade's sources read them.
+    resolve_config: Arc<crate::config::Config>,
     /// Library-relative paths held by items in flight and not yet recorded in the store.
     reserved: Mutex<HashSet<String>>,
     /// Refreshes M3U files of playlists whose items completed.
@@ -58,7 +66,7 @@ pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64])
     engine.plan_stage(job, stage, StageKind::Download, move |s| s.pending_downloads(&scope)).await?;
 
     let exporter = PlaylistExporter::spawn(engine, job);
-    let shared = Arc::new(Shared { engine: engine.clone(), ctx: ctx.clone(), stage, cascade: Cascade::default(), reserved: Mutex::default(), exporter });
+    let shared = Arc::new(Shared { engine: engine.clone(), ctx: ctx.clone(), stage, cascade: Cascade::standard(), resolve_config: Arc::new(engine.config().clone()), reserved: Mutex::default(), exporter });
     let split = pool_split(engine.config().parallel_downloads);
     let mut lives = Vec::new();
     let mut workers = JoinSet::new();
@@ -183,10 +191,24 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         live.end(false);
         return Ok(None);
     }
-    let candidates = match shared.cascade.candidates(&item) {
-        Ok(c) => c,
-        Err(failed) => {
-            fail(shared, live, item_id, title, failed.to_string()).await?;
+    let ctx = ResolveCtx {
+        client: engine.client().clone(),
+        config: shared.resolve_config.clone(),
+        clock: engine.inner.clock.clone(),
+        cancel: shared.ctx.abort.clone(),
+        feed_url: url::Url::parse(&playlist.url).ok(),
+        feed_title: playlist.title.clone(),
+    };
+    let (candidates, outcomes, direct_error) = match shared.cascade.resolve(item_id, &item, &ctx).await {
+        Resolution::Found { candidates, outcomes, direct_error } => (candidates, outcomes, direct_error),
+        Resolution::Failed(failed) => {
+            fail_download(shared, live, title, failed).await?;
+            return Ok(None);
+        }
+        Resolution::Cancelled => {
+            let (job, stage, now) = (shared.ctx.job, shared.stage, engine.now());
+            engine.blocking(move |s| s.release_stage_item(job, stage, item_id, now)).await?;
+            live.end(false);
             return Ok(None);
         }
     };
@@ -207,7 +229,7 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
     };
     engine.emit(Event::ItemResolved { job: shared.ctx.job, item: item_id, worker: live.name.clone(), url: candidates[0].url.to_string() });
     live.end(false);
-    Ok(Some(Ready { item: item_id, playlist: item.playlist_id, title, candidates, rel }))
+    Ok(Some(Ready { item: item_id, playlist: item.playlist_id, title, candidates, outcomes, direct_error, rel }))
 }
 
 /// The item's library-relative path: the template's path, made unique against files
@@ -246,7 +268,7 @@ fn split_ext(rel: &str) -> (&str, &str) {
 
 async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<(), EngineError> {
     let (engine, job) = (&shared.engine, shared.ctx.job);
-    let Ready { item, playlist, title, candidates, rel } = ready;
+    let Ready { item, playlist, title, candidates, outcomes, direct_error, rel } = ready;
     live.begin(item, &title);
     engine.emit(Event::DownloadStarted { job, item, title: title.clone(), worker: live.name.clone() });
     let dest = safe_join(&engine.config().library, std::path::Path::new(&rel)).map_err(|e| EngineError::Worker(e.to_string()))?;
@@ -255,8 +277,9 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
         engine.emit(Event::DownloadProgress { job, item, downloaded: p.downloaded, total: p.total });
     };
     let options = transfer_options(engine);
-    let mut tried = Vec::new();
-    let mut outcome: Option<(url::Url, crate::download::FetchedFile)> = None;
+    let mut tried: Vec<(&'static str, String, String)> = Vec::new();
+    let mut cancelled = false;
+    let mut outcome: Option<(&Candidate, crate::download::FetchedFile)> = None;
     for (i, candidate) in candidates.iter().enumerate() {
         if i > 0 {
             // another URL is another representation: never resume its bytes onto this part
@@ -266,16 +289,32 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
             }
         }
         let _slot = engine.inner.hosts.acquire(&candidate.url).await;
-        match fetch_to_file(engine.client(), &candidate.url, &dest, &options, &progress, &shared.ctx.abort).await {
-            Ok(fetched) => {
-                outcome = Some((candidate.url.clone(), fetched));
-                break;
-            }
-            Err(TransferError::Cancelled) => break,
-            Err(e) => {
-                let next = !e.is_transient();
-                tried.push(Tried { source: candidate.source, url: Some(candidate.url.to_string()), error: e.to_string() });
-                if !next {
+        // Err((cancelled, transient, reason))
+        let fetched = match &candidate.fetch {
+            Fetch::Http => fetch_to_file(engine.client(), &candidate.url, &dest, &options, &progress, &shared.ctx.abort)
+                .await
+                .map_err(|e| (matches!(e, TransferError::Cancelled), e.is_transient(), e.to_string())),
+            Fetch::YtDlp { .. } => resolve::ytdlp::fetch(candidate, &dest, &shared.resolve_config, &shared.ctx.abort).await.map_err(|e| (false, false, e)),
+        };
+        match fetched {
+            Ok(fetched) => match candidate.verify(&fetched.path, fetched.size, &fetched.sha256_hex).await {
+                Ok(()) => {
+                    outcome = Some((candidate, fetched));
+                    break;
+                }
+                Err(reason) => {
+                    // wrong bytes are never kept as the episode
+                    let _ = tokio::fs::remove_file(&fetched.path).await;
+                    tried.push((candidate.source, candidate.url.to_string(), reason));
+                }
+            },
+            Err((was_cancelled, transient, reason)) => {
+                if was_cancelled || shared.ctx.abort.is_cancelled() {
+                    cancelled = true;
+                    break;
+                }
+                tried.push((candidate.source, candidate.url.to_string(), reason));
+                if transient {
                     break;
                 }
             }
@@ -283,7 +322,13 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
     }
     shared.reserved.lock().expect("reserved lock").remove(&rel);
     match outcome {
-        Some((url, fetched)) => {
+        Some((candidate, fetched)) => {
+            if candidate.source != resolve::known::NAME && candidate.fetch == Fetch::Http {
+                // the next attempt (and every later download) starts with the working URL
+                let (new_url, source, now) = (candidate.url.to_string(), candidate.source, engine.now());
+                engine.blocking(move |s| s.replace_enclosure(item, &new_url, source, now)).await?;
+            }
+            let url = candidate.url.clone();
             let row = FileRow { path: rel.clone(), size: fetched.size, sha256: fetched.sha256_hex.clone(), url: url.to_string(), downloaded_ms: engine.now() };
             let (stage, now) = (shared.stage, engine.now());
             engine.blocking(move |s| s.finish_download(job, stage, item, &row, now)).await?;
@@ -293,10 +338,13 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
             shared.exporter.item_completed(playlist);
             Ok(())
         }
-        _ if tried.is_empty() => Ok(()), // cancelled: the item stays claimed; the stage re-queues it
+        _ if cancelled => Ok(()), // the item stays claimed; the stage re-queues it
         _ => {
-            let reason = if tried.len() == 1 { format!("{} ({})", tried[0].error, tried[0].url.as_deref().unwrap_or_default()) } else { DownloadFailed { tried }.to_string() };
-            fail(shared, live, item, title, reason).await
+            let mut failed = DownloadFailed { item, sources_tried: outcomes, direct_error, agent_message: None };
+            for (source, url, reason) in tried {
+                failed.reject(source, &url, reason);
+            }
+            fail_download(shared, live, title, failed).await
         }
     }
 }
@@ -304,6 +352,16 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
 async fn finish(shared: &Shared, item: u64, end: WorkEnd) -> Result<(), EngineError> {
     let (job, stage, now) = (shared.ctx.job, shared.stage, shared.engine.now());
     shared.engine.blocking(move |s| s.finish_stage_item(job, stage, item, end, now)).await
+}
+
+/// Ends the item as failed with every source the cascade tried, stored with the item.
+async fn fail_download(shared: &Shared, live: &WorkerLive, title: String, failed: DownloadFailed) -> Result<(), EngineError> {
+    let (job, stage, now, item) = (shared.ctx.job, shared.stage, shared.engine.now(), failed.item);
+    let reason = failed.to_string();
+    shared.engine.blocking(move |s| s.fail_download(job, stage, &failed, now)).await?;
+    live.end(true);
+    shared.engine.emit(Event::DownloadFinished { job, item, title, outcome: ItemOutcome::Failed(reason) });
+    Ok(())
 }
 
 async fn fail(shared: &Shared, live: &WorkerLive, item: u64, title: String, reason: String) -> Result<(), EngineError> {

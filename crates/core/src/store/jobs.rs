@@ -364,7 +364,7 @@ pub(super) fn requeue_items(tx: &redb::WriteTransaction, job: u64, stage: u8, fr
     Ok(stale.len() as u32)
 }
 
-fn finish_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), end: WorkEnd, now_ms: i64) -> Result<()> {
+pub(super) fn finish_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), end: WorkEnd, now_ms: i64) -> Result<()> {
     let mut row = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value()).ok_or_else(|| StoreError::NotFound { what: "work item", id: format!("{key:?}") })?;
     let old = row.status;
     let (job, stage, target) = key;

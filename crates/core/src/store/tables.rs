@@ -9,6 +9,8 @@ use super::codec::Row;
 use super::collections::CollectionRow;
 use super::commands::CommandRow;
 use super::job_log::JobLogRow;
+use super::resolutions::EnclosureReplaced;
+use crate::download::resolve::DownloadFailed;
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 use super::runs::RunRow;
 use super::workers::WorkerRow;
@@ -76,3 +78,12 @@ pub const JOB_LOG: TableDefinition<(u64, u64), Row<JobLogRow>> = TableDefinition
 /// the runner. Removed once acknowledged.
 pub const COMMAND_SEQ_TO_COMMAND: TableDefinition<u64, Row<CommandRow>> =
     TableDefinition::new("command_seq_to_command_v1");
+
+/// Item id -> the item's last download failure: every resolver source tried, in order, with
+/// its outcome. Created by its first write (see `store::resolutions`).
+pub const ITEM_ID_TO_DOWNLOAD_FAILURE: TableDefinition<u64, Row<DownloadFailed>> =
+    TableDefinition::new("item_id_to_download_failure_v1");
+/// Item id -> the last replacement of its enclosure URL by one a later cascade tier found
+/// (old and new URL). Created by its first write (see `store::resolutions`).
+pub const ITEM_ID_TO_ENCLOSURE_REPLACED: TableDefinition<u64, Row<EnclosureReplaced>> =
+    TableDefinition::new("item_id_to_enclosure_replaced_v1");

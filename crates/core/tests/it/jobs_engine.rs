@@ -38,6 +38,8 @@ impl Rig {
             stall_timeout_ms: 2_000,
             retry_backoff_ms: 10,
             max_attempts: 2,
+            // tests never reach real index APIs (podcastindex has no key here)
+            fyyd_enabled: false,
             ..Config::default()
         }
     }

@@ -1,8 +1,17 @@
 //! The known enclosure: the media URL the feed gave (`<enclosure>`, Atom enclosure link,
-//! `media:content`, a playlist entry). First in the cascade.
+//! `media:content`, a playlist entry). First in the cascade; the cascade's check (HEAD or a
+//! ranged GET) decides whether it still answers with media. An RSS enclosure's `length` is
+//! advisory (feeds often declare 0 or an old size), so it is not used as an exact length.
 
-use super::{http_url, Candidate, Source};
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use super::http::Http;
+use super::{http_url, Candidate, Found, Limits, ResolveCtx, Source, SourceError};
 use crate::store::ItemRow;
+
+/// Name of this source.
+pub const NAME: &str = "enclosure";
 
 /// The item's own enclosure URL.
 #[derive(Debug, Default)]
@@ -10,17 +19,23 @@ pub struct KnownEnclosure;
 
 impl Source for KnownEnclosure {
     fn name(&self) -> &'static str {
-        "enclosure"
+        NAME
     }
 
-    fn suitable(&self, item: &ItemRow) -> bool {
-        item.enclosure.as_ref().is_some_and(|e| http_url(&e.url).is_some())
+    fn suitable(&self, item: &ItemRow, _ctx: &ResolveCtx) -> Result<(), String> {
+        match &item.enclosure {
+            None => Err("no enclosure".into()),
+            Some(e) if http_url(&e.url).is_none() => Err(format!("not an http(s) URL: {}", e.url)),
+            Some(_) => Ok(()),
+        }
     }
 
-    fn resolve(&self, item: &ItemRow) -> Vec<Candidate> {
-        item.enclosure
-            .iter()
-            .filter_map(|e| Some(Candidate { source: self.name(), url: http_url(&e.url)?, mime_type: e.mime_type.clone() }))
-            .collect()
+    fn limits(&self) -> Limits {
+        Limits { max_requests: 0, deadline: std::time::Duration::from_secs(1) }
+    }
+
+    fn resolve<'a>(&'a self, item: &'a ItemRow, _ctx: &'a ResolveCtx, _http: &'a Http) -> BoxFuture<'a, Result<Found, SourceError>> {
+        let candidates = item.enclosure.iter().filter_map(|e| Some(Candidate::http(NAME, http_url(&e.url)?, e.mime_type.clone()))).collect();
+        async move { Ok(Found { candidates, note: None }) }.boxed()
     }
 }

@@ -1,25 +1,65 @@
-//! The resolver cascade (ARCHITECTURE.md, convention 10): an ordered registry of sources,
-//! each with `suitable()` and `resolve()`, turning a catalog item into candidate media URLs
-//! tried in order: the known enclosure first, then `podcast:alternateEnclosure` sources. A
-//! downloader moves to the next candidate when one fails with an expected error (404, 410...);
-//! when all fail, [`DownloadFailed`] names every source and URL tried with its error.
+//! The resolver cascade (ARCHITECTURE.md, convention 10): an ordered registry of sources, each
+//! with `suitable()` and `resolve()`, that turns a catalog item into checked media URLs.
 //!
-//! Sources here need no network; later ones (the re-fetched feed, the episode page, podcast
-//! indexes, yt-dlp) join the same registry before the generic last resort.
+//! [`Cascade::resolve`] walks the sources in order: the known enclosure ([`known`]), the
+//! item's `podcast:alternateEnclosure`s ([`alternate`]), the re-fetched feed ([`feed`]), the
+//! episode's web page ([`page`]), the podcast indexes fanned out together ([`index`]), yt-dlp
+//! ([`ytdlp`]) and last the optional LLM agent ([`agent`]). A source that is not suitable is
+//! recorded as skipped with its reason. Each suitable source runs bounded in time and in HTTP
+//! requests ([`Limits`], [`http::Http`]); its candidates are checked ([`check::probe`]: a HEAD
+//! or `Range: bytes=0-0` GET must answer 2xx with a media type, and a known exact length must
+//! match) before any bytes are trusted. The first source with a checked candidate ends the
+//! walk. When none has one, [`DownloadFailed`] lists every source in order with its outcome.
+//!
+//! Candidates carry what the downloader must verify after the transfer ([`Candidate::verify`]):
+//! an exact length and a `podcast:integrity` SRI hash, so a wrong file is rejected, never kept
+//! as the episode.
 
+pub mod agent;
+pub mod check;
+pub mod failure;
+pub mod feed;
+pub mod http;
+pub mod index;
+pub mod known;
+pub mod page;
+pub mod ytdlp;
 mod alternate;
-mod known;
 
-use std::fmt;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::clock::Clock;
+use crate::config::Config;
 use crate::store::ItemRow;
 
 pub use alternate::AlternateEnclosures;
+pub use check::Integrity;
+pub use failure::{DownloadFailed, Outcome, SourceOutcome};
 pub use known::KnownEnclosure;
 
-/// One URL to try for an item, with the source that proposed it.
+/// How a candidate's bytes are fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetch {
+    /// A plain HTTP(S) transfer of [`Candidate::url`] by our downloader.
+    Http,
+    /// yt-dlp downloads the page [`Candidate::url`] with this format into the `.part` path.
+    YtDlp {
+        /// The yt-dlp binary.
+        binary: PathBuf,
+        /// yt-dlp's `format_id`, when it named one.
+        format: Option<String>,
+    },
+}
+
+/// One URL to try for an item, with the source that proposed it and what must hold for its
+/// bytes to be accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     /// Source name, e.g. `enclosure`.
@@ -28,53 +68,136 @@ pub struct Candidate {
     pub url: Url,
     /// Declared MIME type, used for the file extension.
     pub mime_type: Option<String>,
+    /// Exact size in bytes when the source vouches for it (an alternate enclosure's
+    /// `length`); an RSS enclosure's advisory `length` is not used.
+    pub length: Option<u64>,
+    /// `podcast:integrity` hash the bytes must match.
+    pub integrity: Option<Integrity>,
+    /// Who moves the bytes.
+    pub fetch: Fetch,
 }
 
-/// A source of candidate media URLs.
-pub trait Source: Send + Sync {
-    /// Short name shown in errors, e.g. `enclosure`.
-    fn name(&self) -> &'static str;
-    /// Whether this source has anything to offer for `item`.
-    fn suitable(&self, item: &ItemRow) -> bool;
-    /// Candidate URLs, best first. Unparsable or non-http URLs are skipped.
-    fn resolve(&self, item: &ItemRow) -> Vec<Candidate>;
-}
+impl Candidate {
+    /// A plain HTTP candidate without length or integrity.
+    pub fn http(source: &'static str, url: Url, mime_type: Option<String>) -> Candidate {
+        Candidate { source, url, mime_type, length: None, integrity: None, fetch: Fetch::Http }
+    }
 
-/// One failed try: which source, which URL, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tried {
-    /// Source name.
-    pub source: &'static str,
-    /// The URL tried, if the source produced one.
-    pub url: Option<String>,
-    /// The error.
-    pub error: String,
-}
-
-/// Every source failed for an item. Display: `no source worked: enclosure <url>: HTTP 404;
-/// alternate <url>: ...`, or `no media URL: ...` when no source was suitable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct DownloadFailed {
-    /// Each try in order.
-    pub tried: Vec<Tried>,
-}
-
-impl fmt::Display for DownloadFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.tried.iter().all(|t| t.url.is_none()) {
-            f.write_str("no media URL")?;
-        } else {
-            f.write_str("no source worked")?;
-        }
-        for (i, t) in self.tried.iter().enumerate() {
-            f.write_str(if i == 0 { ": " } else { "; " })?;
-            match &t.url {
-                Some(url) => write!(f, "{} {url}: {}", t.source, t.error)?,
-                None => write!(f, "{}: {}", t.source, t.error)?,
+    /// Checks a downloaded file against the candidate's exact length and integrity hash.
+    /// `sha256_hex` is the transfer's own hash of the file (lowercase hex). Errors: the
+    /// reason the bytes are not this episode; the caller deletes the file.
+    pub async fn verify(&self, path: &std::path::Path, size: u64, sha256_hex: &str) -> Result<(), String> {
+        if let Some(expected) = self.length.filter(|_| self.integrity.is_none()) {
+            if expected != size {
+                return Err(format!("length {size} bytes, expected {expected}"));
             }
         }
-        Ok(())
+        match &self.integrity {
+            Some(integrity) => integrity.verify_file(path, sha256_hex).await,
+            None => Ok(()),
+        }
     }
+}
+
+/// What one source run found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    /// Candidate URLs, best first (checked by the cascade, not by the source).
+    pub candidates: Vec<Candidate>,
+    /// What the source has to say beyond its candidates (per-provider results, the agent's
+    /// final message).
+    pub note: Option<String>,
+}
+
+/// Errors of one source run; each is recorded as that source's outcome, never stopping the
+/// cascade.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The request failed (connect, reset, timeout). Transient.
+    #[error("request failed: {0}")]
+    Http(#[from] reqwest::Error),
+    /// An error status. Transient for 408, 429 and 5xx.
+    #[error("HTTP {status} from {url}")]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The URL asked (never carries credentials: they travel in headers).
+        url: String,
+    },
+    /// The source used up its request budget ([`Limits::max_requests`]). Expected.
+    #[error("request cap of {0} reached")]
+    Budget(u32),
+    /// The source ran past [`Limits::deadline`]. Transient.
+    #[error("no answer within {0:?}")]
+    Deadline(Duration),
+    /// An answer that could not be read (bad JSON, feed parse error). Expected.
+    #[error("unreadable answer: {0}")]
+    Parse(String),
+    /// A subprocess failed (yt-dlp). Transient for stalls and deadlines.
+    #[error(transparent)]
+    Subprocess(#[from] crate::download::subprocess::SubprocessError),
+    /// The subprocess ran but reported an error (yt-dlp's `ERROR: ...`). Expected.
+    #[error("{0}")]
+    Tool(String),
+}
+
+/// Bounds of one source run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// HTTP requests the source may send (checks of its candidates not included).
+    pub max_requests: u32,
+    /// Wall-clock bound of the run.
+    pub deadline: Duration,
+}
+
+/// What a source may use: the shared HTTP client, settings, the clock and the item's feed.
+#[derive(Clone)]
+pub struct ResolveCtx {
+    /// The engine's HTTP client.
+    pub client: reqwest::Client,
+    /// Settings (base URLs, credentials, yt-dlp, agent, subprocess windows).
+    pub config: Arc<Config>,
+    /// Wall clock (podcastindex's `X-Auth-Date`).
+    pub clock: Arc<dyn Clock>,
+    /// Ends every source at once.
+    pub cancel: CancellationToken,
+    /// The playlist (feed) URL the item came from.
+    pub feed_url: Option<Url>,
+    /// The playlist's title (index searches).
+    pub feed_title: Option<String>,
+}
+
+/// A source of candidate media URLs (convention 10).
+pub trait Source: Send + Sync {
+    /// Short name shown in [`DownloadFailed`], e.g. `enclosure`.
+    fn name(&self) -> &'static str;
+    /// `Ok` when the source may help with `item`; `Err(reason)` when it is skipped.
+    fn suitable(&self, item: &ItemRow, ctx: &ResolveCtx) -> Result<(), String>;
+    /// Time and request bounds of one run.
+    fn limits(&self) -> Limits {
+        Limits { max_requests: 10, deadline: Duration::from_secs(30) }
+    }
+    /// Candidate URLs, best first. HTTP goes through `http`, which enforces the budget.
+    fn resolve<'a>(&'a self, item: &'a ItemRow, ctx: &'a ResolveCtx, http: &'a http::Http) -> BoxFuture<'a, Result<Found, SourceError>>;
+}
+
+/// The result of a cascade walk.
+#[derive(Debug)]
+pub enum Resolution {
+    /// Checked candidates of the first source that had any, best first; `outcomes` lists
+    /// the sources walked before (and including) it.
+    Found {
+        /// Checked candidates.
+        candidates: Vec<Candidate>,
+        /// Outcomes of the sources walked, in order.
+        outcomes: Vec<SourceOutcome>,
+        /// Why the known enclosure failed, when the walk went past it.
+        direct_error: Option<String>,
+    },
+    /// No source had a working candidate.
+    Failed(DownloadFailed),
+    /// The cancel token fired during the walk.
+    Cancelled,
 }
 
 /// The ordered registry of sources.
@@ -82,84 +205,92 @@ pub struct Cascade {
     sources: Vec<Box<dyn Source>>,
 }
 
-impl Default for Cascade {
-    /// The known enclosure, then alternate enclosures.
-    fn default() -> Self {
-        Cascade { sources: vec![Box::new(KnownEnclosure), Box::new(AlternateEnclosures)] }
-    }
-}
-
 impl Cascade {
-    /// Candidates of every suitable source in registry order, without repeated URLs.
-    /// Errors: [`DownloadFailed`] naming each source when none offers a URL.
-    pub fn candidates(&self, item: &ItemRow) -> Result<Vec<Candidate>, DownloadFailed> {
-        let mut out: Vec<Candidate> = Vec::new();
-        for source in self.sources.iter().filter(|s| s.suitable(item)) {
-            for c in source.resolve(item) {
-                if !out.iter().any(|o| o.url == c.url) {
-                    out.push(c);
+    /// A cascade over `sources` in the given order.
+    pub fn new(sources: Vec<Box<dyn Source>>) -> Cascade {
+        Cascade { sources }
+    }
+
+    /// Every source in the standard order (module docs); each decides in `suitable()`
+    /// whether the settings let it run (credentials, a yt-dlp binary, an agent endpoint).
+    pub fn standard() -> Cascade {
+        Cascade::new(vec![
+            Box::new(KnownEnclosure),
+            Box::new(AlternateEnclosures),
+            Box::new(feed::RefetchedFeed),
+            Box::new(page::EpisodePage),
+            Box::new(index::Indexes::standard()),
+            Box::new(ytdlp::YtDlp),
+            Box::new(agent::Agent),
+        ])
+    }
+
+    /// Source names in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.sources.iter().map(|s| s.name()).collect()
+    }
+
+    /// Walks the sources for item `item_id` (module docs). Never fails as a call: every
+    /// source's error becomes its outcome.
+    pub async fn resolve(&self, item_id: u64, item: &ItemRow, ctx: &ResolveCtx) -> Resolution {
+        let mut outcomes = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut direct_error = None;
+        let mut agent_message = None;
+        for source in &self.sources {
+            let name = source.name();
+            if let Err(reason) = source.suitable(item, ctx) {
+                outcomes.push(SourceOutcome::new(name, Outcome::Skipped(reason)));
+                continue;
+            }
+            let limits = source.limits();
+            let http = http::Http::new(ctx.client.clone(), limits.max_requests, ctx.cancel.clone());
+            let run = tokio::time::timeout(limits.deadline, source.resolve(item, ctx, &http));
+            let result = tokio::select! {
+                biased;
+                _ = ctx.cancel.cancelled() => return Resolution::Cancelled,
+                r = run => r.unwrap_or(Err(SourceError::Deadline(limits.deadline))),
+            };
+            let found = match result {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::debug!(source = name, item = item_id, error = %e, "resolver source failed");
+                    outcomes.push(SourceOutcome::new(name, Outcome::Error(e.to_string())));
+                    continue;
+                }
+            };
+            if name == agent::NAME {
+                agent_message = found.note.clone();
+            }
+            let mut checked = Vec::new();
+            let mut rejected = Vec::new();
+            for candidate in found.candidates {
+                if !seen.insert(candidate.url.to_string()) {
+                    continue; // an earlier source already tried this URL
+                }
+                if ctx.cancel.is_cancelled() {
+                    return Resolution::Cancelled;
+                }
+                match check::probe(&ctx.client, &candidate).await {
+                    Ok(()) => checked.push(candidate),
+                    Err(reason) => rejected.push((candidate.url.to_string(), reason)),
                 }
             }
+            if name == known::NAME {
+                direct_error = rejected.first().map(|(url, reason)| format!("{url}: {reason}"));
+            }
+            if let Some(first) = checked.first() {
+                outcomes.push(SourceOutcome::new(name, Outcome::Found { url: first.url.to_string(), rejected }));
+                return Resolution::Found { candidates: checked, outcomes, direct_error };
+            }
+            let outcome = if rejected.is_empty() { Outcome::Nothing(found.note) } else { Outcome::Rejected(rejected) };
+            outcomes.push(SourceOutcome::new(name, outcome));
         }
-        if out.is_empty() {
-            let tried = self.sources.iter().map(|s| Tried { source: s.name(), url: None, error: "nothing to offer".into() }).collect();
-            return Err(DownloadFailed { tried });
-        }
-        Ok(out)
+        Resolution::Failed(DownloadFailed { item: item_id, sources_tried: outcomes, direct_error, agent_message })
     }
 }
 
 /// Parses `raw` as an absolute http(s) URL.
-fn http_url(raw: &str) -> Option<Url> {
+pub(crate) fn http_url(raw: &str) -> Option<Url> {
     Url::parse(raw.trim()).ok().filter(|u| matches!(u.scheme(), "http" | "https"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::catalog::{AlternateEnclosure, Enclosure};
-
-    fn item(enclosure: Option<&str>, alternates: &[(&str, &[&str])]) -> ItemRow {
-        ItemRow {
-            enclosure: enclosure.map(|u| Enclosure { url: u.into(), length: None, mime_type: Some("audio/mpeg".into()) }),
-            alternate_enclosures: alternates
-                .iter()
-                .map(|(t, sources)| AlternateEnclosure { mime_type: Some(t.to_string()), sources: sources.iter().map(|s| s.to_string()).collect(), ..Default::default() })
-                .collect(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn cascade_cases() {
-        let cascade = Cascade::default();
-        // (item, expected (source, url) list or the error text)
-        type Case = (ItemRow, Result<Vec<(&'static str, &'static str)>, &'static str>);
-        let cases: Vec<Case> = vec![
-            (item(Some("http://a/1.mp3"), &[]), Ok(vec![("enclosure", "http://a/1.mp3")])),
-            (
-                item(Some("http://a/1.mp3"), &[("audio/opus", &["http://b/1.opus", "ipfs://x"]), ("application/x-mpegURL", &["http://c/1.m3u8"])]),
-                Ok(vec![("enclosure", "http://a/1.mp3"), ("alternate", "http://b/1.opus")]),
-            ),
-            (item(None, &[("audio/mpeg", &["http://a/1.mp3", "http://a/1.mp3"])]), Ok(vec![("alternate", "http://a/1.mp3")])),
-            (item(Some("ftp://a/1.mp3"), &[]), Err("no media URL: enclosure: nothing to offer; alternate: nothing to offer")),
-            (item(None, &[]), Err("no media URL: enclosure: nothing to offer; alternate: nothing to offer")),
-        ];
-        for (item, expected) in cases {
-            let got = cascade.candidates(&item).map(|cs| cs.into_iter().map(|c| (c.source, c.url.to_string())).collect::<Vec<_>>()).map_err(|e| e.to_string());
-            let expected = expected.map(|v| v.into_iter().map(|(s, u)| (s, u.to_string())).collect::<Vec<_>>()).map_err(str::to_string);
-            assert_eq!(got, expected);
-        }
-    }
-
-    #[test]
-    fn failure_names_every_try() {
-        let e = DownloadFailed {
-            tried: vec![
-                Tried { source: "enclosure", url: Some("http://a/1.mp3".into()), error: "HTTP 404".into() },
-                Tried { source: "alternate", url: Some("http://b/1.opus".into()), error: "HTTP 410".into() },
-            ],
-        };
-        assert_eq!(e.to_string(), "no source worked: enclosure http://a/1.mp3: HTTP 404; alternate http://b/1.opus: HTTP 410");
-    }
 }

@@ -1,0 +1,205 @@
+//! yt-dlp (<https://github.com/yt-dlp/yt-dlp>) as a source, when its binary is configured
+//! (`ytdlp_path`) or found on `PATH`. It runs under the subprocess watchdog
+//! (`download::subprocess`: own process group, killed on silence, deadline or cancel).
+//!
+//! Resolve: `yt-dlp -J --no-playlist <episode page>` prints the chosen format as JSON. When
+//! that is a direct http(s) URL (`protocol` http/https), the candidate is an ordinary HTTP
+//! one, checked and downloaded by our downloader. Otherwise (HLS, DASH, cookies) the
+//! candidate is [`Fetch::YtDlp`], and [`fetch`] lets yt-dlp write into the item's `.part`
+//! path, then hashes, fsyncs and renames it like a normal transfer.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use sha2::{Digest, Sha256};
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
+
+use super::http::Http;
+use super::{http_url, Candidate, Fetch, Found, Limits, ResolveCtx, Source, SourceError};
+use crate::config::Config;
+use crate::download::subprocess::{self, SubprocessLimits};
+use crate::download::{part_path, FetchedFile};
+use crate::store::ItemRow;
+
+/// Name of this source.
+pub const NAME: &str = "yt-dlp";
+
+/// Bound on one `-J` resolve run (the subprocess deadline applies when shorter).
+pub const RESOLVE_DEADLINE: Duration = Duration::from_secs(600);
+
+/// The yt-dlp source.
+#[derive(Debug, Default)]
+pub struct YtDlp;
+
+/// The yt-dlp binary: `config.ytdlp_path` when set (and present), else `yt-dlp` on `PATH`.
+pub fn find_binary(config: &Config) -> Option<PathBuf> {
+    if let Some(p) = &config.ytdlp_path {
+        return p.is_file().then(|| p.clone());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join("yt-dlp")).find(|p| p.is_file())
+}
+
+/// The watchdog windows from the settings, the deadline capped at `cap`.
+pub fn limits(config: &Config, cap: Duration) -> SubprocessLimits {
+    SubprocessLimits { stall: Duration::from_millis(config.subprocess_stall_timeout_ms), deadline: Duration::from_millis(config.subprocess_deadline_ms).min(cap) }
+}
+
+/// yt-dlp's own error line (`ERROR: ...`) from its stderr, else the last line.
+fn error_line(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    lines.iter().rev().find(|l| l.starts_with("ERROR")).or(lines.last()).map(|l| l.to_string()).unwrap_or_else(|| "yt-dlp failed without a message".into())
+}
+
+/// Reads yt-dlp's `-J` info into a candidate for `page` (module docs).
+pub fn candidate_from_info(info: &serde_json::Value, page: &url::Url, binary: &Path) -> Option<Candidate> {
+    let info = match info.get("_type").and_then(|t| t.as_str()) {
+        Some("playlist") => info.get("entries")?.as_array()?.first()?,
+        _ => info,
+    };
+    let chosen = info.get("requested_downloads").and_then(|d| d.as_array()).and_then(|d| d.first()).unwrap_or(info);
+    let field = |k: &str| chosen.get(k).or_else(|| info.get(k)).and_then(|v| v.as_str());
+    let ext = field("ext");
+    let mime = ext.map(|e| match e {
+        "mp3" => "audio/mpeg".to_string(),
+        "m4a" => "audio/mp4".to_string(),
+        "mp4" => "video/mp4".to_string(),
+        other => format!("audio/{other}"),
+    });
+    if matches!(field("protocol"), Some("http" | "https")) {
+        if let Some(url) = field("url").and_then(http_url) {
+            return Some(Candidate::http(NAME, url, mime));
+        }
+    }
+    let format = field("format_id").map(str::to_string);
+    Some(Candidate { source: NAME, url: page.clone(), mime_type: mime, length: None, integrity: None, fetch: Fetch::YtDlp { binary: binary.to_path_buf(), format } })
+}
+
+impl Source for YtDlp {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn suitable(&self, item: &ItemRow, ctx: &ResolveCtx) -> Result<(), String> {
+        if item.link.as_deref().and_then(http_url).is_none() {
+            return Err("no episode page (link)".into());
+        }
+        match (find_binary(&ctx.config), &ctx.config.ytdlp_path) {
+            (Some(_), _) => Ok(()),
+            (None, Some(p)) => Err(format!("yt-dlp not found at {}", p.display())),
+            (None, None) => Err("yt-dlp not found on PATH".into()),
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits { max_requests: 0, deadline: RESOLVE_DEADLINE + Duration::from_secs(5) }
+    }
+
+    fn resolve<'a>(&'a self, item: &'a ItemRow, ctx: &'a ResolveCtx, _http: &'a Http) -> BoxFuture<'a, Result<Found, SourceError>> {
+        async move {
+            let (Some(binary), Some(page)) = (find_binary(&ctx.config), item.link.as_deref().and_then(http_url)) else { return Ok(Found::default()) };
+            let mut cmd = Command::new(&binary);
+            cmd.args(["-J", "--no-playlist", "--no-warnings", "--no-progress", "--socket-timeout", "30", "--"]).arg(page.as_str());
+            let out = subprocess::run(cmd, limits(&ctx.config, RESOLVE_DEADLINE), &ctx.cancel).await?;
+            if !out.status.success() {
+                return Err(SourceError::Tool(error_line(&out.stderr)));
+            }
+            let info: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| SourceError::Parse(format!("yt-dlp -J: {e}")))?;
+            Ok(Found { candidates: candidate_from_info(&info, &page, &binary).into_iter().collect(), note: None })
+        }
+        .boxed()
+    }
+}
+
+/// Lets yt-dlp download `candidate` (a [`Fetch::YtDlp`] one) into `<dest>.part`, then hashes
+/// it (sha256), fsyncs and renames it to `dest`. Errors: the subprocess's or yt-dlp's reason,
+/// an empty result, or an I/O error; the part is removed on failure.
+pub async fn fetch(candidate: &Candidate, dest: &Path, config: &Config, cancel: &CancellationToken) -> Result<FetchedFile, String> {
+    let Fetch::YtDlp { binary, format } = &candidate.fetch else { return Err("not a yt-dlp candidate".into()) };
+    let part = part_path(dest).ok_or_else(|| format!("invalid destination {}", dest.display()))?;
+    if let Some(dir) = dest.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(|e| format!("create {}: {e}", dir.display()))?;
+    }
+    let _ = tokio::fs::remove_file(&part).await;
+    let mut cmd = Command::new(binary);
+    // `-o` is an output template: a literal `%` must be doubled
+    let out_template = part.to_string_lossy().replace('%', "%%");
+    cmd.args(["--no-playlist", "--no-part", "--no-warnings", "--newline", "--socket-timeout", "30", "-o"]).arg(out_template);
+    if let Some(f) = format {
+        cmd.arg("-f").arg(f);
+    }
+    cmd.arg("--").arg(candidate.url.as_str());
+    let result = subprocess::run(cmd, limits(config, Duration::MAX), cancel).await;
+    let failed = match result {
+        Err(e) => Some(e.to_string()),
+        Ok(out) if !out.status.success() => Some(error_line(&out.stderr)),
+        Ok(_) => None,
+    };
+    if let Some(reason) = failed {
+        let _ = tokio::fs::remove_file(&part).await;
+        return Err(reason);
+    }
+    let (part2, dest2) = (part.clone(), dest.to_path_buf());
+    let done = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String)> {
+        use std::io::Read;
+        let mut f = std::fs::File::open(&part2)?;
+        let (mut hasher, mut size, mut buf) = (Sha256::new(), 0u64, vec![0u8; 64 * 1024]);
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            hasher.update(&buf[..n]);
+        }
+        f.sync_all()?;
+        if size == 0 {
+            return Err(std::io::Error::other("yt-dlp wrote an empty file"));
+        }
+        std::fs::rename(&part2, &dest2)?;
+        Ok((size, hex::encode(hasher.finalize())))
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    match done {
+        Ok((size, sha256_hex)) => Ok(FetchedFile { path: dest.to_path_buf(), size, sha256_hex, resumed_from: 0, attempts: 1, content_type: candidate.mime_type.clone() }),
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&part).await;
+            Err(format!("yt-dlp download: {e}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_cases() {
+        let page = url::Url::parse("http://127.0.0.1:1/ep/42").unwrap();
+        let bin = Path::new("/usr/bin/yt-dlp");
+        // (info JSON, expected url, expected yt-dlp fetch)
+        let cases: Vec<(serde_json::Value, Option<&str>, bool)> = vec![
+            (serde_json::json!({"url": "http://cdn/ep.mp3", "protocol": "http", "ext": "mp3", "format_id": "0"}), Some("http://cdn/ep.mp3"), false),
+            (serde_json::json!({"requested_downloads": [{"url": "https://cdn/ep.m4a", "protocol": "https", "ext": "m4a"}]}), Some("https://cdn/ep.m4a"), false),
+            (serde_json::json!({"url": "https://cdn/ep.m3u8", "protocol": "m3u8_native", "ext": "mp4", "format_id": "hls-1"}), Some("http://127.0.0.1:1/ep/42"), true),
+            (serde_json::json!({"_type": "playlist", "entries": [{"url": "http://cdn/a.mp3", "protocol": "http"}]}), Some("http://cdn/a.mp3"), false),
+            (serde_json::json!({"_type": "playlist", "entries": []}), None, false),
+        ];
+        for (info, url, via_ytdlp) in cases {
+            let c = candidate_from_info(&info, &page, bin);
+            assert_eq!(c.as_ref().map(|c| c.url.as_str()), url, "{info}");
+            assert_eq!(c.is_some_and(|c| matches!(c.fetch, Fetch::YtDlp { .. })), via_ytdlp, "{info}");
+        }
+    }
+
+    #[test]
+    fn error_line_prefers_errors() {
+        assert_eq!(error_line(b"[generic] x\nERROR: Unsupported URL: http://a\n\n"), "ERROR: Unsupported URL: http://a");
+        assert_eq!(error_line(b""), "yt-dlp failed without a message");
+    }
+}
