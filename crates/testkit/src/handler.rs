@@ -22,6 +22,7 @@ use hyper::body::{Frame, Incoming};
 
 use crate::config::Fault;
 use crate::content::{Resource, CHUNK};
+use crate::routes::ApiRequest;
 use crate::range::{evaluate, RangeOutcome};
 use crate::server::Shared;
 use crate::shaping::TokenBucket;
@@ -52,6 +53,24 @@ pub(crate) async fn handle(
     let latency = shared.latency_ms.load(Ordering::Relaxed);
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    if let Some(route) = shared.dynamic_route(&path) {
+        if let Some(Fault::Status(code)) = fault {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return Ok(text(status, "injected fault\n"));
+        }
+        let method = req.method().to_string();
+        let query = req.uri().query().map(|q| ApiRequest::query_of(&format!("/?{q}"))).unwrap_or_default();
+        let headers = req.headers().iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+        let body = req.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+        let answer = route(&ApiRequest { method, path, query, headers, body });
+        let resp = Response::builder()
+            .status(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+            .header(header::CONTENT_TYPE, answer.content_type)
+            .header(header::CONTENT_LENGTH, answer.body.len())
+            .body(Full::new(Bytes::from(answer.body)).map_err(|never| match never {}).boxed_unsync())
+            .expect("valid route response");
+        return Ok(resp);
     }
     let head_only = req.method() == Method::HEAD;
     if !head_only && req.method() != Method::GET {

@@ -4,7 +4,9 @@
 //! registered on it: deterministic media (bytes a function of the URL path only, generated in
 //! chunks on demand, with `Range`, `ETag` and `Last-Modified`), fixed feed bodies, real corpus
 //! files with their enclosure URLs rewritten to loopback ([`corpus_dir`]), and synthetic
-//! podcasts and OPML lists. Responses can be shaped (per-connection rate limit in bytes/s,
+//! podcasts and OPML lists, and dynamic routes ([`TestServer::add_route`]) behind fake APIs:
+//! podcastindex.org ([`FakePodcastIndex`]), fyyd.de ([`FakeFyyd`]) and an OpenAI-compatible
+//! chat-completions server ([`ScriptedChat`]). Responses can be shaped (per-connection rate limit in bytes/s,
 //! latency in ms) and faulted per path ([`Fault`]), and [`Stats`] counts what was asked and sent.
 //!
 //! ```no_run
@@ -24,6 +26,8 @@ mod corpus;
 mod error;
 mod handler;
 mod range;
+mod routes;
+mod fakes;
 mod scenario;
 mod server;
 mod shaping;
@@ -36,3 +40,5 @@ pub use error::TestkitError;
 pub use scenario::xml_escape;
 pub use server::TestServer;
 pub use stats::Stats;
+pub use routes::{ApiRequest, ApiResponse, Route};
+pub use fakes::{episode_page, feed_xml, FakeEpisode, FakeFyyd, FakePodcastIndex, FeedAlternate, FeedItem, ScriptedChat, ChatStep};

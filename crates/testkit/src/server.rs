@@ -27,6 +27,7 @@ use crate::config::{Fault, ServerConfig};
 use crate::content::{MediaInfo, Resource};
 use crate::corpus::UrlRewrite;
 use crate::handler::{handle, ConnCtx};
+use crate::routes::{ApiRequest, ApiResponse, Route};
 use crate::shaping::{ConnIo, TokenBucket};
 use crate::stats::Stats;
 
@@ -41,6 +42,7 @@ struct FaultEntry {
 pub(crate) struct Shared {
     pub base: Url,
     routes: RwLock<HashMap<String, Arc<Resource>>>,
+    dynamic: RwLock<HashMap<String, Route>>,
     media: Mutex<BTreeMap<String, MediaInfo>>,
     faults: Mutex<HashMap<String, FaultEntry>>,
     pub stats: Mutex<Stats>,
@@ -54,6 +56,10 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn resource(&self, path: &str) -> Option<Arc<Resource>> {
         self.routes.read().expect("routes lock").get(path).cloned()
+    }
+
+    pub fn dynamic_route(&self, path: &str) -> Option<Route> {
+        self.dynamic.read().expect("dynamic lock").get(path).cloned()
     }
 
     /// The fault for `path`, if any, using up one of its `times`.
@@ -115,6 +121,7 @@ impl TestServer {
         let shared = Arc::new(Shared {
             base,
             routes: RwLock::default(),
+            dynamic: RwLock::default(),
             media: Mutex::default(),
             faults: Mutex::default(),
             stats: Mutex::default(),
@@ -193,6 +200,19 @@ impl TestServer {
         let url = self.url(path);
         self.insert(&url, Resource::fixed(Bytes::from(body), content_type));
         url
+    }
+
+    /// Answers every request to `path` (any method, any query) with `route(request)`;
+    /// returns the URL. Replaces a stored body or route at that path. See [`crate::routes`].
+    pub fn add_route(&self, path: &str, route: impl Fn(&ApiRequest) -> ApiResponse + Send + Sync + 'static) -> Url {
+        let url = self.url(path);
+        self.shared().dynamic.write().expect("dynamic lock").insert(url.path().to_owned(), Arc::new(route));
+        url
+    }
+
+    /// Serves `html` at `path` as `text/html; charset=utf-8`; returns its URL.
+    pub fn add_page(&self, path: &str, html: &str) -> Url {
+        self.add_feed(path, html.as_bytes().to_vec(), "text/html; charset=utf-8")
     }
 
     /// Sets the per-connection body rate limit, in bytes/s; `None` (or 0) = unlimited.

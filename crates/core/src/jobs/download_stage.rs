@@ -28,11 +28,11 @@ use super::pools::{pool_split, WorkerLive};
 use super::runner::{Engine, EngineError, JobCtx};
 use super::throughput;
 use crate::download::naming::{render_relative_path, safe_join, NameVars};
-use crate::download::resolve::{self, Candidate, Cascade, DownloadFailed, Fetch, Resolution, ResolveCtx, SourceOutcome};
-use crate::download::transfer::validator_path;
-use crate::download::{fetch_to_file, part_path, TransferError, TransferOptions, TransferProgress};
+use super::fetch_candidates::{fetch_candidates, Fetched};
+use crate::download::resolve::{self, Candidate, Cascade, DownloadFailed, Fetch, Resolution, ResolveCtx, Walk};
+use crate::download::{TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
-use crate::store::{FileRow, StageCounts, StageKind};
+use crate::store::{FileRow, ItemRow, StageCounts, StageKind};
 
 /// A resolved item waiting for a downloader.
 #[derive(Debug)]
@@ -41,9 +41,11 @@ struct Ready {
     playlist: u64,
     title: String,
     candidates: Vec<Candidate>,
-    /// Cascade outcomes so far, for a `DownloadFailed` if every candidate fails here too.
-    outcomes: Vec<SourceOutcome>,
-    direct_error: Option<String>,
+    /// Where the cascade's walk stands, to continue it if every candidate fails.
+    walk: Walk,
+    /// The item and what its sources may use, for that continuation.
+    row: ItemRow,
+    resolve_ctx: ResolveCtx,
     rel: String,
 }
 
@@ -199,8 +201,8 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         feed_url: url::Url::parse(&playlist.url).ok(),
         feed_title: playlist.title.clone(),
     };
-    let (candidates, outcomes, direct_error) = match shared.cascade.resolve(item_id, &item, &ctx).await {
-        Resolution::Found { candidates, outcomes, direct_error } => (candidates, outcomes, direct_error),
+    let (candidates, walk) = match shared.cascade.resolve(item_id, &item, &ctx).await {
+        Resolution::Found { candidates, walk } => (candidates, walk),
         Resolution::Failed(failed) => {
             fail_download(shared, live, title, failed).await?;
             return Ok(None);
@@ -229,7 +231,7 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
     };
     engine.emit(Event::ItemResolved { job: shared.ctx.job, item: item_id, worker: live.name.clone(), url: candidates[0].url.to_string() });
     live.end(false);
-    Ok(Some(Ready { item: item_id, playlist: item.playlist_id, title, candidates, outcomes, direct_error, rel }))
+    Ok(Some(Ready { item: item_id, playlist: item.playlist_id, title, candidates, walk, row: item, resolve_ctx: ctx, rel }))
 }
 
 /// The item's library-relative path: the template's path, made unique against files
@@ -268,7 +270,7 @@ fn split_ext(rel: &str) -> (&str, &str) {
 
 async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<(), EngineError> {
     let (engine, job) = (&shared.engine, shared.ctx.job);
-    let Ready { item, playlist, title, candidates, outcomes, direct_error, rel } = ready;
+    let Ready { item, playlist, title, candidates, walk, row, resolve_ctx, rel } = ready;
     live.begin(item, &title);
     engine.emit(Event::DownloadStarted { job, item, title: title.clone(), worker: live.name.clone() });
     let dest = safe_join(&engine.config().library, std::path::Path::new(&rel)).map_err(|e| EngineError::Worker(e.to_string()))?;
@@ -277,52 +279,11 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
         engine.emit(Event::DownloadProgress { job, item, downloaded: p.downloaded, total: p.total });
     };
     let options = transfer_options(engine);
-    let mut tried: Vec<(&'static str, String, String)> = Vec::new();
-    let mut cancelled = false;
-    let mut outcome: Option<(&Candidate, crate::download::FetchedFile)> = None;
-    for (i, candidate) in candidates.iter().enumerate() {
-        if i > 0 {
-            // another URL is another representation: never resume its bytes onto this part
-            if let Some(part) = part_path(&dest) {
-                let _ = tokio::fs::remove_file(validator_path(&part)).await;
-                let _ = tokio::fs::remove_file(part).await;
-            }
-        }
-        let _slot = engine.inner.hosts.acquire(&candidate.url).await;
-        // Err((cancelled, transient, reason))
-        let fetched = match &candidate.fetch {
-            Fetch::Http => fetch_to_file(engine.client(), &candidate.url, &dest, &options, &progress, &shared.ctx.abort)
-                .await
-                .map_err(|e| (matches!(e, TransferError::Cancelled), e.is_transient(), e.to_string())),
-            Fetch::YtDlp { .. } => resolve::ytdlp::fetch(candidate, &dest, &shared.resolve_config, &shared.ctx.abort).await.map_err(|e| (false, false, e)),
-        };
-        match fetched {
-            Ok(fetched) => match candidate.verify(&fetched.path, fetched.size, &fetched.sha256_hex).await {
-                Ok(()) => {
-                    outcome = Some((candidate, fetched));
-                    break;
-                }
-                Err(reason) => {
-                    // wrong bytes are never kept as the episode
-                    let _ = tokio::fs::remove_file(&fetched.path).await;
-                    tried.push((candidate.source, candidate.url.to_string(), reason));
-                }
-            },
-            Err((was_cancelled, transient, reason)) => {
-                if was_cancelled || shared.ctx.abort.is_cancelled() {
-                    cancelled = true;
-                    break;
-                }
-                tried.push((candidate.source, candidate.url.to_string(), reason));
-                if transient {
-                    break;
-                }
-            }
-        }
-    }
+    let fetch_job = super::fetch_candidates::Job { engine, cascade: &shared.cascade, ctx: &resolve_ctx, item_id: item, item: &row, dest: &dest, options: &options, progress: &progress };
+    let outcome = fetch_candidates(fetch_job, candidates, walk).await;
     shared.reserved.lock().expect("reserved lock").remove(&rel);
     match outcome {
-        Some((candidate, fetched)) => {
+        Fetched::File(candidate, fetched) => {
             if candidate.source != resolve::known::NAME && candidate.fetch == Fetch::Http {
                 // the next attempt (and every later download) starts with the working URL
                 let (new_url, source, now) = (candidate.url.to_string(), candidate.source, engine.now());
@@ -338,14 +299,8 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
             shared.exporter.item_completed(playlist);
             Ok(())
         }
-        _ if cancelled => Ok(()), // the item stays claimed; the stage re-queues it
-        _ => {
-            let mut failed = DownloadFailed { item, sources_tried: outcomes, direct_error, agent_message: None };
-            for (source, url, reason) in tried {
-                failed.reject(source, &url, reason);
-            }
-            fail_download(shared, live, title, failed).await
-        }
+        Fetched::Cancelled => Ok(()), // the item stays claimed; the stage re-queues it
+        Fetched::Failed(failed) => fail_download(shared, live, title, failed).await,
     }
 }
 

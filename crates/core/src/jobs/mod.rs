@@ -10,6 +10,7 @@ mod download_stage;
 mod events;
 mod export_hooks;
 mod export_stage;
+mod fetch_candidates;
 mod job_task;
 pub mod kinds;
 pub mod pools;

@@ -37,6 +37,14 @@ pub fn is_media_type(content_type: Option<&str>, url_path: &str) -> bool {
     }
 }
 
+/// Whether a `Content-Type` names a document rather than media: `text/*`, JSON, XML (feeds,
+/// XHTML). Used on the bytes a transfer received, where a missing type is not held against
+/// the file.
+pub fn is_document_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence.starts_with("text/") || essence.ends_with("/json") || essence.ends_with("+json") || essence.ends_with("/xml") || essence.ends_with("+xml")
+}
+
 /// Whether the last path segment ends in a common audio or video extension.
 pub fn has_media_extension(url_path: &str) -> bool {
     const EXT: &[&str] = &["mp3", "m4a", "m4b", "mp4", "m4v", "aac", "ogg", "oga", "opus", "flac", "wav", "webm", "mkv", "mov", "wma", "spx"];

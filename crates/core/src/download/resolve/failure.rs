@@ -109,9 +109,6 @@ impl DownloadFailed {
             }
             None => self.sources_tried.push(SourceOutcome::new(source, Outcome::Rejected(vec![(url.to_string(), reason)]))),
         }
-        if source == super::known::NAME && self.direct_error.is_none() {
-            self.direct_error = self.sources_tried.iter().find(|s| s.source == source).map(|s| s.outcome.to_string());
-        }
     }
 }
 
@@ -153,6 +150,6 @@ mod tests {
         e.reject("alternate", "http://b/1.opus", "integrity mismatch".into());
         assert_eq!(e.to_string(), "no source worked for item 1: alternate: rejected http://b/1.opus (integrity mismatch)");
         e.reject("enclosure", "http://a/1.mp3", "HTTP 404".into());
-        assert_eq!(e.direct_error.as_deref(), Some("rejected http://a/1.mp3 (HTTP 404)"));
+        assert_eq!(e.sources_tried[1], SourceOutcome::new("enclosure", Outcome::Rejected(vec![("http://a/1.mp3".into(), "HTTP 404".into())])));
     }
 }

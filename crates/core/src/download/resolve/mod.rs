@@ -8,8 +8,12 @@
 //! recorded as skipped with its reason. Each suitable source runs bounded in time and in HTTP
 //! requests ([`Limits`], [`http::Http`]); its candidates are checked ([`check::probe`]: a HEAD
 //! or `Range: bytes=0-0` GET must answer 2xx with a media type, and a known exact length must
-//! match) before any bytes are trusted. The first source with a checked candidate ends the
-//! walk. When none has one, [`DownloadFailed`] lists every source in order with its outcome.
+//! match) before any bytes are trusted. The known enclosure is checked in-band instead: its
+//! own transfer's status and `Content-Type` ([`Candidate::verify`]), sparing every healthy
+//! item an extra request. The first source with a usable candidate pauses the walk
+//! ([`Walk`]); when the downloader rejects every candidate it resumes the walk with the next
+//! source. When no source is left, [`DownloadFailed`] lists every source in order with its
+//! outcome.
 //!
 //! Candidates carry what the downloader must verify after the transfer ([`Candidate::verify`]):
 //! an exact length and a `podcast:integrity` SRI hash, so a wrong file is rejected, never kept
@@ -83,10 +87,18 @@ impl Candidate {
         Candidate { source, url, mime_type, length: None, integrity: None, fetch: Fetch::Http }
     }
 
-    /// Checks a downloaded file against the candidate's exact length and integrity hash.
-    /// `sha256_hex` is the transfer's own hash of the file (lowercase hex). Errors: the
+    /// Checks a downloaded file: not a document (`text/html`, JSON, XML: an error page or
+    /// a web page served with 200), not empty, of the exact length and integrity hash when
+    /// known. `sha256_hex` is the transfer's own hash of the file (lowercase hex);
+    /// `content_type` the response's. Errors: the
     /// reason the bytes are not this episode; the caller deletes the file.
-    pub async fn verify(&self, path: &std::path::Path, size: u64, sha256_hex: &str) -> Result<(), String> {
+    pub async fn verify(&self, path: &std::path::Path, size: u64, sha256_hex: &str, content_type: Option<&str>) -> Result<(), String> {
+        if let Some(ct) = content_type.filter(|ct| check::is_document_type(ct)) {
+            return Err(format!("not media: {ct}"));
+        }
+        if size == 0 {
+            return Err("empty body".into());
+        }
         if let Some(expected) = self.length.filter(|_| self.integrity.is_none()) {
             if expected != size {
                 return Err(format!("length {size} bytes, expected {expected}"));
@@ -151,7 +163,7 @@ pub struct Limits {
 }
 
 /// What a source may use: the shared HTTP client, settings, the clock and the item's feed.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ResolveCtx {
     /// The engine's HTTP client.
     pub client: reqwest::Client,
@@ -181,18 +193,47 @@ pub trait Source: Send + Sync {
     fn resolve<'a>(&'a self, item: &'a ItemRow, ctx: &'a ResolveCtx, http: &'a http::Http) -> BoxFuture<'a, Result<Found, SourceError>>;
 }
 
+/// Where a walk stands: the outcomes so far and the next source to ask. A downloader whose
+/// candidates all failed continues the walk from here ([`Cascade::resume`]).
+#[derive(Debug, Clone, Default)]
+pub struct Walk {
+    /// Index of the next source in the registry.
+    pub next: usize,
+    /// Outcomes of the sources walked, in order.
+    pub outcomes: Vec<SourceOutcome>,
+    /// URLs already proposed; later sources' repeats are dropped.
+    pub seen: HashSet<String>,
+    /// The agent's final message, if it ran.
+    pub agent_message: Option<String>,
+}
+
+impl Walk {
+    /// Records that the downloader rejected `url` of `source` (transfer error, wrong type,
+    /// length or integrity).
+    pub fn reject(&mut self, source: &str, url: &str, reason: String) {
+        let mut f = DownloadFailed { item: 0, sources_tried: std::mem::take(&mut self.outcomes), direct_error: None, agent_message: None };
+        f.reject(source, url, reason);
+        self.outcomes = f.sources_tried;
+    }
+
+    /// The failure naming every source walked (the rest of the registry was not reached
+    /// only when a transient error ended the attempt).
+    pub fn failed(self, item: u64) -> DownloadFailed {
+        let direct_error = self.outcomes.iter().find(|o| o.source == known::NAME && !matches!(o.outcome, Outcome::Skipped(_))).map(|o| o.outcome.to_string());
+        DownloadFailed { item, sources_tried: self.outcomes, direct_error, agent_message: self.agent_message }
+    }
+}
+
 /// The result of a cascade walk.
 #[derive(Debug)]
 pub enum Resolution {
-    /// Checked candidates of the first source that had any, best first; `outcomes` lists
-    /// the sources walked before (and including) it.
+    /// Candidates of the first source that had any, best first, and where the walk stands.
     Found {
-        /// Checked candidates.
+        /// Candidates to download, in order (checked, except the known enclosure: its own
+        /// transfer checks it, sparing a request per item).
         candidates: Vec<Candidate>,
-        /// Outcomes of the sources walked, in order.
-        outcomes: Vec<SourceOutcome>,
-        /// Why the known enclosure failed, when the walk went past it.
-        direct_error: Option<String>,
+        /// The walk, to continue if every candidate fails.
+        walk: Walk,
     },
     /// No source had a working candidate.
     Failed(DownloadFailed),
@@ -230,17 +271,19 @@ impl Cascade {
         self.sources.iter().map(|s| s.name()).collect()
     }
 
-    /// Walks the sources for item `item_id` (module docs). Never fails as a call: every
-    /// source's error becomes its outcome.
+    /// Walks the sources for item `item_id` from the first (module docs). Never fails as a
+    /// call: every source's error becomes its outcome.
     pub async fn resolve(&self, item_id: u64, item: &ItemRow, ctx: &ResolveCtx) -> Resolution {
-        let mut outcomes = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut direct_error = None;
-        let mut agent_message = None;
-        for source in &self.sources {
+        self.resume(item_id, item, ctx, Walk::default()).await
+    }
+
+    /// Continues `walk` with its next source.
+    pub async fn resume(&self, item_id: u64, item: &ItemRow, ctx: &ResolveCtx, mut walk: Walk) -> Resolution {
+        while let Some(source) = self.sources.get(walk.next) {
+            walk.next += 1;
             let name = source.name();
             if let Err(reason) = source.suitable(item, ctx) {
-                outcomes.push(SourceOutcome::new(name, Outcome::Skipped(reason)));
+                walk.outcomes.push(SourceOutcome::new(name, Outcome::Skipped(reason)));
                 continue;
             }
             let limits = source.limits();
@@ -255,38 +298,39 @@ impl Cascade {
                 Ok(found) => found,
                 Err(e) => {
                     tracing::debug!(source = name, item = item_id, error = %e, "resolver source failed");
-                    outcomes.push(SourceOutcome::new(name, Outcome::Error(e.to_string())));
+                    walk.outcomes.push(SourceOutcome::new(name, Outcome::Error(e.to_string())));
                     continue;
                 }
             };
             if name == agent::NAME {
-                agent_message = found.note.clone();
+                walk.agent_message = found.note.clone();
             }
             let mut checked = Vec::new();
             let mut rejected = Vec::new();
             for candidate in found.candidates {
-                if !seen.insert(candidate.url.to_string()) {
-                    continue; // an earlier source already tried this URL
+                if !walk.seen.insert(candidate.url.to_string()) {
+                    continue; // an earlier source already proposed this URL
                 }
                 if ctx.cancel.is_cancelled() {
                     return Resolution::Cancelled;
+                }
+                if name == known::NAME {
+                    checked.push(candidate); // checked in-band by its own transfer
+                    continue;
                 }
                 match check::probe(&ctx.client, &candidate).await {
                     Ok(()) => checked.push(candidate),
                     Err(reason) => rejected.push((candidate.url.to_string(), reason)),
                 }
             }
-            if name == known::NAME {
-                direct_error = rejected.first().map(|(url, reason)| format!("{url}: {reason}"));
-            }
             if let Some(first) = checked.first() {
-                outcomes.push(SourceOutcome::new(name, Outcome::Found { url: first.url.to_string(), rejected }));
-                return Resolution::Found { candidates: checked, outcomes, direct_error };
+                walk.outcomes.push(SourceOutcome::new(name, Outcome::Found { url: first.url.to_string(), rejected }));
+                return Resolution::Found { candidates: checked, walk };
             }
             let outcome = if rejected.is_empty() { Outcome::Nothing(found.note) } else { Outcome::Rejected(rejected) };
-            outcomes.push(SourceOutcome::new(name, outcome));
+            walk.outcomes.push(SourceOutcome::new(name, outcome));
         }
-        Resolution::Failed(DownloadFailed { item: item_id, sources_tried: outcomes, direct_error, agent_message })
+        Resolution::Failed(walk.failed(item_id))
     }
 }
 

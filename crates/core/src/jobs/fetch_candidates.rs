@@ -1,0 +1,91 @@
+//! The downloader's side of the resolver cascade: try an item's candidates in order, verify
+//! each file (in-band `Content-Type`, exact length, `podcast:integrity`), and when every
+//! candidate of a tier fails with an expected error, resume the cascade's walk with its next
+//! source (`download::resolve::Cascade::resume`). A transient error (5xx, stall after the
+//! transfer's own retries) ends the attempt instead, keeping the part for a resume; a
+//! cancel ends it at once. Bytes that fail verification are deleted, never kept as the
+//! episode.
+
+use std::path::Path;
+
+use super::runner::Engine;
+use crate::download::resolve::{self, Candidate, Cascade, DownloadFailed, Fetch, Resolution, ResolveCtx, Walk};
+use crate::download::transfer::validator_path;
+use crate::download::{fetch_to_file, part_path, FetchedFile, TransferError, TransferOptions, TransferProgress};
+use crate::store::ItemRow;
+
+/// How fetching an item's candidates ended.
+#[derive(Debug)]
+pub(super) enum Fetched {
+    /// A verified file at `dest`, from this candidate.
+    File(Candidate, FetchedFile),
+    /// No candidate of any remaining source worked.
+    Failed(DownloadFailed),
+    /// Cancelled; the part stays for a resume.
+    Cancelled,
+}
+
+/// What [`fetch_candidates`] works on.
+pub(super) struct Job<'a> {
+    pub engine: &'a Engine,
+    pub cascade: &'a Cascade,
+    pub ctx: &'a ResolveCtx,
+    pub item_id: u64,
+    pub item: &'a ItemRow,
+    pub dest: &'a Path,
+    pub options: &'a TransferOptions,
+    pub progress: &'a (dyn Fn(TransferProgress) + Send + Sync),
+}
+
+/// Tries `candidates`, then the rest of the cascade (module docs).
+pub(super) async fn fetch_candidates(job: Job<'_>, mut candidates: Vec<Candidate>, mut walk: Walk) -> Fetched {
+    let Job { engine, cascade, ctx, item_id, item, dest, options, progress } = job;
+    let mut first = true;
+    loop {
+        for candidate in candidates {
+            if !first {
+                // another URL is another representation: never resume its bytes onto this part
+                if let Some(part) = part_path(dest) {
+                    let _ = tokio::fs::remove_file(validator_path(&part)).await;
+                    let _ = tokio::fs::remove_file(part).await;
+                }
+            }
+            first = false;
+            let _slot = engine.inner.hosts.acquire(&candidate.url).await;
+            // Err((cancelled, transient, reason))
+            let fetched = match &candidate.fetch {
+                Fetch::Http => fetch_to_file(engine.client(), &candidate.url, dest, options, progress, &ctx.cancel)
+                    .await
+                    .map_err(|e| (matches!(e, TransferError::Cancelled), e.is_transient(), e.to_string())),
+                Fetch::YtDlp { .. } => resolve::ytdlp::fetch(&candidate, dest, &ctx.config, &ctx.cancel).await.map_err(|e| (false, false, e)),
+            };
+            match fetched {
+                Ok(file) => match candidate.verify(&file.path, file.size, &file.sha256_hex, file.content_type.as_deref()).await {
+                    Ok(()) => return Fetched::File(candidate, file),
+                    Err(reason) => {
+                        tracing::warn!(item = item_id, url = %candidate.url, %reason, "downloaded file rejected");
+                        let _ = tokio::fs::remove_file(&file.path).await;
+                        walk.reject(candidate.source, candidate.url.as_str(), reason);
+                    }
+                },
+                Err((cancelled, transient, reason)) => {
+                    if cancelled || ctx.cancel.is_cancelled() {
+                        return Fetched::Cancelled;
+                    }
+                    walk.reject(candidate.source, candidate.url.as_str(), reason);
+                    if transient {
+                        return Fetched::Failed(walk.failed(item_id));
+                    }
+                }
+            }
+        }
+        match cascade.resume(item_id, item, ctx, walk).await {
+            Resolution::Found { candidates: next, walk: w } => {
+                candidates = next;
+                walk = w;
+            }
+            Resolution::Failed(failed) => return Fetched::Failed(failed),
+            Resolution::Cancelled => return Fetched::Cancelled,
+        }
+    }
+}
