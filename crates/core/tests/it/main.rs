@@ -9,3 +9,8 @@ mod catalog_opml;
 mod download_transfer;
 mod jobs_engine;
 mod jobs_scheduler;
+mod resolve_agent;
+mod resolve_common;
+mod resolve_indexes;
+mod resolve_sources;
+mod resolve_ytdlp;

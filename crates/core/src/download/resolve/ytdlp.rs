@@ -5,8 +5,9 @@
 //! Resolve: `yt-dlp -J --no-playlist <episode page>` prints the chosen format as JSON. When
 //! that is a direct http(s) URL (`protocol` http/https), the candidate is an ordinary HTTP
 //! one, checked and downloaded by our downloader. Otherwise (HLS, DASH, cookies) the
-//! candidate is [`Fetch::YtDlp`], and [`fetch`] lets yt-dlp write into the item's `.part`
-//! path, then hashes, fsyncs and renames it like a normal transfer.
+//! candidate is [`Fetch::YtDlp`], and [`fetch`] lets yt-dlp write into a work folder next to
+//! the destination (`<dest>.part.d/`, as yt-dlp picks the file's extension itself), then
+//! hashes, fsyncs and renames the file into place like a normal transfer.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -115,20 +116,31 @@ impl Source for YtDlp {
     }
 }
 
-/// Lets yt-dlp download `candidate` (a [`Fetch::YtDlp`] one) into `<dest>.part`, then hashes
-/// it (sha256), fsyncs and renames it to `dest`. Errors: the subprocess's or yt-dlp's reason,
-/// an empty result, or an I/O error; the part is removed on failure.
+/// Lets yt-dlp download `candidate` (a [`Fetch::YtDlp`] one) into the work folder
+/// `<dest>.part.d/`, then hashes the file (sha256), fsyncs and renames it to `dest`. Errors:
+/// the subprocess's or yt-dlp's reason, no or an empty file, or an I/O error; the work
+/// folder is removed either way.
 pub async fn fetch(candidate: &Candidate, dest: &Path, config: &Config, cancel: &CancellationToken) -> Result<FetchedFile, String> {
     let Fetch::YtDlp { binary, format } = &candidate.fetch else { return Err("not a yt-dlp candidate".into()) };
     let part = part_path(dest).ok_or_else(|| format!("invalid destination {}", dest.display()))?;
+    let mut work = part.into_os_string();
+    work.push(".d");
+    let work = PathBuf::from(work);
+    let _ = tokio::fs::remove_dir_all(&work).await;
+    tokio::fs::create_dir_all(&work).await.map_err(|e| format!("create {}: {e}", work.display()))?;
+    let result = fetch_into(binary, format.as_deref(), candidate, &work, dest, config, cancel).await;
+    let _ = tokio::fs::remove_dir_all(&work).await;
+    result
+}
+
+async fn fetch_into(binary: &Path, format: Option<&str>, candidate: &Candidate, work: &Path, dest: &Path, config: &Config, cancel: &CancellationToken) -> Result<FetchedFile, String> {
+    let mut cmd = Command::new(binary);
+    // `-o` is an output template: a literal `%` must be doubled
+    let out_template = format!("{}/media.%(ext)s", work.to_string_lossy().replace('%', "%%"));
+    cmd.args(["--no-playlist", "--no-part", "--no-warnings", "--newline", "--socket-timeout", "30", "-o"]).arg(out_template);
     if let Some(dir) = dest.parent() {
         tokio::fs::create_dir_all(dir).await.map_err(|e| format!("create {}: {e}", dir.display()))?;
     }
-    let _ = tokio::fs::remove_file(&part).await;
-    let mut cmd = Command::new(binary);
-    // `-o` is an output template: a literal `%` must be doubled
-    let out_template = part.to_string_lossy().replace('%', "%%");
-    cmd.args(["--no-playlist", "--no-part", "--no-warnings", "--newline", "--socket-timeout", "30", "-o"]).arg(out_template);
     if let Some(f) = format {
         cmd.arg("-f").arg(f);
     }
@@ -140,10 +152,17 @@ pub async fn fetch(candidate: &Candidate, dest: &Path, config: &Config, cancel: 
         Ok(_) => None,
     };
     if let Some(reason) = failed {
-        let _ = tokio::fs::remove_file(&part).await;
         return Err(reason);
     }
-    let (part2, dest2) = (part.clone(), dest.to_path_buf());
+    let mut entries = tokio::fs::read_dir(work).await.map_err(|e| e.to_string())?;
+    let mut written = None;
+    while let Some(entry) = entries.next_entry().await.map_err(|e| e.to_string())? {
+        if entry.file_type().await.is_ok_and(|t| t.is_file()) {
+            written = Some(entry.path());
+        }
+    }
+    let Some(part2) = written else { return Err("yt-dlp wrote no file".into()) };
+    let dest2 = dest.to_path_buf();
     let done = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String)> {
         use std::io::Read;
         let mut f = std::fs::File::open(&part2)?;
@@ -167,10 +186,7 @@ pub async fn fetch(candidate: &Candidate, dest: &Path, config: &Config, cancel: 
     .map_err(|e| e.to_string())?;
     match done {
         Ok((size, sha256_hex)) => Ok(FetchedFile { path: dest.to_path_buf(), size, sha256_hex, resumed_from: 0, attempts: 1, content_type: candidate.mime_type.clone() }),
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&part).await;
-            Err(format!("yt-dlp download: {e}"))
-        }
+        Err(e) => Err(format!("yt-dlp download: {e}")),
     }
 }
 

@@ -137,6 +137,10 @@ impl Source for Indexes {
             let mut candidates: Vec<Candidate> = Vec::new();
             let mut notes = Vec::new();
             for (name, result) in join_all(runs).await {
+                match &result {
+                    Ok(hits) => tracing::debug!(provider = name, hits = hits.len(), "index lookup"),
+                    Err(e) => tracing::debug!(provider = name, outcome = %e, "index lookup failed"),
+                }
                 match result {
                     Ok(hits) => {
                         notes.push(format!("{name}: {} result{}", hits.len(), if hits.len() == 1 { "" } else { "s" }));
