@@ -236,12 +236,23 @@ fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<(
         println!("{id:>5}  {}", p.display_title());
         for entry in items {
             let date = entry.item.published.map(format_date).unwrap_or_else(|| "undated   ".into());
-            let state = match (&entry.file, &entry.item.enclosure) {
-                (Some(f), _) => format!("downloaded {}", f.path),
-                (None, Some(_)) => "pending".into(),
-                (None, None) => "no enclosure".into(),
+            let failure = if entry.file.is_none() { store.download_failure(entry.id)? } else { None };
+            let state = match (&entry.file, &entry.item.enclosure, &failure) {
+                (Some(f), _, _) => format!("downloaded {}", f.path),
+                (None, _, Some(_)) => "failed".into(),
+                (None, Some(_), None) => "pending".into(),
+                (None, None, None) => "no enclosure".into(),
             };
             println!("{:>7}  {date}  {}  [{state}]", entry.id, entry.item.title.as_deref().unwrap_or("(untitled)"));
+            // every source the resolver cascade tried, one per line
+            if let Some(failed) = failure {
+                for tried in &failed.sources_tried {
+                    println!("{:>9}{:<10} {}", "", tried.source, tried.outcome);
+                }
+                if let Some(message) = &failed.agent_message {
+                    println!("{:>9}{:<10} says: {message}", "", "agent");
+                }
+            }
         }
     }
     Ok(())

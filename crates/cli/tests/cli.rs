@@ -209,6 +209,12 @@ async fn the_task_center_log_and_job_commands_from_the_command_line() {
     let cli = Cli::new();
     let (code, _, _) = cli.run(&["run", feed.as_str()]).await;
     assert_eq!(code, 1, "one item fails");
+    // the item lists every source the resolver cascade tried
+    let (_, out, _) = cli.run(&["list", "items"]).await;
+    let failed_line = out.lines().position(|l| l.contains("tc episode 2") && l.ends_with("[failed]")).unwrap_or_else(|| panic!("{out}"));
+    let tried: Vec<&str> = out.lines().skip(failed_line + 1).take(7).map(|l| l.split_whitespace().next().unwrap_or("")).collect();
+    assert_eq!(tried, ["enclosure", "alternate", "feed", "page", "index", "yt-dlp", "agent"], "{out}");
+    assert!(out.lines().nth(failed_line + 1).is_some_and(|l| l.contains("rejected") && l.contains("/tc/2.mp3") && l.contains("404")), "{out}");
     let (code, out, _) = cli.run(&["jobs", "--once"]).await;
     assert_eq!(code, 0);
     let row = out.lines().skip(2).find(|l| l.split_whitespace().next() == Some("1")).unwrap_or_else(|| panic!("{out}"));

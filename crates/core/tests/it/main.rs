@@ -1,6 +1,7 @@
 //! Integration tests of the core: one binary (ARCHITECTURE.md, convention 14) with modules
 //! named after `src/`: catalog parsing on the real corpus, HTTP transfer over loopback, and
-//! the job engine end to end against the testkit server with a real redb file.
+//! the job engine end to end against the testkit server with a real redb file, and the
+//! resolver cascade's sources against fake APIs, pages, feeds and yt-dlp on loopback.
 
 mod catalog_common;
 mod catalog_corpus;
@@ -10,6 +11,7 @@ mod download_transfer;
 mod jobs_engine;
 mod jobs_scheduler;
 mod resolve_agent;
+mod resolve_cascade;
 mod resolve_common;
 mod resolve_indexes;
 mod resolve_sources;
