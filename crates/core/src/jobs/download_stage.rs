@@ -283,7 +283,8 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
     let outcome = fetch_candidates(fetch_job, candidates, walk).await;
     shared.reserved.lock().expect("reserved lock").remove(&rel);
     match outcome {
-        Fetched::File(candidate, fetched) => {
+        Fetched::File(found) => {
+            let (candidate, fetched) = *found;
             if candidate.source != resolve::known::NAME && candidate.fetch == Fetch::Http {
                 // the next attempt (and every later download) starts with the working URL
                 let (new_url, source, now) = (candidate.url.to_string(), candidate.source, engine.now());

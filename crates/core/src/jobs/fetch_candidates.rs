@@ -18,7 +18,7 @@ use crate::store::ItemRow;
 #[derive(Debug)]
 pub(super) enum Fetched {
     /// A verified file at `dest`, from this candidate.
-    File(Candidate, FetchedFile),
+    File(Box<(Candidate, FetchedFile)>),
     /// No candidate of any remaining source worked.
     Failed(DownloadFailed),
     /// Cancelled; the part stays for a resume.
@@ -61,7 +61,7 @@ pub(super) async fn fetch_candidates(job: Job<'_>, mut candidates: Vec<Candidate
             };
             match fetched {
                 Ok(file) => match candidate.verify(&file.path, file.size, &file.sha256_hex, file.content_type.as_deref()).await {
-                    Ok(()) => return Fetched::File(candidate, file),
+                    Ok(()) => return Fetched::File(Box::new((candidate, file))),
                     Err(reason) => {
                         tracing::warn!(item = item_id, url = %candidate.url, %reason, "downloaded file rejected");
                         let _ = tokio::fs::remove_file(&file.path).await;

@@ -6,7 +6,8 @@
 //!
 //! Aggregates live in their own modules: [`playlists`], [`items`] (items, membership and
 //! downloaded files), [`jobs`] (jobs, stages and stage work items), [`runs`] (attempts of a job
-//! and their steps), [`job_log`] (per-job event log), [`commands`] (stored user commands) and
+//! and their steps), [`job_log`] (per-job event log), [`commands`] (stored user commands),
+//! [`resolutions`] (download failures naming every resolver source, replaced enclosures) and
 //! [`workers`] (live worker samples, written without fsync). Every table is defined in
 //! [`tables`]; the schema version and migrations in [`schema`].
 

@@ -79,7 +79,8 @@ mod tests {
     fn cases() {
         let sha = "sri:sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
         // (alternates, expected (url, has integrity))
-        let cases: Vec<(Vec<AlternateEnclosure>, Vec<(&str, bool)>)> = vec![
+        type Case = (Vec<AlternateEnclosure>, Vec<(&'static str, bool)>);
+        let cases: Vec<Case> = vec![
             (vec![], vec![]),
             (vec![alt("audio/opus", false, &["http://b/1.opus", "ipfs://x", "magnet:?xt=urn:btih:x"], None)], vec![("http://b/1.opus", false)]),
             (

@@ -146,7 +146,7 @@ impl Integrity {
             let (alg, path) = (self.alg, path.to_path_buf());
             tokio::task::spawn_blocking(move || hash_file(alg, &path)).await.map_err(|e| e.to_string())?.map_err(|e| format!("cannot read the file: {e}"))?
         };
-        if self.digests.iter().any(|d| *d == digest) {
+        if self.digests.contains(&digest) {
             Ok(())
         } else {
             Err(format!("integrity mismatch ({})", match self.alg {
