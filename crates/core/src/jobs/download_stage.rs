@@ -29,7 +29,7 @@ use super::runner::{Engine, EngineError, JobCtx};
 use super::throughput;
 use crate::download::naming::{render_relative_path, safe_join, NameVars};
 use super::fetch_candidates::{fetch_candidates, Fetched};
-use crate::download::resolve::{self, Candidate, Cascade, DownloadFailed, Fetch, Resolution, ResolveCtx, Walk};
+use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Resolution, ResolveCtx, Walk};
 use crate::download::{TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
 use crate::store::{FileRow, ItemRow, StageCounts, StageKind};
@@ -280,16 +280,11 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
     };
     let options = transfer_options(engine);
     let fetch_job = super::fetch_candidates::Job { engine, cascade: &shared.cascade, ctx: &resolve_ctx, item_id: item, item: &row, dest: &dest, options: &options, progress: &progress };
-    let outcome = fetch_candidates(fetch_job, candidates, walk).await;
+    let outcome = fetch_candidates(fetch_job, candidates, walk).await?;
     shared.reserved.lock().expect("reserved lock").remove(&rel);
     match outcome {
         Fetched::File(found) => {
             let (candidate, fetched) = *found;
-            if candidate.source != resolve::known::NAME && candidate.fetch == Fetch::Http {
-                // the next attempt (and every later download) starts with the working URL
-                let (new_url, source, now) = (candidate.url.to_string(), candidate.source, engine.now());
-                engine.blocking(move |s| s.replace_enclosure(item, &new_url, source, now)).await?;
-            }
             let url = candidate.url.clone();
             let row = FileRow { path: rel.clone(), size: fetched.size, sha256: fetched.sha256_hex.clone(), url: url.to_string(), downloaded_ms: engine.now() };
             let (stage, now) = (shared.stage, engine.now());

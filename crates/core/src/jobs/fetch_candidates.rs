@@ -4,11 +4,13 @@
 //! source (`download::resolve::Cascade::resume`). A transient error (5xx, stall after the
 //! transfer's own retries) ends the attempt instead, keeping the part for a resume; a
 //! cancel ends it at once. Bytes that fail verification are deleted, never kept as the
-//! episode.
+//! episode. A URL found past the known enclosure replaces the stale one in the catalog once
+//! its bytes are verified, or when its transfer failed transiently after its check passed
+//! (so the next attempt starts there); a URL with an integrity hash only once verified.
 
 use std::path::Path;
 
-use super::runner::Engine;
+use super::runner::{Engine, EngineError};
 use crate::download::resolve::{self, Candidate, Cascade, DownloadFailed, Fetch, Resolution, ResolveCtx, Walk};
 use crate::download::transfer::validator_path;
 use crate::download::{fetch_to_file, part_path, FetchedFile, TransferError, TransferOptions, TransferProgress};
@@ -37,8 +39,17 @@ pub(super) struct Job<'a> {
     pub progress: &'a (dyn Fn(TransferProgress) + Send + Sync),
 }
 
-/// Tries `candidates`, then the rest of the cascade (module docs).
-pub(super) async fn fetch_candidates(job: Job<'_>, mut candidates: Vec<Candidate>, mut walk: Walk) -> Fetched {
+/// Records `candidate`'s URL as the item's enclosure when a later tier found it.
+async fn replace_stale(engine: &Engine, item: u64, candidate: &Candidate) -> Result<(), EngineError> {
+    if candidate.source == resolve::known::NAME || candidate.fetch != Fetch::Http {
+        return Ok(());
+    }
+    let (url, source, now) = (candidate.url.to_string(), candidate.source, engine.now());
+    engine.blocking(move |s| s.replace_enclosure(item, &url, source, now)).await
+}
+
+/// Tries `candidates`, then the rest of the cascade (module docs). Errors: the store's.
+pub(super) async fn fetch_candidates(job: Job<'_>, mut candidates: Vec<Candidate>, mut walk: Walk) -> Result<Fetched, EngineError> {
     let Job { engine, cascade, ctx, item_id, item, dest, options, progress } = job;
     let mut first = true;
     loop {
@@ -61,7 +72,10 @@ pub(super) async fn fetch_candidates(job: Job<'_>, mut candidates: Vec<Candidate
             };
             match fetched {
                 Ok(file) => match candidate.verify(&file.path, file.size, &file.sha256_hex, file.content_type.as_deref()).await {
-                    Ok(()) => return Fetched::File(Box::new((candidate, file))),
+                    Ok(()) => {
+                        replace_stale(engine, item_id, &candidate).await?;
+                        return Ok(Fetched::File(Box::new((candidate, file))));
+                    }
                     Err(reason) => {
                         tracing::warn!(item = item_id, url = %candidate.url, %reason, "downloaded file rejected");
                         let _ = tokio::fs::remove_file(&file.path).await;
@@ -70,11 +84,14 @@ pub(super) async fn fetch_candidates(job: Job<'_>, mut candidates: Vec<Candidate
                 },
                 Err((cancelled, transient, reason)) => {
                     if cancelled || ctx.cancel.is_cancelled() {
-                        return Fetched::Cancelled;
+                        return Ok(Fetched::Cancelled);
                     }
                     walk.reject(candidate.source, candidate.url.as_str(), reason);
                     if transient {
-                        return Fetched::Failed(walk.failed(item_id));
+                        if candidate.integrity.is_none() {
+                            replace_stale(engine, item_id, &candidate).await?;
+                        }
+                        return Ok(Fetched::Failed(walk.failed(item_id)));
                     }
                 }
             }
@@ -84,8 +101,8 @@ pub(super) async fn fetch_candidates(job: Job<'_>, mut candidates: Vec<Candidate
                 candidates = next;
                 walk = w;
             }
-            Resolution::Failed(failed) => return Fetched::Failed(failed),
-            Resolution::Cancelled => return Fetched::Cancelled,
+            Resolution::Failed(failed) => return Ok(Fetched::Failed(failed)),
+            Resolution::Cancelled => return Ok(Fetched::Cancelled),
         }
     }
 }

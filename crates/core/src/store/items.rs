@@ -94,7 +94,9 @@ impl Store {
                 let item_id = match existing {
                     Some(item_id) => {
                         let mut row = items.get(item_id)?.map(|g| g.value()).unwrap_or_default();
-                        if copy_fields(&mut row, parsed) {
+                        // a stale URL the resolver replaced stays replaced
+                        let kept = super::resolutions::keep_replaced(tx, item_id, parsed)?;
+                        if copy_fields(&mut row, kept.as_ref().unwrap_or(parsed)) {
                             row.updated_ms = now_ms;
                             out.updated += 1;
                             items.insert(item_id, row)?;

@@ -4,6 +4,9 @@
 //! stale URL). Both are written in the same transaction as the item's change: a failure with
 //! the work item's end, a replacement with the item row.
 //!
+//! A sync that reads the stale URL again from the feed keeps the replacement
+//! ([`keep_replaced`]); a feed naming another URL wins.
+//!
 //! The two tables are created by their first write; reads treat a missing table as empty, so
 //! the schema version does not change.
 
@@ -13,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::RowType;
 use super::jobs::{finish_work, WorkEnd};
 use super::{tables, Result, Store, StoreError};
+use crate::catalog::ParsedItem;
 use crate::download::resolve::DownloadFailed;
 
 impl RowType for DownloadFailed {
@@ -42,6 +46,20 @@ fn missing_is_none<T>(r: std::result::Result<T, redb::TableError>) -> Result<Opt
         Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `parsed` with its enclosure URL swapped for the replacement, when `parsed` still names the
+/// stale URL the resolver replaced for `item`; `None` otherwise. Inside a sync's transaction.
+pub(super) fn keep_replaced(tx: &redb::WriteTransaction, item: u64, parsed: &ParsedItem) -> Result<Option<ParsedItem>> {
+    let Some(url) = parsed.enclosure.as_ref().map(|e| e.url.as_str()) else { return Ok(None) };
+    let replaced = tx.open_table(tables::ITEM_ID_TO_ENCLOSURE_REPLACED)?.get(item)?.map(|g| g.value());
+    Ok(replaced.filter(|r| r.old_url == url).map(|r| {
+        let mut kept = parsed.clone();
+        if let Some(e) = kept.enclosure.as_mut() {
+            e.url = r.new_url;
+        }
+        kept
+    }))
 }
 
 impl Store {
@@ -101,7 +119,7 @@ mod tests {
     use crate::store::{temp_store, JobKind, StageKind, WorkStatus};
 
     #[test]
-    fn failure_and_work_end_commit_together_and_replacement_keeps_the_old_url() {
+    fn failure_and_work_end_commit_together_and_a_replacement_outlives_a_resync() {
         let (_dir, store) = temp_store();
         let pl = store.add_playlist("http://h/feed.xml", None, &[], 0).unwrap().id;
         let doc = crate::catalog::ParsedPlaylist {
@@ -123,5 +141,13 @@ mod tests {
         assert_eq!(store.item(item).unwrap().enclosure.unwrap().url, "http://h/new.mp3");
         let r = store.enclosure_replaced(item).unwrap().unwrap();
         assert_eq!((r.old_url.as_str(), r.new_url.as_str(), r.source.as_str(), r.at_ms), ("http://h/old.mp3", "http://h/new.mp3", "feed", 9));
+
+        // a sync reading the stale URL again keeps the replacement; a feed naming another wins
+        store.apply_sync(pl, &doc, 10).unwrap();
+        assert_eq!(store.item(item).unwrap().enclosure.unwrap().url, "http://h/new.mp3");
+        let mut moved = doc.clone();
+        moved.items[0].enclosure.as_mut().unwrap().url = "http://h/third.mp3".into();
+        store.apply_sync(pl, &moved, 11).unwrap();
+        assert_eq!(store.item(item).unwrap().enclosure.unwrap().url, "http://h/third.mp3");
     }
 }

@@ -130,3 +130,27 @@ async fn the_episode_page_gives_the_media_when_the_enclosure_is_gone() {
     let (_, row) = job_items.iter().find(|(id, _)| *id == failed).unwrap();
     assert_eq!((row.status, row.last_error.clone()), (WorkStatus::Failed, Some(failure.to_string())));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_transient_failure_the_next_attempt_starts_with_the_url_found_and_a_resync_keeps_it() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let alt_media = server.add_media("/t/alt.mp3", 200_000);
+    let gone = server.url("/t/gone.mp3").to_string();
+    let alternate = FeedAlternate { mime_type: "audio/mpeg".into(), length: Some(200_000), sources: vec![alt_media.url.to_string()], ..Default::default() };
+    let items = vec![FeedItem { alternates: vec![alternate], ..item("ep-t", &gone) }];
+    let feed = server.add_feed("/t/feed.xml", feed_xml("Transient", &items).into_bytes(), "application/rss+xml");
+    // the alternate answers its check (HEAD) but its transfer is cut: a transient failure
+    server.set_fault("/t/alt.mp3", catalog_sync_testkit::Fault::Reset { after_bytes: 50_000 }, None);
+    let rig = Rig::new();
+    rig.add(&feed);
+    assert_eq!(run(&rig, JobKind::SyncDownload).await, JobStatus::Failed);
+    let id = item_id(&rig, "ep-t");
+    assert_eq!(rig.store.item(id).unwrap().enclosure.unwrap().url, alt_media.url.as_str(), "the checked URL is kept for the next attempt");
+    let stale_requests = server.stats().requests_for("/t/gone.mp3");
+
+    server.clear_faults();
+    assert_eq!(run(&rig, JobKind::SyncDownload).await, JobStatus::Succeeded);
+    assert_eq!(rig.store.item(id).unwrap().enclosure.unwrap().url, alt_media.url.as_str(), "the sync did not bring the stale URL back");
+    assert_eq!(server.stats().requests_for("/t/gone.mp3"), stale_requests, "the stale URL is not asked again");
+    assert_eq!(rig.library_files().values().collect::<Vec<_>>(), vec![&alt_media.sha256_hex]);
+}
