@@ -2,7 +2,9 @@
 //! (`ytdlp_path`) or found on `PATH`. It runs under the subprocess watchdog
 //! (`download::subprocess`: own process group, killed on silence, deadline or cancel).
 //!
-//! Resolve: `yt-dlp -J --no-playlist <episode page>` prints the chosen format as JSON. When
+//! Resolve: `yt-dlp -J --no-playlist <page>` prints the chosen format as JSON. The page is
+//! the item's `link`, else its enclosure URL when that does not name a media file (a video
+//! site's watch URL listed as the entry's location). When
 //! that is a direct http(s) URL (`protocol` http/https), the candidate is an ordinary HTTP
 //! one, checked and downloaded by our downloader. Otherwise (HLS, DASH, cookies) the
 //! candidate is [`Fetch::YtDlp`], and [`fetch`] lets yt-dlp write into a work folder next to
@@ -80,14 +82,22 @@ pub fn candidate_from_info(info: &serde_json::Value, page: &url::Url, binary: &P
     Some(Candidate { source: NAME, url: page.clone(), mime_type: mime, length: None, integrity: None, fetch: Fetch::YtDlp { binary: binary.to_path_buf(), format } })
 }
 
+/// What yt-dlp is asked about for `item` (module docs).
+pub fn page_of(item: &ItemRow) -> Option<url::Url> {
+    item.link.as_deref().and_then(http_url).or_else(|| {
+        let url = http_url(&item.enclosure.as_ref()?.url)?;
+        (!super::check::has_media_extension(url.path())).then_some(url)
+    })
+}
+
 impl Source for YtDlp {
     fn name(&self) -> &'static str {
         NAME
     }
 
     fn suitable(&self, item: &ItemRow, ctx: &ResolveCtx) -> Result<(), String> {
-        if item.link.as_deref().and_then(http_url).is_none() {
-            return Err("no episode page (link)".into());
+        if page_of(item).is_none() {
+            return Err("no episode page (link) and the enclosure is a media file".into());
         }
         match (find_binary(&ctx.config), &ctx.config.ytdlp_path) {
             (Some(_), _) => Ok(()),
@@ -102,7 +112,7 @@ impl Source for YtDlp {
 
     fn resolve<'a>(&'a self, item: &'a ItemRow, ctx: &'a ResolveCtx, _http: &'a Http) -> BoxFuture<'a, Result<Found, SourceError>> {
         async move {
-            let (Some(binary), Some(page)) = (find_binary(&ctx.config), item.link.as_deref().and_then(http_url)) else { return Ok(Found::default()) };
+            let (Some(binary), Some(page)) = (find_binary(&ctx.config), page_of(item)) else { return Ok(Found::default()) };
             let mut cmd = Command::new(&binary);
             cmd.args(["-J", "--no-playlist", "--no-warnings", "--no-progress", "--socket-timeout", "30", "--"]).arg(page.as_str());
             let out = subprocess::run(cmd, limits(&ctx.config, RESOLVE_DEADLINE), &ctx.cancel).await?;
@@ -210,6 +220,24 @@ mod tests {
             let c = candidate_from_info(&info, &page, bin);
             assert_eq!(c.as_ref().map(|c| c.url.as_str()), url, "{info}");
             assert_eq!(c.is_some_and(|c| matches!(c.fetch, Fetch::YtDlp { .. })), via_ytdlp, "{info}");
+        }
+    }
+
+    #[test]
+    fn page_cases() {
+        let item = |link: Option<&str>, enclosure: Option<&str>| ItemRow {
+            link: link.map(str::to_string),
+            enclosure: enclosure.map(|u| crate::catalog::Enclosure { url: u.into(), ..Default::default() }),
+            ..Default::default()
+        };
+        let cases = [
+            (item(Some("https://show/ep/1"), Some("https://cdn/1.mp3")), Some("https://show/ep/1")),
+            (item(None, Some("https://www.youtube.com/watch?v=abc")), Some("https://www.youtube.com/watch?v=abc")),
+            (item(None, Some("https://cdn/1.mp3")), None),
+            (item(Some("mailto:a@b"), None), None),
+        ];
+        for (item, expected) in cases {
+            assert_eq!(page_of(&item).as_ref().map(url::Url::as_str), expected);
         }
     }
 
