@@ -122,3 +122,16 @@ impl Http {
 fn status_error(status: StatusCode, url: &Url) -> SourceError {
     SourceError::Status { status: status.as_u16(), url: url.to_string() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_a_hard_cap() {
+        let http = Http::new(reqwest::Client::new(), 2, CancellationToken::new());
+        let got: Vec<bool> = (0..4).map(|_| http.take().is_ok()).collect();
+        assert_eq!((got, http.used()), (vec![true, true, false, false], 2));
+        assert!(matches!(Http::new(reqwest::Client::new(), 0, CancellationToken::new()).take(), Err(SourceError::Budget(0))));
+    }
+}

@@ -39,3 +39,32 @@ impl Source for KnownEnclosure {
         async move { Ok(Found { candidates, note: None }) }.boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Enclosure;
+
+    #[test]
+    fn cases() {
+        let cx = crate::download::resolve::tests::ctx();
+        let item = |url: Option<&str>| ItemRow { enclosure: url.map(|u| Enclosure { url: u.into(), length: Some(99), mime_type: Some("audio/mpeg".into()) }), ..Default::default() };
+        // (enclosure, suitable, candidate URL)
+        let cases = [
+            (Some("https://cdn.example/ep1.mp3"), Ok(()), Some("https://cdn.example/ep1.mp3")),
+            (Some("  http://a/ep 2.mp3 "), Ok(()), Some("http://a/ep%202.mp3")),
+            (Some("ftp://a/1.mp3"), Err("not an http(s) URL: ftp://a/1.mp3".to_string()), None),
+            (None, Err("no enclosure".to_string()), None),
+        ];
+        let http = Http::new(cx.client.clone(), 0, cx.cancel.clone());
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for (url, suitable, candidate) in cases {
+            let item = item(url);
+            assert_eq!(KnownEnclosure.suitable(&item, &cx), suitable, "{url:?}");
+            let found = rt.block_on(KnownEnclosure.resolve(&item, &cx, &http)).unwrap();
+            assert_eq!(found.candidates.first().map(|c| c.url.as_str()), candidate);
+            // an RSS length is advisory: never an exact length to enforce
+            assert!(found.candidates.iter().all(|c| c.length.is_none()));
+        }
+    }
+}

@@ -153,6 +153,19 @@ pub enum SourceError {
     Tool(String),
 }
 
+impl SourceError {
+    /// Transient errors (network, 408/429/5xx, deadline, a stalled subprocess) may pass on a
+    /// later attempt; the rest are expected (ARCHITECTURE.md convention 2).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SourceError::Http(_) | SourceError::Deadline(_) => true,
+            SourceError::Status { status, .. } => *status == 408 || *status == 429 || *status >= 500,
+            SourceError::Subprocess(e) => e.is_transient(),
+            SourceError::Budget(_) | SourceError::Parse(_) | SourceError::Tool(_) => false,
+        }
+    }
+}
+
 /// Bounds of one source run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -337,4 +350,56 @@ impl Cascade {
 /// Parses `raw` as an absolute http(s) URL.
 pub(crate) fn http_url(raw: &str) -> Option<Url> {
     Url::parse(raw.trim()).ok().filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A context with default settings for unit tests (no request is sent by them).
+    pub(crate) fn ctx() -> ResolveCtx {
+        let config = Config { fyyd_enabled: false, ..Config::default() };
+        ResolveCtx {
+            client: crate::download::build_client(&config.user_agent),
+            config: Arc::new(config),
+            clock: Arc::new(crate::clock::ManualClock::new(0)),
+            cancel: CancellationToken::new(),
+            feed_url: None,
+            feed_title: None,
+        }
+    }
+
+    #[test]
+    fn error_classes() {
+        let status = |s: u16| SourceError::Status { status: s, url: "http://a/".into() };
+        let cases = [
+            (status(404), false),
+            (status(401), false),
+            (status(429), true),
+            (status(503), true),
+            (SourceError::Budget(30), false),
+            (SourceError::Deadline(Duration::from_secs(1)), true),
+            (SourceError::Parse("x".into()), false),
+            (SourceError::Subprocess(crate::download::subprocess::SubprocessError::Cancelled { program: "yt-dlp".into() }), false),
+        ];
+        for (e, transient) in cases {
+            assert_eq!(e.is_transient(), transient, "{e}");
+        }
+    }
+
+    #[test]
+    fn walk_failure_names_the_known_enclosure_error() {
+        let mut walk = Walk::default();
+        walk.outcomes.push(SourceOutcome::new("enclosure", Outcome::Found { url: "http://a/1.mp3".into(), rejected: vec![] }));
+        walk.reject("enclosure", "http://a/1.mp3", "HTTP status 404 Not Found from http://a/1.mp3".into());
+        walk.outcomes.push(SourceOutcome::new("alternate", Outcome::Skipped("no alternate enclosures".into())));
+        let f = walk.failed(3);
+        assert_eq!(f.direct_error.as_deref(), Some("rejected http://a/1.mp3 (HTTP status 404 Not Found from http://a/1.mp3)"));
+        assert_eq!(f.sources_tried.len(), 2);
+    }
+
+    #[test]
+    fn the_standard_registry_order() {
+        assert_eq!(Cascade::standard().names(), ["enclosure", "alternate", "feed", "page", "index", "yt-dlp", "agent"]);
+    }
 }

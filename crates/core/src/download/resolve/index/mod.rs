@@ -158,3 +158,26 @@ impl Source for Indexes {
         .boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_and_hit_cases() {
+        let titles = [("Episode 1: The Answer", "episode 1:  the answer", true), ("Ep 1", "Ep 2", false), (" A ", "a", true)];
+        for (a, b, same) in titles {
+            assert_eq!(same_title(a, b), same, "{a} / {b}");
+        }
+        let hits = [
+            (Some("https://cdn/1.mp3"), Some("audio/mpeg"), Some(("https://cdn/1.mp3", Some("audio/mpeg")))),
+            (Some("https://cdn/1.mp3"), Some(""), Some(("https://cdn/1.mp3", None))),
+            (Some("ipfs://Qm"), None, None),
+            (None, Some("audio/mpeg"), None),
+        ];
+        for (url, mime, expected) in hits {
+            let got = hit(url, mime);
+            assert_eq!(got.as_ref().map(|h| (h.url.as_str(), h.mime_type.as_deref())), expected);
+        }
+    }
+}
