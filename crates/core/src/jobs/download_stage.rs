@@ -284,11 +284,13 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
     shared.reserved.lock().expect("reserved lock").remove(&rel);
     match outcome {
         Fetched::File(found) => {
-            let (candidate, fetched) = *found;
+            let (candidate, mut fetched) = *found;
+            let rel = super::fetch_candidates::rename_for_media(engine, &shared.reserved, &rel, &candidate, &mut fetched).await?;
             let url = candidate.url.clone();
             let row = FileRow { path: rel.clone(), size: fetched.size, sha256: fetched.sha256_hex.clone(), url: url.to_string(), downloaded_ms: engine.now() };
             let (stage, now) = (shared.stage, engine.now());
             engine.blocking(move |s| s.finish_download(job, stage, item, &row, now)).await?;
+            shared.reserved.lock().expect("reserved lock").remove(&rel);
             live.end(false);
             let outcome = ItemOutcome::Downloaded { path: rel, bytes: fetched.size, resumed_from: fetched.resumed_from };
             engine.emit(Event::DownloadFinished { job, item, title, outcome });

@@ -7,13 +7,18 @@
 //! episode. A URL found past the known enclosure replaces the stale one in the catalog once
 //! its bytes are verified, or when its transfer failed transiently after its check passed
 //! (so the next attempt starts there); a URL with an integrity hash only once verified.
+//! A file from a later tier whose format differs from the one the name was chosen for (an
+//! `.opus` alternate of an `.mp3` enclosure) is renamed to its own extension
+//! ([`rename_for_media`]).
 
+use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Mutex;
 
 use super::runner::{Engine, EngineError};
 use crate::download::resolve::{self, Candidate, Cascade, DownloadFailed, Fetch, Resolution, ResolveCtx, Walk};
 use crate::download::transfer::validator_path;
-use crate::download::{fetch_to_file, part_path, FetchedFile, TransferError, TransferOptions, TransferProgress};
+use crate::download::{extension_for, fetch_to_file, part_path, safe_join, FetchedFile, TransferError, TransferOptions, TransferProgress};
 use crate::store::ItemRow;
 
 /// How fetching an item's candidates ended.
@@ -103,6 +108,42 @@ pub(super) async fn fetch_candidates(job: Job<'_>, mut candidates: Vec<Candidate
             }
             Resolution::Failed(failed) => return Ok(Fetched::Failed(failed)),
             Resolution::Cancelled => return Ok(Fetched::Cancelled),
+        }
+    }
+}
+
+/// The library-relative name the file of `candidate` ends under: `rel`, or `rel` with the
+/// candidate's own extension when a later tier's media has another format and that name is
+/// free (not recorded in the store, not on disk, not reserved by another worker; it is then
+/// reserved in `reserved` and the caller releases it once the file row is written). The file
+/// is renamed on disk and `fetched.path` follows. Errors: the store's.
+pub(super) async fn rename_for_media(engine: &Engine, reserved: &Mutex<HashSet<String>>, rel: &str, candidate: &Candidate, fetched: &mut FetchedFile) -> Result<String, EngineError> {
+    let want = extension_for(Some(candidate.url.as_str()), candidate.mime_type.as_deref());
+    let (stem, ext) = match rel.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && !ext.contains('/') => (stem, ext),
+        _ => (rel, ""),
+    };
+    if candidate.source == resolve::known::NAME || want == "bin" || want.eq_ignore_ascii_case(ext) {
+        return Ok(rel.to_string());
+    }
+    let new_rel = format!("{stem}.{want}");
+    let Ok(abs) = safe_join(&engine.config().library, Path::new(&new_rel)) else { return Ok(rel.to_string()) };
+    let probe = new_rel.clone();
+    if engine.blocking(move |s| s.file_path_taken(&probe)).await? || abs.exists() {
+        return Ok(rel.to_string());
+    }
+    if !reserved.lock().expect("reserved lock").insert(new_rel.clone()) {
+        return Ok(rel.to_string());
+    }
+    match tokio::fs::rename(&fetched.path, &abs).await {
+        Ok(()) => {
+            fetched.path = abs;
+            Ok(new_rel)
+        }
+        Err(e) => {
+            tracing::warn!(from = %fetched.path.display(), to = %abs.display(), error = %e, "keeping the file's first name");
+            reserved.lock().expect("reserved lock").remove(&new_rel);
+            Ok(rel.to_string())
         }
     }
 }

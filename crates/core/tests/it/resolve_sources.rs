@@ -68,8 +68,10 @@ async fn alternate_enclosures_are_used_and_a_mismatching_integrity_hash_is_rejec
     expected.sort();
     assert_eq!(hashes, expected, "the mismatching file is not kept, not even as a part: {files:?}");
 
-    for (guid, url) in [("with-integrity", &good.url), ("without-integrity", &plain.url)] {
+    for (guid, url, ext) in [("with-integrity", &good.url, ".mp3"), ("without-integrity", &plain.url, ".opus")] {
         let id = item_id(&rig, guid);
+        let path = rig.store.item_file(id).unwrap().unwrap().path;
+        assert!(path.ends_with(&format!("Episode {guid}{ext}")), "{guid}: the file is named for its own format: {path}");
         assert_eq!(rig.store.item(id).unwrap().enclosure.unwrap().url, url.as_str(), "{guid}: the working URL replaces the stale one");
         let replaced = rig.store.enclosure_replaced(id).unwrap().unwrap();
         assert_eq!((replaced.old_url.as_str(), replaced.source.as_str()), (gone.as_str(), "alternate"));
