@@ -4,6 +4,8 @@
 //! [`SubprocessLimits::deadline`], or the cancel token fires. The child is always reaped
 //! (`wait`), and the group is killed after the child exits too, so grandchildren it left
 //! behind (and that may still hold its pipes) never outlive the call and no zombie remains.
+//! Dropping the call's future (a caller's timeout or `select!`) kills the group as well; the
+//! child itself is then reaped by tokio in the background (`kill_on_drop`).
 //!
 //! Progress is judged by output, not elapsed time: every chunk read from either stream resets
 //! the stall window. Captured output is bounded ([`MAX_CAPTURE_BYTES`] per stream); later
@@ -95,6 +97,18 @@ impl SubprocessError {
     }
 }
 
+/// Kills the process group when dropped while armed: the call's future was dropped mid-run.
+/// Disarmed once the group is killed and the child reaped, so a reused group id is never hit.
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    }
+}
+
 enum Ending {
     Exited(std::io::Result<ExitStatus>),
     Stalled,
@@ -111,6 +125,8 @@ pub async fn run(mut cmd: Command, limits: SubprocessLimits, cancel: &Cancellati
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|source| SubprocessError::Spawn { program: program.clone(), source })?;
     let pgid = child.id().map(|id| Pid::from_raw(id as i32));
+    // declared after `child`, so dropped before it: the unreaped child still holds the group id
+    let mut guard = GroupGuard(pgid);
     let mut out = child.stdout.take().map(Stream::new);
     let mut err = child.stderr.take().map(Stream::new);
     let deadline = tokio::time::sleep(limits.deadline);
@@ -153,10 +169,13 @@ pub async fn run(mut cmd: Command, limits: SubprocessLimits, cancel: &Cancellati
         Ok(status) => status,
         Err(e) => {
             // reap the killed child: no zombie stays behind
-            child.wait().await.map_err(|source| SubprocessError::Wait { program, source })?;
+            let reaped = child.wait().await;
+            guard.0 = None;
+            reaped.map_err(|source| SubprocessError::Wait { program, source })?;
             return Err(e);
         }
     };
+    guard.0 = None;
     // The group is gone, so the pipes reach EOF promptly; drain what is left.
     let drain = async {
         while out.as_ref().is_some_and(|s| !s.eof) {
@@ -248,6 +267,24 @@ mod tests {
         }
         // the child itself was reaped by us: not even a zombie is left
         assert!(!std::path::Path::new(&format!("/proc/{}", pids[1])).exists(), "the child is a zombie");
+    }
+
+    #[tokio::test]
+    async fn dropping_the_call_kills_the_group_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let pids = dir.path().join("pids");
+        let script = format!("sleep 600 & echo $! > {p}; sleep 600", p = pids.display());
+        let cancel = CancellationToken::new();
+        let run = run(sh(&script), limits(60_000, 60_000), &cancel);
+        assert!(tokio::time::timeout(Duration::from_millis(300), run).await.is_err(), "still running when dropped");
+        let grandchild: i32 = std::fs::read_to_string(&pids).unwrap().trim().parse().unwrap();
+        for _ in 0..100 {
+            if !alive(grandchild) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive(grandchild), "the grandchild {grandchild} outlived the dropped call");
     }
 
     #[tokio::test]
