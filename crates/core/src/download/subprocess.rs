@@ -120,7 +120,12 @@ enum Ending {
 ///
 /// stdin is closed; stdout and stderr are captured. Errors: [`SubprocessError`]; a non-zero
 /// exit is not an error here (the caller reads `status`).
-pub async fn run(mut cmd: Command, limits: SubprocessLimits, cancel: &CancellationToken) -> Result<SubprocessOutput, SubprocessError> {
+pub async fn run(cmd: Command, limits: SubprocessLimits, cancel: &CancellationToken) -> Result<SubprocessOutput, SubprocessError> {
+    run_observed(cmd, limits, cancel, &|_| {}).await
+}
+
+/// [`run`], calling `on_stdout` with each chunk of stdout as it arrives (progress lines).
+pub async fn run_observed(mut cmd: Command, limits: SubprocessLimits, cancel: &CancellationToken, on_stdout: &(dyn Fn(&[u8]) + Send + Sync)) -> Result<SubprocessOutput, SubprocessError> {
     let program = cmd.as_std().get_program().to_string_lossy().into_owned();
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|source| SubprocessError::Spawn { program: program.clone(), source })?;
@@ -140,7 +145,10 @@ pub async fn run(mut cmd: Command, limits: SubprocessLimits, cancel: &Cancellati
             () = &mut deadline => break Ending::Deadline,
             () = &mut stall => break Ending::Stalled,
             got = read_some(&mut out), if out.as_ref().is_some_and(|s| !s.eof) => {
-                if got { stall.as_mut().reset(tokio::time::Instant::now() + limits.stall); }
+                if got {
+                    stall.as_mut().reset(tokio::time::Instant::now() + limits.stall);
+                    if let Some(s) = out.as_ref() { on_stdout(&s.last); }
+                }
             }
             got = read_some(&mut err), if err.as_ref().is_some_and(|s| !s.eof) => {
                 if got { stall.as_mut().reset(tokio::time::Instant::now() + limits.stall); }
@@ -192,12 +200,14 @@ pub async fn run(mut cmd: Command, limits: SubprocessLimits, cancel: &Cancellati
 struct Stream<R> {
     reader: R,
     buf: Vec<u8>,
+    /// The last chunk read.
+    last: Vec<u8>,
     eof: bool,
 }
 
 impl<R: AsyncRead + Unpin> Stream<R> {
     fn new(reader: R) -> Self {
-        Stream { reader, buf: Vec::new(), eof: false }
+        Stream { reader, buf: Vec::new(), last: Vec::new(), eof: false }
     }
 }
 
@@ -213,6 +223,8 @@ async fn read_some<R: AsyncRead + Unpin>(stream: &mut Option<Stream<R>>) -> bool
         Ok(n) => {
             let room = MAX_CAPTURE_BYTES.saturating_sub(s.buf.len());
             s.buf.extend_from_slice(&chunk[..n.min(room)]);
+            s.last.clear();
+            s.last.extend_from_slice(&chunk[..n]);
             true
         }
     }

@@ -73,7 +73,7 @@ pub(super) async fn fetch_candidates(job: Job<'_>, mut candidates: Vec<Candidate
                 Fetch::Http => fetch_to_file(engine.client(), &candidate.url, dest, options, progress, &ctx.cancel)
                     .await
                     .map_err(|e| (matches!(e, TransferError::Cancelled), e.is_transient(), e.to_string())),
-                Fetch::YtDlp { .. } => resolve::ytdlp::fetch(&candidate, dest, &ctx.config, &ctx.cancel).await.map_err(|e| (false, false, e)),
+                Fetch::YtDlp { .. } => resolve::ytdlp::fetch(&candidate, dest, &ctx.config, &ctx.cancel, progress).await.map_err(|e| (false, false, e)),
             };
             match fetched {
                 Ok(file) => match candidate.verify(&file.path, file.size, &file.sha256_hex, file.content_type.as_deref()).await {

@@ -58,7 +58,11 @@ async fn ytdlp_downloads_into_a_work_folder_and_the_file_is_renamed_into_place()
     let dest = dir.path().join("Show").join("2024-05-01 Episode 2 100%.mp3");
     let candidate = Candidate { source: "yt-dlp", url: page, mime_type: None, length: None, integrity: None, fetch: Fetch::YtDlp { binary, format: None } };
     let config = Config { subprocess_stall_timeout_ms: 60_000, ..offline_config() };
-    let file = ytdlp::fetch(&candidate, &dest, &config, &CancellationToken::new()).await.unwrap();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let progress = |p: catalog_sync_core::download::TransferProgress| seen.lock().unwrap().push((p.downloaded, p.total));
+    let file = ytdlp::fetch(&candidate, &dest, &config, &CancellationToken::new(), &progress).await.unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.len() >= 2 && seen.last() == Some(&(30_000, Some(30_000))), "yt-dlp's progress is reported, then the exact size: {seen:?}");
     assert_eq!((file.path.as_path(), file.size, file.sha256_hex.as_str()), (dest.as_path(), 30_000, media.sha256_hex.as_str()));
     assert_eq!(hex::encode(Sha256::digest(std::fs::read(&dest).unwrap())), media.sha256_hex);
     let names: Vec<String> = std::fs::read_dir(dest.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -101,7 +105,7 @@ async fn a_stalled_ytdlp_is_killed_with_its_process_group() {
     std::fs::remove_file(&pids).unwrap();
     let dest = dir.path().join("lib").join("ep.mp3");
     let candidate = Candidate { source: "yt-dlp", url: url::Url::parse("http://127.0.0.1:9/episode").unwrap(), mime_type: None, length: None, integrity: None, fetch: Fetch::YtDlp { binary: script, format: None } };
-    let err = ytdlp::fetch(&candidate, &dest, &config, &CancellationToken::new()).await.unwrap_err();
+    let err = ytdlp::fetch(&candidate, &dest, &config, &CancellationToken::new(), &|_| {}).await.unwrap_err();
     assert!(err.contains("printed nothing"), "{err}");
     assert!(!dest.exists());
 }

@@ -24,7 +24,7 @@ use super::http::Http;
 use super::{http_url, Candidate, Fetch, Found, Limits, ResolveCtx, Source, SourceError};
 use crate::config::Config;
 use crate::download::subprocess::{self, SubprocessLimits};
-use crate::download::{part_path, FetchedFile};
+use crate::download::{part_path, FetchedFile, TransferProgress};
 use crate::store::ItemRow;
 
 /// Name of this source.
@@ -126,11 +126,35 @@ impl Source for YtDlp {
     }
 }
 
+/// Reads a yt-dlp `--newline` progress line, `[download]  45.3% of ~  1.23MiB at ...`, as
+/// (bytes downloaded, total bytes); sizes in B, KiB, MiB, GiB (or KB, MB, GB).
+pub fn parse_progress(line: &str) -> Option<(u64, u64)> {
+    let rest = line.trim().strip_prefix("[download]")?.trim_start();
+    let (pct, rest) = rest.split_once('%')?;
+    let pct: f64 = pct.trim().parse().ok()?;
+    let size = rest.trim_start().strip_prefix("of")?.trim_start().trim_start_matches('~').trim_start().split_whitespace().next()?;
+    let split = size.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = size.split_at(split);
+    let scale: f64 = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        _ => return None,
+    };
+    let total = (number.parse::<f64>().ok()? * scale).round() as u64;
+    Some((((pct / 100.0) * total as f64).round() as u64, total))
+}
+
 /// Lets yt-dlp download `candidate` (a [`Fetch::YtDlp`] one) into the work folder
 /// `<dest>.part.d/`, then hashes the file (sha256), fsyncs and renames it to `dest`. Errors:
 /// the subprocess's or yt-dlp's reason, no or an empty file, or an I/O error; the work
 /// folder is removed either way.
-pub async fn fetch(candidate: &Candidate, dest: &Path, config: &Config, cancel: &CancellationToken) -> Result<FetchedFile, String> {
+/// `progress` gets yt-dlp's progress (approximate, from its percentage and size).
+pub async fn fetch(candidate: &Candidate, dest: &Path, config: &Config, cancel: &CancellationToken, progress: &(dyn Fn(TransferProgress) + Send + Sync)) -> Result<FetchedFile, String> {
     let Fetch::YtDlp { binary, format } = &candidate.fetch else { return Err("not a yt-dlp candidate".into()) };
     let part = part_path(dest).ok_or_else(|| format!("invalid destination {}", dest.display()))?;
     let mut work = part.into_os_string();
@@ -138,12 +162,24 @@ pub async fn fetch(candidate: &Candidate, dest: &Path, config: &Config, cancel: 
     let work = PathBuf::from(work);
     let _ = tokio::fs::remove_dir_all(&work).await;
     tokio::fs::create_dir_all(&work).await.map_err(|e| format!("create {}: {e}", work.display()))?;
-    let result = fetch_into(binary, format.as_deref(), candidate, &work, dest, config, cancel).await;
+    let result = fetch_into(Run { binary, format: format.as_deref(), candidate, work: &work, dest, config, cancel, progress }).await;
     let _ = tokio::fs::remove_dir_all(&work).await;
     result
 }
 
-async fn fetch_into(binary: &Path, format: Option<&str>, candidate: &Candidate, work: &Path, dest: &Path, config: &Config, cancel: &CancellationToken) -> Result<FetchedFile, String> {
+struct Run<'a> {
+    binary: &'a Path,
+    format: Option<&'a str>,
+    candidate: &'a Candidate,
+    work: &'a Path,
+    dest: &'a Path,
+    config: &'a Config,
+    cancel: &'a CancellationToken,
+    progress: &'a (dyn Fn(TransferProgress) + Send + Sync),
+}
+
+async fn fetch_into(run: Run<'_>) -> Result<FetchedFile, String> {
+    let Run { binary, format, candidate, work, dest, config, cancel, progress } = run;
     let mut cmd = Command::new(binary);
     // `-o` is an output template: a literal `%` must be doubled
     let out_template = format!("{}/media.%(ext)s", work.to_string_lossy().replace('%', "%%"));
@@ -155,7 +191,18 @@ async fn fetch_into(binary: &Path, format: Option<&str>, candidate: &Candidate, 
         cmd.arg("-f").arg(f);
     }
     cmd.arg("--").arg(candidate.url.as_str());
-    let result = subprocess::run(cmd, limits(config, Duration::MAX), cancel).await;
+    let pending = std::sync::Mutex::new(Vec::<u8>::new());
+    let on_stdout = |chunk: &[u8]| {
+        let mut pending = pending.lock().expect("progress lock");
+        pending.extend_from_slice(chunk);
+        while let Some(end) = pending.iter().position(|b| *b == b'\n' || *b == b'\r') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            if let Some((downloaded, total)) = parse_progress(&String::from_utf8_lossy(&line)) {
+                progress(TransferProgress { downloaded, total: Some(total), resumed_from: 0 });
+            }
+        }
+    };
+    let result = subprocess::run_observed(cmd, limits(config, Duration::MAX), cancel, &on_stdout).await;
     let failed = match result {
         Err(e) => Some(e.to_string()),
         Ok(out) if !out.status.success() => Some(error_line(&out.stderr)),
@@ -195,7 +242,11 @@ async fn fetch_into(binary: &Path, format: Option<&str>, candidate: &Candidate, 
     .await
     .map_err(|e| e.to_string())?;
     match done {
-        Ok((size, sha256_hex)) => Ok(FetchedFile { path: dest.to_path_buf(), size, sha256_hex, resumed_from: 0, attempts: 1, content_type: candidate.mime_type.clone() }),
+        Ok((size, sha256_hex)) => {
+            // the exact size, now that the file is complete
+            progress(TransferProgress { downloaded: size, total: Some(size), resumed_from: 0 });
+            Ok(FetchedFile { path: dest.to_path_buf(), size, sha256_hex, resumed_from: 0, attempts: 1, content_type: candidate.mime_type.clone() })
+        }
         Err(e) => Err(format!("yt-dlp download: {e}")),
     }
 }
@@ -238,6 +289,20 @@ mod tests {
         ];
         for (item, expected) in cases {
             assert_eq!(page_of(&item).as_ref().map(url::Url::as_str), expected);
+        }
+    }
+
+    #[test]
+    fn progress_cases() {
+        let cases = [
+            ("[download]  45.3% of   19.53KiB at    2.34MiB/s ETA 00:00", Some((9060, 19999))),
+            ("[download] 100.0% of ~  1.00MiB at  1.0MiB/s ETA 00:00 (frag 3/3)", Some((1_048_576, 1_048_576))),
+            ("[download] 100% of   19.53KiB in 00:00:00 at 1.49MiB/s", Some((19999, 19999))),
+            ("[download] Destination: /lib/x.mp3", None),
+            ("[generic] Extracting URL: http://a/", None),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(parse_progress(line), expected, "{line}");
         }
     }
 
