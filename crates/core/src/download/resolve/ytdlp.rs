@@ -132,7 +132,7 @@ pub fn parse_progress(line: &str) -> Option<(u64, u64)> {
     let rest = line.trim().strip_prefix("[download]")?.trim_start();
     let (pct, rest) = rest.split_once('%')?;
     let pct: f64 = pct.trim().parse().ok()?;
-    let size = rest.trim_start().strip_prefix("of")?.trim_start().trim_start_matches('~').trim_start().split_whitespace().next()?;
+    let size = rest.trim_start().strip_prefix("of")?.trim_start().trim_start_matches('~').split_whitespace().next()?;
     let split = size.find(|c: char| c.is_ascii_alphabetic())?;
     let (number, unit) = size.split_at(split);
     let scale: f64 = match unit {
