@@ -14,6 +14,8 @@ pub mod limits;
 pub mod media_ext;
 pub mod naming;
 pub mod resolve;
+mod response_plan;
+pub mod retry;
 pub mod transfer;
 pub mod watchdog;
 
@@ -22,7 +24,7 @@ pub use naming::{
     NameVars, NamingError, DEFAULT_TEMPLATE, MAX_COMPONENT_BYTES,
 };
 pub use transfer::{
-    build_client, fetch_to_file, part_path, ErrorKind, FetchedFile, TransferError, TransferOptions,
-    TransferProgress,
+    build_client, fetch_to_file, fetch_to_file_attempts, part_path, ErrorKind, FetchFailure,
+    FetchedFile, TransferError, TransferOptions, TransferProgress,
 };
 pub use watchdog::{Watchdog, WatchdogStop};

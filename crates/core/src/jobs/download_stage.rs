@@ -27,7 +27,7 @@ use super::throughput;
 use crate::download::naming::{render_relative_path, safe_join, NameVars};
 use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Tried};
 use crate::download::transfer::validator_path;
-use crate::download::{fetch_to_file, part_path, TransferError, TransferOptions, TransferProgress};
+use crate::download::{fetch_to_file_attempts, part_path, FetchFailure, TransferError, TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
 use crate::store::{FileRow, StageCounts, StageKind};
 
@@ -105,6 +105,7 @@ fn transfer_options(engine: &Engine) -> TransferOptions {
         connect_timeout: Duration::from_millis(c.connect_timeout_ms),
         max_attempts: c.max_attempts.max(1),
         retry_backoff: Duration::from_millis(c.retry_backoff_ms),
+        deadline: Duration::from_millis(c.transfer_deadline_ms),
         bandwidth: engine.inner.bandwidth.clone(),
     }
 }
@@ -266,15 +267,16 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
             }
         }
         let _slot = engine.inner.hosts.acquire(&candidate.url).await;
-        match fetch_to_file(engine.client(), &candidate.url, &dest, &options, &progress, &shared.ctx.abort).await {
+        match fetch_to_file_attempts(engine.client(), &candidate.url, &dest, &options, &progress, &shared.ctx.abort).await {
             Ok(fetched) => {
                 outcome = Some((candidate.url.clone(), fetched));
                 break;
             }
-            Err(TransferError::Cancelled) => break,
-            Err(e) => {
-                let next = !e.is_transient();
-                tried.push(Tried { source: candidate.source, url: Some(candidate.url.to_string()), error: e.to_string() });
+            Err(FetchFailure { error: TransferError::Cancelled, .. }) => break,
+            Err(failure) => {
+                // `attempt 3/3, transient: HTTP 503 ... from <url>`: which attempt, the class, why
+                let next = !failure.error.is_transient();
+                tried.push(Tried { source: candidate.source, url: Some(candidate.url.to_string()), error: failure.to_string() });
                 if !next {
                     break;
                 }
@@ -295,7 +297,13 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
         }
         _ if tried.is_empty() => Ok(()), // cancelled: the item stays claimed; the stage re-queues it
         _ => {
-            let reason = if tried.len() == 1 { format!("{} ({})", tried[0].error, tried[0].url.as_deref().unwrap_or_default()) } else { DownloadFailed { tried }.to_string() };
+            let reason = match tried.as_slice() {
+                [one] => match one.url.as_deref() {
+                    Some(url) if !one.error.contains(url) => format!("{} ({url})", one.error),
+                    _ => one.error.clone(),
+                },
+                _ => DownloadFailed { tried }.to_string(),
+            };
             fail(shared, live, item, title, reason).await
         }
     }

@@ -6,6 +6,7 @@ mod catalog_common;
 mod catalog_corpus;
 mod catalog_identity;
 mod catalog_opml;
+mod download_policy;
 mod download_transfer;
 mod jobs_engine;
 mod jobs_scheduler;
