@@ -67,7 +67,7 @@ pub enum TransferError {
     },
     /// The library root lacks the free space the file needs, and no overflow root has it.
     /// Expected (class `disk_full`): final until someone frees space.
-    #[error("disk full: {needed} bytes needed, {available} available under {root:?}")]
+    #[error("{needed} bytes needed, {available} available under {root:?}")]
     DiskFull {
         /// The root checked last.
         root: PathBuf,

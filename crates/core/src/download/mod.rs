@@ -16,6 +16,7 @@ pub mod naming;
 pub mod resolve;
 mod response_plan;
 pub mod retry;
+pub mod space;
 pub mod transfer;
 pub mod watchdog;
 

@@ -55,6 +55,9 @@ pub struct TransferOptions {
     pub deadline: Duration,
     /// A global bandwidth limit shared with other transfers; `None` = unlimited.
     pub bandwidth: Option<std::sync::Arc<super::limits::BandwidthLimiter>>,
+    /// Checks free space against the bytes a response announces before writing them; a
+    /// short disk ends the attempt with [`TransferError::DiskFull`] (final). `None` = no check.
+    pub space: Option<std::sync::Arc<dyn super::space::SpaceProbe>>,
 }
 
 impl Default for TransferOptions {
@@ -66,6 +69,7 @@ impl Default for TransferOptions {
             retry_backoff: Duration::from_secs(1),
             deadline: Duration::from_secs(4 * 3600),
             bandwidth: None,
+            space: None,
         }
     }
 }
@@ -300,6 +304,14 @@ impl Attempt<'_> {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        if let (Some(probe), Some(total)) = (&self.opts.space, total) {
+            let dir = parent_dir(self.dest);
+            let needed = total.saturating_sub(offset);
+            let available = probe.available(&dir).map_err(io_err("read free space", &dir))?;
+            if available < needed {
+                return Err(TransferError::DiskFull { root: dir, needed, available });
+            }
+        }
         let mut hasher = Sha256::new();
         let file = if offset > 0 {
             self.open_and_hash_prefix(offset, &mut hasher).await?

@@ -29,7 +29,10 @@ use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Tried};
 use crate::download::transfer::validator_path;
 use crate::download::{fetch_to_file_attempts, part_path, FetchFailure, TransferError, TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
-use crate::store::{FileRow, StageCounts, StageKind};
+use crate::store::{FileRow, StageCounts, StageKind, WorkStatus};
+use super::placement;
+use super::reaper::{ItemBeat, LiveWork};
+use std::sync::atomic::Ordering;
 
 /// A resolved item waiting for a downloader.
 #[derive(Debug)]
@@ -67,7 +70,7 @@ pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64])
         lives.push(live.clone());
         workers.spawn(combined_worker(shared.clone(), live));
     } else {
-        let (tx, rx) = mpsc::channel::<Ready>(2 * split.downloaders);
+        let (tx, rx) = mpsc::channel::<(Ready, LiveWork)>(2 * split.downloaders);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         for n in 1..=split.resolvers {
             let live = Arc::new(WorkerLive::new(format!("resolve-{n}")));
@@ -107,19 +110,19 @@ fn transfer_options(engine: &Engine) -> TransferOptions {
         retry_backoff: Duration::from_millis(c.retry_backoff_ms),
         deadline: Duration::from_millis(c.transfer_deadline_ms),
         bandwidth: engine.inner.bandwidth.clone(),
+        space: Some(engine.inner.space.clone()),
     }
 }
 
-async fn resolver(shared: Arc<Shared>, live: Arc<WorkerLive>, tx: mpsc::Sender<Ready>) -> Result<(), EngineError> {
+async fn resolver(shared: Arc<Shared>, live: Arc<WorkerLive>, tx: mpsc::Sender<(Ready, LiveWork)>) -> Result<(), EngineError> {
     let (engine, job, stage) = (&shared.engine, shared.ctx.job, shared.stage);
     while !shared.ctx.stop.is_cancelled() {
-        let now = engine.now();
-        let Some(item) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
+        let Some((item, held)) = engine.claim_work(job, stage).await? else { break };
         let Some(ready) = resolve(&shared, &live, item).await? else { continue };
         let rel = ready.rel.clone();
         let delivered = tokio::select! {
             biased;
-            sent = tx.send(ready) => sent.is_ok(),
+            sent = tx.send((ready, held)) => sent.is_ok(),
             _ = shared.ctx.stop.cancelled() => false,
         };
         if !delivered {
@@ -133,13 +136,13 @@ async fn resolver(shared: Arc<Shared>, live: Arc<WorkerLive>, tx: mpsc::Sender<R
     Ok(())
 }
 
-async fn downloader(shared: Arc<Shared>, live: Arc<WorkerLive>, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Ready>>>) -> Result<(), EngineError> {
+async fn downloader(shared: Arc<Shared>, live: Arc<WorkerLive>, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<(Ready, LiveWork)>>>) -> Result<(), EngineError> {
     loop {
         let next = tokio::select! {
             next = async { rx.lock().await.recv().await } => next,
             _ = shared.ctx.abort.cancelled() => None,
         };
-        let Some(ready) = next else { break };
+        let Some((ready, held)) = next else { break };
         if shared.ctx.stop.is_cancelled() {
             // paused: what is still queued goes back to the store's queue, untouched
             let (job, stage, item, now) = (shared.ctx.job, shared.stage, ready.item, shared.engine.now());
@@ -147,7 +150,7 @@ async fn downloader(shared: Arc<Shared>, live: Arc<WorkerLive>, rx: Arc<tokio::s
             shared.engine.blocking(move |s| s.release_stage_item(job, stage, item, now)).await?;
             continue;
         }
-        download(&shared, &live, ready).await?;
+        download(&shared, &live, ready, held).await?;
     }
     live.stop();
     Ok(())
@@ -156,10 +159,9 @@ async fn downloader(shared: Arc<Shared>, live: Arc<WorkerLive>, rx: Arc<tokio::s
 async fn combined_worker(shared: Arc<Shared>, live: Arc<WorkerLive>) -> Result<(), EngineError> {
     let (engine, job, stage) = (&shared.engine, shared.ctx.job, shared.stage);
     while !shared.ctx.stop.is_cancelled() {
-        let now = engine.now();
-        let Some(item) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
+        let Some((item, held)) = engine.claim_work(job, stage).await? else { break };
         if let Some(ready) = resolve(&shared, &live, item).await? {
-            download(&shared, &live, ready).await?;
+            download(&shared, &live, ready, held).await?;
         }
     }
     live.stop();
@@ -245,41 +247,63 @@ fn split_ext(rel: &str) -> (&str, &str) {
     }
 }
 
-async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<(), EngineError> {
-    let (engine, job) = (&shared.engine, shared.ctx.job);
+async fn download(shared: &Shared, live: &WorkerLive, ready: Ready, held: LiveWork) -> Result<(), EngineError> {
+    let (engine, job, key) = (&shared.engine, shared.ctx.job, held.key());
     let Ready { item, playlist, title, candidates, rel } = ready;
     live.begin(item, &title);
     engine.emit(Event::DownloadStarted { job, item, title: title.clone(), worker: live.name.clone() });
-    let dest = safe_join(&engine.config().library, std::path::Path::new(&rel)).map_err(|e| EngineError::Worker(e.to_string()))?;
+    // the job's reference and the transfer's own token: only the last reference stops it
+    let transfer = engine.track_transfer(job, item, key).await?;
+    let beat = ItemBeat::start(engine, key);
+    let declared = engine.blocking(move |s| Ok(s.item(item)?.enclosure.and_then(|e| e.length))).await?;
+    let roots = placement::roots(engine);
+    let mut root = match placement::initial_root(engine, &roots, &rel, declared).await {
+        Ok(root) => root,
+        Err(e) => {
+            shared.reserved.lock().expect("reserved lock").remove(&rel);
+            return fail(shared, live, item, title, format!("{}: {e}", e.class())).await;
+        }
+    };
+    let dest_in = |root: usize| safe_join(&roots[root], std::path::Path::new(&rel)).map_err(|e| EngineError::Worker(e.to_string()));
     let progress = |p: TransferProgress| {
         live.progress(p.downloaded, p.total, p.resumed_from);
         engine.emit(Event::DownloadProgress { job, item, downloaded: p.downloaded, total: p.total });
+        beat.tick();
     };
     let options = transfer_options(engine);
     let mut tried = Vec::new();
     let mut outcome: Option<(url::Url, crate::download::FetchedFile)> = None;
-    for (i, candidate) in candidates.iter().enumerate() {
-        if i > 0 {
-            // another URL is another representation: never resume its bytes onto this part
-            if let Some(part) = part_path(&dest) {
-                let _ = tokio::fs::remove_file(validator_path(&part)).await;
-                let _ = tokio::fs::remove_file(part).await;
-            }
-        }
+    let mut cancelled = false;
+    let mut next = 0;
+    while let Some(candidate) = candidates.get(next) {
+        let dest = dest_in(root)?;
         let _slot = engine.inner.hosts.acquire(&candidate.url).await;
-        match fetch_to_file_attempts(engine.client(), &candidate.url, &dest, &options, &progress, &shared.ctx.abort).await {
+        match fetch_to_file_attempts(engine.client(), &candidate.url, &dest, &options, &progress, &transfer.state.token).await {
             Ok(fetched) => {
                 outcome = Some((candidate.url.clone(), fetched));
                 break;
             }
-            Err(FetchFailure { error: TransferError::Cancelled, .. }) => break,
+            Err(FetchFailure { error: TransferError::Cancelled, .. }) => {
+                cancelled = true;
+                break;
+            }
             Err(failure) => {
+                if let TransferError::DiskFull { needed, .. } = failure.error {
+                    if let Some(other) = placement::next_root(engine, &roots, root, needed) {
+                        remove_part(&dest).await; // the bytes move to a root with room
+                        root = other;
+                        continue;
+                    }
+                }
                 // `attempt 3/3, transient: HTTP 503 ... from <url>`: which attempt, the class, why
-                let next = !failure.error.is_transient();
+                let transient = failure.error.is_transient();
                 tried.push(Tried { source: candidate.source, url: Some(candidate.url.to_string()), error: failure.to_string() });
-                if !next {
+                if transient {
                     break;
                 }
+                // another URL is another representation: never resume its bytes onto this part
+                remove_part(&dest).await;
+                next += 1;
             }
         }
     }
@@ -288,15 +312,36 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
         Some((url, fetched)) => {
             let row = FileRow { path: rel.clone(), size: fetched.size, sha256: fetched.sha256_hex.clone(), url: url.to_string(), downloaded_ms: engine.now() };
             let (stage, now) = (shared.stage, engine.now());
-            engine.blocking(move |s| s.finish_download(job, stage, item, &row, now)).await?;
+            let overflow = (root > 0).then(|| roots[root].clone());
+            engine.blocking(move |s| s.finish_download_in(job, stage, item, &row, overflow.as_deref(), now)).await?;
             live.end(false);
             let outcome = ItemOutcome::Downloaded { path: rel, bytes: fetched.size, resumed_from: fetched.resumed_from };
             engine.emit(Event::DownloadFinished { job, item, title, outcome });
             shared.exporter.item_completed(playlist);
             Ok(())
         }
-        _ if tried.is_empty() => Ok(()), // cancelled: the item stays claimed; the stage re-queues it
-        _ => {
+        None if cancelled => {
+            if transfer.state.unwanted.load(Ordering::SeqCst) {
+                // no playlist or job wants the item any more
+                let now = engine.now();
+                engine
+                    .blocking(move |s| {
+                        if !s.move_work_item(key, WorkStatus::Cancelling, WorkStatus::Cancelled, now)? {
+                            s.move_work_item(key, WorkStatus::Running, WorkStatus::Cancelled, now)?;
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                if transfer.state.delete.load(Ordering::SeqCst) {
+                    remove_part(&dest_in(root)?).await;
+                }
+                live.end(false);
+                engine.emit(Event::DownloadFinished { job, item, title, outcome: ItemOutcome::Failed("cancelled: no playlist or job wants it".into()) });
+            }
+            Ok(()) // a shutdown: the item stays claimed; the stage re-queues it
+        }
+        None if tried.is_empty() => Ok(()),
+        None => {
             let reason = match tried.as_slice() {
                 [one] => match one.url.as_deref() {
                     Some(url) if !one.error.contains(url) => format!("{} ({url})", one.error),
@@ -306,6 +351,14 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
             };
             fail(shared, live, item, title, reason).await
         }
+    }
+}
+
+/// Removes the part of `dest` and its validator, if any.
+async fn remove_part(dest: &std::path::Path) {
+    if let Some(part) = part_path(dest) {
+        let _ = tokio::fs::remove_file(validator_path(&part)).await;
+        let _ = tokio::fs::remove_file(part).await;
     }
 }
 

@@ -17,6 +17,8 @@ pub mod items;
 pub mod job_log;
 pub mod jobs;
 pub mod playlists;
+pub mod reaping;
+pub mod refs;
 mod rows;
 pub mod runs;
 pub mod schema;

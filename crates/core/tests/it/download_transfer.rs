@@ -252,6 +252,7 @@ fn quick_opts(max_attempts: u32) -> TransferOptions {
         retry_backoff: Duration::from_millis(10),
         deadline: Duration::from_secs(60),
         bandwidth: None,
+        space: None,
     }
 }
 
