@@ -9,4 +9,6 @@ mod catalog_opml;
 mod download_policy;
 mod download_transfer;
 mod jobs_engine;
+mod jobs_reaper;
+mod jobs_refs;
 mod jobs_scheduler;
