@@ -84,7 +84,25 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         Command::Resume { job } => command(store, config, *job, JobCommand::Resume).await,
         Command::Cancel { job } => command(store, config, *job, JobCommand::Cancel).await,
         Command::Retry { job } => command(store, config, *job, JobCommand::RetryFailed).await,
+        Command::Want { playlists } => set_wanted(store, config, playlists, true, false).await,
+        Command::Unwant { playlists, delete } => set_wanted(store, config, playlists, false, *delete).await,
     }
+}
+
+/// Selects or unselects playlists for download (see `Engine::set_playlist_wanted`).
+async fn set_wanted(store: Store, config: Config, selectors: &[String], wanted: bool, delete: bool) -> anyhow::Result<bool> {
+    let engine = Engine::new(store.clone(), config, Arc::new(SystemClock), Arc::new(|_| {}));
+    for selector in selectors {
+        let id = store.find_playlist(selector)?;
+        let dropped = engine.set_playlist_wanted(id, wanted, delete).await?;
+        let title = store.playlist(id)?.display_title().to_string();
+        if wanted {
+            println!("playlist {id} {title}: selected for download");
+        } else {
+            println!("playlist {id} {title}: unselected; {} items no longer wanted, {} files deleted", dropped.orphans.len(), dropped.deleted_files.len());
+        }
+    }
+    Ok(true)
 }
 
 /// Commands a run that owns the catalog can answer over its control socket.
@@ -224,12 +242,16 @@ fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<(
     } else {
         selectors.iter().map(|s| store.find_playlist(s)).collect::<Result<_, _>>()?
     };
+    let failures = if what == ListWhat::Items { store.download_failures()? } else { Default::default() };
     for id in ids {
         let p = store.playlist(id)?;
         let items = store.playlist_items(id)?;
         if what == ListWhat::Playlists {
             let downloaded = items.iter().filter(|i| i.file.is_some()).count();
-            let state = p.last_error.as_deref().map(|e| format!("  error: {e}")).unwrap_or_default();
+            let mut state = p.last_error.as_deref().map(|e| format!("  error: {e}")).unwrap_or_default();
+            if store.playlist_wanted(id)? {
+                state.insert_str(0, "  [wanted]");
+            }
             println!("{id:>5}  {:<50}  {:>5} items  {:>5} downloaded  {}{state}", p.display_title(), items.len(), downloaded, p.url);
             continue;
         }
@@ -238,7 +260,11 @@ fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<(
             let date = entry.item.published.map(format_date).unwrap_or_else(|| "undated   ".into());
             let state = match (&entry.file, &entry.item.enclosure) {
                 (Some(f), _) => format!("downloaded {}", f.path),
-                (None, Some(_)) => "pending".into(),
+                (None, Some(_)) => match failures.get(&entry.id) {
+                    // e.g. `failed: attempt 3/3, transient: HTTP 503 Service Unavailable from <url>`
+                    Some(error) => format!("failed: {error}"),
+                    None => "pending".into(),
+                },
                 (None, None) => "no enclosure".into(),
             };
             println!("{:>7}  {date}  {}  [{state}]", entry.id, entry.item.title.as_deref().unwrap_or("(untitled)"));

@@ -265,3 +265,29 @@ async fn a_second_invocation_watches_and_pauses_a_running_job_over_the_control_s
         assert_eq!(server.stats().body_bytes_for(&format!("/ctl/{n}.mp3")), 300_000, "episode {n} fetched once");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_items_names_the_failed_attempt_and_unwant_delete_removes_files() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let feed = server.add_podcast("lf", 2, 10_000);
+    server.set_fault("/lf/2.mp3", catalog_sync_testkit::Fault::Status(503), None);
+    let cli = Cli::new();
+    std::fs::write(cli.dir.path().join("config.toml"), "max_attempts = 2\nretry_backoff_ms = 10\n").unwrap();
+    let (code, _, stderr) = cli.run(&["add", feed.as_str()]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, _) = cli.run(&["want", "1"]).await;
+    assert_eq!(code, 0);
+    let (code, _, _) = cli.run(&["-q", "run"]).await;
+    assert_eq!(code, 1, "an item failed");
+    let (_, out, _) = cli.run(&["list", "items"]).await;
+    let failed = out.lines().find(|l| l.contains("lf episode 2")).unwrap();
+    assert!(failed.contains(&format!("[failed: attempt 2/2, transient: HTTP 503 Service Unavailable from {}]", server.url("/lf/2.mp3"))), "{out}");
+    assert!(out.lines().any(|l| l.contains("lf episode 1") && l.contains("[downloaded ")), "{out}");
+    let (_, out, _) = cli.run(&["list"]).await;
+    assert!(out.contains("[wanted]"), "{out}");
+    assert_eq!(cli.files().0.len(), 1);
+    let (code, out, _) = cli.run(&["unwant", "--delete", "1"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("2 items no longer wanted, 1 files deleted"), "{out}");
+    assert!(cli.files().0.is_empty(), "the unwanted file is gone");
+}

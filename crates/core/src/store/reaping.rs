@@ -84,6 +84,32 @@ impl Store {
         })
     }
 
+    /// The error stored with each item's latest failed download work item (newest job wins),
+    /// by item id: e.g. `attempt 3/3, transient: HTTP 503 Service Unavailable from <url>`. A
+    /// range scan of the failed entries of `WORK_STATUS_INDEX`, keeping download stages only.
+    pub fn download_failures(&self) -> Result<std::collections::HashMap<u64, String>> {
+        self.read(|tx| {
+            let failed = scan(&tx.open_table(tables::WORK_STATUS_INDEX)?, WorkStatus::Failed)?;
+            let jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
+            let work = tx.open_table(tables::STAGE_ITEM)?;
+            let mut out = std::collections::HashMap::new();
+            let mut kinds: std::collections::HashMap<u64, Vec<super::StageKind>> = std::collections::HashMap::new();
+            for (job, stage, target) in failed {
+                if !kinds.contains_key(&job) {
+                    let stages = jobs.get(job)?.map(|g| g.value().stages.iter().map(|s| s.kind).collect()).unwrap_or_default();
+                    kinds.insert(job, stages);
+                }
+                if kinds[&job].get(stage as usize) != Some(&super::StageKind::Download) {
+                    continue;
+                }
+                if let Some(error) = work.get((job, stage, target))?.and_then(|g| g.value().last_error) {
+                    out.insert(target, error); // keys ascend by job: a newer job overwrites
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// Moves one work item from `from` to `to` (a no-op returning false when it is in another
     /// state), e.g. running -> cancelling when its last reference goes.
     pub fn move_work_item(&self, key: WorkKey, from: WorkStatus, to: WorkStatus, now_ms: i64) -> Result<bool> {
@@ -144,5 +170,12 @@ mod tests {
         assert_eq!(store.claim_stage_item(job, 0, 61_000).unwrap(), Some(1));
         let one = store.stage_items(job, 0).unwrap().into_iter().find(|(t, _)| *t == 1).unwrap().1;
         assert_eq!(one.attempts, 2);
+        // a failed download is listed with its error; a failed sync work item is not
+        store.finish_stage_item(job, 0, 1, crate::store::jobs::WorkEnd::failed("attempt 3/3, transient: HTTP 503"), 62_000).unwrap();
+        let sync = store.create_job(JobKind::SyncOnly, &[StageKind::Sync], &[], 0).unwrap();
+        store.add_stage_items(sync, 0, &[2], 0).unwrap();
+        store.claim_stage_item(sync, 0, 1).unwrap();
+        store.finish_stage_item(sync, 0, 2, crate::store::jobs::WorkEnd::failed("playlist 2: HTTP 404"), 2).unwrap();
+        assert_eq!(store.download_failures().unwrap(), [(1, "attempt 3/3, transient: HTTP 503".to_string())].into());
     }
 }

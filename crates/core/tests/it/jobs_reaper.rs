@@ -106,3 +106,41 @@ async fn the_periodic_pass_requeues_stale_work_and_spares_a_live_transfer() {
 fn status_of_stage(rig: &Rig, job: u64, stage: u8, target: u64) -> WorkStatus {
     rig.store.stage_items(job, stage).unwrap().into_iter().find(|(t, _)| *t == target).unwrap().1.status
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_download_stamps_its_heartbeat_while_bytes_flow() {
+    let server = TestServer::start(ServerConfig { rate_limit: Some(200_000), ..Default::default() }).await.unwrap();
+    let rig = Rig::new();
+    let p = rig.add(&server.add_podcast("beat", 1, 2_000_000));
+    let clock = ManualClock::new(T0);
+    let config = Config { item_heartbeat_ms: 5_000, ..rig.config() };
+    let engine = engine_at(&rig, &clock, config);
+    let job = engine.enqueue(JobKind::SyncDownload, vec![p]).await.unwrap();
+    let run = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run_queued().await }
+    });
+    let store = rig.store.clone();
+    let beat = move || store.work_with_status(WorkStatus::Running).unwrap().into_iter().find(|k| k.1 == 1).and_then(|k| store.work_heartbeat(k).unwrap());
+    for _ in 0..2000 {
+        if beat().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(beat(), Some(T0), "stamped when the download starts");
+    clock.advance(4_000);
+    tokio::time::sleep(Duration::from_millis(300)).await; // chunks flow; not yet due
+    assert_eq!(beat(), Some(T0));
+    clock.advance(2_000);
+    for _ in 0..2000 {
+        if beat() == Some(T0 + 6_000) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(beat(), Some(T0 + 6_000), "stamped again once item_heartbeat_ms passed");
+    server.set_rate_limit(None);
+    assert_eq!(run.await.unwrap().unwrap(), vec![(job, JobStatus::Succeeded)]);
+    assert_eq!(rig.store.work_with_status(WorkStatus::Running).unwrap(), vec![]);
+}

@@ -151,6 +151,11 @@ async fn a_full_library_overflows_to_the_next_root_or_fails_as_disk_full() {
         assert_eq!(rig.store.item_file_root(entry.id).unwrap().as_deref(), Some(overflow.as_path()));
         assert_eq!(std::fs::metadata(overflow.join(&file.path)).unwrap().len(), 50_000);
     }
+    // the playlist's M3U (in the library) lists the overflow files by absolute path
+    let m3u = std::fs::read_to_string(rig.library().join("Podcast big.m3u")).unwrap();
+    let listed: Vec<&str> = m3u.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(listed.len(), 2, "{m3u}");
+    assert!(listed.iter().all(|l| Path::new(l).is_absolute() && Path::new(l).is_file()), "{m3u}");
     // every root full: the item fails with the final class disk_full and no file at all
     let q = rig.add(&server.add_podcast("more", 1, 50_000));
     let all_full: Arc<dyn SpaceProbe> = Arc::new(FakeSpace([(rig.library(), 10_000), (overflow.clone(), 20_000)].into()));
