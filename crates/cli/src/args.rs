@@ -94,7 +94,8 @@ pub enum Command {
         /// Job id.
         job: u64,
     },
-    /// Cancel a job: transfers stop now (partial files are kept for a later download).
+    /// Cancel a job: drops its references, so its transfers stop now unless a selected
+    /// playlist still wants their items (partial files are kept for a later download).
     Cancel {
         /// Job id.
         job: u64,

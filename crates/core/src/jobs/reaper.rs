@@ -101,11 +101,12 @@ pub(super) struct ItemBeat {
 }
 
 impl ItemBeat {
-    /// Stamps the heartbeat now (the transfer starts) and returns the ticker.
-    pub(super) fn start(engine: &Engine, key: WorkKey) -> ItemBeat {
-        let beat = ItemBeat { engine: engine.clone(), key, last_ms: AtomicI64::new(i64::MIN) };
-        beat.tick();
-        beat
+    /// Stamps the heartbeat now (the transfer starts; awaited, so it lands before any byte)
+    /// and returns the ticker.
+    pub(super) async fn start(engine: &Engine, key: WorkKey) -> Result<ItemBeat, EngineError> {
+        let now = engine.now();
+        engine.blocking(move |s| s.beat_work(&[key], now)).await?;
+        Ok(ItemBeat { engine: engine.clone(), key, last_ms: AtomicI64::new(now) })
     }
 
     /// Called on progress: stamps when `item_heartbeat_ms` passed since the last stamp.
@@ -113,7 +114,7 @@ impl ItemBeat {
         let now = self.engine.now();
         let every = self.engine.config().item_heartbeat_ms as i64;
         let last = self.last_ms.load(Ordering::Relaxed);
-        if last != i64::MIN && now.saturating_sub(last) < every {
+        if now.saturating_sub(last) < every {
             return;
         }
         if self.last_ms.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {

@@ -95,11 +95,13 @@ impl Store {
             let mut out = std::collections::HashMap::new();
             let mut kinds: std::collections::HashMap<u64, Vec<super::StageKind>> = std::collections::HashMap::new();
             for (job, stage, target) in failed {
-                if !kinds.contains_key(&job) {
-                    let stages = jobs.get(job)?.map(|g| g.value().stages.iter().map(|s| s.kind).collect()).unwrap_or_default();
-                    kinds.insert(job, stages);
-                }
-                if kinds[&job].get(stage as usize) != Some(&super::StageKind::Download) {
+                let stages = match kinds.entry(job) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(jobs.get(job)?.map(|g| g.value().stages.iter().map(|s| s.kind).collect()).unwrap_or_default())
+                    }
+                };
+                if stages.get(stage as usize) != Some(&super::StageKind::Download) {
                     continue;
                 }
                 if let Some(error) = work.get((job, stage, target))?.and_then(|g| g.value().last_error) {

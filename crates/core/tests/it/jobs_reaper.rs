@@ -122,8 +122,15 @@ async fn a_running_download_stamps_its_heartbeat_while_bytes_flow() {
     });
     let store = rig.store.clone();
     let beat = move || store.work_with_status(WorkStatus::Running).unwrap().into_iter().find(|k| k.1 == 1).and_then(|k| store.work_heartbeat(k).unwrap());
+    // a part on disk means the download started, and its start stamp has landed
+    let lib = rig.library();
+    let has_part = || {
+        let mut found = false;
+        crate::jobs_engine::walk(&lib, &mut |p| found |= p.extension().is_some_and(|e| e == "part"));
+        found
+    };
     for _ in 0..2000 {
-        if beat().is_some() {
+        if has_part() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

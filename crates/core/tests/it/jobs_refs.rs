@@ -185,6 +185,6 @@ async fn a_response_larger_than_declared_never_leaves_a_file_under_its_final_nam
     assert!(error.starts_with("attempt 1/2, disk_full: 400000 bytes needed, 100000 available"), "{error}");
     let mut names = Vec::new();
     walk(&rig.library(), &mut |p| names.push(p.to_path_buf()));
-    assert!(names.iter().all(|p| !p.extension().is_some_and(|e| e == "mp3")), "{names:?}");
+    assert!(!names.iter().any(|p| p.extension().is_some_and(|e| e == "mp3")), "{names:?}");
     assert!(rig.store.playlist_items(p).unwrap()[0].file.is_none());
 }
