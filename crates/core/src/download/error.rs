@@ -1,5 +1,5 @@
 //! Errors of the HTTP transfer, each classified (ARCHITECTURE.md convention 2) as expected
-//! (final: 404, 410, other 4xx, 416 misuse, disk full, cancelled), transient (retried:
+//! (final: 404, 410, other 4xx, 416 misuse, an HTML page for media, disk full, cancelled), transient (retried:
 //! timeouts, stalls, the overall deadline, 5xx, 408, 429, resets, short bodies) or a bug.
 //! [`TransferError::kind`] is the one place that decides; [`TransferError::class`] names the
 //! class users see (`transient`, `final`, `disk_full`, `bug`);
@@ -110,6 +110,15 @@ pub enum TransferError {
         #[source]
         source: std::io::Error,
     },
+    /// The server answered with a type that is not media (an HTML page: a login, error or
+    /// landing page served with 200). Expected: the next candidate URL is tried.
+    #[error("unsupported type {content_type} from {url}")]
+    UnsupportedType {
+        /// The `Content-Type` essence, lowercased.
+        content_type: String,
+        /// The URL requested.
+        url: Url,
+    },
     /// The URL is not `http` or `https`. Expected.
     #[error("unsupported URL scheme {0:?}")]
     UnsupportedScheme(String),
@@ -146,6 +155,7 @@ impl TransferError {
             Self::Protocol { .. }
             | Self::Io { .. }
             | Self::DiskFull { .. }
+            | Self::UnsupportedType { .. }
             | Self::UnsupportedScheme(_)
             | Self::Cancelled => ErrorKind::Expected,
             Self::InvalidDestination(_) => ErrorKind::Bug,

@@ -2,10 +2,11 @@
 //! part (`Range: bytes=offset-` sent iff `offset > 0`), decided from status and headers only
 //! (RFC 9110 §14 and §15): a 200 writes from byte 0, a 206 whose `Content-Range` starts at the
 //! offset appends, a 416 `bytes */offset` means the part is complete, any other answer to a
-//! range request restarts from 0, and error statuses become [`TransferError::Status`] with the
+//! range request restarts from 0, an HTML page (`text/html`, `application/xhtml+xml`) is not
+//! media ([`TransferError::UnsupportedType`], final), and error statuses become [`TransferError::Status`] with the
 //! server's `Retry-After` (RFC 9110 §10.2.3) parsed beside them.
 
-use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_RANGE, RETRY_AFTER};
+use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
 use url::Url;
 
@@ -33,6 +34,13 @@ pub(super) fn plan(
     url: &Url,
 ) -> Result<Plan, TransferError> {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if status.is_success() {
+        // an HTML page where media was expected: a login, error or landing page served as 200
+        let essence = header(CONTENT_TYPE).map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        if let Some(essence) = essence.filter(|e| matches!(e.as_str(), "text/html" | "application/xhtml+xml")) {
+            return Err(TransferError::UnsupportedType { content_type: essence, url: url.clone() });
+        }
+    }
     let content_length = header(CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
     let content_range = header(CONTENT_RANGE).and_then(parse_content_range);
     let restart_or = |reason: String| {
@@ -151,6 +159,12 @@ mod tests {
         assert!(err.is_transient());
         let err = plan(StatusCode::GONE, &ok, 0, &url).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Expected);
+        let html = headers(&[(CONTENT_LENGTH, "10"), (CONTENT_TYPE, "Text/HTML; charset=utf-8")]);
+        let err = plan(StatusCode::OK, &html, 0, &url).unwrap_err();
+        assert!(matches!(&err, TransferError::UnsupportedType { content_type, .. } if content_type == "text/html"), "{err:?}");
+        assert_eq!(err.class(), "final");
+        let audio = headers(&[(CONTENT_LENGTH, "10"), (CONTENT_TYPE, "audio/mpeg")]);
+        assert!(plan(StatusCode::OK, &audio, 0, &url).is_ok());
     }
 
 }
