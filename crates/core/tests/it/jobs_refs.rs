@@ -188,3 +188,28 @@ async fn a_response_larger_than_declared_never_leaves_a_file_under_its_final_nam
     assert!(!names.iter().any(|p| p.extension().is_some_and(|e| e == "mp3")), "{names:?}");
     assert!(rig.store.playlist_items(p).unwrap()[0].file.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_job_ends_a_transfer_whose_server_hangs_silently() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let rig = Rig::new();
+    let p = rig.add(&server.add_podcast("hang", 1, 500_000));
+    server.set_fault("/hang/1.mp3", catalog_sync_testkit::Fault::Stall { after_bytes: 100_000 }, None);
+    // a 10 min stall window and the default 4 h deadline: only the cancel can end the transfer
+    let config = catalog_sync_core::config::Config { stall_timeout_ms: 600_000, ..rig.config() };
+    let engine = rig.engine_with(config);
+    let job = engine.enqueue(JobKind::SyncDownload, vec![p]).await.unwrap();
+    let run = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run_queued().await }
+    });
+    let lib = rig.library();
+    // the part appears with the first 64 KiB write; the rest waits in the write buffer
+    wait_for("the stalled part", || part_bytes(&lib).is_some_and(|b| b > 0)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // the server is silent by now
+    engine.command(job, JobCommand::Cancel).await.unwrap();
+    let ran = tokio::time::timeout(Duration::from_secs(20), run).await.expect("the cancel ends the silent transfer").unwrap().unwrap();
+    assert_eq!(ran, vec![(job, JobStatus::Cancelled)]);
+    assert_eq!(part_bytes(&lib), Some(100_000), "the part, flushed, stays for a later resume");
+    assert_eq!(server.stats().requests_for("/hang/1.mp3"), 1, "a cancel is not retried");
+}
