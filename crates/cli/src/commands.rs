@@ -91,28 +91,39 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
 
 /// Selects or unselects playlists for download (see `Engine::set_playlist_wanted`).
 async fn set_wanted(store: Store, config: Config, selectors: &[String], wanted: bool, delete: bool) -> anyhow::Result<bool> {
-    let engine = Engine::new(store.clone(), config, Arc::new(SystemClock), Arc::new(|_| {}));
+    let engine = Engine::new(store, config, Arc::new(SystemClock), Arc::new(|_| {}));
     for selector in selectors {
-        let id = store.find_playlist(selector)?;
-        let dropped = engine.set_playlist_wanted(id, wanted, delete).await?;
-        let title = store.playlist(id)?.display_title().to_string();
-        if wanted {
-            println!("playlist {id} {title}: selected for download");
-        } else {
-            println!("playlist {id} {title}: unselected; {} items no longer wanted, {} files deleted", dropped.orphans.len(), dropped.deleted_files.len());
-        }
+        print!("{}", crate::control::set_wanted(&engine, selector, wanted, delete).await?);
     }
     Ok(true)
 }
 
 /// Commands a run that owns the catalog can answer over its control socket.
 fn remote_capable(command: &Command) -> bool {
-    matches!(command, Command::Jobs { .. } | Command::Pause { .. } | Command::Resume { .. } | Command::Cancel { .. } | Command::Retry { .. })
+    matches!(command, Command::Jobs { .. } | Command::Pause { .. } | Command::Resume { .. } | Command::Cancel { .. } | Command::Retry { .. } | Command::Want { .. } | Command::Unwant { .. })
 }
 
 /// Sends `command` to the run that owns the catalog (see `control`).
 async fn remote(command: &Command, config: &Config) -> anyhow::Result<bool> {
     let socket = crate::control::socket_path(&config.database);
+    let selection = match command {
+        Command::Want { playlists } => Some((playlists, true, false)),
+        Command::Unwant { playlists, delete } => Some((playlists, false, *delete)),
+        _ => None,
+    };
+    if let Some((playlists, wanted, delete)) = selection {
+        // the running engine stops transfers nobody wants any more
+        let mut ok = true;
+        for selector in playlists {
+            let line = crate::control::selection_line(wanted, delete, selector);
+            let reply = crate::control::request(&socket, &line)
+                .await
+                .with_context(|| format!("catalog {} is in use by another process, which does not answer at {}", config.database.display(), socket.display()))?;
+            print!("{reply}");
+            ok &= !reply.starts_with("error:");
+        }
+        return Ok(ok);
+    }
     let line = match command {
         Command::Jobs { .. } => "jobs".to_string(),
         Command::Pause { job } => crate::control::command_line(JobCommand::Pause, *job),
