@@ -315,7 +315,8 @@ fn status(store: &Store, config: &Config) -> anyhow::Result<()> {
         for (index, stage) in job.stages.iter().enumerate() {
             let c = store.stage_counts(*id, index as u8)?;
             let error = stage.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default();
-            println!("    {:<9} {:<8} {}/{} done, {} failed, {} skipped, {} queued{error}", stage.kind.as_str(), stage.status.as_str(), c.done, c.total(), c.failed, c.skipped, c.queued + c.running);
+            let cancelled = if c.cancelled > 0 { format!(", {} cancelled", c.cancelled) } else { String::new() };
+            println!("    {:<9} {:<8} {}/{} done, {} failed, {} skipped{cancelled}, {} queued{error}", stage.kind.as_str(), stage.status.as_str(), c.done, c.total(), c.failed, c.skipped, c.queued + c.running);
         }
     }
     Ok(())

@@ -11,6 +11,13 @@
 //! Pause (`stop`) ends claiming; transfers already running finish, queued ones go back to the
 //! store's queue. Cancel and shutdown (`abort`) end transfers at once; partial files stay for
 //! a resume. With one worker in all (T = 1) a single pool resolves and downloads in turn.
+//!
+//! A claimed item is held live (`reaper::LiveWork`) until it ends, so the reaper spares it; a
+//! transfer stamps the item's heartbeat as it starts and while bytes flow (`reaper::ItemBeat`),
+//! registers the job's reference and runs under its own token (`refs`): a job's cancel stops
+//! it only when no selected playlist still wants the item, which then ends `cancelled`. The
+//! file goes to the first library root with room (`placement`); a full disk fails the item
+//! with the class `disk_full`.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
