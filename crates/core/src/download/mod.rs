@@ -1,7 +1,8 @@
-//! The download engine: HTTP transfer with resume ([`transfer`], its errors in [`error`]),
-//! the progress watchdog that ends stalled or cancelled transfers ([`watchdog`]), HTTP range
-//! headers ([`http_range`]), library file naming ([`naming`]) and media file extensions
-//! ([`media_ext`]).
+//! The download engine: HTTP transfer with resume ([`transfer`], its errors in [`error`],
+//! how it reads a response in `response_plan`), the progress watchdog that ends stalled,
+//! overdue or cancelled transfers ([`watchdog`]), the retry policy by error class
+//! ([`retry`]), free space of library roots ([`space`]), HTTP range headers ([`http_range`]),
+//! library file naming ([`naming`]) and media file extensions ([`media_ext`]).
 //!
 //! A transfer streams into `<dest>.part`, resumes it with an HTTP Range request (RFC 9110
 //! §14), verifies size and sha256, fsyncs and renames it into place, so a file at its final

@@ -1,7 +1,7 @@
 //! The reaper (ARCHITECTURE.md convention 8) and the registry of work held live by this
 //! engine's workers.
 //!
-//! Workers claim work items through [`Engine::claim_work`], which returns a [`LiveWork`]
+//! Workers claim work items through `Engine::claim_work`, which returns a `LiveWork`
 //! guard: while it lives the item is in the engine's live set, and the reaper never touches
 //! it. [`Engine::reap`] runs once at start-up, before the scheduler claims anything, and every
 //! `reaper_interval_ms` (by the engine's clock) while [`Engine::run_queued`] runs: jobs whose
@@ -10,7 +10,7 @@
 //! whose heartbeat is older than `item_stale_ms` and that no worker here holds go back to
 //! `queued` (their partial files stay, so the next attempt resumes with a Range request), and
 //! `cancelling` items become `cancelled` (`Store::reap_stale_work`). Both scans are index range
-//! scans (convention 4). A running download stamps its heartbeat through [`ItemBeat`].
+//! scans (convention 4). A running download stamps its heartbeat through `ItemBeat`.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
