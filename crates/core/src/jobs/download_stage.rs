@@ -295,7 +295,13 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready, held: LiveWo
                 break;
             }
             Err(failure) => {
-                if let TransferError::DiskFull { needed, .. } = failure.error {
+                // a full disk (announced size too big, or ENOSPC while writing): the next root
+                let needed = match &failure.error {
+                    TransferError::DiskFull { needed, .. } => Some(*needed),
+                    e if e.is_disk_full() => Some(declared.unwrap_or(0)),
+                    _ => None,
+                };
+                if let Some(needed) = needed {
                     if let Some(other) = placement::next_root(engine, &roots, root, needed) {
                         remove_part(&dest).await; // the bytes move to a root with room
                         root = other;

@@ -111,3 +111,20 @@ async fn status_errors_retry_by_class_and_the_failure_names_its_attempt() {
         assert_eq!(count.load(Ordering::SeqCst), 1);
     }
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_failing_with_enospc_is_disk_full_and_never_takes_the_final_name() {
+    // `/dev/full` fails every write with ENOSPC: the part, linked to it, is a disk that fills
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let media = server.add_media("/full.mp3", 300_000);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("full.mp3");
+    std::os::unix::fs::symlink("/dev/full", part_path(&dest).unwrap()).unwrap();
+    let client = build_client("catalog-sync-tests/0");
+    let failure = fetch_to_file_attempts(&client, &media.url, &dest, &opts(3), &|_| {}, &CancellationToken::new()).await.unwrap_err();
+    assert!(failure.error.is_disk_full(), "{failure:?}");
+    assert!(failure.to_string().starts_with("attempt 1/3, disk_full: write"), "{failure}");
+    assert!(!dest.exists(), "nothing under the final name");
+    assert_eq!(server.stats().requests_for("/full.mp3"), 1, "a full disk is final: not retried");
+}

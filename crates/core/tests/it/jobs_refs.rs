@@ -213,3 +213,27 @@ async fn cancelling_a_job_ends_a_transfer_whose_server_hangs_silently() {
     assert_eq!(part_bytes(&lib), Some(100_000), "the part, flushed, stays for a later resume");
     assert_eq!(server.stats().requests_for("/hang/1.mp3"), 1, "a cancel is not retried");
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disk_that_fills_mid_transfer_moves_the_file_to_an_overflow_root() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let rig = Rig::new();
+    let p = rig.add(&server.add_podcast("fill", 1, 200_000));
+    rig.run(JobKind::SyncOnly, vec![p]).await;
+    // the library's part of the episode is linked to /dev/full: its writes fail with ENOSPC
+    let rel = "Podcast fill/2024-06-01 fill episode 1.mp3";
+    std::fs::create_dir_all(rig.library().join("Podcast fill")).unwrap();
+    std::os::unix::fs::symlink("/dev/full", rig.library().join(format!("{rel}.part"))).unwrap();
+    let overflow = rig.dir.path().join("overflow");
+    let config = catalog_sync_core::config::Config { overflow_libraries: vec![overflow.clone()], ..rig.config() };
+    let engine = rig.engine_with(config);
+    let job = engine.enqueue(JobKind::DownloadOnly, vec![p]).await.unwrap();
+    assert_eq!(engine.run_queued().await.unwrap(), vec![(job, JobStatus::Succeeded)]);
+    let entry = rig.store.playlist_items(p).unwrap().remove(0);
+    assert_eq!(entry.file.unwrap().path, rel);
+    assert_eq!(rig.store.item_file_root(entry.id).unwrap().as_deref(), Some(overflow.as_path()));
+    let got = std::fs::read(overflow.join(rel)).unwrap();
+    assert_eq!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&got)), server.manifest().values().next().unwrap().sha256_hex);
+    assert!(!rig.library().join(rel).exists(), "nothing under the final name in the full root");
+}
