@@ -260,8 +260,9 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready, held: LiveWo
     live.begin(item, &title);
     engine.emit(Event::DownloadStarted { job, item, title: title.clone(), worker: live.name.clone() });
     // the job's reference and the transfer's own token: only the last reference stops it
-    let transfer = engine.track_transfer(job, item, key).await?;
-    let beat = ItemBeat::start(engine, key).await?;
+    let started = engine.now();
+    let transfer = engine.track_transfer(job, item, key, started).await?;
+    let beat = ItemBeat::new(engine, key, started);
     let declared = engine.blocking(move |s| Ok(s.item(item)?.enclosure.and_then(|e| e.length))).await?;
     let roots = placement::roots(engine);
     let mut root = match placement::initial_root(engine, &roots, &rel, declared).await {

@@ -101,12 +101,10 @@ pub(super) struct ItemBeat {
 }
 
 impl ItemBeat {
-    /// Stamps the heartbeat now (the transfer starts; awaited, so it lands before any byte)
-    /// and returns the ticker.
-    pub(super) async fn start(engine: &Engine, key: WorkKey) -> Result<ItemBeat, EngineError> {
-        let now = engine.now();
-        engine.blocking(move |s| s.beat_work(&[key], now)).await?;
-        Ok(ItemBeat { engine: engine.clone(), key, last_ms: AtomicI64::new(now) })
+    /// The ticker of a transfer whose start heartbeat was stamped at `started_ms` (by
+    /// `Store::begin_transfer`, before any byte).
+    pub(super) fn new(engine: &Engine, key: WorkKey, started_ms: i64) -> ItemBeat {
+        ItemBeat { engine: engine.clone(), key, last_ms: AtomicI64::new(started_ms) }
     }
 
     /// Called on progress: stamps when `item_heartbeat_ms` passed since the last stamp.

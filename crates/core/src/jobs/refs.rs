@@ -1,9 +1,9 @@
 //! Reference-counted cancel (ARCHITECTURE.md, "reference") on the engine's side.
 //!
 //! Every transfer in flight is registered by item id with its own [`CancellationToken`] (a
-//! child of the engine's shutdown token, not of its job's), through [`Engine::track_transfer`];
+//! child of the engine's shutdown token, not of its job's), through `Engine::track_transfer`;
 //! a download registers its job's reference on the item first, idempotently
-//! (`Store::add_reference`). Cancelling a job ([`Engine::drop_job_references`]) or unselecting
+//! (`Store::begin_transfer`, without fsync). Cancelling a job ([`Engine::drop_job_references`]) or unselecting
 //! a playlist ([`Engine::set_playlist_wanted`]) drops only that holder's references in one
 //! store transaction; a transfer stops only when its item is left with no reference: its work
 //! item goes `running -> cancelling` durably, its token fires, and the downloader ends it as
@@ -58,10 +58,11 @@ impl Drop for TrackedTransfer {
 }
 
 impl Engine {
-    /// Registers the job's reference on `item` (idempotent) and the transfer about to start,
-    /// returning its registration with a fresh token.
-    pub(super) async fn track_transfer(&self, job: u64, item: u64, key: WorkKey) -> Result<TrackedTransfer, EngineError> {
-        self.blocking(move |s| s.add_reference(item, Holder::Job(job))).await?;
+    /// Registers the job's reference on `item` (idempotent) with the work item's start
+    /// heartbeat (one non-durable commit), and the transfer about to start, returning its
+    /// registration with a fresh token.
+    pub(super) async fn track_transfer(&self, job: u64, item: u64, key: WorkKey, now: i64) -> Result<TrackedTransfer, EngineError> {
+        self.blocking(move |s| s.begin_transfer(item, Holder::Job(job), key, now)).await?;
         let state = Arc::new(InFlight { token: self.inner.shutdown.child_token(), key, unwanted: AtomicBool::new(false), delete: AtomicBool::new(false) });
         self.inner.transfers.lock().expect("transfers lock").insert(item, state.clone());
         Ok(TrackedTransfer { inner: self.inner.clone(), item, state })

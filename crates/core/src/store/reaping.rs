@@ -33,16 +33,7 @@ impl Store {
     /// Stamps the heartbeat of running work items at `now_ms` (Unix ms), without fsync.
     /// Keys of items not running are skipped, so a late beat never revives a finished item.
     pub fn beat_work(&self, keys: &[WorkKey], now_ms: i64) -> Result<()> {
-        self.write_volatile(|tx| {
-            let index = tx.open_table(tables::WORK_STATUS_INDEX)?;
-            let mut beats = tx.open_table(tables::WORK_HEARTBEAT)?;
-            for &(job, stage, target) in keys {
-                if index.get((WorkStatus::Running.code(), job, stage, target))?.is_some() {
-                    beats.insert((job, stage, target), now_ms)?;
-                }
-            }
-            Ok(())
-        })
+        self.write_volatile(|tx| beat_in(tx, keys, now_ms))
     }
 
     /// The heartbeat of a work item (Unix ms), while it runs.
@@ -117,6 +108,18 @@ impl Store {
     pub fn move_work_item(&self, key: WorkKey, from: WorkStatus, to: WorkStatus, now_ms: i64) -> Result<bool> {
         self.write(|tx| move_work(tx, key, from, to, now_ms))
     }
+}
+
+/// Stamps the heartbeats of the running items among `keys` inside the caller's transaction.
+pub(super) fn beat_in(tx: &redb::WriteTransaction, keys: &[WorkKey], now_ms: i64) -> Result<()> {
+    let index = tx.open_table(tables::WORK_STATUS_INDEX)?;
+    let mut beats = tx.open_table(tables::WORK_HEARTBEAT)?;
+    for &(job, stage, target) in keys {
+        if index.get((WorkStatus::Running.code(), job, stage, target))?.is_some() {
+            beats.insert((job, stage, target), now_ms)?;
+        }
+    }
+    Ok(())
 }
 
 fn scan(index: &impl ReadableTable<(u8, u64, u8, u64), ()>, status: WorkStatus) -> Result<Vec<WorkKey>> {

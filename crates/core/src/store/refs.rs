@@ -119,6 +119,18 @@ impl Store {
         self.write(|tx| add_ref(tx, item, holder))
     }
 
+    /// A transfer of work item `key` (downloading `item`) starts: adds `holder`'s reference
+    /// (idempotent) and stamps the work item's heartbeat at `now_ms`, in one transaction
+    /// committed without fsync (convention 6). Losing it in a crash loses nothing: the
+    /// restarted download registers both again, and the finished download's durable commit
+    /// persists them.
+    pub fn begin_transfer(&self, item: u64, holder: Holder, key: super::reaping::WorkKey, now_ms: i64) -> Result<()> {
+        self.write_volatile(|tx| {
+            add_ref(tx, item, holder)?;
+            super::reaping::beat_in(tx, &[key], now_ms)
+        })
+    }
+
     /// Who holds references on `item`.
     pub fn references(&self, item: u64) -> Result<Vec<Holder>> {
         self.read(|tx| {
