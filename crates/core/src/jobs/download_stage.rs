@@ -36,6 +36,7 @@ use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Tried};
 use crate::download::transfer::validator_path;
 use crate::download::{fetch_to_file_attempts, part_path, FetchFailure, TransferError, TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
+use crate::store::refs::Holder;
 use crate::store::{FileRow, StageCounts, StageKind, WorkStatus};
 use super::placement;
 use super::reaper::{ItemBeat, LiveWork};
@@ -65,7 +66,14 @@ struct Shared {
 
 pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
     let (job, scope) = (ctx.job, scope.to_vec());
-    engine.plan_stage(job, stage, StageKind::Download, move |s| s.pending_downloads(&scope)).await?;
+    engine
+        .plan_stage(job, stage, StageKind::Download, move |s| {
+            // the job wants what it plans: its references, registered idempotently each run
+            let targets = s.pending_downloads(&scope)?;
+            s.add_references(&targets, Holder::Job(job))?;
+            Ok(targets)
+        })
+        .await?;
 
     let exporter = PlaylistExporter::spawn(engine, job);
     let shared = Arc::new(Shared { engine: engine.clone(), ctx: ctx.clone(), stage, cascade: Cascade::default(), reserved: Mutex::default(), exporter });
@@ -260,12 +268,18 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready, held: LiveWo
     live.begin(item, &title);
     engine.emit(Event::DownloadStarted { job, item, title: title.clone(), worker: live.name.clone() });
     // the job's reference and the transfer's own token: only the last reference stops it
-    let started = engine.now();
-    let transfer = engine.track_transfer(job, item, key, started).await?;
-    let beat = ItemBeat::new(engine, key, started);
-    let declared = engine.blocking(move |s| Ok(s.item(item)?.enclosure.and_then(|e| e.length))).await?;
+    // the job's reference was registered when the stage was planned; its own token
+    let transfer = engine.track_transfer(item, key);
+    let beat = ItemBeat::start(engine, key, held.claimed_ms());
     let roots = placement::roots(engine);
-    let mut root = match placement::initial_root(engine, &roots, &rel, declared).await {
+    let (probe, all_roots, path) = (engine.inner.space.clone(), roots.clone(), rel.clone());
+    let (declared, placed) = engine
+        .blocking(move |s| {
+            let declared = s.item(item)?.enclosure.and_then(|e| e.length);
+            Ok((declared, placement::initial_root(probe.as_ref(), &all_roots, &path, declared)))
+        })
+        .await?;
+    let mut root = match placed {
         Ok(root) => root,
         Err(e) => {
             shared.reserved.lock().expect("reserved lock").remove(&rel);

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use super::runner::Engine;
-use crate::download::space::choose_root;
+use crate::download::space::{choose_root, SpaceProbe};
 use crate::download::{part_path, TransferError};
 
 /// The library roots in order: the library, then the overflow roots.
@@ -29,19 +29,16 @@ fn part_len(root: &Path, rel: &str) -> Option<u64> {
 }
 
 /// The root (index into `roots`) for a download of `rel` whose enclosure declares `declared`
-/// bytes; errors: [`TransferError::DiskFull`] when no root has room.
-pub(super) async fn initial_root(engine: &Engine, roots: &[PathBuf], rel: &str, declared: Option<u64>) -> Result<usize, TransferError> {
-    let (probe, roots, rel) = (engine.inner.space.clone(), roots.to_vec(), rel.to_string());
-    let run = move || {
-        let declared = declared.unwrap_or(0);
-        if let Some((i, part)) = roots.iter().enumerate().find_map(|(i, r)| part_len(r, &rel).map(|p| (i, p))) {
-            if probe.available(&roots[i]).is_ok_and(|free| free >= declared.saturating_sub(part)) {
-                return Ok(i);
-            }
+/// bytes; errors: [`TransferError::DiskFull`] when no root has room. Blocking (file system
+/// calls): run it on the blocking pool.
+pub(super) fn initial_root(probe: &dyn SpaceProbe, roots: &[PathBuf], rel: &str, declared: Option<u64>) -> Result<usize, TransferError> {
+    let declared = declared.unwrap_or(0);
+    if let Some((i, part)) = roots.iter().enumerate().find_map(|(i, r)| part_len(r, rel).map(|p| (i, p))) {
+        if probe.available(&roots[i]).is_ok_and(|free| free >= declared.saturating_sub(part)) {
+            return Ok(i);
         }
-        choose_root(probe.as_ref(), &roots, declared)
-    };
-    tokio::task::spawn_blocking(run).await.unwrap_or_else(|e| Err(TransferError::Io { op: "read free space", path: PathBuf::new(), source: std::io::Error::other(e.to_string()) }))
+    }
+    choose_root(probe, roots, declared)
 }
 
 /// The next root after `current` with room for `needed` bytes, if any.

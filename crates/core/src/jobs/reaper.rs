@@ -39,12 +39,18 @@ impl ReapReport {
 pub(super) struct LiveWork {
     inner: Arc<Inner>,
     key: WorkKey,
+    claimed_ms: i64,
 }
 
 impl LiveWork {
     /// The held item's key.
     pub(super) fn key(&self) -> WorkKey {
         self.key
+    }
+
+    /// When it was claimed (Unix ms, engine clock): its first heartbeat.
+    pub(super) fn claimed_ms(&self) -> i64 {
+        self.claimed_ms
     }
 }
 
@@ -68,7 +74,7 @@ impl Engine {
         let Some(target) = self.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { return Ok(None) };
         let key = (job, stage, target);
         self.inner.live.lock().expect("live lock").insert(key);
-        Ok(Some((target, LiveWork { inner: self.inner.clone(), key })))
+        Ok(Some((target, LiveWork { inner: self.inner.clone(), key, claimed_ms: now })))
     }
 
     /// One reaper pass (module docs). Wakes the scheduler when a job went back to the queue.
@@ -101,10 +107,13 @@ pub(super) struct ItemBeat {
 }
 
 impl ItemBeat {
-    /// The ticker of a transfer whose start heartbeat was stamped at `started_ms` (by
-    /// `Store::begin_transfer`, before any byte).
-    pub(super) fn new(engine: &Engine, key: WorkKey, started_ms: i64) -> ItemBeat {
-        ItemBeat { engine: engine.clone(), key, last_ms: AtomicI64::new(started_ms) }
+    /// The ticker of a transfer starting now for a work item whose heartbeat was last stamped
+    /// at `stamped_ms` (its claim): stamps again at once when that is `item_heartbeat_ms` old
+    /// (the item waited in the ready queue), so a transfer always starts with a fresh beat.
+    pub(super) fn start(engine: &Engine, key: WorkKey, stamped_ms: i64) -> ItemBeat {
+        let beat = ItemBeat { engine: engine.clone(), key, last_ms: AtomicI64::new(stamped_ms) };
+        beat.tick();
+        beat
     }
 
     /// Called on progress: stamps when `item_heartbeat_ms` passed since the last stamp.

@@ -2,8 +2,8 @@
 //!
 //! Every transfer in flight is registered by item id with its own [`CancellationToken`] (a
 //! child of the engine's shutdown token, not of its job's), through `Engine::track_transfer`;
-//! a download registers its job's reference on the item first, idempotently
-//! (`Store::begin_transfer`, without fsync). Cancelling a job ([`Engine::drop_job_references`]) or unselecting
+//! a download stage registers its job's references on the items it plans, idempotently, each
+//! time it runs (`Store::add_references`). Cancelling a job ([`Engine::drop_job_references`]) or unselecting
 //! a playlist ([`Engine::set_playlist_wanted`]) drops only that holder's references in one
 //! store transaction; a transfer stops only when its item is left with no reference: its work
 //! item goes `running -> cancelling` durably, its token fires, and the downloader ends it as
@@ -58,14 +58,12 @@ impl Drop for TrackedTransfer {
 }
 
 impl Engine {
-    /// Registers the job's reference on `item` (idempotent) with the work item's start
-    /// heartbeat (one non-durable commit), and the transfer about to start, returning its
-    /// registration with a fresh token.
-    pub(super) async fn track_transfer(&self, job: u64, item: u64, key: WorkKey, now: i64) -> Result<TrackedTransfer, EngineError> {
-        self.blocking(move |s| s.begin_transfer(item, Holder::Job(job), key, now)).await?;
+    /// Registers the transfer about to start (its job's reference was registered when the
+    /// stage was planned), returning its registration with a fresh token.
+    pub(super) fn track_transfer(&self, item: u64, key: WorkKey) -> TrackedTransfer {
         let state = Arc::new(InFlight { token: self.inner.shutdown.child_token(), key, unwanted: AtomicBool::new(false), delete: AtomicBool::new(false) });
         self.inner.transfers.lock().expect("transfers lock").insert(item, state.clone());
-        Ok(TrackedTransfer { inner: self.inner.clone(), item, state })
+        TrackedTransfer { inner: self.inner.clone(), item, state }
     }
 
     /// Selects (`wanted`) or unselects playlist `playlist` for download. Unselecting drops the

@@ -119,15 +119,17 @@ impl Store {
         self.write(|tx| add_ref(tx, item, holder))
     }
 
-    /// A transfer of work item `key` (downloading `item`) starts: adds `holder`'s reference
-    /// (idempotent) and stamps the work item's heartbeat at `now_ms`, in one transaction
-    /// committed without fsync (convention 6). Losing it in a crash loses nothing: the
-    /// restarted download registers both again, and the finished download's durable commit
-    /// persists them.
-    pub fn begin_transfer(&self, item: u64, holder: Holder, key: super::reaping::WorkKey, now_ms: i64) -> Result<()> {
+    /// Adds `holder`'s reference on each of `items` (idempotent) in one transaction committed
+    /// without fsync: a job registers what it plans to download, and the stage's durable
+    /// planning commit right after persists it (a crash in between loses nothing: the next run
+    /// plans again). Returns how many references are new.
+    pub fn add_references(&self, items: &[u64], holder: Holder) -> Result<u32> {
         self.write_volatile(|tx| {
-            add_ref(tx, item, holder)?;
-            super::reaping::beat_in(tx, &[key], now_ms)
+            let mut added = 0;
+            for &item in items {
+                added += u32::from(add_ref(tx, item, holder)?);
+            }
+            Ok(added)
         })
     }
 
