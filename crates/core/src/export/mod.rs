@@ -144,10 +144,13 @@ fn downloaded_entries(
     playlist_id: u64,
 ) -> Result<Vec<M3uEntry>, ExportError> {
     let mut entries = Vec::new();
-    for entry in store.playlist_items(playlist_id)? {
+    let items = store.playlist_items(playlist_id)?;
+    let with_files: Vec<u64> = items.iter().filter(|e| e.file.is_some()).map(|e| e.id).collect();
+    let mut roots = store.item_file_roots(&with_files)?;
+    for entry in items {
         let Some(file) = entry.file else { continue };
         // a file in an overflow root is listed by its absolute path
-        let overflow = store.item_file_root(entry.id)?;
+        let overflow = roots.remove(&entry.id);
         let root = overflow.as_deref().unwrap_or(library);
         let full = match safe_join(root, Path::new(&file.path)) {
             Ok(full) => full,

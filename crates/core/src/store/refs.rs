@@ -192,6 +192,21 @@ impl Store {
         self.read(|tx| Ok(tx.open_table(tables::PLAYLIST_WANTED)?.get(playlist)?.is_some()))
     }
 
+    /// The overflow roots of the files of `ids` that live in one (others are absent), read in
+    /// one transaction.
+    pub fn item_file_roots(&self, ids: &[u64]) -> Result<std::collections::HashMap<u64, PathBuf>> {
+        self.read(|tx| {
+            let roots = tx.open_table(tables::ITEM_ID_TO_FILE_ROOT)?;
+            let mut out = std::collections::HashMap::new();
+            for &id in ids {
+                if let Some(root) = roots.get(id)? {
+                    out.insert(id, PathBuf::from(root.value()));
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// The library root of item `id`'s file when it lives in an overflow root (`None` = the
     /// default library, or no file).
     pub fn item_file_root(&self, id: u64) -> Result<Option<PathBuf>> {
