@@ -285,6 +285,8 @@ async fn list_items_names_the_failed_attempt_and_unwant_delete_removes_files() {
     assert!(out.lines().any(|l| l.contains("lf episode 1") && l.contains("[downloaded ")), "{out}");
     let (_, out, _) = cli.run(&["list"]).await;
     assert!(out.contains("[wanted]"), "{out}");
+    let (_, out, _) = cli.run(&["jobs", "--once"]).await;
+    assert!(out.contains("last error: attempt 2/2, transient: HTTP 503 Service Unavailable"), "the task center: {out}");
     assert_eq!(cli.files().0.len(), 1);
     let (code, out, _) = cli.run(&["unwant", "--delete", "1"]).await;
     assert_eq!(code, 0);

@@ -103,6 +103,33 @@ impl Store {
         })
     }
 
+    /// The most recent failure among `job`'s work items, `(target id, error)`: range scans of
+    /// the per-stage status index over the job's `stages` stages.
+    pub fn last_failure(&self, job: u64, stages: u8) -> Result<Option<(u64, String)>> {
+        self.read(|tx| {
+            let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
+            let work = tx.open_table(tables::STAGE_ITEM)?;
+            let code = WorkStatus::Failed.code();
+            let mut best: Option<(i64, u64, String)> = None;
+            for stage in 0..stages {
+                for e in index.range((job, stage, code, 0)..=(job, stage, code, u64::MAX))? {
+                    let target = e?.0.value().3;
+                    let Some(row) = work.get((job, stage, target))?.map(|g| g.value()) else { continue };
+                    if let Some(error) = row.last_error {
+                        let newer = match &best {
+                            Some((at, _, _)) => row.updated_ms >= *at,
+                            None => true,
+                        };
+                        if newer {
+                            best = Some((row.updated_ms, target, error));
+                        }
+                    }
+                }
+            }
+            Ok(best.map(|(_, target, error)| (target, error)))
+        })
+    }
+
     /// Moves one work item from `from` to `to` (a no-op returning false when it is in another
     /// state), e.g. running -> cancelling when its last reference goes.
     pub fn move_work_item(&self, key: WorkKey, from: WorkStatus, to: WorkStatus, now_ms: i64) -> Result<bool> {
@@ -182,5 +209,7 @@ mod tests {
         store.claim_stage_item(sync, 0, 1).unwrap();
         store.finish_stage_item(sync, 0, 2, crate::store::jobs::WorkEnd::failed("playlist 2: HTTP 404"), 2).unwrap();
         assert_eq!(store.download_failures().unwrap(), [(1, "attempt 3/3, transient: HTTP 503".to_string())].into());
+        assert_eq!(store.last_failure(job, 1).unwrap(), Some((1, "attempt 3/3, transient: HTTP 503".to_string())));
+        assert_eq!(store.last_failure(job + 5, 1).unwrap(), None);
     }
 }
