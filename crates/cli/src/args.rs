@@ -94,7 +94,8 @@ pub enum Command {
         /// Job id.
         job: u64,
     },
-    /// Cancel a job: transfers stop now (partial files are kept for a later download).
+    /// Cancel a job: drops its references, so its transfers stop now unless a selected
+    /// playlist still wants their items (partial files are kept for a later download).
     Cancel {
         /// Job id.
         job: u64,
@@ -103,6 +104,23 @@ pub enum Command {
     Retry {
         /// Job id.
         job: u64,
+    },
+    /// Select playlists for download: they hold a reference on each of their items, so a
+    /// download of an item shared with other playlists goes on while one of them wants it.
+    Want {
+        /// Playlists by id, URL or title.
+        #[arg(required = true)]
+        playlists: Vec<String>,
+    },
+    /// Unselect playlists: drop their references; with --delete, delete the downloaded files
+    /// of their items that no other selected playlist or running job wants.
+    Unwant {
+        /// Playlists by id, URL or title.
+        #[arg(required = true)]
+        playlists: Vec<String>,
+        /// Delete files (and partial files) nothing wants any more.
+        #[arg(long)]
+        delete: bool,
     },
     /// Show a job's runs (newest first) and its event log.
     Log {

@@ -84,17 +84,46 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         Command::Resume { job } => command(store, config, *job, JobCommand::Resume).await,
         Command::Cancel { job } => command(store, config, *job, JobCommand::Cancel).await,
         Command::Retry { job } => command(store, config, *job, JobCommand::RetryFailed).await,
+        Command::Want { playlists } => set_wanted(store, config, playlists, true, false).await,
+        Command::Unwant { playlists, delete } => set_wanted(store, config, playlists, false, *delete).await,
     }
+}
+
+/// Selects or unselects playlists for download (see `Engine::set_playlist_wanted`).
+async fn set_wanted(store: Store, config: Config, selectors: &[String], wanted: bool, delete: bool) -> anyhow::Result<bool> {
+    let engine = Engine::new(store, config, Arc::new(SystemClock), Arc::new(|_| {}));
+    for selector in selectors {
+        print!("{}", crate::control::set_wanted(&engine, selector, wanted, delete).await?);
+    }
+    Ok(true)
 }
 
 /// Commands a run that owns the catalog can answer over its control socket.
 fn remote_capable(command: &Command) -> bool {
-    matches!(command, Command::Jobs { .. } | Command::Pause { .. } | Command::Resume { .. } | Command::Cancel { .. } | Command::Retry { .. })
+    matches!(command, Command::Jobs { .. } | Command::Pause { .. } | Command::Resume { .. } | Command::Cancel { .. } | Command::Retry { .. } | Command::Want { .. } | Command::Unwant { .. })
 }
 
 /// Sends `command` to the run that owns the catalog (see `control`).
 async fn remote(command: &Command, config: &Config) -> anyhow::Result<bool> {
     let socket = crate::control::socket_path(&config.database);
+    let selection = match command {
+        Command::Want { playlists } => Some((playlists, true, false)),
+        Command::Unwant { playlists, delete } => Some((playlists, false, *delete)),
+        _ => None,
+    };
+    if let Some((playlists, wanted, delete)) = selection {
+        // the running engine stops transfers nobody wants any more
+        let mut ok = true;
+        for selector in playlists {
+            let line = crate::control::selection_line(wanted, delete, selector);
+            let reply = crate::control::request(&socket, &line)
+                .await
+                .with_context(|| format!("catalog {} is in use by another process, which does not answer at {}", config.database.display(), socket.display()))?;
+            print!("{reply}");
+            ok &= !reply.starts_with("error:");
+        }
+        return Ok(ok);
+    }
     let line = match command {
         Command::Jobs { .. } => "jobs".to_string(),
         Command::Pause { job } => crate::control::command_line(JobCommand::Pause, *job),
@@ -224,12 +253,16 @@ fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<(
     } else {
         selectors.iter().map(|s| store.find_playlist(s)).collect::<Result<_, _>>()?
     };
+    let failures = if what == ListWhat::Items { store.download_failures()? } else { Default::default() };
     for id in ids {
         let p = store.playlist(id)?;
         let items = store.playlist_items(id)?;
         if what == ListWhat::Playlists {
             let downloaded = items.iter().filter(|i| i.file.is_some()).count();
-            let state = p.last_error.as_deref().map(|e| format!("  error: {e}")).unwrap_or_default();
+            let mut state = p.last_error.as_deref().map(|e| format!("  error: {e}")).unwrap_or_default();
+            if store.playlist_wanted(id)? {
+                state.insert_str(0, "  [wanted]");
+            }
             println!("{id:>5}  {:<50}  {:>5} items  {:>5} downloaded  {}{state}", p.display_title(), items.len(), downloaded, p.url);
             continue;
         }
@@ -237,11 +270,14 @@ fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<(
         for entry in items {
             let date = entry.item.published.map(format_date).unwrap_or_else(|| "undated   ".into());
             let failure = if entry.file.is_none() { store.download_failure(entry.id)? } else { None };
-            let state = match (&entry.file, &entry.item.enclosure, &failure) {
-                (Some(f), _, _) => format!("downloaded {}", f.path),
-                (None, _, Some(_)) => "failed".into(),
-                (None, Some(_), None) => "pending".into(),
-                (None, None, None) => "no enclosure".into(),
+            let state = match (&entry.file, &entry.item.enclosure, &failure, failures.get(&entry.id)) {
+                (Some(f), _, _, _) => format!("downloaded {}", f.path),
+                // the sources tried follow, each with its attempt, class and reason
+                (None, _, Some(_), _) => "failed".into(),
+                // e.g. `failed: attempt 3/3, transient: HTTP 503 Service Unavailable from <url>`
+                (None, _, None, Some(error)) => format!("failed: {error}"),
+                (None, Some(_), None, None) => "pending".into(),
+                (None, None, None, None) => "no enclosure".into(),
             };
             println!("{:>7}  {date}  {}  [{state}]", entry.id, entry.item.title.as_deref().unwrap_or("(untitled)"));
             // every source the resolver cascade tried, one per line
@@ -289,7 +325,8 @@ fn status(store: &Store, config: &Config) -> anyhow::Result<()> {
         for (index, stage) in job.stages.iter().enumerate() {
             let c = store.stage_counts(*id, index as u8)?;
             let error = stage.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default();
-            println!("    {:<9} {:<8} {}/{} done, {} failed, {} skipped, {} queued{error}", stage.kind.as_str(), stage.status.as_str(), c.done, c.total(), c.failed, c.skipped, c.queued + c.running);
+            let cancelled = if c.cancelled > 0 { format!(", {} cancelled", c.cancelled) } else { String::new() };
+            println!("    {:<9} {:<8} {}/{} done, {} failed, {} skipped{cancelled}, {} queued{error}", stage.kind.as_str(), stage.status.as_str(), c.done, c.total(), c.failed, c.skipped, c.queued + c.running);
         }
     }
     Ok(())

@@ -1,8 +1,9 @@
 //! The control socket of a running `catalog-sync`. The catalog belongs to one process at a
 //! time (see `Store::open`), so while a run owns it, other invocations (`jobs`, `pause`,
-//! `resume`, `cancel`, `retry`) talk to that run over a Unix socket beside the database
-//! (`catalog.redb` -> `catalog.sock`). Protocol: one request line (`jobs`, or `<command>
-//! <job id>`), one text reply, then the server closes the connection. On platforms without
+//! `resume`, `cancel`, `retry`, `want`, `unwant`) talk to that run over a Unix socket beside
+//! the database (`catalog.redb` -> `catalog.sock`). Protocol: one request line (`jobs`,
+//! `<command> <job id>`, or `want|unwant|unwant-delete <playlist id, URL or title>`), one text
+//! reply, then the server closes the connection. On platforms without
 //! Unix sockets the commands report that a run holds the catalog.
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,42 @@ fn parse_command(line: &str) -> Option<(JobCommand, u64)> {
     Some((cmd, words.next()?.parse().ok()?))
 }
 
+/// A playlist selection request: (wanted, delete orphans, playlist selector).
+fn parse_selection(line: &str) -> Option<(bool, bool, &str)> {
+    let (word, selector) = line.trim().split_once(' ')?;
+    let (wanted, delete) = match word {
+        "want" => (true, false),
+        "unwant" => (false, false),
+        "unwant-delete" => (false, true),
+        _ => return None,
+    };
+    Some((wanted, delete, selector.trim()))
+}
+
+/// The request line selecting (`wanted`) or unselecting a playlist.
+pub fn selection_line(wanted: bool, delete: bool, selector: &str) -> String {
+    let word = match (wanted, delete) {
+        (true, _) => "want",
+        (false, false) => "unwant",
+        (false, true) => "unwant-delete",
+    };
+    format!("{word} {selector}")
+}
+
+/// Selects or unselects the playlist named by `selector` through `engine` (which stops
+/// transfers nobody wants any more) and says what changed, one line.
+pub async fn set_wanted(engine: &Engine, selector: &str, wanted: bool, delete: bool) -> anyhow::Result<String> {
+    let store = engine.store();
+    let id = store.find_playlist(selector)?;
+    let dropped = engine.set_playlist_wanted(id, wanted, delete).await?;
+    let title = store.playlist(id)?.display_title().to_string();
+    Ok(if wanted {
+        format!("playlist {id} {title}: selected for download\n")
+    } else {
+        format!("playlist {id} {title}: unselected; {} items no longer wanted, {} files deleted\n", dropped.orphans.len(), dropped.deleted_files.len())
+    })
+}
+
 /// The request line for a job command.
 pub fn command_line(cmd: JobCommand, job: u64) -> String {
     let word = match cmd {
@@ -46,6 +83,9 @@ async fn answer(engine: &Engine, line: &str) -> String {
             Ok(tc) => crate::jobs_view::render(&tc),
             Err(e) => format!("error: {e}\n"),
         };
+    }
+    if let Some((wanted, delete, selector)) = parse_selection(line) {
+        return set_wanted(engine, selector, wanted, delete).await.unwrap_or_else(|e| format!("error: {e}\n"));
     }
     match parse_command(line) {
         Some((cmd, job)) => match engine.command(job, cmd).await {
@@ -137,6 +177,9 @@ mod tests {
         }
         assert_eq!(parse_command("pause x"), None);
         assert_eq!(parse_command("explode 3"), None);
+        assert_eq!(parse_selection(&selection_line(false, true, "My Show")), Some((false, true, "My Show")));
+        assert_eq!(parse_selection(&selection_line(true, true, "3")), Some((true, false, "3")));
+        assert_eq!(parse_selection("want"), None);
         assert_eq!(socket_path(Path::new("/d/catalog.redb")), Path::new("/d/catalog.sock"));
     }
 }

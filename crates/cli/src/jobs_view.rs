@@ -35,6 +35,9 @@ pub fn render(tc: &TaskCenter) -> String {
             j.active_workers,
             actions.join(",")
         ));
+        if let Some(error) = &j.last_error {
+            out.push_str(&format!("      last error: {error}\n"));
+        }
     }
     out
 }

@@ -277,3 +277,76 @@ async fn a_second_invocation_watches_and_pauses_a_running_job_over_the_control_s
         assert_eq!(server.stats().body_bytes_for(&format!("/ctl/{n}.mp3")), 300_000, "episode {n} fetched once");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_items_names_the_failed_attempt_and_unwant_delete_removes_files() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let feed = server.add_podcast("lf", 2, 10_000);
+    server.set_fault("/lf/2.mp3", catalog_sync_testkit::Fault::Status(503), None);
+    let cli = Cli::new();
+    std::fs::write(cli.dir.path().join("config.toml"), "max_attempts = 2\nretry_backoff_ms = 10\n").unwrap();
+    let (code, _, stderr) = cli.run(&["add", feed.as_str()]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, _) = cli.run(&["want", "1"]).await;
+    assert_eq!(code, 0);
+    let (code, _, _) = cli.run(&["-q", "run"]).await;
+    assert_eq!(code, 1, "an item failed");
+    let (_, out, _) = cli.run(&["list", "items"]).await;
+    let failed = out.lines().position(|l| l.contains("lf episode 2") && l.ends_with("[failed]")).unwrap_or_else(|| panic!("{out}"));
+    let enclosure = out.lines().nth(failed + 1).unwrap_or_default();
+    assert!(enclosure.trim_start().starts_with("enclosure") && enclosure.contains(&format!("attempt 2/2, transient: HTTP 503 Service Unavailable from {}", server.url("/lf/2.mp3"))), "{out}");
+    assert!(out.lines().any(|l| l.contains("lf episode 1") && l.contains("[downloaded ")), "{out}");
+    let (_, out, _) = cli.run(&["list"]).await;
+    assert!(out.contains("[wanted]"), "{out}");
+    let (_, out, _) = cli.run(&["jobs", "--once"]).await;
+    assert!(out.lines().any(|l| l.contains("last error: ") && l.contains("attempt 2/2, transient: HTTP 503 Service Unavailable")), "the task center: {out}");
+    assert_eq!(cli.files().0.len(), 1);
+    let (code, out, _) = cli.run(&["unwant", "--delete", "1"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("2 items no longer wanted, 1 files deleted"), "{out}");
+    assert!(cli.files().0.is_empty(), "the unwanted file is gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wanted_playlist_keeps_a_cancelled_jobs_download_until_unwanted_over_the_socket() {
+    let server = TestServer::start(ServerConfig { rate_limit: Some(200_000), ..Default::default() }).await.unwrap();
+    let feed = server.add_podcast("keep", 1, 4_000_000);
+    let cli = Cli::new();
+    cli.run(&["add", feed.as_str()]).await;
+    cli.run(&["sync"]).await;
+    let (code, _, _) = cli.run(&["want", "1"]).await;
+    assert_eq!(code, 0);
+    let child = cli.command(&["-q", "download"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let part_len = || {
+        let parts = cli.files().1;
+        let part = parts.iter().find(|p| p.extension().is_some_and(|e| e == "part"));
+        part.and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len())
+    };
+    for _ in 0..1000 {
+        if part_len() > 100_000 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(part_len() > 100_000, "a transfer in flight");
+    // the download job is job 2 (job 1 synced); cancelling it drops only its reference
+    let (code, out, err) = cli.run(&["cancel", "2"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let before = part_len();
+    for _ in 0..1000 {
+        if part_len() > before + 100_000 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(part_len() > before + 100_000, "the wanted playlist keeps the download going");
+    let (code, out, err) = cli.run(&["unwant", "--delete", "1"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("playlist 1 Podcast keep: unselected; 1 items no longer wanted"), "{out}");
+    let output = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output()).await.expect("the run ends").unwrap();
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(summary.contains("job 2 cancelled"), "{summary}");
+    let (files, parts) = cli.files();
+    assert!(files.is_empty() && parts.is_empty(), "{files:?} {parts:?}");
+    assert!(server.stats().body_bytes_for("/keep/1.mp3") < 4_000_000);
+}

@@ -1,8 +1,9 @@
-//! The download engine: HTTP transfer with resume ([`transfer`], its errors in [`error`]),
-//! the progress watchdog that ends stalled or cancelled transfers ([`watchdog`]), HTTP range
-//! headers ([`http_range`]), the resolver cascade ([`resolve`]), the subprocess watchdog
-//! ([`subprocess`]), library file naming ([`naming`]) and media file extensions
-//! ([`media_ext`]).
+//! The download engine: HTTP transfer with resume ([`transfer`], its errors in [`error`],
+//! how it reads a response in `response_plan`), the progress watchdog that ends stalled,
+//! overdue or cancelled transfers ([`watchdog`]), the retry policy by error class
+//! ([`retry`]), free space of library roots ([`space`]), HTTP range headers ([`http_range`]),
+//! the resolver cascade ([`resolve`]), the subprocess watchdog ([`subprocess`]), library file
+//! naming ([`naming`]) and media file extensions ([`media_ext`]).
 //!
 //! A transfer streams into `<dest>.part`, resumes it with an HTTP Range request (RFC 9110
 //! §14), verifies size and sha256, fsyncs and renames it into place, so a file at its final
@@ -16,6 +17,9 @@ pub mod media_ext;
 pub mod naming;
 pub mod resolve;
 pub mod subprocess;
+mod response_plan;
+pub mod retry;
+pub mod space;
 pub mod transfer;
 pub mod watchdog;
 
@@ -24,7 +28,7 @@ pub use naming::{
     NameVars, NamingError, DEFAULT_TEMPLATE, MAX_COMPONENT_BYTES,
 };
 pub use transfer::{
-    build_client, fetch_to_file, part_path, ErrorKind, FetchedFile, TransferError, TransferOptions,
-    TransferProgress,
+    build_client, fetch_to_file, fetch_to_file_attempts, part_path, ErrorKind, FetchFailure,
+    FetchedFile, TransferError, TransferOptions, TransferProgress,
 };
 pub use watchdog::{Watchdog, WatchdogStop};

@@ -12,25 +12,24 @@
 //! the part fsynced, renamed atomically to `dest` and the directory fsynced (unix). Every
 //! failure keeps the part for a later resume (except a body longer than announced, whose part
 //! is deleted). A [`Watchdog`] ends an attempt that receives no bytes for
-//! [`TransferOptions::stall_timeout`] or is cancelled; transient failures are retried inside
-//! the call up to [`TransferOptions::max_attempts`] times, each retry resuming from the part.
+//! [`TransferOptions::stall_timeout`], that runs past [`TransferOptions::deadline`], or that is
+//! cancelled (at once, even while the peer hangs silently); transient failures are retried
+//! inside the call up to [`TransferOptions::max_attempts`] times by the policy in
+//! [`super::retry`] (exponential backoff, `Retry-After`), each retry resuming from the part.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use reqwest::header::{
-    HeaderMap, ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_RANGE,
-    LAST_MODIFIED, RANGE,
-};
-use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_TYPE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::error::io_err;
-pub use super::error::{ErrorKind, TransferError};
-use super::http_range::{parse_content_range, range_from, ContentRange};
+pub use super::error::{ErrorKind, FetchFailure, TransferError};
+use super::http_range::range_from;
+use super::response_plan::{plan, Plan};
 use super::watchdog::{Watchdog, WatchdogStop};
 
 /// Write buffer between the network and the part file, in bytes.
@@ -48,10 +47,17 @@ pub struct TransferOptions {
     /// Attempts per call (at least 1): transient errors are retried, resuming from the part.
     /// Default 4.
     pub max_attempts: u32,
-    /// Backoff before retry k (k = 1, 2, ...) is `k * retry_backoff`. Default 1 s.
+    /// Backoff before retry k (k = 1, 2, ...) is `retry_backoff * 2^(k-1)`, capped, and at
+    /// least the server's `Retry-After` (see [`super::retry`]). Default 1 s.
     pub retry_backoff: Duration,
+    /// Overall deadline of one attempt; past it the attempt ends with
+    /// [`TransferError::DeadlineExceeded`] (transient). Default 4 h.
+    pub deadline: Duration,
     /// A global bandwidth limit shared with other transfers; `None` = unlimited.
     pub bandwidth: Option<std::sync::Arc<super::limits::BandwidthLimiter>>,
+    /// Checks free space against the bytes a response announces before writing them; a
+    /// short disk ends the attempt with [`TransferError::DiskFull`] (final). `None` = no check.
+    pub space: Option<std::sync::Arc<dyn super::space::SpaceProbe>>,
 }
 
 impl Default for TransferOptions {
@@ -61,7 +67,9 @@ impl Default for TransferOptions {
             connect_timeout: Duration::from_secs(15),
             max_attempts: 4,
             retry_backoff: Duration::from_secs(1),
+            deadline: Duration::from_secs(4 * 3600),
             bandwidth: None,
+            space: None,
         }
     }
 }
@@ -142,6 +150,7 @@ fn validator_of(headers: &HeaderMap) -> Option<String> {
 /// promptly with [`TransferError::Cancelled`], keeping the part. Parent directories of `dest`
 /// are created; an existing `dest` is replaced. Returns the verified [`FetchedFile`]. Errors:
 /// see [`TransferError`]; transient ones are retried here up to `opts.max_attempts` times.
+/// [`fetch_to_file_attempts`] also says which attempt failed.
 pub async fn fetch_to_file(
     client: &reqwest::Client,
     url: &Url,
@@ -150,44 +159,63 @@ pub async fn fetch_to_file(
     progress: &(dyn Fn(TransferProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<FetchedFile, TransferError> {
+    fetch_to_file_attempts(client, url, dest, opts, progress, cancel)
+        .await
+        .map_err(|failure| failure.error)
+}
+
+/// As [`fetch_to_file`], with the failing attempt's number beside the error
+/// ([`FetchFailure`], displayed as `attempt 2/3, transient: ...`).
+pub async fn fetch_to_file_attempts(
+    client: &reqwest::Client,
+    url: &Url,
+    dest: &Path,
+    opts: &TransferOptions,
+    progress: &(dyn Fn(TransferProgress) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<FetchedFile, FetchFailure> {
+    let max_attempts = opts.max_attempts.max(1);
+    let at = |attempt: u32| move |error| FetchFailure { attempt, max_attempts, error };
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(TransferError::UnsupportedScheme(url.scheme().to_owned()));
+        return Err(at(1)(TransferError::UnsupportedScheme(url.scheme().to_owned())));
     }
-    let part =
-        part_path(dest).ok_or_else(|| TransferError::InvalidDestination(dest.to_path_buf()))?;
+    let part = part_path(dest)
+        .ok_or_else(|| at(1)(TransferError::InvalidDestination(dest.to_path_buf())))?;
     let dir = parent_dir(dest);
     tokio::fs::create_dir_all(&dir)
         .await
-        .map_err(io_err("create directory", &dir))?;
+        .map_err(|e| at(1)(io_err("create directory", &dir)(e)))?;
     let dog = Watchdog::new(opts.stall_timeout, cancel.clone());
-    let job = Attempt {
-        client,
-        url,
-        dest,
-        part: &part,
-        opts,
-        progress,
-        dog: &dog,
-    };
-    let max_attempts = opts.max_attempts.max(1);
     let mut attempt = 1;
     loop {
         if dog.is_cancelled() {
-            return Err(TransferError::Cancelled);
+            return Err(at(attempt)(TransferError::Cancelled));
         }
+        let attempt_dog = dog.with_deadline(opts.deadline);
+        let job = Attempt {
+            client,
+            url,
+            dest,
+            part: &part,
+            opts,
+            progress,
+            dog: &attempt_dog,
+        };
         match job.run().await {
             Ok(mut file) => {
                 file.attempts = attempt;
                 return Ok(file);
             }
-            Err(e) if e.is_transient() && attempt < max_attempts => {
-                tracing::warn!(%url, attempt, error = %e, "transfer attempt failed; retrying");
-                dog.sleep(opts.retry_backoff * attempt)
-                    .await
-                    .map_err(|_| TransferError::Cancelled)?;
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
+            Err(e) => match super::retry::retry_delay(attempt, opts.retry_backoff, &e) {
+                Some(delay) if attempt < max_attempts => {
+                    tracing::warn!(%url, attempt, error = %e, ?delay, "transfer attempt failed; retrying");
+                    dog.sleep(delay)
+                        .await
+                        .map_err(|_| at(attempt)(TransferError::Cancelled))?;
+                    attempt += 1;
+                }
+                _ => return Err(at(attempt)(e)),
+            },
         }
     }
 }
@@ -196,84 +224,6 @@ fn parent_dir(dest: &Path) -> PathBuf {
     match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
-    }
-}
-
-/// What to do with a response, decided from its status and headers.
-#[derive(Debug, PartialEq, Eq)]
-enum Plan {
-    /// Write the body after the first `offset` bytes of the part; `total` is the expected
-    /// final size in bytes.
-    Write { offset: u64, total: Option<u64> },
-    /// The part already holds all `total` bytes.
-    AlreadyComplete { total: u64 },
-    /// The answer cannot continue the part: truncate it and ask again without `Range`.
-    Restart(String),
-}
-
-/// Decides how to use a response to a request sent with `offset` bytes already in the part
-/// (`Range` sent iff `offset > 0`).
-fn plan(
-    status: StatusCode,
-    headers: &HeaderMap,
-    offset: u64,
-    url: &Url,
-) -> Result<Plan, TransferError> {
-    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    let content_length = header(CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
-    let content_range = header(CONTENT_RANGE).and_then(parse_content_range);
-    let restart_or = |reason: String| {
-        if offset > 0 {
-            Ok(Plan::Restart(reason))
-        } else {
-            Err(TransferError::Protocol {
-                url: url.clone(),
-                reason,
-            })
-        }
-    };
-    match status {
-        StatusCode::OK => Ok(Plan::Write {
-            offset: 0,
-            total: content_length,
-        }),
-        StatusCode::PARTIAL_CONTENT => match content_range {
-            Some(ContentRange::Bytes {
-                first,
-                last,
-                complete,
-            }) if first == offset => {
-                if content_length.is_some_and(|len| len != last - first + 1) {
-                    return restart_or(format!(
-                        "Content-Length disagrees with Content-Range {first}-{last}"
-                    ));
-                }
-                // Unknown complete length: the range end is the best expectation we have.
-                Ok(Plan::Write {
-                    offset,
-                    total: Some(complete.unwrap_or(last + 1)),
-                })
-            }
-            other => restart_or(format!(
-                "206 with Content-Range {other:?} for offset {offset}"
-            )),
-        },
-        StatusCode::RANGE_NOT_SATISFIABLE if offset > 0 => match content_range {
-            Some(ContentRange::Unsatisfied { complete }) if complete == offset => {
-                Ok(Plan::AlreadyComplete { total: complete })
-            }
-            other => Ok(Plan::Restart(format!(
-                "416 with Content-Range {other:?} for offset {offset}"
-            ))),
-        },
-        s if s.is_client_error() || s.is_server_error() => Err(TransferError::Status {
-            status: s,
-            url: url.clone(),
-        }),
-        s => Err(TransferError::Protocol {
-            url: url.clone(),
-            reason: format!("unexpected status {s}"),
-        }),
     }
 }
 
@@ -334,6 +284,10 @@ impl Attempt<'_> {
             Ok(result) => Ok(result?),
             Err(WatchdogStop::Cancelled) => Err(TransferError::Cancelled),
             Err(WatchdogStop::Stalled(after)) => Err(TransferError::ResponseTimeout { after }),
+            Err(WatchdogStop::DeadlineExceeded(after)) => Err(TransferError::DeadlineExceeded {
+                after,
+                downloaded: offset,
+            }),
         }
     }
 
@@ -350,6 +304,14 @@ impl Attempt<'_> {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        if let (Some(probe), Some(total)) = (&self.opts.space, total) {
+            let dir = parent_dir(self.dest);
+            let needed = total.saturating_sub(offset);
+            let available = probe.available(&dir).map_err(io_err("read free space", &dir))?;
+            if available < needed {
+                return Err(TransferError::DiskFull { root: dir, needed, available });
+            }
+        }
         let mut hasher = Sha256::new();
         let file = if offset > 0 {
             self.open_and_hash_prefix(offset, &mut hasher).await?
@@ -378,6 +340,12 @@ impl Attempt<'_> {
         let streamed: Result<(), TransferError> = loop {
             let chunk = match self.dog.guard(response.chunk()).await {
                 Err(WatchdogStop::Cancelled) => break Err(TransferError::Cancelled),
+                Err(WatchdogStop::DeadlineExceeded(after)) => {
+                    break Err(TransferError::DeadlineExceeded {
+                        after,
+                        downloaded: written,
+                    })
+                }
                 Err(WatchdogStop::Stalled(after)) => {
                     break Err(TransferError::Stalled {
                         after,
@@ -416,8 +384,16 @@ impl Attempt<'_> {
             report(written);
             if let Some(limit) = &self.opts.bandwidth {
                 let wait = limit.reserve(chunk.len() as u64);
-                if !wait.is_zero() && self.dog.sleep(wait).await.is_err() {
-                    break Err(TransferError::Cancelled);
+                let slept = if wait.is_zero() { Ok(()) } else { self.dog.sleep(wait).await };
+                match slept {
+                    Ok(()) => {}
+                    Err(WatchdogStop::DeadlineExceeded(after)) => {
+                        break Err(TransferError::DeadlineExceeded {
+                            after,
+                            downloaded: written,
+                        })
+                    }
+                    Err(_) => break Err(TransferError::Cancelled),
                 }
             }
         };
@@ -549,61 +525,6 @@ async fn sync_dir(dir: &Path) -> Result<(), TransferError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
-
-    fn headers(pairs: &[(reqwest::header::HeaderName, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(name.clone(), HeaderValue::from_str(value).unwrap());
-        }
-        map
-    }
-
-    #[test]
-    fn plans_follow_rfc_9110() {
-        let url = Url::parse("http://x.test/a.mp3").unwrap();
-        let ok = headers(&[(CONTENT_LENGTH, "10")]);
-        assert_eq!(
-            plan(StatusCode::OK, &ok, 4, &url).unwrap(),
-            Plan::Write {
-                offset: 0,
-                total: Some(10)
-            }
-        );
-        let partial = headers(&[(CONTENT_RANGE, "bytes 4-9/10"), (CONTENT_LENGTH, "6")]);
-        assert_eq!(
-            plan(StatusCode::PARTIAL_CONTENT, &partial, 4, &url).unwrap(),
-            Plan::Write {
-                offset: 4,
-                total: Some(10)
-            }
-        );
-        assert!(matches!(
-            plan(StatusCode::PARTIAL_CONTENT, &partial, 3, &url).unwrap(),
-            Plan::Restart(_)
-        ));
-        assert!(matches!(
-            plan(StatusCode::PARTIAL_CONTENT, &partial, 0, &url),
-            Err(TransferError::Protocol { .. })
-        ));
-        let unsat = headers(&[(CONTENT_RANGE, "bytes */10")]);
-        assert_eq!(
-            plan(StatusCode::RANGE_NOT_SATISFIABLE, &unsat, 10, &url).unwrap(),
-            Plan::AlreadyComplete { total: 10 }
-        );
-        assert!(matches!(
-            plan(StatusCode::RANGE_NOT_SATISFIABLE, &unsat, 12, &url).unwrap(),
-            Plan::Restart(_)
-        ));
-        let err = plan(StatusCode::RANGE_NOT_SATISFIABLE, &unsat, 0, &url).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Expected);
-        let err = plan(StatusCode::SERVICE_UNAVAILABLE, &ok, 0, &url).unwrap_err();
-        assert!(err.is_transient());
-        let err = plan(StatusCode::TOO_MANY_REQUESTS, &ok, 0, &url).unwrap_err();
-        assert!(err.is_transient());
-        let err = plan(StatusCode::GONE, &ok, 0, &url).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Expected);
-    }
 
     #[test]
     fn part_path_sits_next_to_dest() {

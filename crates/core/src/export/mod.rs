@@ -3,7 +3,8 @@
 //!
 //! The file is `<library>/<sanitized playlist title>.m3u` ([`m3u_path`]), beside the
 //! playlist folders, so each entry is the library-relative [`FileRow::path`] as stored (`/`
-//! separators). Only items whose file row exists *and* whose file is on disk are listed; a
+//! separators); a file placed in an overflow root (`Config::overflow_libraries`) is listed by
+//! its absolute path instead. Only items whose file row exists *and* whose file is on disk are listed; a
 //! playlist with none gets no file, and a `.m3u` this module wrote for it earlier is removed.
 //! Writes are atomic: the text goes to `<name>.m3u.tmp`, is fsynced, renamed over the old
 //! file and the library folder is fsynced (Unix), so a reader or a crash sees the old file or
@@ -143,9 +144,15 @@ fn downloaded_entries(
     playlist_id: u64,
 ) -> Result<Vec<M3uEntry>, ExportError> {
     let mut entries = Vec::new();
-    for entry in store.playlist_items(playlist_id)? {
+    let items = store.playlist_items(playlist_id)?;
+    let with_files: Vec<u64> = items.iter().filter(|e| e.file.is_some()).map(|e| e.id).collect();
+    let mut roots = store.item_file_roots(&with_files)?;
+    for entry in items {
         let Some(file) = entry.file else { continue };
-        let full = match safe_join(library, Path::new(&file.path)) {
+        // a file in an overflow root is listed by its absolute path
+        let overflow = roots.remove(&entry.id);
+        let root = overflow.as_deref().unwrap_or(library);
+        let full = match safe_join(root, Path::new(&file.path)) {
             Ok(full) => full,
             Err(err) => {
                 tracing::warn!(item = entry.id, path = %file.path, %err, "file row outside the library; not exported");
@@ -160,10 +167,14 @@ fn downloaded_entries(
             .title
             .clone()
             .unwrap_or_else(|| file_name(&file).to_owned());
+        let path = match overflow {
+            Some(_) => full.to_string_lossy().replace('\\', "/"),
+            None => file.path,
+        };
         entries.push(M3uEntry {
             title,
             duration_secs: entry.item.duration_secs,
-            path: file.path,
+            path,
         });
     }
     Ok(entries)
@@ -187,6 +198,10 @@ fn tmp_path(path: &Path) -> PathBuf {
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     let tmp = tmp_path(path);
     let written = (|| {
+        // the library may not exist yet when every file went to an overflow root
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
         let mut file = fs::File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()

@@ -13,8 +13,7 @@ pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8) -> Result<Stag
     let job = ctx.job;
     engine.plan_stage(job, stage, StageKind::Collect, |s| Ok(s.collections()?.into_iter().map(|(id, _)| id).collect())).await?;
     while !ctx.stop.is_cancelled() {
-        let now = engine.now();
-        let Some(id) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
+        let Some((id, _held)) = engine.claim_work(job, stage).await? else { break };
         let row = engine.blocking(move |s| s.collection(id)).await?;
         let outcome = async {
             let url = url::Url::parse(&row.url).map_err(|e| format!("invalid URL: {e}"))?;

@@ -3,7 +3,8 @@
 //! the runner applies them on its next tick, idempotently (`store::commands::apply_command`
 //! gives the transition, `None` = nothing to do). A runner applies commands only for jobs it
 //! runs itself or that no runner holds, so a command for a job running in another process is
-//! left for that process.
+//! left for that process. A cancel drops the job's references on items (`super::refs`): its
+//! transfers stop unless a playlist selected for download still wants their items.
 
 use super::job_task::log;
 use super::runner::{Engine, EngineError};
@@ -56,6 +57,10 @@ impl Engine {
                         JobCommand::Cancel => ctx.abort.cancel(),
                         JobCommand::Resume | JobCommand::RetryFailed => {}
                     }
+                }
+                if command == JobCommand::Cancel {
+                    // transfers of items that a selected playlist still wants go on
+                    self.drop_job_references(job, false).await?;
                 }
                 log(self, job, LogKind::Command, None, format!("{command:?}: {} -> {to}", row.status)).await?;
             }

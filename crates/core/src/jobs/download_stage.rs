@@ -14,6 +14,13 @@
 //! Pause (`stop`) ends claiming; transfers already running finish, queued ones go back to the
 //! store's queue. Cancel and shutdown (`abort`) end transfers at once; partial files stay for
 //! a resume. With one worker in all (T = 1) a single pool resolves and downloads in turn.
+//!
+//! A claimed item is held live (`reaper::LiveWork`) until it ends, so the reaper spares it; a
+//! transfer stamps the item's heartbeat as it starts and while bytes flow (`reaper::ItemBeat`),
+//! registers the job's reference and runs under its own token (`refs`): a job's cancel stops
+//! it only when no selected playlist still wants the item, which then ends `cancelled`. The
+//! file goes to the first library root with room (`placement`); a full disk fails the item
+//! with the class `disk_full`.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -28,11 +35,15 @@ use super::pools::{pool_split, WorkerLive};
 use super::runner::{Engine, EngineError, JobCtx};
 use super::throughput;
 use crate::download::naming::{render_relative_path, safe_join, NameVars};
-use super::fetch_candidates::{fetch_candidates, Fetched};
+use super::fetch_candidates::{dest_in, fetch_candidates, remove_part, Fetched};
+use super::placement;
+use super::reaper::{ItemBeat, LiveWork};
 use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Resolution, ResolveCtx, Walk};
 use crate::download::{TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
-use crate::store::{FileRow, ItemRow, StageCounts, StageKind};
+use crate::store::refs::Holder;
+use crate::store::{FileRow, ItemRow, StageCounts, StageKind, WorkStatus};
+use std::sync::atomic::Ordering;
 
 /// A resolved item waiting for a downloader.
 #[derive(Debug)]
@@ -65,7 +76,14 @@ struct Shared {
 
 pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
     let (job, scope) = (ctx.job, scope.to_vec());
-    engine.plan_stage(job, stage, StageKind::Download, move |s| s.pending_downloads(&scope)).await?;
+    engine
+        .plan_stage(job, stage, StageKind::Download, move |s| {
+            // the job wants what it plans: its references, registered idempotently each run
+            let targets = s.pending_downloads(&scope)?;
+            s.add_references(&targets, Holder::Job(job))?;
+            Ok(targets)
+        })
+        .await?;
 
     let exporter = PlaylistExporter::spawn(engine, job);
     let shared = Arc::new(Shared { engine: engine.clone(), ctx: ctx.clone(), stage, cascade: Cascade::standard(), resolve_config: Arc::new(engine.config().clone()), reserved: Mutex::default(), exporter });
@@ -77,7 +95,7 @@ pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64])
         lives.push(live.clone());
         workers.spawn(combined_worker(shared.clone(), live));
     } else {
-        let (tx, rx) = mpsc::channel::<Ready>(2 * split.downloaders);
+        let (tx, rx) = mpsc::channel::<(Ready, LiveWork)>(2 * split.downloaders);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         for n in 1..=split.resolvers {
             let live = Arc::new(WorkerLive::new(format!("resolve-{n}")));
@@ -115,20 +133,21 @@ fn transfer_options(engine: &Engine) -> TransferOptions {
         connect_timeout: Duration::from_millis(c.connect_timeout_ms),
         max_attempts: c.max_attempts.max(1),
         retry_backoff: Duration::from_millis(c.retry_backoff_ms),
+        deadline: Duration::from_millis(c.transfer_deadline_ms),
         bandwidth: engine.inner.bandwidth.clone(),
+        space: Some(engine.inner.space.clone()),
     }
 }
 
-async fn resolver(shared: Arc<Shared>, live: Arc<WorkerLive>, tx: mpsc::Sender<Ready>) -> Result<(), EngineError> {
+async fn resolver(shared: Arc<Shared>, live: Arc<WorkerLive>, tx: mpsc::Sender<(Ready, LiveWork)>) -> Result<(), EngineError> {
     let (engine, job, stage) = (&shared.engine, shared.ctx.job, shared.stage);
     while !shared.ctx.stop.is_cancelled() {
-        let now = engine.now();
-        let Some(item) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
+        let Some((item, held)) = engine.claim_work(job, stage).await? else { break };
         let Some(ready) = resolve(&shared, &live, item).await? else { continue };
         let rel = ready.rel.clone();
         let delivered = tokio::select! {
             biased;
-            sent = tx.send(ready) => sent.is_ok(),
+            sent = tx.send((ready, held)) => sent.is_ok(),
             _ = shared.ctx.stop.cancelled() => false,
         };
         if !delivered {
@@ -142,13 +161,13 @@ async fn resolver(shared: Arc<Shared>, live: Arc<WorkerLive>, tx: mpsc::Sender<R
     Ok(())
 }
 
-async fn downloader(shared: Arc<Shared>, live: Arc<WorkerLive>, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Ready>>>) -> Result<(), EngineError> {
+async fn downloader(shared: Arc<Shared>, live: Arc<WorkerLive>, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<(Ready, LiveWork)>>>) -> Result<(), EngineError> {
     loop {
         let next = tokio::select! {
             next = async { rx.lock().await.recv().await } => next,
             _ = shared.ctx.abort.cancelled() => None,
         };
-        let Some(ready) = next else { break };
+        let Some((ready, held)) = next else { break };
         if shared.ctx.stop.is_cancelled() {
             // paused: what is still queued goes back to the store's queue, untouched
             let (job, stage, item, now) = (shared.ctx.job, shared.stage, ready.item, shared.engine.now());
@@ -156,7 +175,7 @@ async fn downloader(shared: Arc<Shared>, live: Arc<WorkerLive>, rx: Arc<tokio::s
             shared.engine.blocking(move |s| s.release_stage_item(job, stage, item, now)).await?;
             continue;
         }
-        download(&shared, &live, ready).await?;
+        download(&shared, &live, ready, held).await?;
     }
     live.stop();
     Ok(())
@@ -165,10 +184,9 @@ async fn downloader(shared: Arc<Shared>, live: Arc<WorkerLive>, rx: Arc<tokio::s
 async fn combined_worker(shared: Arc<Shared>, live: Arc<WorkerLive>) -> Result<(), EngineError> {
     let (engine, job, stage) = (&shared.engine, shared.ctx.job, shared.stage);
     while !shared.ctx.stop.is_cancelled() {
-        let now = engine.now();
-        let Some(item) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
+        let Some((item, held)) = engine.claim_work(job, stage).await? else { break };
         if let Some(ready) = resolve(&shared, &live, item).await? {
-            download(&shared, &live, ready).await?;
+            download(&shared, &live, ready, held).await?;
         }
     }
     live.stop();
@@ -268,28 +286,61 @@ fn split_ext(rel: &str) -> (&str, &str) {
     }
 }
 
-async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<(), EngineError> {
-    let (engine, job) = (&shared.engine, shared.ctx.job);
+async fn download(shared: &Shared, live: &WorkerLive, ready: Ready, held: LiveWork) -> Result<(), EngineError> {
+    let (engine, job, key) = (&shared.engine, shared.ctx.job, held.key());
     let Ready { item, playlist, title, candidates, walk, row, resolve_ctx, rel } = ready;
     live.begin(item, &title);
     engine.emit(Event::DownloadStarted { job, item, title: title.clone(), worker: live.name.clone() });
-    let dest = safe_join(&engine.config().library, std::path::Path::new(&rel)).map_err(|e| EngineError::Worker(e.to_string()))?;
+    // the job's reference and the transfer's own token: only the last reference stops it
+    // the job's reference was registered when the stage was planned; its own token
+    let transfer = engine.track_transfer(item, key);
+    let beat = ItemBeat::start(engine, key, held.claimed_ms());
+    let roots = placement::roots(engine);
+    let (probe, all_roots, path) = (engine.inner.space.clone(), roots.clone(), rel.clone());
+    let (declared, placed) = engine
+        .blocking(move |s| {
+            let declared = s.item(item)?.enclosure.and_then(|e| e.length);
+            Ok((declared, placement::initial_root(probe.as_ref(), &all_roots, &path, declared)))
+        })
+        .await?;
+    let mut root = match placed {
+        Ok(root) => root,
+        Err(e) => {
+            shared.reserved.lock().expect("reserved lock").remove(&rel);
+            return fail(shared, live, item, title, format!("{}: {e}", e.class())).await;
+        }
+    };
     let progress = |p: TransferProgress| {
         live.progress(p.downloaded, p.total, p.resumed_from);
         engine.emit(Event::DownloadProgress { job, item, downloaded: p.downloaded, total: p.total });
+        beat.tick();
     };
     let options = transfer_options(engine);
-    let fetch_job = super::fetch_candidates::Job { engine, cascade: &shared.cascade, ctx: &resolve_ctx, item_id: item, item: &row, dest: &dest, options: &options, progress: &progress };
+    let fetch_job = super::fetch_candidates::Job {
+        engine,
+        cascade: &shared.cascade,
+        ctx: &resolve_ctx,
+        item_id: item,
+        item: &row,
+        roots: &roots,
+        root: &mut root,
+        rel: &rel,
+        declared,
+        options: &options,
+        progress: &progress,
+        cancel: &transfer.state.token,
+    };
     let outcome = fetch_candidates(fetch_job, candidates, walk).await?;
     shared.reserved.lock().expect("reserved lock").remove(&rel);
     match outcome {
         Fetched::File(found) => {
             let (candidate, mut fetched) = *found;
-            let rel = super::fetch_candidates::rename_for_media(engine, &shared.reserved, &rel, &candidate, &mut fetched).await?;
+            let rel = super::fetch_candidates::rename_for_media(engine, &shared.reserved, &roots[root], &rel, &candidate, &mut fetched).await?;
             let url = candidate.url.clone();
             let row = FileRow { path: rel.clone(), size: fetched.size, sha256: fetched.sha256_hex.clone(), url: url.to_string(), downloaded_ms: engine.now() };
             let (stage, now) = (shared.stage, engine.now());
-            engine.blocking(move |s| s.finish_download(job, stage, item, &row, now)).await?;
+            let overflow = (root > 0).then(|| roots[root].clone());
+            engine.blocking(move |s| s.finish_download_in(job, stage, item, &row, overflow.as_deref(), now)).await?;
             shared.reserved.lock().expect("reserved lock").remove(&rel);
             live.end(false);
             let outcome = ItemOutcome::Downloaded { path: rel, bytes: fetched.size, resumed_from: fetched.resumed_from };
@@ -297,7 +348,26 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready) -> Result<()
             shared.exporter.item_completed(playlist);
             Ok(())
         }
-        Fetched::Cancelled => Ok(()), // the item stays claimed; the stage re-queues it
+        Fetched::Cancelled => {
+            if transfer.state.unwanted.load(Ordering::SeqCst) {
+                // no playlist or job wants the item any more
+                let now = engine.now();
+                engine
+                    .blocking(move |s| {
+                        if !s.move_work_item(key, WorkStatus::Cancelling, WorkStatus::Cancelled, now)? {
+                            s.move_work_item(key, WorkStatus::Running, WorkStatus::Cancelled, now)?;
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                if transfer.state.delete.load(Ordering::SeqCst) {
+                    remove_part(&dest_in(&roots, root, &rel)?).await;
+                }
+                live.end(false);
+                engine.emit(Event::DownloadFinished { job, item, title, outcome: ItemOutcome::Failed("cancelled: no playlist or job wants it".into()) });
+            }
+            Ok(()) // a shutdown: the item stays claimed; the stage re-queues it
+        }
         Fetched::Failed(failed) => fail_download(shared, live, title, failed).await,
     }
 }

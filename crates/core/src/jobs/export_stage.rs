@@ -12,8 +12,8 @@ pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64])
     engine.plan_stage(job, stage, StageKind::Export, move |s| s.scope_playlists(&scope)).await?;
     let mut files = 0;
     while !ctx.stop.is_cancelled() {
+        let Some((playlist, _held)) = engine.claim_work(job, stage).await? else { break };
         let now = engine.now();
-        let Some(playlist) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
         let library = engine.config().library.clone();
         let written = engine
             .blocking(move |s| {

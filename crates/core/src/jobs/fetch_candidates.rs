@@ -3,7 +3,8 @@
 //! candidate of a tier fails with an expected error, resume the cascade's walk with its next
 //! source (`download::resolve::Cascade::resume`). A transient error (5xx, stall after the
 //! transfer's own retries) ends the attempt instead, keeping the part for a resume; a
-//! cancel ends it at once. Bytes that fail verification are deleted, never kept as the
+//! cancel (the transfer's own token: no reference wants the item, or shutdown) ends it at
+//! once. A full disk moves the file to the next library root with room (`placement`). Bytes that fail verification are deleted, never kept as the
 //! episode. A URL found past the known enclosure replaces the stale one in the catalog once
 //! its bytes are verified, or when its transfer failed transiently after its check passed
 //! (so the next attempt starts there); a URL with an integrity hash only once verified.
@@ -12,13 +13,16 @@
 //! ([`rename_for_media`]).
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use tokio_util::sync::CancellationToken;
+
+use super::placement;
 use super::runner::{Engine, EngineError};
 use crate::download::resolve::{self, Candidate, Cascade, DownloadFailed, Fetch, Resolution, ResolveCtx, Walk};
 use crate::download::transfer::validator_path;
-use crate::download::{extension_for, fetch_to_file, part_path, safe_join, FetchedFile, TransferError, TransferOptions, TransferProgress};
+use crate::download::{extension_for, fetch_to_file_attempts, part_path, safe_join, FetchFailure, FetchedFile, TransferError, TransferOptions, TransferProgress};
 use crate::store::ItemRow;
 
 /// How fetching an item's candidates ended.
@@ -39,9 +43,53 @@ pub(super) struct Job<'a> {
     pub ctx: &'a ResolveCtx,
     pub item_id: u64,
     pub item: &'a ItemRow,
-    pub dest: &'a Path,
+    /// Library roots, the default first (`placement::roots`).
+    pub roots: &'a [PathBuf],
+    /// Index in `roots` the file goes under; moved on to an overflow root when the disk
+    /// fills (announced size too big for it, or ENOSPC while writing).
+    pub root: &'a mut usize,
+    /// The library-relative file name.
+    pub rel: &'a str,
+    /// Declared length of the enclosure (bytes), the room an ENOSPC asks the next root for.
+    pub declared: Option<u64>,
     pub options: &'a TransferOptions,
     pub progress: &'a (dyn Fn(TransferProgress) + Send + Sync),
+    /// The transfer's own token: fires when no reference wants the item, or on shutdown.
+    pub cancel: &'a CancellationToken,
+}
+
+/// How one fetch of a candidate failed.
+struct Failure {
+    cancelled: bool,
+    transient: bool,
+    /// Bytes needed when the disk was full; `None` for other errors.
+    disk_full: Option<u64>,
+    /// e.g. `attempt 3/3, transient: HTTP 503 Service Unavailable from <url>`.
+    reason: String,
+}
+
+impl Failure {
+    fn of_transfer(f: FetchFailure, declared: Option<u64>) -> Failure {
+        let disk_full = match &f.error {
+            TransferError::DiskFull { needed, .. } => Some(*needed),
+            e if e.is_disk_full() => Some(declared.unwrap_or(0)),
+            _ => None,
+        };
+        Failure { cancelled: matches!(f.error, TransferError::Cancelled), transient: f.error.is_transient(), disk_full, reason: f.to_string() }
+    }
+}
+
+/// `rel` under root `root`. Errors: a name that would leave the root (a bug of naming).
+pub(super) fn dest_in(roots: &[PathBuf], root: usize, rel: &str) -> Result<PathBuf, EngineError> {
+    safe_join(&roots[root], Path::new(rel)).map_err(|e| EngineError::Worker(e.to_string()))
+}
+
+/// Removes the part of `dest` and its validator, if any.
+pub(super) async fn remove_part(dest: &Path) {
+    if let Some(part) = part_path(dest) {
+        let _ = tokio::fs::remove_file(validator_path(&part)).await;
+        let _ = tokio::fs::remove_file(part).await;
+    }
 }
 
 /// Records `candidate`'s URL as the item's enclosure when a later tier found it.
@@ -53,29 +101,45 @@ async fn replace_stale(engine: &Engine, item: u64, candidate: &Candidate) -> Res
     engine.blocking(move |s| s.replace_enclosure(item, &url, source, now)).await
 }
 
+/// Fetches `candidate` to `rel` under the current root, moving on to the next root with room
+/// when the disk fills. Errors: the store's.
+async fn fetch_one(job: &mut Job<'_>, candidate: &Candidate) -> Result<Result<FetchedFile, Failure>, EngineError> {
+    loop {
+        let dest = dest_in(job.roots, *job.root, job.rel)?;
+        let _slot = job.engine.inner.hosts.acquire(&candidate.url).await;
+        let fetched = match &candidate.fetch {
+            Fetch::Http => fetch_to_file_attempts(job.engine.client(), &candidate.url, &dest, job.options, job.progress, job.cancel)
+                .await
+                .map_err(|f| Failure::of_transfer(f, job.declared)),
+            Fetch::YtDlp { .. } => resolve::ytdlp::fetch(candidate, &dest, &job.ctx.config, job.cancel, job.progress)
+                .await
+                .map_err(|reason| Failure { cancelled: job.cancel.is_cancelled(), transient: false, disk_full: None, reason }),
+        };
+        match fetched {
+            Err(Failure { disk_full: Some(needed), .. }) => match placement::next_root(job.engine, job.roots, *job.root, needed) {
+                Some(other) => {
+                    remove_part(&dest).await; // the bytes move to a root with room
+                    *job.root = other;
+                }
+                None => return Ok(fetched),
+            },
+            other => return Ok(other),
+        }
+    }
+}
+
 /// Tries `candidates`, then the rest of the cascade (module docs). Errors: the store's.
-pub(super) async fn fetch_candidates(job: Job<'_>, mut candidates: Vec<Candidate>, mut walk: Walk) -> Result<Fetched, EngineError> {
-    let Job { engine, cascade, ctx, item_id, item, dest, options, progress } = job;
+pub(super) async fn fetch_candidates(mut job: Job<'_>, mut candidates: Vec<Candidate>, mut walk: Walk) -> Result<Fetched, EngineError> {
+    let (engine, item_id) = (job.engine, job.item_id);
     let mut first = true;
     loop {
         for candidate in candidates {
             if !first {
                 // another URL is another representation: never resume its bytes onto this part
-                if let Some(part) = part_path(dest) {
-                    let _ = tokio::fs::remove_file(validator_path(&part)).await;
-                    let _ = tokio::fs::remove_file(part).await;
-                }
+                remove_part(&dest_in(job.roots, *job.root, job.rel)?).await;
             }
             first = false;
-            let _slot = engine.inner.hosts.acquire(&candidate.url).await;
-            // Err((cancelled, transient, reason))
-            let fetched = match &candidate.fetch {
-                Fetch::Http => fetch_to_file(engine.client(), &candidate.url, dest, options, progress, &ctx.cancel)
-                    .await
-                    .map_err(|e| (matches!(e, TransferError::Cancelled), e.is_transient(), e.to_string())),
-                Fetch::YtDlp { .. } => resolve::ytdlp::fetch(&candidate, dest, &ctx.config, &ctx.cancel, progress).await.map_err(|e| (false, false, e)),
-            };
-            match fetched {
+            match fetch_one(&mut job, &candidate).await? {
                 Ok(file) => match candidate.verify(&file.path, file.size, &file.sha256_hex, file.content_type.as_deref()).await {
                     Ok(()) => {
                         replace_stale(engine, item_id, &candidate).await?;
@@ -87,13 +151,13 @@ pub(super) async fn fetch_candidates(job: Job<'_>, mut candidates: Vec<Candidate
                         walk.reject(candidate.source, candidate.url.as_str(), reason);
                     }
                 },
-                Err((cancelled, transient, reason)) => {
-                    if cancelled || ctx.cancel.is_cancelled() {
+                Err(failure) => {
+                    if failure.cancelled || job.cancel.is_cancelled() {
                         return Ok(Fetched::Cancelled);
                     }
-                    walk.reject(candidate.source, candidate.url.as_str(), reason);
-                    if transient {
-                        if candidate.integrity.is_none() {
+                    walk.reject(candidate.source, candidate.url.as_str(), failure.reason);
+                    if failure.transient || failure.disk_full.is_some() {
+                        if failure.transient && candidate.integrity.is_none() {
                             replace_stale(engine, item_id, &candidate).await?;
                         }
                         return Ok(Fetched::Failed(walk.failed(item_id)));
@@ -101,7 +165,7 @@ pub(super) async fn fetch_candidates(job: Job<'_>, mut candidates: Vec<Candidate
                 }
             }
         }
-        match cascade.resume(item_id, item, ctx, walk).await {
+        match job.cascade.resume(item_id, job.item, job.ctx, walk).await {
             Resolution::Found { candidates: next, walk: w } => {
                 candidates = next;
                 walk = w;
@@ -117,7 +181,7 @@ pub(super) async fn fetch_candidates(job: Job<'_>, mut candidates: Vec<Candidate
 /// free (not recorded in the store, not on disk, not reserved by another worker; it is then
 /// reserved in `reserved` and the caller releases it once the file row is written). The file
 /// is renamed on disk and `fetched.path` follows. Errors: the store's.
-pub(super) async fn rename_for_media(engine: &Engine, reserved: &Mutex<HashSet<String>>, rel: &str, candidate: &Candidate, fetched: &mut FetchedFile) -> Result<String, EngineError> {
+pub(super) async fn rename_for_media(engine: &Engine, reserved: &Mutex<HashSet<String>>, library: &Path, rel: &str, candidate: &Candidate, fetched: &mut FetchedFile) -> Result<String, EngineError> {
     let want = extension_for(Some(candidate.url.as_str()), candidate.mime_type.as_deref());
     let (stem, ext) = match rel.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() && !ext.contains('/') => (stem, ext),
@@ -127,7 +191,7 @@ pub(super) async fn rename_for_media(engine: &Engine, reserved: &Mutex<HashSet<S
         return Ok(rel.to_string());
     }
     let new_rel = format!("{stem}.{want}");
-    let Ok(abs) = safe_join(&engine.config().library, Path::new(&new_rel)) else { return Ok(rel.to_string()) };
+    let Ok(abs) = safe_join(library, Path::new(&new_rel)) else { return Ok(rel.to_string()) };
     let probe = new_rel.clone();
     if engine.blocking(move |s| s.file_path_taken(&probe)).await? || abs.exists() {
         return Ok(rel.to_string());

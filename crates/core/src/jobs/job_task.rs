@@ -23,7 +23,7 @@ pub(super) async fn run_job(engine: &Engine, ctx: JobCtx) -> Result<JobStatus, E
     for (index, stage) in row.stages.iter().enumerate() {
         let index = index as u8;
         match stage.status {
-            WorkStatus::Done | WorkStatus::Skipped => continue,
+            WorkStatus::Done | WorkStatus::Skipped | WorkStatus::Cancelling | WorkStatus::Cancelled => continue,
             WorkStatus::Failed => {
                 failed = true;
                 continue;
@@ -87,6 +87,10 @@ pub(super) async fn run_job(engine: &Engine, ctx: JobCtx) -> Result<JobStatus, E
         }
     }
     let status = final_status(engine, &ctx, failed).await?;
+    if matches!(status, JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled) {
+        // an ended job wants nothing any more; its files stay
+        engine.drop_job_references(job, false).await?;
+    }
     let now = engine.now();
     let run_outcome = match status {
         JobStatus::Succeeded => RunOutcome::Succeeded,

@@ -11,7 +11,10 @@ mod events;
 mod export_hooks;
 mod export_stage;
 mod fetch_candidates;
+mod refs;
 mod job_task;
+mod placement;
+pub mod reaper;
 pub mod kinds;
 pub mod pools;
 mod runner;
@@ -21,4 +24,5 @@ pub mod throughput;
 
 pub use events::{Event, EventSink, ItemOutcome};
 pub use kinds::{lane_of, stages_of, Lane};
+pub use reaper::ReapReport;
 pub use runner::{Engine, EngineError};

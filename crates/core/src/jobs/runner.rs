@@ -1,5 +1,6 @@
 //! The engine and its lane-aware scheduler. [`Engine::run_queued`] reaps work of crashed
-//! runners (stale heartbeats) back to the queue, then keeps at most `download_lane_jobs`
+//! runners (stale heartbeats) back to the queue (`super::reaper`, again every
+//! `reaper_interval_ms`), then keeps at most `download_lane_jobs`
 //! download-lane jobs and `general_lane_jobs` general jobs running, claiming queued jobs with
 //! the store's compare-and-set claim (so two schedulers, even in two processes, never start a
 //! job twice), applying stored commands (pause, resume, cancel, retry) and stamping heartbeats,
@@ -8,7 +9,7 @@
 //! Every job task gets a [`JobCtx`]: `stop` (stop claiming work: pause) is a child of `abort`
 //! (end transfers now: cancel), itself a child of the engine's shutdown token (convention 7).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use super::job_task;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::download::limits::{BandwidthLimiter, HostLimiter};
+use crate::download::space::{FsSpace, SpaceProbe};
 use crate::store::{JobKind, JobStatus, Store, StoreError};
 
 /// How often the scheduler looks for new jobs and commands, and stamps heartbeats.
@@ -60,6 +62,12 @@ pub(super) struct Inner {
     pub(super) bandwidth: Option<Arc<BandwidthLimiter>>,
     pub(super) running: Mutex<HashMap<u64, (Lane, JobCtx)>>,
     pub(super) wake: Notify,
+    /// Work items held by this engine's workers (see `reaper::LiveWork`); the reaper spares them.
+    pub(super) live: Mutex<HashSet<crate::store::reaping::WorkKey>>,
+    /// Transfers in flight by item id, each with its own token (see `refs`).
+    pub(super) transfers: super::refs::Transfers,
+    /// Free space of library roots (see `placement`).
+    pub(super) space: Arc<dyn SpaceProbe>,
 }
 
 /// The job engine; clone freely (clones share state).
@@ -85,8 +93,22 @@ impl Engine {
             bandwidth,
             running: Mutex::default(),
             wake: Notify::new(),
+            live: Mutex::default(),
+            transfers: Mutex::default(),
+            space: Arc::new(FsSpace),
         };
         Engine { inner: Arc::new(inner) }
+    }
+
+    /// The same engine measuring free space with `probe` instead of the file system (tests
+    /// simulate a full disk this way). Call it on a fresh engine, before cloning it or running
+    /// jobs; on an engine already shared the probe is left unchanged and a warning is logged.
+    pub fn with_space_probe(mut self, probe: Arc<dyn SpaceProbe>) -> Engine {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.space = probe,
+            None => tracing::warn!("with_space_probe on a shared engine: probe not changed"),
+        }
+        self
     }
 
     /// The store.
@@ -188,8 +210,8 @@ impl Engine {
     /// resume), or until shutdown. Returns each job run with the status it ended in
     /// (`queued` when interrupted by shutdown).
     pub async fn run_queued(&self) -> Result<Vec<(u64, JobStatus)>, EngineError> {
-        let (now, stale) = (self.now(), self.inner.config.heartbeat_stale_ms as i64);
-        self.blocking(move |s| s.reap_stale_jobs(now, stale)).await?;
+        self.reap().await?;
+        let mut last_reap = self.now();
         let mut tasks = JoinSet::new();
         let mut ran = Vec::new();
         let mut first_error = None;
@@ -212,6 +234,10 @@ impl Engine {
                     let jobs: Vec<u64> = self.inner.running.lock().expect("running lock").keys().copied().collect();
                     let now = self.now();
                     self.blocking(move |s| s.beat_jobs(&jobs, now)).await?;
+                    if now.saturating_sub(last_reap) >= self.inner.config.reaper_interval_ms as i64 {
+                        last_reap = now;
+                        self.reap().await?;
+                    }
                 }
                 _ = self.inner.wake.notified() => {}
             }

@@ -22,8 +22,7 @@ pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64])
         let (engine, ctx) = (engine.clone(), ctx.clone());
         workers.spawn(async move {
             while !ctx.stop.is_cancelled() {
-                let now = engine.now();
-                let Some(playlist) = engine.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { break };
+                let Some((playlist, _held)) = engine.claim_work(job, stage).await? else { break };
                 sync_one(&engine, &ctx, stage, playlist).await?;
             }
             Ok::<(), EngineError>(())

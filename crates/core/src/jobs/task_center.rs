@@ -79,6 +79,9 @@ pub struct JobView {
     pub can_cancel: bool,
     /// Retry applies: the job failed (or has failed work items) and retry moves it.
     pub can_retry: bool,
+    /// The stored error of the job's latest failed work item, e.g. `attempt 3/3, transient:
+    /// HTTP 503 Service Unavailable from <url>` or `playlist 3 <url>: HTTP 404 ...`.
+    pub last_error: Option<String>,
 }
 
 /// Name of a job kind for people, e.g. `Sync and download`.
@@ -188,6 +191,10 @@ pub fn task_center(store: &Store, now_ms: i64, stale_after_ms: i64) -> Result<Ta
             None => (String::new(), None),
         };
         let failed_items: u32 = counts.iter().map(|c| c.failed).sum();
+        let last_error = match failed_items {
+            0 => None,
+            _ => store.last_failure(id, job.stages.len() as u8)?.map(|(_, error)| error),
+        };
         let can = |command| apply_command(job.status, command).is_some();
 
         summary.total += 1;
@@ -221,6 +228,7 @@ pub fn task_center(store: &Store, now_ms: i64, stale_after_ms: i64) -> Result<Ta
             can_resume: can(JobCommand::Resume),
             can_cancel: can(JobCommand::Cancel),
             can_retry: can(JobCommand::RetryFailed) && (failed_items > 0 || job.status == JobStatus::Failed),
+            last_error,
         });
     }
     Ok(TaskCenter { jobs: views, summary })

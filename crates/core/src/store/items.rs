@@ -114,6 +114,7 @@ impl Store {
                     }
                 };
                 members.insert((id, item_id), position as u32)?;
+                super::refs::reference_if_wanted(tx, id, item_id)?;
             }
             Ok(out)
         })

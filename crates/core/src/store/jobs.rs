@@ -50,16 +50,18 @@ pub struct StageCounts {
     pub failed: u32,
     /// Nothing to do.
     pub skipped: u32,
+    /// Cancelled (or being cancelled) because no reference wants the item any more.
+    pub cancelled: u32,
 }
 
 impl StageCounts {
     /// All work items of the stage.
     pub fn total(&self) -> u32 {
-        self.queued + self.running + self.done + self.failed + self.skipped
+        self.queued + self.running + self.done + self.failed + self.skipped + self.cancelled
     }
     /// Work items that reached an end state.
     pub fn finished(&self) -> u32 {
-        self.done + self.failed + self.skipped
+        self.done + self.failed + self.skipped + self.cancelled
     }
 }
 
@@ -80,13 +82,21 @@ fn set_status(tx: &redb::WriteTransaction, id: u64, row: &mut JobRow, status: Jo
     Ok(())
 }
 
-fn put_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), old: Option<WorkStatus>, row: &StageItemRow) -> Result<()> {
+/// Writes a work item with both status indexes (per stage and across jobs); an item leaving
+/// `running` loses its heartbeat.
+pub(super) fn put_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), old: Option<WorkStatus>, row: &StageItemRow) -> Result<()> {
     let (job, stage, target) = key;
     let mut index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
+    let mut global = tx.open_table(tables::WORK_STATUS_INDEX)?;
     if let Some(old) = old {
         index.remove((job, stage, old.code(), target))?;
+        global.remove((old.code(), job, stage, target))?;
     }
     index.insert((job, stage, row.status.code(), target), ())?;
+    global.insert((row.status.code(), job, stage, target), ())?;
+    if row.status != WorkStatus::Running {
+        tx.open_table(tables::WORK_HEARTBEAT)?.remove(key)?;
+    }
     tx.open_table(tables::STAGE_ITEM)?.insert(key, row)?;
     Ok(())
 }
@@ -202,8 +212,15 @@ impl Store {
     /// stages and work items become queued again (attempt counts are kept). Live runners in
     /// other processes keep their jobs. Returns the reaped job ids.
     pub fn reap_stale_jobs(&self, now_ms: i64, stale_after_ms: i64) -> Result<Vec<u64>> {
+        self.reap_stale_jobs_except(now_ms, stale_after_ms, &std::collections::HashSet::new())
+    }
+
+    /// As [`Store::reap_stale_jobs`], sparing the jobs in `live` (run by the caller's own
+    /// engine, whose heartbeats it stamps itself): the periodic reaper's pass.
+    pub fn reap_stale_jobs_except(&self, now_ms: i64, stale_after_ms: i64, live: &std::collections::HashSet<u64>) -> Result<Vec<u64>> {
         let mut candidates = self.jobs_with_status(JobStatus::Running)?;
         candidates.extend(self.jobs_with_status(JobStatus::PauseRequested)?);
+        candidates.retain(|id| !live.contains(id));
         self.write(|tx| {
             let mut jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
             let mut reaped = Vec::new();
@@ -284,6 +301,7 @@ impl Store {
             row.attempts += 1;
             row.updated_ms = now_ms;
             put_work(tx, key, Some(WorkStatus::Queued), &row)?;
+            tx.open_table(tables::WORK_HEARTBEAT)?.insert(key, now_ms)?;
             Ok(Some(target))
         })
     }
@@ -296,8 +314,24 @@ impl Store {
     /// Records a completed download and ends its work item as done, in one transaction: the
     /// catalog never says "downloaded" without the file row, nor the reverse.
     pub fn finish_download(&self, job: u64, stage: u8, item_id: u64, file: &FileRow, now_ms: i64) -> Result<()> {
+        self.finish_download_in(job, stage, item_id, file, None, now_ms)
+    }
+
+    /// As [`Store::finish_download`] for a file under `root`: an overflow library root
+    /// (recorded beside the file row, `ITEM_ID_TO_FILE_ROOT`), or `None` for the default library.
+    pub fn finish_download_in(&self, job: u64, stage: u8, item_id: u64, file: &FileRow, root: Option<&std::path::Path>, now_ms: i64) -> Result<()> {
         self.write(|tx| {
             insert_file(tx, item_id, file)?;
+            let mut roots = tx.open_table(tables::ITEM_ID_TO_FILE_ROOT)?;
+            match root {
+                Some(root) => {
+                    roots.insert(item_id, root.to_string_lossy().as_ref())?;
+                }
+                None => {
+                    roots.remove(item_id)?;
+                }
+            }
+            drop(roots);
             finish_work(tx, (job, stage, item_id), WorkEnd { status: WorkStatus::Done, error: None, note: None }, now_ms)
         })
     }
@@ -320,7 +354,7 @@ impl Store {
         self.read(|tx| {
             let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
             let mut counts = StageCounts::default();
-            for status in [WorkStatus::Queued, WorkStatus::Running, WorkStatus::Done, WorkStatus::Failed, WorkStatus::Skipped] {
+            for status in [WorkStatus::Queued, WorkStatus::Running, WorkStatus::Done, WorkStatus::Failed, WorkStatus::Skipped, WorkStatus::Cancelling, WorkStatus::Cancelled] {
                 let c = status.code();
                 let n = index.range((job, stage, c, 0)..=(job, stage, c, u64::MAX))?.count() as u32;
                 match status {
@@ -329,6 +363,7 @@ impl Store {
                     WorkStatus::Done => counts.done = n,
                     WorkStatus::Failed => counts.failed = n,
                     WorkStatus::Skipped => counts.skipped = n,
+                    WorkStatus::Cancelling | WorkStatus::Cancelled => counts.cancelled += n,
                 }
             }
             Ok(counts)

@@ -19,6 +19,8 @@ pub mod job_log;
 pub mod jobs;
 pub mod playlists;
 pub mod resolutions;
+pub mod reaping;
+pub mod refs;
 mod rows;
 pub mod runs;
 pub mod schema;

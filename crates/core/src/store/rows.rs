@@ -156,6 +156,10 @@ status_enum!(
         Failed = 3 => "failed",
         /// Nothing to do (e.g. already downloaded).
         Skipped = 4 => "skipped",
+        /// No reference wants the item any more; its transfer is being stopped.
+        Cancelling = 5 => "cancelling",
+        /// Stopped because no reference wants the item; partial files stay.
+        Cancelled = 6 => "cancelled",
     }
 );
 

@@ -7,12 +7,12 @@
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1, v1_to_v2];
 
 fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -34,6 +34,25 @@ fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::RUN_OPEN_INDEX)?;
     tx.open_table(tables::JOB_LOG)?;
     tx.open_table(tables::COMMAND_SEQ_TO_COMMAND)?;
+    Ok(())
+}
+
+/// Version 2: the cross-job work status index (filled from the existing work items), work
+/// item heartbeats, item references, wanted playlists and overflow file roots.
+fn v1_to_v2(tx: &redb::WriteTransaction) -> Result<()> {
+    use redb::ReadableTable;
+    let items = tx.open_table(tables::STAGE_ITEM)?;
+    let mut index = tx.open_table(tables::WORK_STATUS_INDEX)?;
+    for entry in items.iter()? {
+        let (key, row) = entry?;
+        let (job, stage, target) = key.value();
+        index.insert((row.value().status.code(), job, stage, target), ())?;
+    }
+    tx.open_table(tables::WORK_HEARTBEAT)?;
+    tx.open_table(tables::ITEM_REF)?;
+    tx.open_table(tables::HOLDER_ITEM_INDEX)?;
+    tx.open_table(tables::PLAYLIST_WANTED)?;
+    tx.open_table(tables::ITEM_ID_TO_FILE_ROOT)?;
     Ok(())
 }
 
@@ -77,6 +96,30 @@ mod tests {
         drop(store);
         let store = Store::open(&path).unwrap();
         assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_version_1_file_gets_the_work_status_index_of_its_items() {
+        let (_dir, store) = crate::store::temp_store();
+        let job = store.create_job(crate::store::JobKind::DownloadOnly, &[crate::store::StageKind::Download], &[], 1).unwrap();
+        store.add_stage_items(job, 0, &[4, 5], 1).unwrap();
+        store.claim_stage_item(job, 0, 2).unwrap();
+        // back to version 1: drop the new tables, then migrate again
+        store.write(|tx| {
+            tx.delete_table(tables::WORK_STATUS_INDEX)?;
+            tx.delete_table(tables::WORK_HEARTBEAT)?;
+            tx.delete_table(tables::ITEM_REF)?;
+            tx.delete_table(tables::HOLDER_ITEM_INDEX)?;
+            tx.delete_table(tables::PLAYLIST_WANTED)?;
+            tx.delete_table(tables::ITEM_ID_TO_FILE_ROOT)?;
+            Ok(tx.open_table(tables::META)?.insert("schema_version", 1).map(|_| ())?)
+        })
+        .unwrap();
+        migrate(&store).unwrap();
+        assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+        let running = store.work_with_status(crate::store::WorkStatus::Running).unwrap();
+        let queued = store.work_with_status(crate::store::WorkStatus::Queued).unwrap();
+        assert_eq!((running, queued), (vec![(job, 0, 4)], vec![(job, 0, 5)]));
     }
 
     #[test]

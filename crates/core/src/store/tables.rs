@@ -87,3 +87,27 @@ pub const ITEM_ID_TO_DOWNLOAD_FAILURE: TableDefinition<u64, Row<DownloadFailed>>
 /// (old and new URL). Created by its first write (see `store::resolutions`).
 pub const ITEM_ID_TO_ENCLOSURE_REPLACED: TableDefinition<u64, Row<EnclosureReplaced>> =
     TableDefinition::new("item_id_to_enclosure_replaced_v1");
+/// (work status code, job id, stage index, target id) -> (). Every work item of every job by
+/// status: the reaper's scan of running and cancelling items across jobs without a walk
+/// (convention 4). Written with `STAGE_ITEM_STATUS_INDEX`, in the same transaction.
+pub const WORK_STATUS_INDEX: TableDefinition<(u8, u64, u8, u64), ()> = TableDefinition::new("work_status_index_v1");
+
+/// (job id, stage index, target id) -> last heartbeat of a running work item (Unix ms).
+/// Stamped at claim and while bytes flow, written without fsync (convention 6); removed when
+/// the item leaves `running`. The reaper returns items with a stale heartbeat to the queue.
+pub const WORK_HEARTBEAT: TableDefinition<(u64, u8, u64), i64> = TableDefinition::new("work_heartbeat_v1");
+
+/// (item id, holder kind, holder id) -> (): who wants an item downloaded (a playlist selected
+/// for download, a job downloading it). Holder kinds: see `store::refs::Holder`.
+pub const ITEM_REF: TableDefinition<(u64, u8, u64), ()> = TableDefinition::new("item_ref_v1");
+/// (holder kind, holder id, item id) -> (): the reverse of `ITEM_REF`, so dropping a holder's
+/// references is a range scan. Written with `ITEM_REF` in the same transaction.
+pub const HOLDER_ITEM_INDEX: TableDefinition<(u8, u64, u64), ()> = TableDefinition::new("holder_item_index_v1");
+/// Playlist id -> (): playlists the user selected ("wanted") for download; their items hold a
+/// reference of the playlist, new items of a sync included.
+pub const PLAYLIST_WANTED: TableDefinition<u64, ()> = TableDefinition::new("playlist_wanted_v1");
+
+/// Item id -> the library root (absolute path) its file lives under, for files placed in an
+/// overflow root (`Config::overflow_libraries`); absent = the default library. Written with
+/// `ITEM_ID_TO_FILE` in the same transaction, so `FileRow` keeps its layout (convention 3).
+pub const ITEM_ID_TO_FILE_ROOT: TableDefinition<u64, &str> = TableDefinition::new("item_id_to_file_root_v1");

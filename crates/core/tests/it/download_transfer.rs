@@ -250,7 +250,9 @@ fn quick_opts(max_attempts: u32) -> TransferOptions {
         connect_timeout: Duration::from_secs(5),
         max_attempts,
         retry_backoff: Duration::from_millis(10),
+        deadline: Duration::from_secs(60),
         bandwidth: None,
+        space: None,
     }
 }
 

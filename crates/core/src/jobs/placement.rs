@@ -1,0 +1,48 @@
+//! Where a download's file goes: which library root has room for it.
+//!
+//! The roots are the library, then `Config::overflow_libraries` in order. Before a transfer
+//! the bytes still needed are the item's declared enclosure length minus the bytes of a part
+//! already on disk (a part is resumed in the root it is in, when that root still has room for
+//! the rest); the first root whose free space ([`crate::download::space::SpaceProbe`]) covers
+//! them is chosen, and with none the item fails with the final class `disk_full`. During the
+//! transfer the response's announced size is checked again (`TransferOptions::space`); a
+//! shortfall there moves the item to the next root with room. A file outside the default
+//! library is recorded with its root (`Store::finish_download_in`), so its path stays
+//! resolvable.
+
+use std::path::{Path, PathBuf};
+
+use super::runner::Engine;
+use crate::download::space::{choose_root, SpaceProbe};
+use crate::download::{part_path, TransferError};
+
+/// The library roots in order: the library, then the overflow roots.
+pub(super) fn roots(engine: &Engine) -> Vec<PathBuf> {
+    let c = engine.config();
+    std::iter::once(c.library.clone()).chain(c.overflow_libraries.iter().cloned()).collect()
+}
+
+/// Bytes of the part of `rel` under `root`, if one exists.
+fn part_len(root: &Path, rel: &str) -> Option<u64> {
+    let dest = crate::download::safe_join(root, Path::new(rel)).ok()?;
+    std::fs::metadata(part_path(&dest)?).ok().map(|m| m.len())
+}
+
+/// The root (index into `roots`) for a download of `rel` whose enclosure declares `declared`
+/// bytes; errors: [`TransferError::DiskFull`] when no root has room. Blocking (file system
+/// calls): run it on the blocking pool.
+pub(super) fn initial_root(probe: &dyn SpaceProbe, roots: &[PathBuf], rel: &str, declared: Option<u64>) -> Result<usize, TransferError> {
+    let declared = declared.unwrap_or(0);
+    if let Some((i, part)) = roots.iter().enumerate().find_map(|(i, r)| part_len(r, rel).map(|p| (i, p))) {
+        if probe.available(&roots[i]).is_ok_and(|free| free >= declared.saturating_sub(part)) {
+            return Ok(i);
+        }
+    }
+    choose_root(probe, roots, declared)
+}
+
+/// The next root after `current` with room for `needed` bytes, if any.
+pub(super) fn next_root(engine: &Engine, roots: &[PathBuf], current: usize, needed: u64) -> Option<usize> {
+    let later = roots.get(current + 1..)?;
+    choose_root(engine.inner.space.as_ref(), later, needed).ok().map(|i| current + 1 + i)
+}
