@@ -56,6 +56,11 @@ impl Shared {
         self.routes.read().expect("routes lock").get(path).cloned()
     }
 
+    /// Sum of the sizes of every registered media file, in bytes.
+    pub fn media_sizes(&self) -> u64 {
+        self.media.lock().expect("media lock").values().map(|m| m.size).sum()
+    }
+
     /// The fault for `path`, if any, using up one of its `times`.
     pub fn take_fault(&self, path: &str) -> Option<Fault> {
         let mut faults = self.faults.lock().expect("faults lock");

@@ -423,3 +423,60 @@ async fn dropping_last_handle_stops_server() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn retry_after_and_408_faults_answer_their_status() {
+    let s = server().await;
+    let info = s.add_media("/f/busy.mp3", 1_000);
+    s.set_fault("/f/busy.mp3", Fault::RetryAfter { status: 429, retry_after_s: 7 }, Some(1));
+    let client = reqwest::Client::new();
+    let resp = client.get(info.url.clone()).send().await.unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "7");
+    s.set_fault("/f/busy.mp3", Fault::Status(408), Some(1));
+    assert_eq!(client.get(info.url.clone()).send().await.unwrap().status(), 408);
+    let resp = client.get(info.url).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(sha_hex(&resp.bytes().await.unwrap()), info.sha256_hex);
+}
+
+#[tokio::test]
+async fn wrong_content_range_serves_a_shifted_range() {
+    let s = server().await;
+    let info = s.add_media("/f/shift.mp3", 10_000);
+    let whole = reqwest::get(info.url.clone()).await.unwrap().bytes().await.unwrap();
+    s.set_fault("/f/shift.mp3", Fault::WrongContentRange { shift: 100 }, Some(2));
+    let client = reqwest::Client::new();
+    // without Range: a 206 from byte 100
+    let resp = client.get(info.url.clone()).send().await.unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.headers()["content-range"], "bytes 100-9999/10000");
+    assert_eq!(resp.bytes().await.unwrap(), whole.slice(100..));
+    // with Range: bytes=4000- answered from 4100
+    let resp = client.get(info.url.clone()).header("range", "bytes=4000-").send().await.unwrap();
+    assert_eq!(resp.headers()["content-range"], "bytes 4100-9999/10000");
+    assert_eq!(resp.bytes().await.unwrap(), whole.slice(4100..));
+    // the fault was used up
+    let resp = client.get(info.url).header("range", "bytes=4000-").send().await.unwrap();
+    assert_eq!(resp.headers()["content-range"], "bytes 4000-9999/10000");
+}
+
+#[tokio::test]
+async fn counters_of_gets_from_byte_zero_and_the_stats_page() {
+    let s = server().await;
+    let info = s.add_media("/f/z.mp3", 5_000);
+    let client = reqwest::Client::new();
+    for range in [None, Some("bytes=0-"), Some("bytes=0-99"), Some("bytes=100-"), Some("bytes=-10")] {
+        let mut req = client.get(info.url.clone());
+        if let Some(r) = range {
+            req = req.header("range", r);
+        }
+        req.send().await.unwrap().bytes().await.unwrap();
+    }
+    client.head(info.url.clone()).send().await.unwrap();
+    let stats = s.stats();
+    assert_eq!(stats.from_zero_for("/f/z.mp3"), 3, "no Range, bytes=0- and bytes=0-99; not HEAD");
+    assert_eq!(stats.total_body_bytes(), 5_000 + 5_000 + 100 + 4_900 + 10);
+    let page = reqwest::get(s.url("/_testkit/stats")).await.unwrap().text().await.unwrap();
+    assert_eq!(page, format!("requests 7\nbody_bytes {}\nfrom_zero_requests 4\nmedia_bytes 5000\n", stats.total_body_bytes()));
+}
