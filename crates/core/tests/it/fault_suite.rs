@@ -168,3 +168,38 @@ async fn permanent_failures_fail_their_item_once_with_the_reason_and_the_rest_co
     let job_row = rig.store.job(job).unwrap();
     assert_eq!(job_row.stages[1].error.as_deref(), Some("2 of 5 items failed"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complete_file_whose_record_was_lost_in_a_crash_is_recorded_not_fetched_again() {
+    // a crash between the rename that ends a transfer and the commit that records it leaves
+    // complete files under final names and no file rows: here, a whole catalog lost
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let first = Rig::new();
+    let feed = server.add_podcast("kept", 3, 60_000);
+    first.add(&feed);
+    assert_eq!(first.run(JobKind::SyncDownload, vec![]).await.1, JobStatus::Succeeded);
+    let on_disk = first.library_files();
+    assert_eq!(on_disk.len(), 3);
+    // a part beside a final name means a transfer was under way: that file is not adopted
+    let (busy, _) = on_disk.iter().next().unwrap();
+    std::fs::write(first.library().join(format!("{busy}.part")), b"partial").unwrap();
+
+    let second = Rig::new();
+    let p = second.add(&feed);
+    server.reset_stats();
+    let config = Config { library: first.library(), ..suite_config(&second) };
+    let job = second.engine_with(config.clone()).enqueue(JobKind::SyncDownload, vec![p]).await.unwrap();
+    assert_eq!(second.engine_with(config).run_queued().await.unwrap(), vec![(job, JobStatus::Succeeded)]);
+    let stats = server.stats();
+    let media_requests: u64 = server.manifest().values().map(|m| stats.requests_for(m.url.path())).sum();
+    assert_eq!(media_requests, 1, "only the file with a part beside it is fetched: {:?}", stats.requests);
+    for entry in second.store.playlist_items(p).unwrap() {
+        let file = entry.file.expect("every item recorded");
+        if file.path == busy.replace(".mp3", " (2).mp3") {
+            continue; // the fresh copy
+        }
+        assert_eq!(on_disk.get(&file.path), Some(&file.sha256), "{file:?} adopted with its sha256");
+    }
+    let files: Vec<String> = first.library_files().into_keys().filter(|p| !p.ends_with(".part")).collect();
+    assert_eq!(files.len(), 4, "the three adopted files and the fresh copy beside the busy one: {files:?}");
+}
