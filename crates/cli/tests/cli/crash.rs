@@ -72,8 +72,9 @@ async fn sigkill_at_a_dozen_random_points_loses_nothing_and_refetches_no_complet
     let path_of_sha: HashMap<String, String> = manifest.values().map(|m| (m.sha256_hex.clone(), m.url.path().to_owned())).collect();
 
     let cli = Cli::new();
-    // a killed run's heartbeat must go stale before the next run may take its job over
-    std::fs::write(cli.dir.path().join("config.toml"), "heartbeat_stale_ms = 300\n").unwrap();
+    // a killed run's heartbeats (job and item) must go stale before the next run may take its
+    // work over; short windows keep the test quick, items stamp often enough to stay fresh
+    std::fs::write(cli.dir.path().join("config.toml"), "heartbeat_stale_ms = 300\nitem_stale_ms = 300\nitem_heartbeat_ms = 100\n").unwrap();
     let (code, out, err) = cli.run(&["import", opml.as_str()]).await;
     assert_eq!(code, 0, "{out}{err}");
 
