@@ -6,15 +6,19 @@
 # Checks: 200/200 files, each with the server's sha256; no bad file left (no `.part`, nothing
 # under a final name whose sha256 is not the server's); body bytes the server sent <= 1.05 x
 # the payload (its /_testkit/stats counters over the run, feeds included: a cut transfer must
-# resume, not start over); and
-# reports wall time (goal <= 60 s) and peak RSS. Not a test: timing goals live here, not in CI.
+# resume, not start over); and reports wall time (goal <= 60 s) and peak RSS. Not a test: timing goals live here, not in CI.
 #
 # The stall window is the engine's default (stall_timeout_ms 30 000) unless STALL_MS is set:
 # a stalled file holds its downloader for that long before the resume.
 #
 # Usage: bench/scenario_b.sh
 #   FEEDS=20 EPISODES=10 SIZE=2000000 RATE=2000000 LATENCY_MS=50 PARALLEL=16 FAULT_PERCENT=20
-#   SEED=1 STALL_MS=... to change the scenario.
+#   SEED=1 STALL_MS=... to change the scenario; KEEP=1 keeps the downloaded library.
+#
+# Figures (2026-11-23, release build, shared 2-core machine, seed 1: 10 stalls, 10 resets,
+# 10 HTTP 500s, 10 short bodies): default 30 s stall window: wall 50.5 s, 200/200 right
+# sha256, 0 bad files, 0 parts, 400,070,900 bytes sent for 400,000,000 (1.0002 x), peak RSS
+# 24.5 MB, 30 resumed; STALL_MS=10000: wall 28.5 s, same counts, 1.0002 x, 27.1 MB.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 FEEDS=${FEEDS:-20} EPISODES=${EPISODES:-10} SIZE=${SIZE:-2000000} RATE=${RATE:-2000000} LATENCY_MS=${LATENCY_MS:-50}
@@ -56,3 +60,5 @@ echo "bytes_sent=$SENT payload=$TOTAL ratio=$RATIO (goal <= 1.05: $(verdict "$(a
   "requests=$(( $(stat_of requests "$WORK/stats.after") - $(stat_of requests "$WORK/stats.before") ))" \
   "from_zero_gets=$(( $(stat_of from_zero_requests "$WORK/stats.after") - $(stat_of from_zero_requests "$WORK/stats.before") ))"
 tail -n 3 "$WORK/run.txt" | sed 's/^/    /'
+# the 400 MB library goes, the logs and counters stay (KEEP=1 keeps it)
+[ -n "${KEEP:-}" ] || rm -rf "$WORK/library"
