@@ -21,9 +21,10 @@ use crate::jobs_engine::{walk, Rig};
 /// Size of each episode in the suite, in bytes.
 const SIZE: u64 = 400_000;
 
-/// Short windows for the suite: a stall is noticed after half a second, retries come at once.
+/// Short windows for the suite: a stall is noticed after a second (long enough for a loaded
+/// machine not to see one where bytes flow), retries come at once.
 fn suite_config(rig: &Rig) -> Config {
-    Config { stall_timeout_ms: 500, retry_backoff_ms: 10, max_attempts: 3, ..rig.config() }
+    Config { stall_timeout_ms: 1_000, retry_backoff_ms: 10, max_attempts: 3, ..rig.config() }
 }
 
 /// Library files by relative path, split into (final name -> sha256, leftovers such as
@@ -84,7 +85,8 @@ async fn every_fault_kind_on_the_first_attempt_ends_with_correct_files_resumed_n
         assert!(stats.requests_for(&path) >= 2, "{path} ({fault:?}) was retried: {:?}", stats.ranges_for(&path));
         if matches!(fault, Fault::Stall { .. } | Fault::Reset { .. } | Fault::ShortBody { .. }) {
             assert_eq!(stats.from_zero_for(&path), 1, "{path} ({fault:?}) resumed with a Range, never from 0 again: {:?}", stats.ranges_for(&path));
-            assert_eq!(stats.body_bytes_for(&path), SIZE, "{path} ({fault:?}): every byte sent once");
+            // bytes in flight when the connection broke may be sent again, not the whole file
+            assert!(stats.body_bytes_for(&path) <= SIZE + SIZE / 20, "{path} ({fault:?}): {} bytes sent", stats.body_bytes_for(&path));
         }
     }
     let payload: u64 = manifest.values().map(|m| m.size).sum();
