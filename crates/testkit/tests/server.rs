@@ -480,3 +480,62 @@ async fn counters_of_gets_from_byte_zero_and_the_stats_page() {
     let page = reqwest::get(s.url("/_testkit/stats")).await.unwrap().text().await.unwrap();
     assert_eq!(page, format!("requests 7\nbody_bytes {}\nfrom_zero_requests 4\nmedia_bytes 5000\n", stats.total_body_bytes()));
 }
+
+/// Runs `testkit-server` with `args` and an output folder under the system temp dir; returns
+/// its stdout lines up to `MANIFEST`, the folder and the child.
+async fn start_server_binary(args: &[&str], tag: &str) -> (Vec<String>, std::path::PathBuf, tokio::process::Child) {
+    use tokio::io::AsyncBufReadExt;
+    let out = std::env::temp_dir().join(format!("testkit-server-test-{}-{tag}", std::process::id()));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_testkit-server"))
+        .args(args)
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut head = Vec::new();
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap() {
+        let last = line.starts_with("MANIFEST");
+        head.push(line);
+        if last {
+            break;
+        }
+    }
+    child.stdout = Some(lines.into_inner().into_inner());
+    (head, out, child)
+}
+
+#[tokio::test]
+async fn the_server_binary_injects_a_deterministic_fault_mix_and_reports_its_counters() {
+    let args = ["--feeds", "4", "--episodes", "5", "--size", "20000", "--fault-percent", "20", "--fault-seed", "7"];
+    let (head, out, child) = start_server_binary(&args, "a").await;
+    assert!(head.contains(&"FAULTS 4".to_string()), "20 % of 20 files: {head:?}");
+    let faults = std::fs::read_to_string(out.join("faults.txt")).unwrap();
+    let kinds: Vec<&str> = faults.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert_eq!(kinds, ["stall", "reset", "http-500", "short-body"], "{faults}");
+    let base = head.iter().find_map(|l| l.strip_prefix("BASE ")).unwrap().to_owned();
+    let client = reqwest::Client::new();
+    // the HTTP 500 file fails once, then serves its bytes
+    let failing = faults.lines().find(|l| l.starts_with("http-500")).unwrap().split_whitespace().nth(1).unwrap();
+    let url = format!("{}{}", base.trim_end_matches('/'), failing);
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 500);
+    let body = client.get(&url).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(body.len(), 20_000);
+    let stats = client.get(format!("{base}_testkit/stats")).send().await.unwrap().text().await.unwrap();
+    assert!(stats.contains("body_bytes 20000\n") && stats.contains("media_bytes 400000\n"), "{stats}");
+    // the same seed picks the same files
+    let (_, out_b, mut child_b) = start_server_binary(&args, "b").await;
+    assert_eq!(std::fs::read_to_string(out_b.join("faults.txt")).unwrap(), faults);
+    child_b.kill().await.unwrap();
+    // SIGTERM: the counters are printed at exit
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output()).await.unwrap().unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("STATS requests=3 body_bytes=20000 from_zero_requests=3 media_bytes=400000"), "{printed}");
+    for dir in [out, out_b] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
