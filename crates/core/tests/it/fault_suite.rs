@@ -205,3 +205,34 @@ async fn a_complete_file_whose_record_was_lost_in_a_crash_is_recorded_not_fetche
     let files: Vec<String> = first.library_files().into_keys().filter(|p| !p.ends_with(".part")).collect();
     assert_eq!(files.len(), 4, "the three adopted files and the fresh copy beside the busy one: {files:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_that_fail_once_sync_on_a_retry_and_one_that_always_stalls_fails_alone() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let rig = Rig::new();
+    let slugs = ["f-stall", "f-reset", "f-500", "f-short", "f-forever"];
+    let ids: Vec<u64> = slugs.iter().map(|s| rig.add(&server.add_podcast(s, 2, 1_000))).collect();
+    server.set_fault("/f-stall/feed.xml", Fault::Stall { after_bytes: 200 }, Some(1));
+    server.set_fault("/f-reset/feed.xml", Fault::Reset { after_bytes: 200 }, Some(1));
+    server.set_fault("/f-500/feed.xml", Fault::Status(500), Some(1));
+    server.set_fault("/f-short/feed.xml", Fault::ShortBody { after_bytes: 200 }, Some(1));
+    server.set_fault("/f-forever/feed.xml", Fault::Stall { after_bytes: 0 }, None);
+    let engine = rig.engine_with(suite_config(&rig));
+    let job = engine.enqueue(JobKind::SyncOnly, vec![]).await.unwrap();
+    let ran = tokio::time::timeout(std::time::Duration::from_secs(60), engine.run_queued())
+        .await
+        .expect("a feed that never answers does not hold the sync")
+        .unwrap();
+    assert_eq!(ran, vec![(job, JobStatus::Failed)], "one playlist failed");
+    let work: BTreeMap<u64, _> = rig.store.stage_items(job, 0).unwrap().into_iter().collect();
+    for (slug, id) in slugs.iter().zip(&ids).take(4) {
+        assert_eq!(work[id].status, WorkStatus::Done, "{slug}: {:?}", work[id]);
+        assert_eq!(rig.store.playlist_items(*id).unwrap().len(), 2, "{slug}");
+        assert_eq!(server.stats().requests_for(&format!("/{slug}/feed.xml")), 2, "{slug}: failed once, then fetched");
+    }
+    let stuck = &work[&ids[4]];
+    assert_eq!(stuck.status, WorkStatus::Failed);
+    let reason = stuck.last_error.as_deref().unwrap_or_default();
+    assert!(reason.contains("stalled") && reason.contains("attempt 3/3"), "{reason}");
+    assert_eq!(server.stats().requests_for("/f-forever/feed.xml"), 3, "every attempt used");
+}
