@@ -31,6 +31,7 @@ seed opml "${OPML[@]}" "${FEEDS[@]:0:10}"
 seed m3u "${M3U[@]}" "${PLS[@]}"
 seed pls "${PLS[@]}" "${M3U[@]}"
 seed xspf "${XSPF[@]}" "${OPML[@]:0:3}"
-for t in feed opml m3u pls xspf; do
+seed document "${FEEDS[@]}" "${OPML[@]}" "${M3U[@]}" "${PLS[@]}" "${XSPF[@]}"
+for t in feed opml m3u pls xspf document; do
   echo "$t: $(ls "corpus/$t" | wc -l) inputs"
 done
