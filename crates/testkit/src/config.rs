@@ -36,8 +36,24 @@ impl Default for ServerConfig {
 /// `after_bytes` counts body bytes of the response as sent (for a 206, bytes of the range).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// Reply with this status (e.g. 404, 500, 503) and a short text body, whatever the path holds.
+    /// Reply with this status (e.g. 404, 408, 500, 503) and a short text body, whatever the path
+    /// holds.
     Status(u16),
+    /// Reply with `status` (e.g. 429 or 503) and `Retry-After: retry_after_s` (delay-seconds form,
+    /// RFC 9110 §10.2.3) and a short text body.
+    RetryAfter {
+        /// The status sent.
+        status: u16,
+        /// The `Retry-After` value, in seconds.
+        retry_after_s: u64,
+    },
+    /// Answer with 206 and a `Content-Range` that starts `shift` bytes after the byte the request
+    /// asked for (byte 0 when it sent no `Range`), with the body of that shifted range: a server
+    /// or cache serving the wrong range. A client must not append those bytes to its part.
+    WrongContentRange {
+        /// How far the announced (and sent) range starts after the requested one, in bytes.
+        shift: u64,
+    },
     /// Send the head and `after_bytes` body bytes, then hang without closing until shutdown.
     Stall {
         /// Body bytes sent before the stall, in bytes.

@@ -4,7 +4,9 @@
 //! (using one of its `times`), wait the configured latency, then answer. Bodies are streamed
 //! in [`CHUNK`]-sized pieces generated on demand; each piece first takes tokens from the
 //! connection's bucket. A fault that cuts the body waits 50 ms after the last piece so the
-//! bytes already queued reach the client before the stall, RST or FIN.
+//! bytes already queued reach the client before the stall, RST or FIN. A wrong-range fault
+//! rewrites the range outcome (206 from a shifted start) before the head is built; status
+//! faults answer before routing. `GET /_testkit/stats` answers the counters as text.
 
 use std::convert::Infallible;
 use std::io;
@@ -48,7 +50,13 @@ pub(crate) async fn handle(
     let path = req.uri().path().to_owned();
     let range = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let if_range = req.headers().get(header::IF_RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    shared.stats.lock().expect("stats lock").record_request(&path, range.as_deref());
+    {
+        let mut stats = shared.stats.lock().expect("stats lock");
+        stats.record_request(&path, range.as_deref());
+        if req.method() == Method::GET {
+            stats.record_get_from(&path, range.as_deref());
+        }
+    }
     let fault = shared.take_fault(&path);
     let latency = shared.latency_ms.load(Ordering::Relaxed);
     if latency > 0 {
@@ -78,9 +86,21 @@ pub(crate) async fn handle(
         resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return Ok(resp);
     }
-    if let Some(Fault::Status(code)) = fault {
-        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return Ok(text(status, "injected fault\n"));
+    if path == STATS_PATH {
+        return Ok(stats_text(&shared));
+    }
+    match fault {
+        Some(Fault::Status(code)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return Ok(text(status, "injected fault\n"));
+        }
+        Some(Fault::RetryAfter { status, retry_after_s }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+            let mut resp = text(status, "injected fault\n");
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+            return Ok(resp);
+        }
+        _ => {}
     }
     let Some(res) = shared.resource(&path) else {
         return Ok(text(StatusCode::NOT_FOUND, "not found\n"));
@@ -100,6 +120,16 @@ pub(crate) async fn handle(
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::ETAG, &etag)
         .header(header::LAST_MODIFIED, LAST_MODIFIED);
+    let outcome = match (fault, outcome) {
+        (Some(Fault::WrongContentRange { shift }), RangeOutcome::Full | RangeOutcome::Partial { .. }) if size > 0 => {
+            let start = match outcome {
+                RangeOutcome::Partial { start, .. } => start,
+                _ => 0,
+            };
+            RangeOutcome::Partial { start: start.saturating_add(shift).min(size - 1), end: size - 1 }
+        }
+        (_, outcome) => outcome,
+    };
     let (start, end_excl) = match outcome {
         RangeOutcome::Unsatisfiable => {
             let resp = builder
@@ -130,6 +160,29 @@ pub(crate) async fn handle(
         body_stream(shared, conn, res, path, start, end_excl, fault)
     };
     Ok(builder.body(body).expect("valid response"))
+}
+
+/// Path of the plain-text counters (see [`stats_text`]); requests to it are counted too.
+pub(crate) const STATS_PATH: &str = "/_testkit/stats";
+
+/// `200 text/plain` with one `name value` line per counter: `requests`, `body_bytes` (sum over
+/// paths, in bytes), `from_zero_requests` (GETs served from byte 0) and `media_bytes` (the sum
+/// of the sizes of every registered media file, in bytes), for shell benchmarks.
+fn stats_text(shared: &Shared) -> Response<Body> {
+    let stats = shared.stats.lock().expect("stats lock").clone();
+    let media: u64 = shared.media_sizes();
+    let body = format!(
+        "requests {}\nbody_bytes {}\nfrom_zero_requests {}\nmedia_bytes {media}\n",
+        stats.total_requests,
+        stats.total_body_bytes(),
+        stats.from_zero.values().sum::<u64>(),
+    );
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync())
+        .expect("valid stats response")
 }
 
 fn empty() -> Body {

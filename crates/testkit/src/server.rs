@@ -58,8 +58,14 @@ impl Shared {
         self.routes.read().expect("routes lock").get(path).cloned()
     }
 
+    /// The dynamic route registered for `path`, if any.
     pub fn dynamic_route(&self, path: &str) -> Option<Route> {
         self.dynamic.read().expect("dynamic lock").get(path).cloned()
+    }
+
+    /// Sum of the sizes of every registered media file, in bytes.
+    pub fn media_sizes(&self) -> u64 {
+        self.media.lock().expect("media lock").values().map(|m| m.size).sum()
     }
 
     /// The fault for `path`, if any, using up one of its `times`.

@@ -18,6 +18,9 @@ pub struct Stats {
     /// Values of the `Range` request headers received per path, in arrival order
     /// (e.g. `["bytes=1000-"]`).
     pub ranges: BTreeMap<String, Vec<String>>,
+    /// GET requests per path asking for the body from byte 0: no `Range` header, or a range
+    /// starting at byte 0 (whether or not the server honoured it).
+    pub from_zero: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -34,6 +37,26 @@ impl Stats {
     /// `Range` header values received for `path` (empty if none).
     pub fn ranges_for(&self, path: &str) -> &[String] {
         self.ranges.get(path).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// GETs of `path` that asked for the body from byte 0 (0 if none).
+    pub fn from_zero_for(&self, path: &str) -> u64 {
+        self.from_zero.get(path).copied().unwrap_or(0)
+    }
+
+    /// Body bytes sent over all paths, in bytes.
+    pub fn total_body_bytes(&self) -> u64 {
+        self.body_bytes.values().sum()
+    }
+
+    pub(crate) fn record_get_from(&mut self, path: &str, range: Option<&str>) {
+        let from_zero = match range.and_then(|r| r.trim().strip_prefix("bytes=")) {
+            None => true,
+            Some(spec) => spec.trim().split_once('-').is_some_and(|(first, _)| first.trim() == "0"),
+        };
+        if from_zero {
+            *self.from_zero.entry(path.to_owned()).or_default() += 1;
+        }
     }
 
     pub(crate) fn record_request(&mut self, path: &str, range: Option<&str>) {

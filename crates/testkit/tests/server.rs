@@ -423,3 +423,119 @@ async fn dropping_last_handle_stops_server() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn retry_after_and_408_faults_answer_their_status() {
+    let s = server().await;
+    let info = s.add_media("/f/busy.mp3", 1_000);
+    s.set_fault("/f/busy.mp3", Fault::RetryAfter { status: 429, retry_after_s: 7 }, Some(1));
+    let client = reqwest::Client::new();
+    let resp = client.get(info.url.clone()).send().await.unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "7");
+    s.set_fault("/f/busy.mp3", Fault::Status(408), Some(1));
+    assert_eq!(client.get(info.url.clone()).send().await.unwrap().status(), 408);
+    let resp = client.get(info.url).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(sha_hex(&resp.bytes().await.unwrap()), info.sha256_hex);
+}
+
+#[tokio::test]
+async fn wrong_content_range_serves_a_shifted_range() {
+    let s = server().await;
+    let info = s.add_media("/f/shift.mp3", 10_000);
+    let whole = reqwest::get(info.url.clone()).await.unwrap().bytes().await.unwrap();
+    s.set_fault("/f/shift.mp3", Fault::WrongContentRange { shift: 100 }, Some(2));
+    let client = reqwest::Client::new();
+    // without Range: a 206 from byte 100
+    let resp = client.get(info.url.clone()).send().await.unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.headers()["content-range"], "bytes 100-9999/10000");
+    assert_eq!(resp.bytes().await.unwrap(), whole.slice(100..));
+    // with Range: bytes=4000- answered from 4100
+    let resp = client.get(info.url.clone()).header("range", "bytes=4000-").send().await.unwrap();
+    assert_eq!(resp.headers()["content-range"], "bytes 4100-9999/10000");
+    assert_eq!(resp.bytes().await.unwrap(), whole.slice(4100..));
+    // the fault was used up
+    let resp = client.get(info.url).header("range", "bytes=4000-").send().await.unwrap();
+    assert_eq!(resp.headers()["content-range"], "bytes 4000-9999/10000");
+}
+
+#[tokio::test]
+async fn counters_of_gets_from_byte_zero_and_the_stats_page() {
+    let s = server().await;
+    let info = s.add_media("/f/z.mp3", 5_000);
+    let client = reqwest::Client::new();
+    for range in [None, Some("bytes=0-"), Some("bytes=0-99"), Some("bytes=100-"), Some("bytes=-10")] {
+        let mut req = client.get(info.url.clone());
+        if let Some(r) = range {
+            req = req.header("range", r);
+        }
+        req.send().await.unwrap().bytes().await.unwrap();
+    }
+    client.head(info.url.clone()).send().await.unwrap();
+    let stats = s.stats();
+    assert_eq!(stats.from_zero_for("/f/z.mp3"), 3, "no Range, bytes=0- and bytes=0-99; not HEAD");
+    assert_eq!(stats.total_body_bytes(), 5_000 + 5_000 + 100 + 4_900 + 10);
+    let page = reqwest::get(s.url("/_testkit/stats")).await.unwrap().text().await.unwrap();
+    assert_eq!(page, format!("requests 7\nbody_bytes {}\nfrom_zero_requests 4\nmedia_bytes 5000\n", stats.total_body_bytes()));
+}
+
+/// Runs `testkit-server` with `args` and an output folder under the system temp dir; returns
+/// its stdout lines up to `MANIFEST`, the folder and the child.
+async fn start_server_binary(args: &[&str], tag: &str) -> (Vec<String>, std::path::PathBuf, tokio::process::Child) {
+    use tokio::io::AsyncBufReadExt;
+    let out = std::env::temp_dir().join(format!("testkit-server-test-{}-{tag}", std::process::id()));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_testkit-server"))
+        .args(args)
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut head = Vec::new();
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap() {
+        let last = line.starts_with("MANIFEST");
+        head.push(line);
+        if last {
+            break;
+        }
+    }
+    child.stdout = Some(lines.into_inner().into_inner());
+    (head, out, child)
+}
+
+#[tokio::test]
+async fn the_server_binary_injects_a_deterministic_fault_mix_and_reports_its_counters() {
+    let args = ["--feeds", "4", "--episodes", "5", "--size", "20000", "--fault-percent", "20", "--fault-seed", "7"];
+    let (head, out, child) = start_server_binary(&args, "a").await;
+    assert!(head.contains(&"FAULTS 4".to_string()), "20 % of 20 files: {head:?}");
+    let faults = std::fs::read_to_string(out.join("faults.txt")).unwrap();
+    let kinds: Vec<&str> = faults.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert_eq!(kinds, ["stall", "reset", "http-500", "short-body"], "{faults}");
+    let base = head.iter().find_map(|l| l.strip_prefix("BASE ")).unwrap().to_owned();
+    let client = reqwest::Client::new();
+    // the HTTP 500 file fails once, then serves its bytes
+    let failing = faults.lines().find(|l| l.starts_with("http-500")).unwrap().split_whitespace().nth(1).unwrap();
+    let url = format!("{}{}", base.trim_end_matches('/'), failing);
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 500);
+    let body = client.get(&url).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(body.len(), 20_000);
+    let stats = client.get(format!("{base}_testkit/stats")).send().await.unwrap().text().await.unwrap();
+    assert!(stats.contains("body_bytes 20000\n") && stats.contains("media_bytes 400000\n"), "{stats}");
+    // the same seed picks the same files
+    let (_, out_b, mut child_b) = start_server_binary(&args, "b").await;
+    assert_eq!(std::fs::read_to_string(out_b.join("faults.txt")).unwrap(), faults);
+    child_b.kill().await.unwrap();
+    // SIGTERM: the counters are printed at exit
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output()).await.unwrap().unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("STATS requests=3 body_bytes=20000 from_zero_requests=3 media_bytes=400000"), "{printed}");
+    for dir in [out, out_b] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -216,6 +216,20 @@ mod tests {
         assert!(parse_feed("<rss><x></rss>", &base()).is_err());
     }
 
+    /// Found by `cargo fuzz run feed` (fuzz/): a second XML declaration inside an item made
+    /// quick-xml (under feed-rs) panic with "set_encoding() called after prefix buffer was
+    /// drained". A declaration anywhere but at the start is dropped by the repair step.
+    #[test]
+    fn a_misplaced_xml_declaration_does_not_panic() {
+        let x = "<rss version=\"2.0\"><channel><title>t</title><item><title>a</title>\
+                 <?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?><guid>g</guid></item></channel></rss>";
+        let p = parse_feed(x, &base()).unwrap();
+        assert_eq!(p.items.len(), 1);
+        assert_eq!(p.items[0].guid.as_deref(), Some("g"));
+        let at_start = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{x}");
+        assert_eq!(parse_feed(&at_start, &base()).unwrap().items.len(), 1);
+    }
+
     #[test]
     fn broken_xml_is_malformed() {
         let err = parse_feed("<rss version=\"2.0\"><channel><item><title>x</channel></rss>", &base());

@@ -1,7 +1,15 @@
 //! Fetching a playlist document: `http(s)://` through the shared client, `file://` from disk.
-//! The body is read whole (feeds are small); a cap protects against endless responses.
+//! The body is read whole (feeds are small); a cap protects against endless responses, and a
+//! stall window against silent ones: a fetch that receives nothing (no response head, no body
+//! bytes) for the window ends with [`FetchError::Stalled`] (transient), so a hanging server
+//! never holds a sync forever.
+
+use std::time::Duration;
 
 use url::Url;
+
+/// The stall window of [`fetch_document`]: 30 s, the default HTTP stall window (issue 4).
+pub const DEFAULT_STALL_WINDOW: Duration = Duration::from_secs(30);
 
 /// Largest document accepted, in bytes (64 MiB; the biggest real feeds are a few MiB).
 pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
@@ -18,6 +26,9 @@ pub enum FetchError {
     /// Connection, TLS or timeout failure (transient).
     #[error("cannot fetch: {0}")]
     Http(#[from] reqwest::Error),
+    /// Nothing arrived (response head or body bytes) for this long (transient).
+    #[error("stalled: nothing received for {0:?}")]
+    Stalled(Duration),
     /// Reading a local file failed.
     #[error("cannot read {path}: {source}")]
     File {
@@ -40,15 +51,21 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         match self {
             FetchError::Status { status } => *status >= 500 || *status == 429,
-            FetchError::Http(_) => true,
+            FetchError::Http(_) | FetchError::Stalled(_) => true,
             _ => false,
         }
     }
 }
 
-/// Fetches the document at `url`, following redirects. Returns the body and the final URL
-/// (relative links in the document resolve against it).
+/// Fetches the document at `url`, following redirects, with the [`DEFAULT_STALL_WINDOW`].
+/// Returns the body and the final URL (relative links in the document resolve against it).
 pub async fn fetch_document(client: &reqwest::Client, url: &Url) -> Result<(Vec<u8>, Url), FetchError> {
+    fetch_document_within(client, url, DEFAULT_STALL_WINDOW).await
+}
+
+/// [`fetch_document`] with a stall window of `stall`: waiting for the response head, and for
+/// each body chunk, longer than that ends the fetch with [`FetchError::Stalled`].
+pub async fn fetch_document_within(client: &reqwest::Client, url: &Url, stall: Duration) -> Result<(Vec<u8>, Url), FetchError> {
     match url.scheme() {
         "file" => {
             let path = url.to_file_path().map_err(|_| FetchError::Scheme(url.to_string()))?;
@@ -59,14 +76,14 @@ pub async fn fetch_document(client: &reqwest::Client, url: &Url) -> Result<(Vec<
             Ok((bytes, url.clone()))
         }
         "http" | "https" => {
-            let mut resp = client.get(url.clone()).send().await?;
+            let mut resp = tokio::time::timeout(stall, client.get(url.clone()).send()).await.map_err(|_| FetchError::Stalled(stall))??;
             let status = resp.status();
             if !status.is_success() {
                 return Err(FetchError::Status { status: status.as_u16() });
             }
             let final_url = resp.url().clone();
             let mut body = Vec::new();
-            while let Some(chunk) = resp.chunk().await? {
+            while let Some(chunk) = tokio::time::timeout(stall, resp.chunk()).await.map_err(|_| FetchError::Stalled(stall))?? {
                 if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
                     return Err(FetchError::TooLarge);
                 }

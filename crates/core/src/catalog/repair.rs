@@ -7,6 +7,9 @@
 //! * namespace URIs on the root element that feed-rs does not recognise but that mean a known
 //!   one are rewritten: RSS 0.90's Netscape URIs become RSS 1.0's, and the iTunes URI in the
 //!   wrong letter case becomes the canonical one;
+//! * an XML declaration (`<?xml ...?>`) anywhere but at the start of the document, outside
+//!   CDATA/comments, is dropped (XML 1.0 §2.8 allows it only first; it carries no content, and
+//!   quick-xml under feed-rs panics on one that names an encoding mid-document);
 //! * common HTML entities (`&nbsp;`, `&hellip;`, ...) outside CDATA/comments become numeric
 //!   character references, unless the document declares entities of its own (`<!ENTITY`);
 //!   other unknown references are left alone (feed-rs keeps them as written).
@@ -35,6 +38,7 @@ const NS_REWRITES: &[(&str, &str)] = &[
 
 /// Applies the repairs described in the module docs; returns the text unchanged when none apply.
 pub(crate) fn repair_feed_xml(text: &str) -> String {
+    let text = &drop_misplaced_xml_declarations(text);
     let text = &html_entities_to_numeric(text);
     let Some((start, end)) = root_start_tag(text) else {
         return text.to_string();
@@ -76,6 +80,43 @@ pub(crate) fn repair_feed_xml(text: &str) -> String {
         .unwrap_or(new_tag.len());
     new_tag.insert_str(name_end, &additions);
     format!("{}{}{}", &text[..start], new_tag, &text[end..])
+}
+
+/// Removes every `<?xml` declaration (followed by whitespace or `?`, up to its `?>`) except
+/// one at the very start (after leading whitespace), skipping CDATA and comments.
+fn drop_misplaced_xml_declarations(text: &str) -> String {
+    let is_decl = |s: &str| s.starts_with("<?xml") && s[5..].starts_with(|c: char| c.is_whitespace() || c == '?');
+    let leading = text.len() - text.trim_start().len();
+    let declarations = text.matches("<?xml").count();
+    if declarations == 0 || (declarations == 1 && text[leading..].starts_with("<?xml")) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let at_start = out.len() == leading;
+        if let Some((open, close)) = [("<![CDATA[", "]]>"), ("<!--", "-->")].into_iter().find(|(open, _)| rest.starts_with(open)) {
+            let end = rest[open.len()..].find(close).map_or(rest.len(), |j| open.len() + j + close.len());
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+        } else if is_decl(rest) && !at_start {
+            match rest.find("?>") {
+                Some(end) => rest = &rest[end + 2..],
+                None => {
+                    // unterminated: left for the parser to reject
+                    out.push_str(rest);
+                    rest = "";
+                }
+            }
+        } else {
+            out.push('<');
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Rewrites known HTML entity references to numeric ones, skipping CDATA and comments.
@@ -210,6 +251,19 @@ mod tests {
         let x = "<!-- c --><rss><channel><itunes:author>a</itunes:author><foo:bar/></channel></rss>";
         let r = repair_feed_xml(x);
         assert!(r.contains("<rss xmlns:foo=\"urn:catalog-sync:undeclared:foo\" xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\" version=\"2.0\">"), "{r}");
+    }
+
+    #[test]
+    fn drops_xml_declarations_but_the_first_outside_cdata_and_comments() {
+        let x = " <?xml version=\"1.0\"?><rss><a><?xml version='1.0' encoding='latin1'?></a>\
+                 <![CDATA[<?xml version=\"1.0\"?>]]><!-- <?xml ?> --><?xml-stylesheet href=\"s\"?><?xml x";
+        assert_eq!(
+            drop_misplaced_xml_declarations(x),
+            " <?xml version=\"1.0\"?><rss><a></a><![CDATA[<?xml version=\"1.0\"?>]]><!-- <?xml ?> --><?xml-stylesheet href=\"s\"?><?xml x"
+        );
+        assert_eq!(drop_misplaced_xml_declarations("é<?xml ?>"), "é");
+        let good = "<?xml version=\"1.0\"?><rss/>";
+        assert_eq!(drop_misplaced_xml_declarations(good), good);
     }
 
     #[test]

@@ -89,11 +89,22 @@ pub enum TransferError {
         #[source]
         cause: Option<reqwest::Error>,
     },
-    /// The server's answer breaks HTTP semantics in a way a retry will not fix (a 206 to a
-    /// request without `Range` that does not start at 0, a 3xx that was not followed...).
+    /// The server's answer breaks HTTP semantics in a way a retry will not fix (a 3xx that was
+    /// not followed, a 1xx...; a wrong 206 is [`TransferError::WrongRange`]).
     /// Expected.
     #[error("unusable response from {url}: {reason}")]
     Protocol {
+        /// The URL requested.
+        url: Url,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A 206 whose `Content-Range` is not the range asked for, or disagrees with its
+    /// `Content-Length` (RFC 9110 §14.4), to a request without a part to restart: a server or
+    /// cache that served the wrong bytes. The body is never written. Transient: the next
+    /// attempt asks again.
+    #[error("wrong range from {url}: {reason}")]
+    WrongRange {
         /// The URL requested.
         url: Url,
         /// What was wrong.
@@ -159,6 +170,8 @@ impl TransferError {
             | Self::UnsupportedScheme(_)
             | Self::Cancelled => ErrorKind::Expected,
             Self::InvalidDestination(_) => ErrorKind::Bug,
+
+            Self::WrongRange { .. } => ErrorKind::Transient,
         }
     }
 

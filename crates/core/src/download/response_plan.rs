@@ -47,7 +47,7 @@ pub(super) fn plan(
         if offset > 0 {
             Ok(Plan::Restart(reason))
         } else {
-            Err(TransferError::Protocol {
+            Err(TransferError::WrongRange {
                 url: url.clone(),
                 reason,
             })
@@ -138,10 +138,8 @@ mod tests {
             plan(StatusCode::PARTIAL_CONTENT, &partial, 3, &url).unwrap(),
             Plan::Restart(_)
         ));
-        assert!(matches!(
-            plan(StatusCode::PARTIAL_CONTENT, &partial, 0, &url),
-            Err(TransferError::Protocol { .. })
-        ));
+        let err = plan(StatusCode::PARTIAL_CONTENT, &partial, 0, &url).unwrap_err();
+        assert!(matches!(err, TransferError::WrongRange { .. }) && err.is_transient());
         let unsat = headers(&[(CONTENT_RANGE, "bytes */10")]);
         assert_eq!(
             plan(StatusCode::RANGE_NOT_SATISFIABLE, &unsat, 10, &url).unwrap(),

@@ -39,7 +39,7 @@ use super::fetch_candidates::{dest_in, fetch_candidates, remove_part, Fetched};
 use super::placement;
 use super::reaper::{ItemBeat, LiveWork};
 use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Resolution, ResolveCtx, Walk};
-use crate::download::{TransferOptions, TransferProgress};
+use crate::download::{part_path, TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
 use crate::store::refs::Holder;
 use crate::store::{FileRow, ItemRow, StageCounts, StageKind, WorkStatus};
@@ -240,6 +240,12 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         enclosure_url: Some(candidates[0].url.to_string()),
         mime_type: candidates[0].mime_type.clone(),
     };
+    if let Some(outcome) = adopt_completed_file(shared, item_id, &vars, &candidates[0]).await? {
+        engine.emit(Event::DownloadFinished { job: shared.ctx.job, item: item_id, title, outcome });
+        shared.exporter.item_completed(item.playlist_id);
+        live.end(false);
+        return Ok(None);
+    }
     let rel = match choose_path(shared, vars).await? {
         Ok(rel) => rel,
         Err(e) => {
@@ -275,6 +281,61 @@ async fn choose_path(shared: &Shared, vars: NameVars) -> Result<Result<String, S
         }
     }
     Ok(Err(format!("no free file name for {rel}")))
+}
+
+/// Records a complete file a crashed run left under the item's own name instead of fetching it
+/// again (and keeping a duplicate beside it as `name (2).ext`). A crash between the rename that
+/// ends a transfer and the store commit that records it leaves exactly that: `fetch_to_file`
+/// renames only a verified, fsynced part, so a file under a final name is complete. Adopted
+/// when the path the template renders for this item (no ` (n)` suffix) is a regular file that
+/// no item has recorded, no worker holds, and no `.part` sits beside; it is hashed and
+/// recorded with the first candidate's URL as its source, when it matches that candidate's
+/// declared length and `podcast:integrity` (if any). Returns the outcome, `None` when
+/// there is nothing to adopt.
+async fn adopt_completed_file(shared: &Shared, item: u64, vars: &NameVars, candidate: &Candidate) -> Result<Option<ItemOutcome>, EngineError> {
+    let Ok(rel) = render_relative_path(&shared.engine.config().name_template, vars) else { return Ok(None) };
+    let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+    let Ok(abs) = safe_join(&shared.engine.config().library, std::path::Path::new(&rel)) else { return Ok(None) };
+    let has_part = part_path(&abs).is_some_and(|p| p.exists());
+    if has_part || !abs.is_file() || !shared.reserved.lock().expect("reserved lock").insert(rel.clone()) {
+        return Ok(None);
+    }
+    let probe = rel.clone();
+    let adopted = async {
+        if shared.engine.blocking(move |s| s.file_path_taken(&probe)).await? {
+            return Ok(None);
+        }
+        let path = abs.clone();
+        let hashed = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String)> {
+            use sha2::Digest as _;
+            use std::io::Read as _;
+            let (mut file, mut hasher, mut buf, mut size) = (std::fs::File::open(&path)?, sha2::Sha256::new(), vec![0u8; 64 * 1024], 0u64);
+            loop {
+                match file.read(&mut buf)? {
+                    0 => return Ok((size, hex::encode(hasher.finalize()))),
+                    n => {
+                        hasher.update(&buf[..n]);
+                        size += n as u64;
+                    }
+                }
+            }
+        })
+        .await
+        .map_err(|e| EngineError::Worker(e.to_string()))?;
+        let Ok((size, sha256)) = hashed else { return Ok(None) };
+        // a declared length or `podcast:integrity` the file does not match: not this episode's
+        if candidate.verify(&abs, size, &sha256, None).await.is_err() {
+            return Ok(None);
+        }
+        let (job, stage, now) = (shared.ctx.job, shared.stage, shared.engine.now());
+        let row = FileRow { path: rel.clone(), size, sha256, url: candidate.url.to_string(), downloaded_ms: now };
+        shared.engine.blocking(move |s| s.finish_download(job, stage, item, &row, now)).await?;
+        tracing::info!(item, path = %rel, "recorded a complete file left by an interrupted run");
+        Ok(Some(ItemOutcome::Downloaded { path: rel.clone(), bytes: size, resumed_from: size }))
+    }
+    .await;
+    shared.reserved.lock().expect("reserved lock").remove(&rel);
+    adopted
 }
 
 /// Splits `dir/name.ext` into (`dir/name`, `.ext`); no extension gives an empty second part.

@@ -2,13 +2,16 @@
 //! the catalog in one transaction per playlist. A playlist that cannot be fetched or parsed
 //! fails alone, with the line `playlist <id> <url>: <reason>` stored on its work item and the
 //! reason on the playlist; the other playlists go on. Up to `parallel_syncs` run at once.
-//! A pause stops claiming; playlists being fetched finish.
+//! A pause stops claiming; playlists being fetched finish. A fetch uses the transfer settings:
+//! the `stall_timeout_ms` window, and up to `max_attempts` attempts for transient failures.
 
 use tokio::task::JoinSet;
 
 use super::events::Event;
 use super::runner::{Engine, EngineError, JobCtx};
-use crate::catalog::fetch::fetch_document;
+use std::time::Duration;
+
+use crate::catalog::fetch::fetch_document_within;
 use crate::catalog::{parse_document, Document};
 use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind};
@@ -39,10 +42,7 @@ async fn sync_one(engine: &Engine, ctx: &JobCtx, stage: u8, id: u64) -> Result<(
     let row = engine.blocking(move |s| s.playlist(id)).await?;
     let outcome = async {
         let url = url::Url::parse(&row.url).map_err(|e| format!("invalid URL: {e}"))?;
-        let (bytes, final_url) = tokio::select! {
-            r = fetch_document(engine.client(), &url) => r.map_err(|e| e.to_string())?,
-            _ = ctx.abort.cancelled() => return Err("cancelled".to_string()),
-        };
+        let (bytes, final_url) = fetch_with_retries(engine, ctx, &url).await?;
         match parse_document(&bytes, &final_url).map_err(|e| e.to_string())? {
             Document::Playlist(doc) => Ok(doc),
             Document::Subscriptions(subs) => Err(format!("an OPML subscription list of {} feeds, not a playlist; add it with `catalog-sync import`", subs.len())),
@@ -76,4 +76,33 @@ async fn sync_one(engine: &Engine, ctx: &JobCtx, stage: u8, id: u64) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Fetches a playlist document with the transfer settings: a stall window of
+/// `stall_timeout_ms`, and up to `max_attempts` attempts for transient failures (5xx, 429,
+/// resets, short bodies, stalls), `k * retry_backoff_ms` apart; a cancel ends it at once.
+/// The error is the last attempt's, with `(attempt k/n)` once it was retried.
+async fn fetch_with_retries(engine: &Engine, ctx: &JobCtx, url: &url::Url) -> Result<(Vec<u8>, url::Url), String> {
+    let c = engine.config();
+    let (stall, max_attempts) = (Duration::from_millis(c.stall_timeout_ms), c.max_attempts.max(1));
+    let mut attempt = 1;
+    loop {
+        let result = tokio::select! {
+            r = fetch_document_within(engine.client(), url, stall) => r,
+            _ = ctx.abort.cancelled() => return Err("cancelled".to_string()),
+        };
+        match result {
+            Ok(fetched) => return Ok(fetched),
+            Err(e) if e.is_transient() && attempt < max_attempts => {
+                tracing::warn!(%url, attempt, error = %e, "playlist fetch failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(c.retry_backoff_ms) * attempt) => {}
+                    _ = ctx.abort.cancelled() => return Err("cancelled".to_string()),
+                }
+                attempt += 1;
+            }
+            Err(e) if attempt > 1 => return Err(format!("{e} (attempt {attempt}/{max_attempts})")),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
 }
