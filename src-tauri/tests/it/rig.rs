@@ -10,7 +10,7 @@ use catalog_sync_testkit::{ServerConfig, TestServer};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
+use tauri::test::{mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{App, WebviewWindow};
 use tauri_specta::Event as _;
@@ -41,13 +41,10 @@ impl Rig {
         let config_path = dir.path().join("config").join("config.toml");
         let (core, rx) = AppCore::open_system(config, Some(config_path)).expect("open core");
         let server = tauri::async_runtime::block_on(TestServer::start(ServerConfig::default())).expect("test server");
-        let app = catalog_sync_desktop::wire(mock_builder(), core)
-            .setup(move |app| {
-                catalog_sync_desktop::start(app, rx, NoShell);
-                Ok(())
-            })
-            .build(mock_context(noop_assets()))
-            .expect("build app");
+        // the real config and capabilities: commands pass the same ACL as in the app
+        let app = catalog_sync_desktop::wire(mock_builder(), core).build(tauri::generate_context!("../tauri.conf.json")).expect("build app");
+        // the mock runtime runs no setup hook before `run`; start what the app's setup starts
+        catalog_sync_desktop::start(&app, rx, NoShell);
         let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("window");
         let (tx, finished) = channel();
         JobFinished::listen(&app, move |e| drop(tx.send(e.payload)));
@@ -62,7 +59,8 @@ impl Rig {
             cmd: cmd.into(),
             callback: CallbackFn(0),
             error: CallbackFn(1),
-            url: "http://tauri.localhost".parse().unwrap(),
+            // a debug build serves the window from devUrl, which the ACL counts as local
+            url: "http://localhost:1420/".parse().unwrap(),
             body: InvokeBody::Json(args),
             headers: Default::default(),
             invoke_key: INVOKE_KEY.to_string(),
