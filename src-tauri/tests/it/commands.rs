@@ -159,3 +159,14 @@ fn settings_round_trip_through_the_config_file() {
     let info: Value = rig.ok("app_info", json!({}));
     assert!(info["database"].as_str().unwrap().ends_with("catalog.redb"));
 }
+
+#[test]
+fn capabilities_grant_the_commands_to_the_main_window_only() {
+    let rig = Rig::new();
+    let _: Vec<Value> = rig.ok("list_playlists", json!({}));
+    let other = rig.window("other");
+    let denied = rig.call_from::<Value>(&other, "list_playlists", json!({})).unwrap_err();
+    assert!(denied.as_str().unwrap_or_default().contains("not allowed"), "{denied}");
+    let unknown = rig.call::<Value>("plugin:fs|read_file", json!({ "path": "/etc/passwd" })).unwrap_err();
+    assert!(unknown.as_str().is_some(), "{unknown}");
+}

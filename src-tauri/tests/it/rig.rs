@@ -55,6 +55,16 @@ impl Rig {
 
     /// Invokes `cmd` with `args` (camelCase keys, as the bindings send them) through the IPC.
     pub fn call<T: DeserializeOwned>(&self, cmd: &str, args: Value) -> Result<T, Value> {
+        self.call_from(&self.window, cmd, args)
+    }
+
+    /// Opens another window, labelled `label`.
+    pub fn window(&self, label: &str) -> WebviewWindow<MockRuntime> {
+        tauri::WebviewWindowBuilder::new(&self.app, label, Default::default()).build().expect("window")
+    }
+
+    /// [`Rig::call`] from `window`.
+    pub fn call_from<T: DeserializeOwned>(&self, window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<T, Value> {
         let request = InvokeRequest {
             cmd: cmd.into(),
             callback: CallbackFn(0),
@@ -65,7 +75,7 @@ impl Rig {
             headers: Default::default(),
             invoke_key: INVOKE_KEY.to_string(),
         };
-        tauri::test::get_ipc_response(&self.window, request).map(|body| body.deserialize::<T>().expect("response shape"))
+        tauri::test::get_ipc_response(window, request).map(|body| body.deserialize::<T>().expect("response shape"))
     }
 
     /// `call` that must succeed.
