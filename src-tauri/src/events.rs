@@ -3,7 +3,8 @@
 //! of events marks the task center and the catalog dirty, and at most every [`TICK`] it sends
 //! one [`TaskCenterChanged`] with the whole projection (cumulative totals, so a missed event
 //! loses nothing) and one [`CatalogChanged`]; download progress is batched per tick as the
-//! latest cumulative bytes per item ([`DownloadProgress`]); job ends go out at once
+//! latest cumulative bytes per item ([`DownloadProgress`]), catalog changes at most once per
+//! [`CATALOG_EVERY`]; job ends go out at once
 //! ([`JobFinished`]) with a desktop notification. While jobs run it records one throughput
 //! sample a second ([`ThroughputSampled`]) and refreshes the tray tooltip. When nothing runs
 //! and nothing is dirty it waits for the next engine event without a timer.
@@ -28,6 +29,9 @@ use crate::wire::{JobKind, JobStatus};
 pub const TICK: Duration = Duration::from_millis(250);
 /// Time between throughput samples while jobs run.
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+/// Shortest time between two [`CatalogChanged`] events from the engine: the window refetches
+/// the playlists table on each, so finished downloads are batched per second.
+pub const CATALOG_EVERY: Duration = Duration::from_secs(1);
 
 /// The task center changed; carries the whole projection. `version` increases by one per event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, tauri_specta::Event)]
@@ -210,6 +214,7 @@ struct Forwarder<R: Runtime, S: Shell<R>> {
     tc_version: u64,
     running: bool,
     last_sample: Instant,
+    last_catalog: Instant,
 }
 
 impl<R: Runtime, S: Shell<R>> Forwarder<R, S> {
@@ -255,7 +260,8 @@ impl<R: Runtime, S: Shell<R>> Forwarder<R, S> {
             self.pending.task_center = false;
         }
         let p = &mut self.pending;
-        if p.catalog_any || !p.catalog.is_empty() {
+        if (p.catalog_any || !p.catalog.is_empty()) && self.last_catalog.elapsed() >= CATALOG_EVERY {
+            self.last_catalog = Instant::now();
             let mut ids = std::mem::take(&mut p.catalog);
             ids.sort_unstable();
             ids.dedup();
@@ -277,7 +283,7 @@ impl<R: Runtime, S: Shell<R>> Forwarder<R, S> {
 /// Runs the forwarder until the engine's channel closes (see the module docs): after the first
 /// event of a burst it collects for one [`TICK`], then flushes once.
 pub async fn forward<R: Runtime>(app: AppHandle<R>, core: AppCore, mut rx: mpsc::UnboundedReceiver<Event>, shell: impl Shell<R>) {
-    let mut f = Forwarder { app, core, shell, pending: Pending { task_center: true, ..Default::default() }, tc_version: 0, running: false, last_sample: Instant::now() };
+    let mut f = Forwarder { app, core, shell, pending: Pending { task_center: true, ..Default::default() }, tc_version: 0, running: false, last_sample: Instant::now(), last_catalog: Instant::now().checked_sub(CATALOG_EVERY).unwrap_or_else(Instant::now) };
     let core = f.core.clone();
     loop {
         if !f.running && !f.pending.is_dirty() {

@@ -61,6 +61,23 @@ fn import_sync_download_then_views_show_files_on_disk() {
     let workers = detail["workers"].as_array().unwrap();
     assert!(workers.iter().any(|w| w["name"].as_str().unwrap().starts_with("download-")), "{workers:?}");
 
+    // events: progress is cumulative per item; the task center arrives whole, versioned, and
+    // its last state before the job ended already showed the job
+    let progress = rig.progress.lock().unwrap().clone();
+    let mut last: std::collections::HashMap<u64, u64> = Default::default();
+    for batch in &progress {
+        for p in &batch.items {
+            let before = last.insert(p.item, p.downloaded).unwrap_or(0);
+            assert!(p.downloaded >= before && p.downloaded <= 20_000, "{p:?} after {before}");
+        }
+    }
+    let shown_done = |tcs: &[catalog_sync_desktop::events::TaskCenterChanged]| tcs.iter().any(|t| t.task_center.jobs.iter().any(|j| j.id == job && serde_json::to_value(j.status).unwrap() == "succeeded"));
+    let tcs = rig.wait_for(|| {
+        let tcs = rig.task_centers.lock().unwrap().clone();
+        shown_done(&tcs).then_some(tcs)
+    });
+    assert!(tcs.windows(2).all(|w| w[0].version < w[1].version), "versions increase");
+
     let out = rig.dir.path().join("export.opml");
     let _: () = rig.ok("export_opml", json!({ "path": out.to_str().unwrap() }));
     let xml = std::fs::read_to_string(&out).unwrap();

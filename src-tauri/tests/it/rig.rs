@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use catalog_sync_core::config::Config;
 use catalog_sync_desktop::app_core::AppCore;
-use catalog_sync_desktop::events::{JobFinished, JobStarted, NoShell};
+use std::sync::{Arc, Mutex};
+
+use catalog_sync_desktop::events::{DownloadProgress, JobFinished, JobStarted, NoShell, TaskCenterChanged};
 use catalog_sync_testkit::{ServerConfig, TestServer};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -25,6 +27,8 @@ pub struct Rig {
     pub window: WebviewWindow<MockRuntime>,
     pub finished: Receiver<JobFinished>,
     pub started: Receiver<JobStarted>,
+    pub progress: Arc<Mutex<Vec<DownloadProgress>>>,
+    pub task_centers: Arc<Mutex<Vec<TaskCenterChanged>>>,
 }
 
 impl Rig {
@@ -50,7 +54,13 @@ impl Rig {
         JobFinished::listen(&app, move |e| drop(tx.send(e.payload)));
         let (tx, started) = channel();
         JobStarted::listen(&app, move |e| drop(tx.send(e.payload)));
-        Rig { dir, server, app, window, finished, started }
+        let progress: Arc<Mutex<Vec<DownloadProgress>>> = Arc::default();
+        let sink = progress.clone();
+        DownloadProgress::listen(&app, move |e| sink.lock().unwrap().push(e.payload));
+        let task_centers: Arc<Mutex<Vec<TaskCenterChanged>>> = Arc::default();
+        let sink = task_centers.clone();
+        TaskCenterChanged::listen(&app, move |e| sink.lock().unwrap().push(e.payload));
+        Rig { dir, server, app, window, finished, started, progress, task_centers }
     }
 
     /// Invokes `cmd` with `args` (camelCase keys, as the bindings send them) through the IPC.
@@ -81,6 +91,18 @@ impl Rig {
     /// `call` that must succeed.
     pub fn ok<T: DeserializeOwned>(&self, cmd: &str, args: Value) -> T {
         self.call(cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    /// Waits until `check` returns something (events arrive on other threads), up to [`JOB_WAIT`].
+    pub fn wait_for<T>(&self, mut check: impl FnMut() -> Option<T>) -> T {
+        let deadline = std::time::Instant::now() + JOB_WAIT;
+        loop {
+            if let Some(v) = check() {
+                return v;
+            }
+            assert!(std::time::Instant::now() < deadline, "waited {JOB_WAIT:?} in vain");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Waits for the `JobStarted` event of `job`.
