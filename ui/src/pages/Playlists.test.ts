@@ -1,0 +1,87 @@
+//! Component tests of the playlists page against the fake backend: the empty state, the
+//! "sync recommended" hint, click / Shift-click / Ctrl-click / checkbox / Ctrl+A / Escape
+//! selection, and that the job actions send exactly the selected playlist ids in table order.
+import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { beforeEach, describe, expect, it } from "vitest";
+import { setBackend } from "../lib/api";
+import { FakeBackend, playlist } from "../test/fake-backend";
+import Playlists from "./Playlists.svelte";
+
+let fake: FakeBackend;
+const noop = async () => {};
+
+function rows(): HTMLElement[] {
+  return screen.getAllByRole("row").filter((r) => r.hasAttribute("data-id"));
+}
+const selectedIds = () => rows().filter((r) => r.getAttribute("aria-selected") === "true").map((r) => Number(r.dataset.id));
+
+beforeEach(() => {
+  fake = new FakeBackend();
+  setBackend(fake);
+});
+
+async function renderWith(n: number) {
+  fake.playlists = Array.from({ length: n }, (_, i) => playlist(i + 1));
+  render(Playlists, { onAddUrls: noop, onImportPaths: noop });
+  await waitFor(() => expect(rows()).toHaveLength(n));
+}
+
+describe("playlists page", () => {
+  it("says what to do when there are no playlists", async () => {
+    render(Playlists, { onAddUrls: noop, onImportPaths: noop });
+    expect(await screen.findByText("No playlists yet")).toBeTruthy();
+    expect(screen.getByText(/Paste a feed URL above, import an OPML file/)).toBeTruthy();
+  });
+
+  it("recommends a sync for a playlist with no items that was never synced", async () => {
+    fake.playlists = [playlist(1, { item_count: 0, downloaded_count: 0, last_sync_ms: null })];
+    render(Playlists, { onAddUrls: noop, onImportPaths: noop });
+    expect(await screen.findByText("0 items, sync recommended")).toBeTruthy();
+    expect(screen.getByText("never")).toBeTruthy();
+  });
+
+  it("selects with click, shift-click and ctrl-click, and enqueues the selection in order", async () => {
+    await renderWith(5);
+    const r = rows();
+    await fireEvent.click(r[3]);
+    await fireEvent.click(r[1], { shiftKey: true });
+    expect(selectedIds()).toEqual([2, 3, 4]);
+    await fireEvent.click(r[2], { ctrlKey: true });
+    expect(selectedIds()).toEqual([2, 4]);
+    expect(screen.getByText("2 selected")).toBeTruthy();
+
+    await fireEvent.click(screen.getByRole("button", { name: "Sync then download" }));
+    await waitFor(() => expect(fake.callsOf("enqueueJob")).toEqual([["sync_download", [2, 4]]]));
+  });
+
+  it("toggles rows with their checkboxes and extends ranges with shift", async () => {
+    await renderWith(4);
+    await fireEvent.click(screen.getByLabelText("Select Playlist 1"));
+    await fireEvent.click(screen.getByLabelText("Select Playlist 3"), { shiftKey: true });
+    expect(selectedIds()).toEqual([1, 2, 3]);
+    await fireEvent.click(screen.getByLabelText("Select Playlist 2"));
+    expect(selectedIds()).toEqual([1, 3]);
+  });
+
+  it("selects all with Ctrl+A, clears with Escape and disables actions without a selection", async () => {
+    await renderWith(3);
+    const mark = screen.getByRole("button", { name: /Mark wanted/ }) as HTMLButtonElement;
+    expect(mark.disabled).toBe(true);
+    await fireEvent.keyDown(rows()[0], { key: "a", ctrlKey: true });
+    expect(selectedIds()).toEqual([1, 2, 3]);
+    await fireEvent.click(mark);
+    await waitFor(() => expect(fake.callsOf("setWanted")).toEqual([[[1, 2, 3], true]]));
+    await fireEvent.keyDown(rows()[0], { key: "Escape" });
+    expect(selectedIds()).toEqual([]);
+    expect(mark.disabled).toBe(true);
+  });
+
+  it("moves and extends the selection with the arrow keys", async () => {
+    await renderWith(4);
+    await fireEvent.click(rows()[0]);
+    await fireEvent.keyDown(rows()[0], { key: "ArrowDown" });
+    expect(selectedIds()).toEqual([2]);
+    await fireEvent.keyDown(rows()[1], { key: "ArrowDown", shiftKey: true });
+    expect(selectedIds()).toEqual([2, 3]);
+  });
+});
