@@ -3,7 +3,8 @@
 //! app runs unchanged through its real @tauri-apps/api transport), walks the three pages
 //! (empty catalog, selection with the items pane, an expanded job after live events, the
 //! settings form showing validation errors) and writes PNGs to test-results/screenshots/.
-//! Fails on any page error or console error. Usage: `npm run build && npm run screenshots`.
+//! Served under a strict Content-Security-Policy (no inline script or style) like the app's, so
+//! a CSP violation shows up here. Fails on any page error or console error. Usage: `npm run build && npm run screenshots`.
 import { createServer } from "node:http";
 import { readFile, mkdir } from "node:fs/promises";
 import { extname, join, normalize, dirname } from "node:path";
@@ -15,6 +16,8 @@ const root = join(here, "..");
 const dist = join(root, "dist");
 const out = join(root, "test-results", "screenshots");
 const fake = await readFile(join(root, "tests", "e2e", "fake-tauri.js"), "utf8");
+// as strict as the app's: no inline script or style, nothing but our own origin
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'";
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png" };
 
 const server = createServer(async (req, res) => {
@@ -22,7 +25,7 @@ const server = createServer(async (req, res) => {
   const file = join(dist, path === "/" ? "index.html" : path);
   try {
     const body = await readFile(file);
-    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-security-policy": CSP });
     res.end(body);
   } catch {
     res.writeHead(404).end();
