@@ -8,6 +8,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
 
 /** Import/export format of a playlist, e.g. `rss`, `atom`, `m3u`, `pls`, `xspf`, `ytdlp`. */
 export type PlaylistFormat = string;
@@ -184,6 +185,9 @@ export interface JobEnded {
   message: string | null;
 }
 
+/** A native file drag: `over` while files hover the window, then `drop` with their paths or `leave`. */
+export type FileDrag = { type: "over" } | { type: "drop"; paths: string[] } | { type: "leave" };
+
 /** The wire error of every command: `code` is stable and branched on, `message` is for people. */
 export class ApiError extends Error {
   readonly code: string;
@@ -221,8 +225,11 @@ export interface Backend {
   /** Task center changed (throttled by the shell). */
   onTaskCenterChanged(cb: () => void): Promise<Unsubscribe>;
   onJobEnded(cb: (e: JobEnded) => void): Promise<Unsubscribe>;
-  /** Files dropped onto the window (native drag and drop gives paths, not File objects). */
-  onFilesDropped(cb: (paths: string[]) => void): Promise<Unsubscribe>;
+  /**
+   * Files dragged over or dropped onto the window. The webview's native drag and drop gives
+   * paths (not File objects) and swallows the HTML drag events of files.
+   */
+  onFileDrag(cb: (e: FileDrag) => void): Promise<Unsubscribe>;
 }
 
 type WireResult<T> = { status: "ok"; data: T } | { status: "error"; error: { code: string; message: string } };
@@ -275,9 +282,12 @@ export const tauriBackend: Backend = {
   saveSettings: (settings) => call("save_settings", { settings }),
   onTaskCenterChanged: (cb) => subscribe("task-center-changed", () => cb()),
   onJobEnded: (cb) => subscribe<JobEnded>("job-ended", cb),
-  onFilesDropped: (cb) =>
-    subscribe<{ paths?: string[] }>("tauri://drag-drop", (p) => {
-      if (p && Array.isArray(p.paths) && p.paths.length > 0) cb(p.paths);
+  onFileDrag: (cb) =>
+    getCurrentWebview().onDragDropEvent((e) => {
+      const p = e.payload;
+      if (p.type === "drop") cb({ type: "drop", paths: p.paths });
+      else if (p.type === "leave") cb({ type: "leave" });
+      else cb({ type: "over" });
     }),
 };
 

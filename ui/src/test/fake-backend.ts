@@ -2,7 +2,7 @@
 //! in-memory playlists, items, jobs and settings, a log of every call with its arguments, and
 //! `emitTaskCenterChanged` / `emitJobEnded` to play the shell's events. Methods can be made to
 //! fail with a wire error through `failNext(method, code, message)`.
-import { ApiError, type Backend, type JobDetail, type JobEnded, type JobView, type PlaylistView, type Settings, type TaskCenter } from "../lib/api";
+import { ApiError, type Backend, type FileDrag, type JobDetail, type JobEnded, type JobView, type PlaylistView, type Settings, type TaskCenter } from "../lib/api";
 
 export function playlist(id: number, over: Partial<PlaylistView> = {}): PlaylistView {
   return {
@@ -166,5 +166,12 @@ export class FakeBackend implements Backend {
     this.endListeners.add(cb);
     return () => void this.endListeners.delete(cb);
   };
-  onFilesDropped = async () => () => {};
+  private dragListeners = new Set<Listener<FileDrag>>();
+  onFileDrag = async (cb: (e: FileDrag) => void) => {
+    this.dragListeners.add(cb);
+    return () => void this.dragListeners.delete(cb);
+  };
+  emitFileDrag(e: FileDrag): void {
+    this.dragListeners.forEach((l) => l(e));
+  }
 }

@@ -1,0 +1,41 @@
+//! Component tests of the window: Ctrl+1/2/3 switch pages, and a native file drop imports each
+//! dropped path and returns to the playlists page, while a drag shows the drop hint.
+import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { beforeEach, describe, expect, it } from "vitest";
+import { setBackend } from "./lib/api";
+import { FakeBackend } from "./test/fake-backend";
+import App from "./App.svelte";
+
+let fake: FakeBackend;
+
+beforeEach(() => {
+  fake = new FakeBackend();
+  setBackend(fake);
+});
+
+const heading = () => screen.getByRole("heading", { level: 1 }).textContent;
+
+describe("app window", () => {
+  it("switches pages with Ctrl+1/2/3", async () => {
+    render(App);
+    expect(heading()).toBe("Playlists");
+    await fireEvent.keyDown(window, { key: "2", ctrlKey: true });
+    expect(heading()).toBe("Task center");
+    await fireEvent.keyDown(window, { key: "3", ctrlKey: true });
+    expect(heading()).toBe("Settings");
+    await fireEvent.keyDown(window, { key: "1", ctrlKey: true });
+    expect(heading()).toBe("Playlists");
+  });
+
+  it("imports dropped files and shows the drop hint while dragging", async () => {
+    render(App);
+    await fireEvent.keyDown(window, { key: "3", ctrlKey: true });
+    await waitFor(() => expect(fake.callsOf("taskCenter").length).toBeGreaterThan(0));
+    fake.emitFileDrag({ type: "over" });
+    expect(await screen.findByText(/Drop a feed URL or a playlist file/)).toBeTruthy();
+    fake.emitFileDrag({ type: "drop", paths: ["/home/ann/subs.opml", "/home/ann/mix.m3u"] });
+    await waitFor(() => expect(fake.callsOf("importFile")).toEqual([["/home/ann/subs.opml"], ["/home/ann/mix.m3u"]]));
+    expect(heading()).toBe("Playlists");
+    expect(screen.queryByText(/Drop a feed URL or a playlist file/)).toBeNull();
+  });
+});
