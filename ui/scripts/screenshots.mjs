@@ -70,6 +70,8 @@ for (const scheme of ["light", "dark"]) {
     await page.keyboard.press("Enter");
     await row("Weekly science hour").click({ modifiers: ["Control"] });
     await page.getByText("Episode 120: The long road").first().waitFor();
+    await page.getByRole("button", { name: "Mark wanted", exact: true }).click();
+    await page.getByText("Marked as wanted").waitFor();
     await shot(page, `${scheme}-playlists`);
 
     await page.keyboard.press("Control+2");
@@ -78,7 +80,7 @@ for (const scheme of ["light", "dark"]) {
     await page.getByText("download-2").waitFor();
     await page.evaluate(() => {
       window.__fake.tick();
-      window.__fake.jobEnded(14, "succeeded", null);
+      window.__fake.jobFinished(14, "succeeded");
     });
     await page.getByText("Sync #14 finished").first().waitFor();
     await shot(page, `${scheme}-tasks`);

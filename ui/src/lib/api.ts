@@ -3,22 +3,39 @@
 //! and `message` (the Rust shell's `{code, message}`), plus event subscriptions. In the app the
 //! backend is the Tauri shell through the tauri-specta bindings (`commands.*`, `events.*`);
 //! tests replace it with `setBackend(fake)`, so no component knows about the transport.
-//! Events are the only refresh trigger: the shell sends task-center changes throttled to a few
-//! per second with cumulative totals, and job-finished/failed notices; nothing here polls.
+//! Events are the only refresh trigger: the shell pushes the whole task center (throttled to a
+//! few per second, cumulative totals), catalog changes, job ends, activity lines and throughput
+//! samples; nothing here polls.
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 
-/** Import/export format of a playlist, e.g. `rss`, `atom`, `m3u`, `pls`, `xspf`, `ytdlp`. */
-export type PlaylistFormat = string;
+// ---- Wire types. They mirror the shell's tauri-specta types one to one (same names and
+// fields as `src/bindings.ts`); units are in the field names (`_ms` = Unix ms, `_bps` and
+// `bytes_per_sec` = bytes/s, `bytes`/`downloaded`/`total` = bytes).
 
-/** One playlist row of the playlists page. Times are Unix ms. */
-export interface PlaylistView {
+export type ErrorCode = "not_found" | "invalid_input" | "unparsable" | "network" | "conflict" | "in_use" | "io" | "internal";
+export type JobKind = "sync_only" | "download_only" | "sync_download" | "catalog_sync" | "collect_only" | "export_only" | "download_export";
+export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "pause_requested" | "paused";
+export type WorkStatus = "queued" | "running" | "done" | "failed" | "skipped";
+export type StageKind = "sync" | "download" | "collect" | "export";
+export type JobLane = "download" | "general";
+export type JobAction = "pause" | "resume" | "cancel" | "retry_failed";
+export type ItemStatus = "downloaded" | "downloading" | "queued" | "failed" | "not_downloaded" | "no_media";
+export type WorkerStateW = "idle" | "working" | "stopped";
+export type RunOutcomeW = "succeeded" | "failed" | "cancelled" | "paused" | "interrupted";
+export type StepOutcomeW = RunOutcomeW;
+export type ErrorClassW = "expected" | "transient" | "bug";
+export type LogKindW = "job" | "stage" | "item" | "error" | "command";
+
+/** One playlist row of the playlists page. */
+export type PlaylistView = {
   id: number;
   url: string;
   title: string;
-  format: PlaylistFormat;
+  /** `rss`, `atom`, `m3u`, `pls`, `xspf`, ... once known. */
+  format: string | null;
   item_count: number;
   downloaded_count: number;
   failed_count: number;
@@ -28,41 +45,31 @@ export interface PlaylistView {
   last_error: string | null;
   /** OPML folders the playlist sits in. */
   folders: string[];
-}
+};
 
-/** One item of a playlist. `status` is e.g. `new`, `wanted`, `downloading`, `downloaded`, `failed`. */
-export interface ItemView {
+/** One item of a playlist. */
+export type ItemView = {
   id: number;
   title: string;
   published_ms: number | null;
-  status: string;
+  status: ItemStatus;
+  /** Library-relative path of the file, once downloaded. */
   file_path: string | null;
-  /** Size of the file on disk or the declared length, bytes. */
+  /** File size, or the declared length before download (bytes). */
   size_bytes: number | null;
   error: string | null;
-}
+  wanted: boolean;
+};
 
-/** What adding or importing did. */
-export interface AddResult {
-  added: number;
-  existing: number;
-  errors: { input: string; message: string }[];
-}
+export type AddResult = { ids: number[]; created: number };
+export type ImportResult = { url: string; subscription_list: boolean; ids: number[]; created: number; items: number };
 
-export type JobKind = "sync_only" | "download_only" | "sync_download" | "catalog_sync" | "collect_only" | "export_only" | "download_export";
-export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "pause_requested" | "paused";
-export type WorkStatus = "queued" | "running" | "done" | "failed" | "skipped";
-export type StageKind = "sync" | "download" | "collect" | "export";
-export type Lane = "download" | "general";
-export type JobAction = "pause" | "resume" | "cancel" | "retry";
-
-/** One job row of the task center (the core's `jobs::task_center::JobView`). */
-export interface JobView {
+export type JobRowView = {
   id: number;
   display_name: string;
   kind: JobKind;
   status: JobStatus;
-  lane: Lane;
+  lane: JobLane;
   queue_label: string | null;
   scope_summary: string;
   progress_text: string;
@@ -70,94 +77,69 @@ export interface JobView {
   percent: number | null;
   stage: StageKind | null;
   active_workers: number;
-  /** Summed speed of the job's live workers, bytes/s. */
   speed_bps: number;
   can_pause: boolean;
   can_resume: boolean;
   can_cancel: boolean;
   can_retry: boolean;
-}
+};
 
-export interface TaskSummary {
-  total: number;
-  queued: number;
-  queued_download_jobs: number;
-  running: number;
-  paused: number;
-  failed: number;
-}
+export type SummaryView = { total: number; queued: number; queued_download_jobs: number; running: number; paused: number; failed: number };
+export type TaskCenterView = { jobs: JobRowView[]; summary: SummaryView; total_speed_bps: number; active_workers: number };
 
-export interface TaskCenter {
-  jobs: JobView[];
-  summary: TaskSummary;
-}
-
-export interface StageView {
+export type StageView = {
+  index: number;
   kind: StageKind;
   status: WorkStatus;
+  queued: number;
+  running: number;
   done: number;
   failed: number;
   skipped: number;
   total: number;
   error: string | null;
-}
+};
 
-export interface StageItemView {
-  stage: StageKind;
-  title: string;
-  status: WorkStatus;
-  attempts: number;
-  error: string | null;
-  note: string | null;
-}
+/** A work item of a stage: a playlist to sync or an item to download. `stage` is the index. */
+export type WorkItemView = { stage: number; target: number; title: string; status: WorkStatus; attempts: number; error: string | null; note: string | null; bytes: number | null };
 
 /** A resolver (`resolve-N`) or downloader (`download-N`) of a download stage. */
-export interface WorkerView {
+export type WorkerView = {
   name: string;
-  state: string;
-  item_title: string | null;
-  bytes: number;
-  total_bytes: number | null;
+  stage: number;
+  state: WorkerStateW;
+  item: number | null;
+  /** What it works on, for people. */
+  display: string;
+  downloaded: number;
+  total: number | null;
   speed_bps: number;
-}
+  percent: number | null;
+  processed: number;
+  errors: number;
+  heartbeat_ms: number;
+};
 
-export interface StepView {
-  stage: StageKind;
-  outcome: string;
-  started_ms: number;
-  ended_ms: number | null;
-  error: { class: string; message: string } | null;
-}
-
+export type RunErrorView = { code: string; message: string; class: ErrorClassW };
+export type StepView = { stage: number; kind: StageKind; started_ms: number; ended_ms: number | null; outcome: StepOutcomeW | null; error: RunErrorView | null };
 /** One attempt of a job, id `job-<id>-run-<n>`. */
-export interface RunView {
-  id: string;
-  outcome: string;
-  started_ms: number;
-  ended_ms: number | null;
-  steps: StepView[];
-  error: { class: string; message: string } | null;
-}
+export type RunView = { id: string; started_ms: number; ended_ms: number | null; outcome: RunOutcomeW | null; steps: StepView[] };
+export type LogLineView = { seq: number; at_ms: number; kind: LogKindW; text: string };
 
-export interface LogLine {
-  t_ms: number;
-  kind: string;
-  message: string;
-}
-
-export interface JobDetail {
+export type JobDetail = {
+  job: JobRowView;
   stages: StageView[];
-  items: StageItemView[];
+  items: WorkItemView[];
+  items_truncated: boolean;
   workers: WorkerView[];
   runs: RunView[];
-  log: LogLine[];
-}
+  log: LogLineView[];
+};
 
-/** `[t_ms, bytes_per_sec]` samples, oldest first. */
-export type ThroughputSample = [number, number];
+export type ThroughputPoint = { t_ms: number; bytes_per_sec: number };
 
 /** The desktop app's editable settings (a subset of the core's `Config`). */
-export interface Settings {
+export type Settings = {
   library: string;
   overflow_libraries: string[];
   parallel_downloads: number;
@@ -175,15 +157,12 @@ export interface Settings {
   agent_api_key: string | null;
   auto_sync_hours: number | null;
   start_at_login: boolean;
-}
+};
 
-/** A job reached an end state. */
-export interface JobEnded {
-  job_id: number;
-  display_name: string;
-  status: JobStatus;
-  message: string | null;
-}
+export type AppInfo = { version: string; database: string; config_file: string | null };
+
+export type JobFinished = { job: number; status: JobStatus };
+export type ActivityLine = { at_ms: number; job: number; level: string; text: string };
 
 /** A native file drag: `over` while files hover the window, then `drop` with their paths or `leave`. */
 export type FileDrag = { type: "over" } | { type: "drop"; paths: string[] } | { type: "leave" };
@@ -205,7 +184,7 @@ export interface Backend {
   listPlaylists(): Promise<PlaylistView[]>;
   listItems(playlistId: number): Promise<ItemView[]>;
   addPlaylists(urls: string[]): Promise<AddResult>;
-  importFile(path: string): Promise<AddResult>;
+  importFile(path: string): Promise<ImportResult>;
   exportOpml(path: string): Promise<void>;
   /** Native dialogs; null when the user cancels. */
   pickImportFile(): Promise<string | null>;
@@ -213,18 +192,29 @@ export interface Backend {
   pickFolder(): Promise<string | null>;
   /** Queues a job over the playlists; returns the job id. */
   enqueueJob(kind: JobKind, playlistIds: number[]): Promise<number>;
-  setWanted(playlistIds: number[], wanted: boolean): Promise<void>;
-  taskCenter(): Promise<TaskCenter>;
+  /** Marks or unmarks every item of the playlists; returns how many items changed. */
+  setWanted(playlistIds: number[], wanted: boolean): Promise<number>;
+  taskCenter(): Promise<TaskCenterView>;
   jobDetail(jobId: number): Promise<JobDetail>;
   jobCommand(jobId: number, action: JobAction): Promise<void>;
-  pauseAll(): Promise<void>;
-  resumeAll(): Promise<void>;
-  throughputHistory(): Promise<ThroughputSample[]>;
+  /** Returns how many jobs it paused / resumed. */
+  pauseAll(): Promise<number>;
+  resumeAll(): Promise<number>;
+  throughputHistory(): Promise<ThroughputPoint[]>;
   getSettings(): Promise<Settings>;
-  saveSettings(settings: Settings): Promise<void>;
-  /** Task center changed (throttled by the shell). */
-  onTaskCenterChanged(cb: () => void): Promise<Unsubscribe>;
-  onJobEnded(cb: (e: JobEnded) => void): Promise<Unsubscribe>;
+  /** Saves and returns the settings as stored. */
+  saveSettings(settings: Settings): Promise<Settings>;
+  appInfo(): Promise<AppInfo>;
+  /** The whole task center, pushed by the shell when it changes (throttled, cumulative). */
+  onTaskCenterChanged(cb: (tc: TaskCenterView) => void): Promise<Unsubscribe>;
+  /** Playlists or items changed; `playlistIds` empty = any. */
+  onCatalogChanged(cb: (playlistIds: number[]) => void): Promise<Unsubscribe>;
+  /** A job reached an end (or paused). */
+  onJobFinished(cb: (e: JobFinished) => void): Promise<Unsubscribe>;
+  /** New lines for the recent events list, oldest first. */
+  onActivity(cb: (lines: ActivityLine[]) => void): Promise<Unsubscribe>;
+  /** One throughput sample a second while jobs run. */
+  onThroughput(cb: (p: ThroughputPoint) => void): Promise<Unsubscribe>;
   /**
    * Files dragged over or dropped onto the window. The webview's native drag and drop gives
    * paths (not File objects) and swallows the HTML drag events of files.
@@ -274,14 +264,18 @@ export const tauriBackend: Backend = {
   setWanted: (playlistIds, wanted) => call("set_wanted", { playlistIds, wanted }),
   taskCenter: () => call("task_center"),
   jobDetail: (jobId) => call("job_detail", { jobId }),
-  jobCommand: (jobId, action) => call("job_command", { jobId, command: action }),
+  jobCommand: (jobId, action) => call("job_command", { jobId, action }),
   pauseAll: () => call("pause_all"),
   resumeAll: () => call("resume_all"),
   throughputHistory: () => call("throughput_history"),
   getSettings: () => call("get_settings"),
   saveSettings: (settings) => call("save_settings", { settings }),
-  onTaskCenterChanged: (cb) => subscribe("task-center-changed", () => cb()),
-  onJobEnded: (cb) => subscribe<JobEnded>("job-ended", cb),
+  appInfo: () => call("app_info"),
+  onTaskCenterChanged: (cb) => subscribe<{ version: number; task_center: TaskCenterView }>("task-center-changed", (p) => cb(p.task_center)),
+  onCatalogChanged: (cb) => subscribe<{ version: number; playlist_ids: number[] }>("catalog-changed", (p) => cb(p.playlist_ids)),
+  onJobFinished: (cb) => subscribe<JobFinished>("job-finished", cb),
+  onActivity: (cb) => subscribe<{ lines: ActivityLine[] }>("activity", (p) => cb(p.lines)),
+  onThroughput: (cb) => subscribe<{ t_ms: number; bytes_per_sec: number }>("throughput-sampled", cb),
   onFileDrag: (cb) =>
     getCurrentWebview().onDragDropEvent((e) => {
       const p = e.payload;

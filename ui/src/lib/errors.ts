@@ -9,31 +9,30 @@ export interface ErrorText {
   hint?: string;
 }
 
-/** Title and hint per wire code. */
-const BY_CODE: Record<string, { title: string; hint?: string }> = {
-  invalid_url: { title: "That is not a URL Catalog Sync can read", hint: "Paste the address of a podcast feed, an M3U/PLS/XSPF playlist or an OPML file." },
-  unsupported: { title: "Unsupported playlist", hint: "Feeds (RSS, Atom), M3U, PLS, XSPF and OPML are supported." },
-  parse: { title: "The file could not be read", hint: "It may be damaged or not a playlist." },
+/**
+ * Per wire code: a title that says more than "<action> failed" (codes whose cause is the same
+ * whatever was attempted), and a hint on what to do.
+ */
+const BY_CODE: Record<string, { title?: string; hint?: string }> = {
+  invalid_input: { hint: "Feeds (RSS, Atom), M3U, PLS, XSPF and OPML are supported, as URLs or files." },
+  unparsable: { title: "Not a feed or playlist", hint: "The document could not be read as a feed, M3U, PLS, XSPF or OPML file." },
   not_found: { title: "Not found" },
-  network: { title: "Network problem", hint: "Check the connection; the job will retry transient failures." },
+  network: { title: "Network problem", hint: "Check the connection and try again; jobs retry such failures on their own." },
+  conflict: { hint: "The job changed meanwhile; the task center shows what is possible now." },
+  in_use: { title: "The catalog is in use", hint: "Another Catalog Sync (the app or the command line) has it open. Close it and try again." },
   io: { title: "File system error" },
-  invalid_settings: { title: "Settings not saved" },
-  invalid_input: { title: "Invalid input" },
-  conflict: { title: "Not possible right now" },
-  store: { title: "Catalog database error" },
+  internal: { title: "Internal error", hint: "This is a bug; the message says where it happened." },
   ipc: { title: "The app's backend did not answer", hint: "Restart Catalog Sync if this keeps happening." },
 };
 
 /** Describes any thrown value; `action` names what was attempted ("Add playlists"). */
 export function describeError(err: unknown, action?: string): ErrorText {
+  const fallback = action ? `${action} failed` : "Something went wrong";
   if (err instanceof ApiError) {
     const known = BY_CODE[err.code];
-    return {
-      title: known?.title ?? (action ? `${action} failed` : "Something went wrong"),
-      detail: err.message,
-      hint: known?.hint,
-    };
+    const hint = err.code === "invalid_input" && action && !/add|import/i.test(action) ? undefined : known?.hint;
+    return { title: known?.title ?? fallback, detail: err.message, hint };
   }
   const detail = err instanceof Error ? err.message : String(err);
-  return { title: action ? `${action} failed` : "Something went wrong", detail };
+  return { title: fallback, detail };
 }

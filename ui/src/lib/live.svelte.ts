@@ -1,10 +1,11 @@
-//! Live state shared by the pages, refreshed only by backend events (no polling): the task
-//! center and the throughput history are re-read when the shell says the task center changed
-//! (coalesced: at most one read in flight, one more queued), the catalog version is bumped when a
-//! job ends or while jobs run (throttled), and a list of recent events is kept for the task
-//! center, made from job-ended notices and job status changes seen between two reads.
-//! `now` ticks every 30 s so relative times ("5 min ago") stay true; it reads nothing.
-import { api, type JobEnded, type JobStatus, type TaskCenter, type ThroughputSample } from "./api";
+//! Live state shared by the pages, fed by the shell's events (no polling): the task center as
+//! pushed with each change (the whole projection, cumulative totals), throughput samples
+//! appended as they arrive (the history is read once at start), recent activity lines, and
+//! version counters the pages watch to re-read what they show: `catalogVersion` (playlists,
+//! items) and `detailVersion` (an expanded job's detail), each bumped at most once per
+//! `REFRESH_MS` however fast events come. `now` ticks every 30 s so relative times ("5 min
+//! ago") stay true; it reads nothing.
+import { api, type ActivityLine, type JobFinished, type TaskCenterView, type ThroughputPoint } from "./api";
 import { notify, notifyError } from "./toasts.svelte";
 
 export interface EventEntry {
@@ -15,126 +16,125 @@ export interface EventEntry {
 }
 
 /** Most recent events kept. */
-export const MAX_EVENTS = 50;
-/** Least ms between two catalog refreshes caused by running jobs. */
-export const CATALOG_REFRESH_MS = 2000;
+export const MAX_EVENTS = 100;
+/** Throughput samples older than this are dropped (ms). */
+export const THROUGHPUT_KEEP_MS = 10 * 60_000;
+/** Least ms between two re-reads caused by events. */
+export const REFRESH_MS = 1000;
 
 export const live = $state({
-  taskCenter: null as TaskCenter | null,
-  throughput: [] as ThroughputSample[],
+  taskCenter: null as TaskCenterView | null,
+  throughput: [] as ThroughputPoint[],
   /** Bumped when playlists or items may have changed; pages reload on change. */
   catalogVersion: 0,
-  /** Bumped on every task-center change; expanded job rows reload their detail on change. */
-  taskVersion: 0,
+  /** Bumped when the task center changed; expanded job rows reload their detail on change. */
+  detailVersion: 0,
   events: [] as EventEntry[],
   now: Date.now(),
 });
 
 let eventId = 1;
-let lastStatus = new Map<number, JobStatus>();
-let inFlight = false;
-let again = false;
-let lastCatalogBump = 0;
-let catalogTimer: ReturnType<typeof setTimeout> | null = null;
 
 export function pushEvent(kind: EventEntry["kind"], text: string, t_ms = Date.now()): void {
   live.events.unshift({ id: eventId++, t_ms, kind, text });
   if (live.events.length > MAX_EVENTS) live.events.length = MAX_EVENTS;
 }
 
-const STATUS_TEXT: Partial<Record<JobStatus, string>> = {
-  running: "started",
-  paused: "paused",
-  queued: "queued",
-  cancelled: "cancelled",
-};
-
-/** Records status changes of jobs between the previous and this read as events. */
-function noteTransitions(tc: TaskCenter, first: boolean): void {
-  const next = new Map<number, JobStatus>();
-  for (const job of [...tc.jobs].reverse()) {
-    next.set(job.id, job.status);
-    const before = lastStatus.get(job.id);
-    if (first || before === job.status) continue;
-    const text = STATUS_TEXT[job.status];
-    // succeeded/failed come with their own job-ended notice
-    if (text) pushEvent("info", `${job.display_name} #${job.id} ${text}`);
-  }
-  lastStatus = next;
+/** A bump of one counter at most every `REFRESH_MS`: the first at once, later ones trailing. */
+function throttled(bump: () => void) {
+  let last = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const fn = () => {
+    const since = Date.now() - last;
+    if (since >= REFRESH_MS) {
+      last = Date.now();
+      bump();
+    } else if (timer == null) {
+      timer = setTimeout(() => {
+        timer = null;
+        last = Date.now();
+        bump();
+      }, REFRESH_MS - since);
+    }
+  };
+  fn.cancel = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+  };
+  return fn;
 }
 
-/** Re-reads the task center and throughput; coalesces calls that arrive during a read. */
+/** Re-reads the task center (after a command, for immediate feedback; events follow anyway). */
 export async function refreshTasks(): Promise<void> {
-  if (inFlight) {
-    again = true;
-    return;
-  }
-  inFlight = true;
   try {
-    const [tc, history] = await Promise.all([api().taskCenter(), api().throughputHistory()]);
-    noteTransitions(tc, live.taskCenter == null);
-    live.taskCenter = tc;
-    live.throughput = history;
-    live.taskVersion += 1;
+    live.taskCenter = await api().taskCenter();
+    live.detailVersion += 1;
   } catch (e) {
     notifyError(e, "Reading the task center");
-  } finally {
-    inFlight = false;
-    if (again) {
-      again = false;
-      void refreshTasks();
-    }
   }
 }
 
-/** Bumps the catalog version now, or once the throttle window has passed. */
-export function catalogChanged(throttled = false): void {
-  const since = Date.now() - lastCatalogBump;
-  if (!throttled || since >= CATALOG_REFRESH_MS) {
-    lastCatalogBump = Date.now();
-    live.catalogVersion += 1;
-    return;
-  }
-  if (catalogTimer == null) {
-    catalogTimer = setTimeout(() => {
-      catalogTimer = null;
-      lastCatalogBump = Date.now();
-      live.catalogVersion += 1;
-    }, CATALOG_REFRESH_MS - since);
-  }
+/** Bumps the catalog version now (after the UI itself changed the catalog). */
+export function catalogChanged(): void {
+  live.catalogVersion += 1;
 }
 
-function onJobEnded(e: JobEnded): void {
-  const name = `${e.display_name} #${e.job_id}`;
+function jobName(id: number): string {
+  const job = live.taskCenter?.jobs.find((j) => j.id === id);
+  return `${job?.display_name ?? "Job"} #${id}`;
+}
+
+function onJobFinished(e: JobFinished): void {
+  const name = jobName(e.job);
   if (e.status === "failed") {
-    pushEvent("error", `${name} failed${e.message ? `: ${e.message}` : ""}`);
-    notify("error", `${name} failed`, e.message ?? undefined, "Open the task center to see which items failed and retry them.");
+    pushEvent("error", `${name} failed`);
+    notify("error", `${name} failed`, undefined, "Open the task center (Ctrl+2) to see which items failed and retry them.");
   } else if (e.status === "succeeded") {
     pushEvent("ok", `${name} finished`);
     notify("success", `${name} finished`);
   } else {
-    pushEvent("info", `${name} ${e.status}`);
+    pushEvent("info", `${name} ${e.status.replace("_", " ")}`);
   }
   catalogChanged();
-  void refreshTasks();
+}
+
+function onActivity(lines: ActivityLine[]): void {
+  for (const l of lines) pushEvent(l.level === "error" ? "error" : "info", `#${l.job} ${l.text}`, l.at_ms);
+}
+
+function onThroughput(p: ThroughputPoint): void {
+  live.throughput.push(p);
+  const cutoff = p.t_ms - THROUGHPUT_KEEP_MS;
+  const drop = live.throughput.findIndex((s) => s.t_ms >= cutoff);
+  if (drop > 0) live.throughput.splice(0, drop);
 }
 
 /** Subscribes to the backend's events and reads the first state; returns the unsubscribe. */
 export async function startLive(): Promise<() => void> {
-  lastStatus = new Map();
+  const catalog = throttled(() => (live.catalogVersion += 1));
+  const detail = throttled(() => (live.detailVersion += 1));
   const subs = await Promise.all([
-    api().onTaskCenterChanged(() => {
-      void refreshTasks();
-      if ((live.taskCenter?.summary.running ?? 0) > 0) catalogChanged(true);
+    api().onTaskCenterChanged((tc) => {
+      live.taskCenter = tc;
+      detail();
     }),
-    api().onJobEnded(onJobEnded),
+    api().onCatalogChanged(() => catalog()),
+    api().onJobFinished(onJobFinished),
+    api().onActivity(onActivity),
+    api().onThroughput(onThroughput),
   ]);
   const clock = setInterval(() => (live.now = Date.now()), 30_000);
-  await refreshTasks();
+  try {
+    const [tc, history] = await Promise.all([api().taskCenter(), api().throughputHistory()]);
+    live.taskCenter = tc;
+    live.throughput = history;
+  } catch (e) {
+    notifyError(e, "Reading the task center");
+  }
   return () => {
     subs.forEach((un) => un());
     clearInterval(clock);
-    if (catalogTimer) clearTimeout(catalogTimer);
-    catalogTimer = null;
+    catalog.cancel();
+    detail.cancel();
   };
 }

@@ -1,7 +1,7 @@
-//! Unit tests of the live state: a task-center event re-reads the task center (and records job
-//! status changes as recent events), a job-ended event bumps the catalog version, adds a recent
-//! event and a toast, and nothing is read without an event (no polling).
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+//! Unit tests of the live state: the task center comes from the pushed event payload (no
+//! re-read), activity lines and job ends become recent events (a failure also a toast and a
+//! catalog refresh), throughput samples are appended, and nothing is read without an event.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { setBackend } from "./api";
 import { live, startLive } from "./live.svelte";
 import { toasts } from "./toasts.svelte";
@@ -16,6 +16,7 @@ beforeEach(async () => {
   setBackend(fake);
   live.taskCenter = null;
   live.events = [];
+  live.throughput = [];
   toasts.length = 0;
   stop = await startLive();
 });
@@ -23,21 +24,42 @@ beforeEach(async () => {
 afterEach(() => stop());
 
 describe("live state", () => {
-  it("reads once at start and then only on events", async () => {
+  it("reads once at start, then takes the task center from the events", async () => {
     expect(fake.callsOf("taskCenter")).toHaveLength(1);
+    expect(fake.callsOf("throughputHistory")).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 50));
-    expect(fake.callsOf("taskCenter")).toHaveLength(1);
     fake.setJobs([job(3, { status: "running" })]);
     fake.emitTaskCenterChanged();
-    await vi.waitFor(() => expect(live.taskCenter?.jobs[0].status).toBe("running"));
-    expect(live.events.map((e) => e.text)).toEqual(["Sync and download #3 started"]);
+    expect(live.taskCenter?.jobs[0].status).toBe("running");
+    expect(fake.callsOf("taskCenter")).toHaveLength(1);
   });
 
-  it("turns a failed job into an event, a toast and a catalog refresh", async () => {
+  it("turns a failed job into an event, a toast and a catalog refresh", () => {
     const version = live.catalogVersion;
-    fake.emitJobEnded({ job_id: 3, display_name: "Sync and download", status: "failed", message: "2 of 40 items failed" });
+    fake.emitJobFinished({ job: 3, status: "failed" });
     expect(live.catalogVersion).toBe(version + 1);
-    expect(live.events[0]).toMatchObject({ kind: "error", text: "Sync and download #3 failed: 2 of 40 items failed" });
+    expect(live.events[0]).toMatchObject({ kind: "error", text: "Sync and download #3 failed" });
     expect(toasts[0]).toMatchObject({ kind: "error", title: "Sync and download #3 failed" });
+  });
+
+  it("keeps activity lines newest first and appends throughput samples", () => {
+    fake.emitActivity([
+      { at_ms: 1000, job: 3, level: "info", text: "download-1: downloading Episode 1" },
+      { at_ms: 2000, job: 3, level: "error", text: "Episode 2: HTTP 404" },
+    ]);
+    expect(live.events.map((e) => [e.kind, e.text])).toEqual([
+      ["error", "#3 Episode 2: HTTP 404"],
+      ["info", "#3 download-1: downloading Episode 1"],
+    ]);
+    fake.emitThroughput({ t_ms: Date.now(), bytes_per_sec: 2_000_000 });
+    expect(live.throughput).toHaveLength(1);
+  });
+
+  it("bumps the catalog version once for a burst of catalog events", async () => {
+    const version = live.catalogVersion;
+    fake.emitCatalogChanged([1]);
+    fake.emitCatalogChanged([2]);
+    fake.emitCatalogChanged([3]);
+    expect(live.catalogVersion).toBe(version + 1);
   });
 });

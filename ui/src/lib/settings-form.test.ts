@@ -14,11 +14,12 @@ describe("settings form model", () => {
   it("checks templates like the core", () => {
     expect(templateProblem("{playlist}/{date} {title}.{ext}")).toBeNull();
     expect(templateProblem("")).toMatch(/Enter a template/);
-    expect(templateProblem("/abs/{title}")).toMatch(/relative/);
-    expect(templateProblem("{playlist}//{title}")).toMatch(/empty folder/);
-    expect(templateProblem("../{title}")).toMatch(/not allowed/);
+    expect(templateProblem("/abs/{title}.{ext}")).toMatch(/relative/);
+    expect(templateProblem("{playlist}//{title}.{ext}")).toMatch(/empty folder/);
+    expect(templateProblem("../{title}.{ext}")).toMatch(/not allowed/);
     expect(templateProblem("{title")).toMatch(/not closed/);
-    expect(templateProblem("{guid}")).toMatch(/Unknown placeholder \{guid\}/);
+    expect(templateProblem("{guid}.{ext}")).toMatch(/Unknown placeholder \{guid\}/);
+    expect(templateProblem("{playlist}/{title}")).toMatch(/\{ext\}/);
   });
 
   it("rejects bad numbers, half credentials and a deadline shorter than the stall window", () => {

@@ -2,7 +2,8 @@
 //! edit seconds, minutes and MB/s as text. `toForm` converts for editing; `fromForm` parses,
 //! validates each field (ranges follow the core's defaults and sane limits; the naming template
 //! follows `download::naming` in the core: `/`-separated, no empty, `.` or `..` component, no
-//! unclosed `{`, placeholders `{playlist}`, `{title}`, `{date}`, `{ext}` only) and returns either
+//! unclosed `{`, placeholders `{playlist}`, `{title}`, `{date}`, `{ext}` only; the shell also
+//! requires `{ext}`) and returns either
 //! the settings or a message per invalid field.
 import type { Settings } from "./api";
 
@@ -81,6 +82,7 @@ export function templateProblem(template: string): string | null {
       rest = rest.slice(close + 1);
     }
   }
+  if (!t.includes("{ext}")) return "The template must end the file name with {ext}, the media file's extension";
   return null;
 }
 

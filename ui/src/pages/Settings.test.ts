@@ -56,9 +56,9 @@ describe("settings form", () => {
   it("shows the backend's rejection as an error toast", async () => {
     render(Settings);
     await field("Parallel downloads");
-    fake.failNext("saveSettings", "invalid_settings", "library folder is not writable");
+    fake.failNext("saveSettings", "io", "library folder is not writable");
     await fireEvent.click(screen.getByRole("button", { name: "Save" }));
     await waitFor(() => expect(toasts).toHaveLength(1));
-    expect(toasts[0]).toMatchObject({ kind: "error", title: "Settings not saved", detail: "library folder is not writable" });
+    expect(toasts[0]).toMatchObject({ kind: "error", title: "File system error", detail: "library folder is not writable" });
   });
 });

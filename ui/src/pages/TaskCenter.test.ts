@@ -60,7 +60,7 @@ describe("task center", () => {
     await screen.findByText("download-1");
     const before = fake.callsOf("jobDetail").length;
     fake.emitTaskCenterChanged();
-    await waitFor(() => expect(fake.callsOf("jobDetail").length).toBeGreaterThan(before));
+    await waitFor(() => expect(fake.callsOf("jobDetail").length).toBeGreaterThan(before), { timeout: 2000 });
   });
 
   it("sends pause and cancel for the row's job without expanding it", async () => {
@@ -69,6 +69,7 @@ describe("task center", () => {
     await fireEvent.click(within(row).getByRole("button", { name: "Pause job 7" }));
     await fireEvent.click(within(row).getByRole("button", { name: "Cancel job 7" }));
     await waitFor(() => expect(fake.callsOf("jobCommand")).toEqual([[7, "pause"], [7, "cancel"]]));
+    expect(within(jobRow(7)).queryByRole("button", { name: "Retry failed items of job 7" })).toBeNull();
     expect(row.getAttribute("aria-expanded")).toBe("false");
     expect(within(jobRow(8)).queryByRole("button", { name: "Pause job 8" })).toBeNull();
   });

@@ -2,7 +2,7 @@
 //! in-memory playlists, items, jobs and settings, a log of every call with its arguments, and
 //! `emitTaskCenterChanged` / `emitJobEnded` to play the shell's events. Methods can be made to
 //! fail with a wire error through `failNext(method, code, message)`.
-import { ApiError, type Backend, type FileDrag, type JobDetail, type JobEnded, type JobView, type PlaylistView, type Settings, type TaskCenter } from "../lib/api";
+import { ApiError, type ActivityLine, type Backend, type FileDrag, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type Settings, type TaskCenterView, type ThroughputPoint } from "../lib/api";
 
 export function playlist(id: number, over: Partial<PlaylistView> = {}): PlaylistView {
   return {
@@ -21,7 +21,7 @@ export function playlist(id: number, over: Partial<PlaylistView> = {}): Playlist
   };
 }
 
-export function job(id: number, over: Partial<JobView> = {}): JobView {
+export function job(id: number, over: Partial<JobRowView> = {}): JobRowView {
   return {
     id,
     display_name: "Sync and download",
@@ -44,30 +44,32 @@ export function job(id: number, over: Partial<JobView> = {}): JobView {
 }
 
 export function detail(over: Partial<JobDetail> = {}): JobDetail {
+  const stage = { queued: 0, running: 0, skipped: 0, error: null };
   return {
+    job: job(7),
     stages: [
-      { kind: "sync", status: "done", done: 2, failed: 0, skipped: 0, total: 2, error: null },
-      { kind: "download", status: "running", done: 3, failed: 1, skipped: 0, total: 10, error: null },
+      { ...stage, index: 0, kind: "sync", status: "done", done: 2, failed: 0, total: 2 },
+      { ...stage, index: 1, kind: "download", status: "running", running: 1, queued: 5, done: 3, failed: 1, total: 10 },
     ],
     items: [
-      { stage: "download", title: "Episode 4", status: "failed", attempts: 3, error: "HTTP 404 from every source", note: null },
-      { stage: "download", title: "Episode 5", status: "running", attempts: 1, error: null, note: null },
+      { stage: 1, target: 41, title: "Episode 4", status: "failed", attempts: 3, error: "HTTP 404 from every source", note: null, bytes: null },
+      { stage: 1, target: 51, title: "Episode 5", status: "running", attempts: 1, error: null, note: null, bytes: 5_000_000 },
     ],
+    items_truncated: false,
     workers: [
-      { name: "resolve-1", state: "idle", item_title: null, bytes: 0, total_bytes: null, speed_bps: 0 },
-      { name: "download-1", state: "working", item_title: "Episode 5", bytes: 5_000_000, total_bytes: 20_000_000, speed_bps: 1_500_000 },
+      { name: "resolve-1", stage: 1, state: "idle", item: null, display: "", downloaded: 0, total: null, speed_bps: 0, percent: null, processed: 6, errors: 0, heartbeat_ms: Date.now() },
+      { name: "download-1", stage: 1, state: "working", item: 51, display: "Episode 5", downloaded: 5_000_000, total: 20_000_000, speed_bps: 1_500_000, percent: 25, processed: 3, errors: 1, heartbeat_ms: Date.now() },
     ],
     runs: [
       {
         id: "job-7-run-1",
-        outcome: "running",
+        outcome: null,
         started_ms: Date.now() - 60_000,
         ended_ms: null,
-        steps: [{ stage: "sync", outcome: "done", started_ms: Date.now() - 60_000, ended_ms: Date.now() - 50_000, error: null }],
-        error: null,
+        steps: [{ stage: 0, kind: "sync", outcome: "succeeded", started_ms: Date.now() - 60_000, ended_ms: Date.now() - 50_000, error: null }],
       },
     ],
-    log: [{ t_ms: Date.now() - 1000, kind: "item", message: "Episode 3 downloaded" }],
+    log: [{ seq: 1, at_ms: Date.now() - 1000, kind: "item", text: "Episode 3 downloaded" }],
     ...over,
   };
 }
@@ -99,13 +101,19 @@ type Listener<T> = (v: T) => void;
 
 export class FakeBackend implements Backend {
   playlists: PlaylistView[] = [];
-  tasks: TaskCenter = { jobs: [], summary: { total: 0, queued: 0, queued_download_jobs: 0, running: 0, paused: 0, failed: 0 } };
+  tasks: TaskCenterView = { jobs: [], summary: { total: 0, queued: 0, queued_download_jobs: 0, running: 0, paused: 0, failed: 0 }, total_speed_bps: 0, active_workers: 0 };
   details = new Map<number, JobDetail>();
   stored: Settings = settings();
   calls: { method: string; args: unknown[] }[] = [];
   private failures = new Map<string, ApiError>();
-  private tcListeners = new Set<Listener<void>>();
-  private endListeners = new Set<Listener<JobEnded>>();
+  private listeners = {
+    tc: new Set<Listener<TaskCenterView>>(),
+    catalog: new Set<Listener<number[]>>(),
+    finished: new Set<Listener<JobFinished>>(),
+    activity: new Set<Listener<ActivityLine[]>>(),
+    throughput: new Set<Listener<ThroughputPoint>>(),
+    drag: new Set<Listener<FileDrag>>(),
+  };
 
   failNext(method: keyof Backend, code: string, message: string): void {
     this.failures.set(method, new ApiError(code, message));
@@ -125,53 +133,67 @@ export class FakeBackend implements Backend {
     return structuredClone(value());
   }
 
-  setJobs(jobs: JobView[]): void {
-    this.tasks = { jobs, summary: { ...this.tasks.summary, total: jobs.length, running: jobs.filter((j) => j.status === "running").length } };
+  setJobs(jobs: JobRowView[]): void {
+    this.tasks = {
+      jobs,
+      summary: { ...this.tasks.summary, total: jobs.length, running: jobs.filter((j) => j.status === "running").length },
+      total_speed_bps: jobs.reduce((s, j) => s + j.speed_bps, 0),
+      active_workers: jobs.reduce((s, j) => s + j.active_workers, 0),
+    };
   }
 
+  /** Pushes the current task center like the shell's `task-center-changed` event. */
   emitTaskCenterChanged(): void {
-    this.tcListeners.forEach((l) => l());
+    this.listeners.tc.forEach((l) => l(structuredClone(this.tasks)));
+  }
+  emitCatalogChanged(ids: number[] = []): void {
+    this.listeners.catalog.forEach((l) => l(ids));
+  }
+  emitJobFinished(e: JobFinished): void {
+    this.listeners.finished.forEach((l) => l(e));
+  }
+  emitActivity(lines: ActivityLine[]): void {
+    this.listeners.activity.forEach((l) => l(lines));
+  }
+  emitThroughput(p: ThroughputPoint): void {
+    this.listeners.throughput.forEach((l) => l(p));
+  }
+  emitFileDrag(e: FileDrag): void {
+    this.listeners.drag.forEach((l) => l(e));
   }
 
-  emitJobEnded(e: JobEnded): void {
-    this.endListeners.forEach((l) => l(e));
+  private sub<T>(set: Set<Listener<T>>, cb: Listener<T>) {
+    set.add(cb);
+    return Promise.resolve(() => void set.delete(cb));
   }
 
   listPlaylists = () => this.rec("listPlaylists", [], () => this.playlists);
   listItems = (id: number) => this.rec("listItems", [id], () => []);
-  addPlaylists = (urls: string[]) => this.rec("addPlaylists", [urls], () => ({ added: urls.length, existing: 0, errors: [] }));
-  importFile = (path: string) => this.rec("importFile", [path], () => ({ added: 1, existing: 0, errors: [] }));
+  addPlaylists = (urls: string[]) => this.rec("addPlaylists", [urls], () => ({ ids: urls.map((_, i) => 100 + i), created: urls.length }));
+  importFile = (path: string) => this.rec("importFile", [path], () => ({ url: `file://${path}`, subscription_list: true, ids: [100, 101], created: 2, items: 0 }));
   exportOpml = (path: string) => this.rec("exportOpml", [path], () => undefined);
   pickImportFile = () => this.rec("pickImportFile", [], () => null);
   pickExportPath = () => this.rec("pickExportPath", [], () => null);
   pickFolder = () => this.rec("pickFolder", [], () => "/mnt/big/podcasts");
   enqueueJob = (kind: string, ids: number[]) => this.rec("enqueueJob", [kind, ids], () => 99);
-  setWanted = (ids: number[], wanted: boolean) => this.rec("setWanted", [ids, wanted], () => undefined);
+  setWanted = (ids: number[], wanted: boolean) => this.rec("setWanted", [ids, wanted], () => ids.length * 10);
   taskCenter = () => this.rec("taskCenter", [], () => this.tasks);
   jobDetail = (id: number) => this.rec("jobDetail", [id], () => this.details.get(id) ?? detail());
   jobCommand = (id: number, action: string) => this.rec("jobCommand", [id, action], () => undefined);
-  pauseAll = () => this.rec("pauseAll", [], () => undefined);
-  resumeAll = () => this.rec("resumeAll", [], () => undefined);
-  throughputHistory = () => this.rec("throughputHistory", [], () => [] as [number, number][]);
+  pauseAll = () => this.rec("pauseAll", [], () => 1);
+  resumeAll = () => this.rec("resumeAll", [], () => 1);
+  throughputHistory = () => this.rec("throughputHistory", [], () => [] as ThroughputPoint[]);
   getSettings = () => this.rec("getSettings", [], () => this.stored);
   saveSettings = (s: Settings) =>
     this.rec("saveSettings", [s], () => {
       this.stored = s;
+      return s;
     });
-  onTaskCenterChanged = async (cb: () => void) => {
-    this.tcListeners.add(cb);
-    return () => void this.tcListeners.delete(cb);
-  };
-  onJobEnded = async (cb: (e: JobEnded) => void) => {
-    this.endListeners.add(cb);
-    return () => void this.endListeners.delete(cb);
-  };
-  private dragListeners = new Set<Listener<FileDrag>>();
-  onFileDrag = async (cb: (e: FileDrag) => void) => {
-    this.dragListeners.add(cb);
-    return () => void this.dragListeners.delete(cb);
-  };
-  emitFileDrag(e: FileDrag): void {
-    this.dragListeners.forEach((l) => l(e));
-  }
+  appInfo = () => this.rec("appInfo", [], () => ({ version: "0.1.0", database: "/home/ann/.local/share/catalog-sync/catalog.redb", config_file: "/home/ann/.config/catalog-sync/config.toml" }));
+  onTaskCenterChanged = (cb: Listener<TaskCenterView>) => this.sub(this.listeners.tc, cb);
+  onCatalogChanged = (cb: Listener<number[]>) => this.sub(this.listeners.catalog, cb);
+  onJobFinished = (cb: Listener<JobFinished>) => this.sub(this.listeners.finished, cb);
+  onActivity = (cb: Listener<ActivityLine[]>) => this.sub(this.listeners.activity, cb);
+  onThroughput = (cb: Listener<ThroughputPoint>) => this.sub(this.listeners.throughput, cb);
+  onFileDrag = (cb: Listener<FileDrag>) => this.sub(this.listeners.drag, cb);
 }

@@ -42,7 +42,7 @@
           pl(8, "Weekly science hour", "rss", 251, 30, 60, 40 * min, { folders: ["Science"] }),
         ];
 
-  const statuses = ["downloaded", "downloaded", "downloading", "wanted", "failed", "new"];
+  const statuses = ["downloaded", "downloaded", "downloading", "queued", "failed", "not_downloaded"];
   const items = (pid) =>
     Array.from({ length: Math.min(40, playlists.find((p) => p.id === pid)?.item_count ?? 0) }, (_, i) => {
       const status = statuses[i % statuses.length];
@@ -52,9 +52,10 @@
         title,
         published_ms: now - i * 7 * 24 * hour,
         status,
-        file_path: status === "downloaded" ? `/home/ann/Music/Catalog Sync/Playlist ${pid}/2026-11-${String(20 - (i % 19)).padStart(2, "0")} ${title}.mp3` : null,
-        size_bytes: status === "new" ? null : 38_000_000 + i * 1_700_000,
+        file_path: status === "downloaded" ? `${playlists.find((p) => p.id === pid)?.title}/2026-11-${String(20 - (i % 19)).padStart(2, "0")} ${title}.mp3` : null,
+        size_bytes: status === "not_downloaded" ? null : 38_000_000 + i * 1_700_000,
         error: status === "failed" ? "DownloadFailed: enclosure HTTP 404; alternate enclosure HTTP 404; feed re-fetch: no newer enclosure" : null,
+        wanted: status !== "not_downloaded" || i % 4 === 0,
       };
     });
 
@@ -101,59 +102,59 @@
     failed: jobs.filter((j) => j.status === "failed").length,
   });
 
+  const taskCenter = () => ({
+    jobs,
+    summary: summary(),
+    total_speed_bps: jobs.reduce((a, j) => a + j.speed_bps, 0),
+    active_workers: jobs.reduce((a, j) => a + j.active_workers, 0),
+  });
+
   const history = [];
   if (scenario !== "empty") {
     for (let t = now - 5 * min; t <= now; t += 2000) {
       const x = (t - (now - 5 * min)) / (5 * min);
       const v = x < 0.12 ? 0 : 3_000_000 + 1_400_000 * Math.sin(x * 9) + 500_000 * Math.sin(x * 37) + (x > 0.55 && x < 0.62 ? -2_800_000 : 0);
-      history.push([t, Math.max(0, Math.round(v))]);
+      history.push({ t_ms: t, bytes_per_sec: Math.max(0, Math.round(v)) });
     }
   }
 
+  const st = (index, kind, status, done, total, extra = {}) => ({ index, kind, status, queued: total - done, running: 0, done, failed: 0, skipped: 0, total, error: null, ...extra });
+  const w = (name, state, display, downloaded, total, speed_bps, processed) => ({ name, stage: 1, state, item: state === "working" ? 1 : null, display, downloaded, total, speed_bps, percent: total ? (downloaded * 100) / total : null, processed, errors: 0, heartbeat_ms: now });
   const detail = (id) => ({
-    stages: [
-      { kind: "sync", status: "done", done: 2, failed: 0, skipped: 0, total: 2, error: null },
-      { kind: "download", status: id === 9 ? "failed" : "running", done, failed: 1, skipped: 2, total, error: id === 9 ? "2 of 18 items failed" : null },
-    ],
+    job: jobs.find((j) => j.id === id),
+    stages: [st(0, "sync", "done", 2, 2), st(1, "download", id === 9 ? "failed" : "running", done, total, { running: 3, failed: 1, skipped: 2, queued: total - done - 6, error: id === 9 ? "2 of 18 items failed" : null })],
     items: [
-      { stage: "download", title: "Episode 97: Deep water", status: "failed", attempts: 3, error: "DownloadFailed: enclosure HTTP 404; alternate enclosure HTTP 404", note: null },
-      { stage: "download", title: "Episode 118: Signals", status: "running", attempts: 1, error: null, note: null },
-      { stage: "download", title: "Episode 117: The long road", status: "running", attempts: 2, error: null, note: "resumed at 12.0 MB" },
-      { stage: "download", title: "Episode 116: Night shift", status: "done", attempts: 1, error: null, note: null },
-      { stage: "download", title: "Episode 115: Small machines", status: "skipped", attempts: 0, error: null, note: "already downloaded" },
-      { stage: "sync", title: "The Changelog", status: "done", attempts: 1, error: null, note: "12 new items" },
+      { stage: 1, target: 97, title: "Episode 97: Deep water", status: "failed", attempts: 3, error: "DownloadFailed: enclosure HTTP 404; alternate enclosure HTTP 404", note: null, bytes: null },
+      { stage: 1, target: 118, title: "Episode 118: Signals", status: "running", attempts: 1, error: null, note: null, bytes: 21_400_000 },
+      { stage: 1, target: 117, title: "Episode 117: The long road", status: "running", attempts: 2, error: null, note: "resumed at 12.0 MB", bytes: 40_100_000 },
+      { stage: 1, target: 116, title: "Episode 116: Night shift", status: "done", attempts: 1, error: null, note: null, bytes: 52_000_000 },
+      { stage: 1, target: 115, title: "Episode 115: Small machines", status: "skipped", attempts: 0, error: null, note: "already downloaded", bytes: null },
+      { stage: 0, target: 2, title: "The Changelog", status: "done", attempts: 1, error: null, note: "12 new items", bytes: null },
     ],
+    items_truncated: false,
     workers: [
-      { name: "resolve-1", state: "working", item_title: "Episode 114: Interview with a glassblower", bytes: 0, total_bytes: null, speed_bps: 0 },
-      { name: "download-1", state: "working", item_title: "Episode 118: Signals", bytes: 21_400_000, total_bytes: 58_000_000, speed_bps: 1_900_000 },
-      { name: "download-2", state: "working", item_title: "Episode 117: The long road", bytes: 40_100_000, total_bytes: 44_000_000, speed_bps: 1_500_000 },
-      { name: "download-3", state: "idle", item_title: null, bytes: 0, total_bytes: null, speed_bps: 0 },
+      w("resolve-1", "working", "Episode 114: Interview with a glassblower", 0, null, 0, 9),
+      w("download-1", "working", "Episode 118: Signals", 21_400_000, 58_000_000, 1_900_000, 7),
+      w("download-2", "working", "Episode 117: The long road", 40_100_000, 44_000_000, 1_500_000, 8),
+      w("download-3", "idle", "", 0, null, 0, 6),
     ],
     runs: [
       {
         id: `job-${id}-run-1`,
-        outcome: "crashed",
+        outcome: "interrupted",
         started_ms: now - 50 * min,
         ended_ms: now - 41 * min,
         steps: [
-          { stage: "sync", outcome: "done", started_ms: now - 50 * min, ended_ms: now - 49 * min, error: null },
-          { stage: "download", outcome: "interrupted", started_ms: now - 49 * min, ended_ms: now - 41 * min, error: { class: "transient", message: "app closed while downloading; resumed by the reaper" } },
+          { stage: 0, kind: "sync", outcome: "succeeded", started_ms: now - 50 * min, ended_ms: now - 49 * min, error: null },
+          { stage: 1, kind: "download", outcome: "interrupted", started_ms: now - 49 * min, ended_ms: now - 41 * min, error: { code: "shutdown", class: "transient", message: "app closed while downloading; resumed by the reaper" } },
         ],
-        error: null,
       },
-      {
-        id: `job-${id}-run-2`,
-        outcome: "running",
-        started_ms: now - 12 * min,
-        ended_ms: null,
-        steps: [{ stage: "download", outcome: "running", started_ms: now - 12 * min, ended_ms: null, error: null }],
-        error: null,
-      },
+      { id: `job-${id}-run-2`, outcome: null, started_ms: now - 12 * min, ended_ms: null, steps: [{ stage: 1, kind: "download", outcome: null, started_ms: now - 12 * min, ended_ms: null, error: null }] },
     ],
     log: [
-      { t_ms: now - 9000, kind: "item", message: "Episode 119: Deep water downloaded (52.3 MB)" },
-      { t_ms: now - 6000, kind: "warn", message: "Episode 117: stalled 30 s, retrying from 12.0 MB" },
-      { t_ms: now - 2000, kind: "item", message: "Episode 97: failed after 3 attempts" },
+      { seq: 1, at_ms: now - 9000, kind: "item", text: "downloaded Episode 119: Deep water (52.3 MB)" },
+      { seq: 2, at_ms: now - 6000, kind: "item", text: "Episode 117: stalled 30 s, retrying from 12.0 MB" },
+      { seq: 3, at_ms: now - 2000, kind: "error", text: "Episode 97: failed after 3 attempts" },
     ],
   });
 
@@ -183,22 +184,23 @@
   const commands = {
     list_playlists: () => playlists,
     list_items: ({ playlistId }) => items(playlistId),
-    add_playlists: ({ urls }) => ({ added: urls.length, existing: 0, errors: [] }),
-    import_file: () => ({ added: 0, existing: 0, errors: [] }),
+    add_playlists: ({ urls }) => ({ ids: urls.map((_, i) => 50 + i), created: urls.length }),
+    import_file: ({ path }) => ({ url: `file://${path}`, subscription_list: true, ids: [1, 2], created: 0, items: 0 }),
     export_opml: () => null,
     pick_import_file: () => null,
     pick_export_path: () => null,
     pick_folder: () => null,
     enqueue_job: () => 16,
-    set_wanted: () => null,
-    task_center: () => ({ jobs, summary: summary() }),
+    set_wanted: ({ playlistIds }) => playlistIds.length * 12,
+    task_center: () => taskCenter(),
     job_detail: ({ jobId }) => detail(jobId),
     job_command: () => null,
-    pause_all: () => null,
-    resume_all: () => null,
+    pause_all: () => 1,
+    resume_all: () => 1,
     throughput_history: () => history,
     get_settings: () => settings,
-    save_settings: ({ settings: s }) => (s.library.startsWith("/") ? (Object.assign(settings, s), null) : fail("invalid_settings", "library must be an absolute path")),
+    save_settings: ({ settings: s }) => (s.library.startsWith("/") ? Object.assign(settings, s) : fail("invalid_input", "library: must be an absolute path")),
+    app_info: () => ({ version: "0.1.0", database: "/home/ann/.local/share/catalog-sync/catalog.redb", config_file: "/home/ann/.config/catalog-sync/config.toml" }),
   };
 
   function emit(event, payload) {
@@ -247,13 +249,18 @@
       done = Math.min(total, done + 1);
       const j = jobs.find((x) => x.id === 13);
       if (j) Object.assign(j, { progress_text: `${done} / ${total} items | 4.2 MB/s`, percent: (done * 100) / total });
-      history.push([Date.now(), 4_200_000]);
-      emit("task-center-changed", null);
+      const sample = { t_ms: Date.now(), bytes_per_sec: 4_200_000 };
+      history.push(sample);
+      emit("throughput-sampled", sample);
+      emit("task-center-changed", { version: done, task_center: taskCenter() });
+      emit("activity", { lines: [{ at_ms: Date.now(), job: 13, level: "info", text: "downloaded Episode 120: The long road (61.2 MB)" }] });
     },
-    jobEnded(job_id, status, message) {
+    jobFinished(job_id, status) {
       const j = jobs.find((x) => x.id === job_id);
       if (j) Object.assign(j, { status, stage: null, percent: 100, speed_bps: 0, active_workers: 0, can_pause: false, can_cancel: false, can_resume: false, can_retry: status === "failed" });
-      emit("job-ended", { job_id, display_name: j?.display_name ?? "Job", status, message });
+      emit("job-finished", { job: job_id, status });
+      emit("task-center-changed", { version: 1000, task_center: taskCenter() });
+      emit("activity", { lines: [{ at_ms: Date.now(), job: job_id, level: "info", text: "sync stage finished: 8 done, 0 failed, 0 skipped" }] });
     },
   };
 })();
