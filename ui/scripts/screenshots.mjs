@@ -41,8 +41,8 @@ const browser = await chromium.launch({
 });
 
 const problems = [];
-async function open(scheme, scenario) {
-  const context = await browser.newContext({ viewport: { width: 1240, height: 780 }, colorScheme: scheme, deviceScaleFactor: 1 });
+async function open(scheme, scenario, viewport = { width: 1240, height: 780 }) {
+  const context = await browser.newContext({ viewport, colorScheme: scheme, deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.on("pageerror", (e) => problems.push(`${scheme}/${scenario}: ${e.message}`));
   page.on("console", (m) => m.type() === "error" && problems.push(`${scheme}/${scenario}: console: ${m.text()}`));
@@ -93,6 +93,19 @@ for (const scheme of ["light", "dark"]) {
     await shot(page, `${scheme}-settings`);
     await context.close();
   }
+}
+
+{
+  // the smallest window the shell allows
+  const { page, context } = await open("light", "demo", { width: 900, height: 600 });
+  await page.locator("tr[data-id]").first().waitFor();
+  await page.keyboard.press("Control+a");
+  await shot(page, "narrow-playlists");
+  await page.keyboard.press("Control+2");
+  await page.locator("tr.job", { hasText: "#13" }).click();
+  await page.getByText("download-2").waitFor();
+  await shot(page, "narrow-tasks");
+  await context.close();
 }
 
 await browser.close();
