@@ -1,7 +1,7 @@
 //! Component tests of the playlists page against the fake backend: the empty state, the
 //! "sync recommended" hint, click / Shift-click / Ctrl-click / checkbox / Ctrl+A / Escape
 //! selection, and that the job actions send exactly the selected playlist ids in table order.
-import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { beforeEach, describe, expect, it } from "vitest";
 import { setBackend } from "../lib/api";
 import { FakeBackend, playlist } from "../test/fake-backend";
@@ -74,6 +74,28 @@ describe("playlists page", () => {
     await fireEvent.keyDown(rows()[0], { key: "Escape" });
     expect(selectedIds()).toEqual([]);
     expect(mark.disabled).toBe(true);
+  });
+
+  it("shows the items of the clicked playlist and closes them with Escape", async () => {
+    await renderWith(3);
+    fake.items.set(2, [
+      { id: 21, title: "Episode 21", published_ms: Date.UTC(2026, 0, 5), status: "downloaded", file_path: "Playlist 2/2026-01-05 Episode 21.mp3", size_bytes: 48_200_000, error: null, wanted: true },
+      { id: 22, title: "Episode 22", published_ms: null, status: "failed", file_path: null, size_bytes: null, error: "HTTP 404 from every source", wanted: true },
+    ]);
+    await fireEvent.click(rows()[1]);
+    const pane = await screen.findByRole("region", { name: "Items of Playlist 2" });
+    await within(pane).findByText("Episode 21");
+    expect(within(pane).getByText("Playlist 2/2026-01-05 Episode 21.mp3")).toBeTruthy();
+    expect(within(pane).getByText("48.2 MB")).toBeTruthy();
+    expect(within(pane).getByText("HTTP 404 from every source")).toBeTruthy();
+    expect(within(pane).getByText("Failed")).toBeTruthy();
+    expect(fake.callsOf("listItems")).toEqual([[2]]);
+
+    await fireEvent.click(rows()[2], { ctrlKey: true });
+    expect(screen.getByRole("region", { name: "Items of Playlist 2" })).toBeTruthy();
+    await fireEvent.keyDown(rows()[2], { key: "Escape" });
+    expect(screen.queryByRole("region", { name: /Items of/ })).toBeNull();
+    expect(selectedIds()).toEqual([2, 3]);
   });
 
   it("moves and extends the selection with the arrow keys", async () => {

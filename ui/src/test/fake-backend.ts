@@ -2,7 +2,7 @@
 //! in-memory playlists, items, jobs and settings, a log of every call with its arguments, and
 //! `emitTaskCenterChanged` / `emitJobEnded` to play the shell's events. Methods can be made to
 //! fail with a wire error through `failNext(method, code, message)`.
-import { ApiError, type ActivityLine, type Backend, type FileDrag, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type Settings, type TaskCenterView, type ThroughputPoint } from "../lib/api";
+import { ApiError, type ActivityLine, type Backend, type FileDrag, type ItemView, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type Settings, type TaskCenterView, type ThroughputPoint } from "../lib/api";
 
 export function playlist(id: number, over: Partial<PlaylistView> = {}): PlaylistView {
   return {
@@ -103,6 +103,7 @@ export class FakeBackend implements Backend {
   playlists: PlaylistView[] = [];
   tasks: TaskCenterView = { jobs: [], summary: { total: 0, queued: 0, queued_download_jobs: 0, running: 0, paused: 0, failed: 0 }, total_speed_bps: 0, active_workers: 0 };
   details = new Map<number, JobDetail>();
+  items = new Map<number, ItemView[]>();
   stored: Settings = settings();
   calls: { method: string; args: unknown[] }[] = [];
   private failures = new Map<string, ApiError>();
@@ -168,7 +169,7 @@ export class FakeBackend implements Backend {
   }
 
   listPlaylists = () => this.rec("listPlaylists", [], () => this.playlists);
-  listItems = (id: number) => this.rec("listItems", [id], () => []);
+  listItems = (id: number) => this.rec("listItems", [id], () => this.items.get(id) ?? []);
   addPlaylists = (urls: string[]) => this.rec("addPlaylists", [urls], () => ({ ids: urls.map((_, i) => 100 + i), created: urls.length }));
   importFile = (path: string) => this.rec("importFile", [path], () => ({ url: `file://${path}`, subscription_list: true, ids: [100, 101], created: 2, items: 0 }));
   exportOpml = (path: string) => this.rec("exportOpml", [path], () => undefined);
