@@ -27,6 +27,21 @@ describe("app window", () => {
     expect(heading()).toBe("Playlists");
   });
 
+  it("keeps unsaved settings across a page switch and saves with Ctrl+S only on the settings page", async () => {
+    render(App);
+    await fireEvent.keyDown(window, { key: "3", ctrlKey: true });
+    const input = (await screen.findByLabelText("Parallel downloads")) as HTMLInputElement;
+    await fireEvent.input(input, { target: { value: "9" } });
+    await fireEvent.keyDown(window, { key: "1", ctrlKey: true });
+    await fireEvent.keyDown(window, { key: "s", ctrlKey: true });
+    expect(fake.callsOf("saveSettings")).toEqual([]);
+    await fireEvent.keyDown(window, { key: "3", ctrlKey: true });
+    expect((screen.getByLabelText("Parallel downloads") as HTMLInputElement).value).toBe("9");
+    await fireEvent.keyDown(window, { key: "s", ctrlKey: true });
+    await waitFor(() => expect(fake.callsOf("saveSettings")).toHaveLength(1));
+    expect((fake.callsOf("saveSettings")[0][0] as { parallel_downloads: number }).parallel_downloads).toBe(9);
+  });
+
   it("imports dropped files and shows the drop hint while dragging", async () => {
     render(App);
     await fireEvent.keyDown(window, { key: "3", ctrlKey: true });
