@@ -98,6 +98,32 @@ describe("playlists page", () => {
     expect(selectedIds()).toEqual([2, 3]);
   });
 
+  it("sorts by a clicked header and selects ranges in the shown order", async () => {
+    fake.playlists = [playlist(1, { item_count: 5 }), playlist(2, { item_count: 50 }), playlist(3, { item_count: 7 })];
+    render(Playlists, { onAddUrls: noop, onImportPaths: noop });
+    await waitFor(() => expect(rows()).toHaveLength(3));
+    await fireEvent.click(screen.getByRole("button", { name: "Items" }));
+    expect(rows().map((r) => Number(r.dataset.id))).toEqual([2, 3, 1]);
+    await fireEvent.click(rows()[0]);
+    await fireEvent.click(rows()[1], { shiftKey: true });
+    await fireEvent.click(screen.getByRole("button", { name: "Sync" }));
+    await waitFor(() => expect(fake.callsOf("enqueueJob")).toEqual([["sync_only", [2, 3]]]));
+  });
+
+  it("filters rows and acts only on the selected rows still shown", async () => {
+    fake.playlists = [playlist(1, { title: "Radiolab" }), playlist(2, { title: "Hardcore History" }), playlist(3, { title: "Radio garden" })];
+    render(Playlists, { onAddUrls: noop, onImportPaths: noop });
+    await waitFor(() => expect(rows()).toHaveLength(3));
+    await fireEvent.keyDown(rows()[0], { key: "a", ctrlKey: true });
+    await fireEvent.input(screen.getByLabelText("Filter playlists"), { target: { value: "radio" } });
+    expect(rows().map((r) => Number(r.dataset.id))).toEqual([1, 3]);
+    expect(screen.getByText("2 selected")).toBeTruthy();
+    await fireEvent.click(screen.getByRole("button", { name: "Download" }));
+    await waitFor(() => expect(fake.callsOf("enqueueJob")).toEqual([["download_only", [1, 3]]]));
+    await fireEvent.input(screen.getByLabelText("Filter playlists"), { target: { value: "nothing like it" } });
+    expect(screen.getByText(/No playlist matches/)).toBeTruthy();
+  });
+
   it("moves and extends the selection with the arrow keys", async () => {
     await renderWith(4);
     await fireEvent.click(rows()[0]);
