@@ -91,6 +91,8 @@ for (const scheme of ["light", "dark"]) {
     await page.getByRole("button", { name: "Save" }).click();
     await page.getByText("Parallel downloads must be between 1 and 64").waitFor();
     await shot(page, `${scheme}-settings`);
+    await page.getByText("Settings file").scrollIntoViewIfNeeded();
+    await shot(page, `${scheme}-settings-end`);
     await context.close();
   }
 }
