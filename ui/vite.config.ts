@@ -8,7 +8,7 @@ import { svelteTesting } from "@testing-library/svelte/vite";
 export default defineConfig({
   plugins: [svelte(), svelteTesting()],
   clearScreen: false,
-  server: { port: 1420, strictPort: true, host: "127.0.0.1" },
+  server: { port: 1420, strictPort: true, host: "localhost" },
   build: { outDir: "dist", target: "es2022", emptyOutDir: true },
   test: {
     environment: "jsdom",

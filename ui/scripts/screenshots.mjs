@@ -99,7 +99,7 @@ for (const scheme of ["light", "dark"]) {
 
 {
   // the smallest window the shell allows
-  const { page, context } = await open("light", "demo", { width: 900, height: 600 });
+  const { page, context } = await open("light", "demo", { width: 880, height: 540 });
   await page.locator("tr[data-id]").first().waitFor();
   await page.keyboard.press("Control+a");
   await shot(page, "narrow-playlists");

@@ -263,4 +263,6 @@
       emit("activity", { lines: [{ at_ms: Date.now(), job: job_id, level: "info", text: "sync stage finished: 8 done, 0 failed, 0 skipped" }] });
     },
   };
+  // the app's tauri.conf.json sets freezePrototype: the UI must run with a frozen Object.prototype
+  Object.freeze(Object.prototype);
 })();
