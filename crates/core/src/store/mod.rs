@@ -21,6 +21,7 @@ mod rows;
 pub mod runs;
 pub mod schema;
 pub mod tables;
+pub mod wanted;
 pub mod workers;
 
 use std::path::{Path, PathBuf};

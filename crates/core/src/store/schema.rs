@@ -7,12 +7,12 @@
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1, create_v2];
 
 fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -34,6 +34,12 @@ fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::RUN_OPEN_INDEX)?;
     tx.open_table(tables::JOB_LOG)?;
     tx.open_table(tables::COMMAND_SEQ_TO_COMMAND)?;
+    Ok(())
+}
+
+/// Version 2: wanted marks (`ITEM_ID_TO_WANTED_MS`).
+fn create_v2(tx: &redb::WriteTransaction) -> Result<()> {
+    tx.open_table(tables::ITEM_ID_TO_WANTED_MS)?;
     Ok(())
 }
 

@@ -76,3 +76,6 @@ pub const JOB_LOG: TableDefinition<(u64, u64), Row<JobLogRow>> = TableDefinition
 /// the runner. Removed once acknowledged.
 pub const COMMAND_SEQ_TO_COMMAND: TableDefinition<u64, Row<CommandRow>> =
     TableDefinition::new("command_seq_to_command_v1");
+
+/// Item id -> when the user marked it wanted (Unix ms). Added in schema version 2.
+pub const ITEM_ID_TO_WANTED_MS: TableDefinition<u64, i64> = TableDefinition::new("item_id_to_wanted_ms_v1");
