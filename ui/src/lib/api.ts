@@ -1,168 +1,72 @@
 //! The one door to the backend. Every page calls `api()` and gets a `Backend`: promise-returning
 //! methods that resolve with data or reject with an `ApiError` carrying the wire error's `code`
 //! and `message` (the Rust shell's `{code, message}`), plus event subscriptions. In the app the
-//! backend is the Tauri shell through the tauri-specta bindings (`commands.*`, `events.*`);
+//! backend is the Tauri shell through the generated tauri-specta bindings (`../bindings.ts`:
+//! `commands.*`, `events.*`, and every wire type);
 //! tests replace it with `setBackend(fake)`, so no component knows about the transport.
 //! Events are the only refresh trigger: the shell pushes the whole task center (throttled to a
 //! few per second, cumulative totals), catalog changes, job ends, activity lines and throughput
 //! samples; nothing here polls.
 
-import { invoke } from "@tauri-apps/api/core";
-import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { UnlistenFn } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { commands, events } from "../bindings";
 
-// ---- Wire types. They mirror the shell's tauri-specta types one to one (same names and
-// fields as `src/bindings.ts`); units are in the field names (`_ms` = Unix ms, `_bps` and
-// `bytes_per_sec` = bytes/s, `bytes`/`downloaded`/`total` = bytes).
+// ---- Wire types: the shell's tauri-specta types from `src/bindings.ts` (generated from the
+// Rust types, never edited here). Units are in the field names (`_ms` = Unix ms, `_bps` and
+// `bytes_per_sec` = bytes/s, `bytes`/`downloaded`/`total`/`size_bytes` = bytes).
+import type {
+  ActivityLine,
+  AddResult,
+  AppInfo,
+  ImportResult,
+  ItemView,
+  JobAction,
+  JobDetail,
+  JobFinished,
+  JobKind,
+  PlaylistView,
+  Settings,
+  TaskCenterView,
+  ThroughputPoint,
+} from "../bindings";
 
-export type ErrorCode = "not_found" | "invalid_input" | "unparsable" | "network" | "conflict" | "in_use" | "io" | "internal";
-export type JobKind = "sync_only" | "download_only" | "sync_download" | "catalog_sync" | "collect_only" | "export_only" | "download_export";
-export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "pause_requested" | "paused";
-export type WorkStatus = "queued" | "running" | "done" | "failed" | "skipped";
-export type StageKind = "sync" | "download" | "collect" | "export";
-export type JobLane = "download" | "general";
-export type JobAction = "pause" | "resume" | "cancel" | "retry_failed";
-export type ItemStatus = "downloaded" | "downloading" | "queued" | "failed" | "not_downloaded" | "no_media";
-export type WorkerStateW = "idle" | "working" | "stopped";
-export type RunOutcomeW = "succeeded" | "failed" | "cancelled" | "paused" | "interrupted";
-export type StepOutcomeW = RunOutcomeW;
-export type ErrorClassW = "expected" | "transient" | "bug";
-export type LogKindW = "job" | "stage" | "item" | "error" | "command";
-
-/** One playlist row of the playlists page. */
-export type PlaylistView = {
-  id: number;
-  url: string;
-  title: string;
-  /** `rss`, `atom`, `m3u`, `pls`, `xspf`, ... once known. */
-  format: string | null;
-  item_count: number;
-  downloaded_count: number;
-  failed_count: number;
-  /** Items marked wanted (to be downloaded). */
-  wanted_count: number;
-  last_sync_ms: number | null;
-  last_error: string | null;
-  /** OPML folders the playlist sits in. */
-  folders: string[];
-};
-
-/** One item of a playlist. */
-export type ItemView = {
-  id: number;
-  title: string;
-  published_ms: number | null;
-  status: ItemStatus;
-  /** Library-relative path of the file, once downloaded. */
-  file_path: string | null;
-  /** File size, or the declared length before download (bytes). */
-  size_bytes: number | null;
-  error: string | null;
-  wanted: boolean;
-};
-
-export type AddResult = { ids: number[]; created: number };
-export type ImportResult = { url: string; subscription_list: boolean; ids: number[]; created: number; items: number };
-
-export type JobRowView = {
-  id: number;
-  display_name: string;
-  kind: JobKind;
-  status: JobStatus;
-  lane: JobLane;
-  queue_label: string | null;
-  scope_summary: string;
-  progress_text: string;
-  /** Finished / total work items of the current stage, 0-100; null without work items. */
-  percent: number | null;
-  stage: StageKind | null;
-  active_workers: number;
-  speed_bps: number;
-  can_pause: boolean;
-  can_resume: boolean;
-  can_cancel: boolean;
-  can_retry: boolean;
-};
-
-export type SummaryView = { total: number; queued: number; queued_download_jobs: number; running: number; paused: number; failed: number };
-export type TaskCenterView = { jobs: JobRowView[]; summary: SummaryView; total_speed_bps: number; active_workers: number };
-
-export type StageView = {
-  index: number;
-  kind: StageKind;
-  status: WorkStatus;
-  queued: number;
-  running: number;
-  done: number;
-  failed: number;
-  skipped: number;
-  total: number;
-  error: string | null;
-};
-
-/** A work item of a stage: a playlist to sync or an item to download. `stage` is the index. */
-export type WorkItemView = { stage: number; target: number; title: string; status: WorkStatus; attempts: number; error: string | null; note: string | null; bytes: number | null };
-
-/** A resolver (`resolve-N`) or downloader (`download-N`) of a download stage. */
-export type WorkerView = {
-  name: string;
-  stage: number;
-  state: WorkerStateW;
-  item: number | null;
-  /** What it works on, for people. */
-  display: string;
-  downloaded: number;
-  total: number | null;
-  speed_bps: number;
-  percent: number | null;
-  processed: number;
-  errors: number;
-  heartbeat_ms: number;
-};
-
-export type RunErrorView = { code: string; message: string; class: ErrorClassW };
-export type StepView = { stage: number; kind: StageKind; started_ms: number; ended_ms: number | null; outcome: StepOutcomeW | null; error: RunErrorView | null };
-/** One attempt of a job, id `job-<id>-run-<n>`. */
-export type RunView = { id: string; started_ms: number; ended_ms: number | null; outcome: RunOutcomeW | null; steps: StepView[] };
-export type LogLineView = { seq: number; at_ms: number; kind: LogKindW; text: string };
-
-export type JobDetail = {
-  job: JobRowView;
-  stages: StageView[];
-  items: WorkItemView[];
-  items_truncated: boolean;
-  workers: WorkerView[];
-  runs: RunView[];
-  log: LogLineView[];
-};
-
-export type ThroughputPoint = { t_ms: number; bytes_per_sec: number };
-
-/** The desktop app's editable settings (a subset of the core's `Config`). */
-export type Settings = {
-  library: string;
-  overflow_libraries: string[];
-  parallel_downloads: number;
-  per_host_connections: number;
-  bandwidth_limit_bytes_per_sec: number | null;
-  stall_timeout_ms: number;
-  transfer_deadline_ms: number;
-  subprocess_stall_timeout_ms: number;
-  name_template: string;
-  podcastindex_key: string | null;
-  podcastindex_secret: string | null;
-  fyyd_enabled: boolean;
-  agent_base_url: string | null;
-  agent_model: string | null;
-  agent_api_key: string | null;
-  auto_sync_hours: number | null;
-  start_at_login: boolean;
-};
-
-export type AppInfo = { version: string; database: string; config_file: string | null };
-
-export type JobFinished = { job: number; status: JobStatus };
-export type ActivityLine = { at_ms: number; job: number; level: string; text: string };
+export type {
+  ActivityLine,
+  AddResult,
+  AppInfo,
+  ErrorClass,
+  ErrorCode,
+  ImportResult,
+  ItemStatus,
+  ItemView,
+  JobAction,
+  JobDetail,
+  JobFinished,
+  JobKind,
+  JobRowView,
+  JobStatus,
+  Lane,
+  LogKind,
+  LogLineView,
+  PlaylistView,
+  RunErrorView,
+  RunOutcome,
+  RunView,
+  Settings,
+  StageKind,
+  StageView,
+  StepOutcome,
+  StepView,
+  SummaryView,
+  TaskCenterView,
+  ThroughputPoint,
+  WireError,
+  WorkerState,
+  WorkerView,
+  WorkItemView,
+  WorkStatus,
+} from "../bindings";
 
 /** A native file drag: `over` while files hover the window, then `drop` with their paths or `leave`. */
 export type FileDrag = { type: "over" } | { type: "drop"; paths: string[] } | { type: "leave" };
@@ -230,52 +134,54 @@ export function unwrap<T>(r: WireResult<T>): T {
   throw new ApiError(r.error.code, r.error.message);
 }
 
-/** Calls a shell command; a transport failure (no shell, bad arguments) becomes code `ipc`. */
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
-  let result: WireResult<T>;
+/**
+ * Awaits a command; a rejection that is not a wire error (the bindings rethrow `Error`s: no
+ * shell, a refused permission, bad arguments) becomes code `ipc`.
+ */
+async function call<T>(result: Promise<WireResult<T>>): Promise<T> {
+  let r: WireResult<T>;
   try {
-    result = { status: "ok", data: await invoke<T>(command, args) };
+    r = await result;
   } catch (e) {
-    if (e && typeof e === "object" && "code" in e && "message" in e) {
-      result = { status: "error", error: e as { code: string; message: string } };
-    } else {
-      result = { status: "error", error: { code: "ipc", message: String(e) } };
-    }
+    r = { status: "error", error: { code: "ipc", message: e instanceof Error ? e.message : String(e) } };
   }
-  return unwrap(result);
+  return unwrap(r);
 }
 
-async function subscribe<T>(event: string, cb: (payload: T) => void): Promise<Unsubscribe> {
-  const un: UnlistenFn = await listen<T>(event, (e) => cb(e.payload));
-  return un;
+async function done(result: Promise<WireResult<null>>): Promise<void> {
+  await call(result);
 }
 
-/** The Tauri shell as a backend. */
+async function subscribe<T>(listen: (cb: (e: { payload: T }) => void) => Promise<UnlistenFn>, cb: (payload: T) => void): Promise<Unsubscribe> {
+  return listen((e) => cb(e.payload));
+}
+
+/** The Tauri shell as a backend: one line per command of the bindings. */
 export const tauriBackend: Backend = {
-  listPlaylists: () => call("list_playlists"),
-  listItems: (playlistId) => call("list_items", { playlistId }),
-  addPlaylists: (urls) => call("add_playlists", { urls }),
-  importFile: (path) => call("import_file", { path }),
-  exportOpml: (path) => call("export_opml", { path }),
-  pickImportFile: () => call("pick_import_file"),
-  pickExportPath: () => call("pick_export_path"),
-  pickFolder: () => call("pick_folder"),
-  enqueueJob: (kind, playlistIds) => call("enqueue_job", { kind, playlistIds }),
-  setWanted: (playlistIds, wanted) => call("set_wanted", { playlistIds, wanted }),
-  taskCenter: () => call("task_center"),
-  jobDetail: (jobId) => call("job_detail", { jobId }),
-  jobCommand: (jobId, action) => call("job_command", { jobId, action }),
-  pauseAll: () => call("pause_all"),
-  resumeAll: () => call("resume_all"),
-  throughputHistory: () => call("throughput_history"),
-  getSettings: () => call("get_settings"),
-  saveSettings: (settings) => call("save_settings", { settings }),
-  appInfo: () => call("app_info"),
-  onTaskCenterChanged: (cb) => subscribe<{ version: number; task_center: TaskCenterView }>("task-center-changed", (p) => cb(p.task_center)),
-  onCatalogChanged: (cb) => subscribe<{ version: number; playlist_ids: number[] }>("catalog-changed", (p) => cb(p.playlist_ids)),
-  onJobFinished: (cb) => subscribe<JobFinished>("job-finished", cb),
-  onActivity: (cb) => subscribe<{ lines: ActivityLine[] }>("activity", (p) => cb(p.lines)),
-  onThroughput: (cb) => subscribe<{ t_ms: number; bytes_per_sec: number }>("throughput-sampled", cb),
+  listPlaylists: () => call(commands.listPlaylists()),
+  listItems: (playlistId) => call(commands.listItems(playlistId)),
+  addPlaylists: (urls) => call(commands.addPlaylists(urls)),
+  importFile: (path) => call(commands.importFile(path)),
+  exportOpml: (path) => done(commands.exportOpml(path)),
+  pickImportFile: () => call(commands.pickImportFile()),
+  pickExportPath: () => call(commands.pickExportPath()),
+  pickFolder: () => call(commands.pickFolder()),
+  enqueueJob: (kind, playlistIds) => call(commands.enqueueJob(kind, playlistIds)),
+  setWanted: (playlistIds, wanted) => call(commands.setWanted(playlistIds, wanted)),
+  taskCenter: () => call(commands.taskCenter()),
+  jobDetail: (jobId) => call(commands.jobDetail(jobId)),
+  jobCommand: (jobId, action) => done(commands.jobCommand(jobId, action)),
+  pauseAll: () => call(commands.pauseAll()),
+  resumeAll: () => call(commands.resumeAll()),
+  throughputHistory: () => call(commands.throughputHistory()),
+  getSettings: () => call(commands.getSettings()),
+  saveSettings: (settings) => call(commands.saveSettings(settings)),
+  appInfo: () => call(commands.appInfo()),
+  onTaskCenterChanged: (cb) => subscribe(events.taskCenterChanged.listen, (p) => cb(p.task_center)),
+  onCatalogChanged: (cb) => subscribe(events.catalogChanged.listen, (p) => cb(p.playlist_ids)),
+  onJobFinished: (cb) => subscribe(events.jobFinished.listen, cb),
+  onActivity: (cb) => subscribe(events.activity.listen, (p) => cb(p.lines)),
+  onThroughput: (cb) => subscribe(events.throughputSampled.listen, cb),
   onFileDrag: (cb) =>
     getCurrentWebview().onDragDropEvent((e) => {
       const p = e.payload;
