@@ -42,6 +42,17 @@ describe("app window", () => {
     expect((fake.callsOf("saveSettings")[0][0] as { parallel_downloads: number }).parallel_downloads).toBe(9);
   });
 
+  it("adds a dragged link as a playlist URL", async () => {
+    render(App);
+    const data: Record<string, string> = { "text/uri-list": "https://feeds.example.test/show.xml\r\n", "text/plain": "ignored" };
+    const dataTransfer = { types: Object.keys(data), getData: (t: string) => data[t] ?? "" };
+    await fireEvent.dragOver(window, { dataTransfer });
+    expect(await screen.findByText(/Drop a feed URL or a playlist file/)).toBeTruthy();
+    await fireEvent.drop(window, { dataTransfer });
+    await waitFor(() => expect(fake.callsOf("addPlaylists")).toEqual([[["https://feeds.example.test/show.xml"]]]));
+    expect(screen.queryByText(/Drop a feed URL or a playlist file/)).toBeNull();
+  });
+
   it("imports dropped files and shows the drop hint while dragging", async () => {
     render(App);
     await fireEvent.keyDown(window, { key: "3", ctrlKey: true });
