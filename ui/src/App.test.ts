@@ -3,12 +3,14 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { beforeEach, describe, expect, it } from "vitest";
 import { setBackend } from "./lib/api";
-import { FakeBackend } from "./test/fake-backend";
+import { FakeBackend, playlist } from "./test/fake-backend";
+import { toasts } from "./lib/toasts.svelte";
 import App from "./App.svelte";
 
 let fake: FakeBackend;
 
 beforeEach(() => {
+  toasts.length = 0;
   fake = new FakeBackend();
   setBackend(fake);
 });
@@ -40,6 +42,22 @@ describe("app window", () => {
     await fireEvent.keyDown(window, { key: "s", ctrlKey: true });
     await waitFor(() => expect(fake.callsOf("saveSettings")).toHaveLength(1));
     expect((fake.callsOf("saveSettings")[0][0] as { parallel_downloads: number }).parallel_downloads).toBe(9);
+  });
+
+  it("closes the newest toast with Escape once nothing else uses the key", async () => {
+    fake.playlists = [playlist(1)];
+    render(App);
+    const row = await screen.findByText("Playlist 1");
+    await fireEvent.click(row);
+    fake.failNext("enqueueJob", "in_use", "catalog.redb is open in another process");
+    await fireEvent.click(screen.getByRole("button", { name: "Sync" }));
+    expect(await screen.findByText("The catalog is in use")).toBeTruthy();
+    await fireEvent.keyDown(window, { key: "Escape" }); // closes the items pane
+    expect(screen.getByText("The catalog is in use")).toBeTruthy();
+    await fireEvent.keyDown(window, { key: "Escape" }); // clears the selection
+    expect(screen.getByText("The catalog is in use")).toBeTruthy();
+    await fireEvent.keyDown(window, { key: "Escape" });
+    expect(screen.queryByText("The catalog is in use")).toBeNull();
   });
 
   it("adds a dragged link as a playlist URL", async () => {
