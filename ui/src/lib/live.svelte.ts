@@ -27,6 +27,8 @@ export const live = $state({
   throughput: [] as ThroughputPoint[],
   /** Bumped when playlists or items may have changed; pages reload on change. */
   catalogVersion: 0,
+  /** Playlists changed since the previous bump; null = any (or unknown). */
+  catalogIds: null as number[] | null,
   /** Bumped when the task center changed; expanded job rows reload their detail on change. */
   detailVersion: 0,
   events: [] as EventEntry[],
@@ -74,8 +76,23 @@ export async function refreshTasks(): Promise<void> {
   }
 }
 
-/** Bumps the catalog version now (after the UI itself changed the catalog). */
+/** Bumps the catalog version now (after the UI itself changed the catalog); any playlist. */
 export function catalogChanged(): void {
+  live.catalogIds = null;
+  live.catalogVersion += 1;
+}
+
+/** Playlist ids of catalog events not yet published; null = any. */
+let pendingIds: Set<number> | null = new Set();
+
+function noteCatalogIds(ids: number[]): void {
+  if (ids.length === 0) pendingIds = null;
+  else if (pendingIds) ids.forEach((id) => pendingIds!.add(id));
+}
+
+function publishCatalog(): void {
+  live.catalogIds = pendingIds ? [...pendingIds] : null;
+  pendingIds = new Set();
   live.catalogVersion += 1;
 }
 
@@ -111,14 +128,17 @@ function onThroughput(p: ThroughputPoint): void {
 
 /** Subscribes to the backend's events and reads the first state; returns the unsubscribe. */
 export async function startLive(): Promise<() => void> {
-  const catalog = throttled(() => (live.catalogVersion += 1));
+  const catalog = throttled(publishCatalog);
   const detail = throttled(() => (live.detailVersion += 1));
   const subs = await Promise.all([
     api().onTaskCenterChanged((tc) => {
       live.taskCenter = tc;
       detail();
     }),
-    api().onCatalogChanged(() => catalog()),
+    api().onCatalogChanged((ids) => {
+      noteCatalogIds(ids);
+      catalog();
+    }),
     api().onJobFinished(onJobFinished),
     api().onActivity(onActivity),
     api().onThroughput(onThroughput),

@@ -61,5 +61,9 @@ describe("live state", () => {
     fake.emitCatalogChanged([2]);
     fake.emitCatalogChanged([3]);
     expect(live.catalogVersion).toBe(version + 1);
+    expect(live.catalogIds).toEqual([1]);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(live.catalogVersion).toBe(version + 2);
+    expect(live.catalogIds).toEqual([2, 3]);
   });
 });

@@ -4,6 +4,7 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { beforeEach, describe, expect, it } from "vitest";
 import { setBackend } from "../lib/api";
+import { live } from "../lib/live.svelte";
 import { FakeBackend, playlist } from "../test/fake-backend";
 import Playlists from "./Playlists.svelte";
 
@@ -90,6 +91,14 @@ describe("playlists page", () => {
     expect(within(pane).getByText("HTTP 404 from every source")).toBeTruthy();
     expect(within(pane).getByText("Failed")).toBeTruthy();
     expect(fake.callsOf("listItems")).toEqual([[2]]);
+
+    live.catalogIds = [3];
+    live.catalogVersion += 1;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fake.callsOf("listItems")).toEqual([[2]]);
+    live.catalogIds = [2];
+    live.catalogVersion += 1;
+    await waitFor(() => expect(fake.callsOf("listItems")).toEqual([[2], [2]]));
 
     await fireEvent.click(rows()[2], { ctrlKey: true });
     expect(screen.getByRole("region", { name: "Items of Playlist 2" })).toBeTruthy();
