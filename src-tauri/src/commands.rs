@@ -74,23 +74,38 @@ pub async fn list_items(core: State<'_, AppCore>, playlist_id: u64) -> CmdResult
     core.blocking(move |s| Ok(views::list_items(s, playlist_id)?)).await
 }
 
-/// Adds playlists by URL or path, without fetching them (a sync does). Errors:
-/// `invalid_input` naming the first bad entry (nothing after it is added).
+/// Adds playlists by URL or path. Each is fetched and added by its content, as an import: a
+/// feed or playlist becomes one playlist, an OPML subscription list adds every feed it lists.
+/// When the fetch fails transiently (offline, timeout, 5xx) the URL is added as it is and the
+/// next sync reads it. Errors: the first entry that is not a URL or path (`invalid_input`),
+/// not found (`not_found`), or not a feed (`unparsable`); entries before it stay added.
 #[tauri::command]
 #[specta::specta]
 pub async fn add_playlists(core: State<'_, AppCore>, urls: Vec<String>) -> CmdResult<AddResult> {
-    let now = core.now_ms();
-    core.blocking(move |s| {
-        let mut out = AddResult { ids: Vec::new(), created: 0 };
-        for url in urls.iter().filter(|u| !u.trim().is_empty()) {
-            let (id, created, _) = subscriptions::add_url(s, url, now)?;
-            out.ids.push(id);
-            out.created += u32::from(created);
+    let engine = core.engine();
+    let mut out = AddResult { ids: Vec::new(), created: 0 };
+    let result = async {
+        for url in urls.iter().map(|u| u.trim()).filter(|u| !u.is_empty()) {
+            match subscriptions::import_source(core.store(), engine.client(), url, core.now_ms()).await {
+                Ok(import) => {
+                    out.created += import.created;
+                    out.ids.extend(import.ids);
+                }
+                Err(subscriptions::SubscriptionError::Fetch { source, .. }) if source.is_transient() => {
+                    let (id, created, _) = subscriptions::add_url(core.store(), url, core.now_ms())?;
+                    out.ids.push(id);
+                    out.created += u32::from(created);
+                }
+                Err(e) => return Err(WireError::from(e)),
+            }
         }
-        Ok(out)
-    })
-    .await
-    .inspect(|_| core.touch(false, true))
+        Ok(())
+    }
+    .await;
+    if !out.ids.is_empty() {
+        core.touch(false, true);
+    }
+    result.map(|()| out)
 }
 
 /// Imports an OPML, M3U, PLS, XSPF or feed file (or URL) by its content. Errors: `io`,

@@ -13,8 +13,11 @@ export const commands = {
 	/**  Items of one playlist in document order. Errors: `not_found`. */
 	listItems: (playlistId: number) => typedError<ItemView[], WireError>(__TAURI_INVOKE("list_items", { playlistId })),
 	/**
-	 *  Adds playlists by URL or path, without fetching them (a sync does). Errors:
-	 *  `invalid_input` naming the first bad entry (nothing after it is added).
+	 *  Adds playlists by URL or path. Each is fetched and added by its content, as an import: a
+	 *  feed or playlist becomes one playlist, an OPML subscription list adds every feed it lists.
+	 *  When the fetch fails transiently (offline, timeout, 5xx) the URL is added as it is and the
+	 *  next sync reads it. Errors: the first entry that is not a URL or path (`invalid_input`),
+	 *  not found (`not_found`), or not a feed (`unparsable`); entries before it stay added.
 	 */
 	addPlaylists: (urls: string[]) => typedError<AddResult, WireError>(__TAURI_INVOKE("add_playlists", { urls })),
 	/**

@@ -85,6 +85,24 @@ fn import_sync_download_then_views_show_files_on_disk() {
 }
 
 #[test]
+fn adding_an_opml_url_adds_its_feeds_and_a_dead_url_is_refused() {
+    let rig = Rig::new();
+    let a = rig.server.add_podcast("alpha", 1, 100);
+    let b = rig.server.add_podcast("beta", 1, 100);
+    let opml = rig.server.add_opml("/subs.opml", &[a.clone(), b]);
+    let out: Value = rig.ok("add_playlists", json!({ "urls": [opml.as_str(), a.as_str()] }));
+    assert_eq!(out["created"], 2, "{out}");
+    assert_eq!(out["ids"].as_array().unwrap().len(), 3, "alpha is named twice");
+    let playlists: Vec<Value> = rig.ok("list_playlists", json!({}));
+    assert_eq!(playlists.iter().map(|p| p["title"].as_str().unwrap()).collect::<Vec<_>>(), ["/alpha/feed.xml", "/beta/feed.xml"]);
+    let e = rig.call::<Value>("add_playlists", json!({ "urls": [rig.server.url("/nothing.xml").as_str()] })).unwrap_err();
+    assert_eq!(e["code"], "not_found", "{e}");
+    let offline = "http://127.0.0.1:9/feed.xml";
+    let out: Value = rig.ok("add_playlists", json!({ "urls": [offline] }));
+    assert_eq!(out["created"], 1, "an unreachable server is added for a later sync: {out}");
+}
+
+#[test]
 fn wanted_marks_count_until_downloaded() {
     let rig = Rig::new();
     let ids = two_podcasts(&rig, 2, 1_000);
