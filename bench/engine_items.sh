@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark: engine throughput per item. 100 feeds x 100 episodes of zero-length media (10,000
-# items) from the testkit server on 127.0.0.1 with no rate limit and no latency, so the time
+# Benchmark: engine throughput per item. 100 feeds x 100 episodes of 1-byte media (10,000
+# items; an empty body is rejected as not media since the resolver cascade checks files) from the testkit server on 127.0.0.1 with no rate limit and no latency, so the time
 # goes to the catalog, the store, the job machinery and HTTP round trips, not to bytes.
 #   1. fresh catalog: `import <opml>` (timed), then `run -j 16` (timed): items/s over the run;
 #   2. another fresh catalog: `import`, then `sync` and `download -j 16` timed separately.
 # Reports wall time, items/s, peak RSS (GNU time -v), the redb file's bytes per item after the
-# run, and checks that all 10,000 files exist (zero-length files are complete downloads) and
-# that no `.part` file or non-empty file is left.
+# run, and checks that all 10,000 files exist with their 1 byte and that no `.part` file is left.
 # Not a test; the machine's load makes timings noisy.
 #
 # Usage: bench/engine_items.sh
@@ -18,8 +17,8 @@ ITEMS=$((FEEDS * EPISODES))
 
 build
 RUN=$(mktemp -d -p "$OUT" engine.XXXXXX)
-start_server "$RUN/server" --feeds "$FEEDS" --episodes "$EPISODES" --size 0
-echo "scenario: $FEEDS feeds x $EPISODES episodes x 0 bytes ($ITEMS items), no rate limit, no latency, -j $PARALLEL; server $BASE; work dir $RUN"
+start_server "$RUN/server" --feeds "$FEEDS" --episodes "$EPISODES" --size 1
+echo "scenario: $FEEDS feeds x $EPISODES episodes x 1 byte ($ITEMS items), no rate limit, no latency, -j $PARALLEL; server $BASE; work dir $RUN"
 
 row() { # row LABEL TIMEFILE [-]   (- : no items/s, e.g. for import)
   local wall rate; wall=$(wall_s "$2")
@@ -30,9 +29,9 @@ row() { # row LABEL TIMEFILE [-]   (- : no items/s, e.g. for import)
 check_library() { # check_library DIR
   local lib="$1/library" files nonempty part
   files=$(count_files "$lib")
-  nonempty=$( [ -d "$lib" ] && find "$lib" -type f -size +0 | wc -l || echo 0)
+  nonempty=$( [ -d "$lib" ] && find "$lib" -type f -name '*.mp3' -size 1c | wc -l || echo 0)
   part=$( [ -d "$lib" ] && find "$lib" -type f -name '*.part' | wc -l || echo 0)
-  echo "    files=$files/$ITEMS non_empty=$nonempty part_files=$part store=$(stat -c %s "$1/catalog.redb") bytes ($(div "$(stat -c %s "$1/catalog.redb")" "$ITEMS" 0) bytes/item)"
+  echo "    files=$files/$ITEMS one_byte=$nonempty part_files=$part store=$(stat -c %s "$1/catalog.redb") bytes ($(div "$(stat -c %s "$1/catalog.redb")" "$ITEMS" 0) bytes/item)"
 }
 
 # 1. import + run

@@ -5,14 +5,12 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use catalog_sync_core::catalog::fetch::{fetch_document, url_from_user_input};
-use catalog_sync_core::catalog::opml::export_opml;
-use catalog_sync_core::catalog::{parse_document, Document, Subscription};
 use catalog_sync_core::clock::{Clock, SystemClock};
 use catalog_sync_core::config::Config;
 use catalog_sync_core::jobs::Engine;
 use catalog_sync_core::store::commands::JobCommand;
 use catalog_sync_core::store::{JobKind, JobStatus, Store, StoreError};
+use catalog_sync_core::subscriptions;
 
 use crate::args::{Args, Command, ListWhat};
 use crate::progress::Progress;
@@ -46,21 +44,15 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
     match &args.command {
         Command::Add { urls } => {
             for input in urls {
-                let url = url_from_user_input(input).map_err(anyhow::Error::msg)?;
-                let added = store.add_playlist(url.as_str(), None, &[], now())?;
-                let verb = if added.created { "added" } else { "already in the catalog:" };
-                println!("{verb} playlist {} {url}", added.id);
+                let (id, created, url) = subscriptions::add_url(&store, input, now())?;
+                let verb = if created { "added" } else { "already in the catalog:" };
+                println!("{verb} playlist {id} {url}");
             }
             Ok(true)
         }
         Command::Import { source } => import(&store, &config, source).await.map(|_| true),
         Command::ExportOpml { output } => {
-            let subs: Vec<Subscription> = store
-                .playlists()?
-                .into_iter()
-                .map(|(_, p)| Subscription { url: p.url.clone(), title: p.title.clone(), html_url: p.link.clone(), folders: p.folders.clone() })
-                .collect();
-            let xml = export_opml("Catalog Sync subscriptions", &subs);
+            let xml = subscriptions::export_opml_document(&store)?;
             match output {
                 Some(path) => std::fs::write(path, xml).with_context(|| format!("writing {}", path.display()))?,
                 None => print!("{xml}"),
@@ -177,34 +169,18 @@ async fn command(store: Store, config: Config, job: u64, cmd: JobCommand) -> any
     Ok(true)
 }
 
-/// Imports `source` by content: an OPML list adds each subscription, anything else is added as
-/// one playlist. Returns the ids of the playlists it names (new or already known).
+/// Imports `source` by content (see `catalog_sync_core::subscriptions::import_source`) and
+/// prints what it did. Returns the ids of the playlists it names (new or already known).
 async fn import(store: &Store, config: &Config, source: &str) -> anyhow::Result<Vec<u64>> {
-    let url = url_from_user_input(source).map_err(anyhow::Error::msg)?;
     let client = catalog_sync_core::download::build_client(&config.user_agent);
-    let (bytes, final_url) = fetch_document(&client, &url).await.with_context(|| format!("fetching {url}"))?;
-    let doc = parse_document(&bytes, &final_url).with_context(|| format!("{url}"))?;
-    let now = SystemClock.now_ms();
-    let mut ids = Vec::new();
-    match doc {
-        Document::Subscriptions(subs) => {
-            store.add_collection(url.as_str(), now)?;
-            let mut created = 0;
-            for sub in &subs {
-                let added = store.add_playlist(&sub.url, sub.title.as_deref(), &sub.folders, now)?;
-                created += u32::from(added.created);
-                ids.push(added.id);
-            }
-            println!("imported {created} playlists from {url} ({} already in the catalog)", ids.len() as u32 - created);
-        }
-        Document::Playlist(pl) => {
-            let added = store.add_playlist(url.as_str(), pl.title.as_deref(), &[], now)?;
-            let verb = if added.created { "added" } else { "already in the catalog:" };
-            println!("{verb} playlist {} {url} ({} items)", added.id, pl.items.len());
-            ids.push(added.id);
-        }
+    let out = subscriptions::import_source(store, &client, source, SystemClock.now_ms()).await?;
+    if out.subscription_list {
+        println!("imported {} playlists from {} ({} already in the catalog)", out.created, out.url, out.ids.len() as u32 - out.created);
+    } else {
+        let verb = if out.created > 0 { "added" } else { "already in the catalog:" };
+        println!("{verb} playlist {} {} ({} items)", out.ids[0], out.url, out.items);
     }
-    Ok(ids)
+    Ok(out.ids)
 }
 
 /// Playlist ids for the selectors of a job command. With `add_unknown`, a selector that names

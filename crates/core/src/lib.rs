@@ -9,3 +9,4 @@ pub mod clock;
 pub mod config;
 pub mod store;
 pub mod jobs;
+pub mod subscriptions;

@@ -192,6 +192,19 @@ impl Store {
         self.read(|tx| Ok(tx.open_table(tables::PLAYLIST_WANTED)?.get(playlist)?.is_some()))
     }
 
+    /// Ids of every item a selected ("wanted") playlist references: one range scan of the
+    /// holder index.
+    pub fn wanted_items(&self) -> Result<std::collections::HashSet<u64>> {
+        self.read(|tx| {
+            let index = tx.open_table(tables::HOLDER_ITEM_INDEX)?;
+            let mut out = std::collections::HashSet::new();
+            for entry in index.range((0u8, 0u64, 0u64)..=(0u8, u64::MAX, u64::MAX))? {
+                out.insert(entry?.0.value().2);
+            }
+            Ok(out)
+        })
+    }
+
     /// The overflow roots of the files of `ids` that live in one (others are absent), read in
     /// one transaction.
     pub fn item_file_roots(&self, ids: &[u64]) -> Result<std::collections::HashMap<u64, PathBuf>> {

@@ -1,0 +1,311 @@
+//! Typed window events (tauri-specta) fed by the engine's domain events (ARCHITECTURE.md,
+//! convention 11). The forwarder task drains the engine's event channel and coalesces: a burst
+//! of events marks the task center and the catalog dirty, and at most every [`TICK`] it sends
+//! one [`TaskCenterChanged`] with the whole projection (cumulative totals, so a missed event
+//! loses nothing) and one [`CatalogChanged`]; download progress is batched per tick as the
+//! latest cumulative bytes per item ([`DownloadProgress`]), catalog changes at most once per
+//! [`CATALOG_EVERY`]; job ends go out at once
+//! ([`JobFinished`]) with a desktop notification. While jobs run it records one throughput
+//! sample a second ([`ThroughputSampled`]) and refreshes the tray tooltip. When nothing runs
+//! and nothing is dirty it waits for the next engine event without a timer.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use catalog_sync_core::jobs::task_center::display_name;
+use catalog_sync_core::jobs::{Event, ItemOutcome};
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use tauri::{AppHandle, Runtime};
+use tauri_specta::Event as _;
+use tokio::sync::mpsc;
+
+use crate::app_core::AppCore;
+use crate::job_views::{task_center_view, TaskCenterView};
+use crate::wire::{JobKind, JobStatus};
+
+/// Shortest time between two coalesced events of one kind.
+pub const TICK: Duration = Duration::from_millis(250);
+/// Time between throughput samples while jobs run.
+pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+/// Shortest time between two [`CatalogChanged`] events from the engine: the window refetches
+/// the playlists table on each, so finished downloads are batched per second.
+pub const CATALOG_EVERY: Duration = Duration::from_secs(1);
+
+/// The task center changed; carries the whole projection. `version` increases by one per event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, tauri_specta::Event)]
+pub struct TaskCenterChanged {
+    /// Increases by one per event.
+    pub version: u64,
+    /// The projection.
+    pub task_center: TaskCenterView,
+}
+
+/// Playlists or items changed (a sync, a finished download, an import); refetch what is shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, tauri_specta::Event)]
+pub struct CatalogChanged {
+    /// Increases by one per event.
+    pub version: u64,
+    /// Playlists that changed, when known; empty = any.
+    pub playlist_ids: Vec<u64>,
+}
+
+/// A job ended (succeeded, failed, cancelled, paused, or re-queued at shutdown).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, tauri_specta::Event)]
+pub struct JobFinished {
+    /// Job id.
+    pub job: u64,
+    /// Its status now.
+    pub status: JobStatus,
+}
+
+/// A job started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, tauri_specta::Event)]
+pub struct JobStarted {
+    /// Job id.
+    pub job: u64,
+    /// Kind.
+    pub kind: JobKind,
+}
+
+/// Cumulative bytes of running downloads, the latest per item since the last batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, tauri_specta::Event)]
+pub struct DownloadProgress {
+    /// One entry per item that moved.
+    pub items: Vec<ItemProgress>,
+}
+
+/// Bytes of one download so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct ItemProgress {
+    /// Job id.
+    pub job: u64,
+    /// Item id.
+    pub item: u64,
+    /// Bytes on disk so far, including a resumed part.
+    pub downloaded: u64,
+    /// Expected size (bytes), when known.
+    pub total: Option<u64>,
+}
+
+/// Lines for the "recent events" list: what the engine did, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, tauri_specta::Event)]
+pub struct Activity {
+    /// New lines, oldest first.
+    pub lines: Vec<ActivityLine>,
+}
+
+/// One line of activity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct ActivityLine {
+    /// When (Unix ms).
+    pub at_ms: i64,
+    /// Job id.
+    pub job: u64,
+    /// `error` for failures, else `info`.
+    pub level: String,
+    /// The line, e.g. `downloaded Episode 3 (12.3 MB)`.
+    pub text: String,
+}
+
+/// One throughput sample (see `throughput_history`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type, tauri_specta::Event)]
+pub struct ThroughputSampled {
+    /// When (Unix ms).
+    pub t_ms: i64,
+    /// Summed speed of live downloads (bytes/s).
+    pub bytes_per_sec: u64,
+}
+
+/// Every event the window can listen to, for the bindings.
+pub fn collect() -> tauri_specta::Events {
+    tauri_specta::collect_events![TaskCenterChanged, CatalogChanged, JobFinished, JobStarted, DownloadProgress, Activity, ThroughputSampled]
+}
+
+/// A line for people of an engine event, `None` for progress.
+pub fn activity_text(e: &Event) -> Option<(u64, &'static str, String)> {
+    let mb = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
+    Some(match e {
+        Event::JobStarted { job, kind } => (*job, "info", format!("{} started", display_name(*kind))),
+        Event::StageStarted { job, stage, total, finished } => (*job, "info", format!("{stage} stage: {total} work items ({finished} already finished)")),
+        Event::PlaylistSynced { job, title, new_items, total, .. } => (*job, "info", format!("synced {title}: {new_items} new of {total} items")),
+        Event::PlaylistFailed { job, error, .. } => (*job, "error", error.clone()),
+        Event::ItemResolved { .. } | Event::DownloadProgress { .. } => return None,
+        Event::DownloadStarted { job, title, worker, .. } => (*job, "info", format!("{worker}: downloading {title}")),
+        Event::DownloadFinished { job, title, outcome, .. } => match outcome {
+            ItemOutcome::Downloaded { bytes, resumed_from, .. } if *resumed_from > 0 => (*job, "info", format!("downloaded {title} ({}, resumed at {})", mb(*bytes), mb(*resumed_from))),
+            ItemOutcome::Downloaded { bytes, .. } => (*job, "info", format!("downloaded {title} ({})", mb(*bytes))),
+            ItemOutcome::AlreadyDownloaded => (*job, "info", format!("{title}: already downloaded")),
+            ItemOutcome::Failed(reason) => (*job, "error", format!("{title}: {reason}")),
+        },
+        Event::StageFinished { job, stage, counts } => (*job, "info", format!("{stage} stage finished: {} done, {} failed, {} skipped", counts.done, counts.failed, counts.skipped)),
+        Event::CollectionRead { job, url, new_playlists } => (*job, "info", format!("read {url}: {new_playlists} new playlists")),
+        Event::CollectionFailed { job, error } => (*job, "error", error.clone()),
+        Event::Exported { job, files } => (*job, "info", format!("wrote {files} playlist files")),
+        Event::JobFinished { job, status } => (*job, if status.as_str() == "failed" { "error" } else { "info" }, format!("job {status}")),
+    })
+}
+
+/// Receives side effects of the forwarder that only the real app has (tray, notifications).
+pub trait Shell<R: Runtime>: Send + 'static {
+    /// The task center changed (update the tray tooltip).
+    fn task_center(&mut self, app: &AppHandle<R>, tc: &TaskCenterView);
+    /// A job ended.
+    fn job_finished(&mut self, app: &AppHandle<R>, job: u64, status: catalog_sync_core::store::JobStatus);
+}
+
+/// A shell that does nothing (tests).
+pub struct NoShell;
+
+impl<R: Runtime> Shell<R> for NoShell {
+    fn task_center(&mut self, _: &AppHandle<R>, _: &TaskCenterView) {}
+    fn job_finished(&mut self, _: &AppHandle<R>, _: u64, _: catalog_sync_core::store::JobStatus) {}
+}
+
+#[derive(Default)]
+struct Pending {
+    task_center: bool,
+    catalog: Vec<u64>,
+    catalog_any: bool,
+    progress: BTreeMap<(u64, u64), (u64, Option<u64>)>,
+    lines: Vec<ActivityLine>,
+}
+
+impl Pending {
+    fn is_dirty(&self) -> bool {
+        self.task_center || self.catalog_any || !self.catalog.is_empty() || !self.progress.is_empty() || !self.lines.is_empty()
+    }
+
+    fn take(&mut self, e: &Event, now_ms: i64) {
+        if let Some((job, level, text)) = activity_text(e) {
+            self.lines.push(ActivityLine { at_ms: now_ms, job, level: level.to_string(), text });
+        }
+        match e {
+            Event::DownloadProgress { job, item, downloaded, total } => {
+                self.progress.insert((*job, *item), (*downloaded, *total));
+            }
+            Event::PlaylistSynced { playlist, .. } | Event::PlaylistFailed { playlist, .. } => {
+                self.catalog.push(*playlist);
+                self.task_center = true;
+            }
+            Event::DownloadFinished { .. } | Event::CollectionRead { .. } | Event::JobFinished { .. } => {
+                self.catalog_any = true;
+                self.task_center = true;
+            }
+            _ => self.task_center = true,
+        }
+    }
+}
+
+static CATALOG_VERSION: AtomicU64 = AtomicU64::new(0);
+
+/// Emits a [`CatalogChanged`] for `playlist_ids` (empty = any playlist).
+pub fn catalog_changed<R: Runtime>(app: &AppHandle<R>, playlist_ids: Vec<u64>) {
+    let version = CATALOG_VERSION.fetch_add(1, Ordering::Relaxed) + 1;
+    let _ = CatalogChanged { version, playlist_ids }.emit(app);
+}
+
+struct Forwarder<R: Runtime, S: Shell<R>> {
+    app: AppHandle<R>,
+    core: AppCore,
+    shell: S,
+    pending: Pending,
+    tc_version: u64,
+    running: bool,
+    last_sample: Instant,
+    last_catalog: Instant,
+}
+
+impl<R: Runtime, S: Shell<R>> Forwarder<R, S> {
+    fn handle(&mut self, e: Event) {
+        match &e {
+            Event::JobFinished { job, status } => {
+                let _ = JobFinished { job: *job, status: (*status).into() }.emit(&self.app);
+                self.shell.job_finished(&self.app, *job, *status);
+            }
+            Event::JobStarted { job, kind } => {
+                self.running = true;
+                let _ = JobStarted { job: *job, kind: (*kind).into() }.emit(&self.app);
+            }
+            _ => {}
+        }
+        self.pending.take(&e, self.core.now_ms());
+    }
+
+    fn touched(&mut self, (jobs, catalog): (bool, bool)) {
+        self.pending.task_center |= jobs;
+        self.pending.catalog_any |= catalog;
+    }
+
+    async fn flush(&mut self) {
+        let sample_due = self.running && self.last_sample.elapsed() >= SAMPLE_EVERY;
+        if self.pending.task_center || sample_due {
+            let (now, stale) = (self.core.now_ms(), self.core.stale_after_ms());
+            match self.core.blocking(move |s| Ok(task_center_view(s, now, stale)?)).await {
+                Ok(tc) => {
+                    let was_running = self.running;
+                    self.running = tc.summary.running > 0;
+                    if sample_due || (was_running && !self.running) {
+                        self.last_sample = Instant::now();
+                        self.core.record_throughput(now, tc.total_speed_bps);
+                        let _ = ThroughputSampled { t_ms: now, bytes_per_sec: tc.total_speed_bps }.emit(&self.app);
+                    }
+                    self.shell.task_center(&self.app, &tc);
+                    self.tc_version += 1;
+                    let _ = TaskCenterChanged { version: self.tc_version, task_center: tc }.emit(&self.app);
+                }
+                Err(e) => tracing::warn!(error = %e.message, "task center projection failed"),
+            }
+            self.pending.task_center = false;
+        }
+        let p = &mut self.pending;
+        if (p.catalog_any || !p.catalog.is_empty()) && self.last_catalog.elapsed() >= CATALOG_EVERY {
+            self.last_catalog = Instant::now();
+            let mut ids = std::mem::take(&mut p.catalog);
+            ids.sort_unstable();
+            ids.dedup();
+            if std::mem::take(&mut p.catalog_any) {
+                ids.clear();
+            }
+            catalog_changed(&self.app, ids);
+        }
+        if !p.progress.is_empty() {
+            let items = std::mem::take(&mut p.progress).into_iter().map(|((job, item), (downloaded, total))| ItemProgress { job, item, downloaded, total }).collect();
+            let _ = DownloadProgress { items }.emit(&self.app);
+        }
+        if !p.lines.is_empty() {
+            let _ = Activity { lines: std::mem::take(&mut p.lines) }.emit(&self.app);
+        }
+    }
+}
+
+/// Runs the forwarder until the engine's channel closes (see the module docs): after the first
+/// event of a burst it collects for one [`TICK`], then flushes once.
+pub async fn forward<R: Runtime>(app: AppHandle<R>, core: AppCore, mut rx: mpsc::UnboundedReceiver<Event>, shell: impl Shell<R>) {
+    let mut f = Forwarder { app, core, shell, pending: Pending { task_center: true, ..Default::default() }, tc_version: 0, running: false, last_sample: Instant::now(), last_catalog: Instant::now().checked_sub(CATALOG_EVERY).unwrap_or_else(Instant::now) };
+    let core = f.core.clone();
+    loop {
+        if !f.running && !f.pending.is_dirty() {
+            tokio::select! {
+                e = rx.recv() => match e {
+                    Some(e) => f.handle(e),
+                    None => return,
+                },
+                t = core.touched() => f.touched(t),
+            }
+        }
+        let deadline = tokio::time::Instant::now() + TICK;
+        loop {
+            tokio::select! {
+                e = rx.recv() => match e {
+                    Some(e) => f.handle(e),
+                    None => { f.flush().await; return; }
+                },
+                t = core.touched() => f.touched(t),
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        f.flush().await;
+    }
+}

@@ -1,0 +1,344 @@
+//! The task center and a job's detail as typed DTOs. [`TaskCenterView`] is the core's
+//! `jobs::task_center` projection converted field by field (the window computes nothing);
+//! [`JobDetail`] gathers what a row shows when expanded: stages with counts, work items with
+//! title, status, error and bytes, live workers by name, runs with their steps and typed
+//! errors, and the newest lines of the job's log. Sizes are bytes, speeds bytes/s, times Unix ms.
+
+use catalog_sync_core::jobs::task_center::{self, JobView, TaskCenter};
+use catalog_sync_core::store::{RunRow, StageKind as CoreStage, Store, StoreError, WorkerRow};
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+use crate::wire::{ErrorClass, JobKind, Lane, JobStatus, LogKind, RunOutcome, StageKind, StepOutcome, WorkStatus, WorkerState};
+
+/// Work items listed per stage in a job's detail (the first ones, in target order).
+pub const DETAIL_ITEMS_PER_STAGE: usize = 500;
+/// Log lines listed in a job's detail (the newest).
+pub const DETAIL_LOG_LINES: usize = 200;
+
+/// The task center: every job, newest first, and counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct TaskCenterView {
+    /// Every job, newest first.
+    pub jobs: Vec<JobRowView>,
+    /// Counts over `jobs`.
+    pub summary: SummaryView,
+    /// Sum of the live workers' speeds over all jobs (bytes/s).
+    pub total_speed_bps: u64,
+    /// Live workers over all jobs.
+    pub active_workers: u32,
+}
+
+/// Job counts of the task center.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct SummaryView {
+    /// All jobs.
+    pub total: u32,
+    /// Queued jobs.
+    pub queued: u32,
+    /// Queued jobs of the download lane.
+    pub queued_download_jobs: u32,
+    /// Running or pausing jobs.
+    pub running: u32,
+    /// Paused jobs.
+    pub paused: u32,
+    /// Failed jobs.
+    pub failed: u32,
+}
+
+/// One job row of the task center.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct JobRowView {
+    /// Job id.
+    pub id: u64,
+    /// Kind for people, e.g. `Sync and download`.
+    pub display_name: String,
+    /// Kind.
+    pub kind: JobKind,
+    /// Status.
+    pub status: JobStatus,
+    /// Lane.
+    pub lane: Lane,
+    /// `queued #k` while queued.
+    pub queue_label: Option<String>,
+    /// `all playlists`, `1 playlist`, `N playlists`.
+    pub scope_summary: String,
+    /// e.g. `12 / 40 items | 3.1 MB/s`.
+    pub progress_text: String,
+    /// 0-100; `None` while the stage has no work items.
+    pub percent: Option<f32>,
+    /// Current stage; `None` once all finished.
+    pub stage: Option<StageKind>,
+    /// Live workers.
+    pub active_workers: u32,
+    /// Summed speed of live workers (bytes/s).
+    pub speed_bps: u64,
+    /// Pause applies.
+    pub can_pause: bool,
+    /// Resume applies.
+    pub can_resume: bool,
+    /// Cancel applies.
+    pub can_cancel: bool,
+    /// Retry of failed items applies.
+    pub can_retry: bool,
+}
+
+impl From<JobView> for JobRowView {
+    fn from(j: JobView) -> JobRowView {
+        JobRowView {
+            id: j.id,
+            display_name: j.display_name,
+            kind: j.kind.into(),
+            status: j.status.into(),
+            lane: j.lane.into(),
+            queue_label: j.queue_label,
+            scope_summary: j.scope_summary,
+            progress_text: j.progress_text,
+            percent: j.percent,
+            stage: j.stage.map(Into::into),
+            active_workers: j.active_workers,
+            speed_bps: j.speed_bps,
+            can_pause: j.can_pause,
+            can_resume: j.can_resume,
+            can_cancel: j.can_cancel,
+            can_retry: j.can_retry,
+        }
+    }
+}
+
+impl From<TaskCenter> for TaskCenterView {
+    fn from(tc: TaskCenter) -> TaskCenterView {
+        let s = tc.summary;
+        TaskCenterView {
+            total_speed_bps: tc.jobs.iter().map(|j| j.speed_bps).sum(),
+            active_workers: tc.jobs.iter().map(|j| j.active_workers).sum(),
+            jobs: tc.jobs.into_iter().map(Into::into).collect(),
+            summary: SummaryView { total: s.total, queued: s.queued, queued_download_jobs: s.queued_download_jobs, running: s.running, paused: s.paused, failed: s.failed },
+        }
+    }
+}
+
+/// The task center at `now_ms`; worker samples older than `stale_after_ms` do not count.
+/// Errors: [`StoreError`].
+pub fn task_center_view(store: &Store, now_ms: i64, stale_after_ms: i64) -> Result<TaskCenterView, StoreError> {
+    Ok(task_center::task_center(store, now_ms, stale_after_ms)?.into())
+}
+
+/// A stage of a job with its work item counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct StageView {
+    /// Index in the job's stages.
+    pub index: u32,
+    /// Kind.
+    pub kind: StageKind,
+    /// Status.
+    pub status: WorkStatus,
+    /// Work items not started.
+    pub queued: u32,
+    /// In progress.
+    pub running: u32,
+    /// Done.
+    pub done: u32,
+    /// Failed.
+    pub failed: u32,
+    /// Skipped (nothing to do).
+    pub skipped: u32,
+    /// All work items.
+    pub total: u32,
+    /// The stage's error, e.g. `2 of 40 items failed`.
+    pub error: Option<String>,
+}
+
+/// One work item of a stage: a playlist (sync, export, collect) or an item (download).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct WorkItemView {
+    /// Stage index.
+    pub stage: u32,
+    /// Playlist or item id.
+    pub target: u64,
+    /// Its title.
+    pub title: String,
+    /// Status.
+    pub status: WorkStatus,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// The last attempt's error.
+    pub error: Option<String>,
+    /// Outcome note, e.g. `already downloaded`.
+    pub note: Option<String>,
+    /// Size of the downloaded file (bytes), for download items that have one.
+    pub bytes: Option<u64>,
+}
+
+/// A live worker: a resolver (`resolve-N`) or downloader (`download-N`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct WorkerView {
+    /// e.g. `download-2`.
+    pub name: String,
+    /// Stage index.
+    pub stage: u32,
+    /// State.
+    pub state: WorkerState,
+    /// Item worked on.
+    pub item: Option<u64>,
+    /// Its title.
+    pub display: String,
+    /// Bytes of the current item so far.
+    pub downloaded: u64,
+    /// Expected size of the current item (bytes).
+    pub total: Option<u64>,
+    /// Smoothed speed (bytes/s).
+    pub speed_bps: u64,
+    /// 0-100 when the size is known.
+    pub percent: Option<f32>,
+    /// Items finished by this worker.
+    pub processed: u32,
+    /// Items it finished with an error.
+    pub errors: u32,
+    /// Time of the sample (Unix ms).
+    pub heartbeat_ms: i64,
+}
+
+impl From<WorkerRow> for WorkerView {
+    fn from(w: WorkerRow) -> WorkerView {
+        WorkerView { name: w.name, stage: w.stage.into(), state: w.state.into(), item: w.current_item, display: w.display, downloaded: w.downloaded, total: w.total, speed_bps: w.speed_bps, percent: w.percent, processed: w.processed, errors: w.errors, heartbeat_ms: w.heartbeat_ms }
+    }
+}
+
+/// A typed error recorded in a run step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct RunErrorView {
+    /// Stable code, e.g. `items_failed`.
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// Expected, transient or bug.
+    pub class: ErrorClass,
+}
+
+/// One step (stage) of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct StepView {
+    /// Stage index.
+    pub stage: u32,
+    /// Kind.
+    pub kind: StageKind,
+    /// Start (Unix ms).
+    pub started_ms: i64,
+    /// End (Unix ms), `None` while open.
+    pub ended_ms: Option<i64>,
+    /// Outcome, `None` while open.
+    pub outcome: Option<StepOutcome>,
+    /// The failure.
+    pub error: Option<RunErrorView>,
+}
+
+/// One attempt of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct RunView {
+    /// `job-<id>-run-<n>`.
+    pub id: String,
+    /// Start (Unix ms).
+    pub started_ms: i64,
+    /// End (Unix ms), `None` while open.
+    pub ended_ms: Option<i64>,
+    /// Outcome, `None` while open.
+    pub outcome: Option<RunOutcome>,
+    /// Steps in start order.
+    pub steps: Vec<StepView>,
+}
+
+impl From<RunRow> for RunView {
+    fn from(r: RunRow) -> RunView {
+        RunView {
+            id: r.id(),
+            started_ms: r.started_ms,
+            ended_ms: r.ended_ms,
+            outcome: r.outcome.map(Into::into),
+            steps: r
+                .steps
+                .into_iter()
+                .map(|s| StepView {
+                    stage: s.stage.into(),
+                    kind: s.kind.into(),
+                    started_ms: s.started_ms,
+                    ended_ms: s.ended_ms,
+                    outcome: s.outcome.map(Into::into),
+                    error: s.error.map(|e| RunErrorView { code: e.code, message: e.message, class: e.kind.into() }),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A line of the job's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct LogLineView {
+    /// Sequence number (increasing).
+    pub seq: u64,
+    /// When (Unix ms).
+    pub at_ms: i64,
+    /// What it is about.
+    pub kind: LogKind,
+    /// The line.
+    pub text: String,
+}
+
+/// Everything an expanded task-center row shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct JobDetail {
+    /// The row itself.
+    pub job: JobRowView,
+    /// Stages in order.
+    pub stages: Vec<StageView>,
+    /// Work items of every stage (at most [`DETAIL_ITEMS_PER_STAGE`] per stage).
+    pub items: Vec<WorkItemView>,
+    /// Whether some stage had more work items than listed.
+    pub items_truncated: bool,
+    /// Workers with their latest sample.
+    pub workers: Vec<WorkerView>,
+    /// Runs, first to last.
+    pub runs: Vec<RunView>,
+    /// The newest log lines (at most [`DETAIL_LOG_LINES`]), oldest first.
+    pub log: Vec<LogLineView>,
+}
+
+fn title_of(store: &Store, kind: CoreStage, target: u64) -> (String, Option<u64>) {
+    match kind {
+        CoreStage::Download => {
+            let title = store.item(target).ok().and_then(|i| i.title).unwrap_or_else(|| format!("item {target}"));
+            (title, store.item_file(target).ok().flatten().map(|f| f.size))
+        }
+        CoreStage::Collect => (format!("list {target}"), None),
+        CoreStage::Sync | CoreStage::Export => (store.playlist(target).map(|p| p.display_title().to_string()).unwrap_or_else(|_| format!("playlist {target}")), None),
+    }
+}
+
+/// The detail of job `job` at `now_ms`. Errors: [`StoreError::NotFound`] for an unknown job.
+pub fn job_detail(store: &Store, job: u64, now_ms: i64, stale_after_ms: i64) -> Result<JobDetail, StoreError> {
+    let row = store.job(job)?;
+    let tc = task_center::task_center(store, now_ms, stale_after_ms)?;
+    let view = tc.jobs.into_iter().find(|j| j.id == job).ok_or_else(|| StoreError::NotFound { what: "job", id: job.to_string() })?;
+    let (mut stages, mut items, mut truncated) = (Vec::new(), Vec::new(), false);
+    for (index, stage) in row.stages.iter().enumerate() {
+        let c = store.stage_counts(job, index as u8)?;
+        stages.push(StageView { index: index as u32, kind: stage.kind.into(), status: stage.status.into(), queued: c.queued, running: c.running, done: c.done, failed: c.failed, skipped: c.skipped, total: c.total(), error: stage.error.clone() });
+        let work = store.stage_items(job, index as u8)?;
+        truncated |= work.len() > DETAIL_ITEMS_PER_STAGE;
+        for (target, w) in work.into_iter().take(DETAIL_ITEMS_PER_STAGE) {
+            let (title, bytes) = title_of(store, stage.kind, target);
+            items.push(WorkItemView { stage: index as u32, target, title, status: w.status.into(), attempts: w.attempts, error: w.last_error, note: w.note, bytes });
+        }
+    }
+    let log = store.job_log(job)?;
+    let skip = log.len().saturating_sub(DETAIL_LOG_LINES);
+    Ok(JobDetail {
+        job: view.into(),
+        stages,
+        items,
+        items_truncated: truncated,
+        workers: store.workers(job)?.into_iter().map(Into::into).collect(),
+        runs: store.runs(job)?.into_iter().map(Into::into).collect(),
+        log: log.into_iter().skip(skip).map(|(seq, l)| LogLineView { seq, at_ms: l.at_ms, kind: l.kind.into(), text: l.text }).collect(),
+    })
+}

@@ -1,0 +1,156 @@
+//! The tray icon and the window's life: closing the window only hides it (downloads keep
+//! running); the tray menu has Show, Pause all, Resume all and Quit. Quit asks first, with a
+//! native dialog, when downloads are running, then shuts the engine down so claimed work goes
+//! back to the queue and partial files resume next time. The tooltip shows the active
+//! downloads and the summed speed, refreshed from the task center events (no timer of its own);
+//! a finished or failed job raises a desktop notification.
+
+use catalog_sync_core::jobs::task_center::{display_name, format_speed};
+use catalog_sync_core::store::JobStatus;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
+use tauri_plugin_notification::NotificationExt;
+
+use crate::app_core::AppCore;
+use crate::events::Shell;
+use crate::job_views::TaskCenterView;
+
+/// Id of the tray icon.
+pub const TRAY_ID: &str = "main";
+
+/// Shows, unminimizes and focuses the main window.
+pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
+/// Tooltip text for the task center: `Catalog Sync: idle` or
+/// `Catalog Sync: 3 downloads, 2.1 MB/s`.
+pub fn tooltip(tc: &TaskCenterView) -> String {
+    if tc.active_workers == 0 && tc.summary.running == 0 {
+        let queued = if tc.summary.queued > 0 { format!(", {} queued", tc.summary.queued) } else { String::new() };
+        return format!("Catalog Sync: idle{queued}");
+    }
+    let n = tc.active_workers;
+    let s = if n == 1 { "" } else { "s" };
+    format!("Catalog Sync: {n} active download{s}, {}", format_speed(tc.total_speed_bps))
+}
+
+/// Builds the tray icon with its menu.
+pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let show = MenuItem::with_id(app, "show", "Show Catalog Sync", true, None::<&str>)?;
+    let pause = MenuItem::with_id(app, "pause_all", "Pause all", true, None::<&str>)?;
+    let resume = MenuItem::with_id(app, "resume_all", "Resume all", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
+    let sep = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(app, &[&show, &pause, &resume, &sep, &quit])?;
+    let icon = tauri::image::Image::from_bytes(include_bytes!("../../icons/tray.png"))?;
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(icon)
+        .tooltip("Catalog Sync")
+        .menu(&menu)
+        .show_menu_on_left_click(false)
+        .on_menu_event(|app, event| match event.id().as_ref() {
+            "show" => show_main(app),
+            "pause_all" => command_all(app, catalog_sync_core::store::JobCommand::Pause),
+            "resume_all" => command_all(app, catalog_sync_core::store::JobCommand::Resume),
+            "quit" => request_quit(app),
+            _ => {}
+        })
+        .on_tray_icon_event(|tray, event| {
+            if let TrayIconEvent::Click { button: MouseButton::Left, button_state: MouseButtonState::Up, .. } = event {
+                show_main(tray.app_handle());
+            }
+        })
+        .build(app)?;
+    Ok(())
+}
+
+fn command_all<R: Runtime>(app: &AppHandle<R>, command: catalog_sync_core::store::JobCommand) {
+    let core = app.state::<AppCore>().inner().clone();
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = core.command_all(command).await {
+            tracing::warn!(error = %e.message, "tray command failed");
+        }
+    });
+}
+
+/// Quits, asking first when downloads are running.
+pub fn request_quit<R: Runtime>(app: &AppHandle<R>) {
+    let core = app.state::<AppCore>().inner().clone();
+    let running = core.running_jobs().unwrap_or(0);
+    if running == 0 {
+        quit(app.clone(), core);
+        return;
+    }
+    let app2 = app.clone();
+    let s = if running == 1 { "" } else { "s" };
+    app.dialog()
+        .message(format!("{running} job{s} still running. Quit anyway? Partial downloads are kept and resume at the next start."))
+        .title("Quit Catalog Sync")
+        .kind(MessageDialogKind::Warning)
+        .buttons(MessageDialogButtons::OkCancelCustom("Quit".into(), "Keep running".into()))
+        .show(move |quit_now| {
+            if quit_now {
+                quit(app2, core);
+            }
+        });
+}
+
+fn quit<R: Runtime>(app: AppHandle<R>, core: AppCore) {
+    tauri::async_runtime::spawn(async move {
+        core.shutdown(std::time::Duration::from_secs(10)).await;
+        app.exit(0);
+    });
+}
+
+/// The real app's [`Shell`]: tray tooltip and notifications.
+pub struct TrayShell;
+
+impl<R: Runtime> Shell<R> for TrayShell {
+    fn task_center(&mut self, app: &AppHandle<R>, tc: &TaskCenterView) {
+        if let Some(tray) = app.tray_by_id(TRAY_ID) {
+            let _ = tray.set_tooltip(Some(tooltip(tc)));
+        }
+    }
+
+    fn job_finished(&mut self, app: &AppHandle<R>, job: u64, status: JobStatus) {
+        let what = match status {
+            JobStatus::Succeeded => "finished",
+            JobStatus::Failed => "failed",
+            _ => return, // paused, cancelled by the user, or re-queued at shutdown: no news
+        };
+        let core = app.state::<AppCore>();
+        let name = core.store().job(job).map(|j| display_name(j.kind)).unwrap_or("Job");
+        let body = match core.store().runs(job).ok().and_then(|r| r.last().cloned()) {
+            Some(run) => run.steps.iter().filter_map(|s| s.error.as_ref().map(|e| e.message.clone())).next().unwrap_or_else(|| format!("Job {job} {what}.")),
+            None => format!("Job {job} {what}."),
+        };
+        if app.try_state::<tauri_plugin_notification::Notification<R>>().is_some() {
+            let _ = app.notification().builder().title(format!("{name} {what}")).body(body).show();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job_views::SummaryView;
+
+    fn tc(running: u32, workers: u32, bps: u64, queued: u32) -> TaskCenterView {
+        TaskCenterView { jobs: vec![], summary: SummaryView { total: running + queued, queued, queued_download_jobs: 0, running, paused: 0, failed: 0 }, total_speed_bps: bps, active_workers: workers }
+    }
+
+    #[test]
+    fn tooltip_says_downloads_and_speed() {
+        assert_eq!(tooltip(&tc(0, 0, 0, 0)), "Catalog Sync: idle");
+        assert_eq!(tooltip(&tc(0, 0, 0, 2)), "Catalog Sync: idle, 2 queued");
+        assert_eq!(tooltip(&tc(1, 3, 2_100_000, 0)), "Catalog Sync: 3 active downloads, 2.1 MB/s");
+        assert_eq!(tooltip(&tc(1, 1, 512_000, 0)), "Catalog Sync: 1 active download, 512.0 kB/s");
+    }
+}

@@ -1,0 +1,169 @@
+//! What the window shows of the catalog, as typed DTOs (`specta::Type`) built from core rows:
+//! [`PlaylistView`] per playlist with its counts and [`ItemView`] per item with its status.
+//! Item status comes from the store only: a recorded file is `downloaded`; else the newest
+//! job's download work item for it says `queued`, `downloading` or `failed` (with its error);
+//! else `not_downloaded`, or `no_media` for an entry without enclosure. [`ItemStates`] reads the
+//! download stages of the newest [`RECENT_JOBS`] jobs once per call, so a list costs one pass.
+
+use std::collections::{HashMap, HashSet};
+
+use catalog_sync_core::store::items::ItemEntry;
+use catalog_sync_core::store::{PlaylistRow, StageKind as CoreStage, Store, StoreError, WorkStatus as CoreWork};
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+/// How many of the newest jobs are read for item states.
+pub const RECENT_JOBS: usize = 50;
+
+/// One playlist row of the playlists page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct PlaylistView {
+    /// Playlist id.
+    pub id: u64,
+    /// The URL it is fetched from.
+    pub url: String,
+    /// Title from the document or the OPML import, else the URL.
+    pub title: String,
+    /// Format of the last parsed document (`rss`, `atom`, `m3u`, `pls`, `xspf`, ...); `None`
+    /// before the first successful sync.
+    pub format: Option<String>,
+    /// Items the catalog lists for it.
+    pub item_count: u32,
+    /// Items with a complete file in the library.
+    pub downloaded_count: u32,
+    /// Items whose newest download attempt failed.
+    pub failed_count: u32,
+    /// Items marked wanted and not downloaded yet.
+    pub wanted_count: u32,
+    /// When the last sync attempt ended (Unix ms).
+    pub last_sync_ms: Option<i64>,
+    /// The last sync's error.
+    pub last_error: Option<String>,
+    /// OPML folder path, outermost first.
+    pub folders: Vec<String>,
+}
+
+/// Where an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// A complete file is in the library.
+    Downloaded,
+    /// A download job is transferring it.
+    Downloading,
+    /// A download job will take it.
+    Queued,
+    /// The newest attempt failed (see `error`).
+    Failed,
+    /// Not downloaded and not queued.
+    NotDownloaded,
+    /// The entry has no media URL.
+    NoMedia,
+}
+
+/// One item of a playlist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct ItemView {
+    /// Item id.
+    pub id: u64,
+    /// Title, else `(untitled)`.
+    pub title: String,
+    /// Publication time (Unix ms).
+    pub published_ms: Option<i64>,
+    /// Where it is.
+    pub status: ItemStatus,
+    /// Library-relative path of the file, once downloaded.
+    pub file_path: Option<String>,
+    /// Size of the file (bytes), or the enclosure's declared length before download.
+    pub size_bytes: Option<u64>,
+    /// The newest failed attempt's error.
+    pub error: Option<String>,
+    /// Marked wanted.
+    pub wanted: bool,
+}
+
+/// Download state of items from recent jobs, newest job first (see the module docs).
+pub struct ItemStates {
+    latest: HashMap<u64, (CoreWork, Option<String>)>,
+    wanted: HashSet<u64>,
+}
+
+impl ItemStates {
+    /// Reads the download stages of the newest [`RECENT_JOBS`] jobs and the wanted marks.
+    /// Errors: [`StoreError`] from reading.
+    pub fn read(store: &Store) -> Result<ItemStates, StoreError> {
+        let mut latest = HashMap::new();
+        for (job, row) in store.jobs()?.into_iter().take(RECENT_JOBS) {
+            for (index, stage) in row.stages.iter().enumerate() {
+                if stage.kind != CoreStage::Download {
+                    continue;
+                }
+                for (item, work) in store.stage_items(job, index as u8)? {
+                    latest.entry(item).or_insert((work.status, work.last_error));
+                }
+            }
+        }
+        Ok(ItemStates { latest, wanted: store.wanted_items()? })
+    }
+
+    /// The view of one item.
+    pub fn view(&self, entry: &ItemEntry) -> ItemView {
+        let recent = self.latest.get(&entry.id);
+        let (status, error) = match (&entry.file, &entry.item.enclosure, recent) {
+            (Some(_), _, _) => (ItemStatus::Downloaded, None),
+            (None, None, _) => (ItemStatus::NoMedia, None),
+            (None, Some(_), Some((CoreWork::Queued, _))) => (ItemStatus::Queued, None),
+            (None, Some(_), Some((CoreWork::Running, _))) => (ItemStatus::Downloading, None),
+            (None, Some(_), Some((CoreWork::Failed, e))) => (ItemStatus::Failed, e.clone()),
+            (None, Some(_), _) => (ItemStatus::NotDownloaded, None),
+        };
+        ItemView {
+            id: entry.id,
+            title: entry.item.title.clone().unwrap_or_else(|| "(untitled)".to_string()),
+            published_ms: entry.item.published.map(|s| s.saturating_mul(1000)),
+            status,
+            file_path: entry.file.as_ref().map(|f| f.path.clone()),
+            size_bytes: entry.file.as_ref().map(|f| f.size).or_else(|| entry.item.enclosure.as_ref().and_then(|e| e.length)),
+            error,
+            wanted: self.wanted.contains(&entry.id),
+        }
+    }
+
+    /// The view of playlist `id` with counts over its `items`.
+    pub fn playlist(&self, id: u64, row: &PlaylistRow, items: &[ItemEntry]) -> PlaylistView {
+        let views: Vec<ItemView> = items.iter().map(|e| self.view(e)).collect();
+        let count = |s: ItemStatus| views.iter().filter(|v| v.status == s).count() as u32;
+        PlaylistView {
+            id,
+            url: row.url.clone(),
+            title: row.display_title().to_string(),
+            format: row.format.map(|f| format!("{f:?}").to_lowercase()),
+            item_count: items.len() as u32,
+            downloaded_count: count(ItemStatus::Downloaded),
+            failed_count: count(ItemStatus::Failed),
+            wanted_count: views.iter().filter(|v| v.wanted && v.status != ItemStatus::Downloaded).count() as u32,
+            last_sync_ms: row.last_sync_ms,
+            last_error: row.last_error.clone(),
+            folders: row.folders.clone(),
+        }
+    }
+}
+
+/// Every playlist of the catalog, by id. Errors: [`StoreError`].
+pub fn list_playlists(store: &Store) -> Result<Vec<PlaylistView>, StoreError> {
+    let states = ItemStates::read(store)?;
+    let mut out = Vec::new();
+    for (id, row) in store.playlists()? {
+        let items = store.playlist_items(id)?;
+        out.push(states.playlist(id, &row, &items));
+    }
+    Ok(out)
+}
+
+/// Items of playlist `id` in document order. Errors: [`StoreError::NotFound`] for an unknown
+/// playlist.
+pub fn list_items(store: &Store, id: u64) -> Result<Vec<ItemView>, StoreError> {
+    store.playlist(id)?;
+    let states = ItemStates::read(store)?;
+    Ok(store.playlist_items(id)?.iter().map(|e| states.view(e)).collect())
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# End-to-end test of the desktop app (see tests/e2e/desktop.py): builds the UI, the app with
+# the UI embedded and the testkit server, then runs the app under Xvfb and a private D-Bus
+# session through tauri-driver (cargo install tauri-driver --version 2.1.0 --locked) and
+# WebKitWebDriver (Debian webkit2gtk-driver). Screenshots land in target/e2e/screenshots.
+# Run it inside Xvfb: xvfb-run -a dbus-run-session -- tests/e2e/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+
+command -v tauri-driver >/dev/null || cargo install tauri-driver --version 2.1.0 --locked
+[ -x /usr/bin/WebKitWebDriver ] || { echo "error: WebKitWebDriver missing (apt-get install webkit2gtk-driver)" >&2; exit 2; }
+
+[ -d ui/node_modules ] || npm --prefix ui ci --no-audit --no-fund
+npm --prefix ui run build
+cargo build --locked -p catalog-sync-desktop --features custom-protocol
+cargo build --locked -p catalog-sync-testkit --bin testkit-server
+
+work=$(mktemp -d)
+out="$root/target/e2e"
+rm -rf "$out/screenshots"
+mkdir -p "$out/screenshots"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# 3 podcasts of 3 episodes of 2 MB at 500 kB/s per connection: long enough to pause.
+target/debug/testkit-server --feeds 3 --episodes 3 --size 2000000 --rate 500000 --out "$work/server" > "$work/server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^OPML ' "$work/server.log" && break; sleep 0.1; done
+opml=$(awk '/^OPML /{print $2}' "$work/server.log")
+[ -n "$opml" ] || { cat "$work/server.log"; echo "error: testkit-server did not start" >&2; exit 1; }
+
+export CATALOG_SYNC_DATABASE="$work/catalog.redb"
+export CATALOG_SYNC_LIBRARY="$work/library"
+export CATALOG_SYNC_CONFIG="$work/config.toml"
+export XDG_CONFIG_HOME="$work/xdg-config" XDG_DATA_HOME="$work/xdg-data"
+tauri-driver --port 4444 --native-driver /usr/bin/WebKitWebDriver > "$out/tauri-driver.log" 2>&1 &
+pids+=($!)
+
+# The app's output goes to a log file (an artifact), not to WebKitWebDriver's pipe: with the
+# pipe, runs now and then lost the WebDriver connection.
+cat > "$work/app.sh" <<WRAP
+#!/bin/sh
+exec "$root/target/debug/catalog-sync-desktop" "\$@" >>"$out/app.log" 2>&1
+WRAP
+chmod +x "$work/app.sh"
+rm -f "$out/app.log"
+
+APP="${APP:-$work/app.sh}" OPML="$opml" LIBRARY="$work/library" \
+  ARTIFACTS="$out/screenshots" EXPECTED_FILES=6 python3 tests/e2e/desktop.py

@@ -1,0 +1,209 @@
+//! The one door to the backend. Every page calls `api()` and gets a `Backend`: promise-returning
+//! methods that resolve with data or reject with an `ApiError` carrying the wire error's `code`
+//! and `message` (the Rust shell's `{code, message}`), plus event subscriptions. In the app the
+//! backend is the Tauri shell through the generated tauri-specta bindings (`../bindings.ts`:
+//! `commands.*`, `events.*`, and every wire type);
+//! tests replace it with `setBackend(fake)`, so no component knows about the transport.
+//! Events are the only refresh trigger: the shell pushes the whole task center (throttled to a
+//! few per second, cumulative totals), catalog changes, job ends, activity lines and throughput
+//! samples; nothing here polls.
+
+import type { UnlistenFn } from "@tauri-apps/api/event";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { commands, events } from "../bindings";
+
+// ---- Wire types: the shell's tauri-specta types from `src/bindings.ts` (generated from the
+// Rust types, never edited here). Units are in the field names (`_ms` = Unix ms, `_bps` and
+// `bytes_per_sec` = bytes/s, `bytes`/`downloaded`/`total`/`size_bytes` = bytes).
+import type {
+  ActivityLine,
+  AddResult,
+  AppInfo,
+  ImportResult,
+  ItemView,
+  JobAction,
+  JobDetail,
+  JobFinished,
+  JobKind,
+  PlaylistView,
+  Settings,
+  TaskCenterView,
+  ThroughputPoint,
+} from "../bindings";
+
+export type {
+  ActivityLine,
+  AddResult,
+  AppInfo,
+  ErrorClass,
+  ErrorCode,
+  ImportResult,
+  ItemStatus,
+  ItemView,
+  JobAction,
+  JobDetail,
+  JobFinished,
+  JobKind,
+  JobRowView,
+  JobStatus,
+  Lane,
+  LogKind,
+  LogLineView,
+  PlaylistView,
+  RunErrorView,
+  RunOutcome,
+  RunView,
+  Settings,
+  StageKind,
+  StageView,
+  StepOutcome,
+  StepView,
+  SummaryView,
+  TaskCenterView,
+  ThroughputPoint,
+  WireError,
+  WorkerState,
+  WorkerView,
+  WorkItemView,
+  WorkStatus,
+} from "../bindings";
+
+/** A native file drag: `over` while files hover the window, then `drop` with their paths or `leave`. */
+export type FileDrag = { type: "over" } | { type: "drop"; paths: string[] } | { type: "leave" };
+
+/** The wire error of every command: `code` is stable and branched on, `message` is for people. */
+export class ApiError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+    this.name = "ApiError";
+  }
+}
+
+export type Unsubscribe = () => void;
+
+/** Everything the UI asks of the backend. Rejections are `ApiError`s. */
+export interface Backend {
+  listPlaylists(): Promise<PlaylistView[]>;
+  listItems(playlistId: number): Promise<ItemView[]>;
+  addPlaylists(urls: string[]): Promise<AddResult>;
+  importFile(path: string): Promise<ImportResult>;
+  exportOpml(path: string): Promise<void>;
+  /** Native dialogs; null when the user cancels. */
+  pickImportFile(): Promise<string | null>;
+  pickExportPath(): Promise<string | null>;
+  pickFolder(): Promise<string | null>;
+  /** Queues a job over the playlists; returns the job id. */
+  enqueueJob(kind: JobKind, playlistIds: number[]): Promise<number>;
+  /** Marks or unmarks every item of the playlists; returns how many items changed. */
+  setWanted(playlistIds: number[], wanted: boolean): Promise<number>;
+  taskCenter(): Promise<TaskCenterView>;
+  jobDetail(jobId: number): Promise<JobDetail>;
+  jobCommand(jobId: number, action: JobAction): Promise<void>;
+  /** Returns how many jobs it paused / resumed. */
+  pauseAll(): Promise<number>;
+  resumeAll(): Promise<number>;
+  throughputHistory(): Promise<ThroughputPoint[]>;
+  getSettings(): Promise<Settings>;
+  /** Saves and returns the settings as stored. */
+  saveSettings(settings: Settings): Promise<Settings>;
+  appInfo(): Promise<AppInfo>;
+  /** The whole task center, pushed by the shell when it changes (throttled, cumulative). */
+  onTaskCenterChanged(cb: (tc: TaskCenterView) => void): Promise<Unsubscribe>;
+  /** Playlists or items changed; `playlistIds` empty = any. */
+  onCatalogChanged(cb: (playlistIds: number[]) => void): Promise<Unsubscribe>;
+  /** A job reached an end (or paused). */
+  onJobFinished(cb: (e: JobFinished) => void): Promise<Unsubscribe>;
+  /** New lines for the recent events list, oldest first. */
+  onActivity(cb: (lines: ActivityLine[]) => void): Promise<Unsubscribe>;
+  /** One throughput sample a second while jobs run. */
+  onThroughput(cb: (p: ThroughputPoint) => void): Promise<Unsubscribe>;
+  /**
+   * Files dragged over or dropped onto the window. The webview's native drag and drop gives
+   * paths (not File objects) and swallows the HTML drag events of files.
+   */
+  onFileDrag(cb: (e: FileDrag) => void): Promise<Unsubscribe>;
+}
+
+type WireResult<T> = { status: "ok"; data: T } | { status: "error"; error: { code: string; message: string } };
+
+/** Turns a tauri-specta result into a value or a thrown `ApiError`. */
+export function unwrap<T>(r: WireResult<T>): T {
+  if (r.status === "ok") return r.data;
+  throw new ApiError(r.error.code, r.error.message);
+}
+
+/**
+ * Awaits a command; a rejection that is not a wire error (the bindings rethrow `Error`s: no
+ * shell, a refused permission, bad arguments) becomes code `ipc`.
+ */
+async function call<T>(result: Promise<WireResult<T>>): Promise<T> {
+  let r: WireResult<T>;
+  try {
+    r = await result;
+  } catch (e) {
+    r = { status: "error", error: { code: "ipc", message: e instanceof Error ? e.message : String(e) } };
+  }
+  return unwrap(r);
+}
+
+async function done(result: Promise<WireResult<null>>): Promise<void> {
+  await call(result);
+}
+
+async function subscribe<T>(listen: (cb: (e: { payload: T }) => void) => Promise<UnlistenFn>, cb: (payload: T) => void): Promise<Unsubscribe> {
+  return listen((e) => cb(e.payload));
+}
+
+/** The Tauri shell as a backend: one line per command of the bindings. */
+export const tauriBackend: Backend = {
+  listPlaylists: () => call(commands.listPlaylists()),
+  listItems: (playlistId) => call(commands.listItems(playlistId)),
+  addPlaylists: (urls) => call(commands.addPlaylists(urls)),
+  importFile: (path) => call(commands.importFile(path)),
+  exportOpml: (path) => done(commands.exportOpml(path)),
+  pickImportFile: () => call(commands.pickImportFile()),
+  pickExportPath: () => call(commands.pickExportPath()),
+  pickFolder: () => call(commands.pickFolder()),
+  enqueueJob: (kind, playlistIds) => call(commands.enqueueJob(kind, playlistIds)),
+  setWanted: (playlistIds, wanted) => call(commands.setWanted(playlistIds, wanted)),
+  taskCenter: () => call(commands.taskCenter()),
+  jobDetail: (jobId) => call(commands.jobDetail(jobId)),
+  jobCommand: (jobId, action) => done(commands.jobCommand(jobId, action)),
+  pauseAll: () => call(commands.pauseAll()),
+  resumeAll: () => call(commands.resumeAll()),
+  throughputHistory: () => call(commands.throughputHistory()),
+  getSettings: () => call(commands.getSettings()),
+  saveSettings: (settings) => call(commands.saveSettings(settings)),
+  appInfo: () => call(commands.appInfo()),
+  onTaskCenterChanged: (cb) => subscribe(events.taskCenterChanged.listen, (p) => cb(p.task_center)),
+  onCatalogChanged: (cb) => subscribe(events.catalogChanged.listen, (p) => cb(p.playlist_ids)),
+  onJobFinished: (cb) => subscribe(events.jobFinished.listen, cb),
+  onActivity: (cb) => subscribe(events.activity.listen, (p) => cb(p.lines)),
+  onThroughput: (cb) => subscribe(events.throughputSampled.listen, cb),
+  onFileDrag: (cb) =>
+    getCurrentWebview().onDragDropEvent((e) => {
+      const p = e.payload;
+      if (p.type === "drop") cb({ type: "drop", paths: p.paths });
+      else if (p.type === "leave") cb({ type: "leave" });
+      else cb({ type: "over" });
+    }),
+};
+
+let current: Backend = tauriBackend;
+
+/** The backend in use. */
+export function api(): Backend {
+  return current;
+}
+
+/** Replaces the backend (tests inject a fake). */
+export function setBackend(backend: Backend): void {
+  current = backend;
+}
+
+/** Back to the Tauri shell. */
+export function resetBackend(): void {
+  current = tauriBackend;
+}

@@ -1,0 +1,144 @@
+//! Component tests of the playlists page against the fake backend: the empty state, the
+//! "sync recommended" hint, click / Shift-click / Ctrl-click / checkbox / Ctrl+A / Escape
+//! selection, and that the job actions send exactly the selected playlist ids in table order.
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
+import { beforeEach, describe, expect, it } from "vitest";
+import { setBackend } from "../lib/api";
+import { live } from "../lib/live.svelte";
+import { FakeBackend, playlist } from "../test/fake-backend";
+import Playlists from "./Playlists.svelte";
+
+let fake: FakeBackend;
+const noop = async () => {};
+
+function rows(): HTMLElement[] {
+  return screen.getAllByRole("row").filter((r) => r.hasAttribute("data-id"));
+}
+const selectedIds = () => rows().filter((r) => r.getAttribute("aria-selected") === "true").map((r) => Number(r.dataset.id));
+
+beforeEach(() => {
+  fake = new FakeBackend();
+  setBackend(fake);
+});
+
+async function renderWith(n: number) {
+  fake.playlists = Array.from({ length: n }, (_, i) => playlist(i + 1));
+  render(Playlists, { onAddUrls: noop, onImportPaths: noop });
+  await waitFor(() => expect(rows()).toHaveLength(n));
+}
+
+describe("playlists page", () => {
+  it("says what to do when there are no playlists", async () => {
+    render(Playlists, { onAddUrls: noop, onImportPaths: noop });
+    expect(await screen.findByText("No playlists yet")).toBeTruthy();
+    expect(screen.getByText(/Paste a feed URL above, import an OPML file/)).toBeTruthy();
+  });
+
+  it("recommends a sync for a playlist with no items that was never synced", async () => {
+    fake.playlists = [playlist(1, { item_count: 0, downloaded_count: 0, last_sync_ms: null })];
+    render(Playlists, { onAddUrls: noop, onImportPaths: noop });
+    expect(await screen.findByText("0 items, sync recommended")).toBeTruthy();
+    expect(screen.getByText("never")).toBeTruthy();
+  });
+
+  it("selects with click, shift-click and ctrl-click, and enqueues the selection in order", async () => {
+    await renderWith(5);
+    const r = rows();
+    await fireEvent.click(r[3]);
+    await fireEvent.click(r[1], { shiftKey: true });
+    expect(selectedIds()).toEqual([2, 3, 4]);
+    await fireEvent.click(r[2], { ctrlKey: true });
+    expect(selectedIds()).toEqual([2, 4]);
+    expect(screen.getByText("2 selected")).toBeTruthy();
+
+    await fireEvent.click(screen.getByRole("button", { name: "Sync then download" }));
+    await waitFor(() => expect(fake.callsOf("enqueueJob")).toEqual([["sync_download", [2, 4]]]));
+  });
+
+  it("toggles rows with their checkboxes and extends ranges with shift", async () => {
+    await renderWith(4);
+    await fireEvent.click(screen.getByLabelText("Select Playlist 1"));
+    await fireEvent.click(screen.getByLabelText("Select Playlist 3"), { shiftKey: true });
+    expect(selectedIds()).toEqual([1, 2, 3]);
+    await fireEvent.click(screen.getByLabelText("Select Playlist 2"));
+    expect(selectedIds()).toEqual([1, 3]);
+  });
+
+  it("selects all with Ctrl+A, clears with Escape and disables actions without a selection", async () => {
+    await renderWith(3);
+    const mark = screen.getByRole("button", { name: /Mark wanted/ }) as HTMLButtonElement;
+    expect(mark.disabled).toBe(true);
+    await fireEvent.keyDown(rows()[0], { key: "a", ctrlKey: true });
+    expect(selectedIds()).toEqual([1, 2, 3]);
+    await fireEvent.click(mark);
+    await waitFor(() => expect(fake.callsOf("setWanted")).toEqual([[[1, 2, 3], true]]));
+    await fireEvent.keyDown(rows()[0], { key: "Escape" });
+    expect(selectedIds()).toEqual([]);
+    expect(mark.disabled).toBe(true);
+  });
+
+  it("shows the items of the clicked playlist and closes them with Escape", async () => {
+    await renderWith(3);
+    fake.items.set(2, [
+      { id: 21, title: "Episode 21", published_ms: Date.UTC(2026, 0, 5), status: "downloaded", file_path: "Playlist 2/2026-01-05 Episode 21.mp3", size_bytes: 48_200_000, error: null, wanted: true },
+      { id: 22, title: "Episode 22", published_ms: null, status: "failed", file_path: null, size_bytes: null, error: "HTTP 404 from every source", wanted: true },
+    ]);
+    await fireEvent.click(rows()[1]);
+    const pane = await screen.findByRole("region", { name: "Items of Playlist 2" });
+    await within(pane).findByText("Episode 21");
+    expect(within(pane).getByText("Playlist 2/2026-01-05 Episode 21.mp3")).toBeTruthy();
+    expect(within(pane).getByText("48.2 MB")).toBeTruthy();
+    expect(within(pane).getByText("HTTP 404 from every source")).toBeTruthy();
+    expect(within(pane).getByText("Failed")).toBeTruthy();
+    expect(fake.callsOf("listItems")).toEqual([[2]]);
+
+    live.catalogIds = [3];
+    live.catalogVersion += 1;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fake.callsOf("listItems")).toEqual([[2]]);
+    live.catalogIds = [2];
+    live.catalogVersion += 1;
+    await waitFor(() => expect(fake.callsOf("listItems")).toEqual([[2], [2]]));
+
+    await fireEvent.click(rows()[2], { ctrlKey: true });
+    expect(screen.getByRole("region", { name: "Items of Playlist 2" })).toBeTruthy();
+    await fireEvent.keyDown(rows()[2], { key: "Escape" });
+    expect(screen.queryByRole("region", { name: /Items of/ })).toBeNull();
+    expect(selectedIds()).toEqual([2, 3]);
+  });
+
+  it("sorts by a clicked header and selects ranges in the shown order", async () => {
+    fake.playlists = [playlist(1, { item_count: 5 }), playlist(2, { item_count: 50 }), playlist(3, { item_count: 7 })];
+    render(Playlists, { onAddUrls: noop, onImportPaths: noop });
+    await waitFor(() => expect(rows()).toHaveLength(3));
+    await fireEvent.click(screen.getByRole("button", { name: "Items" }));
+    expect(rows().map((r) => Number(r.dataset.id))).toEqual([2, 3, 1]);
+    await fireEvent.click(rows()[0]);
+    await fireEvent.click(rows()[1], { shiftKey: true });
+    await fireEvent.click(screen.getByRole("button", { name: "Sync" }));
+    await waitFor(() => expect(fake.callsOf("enqueueJob")).toEqual([["sync_only", [2, 3]]]));
+  });
+
+  it("filters rows and acts only on the selected rows still shown", async () => {
+    fake.playlists = [playlist(1, { title: "Radiolab" }), playlist(2, { title: "Hardcore History" }), playlist(3, { title: "Radio garden" })];
+    render(Playlists, { onAddUrls: noop, onImportPaths: noop });
+    await waitFor(() => expect(rows()).toHaveLength(3));
+    await fireEvent.keyDown(rows()[0], { key: "a", ctrlKey: true });
+    await fireEvent.input(screen.getByLabelText("Filter playlists"), { target: { value: "radio" } });
+    expect(rows().map((r) => Number(r.dataset.id))).toEqual([1, 3]);
+    expect(screen.getByText("2 selected")).toBeTruthy();
+    await fireEvent.click(screen.getByRole("button", { name: "Download" }));
+    await waitFor(() => expect(fake.callsOf("enqueueJob")).toEqual([["download_only", [1, 3]]]));
+    await fireEvent.input(screen.getByLabelText("Filter playlists"), { target: { value: "nothing like it" } });
+    expect(screen.getByText(/No playlist matches/)).toBeTruthy();
+  });
+
+  it("moves and extends the selection with the arrow keys", async () => {
+    await renderWith(4);
+    await fireEvent.click(rows()[0]);
+    await fireEvent.keyDown(rows()[0], { key: "ArrowDown" });
+    expect(selectedIds()).toEqual([2]);
+    await fireEvent.keyDown(rows()[1], { key: "ArrowDown", shiftKey: true });
+    expect(selectedIds()).toEqual([2, 3]);
+  });
+});

@@ -1,0 +1,64 @@
+//! Component tests of the settings form against the fake backend: invalid fields show their
+//! messages and nothing is saved; valid edits are saved in the core's units (ms, bytes/s);
+//! a backend rejection surfaces as an error toast titled by its code.
+import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { beforeEach, describe, expect, it } from "vitest";
+import { setBackend } from "../lib/api";
+import { toasts } from "../lib/toasts.svelte";
+import { FakeBackend, settings } from "../test/fake-backend";
+import Settings from "./Settings.svelte";
+
+let fake: FakeBackend;
+
+beforeEach(() => {
+  fake = new FakeBackend();
+  fake.stored = settings();
+  setBackend(fake);
+  toasts.length = 0;
+});
+
+async function field(label: string | RegExp): Promise<HTMLInputElement> {
+  return (await screen.findByLabelText(label)) as HTMLInputElement;
+}
+
+describe("settings form", () => {
+  it("shows an error per invalid field and does not save", async () => {
+    render(Settings);
+    await fireEvent.input(await field("Parallel downloads"), { target: { value: "0" } });
+    await fireEvent.input(await field("File names"), { target: { value: "{playlist}/{episode}.{ext}" } });
+    await fireEvent.input(await field("Agent endpoint"), { target: { value: "localhost:11434" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Save" }));
+    expect(await screen.findByText("Parallel downloads must be between 1 and 64")).toBeTruthy();
+    expect(screen.getByText(/Unknown placeholder \{episode\}/)).toBeTruthy();
+    expect(screen.getByText(/Enter an http:\/\/ or https:\/\/ address/)).toBeTruthy();
+    expect((await field("Parallel downloads")).getAttribute("aria-invalid")).toBe("true");
+    expect(fake.callsOf("saveSettings")).toEqual([]);
+  });
+
+  it("saves valid edits converted to the core's units", async () => {
+    render(Settings);
+    await fireEvent.input(await field("Parallel downloads"), { target: { value: "8" } });
+    await fireEvent.input(await field("Bandwidth limit"), { target: { value: "2.5" } });
+    await fireEvent.input(await field("Stalled transfer"), { target: { value: "45" } });
+    await fireEvent.click(screen.getByRole("button", { name: /Add folder/ }));
+    await screen.findByText("/mnt/big/podcasts");
+    await fireEvent.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(fake.callsOf("saveSettings")).toHaveLength(1));
+    const saved = fake.callsOf("saveSettings")[0][0] as ReturnType<typeof settings>;
+    expect(saved.parallel_downloads).toBe(8);
+    expect(saved.bandwidth_limit_bytes_per_sec).toBe(2_500_000);
+    expect(saved.stall_timeout_ms).toBe(45_000);
+    expect(saved.overflow_libraries).toEqual(["/mnt/big/podcasts"]);
+    expect(saved.transfer_deadline_ms).toBe(14_400_000);
+    expect(toasts.map((t) => t.title)).toContain("Settings saved");
+  });
+
+  it("shows the backend's rejection as an error toast", async () => {
+    render(Settings);
+    await field("Parallel downloads");
+    fake.failNext("saveSettings", "io", "library folder is not writable");
+    await fireEvent.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(toasts).toHaveLength(1));
+    expect(toasts[0]).toMatchObject({ kind: "error", title: "File system error", detail: "library folder is not writable" });
+  });
+});
