@@ -22,6 +22,10 @@ conf = json.load(open(os.path.join(root, "tauri.conf.json")))
 conf.pop("$schema", None)
 conf["build"]["frontendDist"] = os.path.join(root, conf["build"]["frontendDist"])
 conf["bundle"]["icon"] = [os.path.join(root, p) for p in conf["bundle"]["icon"]]
+# the CLI runs these from the UI folder; point them at the UI by absolute path
+for key in ("beforeBuildCommand", "beforeDevCommand"):
+    if key in conf["build"]:
+        conf["build"][key] = conf["build"][key].replace("npm --prefix ui ", "npm --prefix " + os.path.join(root, "ui") + " ")
 json.dump(conf, sys.stdout, indent=2)
 PY
 TAURI_APP_PATH="$root/src-tauri" TAURI_FRONTEND_PATH="$root" cargo tauri build "$@"
