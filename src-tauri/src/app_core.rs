@@ -138,8 +138,9 @@ impl AppCore {
         self.inner.clock.now_ms()
     }
 
-    /// How old a worker sample may be and still count as live (ms): two engine ticks' worth of
-    /// samples plus slack, as the CLI's task center uses.
+    /// How old a worker sample may be and still count as live (ms): ten periods of the
+    /// engine's sampler (500 ms), so the speed of a worker that stopped reporting leaves the
+    /// window within 5 s (the CLI uses the 30 s job heartbeat window, too slow for a live view).
     pub fn stale_after_ms(&self) -> i64 {
         5_000
     }

@@ -54,3 +54,21 @@ pub fn apply_start_at_login<R: Runtime>(app: &AppHandle<R>, enabled: bool) {
         tracing::warn!(error = %e, "start at login could not be changed");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn auto_sync_queues_one_sync_download_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = catalog_sync_core::config::Config { database: dir.path().join("c.redb"), library: dir.path().join("lib"), ..Default::default() };
+        let (core, _rx) = AppCore::open_system(config, None).unwrap();
+        let first = sync_all(&core).await.unwrap().expect("a job");
+        assert_eq!(sync_all(&core).await.unwrap(), None, "one is still queued");
+        let job = core.store().job(first).unwrap();
+        assert_eq!((job.kind, job.scope.len()), (JobKind::SyncDownload, 0));
+        core.store().set_job_status(first, JobStatus::Succeeded, 1).unwrap();
+        assert!(sync_all(&core).await.unwrap().is_some(), "after it ended, the next round queues again");
+    }
+}

@@ -140,9 +140,9 @@ pub fn activity_text(e: &Event) -> Option<(u64, &'static str, String)> {
             ItemOutcome::Failed(reason) => (*job, "error", format!("{title}: {reason}")),
         },
         Event::StageFinished { job, stage, counts } => (*job, "info", format!("{stage} stage finished: {} done, {} failed, {} skipped", counts.done, counts.failed, counts.skipped)),
-        Event::CollectionRead { job, url, new_playlists } => (*job, "info", format!("read {url}: {new_playlists} new playlists")),
+        Event::CollectionRead { job, url, new_playlists } => (*job, "info", format!("read {url}: {new_playlists} new playlist{}", if *new_playlists == 1 { "" } else { "s" })),
         Event::CollectionFailed { job, error } => (*job, "error", error.clone()),
-        Event::Exported { job, files } => (*job, "info", format!("wrote {files} playlist files")),
+        Event::Exported { job, files } => (*job, "info", format!("wrote {files} playlist file{}", if *files == 1 { "" } else { "s" })),
         Event::JobFinished { job, status } => (*job, if status.as_str() == "failed" { "error" } else { "info" }, format!("job {status}")),
     })
 }
@@ -307,5 +307,38 @@ pub async fn forward<R: Runtime>(app: AppHandle<R>, core: AppCore, mut rx: mpsc:
             }
         }
         f.flush().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use catalog_sync_core::store::{JobStatus, StageCounts, StageKind};
+
+    #[test]
+    fn activity_lines_for_people() {
+        let line = |e: &Event| activity_text(e).map(|(job, level, text)| format!("{job} {level} {text}"));
+        assert_eq!(line(&Event::Exported { job: 3, files: 1 }).unwrap(), "3 info wrote 1 playlist file");
+        let done = Event::DownloadFinished { job: 1, item: 9, title: "Ep".into(), outcome: ItemOutcome::Downloaded { path: "a/b.mp3".into(), bytes: 2_500_000, resumed_from: 1_000_000 } };
+        assert_eq!(line(&done).unwrap(), "1 info downloaded Ep (2.5 MB, resumed at 1.0 MB)");
+        let failed = Event::DownloadFinished { job: 1, item: 9, title: "Ep".into(), outcome: ItemOutcome::Failed("HTTP 404".into()) };
+        assert_eq!(line(&failed).unwrap(), "1 error Ep: HTTP 404");
+        assert_eq!(line(&Event::DownloadProgress { job: 1, item: 9, downloaded: 5, total: None }), None, "progress is no activity");
+        let counts = StageCounts { done: 4, failed: 1, ..Default::default() };
+        assert_eq!(line(&Event::StageFinished { job: 2, stage: StageKind::Download, counts }).unwrap(), "2 info download stage finished: 4 done, 1 failed, 0 skipped");
+        assert_eq!(line(&Event::JobFinished { job: 2, status: JobStatus::Failed }).unwrap(), "2 error job failed");
+    }
+
+    #[test]
+    fn pending_keeps_the_latest_cumulative_progress_per_item() {
+        let mut p = Pending::default();
+        p.take(&Event::DownloadProgress { job: 1, item: 7, downloaded: 100, total: Some(1000) }, 0);
+        p.take(&Event::DownloadProgress { job: 1, item: 7, downloaded: 600, total: Some(1000) }, 0);
+        p.take(&Event::DownloadProgress { job: 1, item: 8, downloaded: 50, total: None }, 0);
+        assert_eq!(p.progress.len(), 2);
+        assert_eq!(p.progress[&(1, 7)], (600, Some(1000)));
+        assert!(!p.task_center && p.lines.is_empty(), "progress alone does not redraw the task center");
+        p.take(&Event::JobFinished { job: 1, status: JobStatus::Succeeded }, 5);
+        assert!(p.task_center && p.catalog_any && p.lines.len() == 1);
     }
 }
