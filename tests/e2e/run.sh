@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
+bin="${CARGO_TARGET_DIR:-$root/target}/debug"
 
 command -v tauri-driver >/dev/null || cargo install tauri-driver --version 2.1.0 --locked
 [ -x /usr/bin/WebKitWebDriver ] || { echo "error: WebKitWebDriver missing (apt-get install webkit2gtk-driver)" >&2; exit 2; }
@@ -29,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 
 # 3 podcasts of 3 episodes of 2 MB at 500 kB/s per connection: long enough to pause.
-target/debug/testkit-server --feeds 3 --episodes 3 --size 2000000 --rate 500000 --out "$work/server" > "$work/server.log" 2>&1 &
+"$bin/testkit-server" --feeds 3 --episodes 3 --size 2000000 --rate 500000 --out "$work/server" > "$work/server.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q '^OPML ' "$work/server.log" && break; sleep 0.1; done
 opml=$(awk '/^OPML /{print $2}' "$work/server.log")
@@ -39,7 +40,7 @@ opml=$(awk '/^OPML /{print $2}' "$work/server.log")
 # pipe, runs now and then lost the WebDriver connection.
 cat > "$work/app.sh" <<WRAP
 #!/bin/sh
-exec "$root/target/debug/catalog-sync-desktop" "\$@" >>"$out/app.log" 2>&1
+exec "$bin/catalog-sync-desktop" "\$@" >>"$out/app.log" 2>&1
 WRAP
 chmod +x "$work/app.sh"
 rm -f "$out/app.log"
@@ -66,7 +67,7 @@ for try in $(seq "$tries"); do
   fi
   kill "$driver" 2>/dev/null || true
   wait "$driver" 2>/dev/null || true
-  pkill -f "$root/target/debug/catalog-sync-desktop" 2>/dev/null || true
+  pkill -f "$bin/catalog-sync-desktop" 2>/dev/null || true
   sleep 1
 done
 echo "e2e: failed on all $tries tries" >&2
