@@ -179,18 +179,19 @@ pub async fn enqueue_job(core: State<'_, AppCore>, kind: JobKind, playlist_ids: 
 }
 
 /// Selects (`wanted`) or unselects the playlists for download (reference-counted: an item
-/// stays wanted while any selected playlist or job still wants it; unselecting stops transfers
-/// of items nothing wants any more). Returns how many items lost their last reference.
+/// stays wanted while any selected playlist still references it; unselecting stops transfers
+/// of items nothing wants any more). Returns how many items changed their wanted state.
 #[tauri::command]
 #[specta::specta]
 pub async fn set_wanted(core: State<'_, AppCore>, playlist_ids: Vec<u64>, wanted: bool) -> CmdResult<u32> {
     let engine = core.engine();
-    let mut orphans = 0;
+    let before = core.blocking(|s| Ok(s.wanted_items()?)).await?;
     for id in playlist_ids {
-        orphans += engine.set_playlist_wanted(id, wanted, false).await?.orphans.len() as u32;
+        engine.set_playlist_wanted(id, wanted, false).await?;
     }
+    let after = core.blocking(|s| Ok(s.wanted_items()?)).await?;
     core.touch(false, true);
-    Ok(orphans)
+    Ok(before.symmetric_difference(&after).count() as u32)
 }
 
 /// The task center projection now.
