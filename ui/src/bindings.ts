@@ -40,8 +40,8 @@ export const commands = {
 	enqueueJob: (kind: JobKind, playlistIds: number[]) => typedError<number, WireError>(__TAURI_INVOKE("enqueue_job", { kind, playlistIds })),
 	/**
 	 *  Selects (`wanted`) or unselects the playlists for download (reference-counted: an item
-	 *  stays wanted while any selected playlist or job still wants it; unselecting stops transfers
-	 *  of items nothing wants any more). Returns how many items lost their last reference.
+	 *  stays wanted while any selected playlist still references it; unselecting stops transfers
+	 *  of items nothing wants any more). Returns how many items changed their wanted state.
 	 */
 	setWanted: (playlistIds: number[], wanted: boolean) => typedError<number, WireError>(__TAURI_INVOKE("set_wanted", { playlistIds, wanted })),
 	/**  The task center projection now. */
