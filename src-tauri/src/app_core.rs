@@ -56,9 +56,19 @@ pub struct AppCore {
     inner: Arc<Inner>,
 }
 
-fn engine_for(store: &Store, config: &Config, clock: &Arc<dyn Clock>, tx: &mpsc::UnboundedSender<Event>) -> Engine {
+fn engine_for(
+    store: &Store,
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+    tx: &mpsc::UnboundedSender<Event>,
+) -> Engine {
     let tx = tx.clone();
-    Engine::new(store.clone(), config.clone(), clock.clone(), Arc::new(move |e: &Event| drop(tx.send(e.clone()))))
+    Engine::new(
+        store.clone(),
+        config.clone(),
+        clock.clone(),
+        Arc::new(move |e: &Event| drop(tx.send(e.clone()))),
+    )
 }
 
 /// The config file the app uses: `CATALOG_SYNC_CONFIG`, else `Config::default_path`.
@@ -88,7 +98,11 @@ impl AppCore {
     /// engine events (for the forwarder). `config_path` is where settings are saved (`None`:
     /// saving only changes the running app). Errors: the store cannot be opened (`in_use` when
     /// another Catalog Sync has it).
-    pub fn open(config: Config, config_path: Option<PathBuf>, clock: Arc<dyn Clock>) -> CmdResult<(AppCore, mpsc::UnboundedReceiver<Event>)> {
+    pub fn open(
+        config: Config,
+        config_path: Option<PathBuf>,
+        clock: Arc<dyn Clock>,
+    ) -> CmdResult<(AppCore, mpsc::UnboundedReceiver<Event>)> {
         let store = Store::open(&config.database)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let engine = engine_for(&store, &config, &clock, &tx);
@@ -113,7 +127,10 @@ impl AppCore {
     }
 
     /// Opens with the system clock.
-    pub fn open_system(config: Config, config_path: Option<PathBuf>) -> CmdResult<(AppCore, mpsc::UnboundedReceiver<Event>)> {
+    pub fn open_system(
+        config: Config,
+        config_path: Option<PathBuf>,
+    ) -> CmdResult<(AppCore, mpsc::UnboundedReceiver<Event>)> {
         AppCore::open(config, config_path, Arc::new(SystemClock))
     }
 
@@ -156,9 +173,14 @@ impl AppCore {
     }
 
     /// Runs `f` against the store on the blocking pool.
-    pub async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Store) -> CmdResult<T> + Send + 'static) -> CmdResult<T> {
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> CmdResult<T> + Send + 'static,
+    ) -> CmdResult<T> {
         let store = self.inner.store.clone();
-        tokio::task::spawn_blocking(move || f(&store)).await.map_err(|e| crate::error::WireError::new(crate::error::ErrorCode::Internal, e.to_string()))?
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| crate::error::WireError::new(crate::error::ErrorCode::Internal, e.to_string()))?
     }
 
     /// Tells the event forwarder that the task center (`jobs`) and/or the catalog changed
@@ -192,7 +214,10 @@ impl AppCore {
         let engine = self.engine();
         let status = self.blocking(move |s| Ok(s.job(job)?.status)).await?;
         if apply_command(status, command).is_none() {
-            return Err(crate::error::WireError::new(crate::error::ErrorCode::Conflict, format!("job {job}: {} does not apply to a {status} job", command.as_str())));
+            return Err(crate::error::WireError::new(
+                crate::error::ErrorCode::Conflict,
+                format!("job {job}: {} does not apply to a {status} job", command.as_str()),
+            ));
         }
         engine.command(job, command).await?;
         self.inner.wake.notify_one();
@@ -218,7 +243,13 @@ impl AppCore {
 
     /// Jobs that are running or pausing (downloads may be in flight).
     pub fn running_jobs(&self) -> CmdResult<u32> {
-        Ok(self.inner.store.jobs()?.iter().filter(|(_, j)| matches!(j.status, JobStatus::Running | JobStatus::PauseRequested)).count() as u32)
+        Ok(self
+            .inner
+            .store
+            .jobs()?
+            .iter()
+            .filter(|(_, j)| matches!(j.status, JobStatus::Running | JobStatus::PauseRequested))
+            .count() as u32)
     }
 
     /// Saves `config` to the config file, makes it current, runs the settings hook and asks

@@ -30,7 +30,15 @@ pub async fn run(core: AppCore) {
 /// Queues a `sync_download` of every playlist unless one is already queued or running.
 /// Returns the new job's id. Errors: store failures.
 pub async fn sync_all(core: &AppCore) -> crate::error::CmdResult<Option<u64>> {
-    let busy = core.blocking(|s| Ok(s.jobs()?.iter().any(|(_, j)| j.kind == JobKind::SyncDownload && j.scope.is_empty() && matches!(j.status, JobStatus::Queued | JobStatus::Running | JobStatus::PauseRequested)))).await?;
+    let busy = core
+        .blocking(|s| {
+            Ok(s.jobs()?.iter().any(|(_, j)| {
+                j.kind == JobKind::SyncDownload
+                    && j.scope.is_empty()
+                    && matches!(j.status, JobStatus::Queued | JobStatus::Running | JobStatus::PauseRequested)
+            }))
+        })
+        .await?;
     if busy || core.is_shutting_down() {
         return Ok(None);
     }
@@ -62,7 +70,11 @@ mod tests {
     #[tokio::test]
     async fn auto_sync_queues_one_sync_download_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
-        let config = catalog_sync_core::config::Config { database: dir.path().join("c.redb"), library: dir.path().join("lib"), ..Default::default() };
+        let config = catalog_sync_core::config::Config {
+            database: dir.path().join("c.redb"),
+            library: dir.path().join("lib"),
+            ..Default::default()
+        };
         let (core, _rx) = AppCore::open_system(config, None).unwrap();
         let first = sync_all(&core).await.unwrap().expect("a job");
         assert_eq!(sync_all(&core).await.unwrap(), None, "one is still queued");

@@ -116,7 +116,13 @@ pub async fn import_file(core: State<'_, AppCore>, path: String) -> CmdResult<Im
     let engine = core.engine();
     let out = subscriptions::import_source(core.store(), engine.client(), &path, core.now_ms()).await?;
     core.touch(false, true);
-    Ok(ImportResult { url: out.url, subscription_list: out.subscription_list, ids: out.ids, created: out.created, items: out.items })
+    Ok(ImportResult {
+        url: out.url,
+        subscription_list: out.subscription_list,
+        ids: out.ids,
+        created: out.created,
+        items: out.items,
+    })
 }
 
 /// Writes the catalog as OPML 2.0 to `path`. Errors: `io`.
@@ -140,7 +146,10 @@ fn dialog_path(handle: Option<rfd::FileHandle>) -> Option<String> {
 pub async fn pick_import_file() -> CmdResult<Option<String>> {
     let picked = rfd::AsyncFileDialog::new()
         .set_title("Import playlists")
-        .add_filter("Subscription lists and playlists", &["opml", "xml", "m3u", "m3u8", "pls", "xspf", "rss", "atom"])
+        .add_filter(
+            "Subscription lists and playlists",
+            &["opml", "xml", "m3u", "m3u8", "pls", "xspf", "rss", "atom"],
+        )
         .add_filter("All files", &["*"])
         .pick_file()
         .await;
@@ -151,7 +160,12 @@ pub async fn pick_import_file() -> CmdResult<Option<String>> {
 #[tauri::command]
 #[specta::specta]
 pub async fn pick_export_path() -> CmdResult<Option<String>> {
-    let picked = rfd::AsyncFileDialog::new().set_title("Export OPML").set_file_name("catalog-sync.opml").add_filter("OPML", &["opml"]).save_file().await;
+    let picked = rfd::AsyncFileDialog::new()
+        .set_title("Export OPML")
+        .set_file_name("catalog-sync.opml")
+        .add_filter("OPML", &["opml"])
+        .save_file()
+        .await;
     Ok(dialog_path(picked))
 }
 
@@ -236,7 +250,11 @@ pub async fn resume_all(core: State<'_, AppCore>) -> CmdResult<u32> {
 #[tauri::command]
 #[specta::specta]
 pub async fn throughput_history(core: State<'_, AppCore>) -> CmdResult<Vec<ThroughputPoint>> {
-    Ok(core.throughput().into_iter().map(|(t_ms, bytes_per_sec)| ThroughputPoint { t_ms, bytes_per_sec }).collect())
+    Ok(core
+        .throughput()
+        .into_iter()
+        .map(|(t_ms, bytes_per_sec)| ThroughputPoint { t_ms, bytes_per_sec })
+        .collect())
 }
 
 /// The settings as saved.
@@ -255,7 +273,9 @@ pub async fn save_settings(core: State<'_, AppCore>, settings: Settings) -> CmdR
     settings.apply_to(&mut config)?;
     let core = core.inner().clone();
     let saved = Settings::from_config(&config);
-    tokio::task::spawn_blocking(move || core.save_config(config)).await.map_err(|e| WireError::new(ErrorCode::Internal, e.to_string()))??;
+    tokio::task::spawn_blocking(move || core.save_config(config))
+        .await
+        .map_err(|e| WireError::new(ErrorCode::Internal, e.to_string()))??;
     Ok(saved)
 }
 
@@ -263,5 +283,9 @@ pub async fn save_settings(core: State<'_, AppCore>, settings: Settings) -> CmdR
 #[tauri::command]
 #[specta::specta]
 pub async fn app_info(core: State<'_, AppCore>) -> CmdResult<AppInfo> {
-    Ok(AppInfo { version: env!("CARGO_PKG_VERSION").to_string(), database: core.store().path().display().to_string(), config_file: core.config_path().map(|p| p.display().to_string()) })
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        database: core.store().path().display().to_string(),
+        config_file: core.config_path().map(|p| p.display().to_string()),
+    })
 }

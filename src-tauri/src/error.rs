@@ -89,7 +89,9 @@ impl From<SubscriptionError> for WireError {
             SubscriptionError::BadInput(_) => ErrorCode::InvalidInput,
             SubscriptionError::Fetch { source, .. } if source.is_transient() => ErrorCode::Network,
             SubscriptionError::Fetch { source: FetchError::File { .. }, .. } => ErrorCode::Io,
-            SubscriptionError::Fetch { source: FetchError::Status { status: 404 | 410 }, .. } => ErrorCode::NotFound,
+            SubscriptionError::Fetch { source: FetchError::Status { status: 404 | 410 }, .. } => {
+                ErrorCode::NotFound
+            }
             SubscriptionError::Fetch { .. } => ErrorCode::InvalidInput,
             SubscriptionError::Parse { .. } => ErrorCode::Unparsable,
         };

@@ -120,7 +120,15 @@ pub struct ThroughputSampled {
 
 /// Every event the window can listen to, for the bindings.
 pub fn collect() -> tauri_specta::Events {
-    tauri_specta::collect_events![TaskCenterChanged, CatalogChanged, JobFinished, JobStarted, DownloadProgress, Activity, ThroughputSampled]
+    tauri_specta::collect_events![
+        TaskCenterChanged,
+        CatalogChanged,
+        JobFinished,
+        JobStarted,
+        DownloadProgress,
+        Activity,
+        ThroughputSampled
+    ]
 }
 
 /// A line for people of an engine event, `None` for progress.
@@ -128,22 +136,49 @@ pub fn activity_text(e: &Event) -> Option<(u64, &'static str, String)> {
     let mb = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
     Some(match e {
         Event::JobStarted { job, kind } => (*job, "info", format!("{} started", display_name(*kind))),
-        Event::StageStarted { job, stage, total, finished } => (*job, "info", format!("{stage} stage: {total} work items ({finished} already finished)")),
-        Event::PlaylistSynced { job, title, new_items, total, .. } => (*job, "info", format!("synced {title}: {new_items} new of {total} items")),
+        Event::StageStarted { job, stage, total, finished } => {
+            (*job, "info", format!("{stage} stage: {total} work items ({finished} already finished)"))
+        }
+        Event::PlaylistSynced { job, title, new_items, total, .. } => {
+            (*job, "info", format!("synced {title}: {new_items} new of {total} items"))
+        }
         Event::PlaylistFailed { job, error, .. } => (*job, "error", error.clone()),
         Event::ItemResolved { .. } | Event::DownloadProgress { .. } => return None,
-        Event::DownloadStarted { job, title, worker, .. } => (*job, "info", format!("{worker}: downloading {title}")),
+        Event::DownloadStarted { job, title, worker, .. } => {
+            (*job, "info", format!("{worker}: downloading {title}"))
+        }
         Event::DownloadFinished { job, title, outcome, .. } => match outcome {
-            ItemOutcome::Downloaded { bytes, resumed_from, .. } if *resumed_from > 0 => (*job, "info", format!("downloaded {title} ({}, resumed at {})", mb(*bytes), mb(*resumed_from))),
-            ItemOutcome::Downloaded { bytes, .. } => (*job, "info", format!("downloaded {title} ({})", mb(*bytes))),
+            ItemOutcome::Downloaded { bytes, resumed_from, .. } if *resumed_from > 0 => (
+                *job,
+                "info",
+                format!("downloaded {title} ({}, resumed at {})", mb(*bytes), mb(*resumed_from)),
+            ),
+            ItemOutcome::Downloaded { bytes, .. } => {
+                (*job, "info", format!("downloaded {title} ({})", mb(*bytes)))
+            }
             ItemOutcome::AlreadyDownloaded => (*job, "info", format!("{title}: already downloaded")),
             ItemOutcome::Failed(reason) => (*job, "error", format!("{title}: {reason}")),
         },
-        Event::StageFinished { job, stage, counts } => (*job, "info", format!("{stage} stage finished: {} done, {} failed, {} skipped", counts.done, counts.failed, counts.skipped)),
-        Event::CollectionRead { job, url, new_playlists } => (*job, "info", format!("read {url}: {new_playlists} new playlist{}", if *new_playlists == 1 { "" } else { "s" })),
+        Event::StageFinished { job, stage, counts } => (
+            *job,
+            "info",
+            format!(
+                "{stage} stage finished: {} done, {} failed, {} skipped",
+                counts.done, counts.failed, counts.skipped
+            ),
+        ),
+        Event::CollectionRead { job, url, new_playlists } => (
+            *job,
+            "info",
+            format!("read {url}: {new_playlists} new playlist{}", if *new_playlists == 1 { "" } else { "s" }),
+        ),
         Event::CollectionFailed { job, error } => (*job, "error", error.clone()),
-        Event::Exported { job, files } => (*job, "info", format!("wrote {files} playlist file{}", if *files == 1 { "" } else { "s" })),
-        Event::JobFinished { job, status } => (*job, if status.as_str() == "failed" { "error" } else { "info" }, format!("job {status}")),
+        Event::Exported { job, files } => {
+            (*job, "info", format!("wrote {files} playlist file{}", if *files == 1 { "" } else { "s" }))
+        }
+        Event::JobFinished { job, status } => {
+            (*job, if status.as_str() == "failed" { "error" } else { "info" }, format!("job {status}"))
+        }
     })
 }
 
@@ -174,7 +209,11 @@ struct Pending {
 
 impl Pending {
     fn is_dirty(&self) -> bool {
-        self.task_center || self.catalog_any || !self.catalog.is_empty() || !self.progress.is_empty() || !self.lines.is_empty()
+        self.task_center
+            || self.catalog_any
+            || !self.catalog.is_empty()
+            || !self.progress.is_empty()
+            || !self.lines.is_empty()
     }
 
     fn take(&mut self, e: &Event, now_ms: i64) {
@@ -249,7 +288,8 @@ impl<R: Runtime, S: Shell<R>> Forwarder<R, S> {
                     if sample_due || (was_running && !self.running) {
                         self.last_sample = Instant::now();
                         self.core.record_throughput(now, tc.total_speed_bps);
-                        let _ = ThroughputSampled { t_ms: now, bytes_per_sec: tc.total_speed_bps }.emit(&self.app);
+                        let _ = ThroughputSampled { t_ms: now, bytes_per_sec: tc.total_speed_bps }
+                            .emit(&self.app);
                     }
                     self.shell.task_center(&self.app, &tc);
                     self.tc_version += 1;
@@ -271,7 +311,10 @@ impl<R: Runtime, S: Shell<R>> Forwarder<R, S> {
             catalog_changed(&self.app, ids);
         }
         if !p.progress.is_empty() {
-            let items = std::mem::take(&mut p.progress).into_iter().map(|((job, item), (downloaded, total))| ItemProgress { job, item, downloaded, total }).collect();
+            let items = std::mem::take(&mut p.progress)
+                .into_iter()
+                .map(|((job, item), (downloaded, total))| ItemProgress { job, item, downloaded, total })
+                .collect();
             let _ = DownloadProgress { items }.emit(&self.app);
         }
         if !p.lines.is_empty() {
@@ -282,8 +325,22 @@ impl<R: Runtime, S: Shell<R>> Forwarder<R, S> {
 
 /// Runs the forwarder until the engine's channel closes (see the module docs): after the first
 /// event of a burst it collects for one [`TICK`], then flushes once.
-pub async fn forward<R: Runtime>(app: AppHandle<R>, core: AppCore, mut rx: mpsc::UnboundedReceiver<Event>, shell: impl Shell<R>) {
-    let mut f = Forwarder { app, core, shell, pending: Pending { task_center: true, ..Default::default() }, tc_version: 0, running: false, last_sample: Instant::now(), last_catalog: Instant::now().checked_sub(CATALOG_EVERY).unwrap_or_else(Instant::now) };
+pub async fn forward<R: Runtime>(
+    app: AppHandle<R>,
+    core: AppCore,
+    mut rx: mpsc::UnboundedReceiver<Event>,
+    shell: impl Shell<R>,
+) {
+    let mut f = Forwarder {
+        app,
+        core,
+        shell,
+        pending: Pending { task_center: true, ..Default::default() },
+        tc_version: 0,
+        running: false,
+        last_sample: Instant::now(),
+        last_catalog: Instant::now().checked_sub(CATALOG_EVERY).unwrap_or_else(Instant::now),
+    };
     let core = f.core.clone();
     loop {
         if !f.running && !f.pending.is_dirty() {
@@ -319,14 +376,38 @@ mod tests {
     fn activity_lines_for_people() {
         let line = |e: &Event| activity_text(e).map(|(job, level, text)| format!("{job} {level} {text}"));
         assert_eq!(line(&Event::Exported { job: 3, files: 1 }).unwrap(), "3 info wrote 1 playlist file");
-        let done = Event::DownloadFinished { job: 1, item: 9, title: "Ep".into(), outcome: ItemOutcome::Downloaded { path: "a/b.mp3".into(), bytes: 2_500_000, resumed_from: 1_000_000 } };
+        let done = Event::DownloadFinished {
+            job: 1,
+            item: 9,
+            title: "Ep".into(),
+            outcome: ItemOutcome::Downloaded {
+                path: "a/b.mp3".into(),
+                bytes: 2_500_000,
+                resumed_from: 1_000_000,
+            },
+        };
         assert_eq!(line(&done).unwrap(), "1 info downloaded Ep (2.5 MB, resumed at 1.0 MB)");
-        let failed = Event::DownloadFinished { job: 1, item: 9, title: "Ep".into(), outcome: ItemOutcome::Failed("HTTP 404".into()) };
+        let failed = Event::DownloadFinished {
+            job: 1,
+            item: 9,
+            title: "Ep".into(),
+            outcome: ItemOutcome::Failed("HTTP 404".into()),
+        };
         assert_eq!(line(&failed).unwrap(), "1 error Ep: HTTP 404");
-        assert_eq!(line(&Event::DownloadProgress { job: 1, item: 9, downloaded: 5, total: None }), None, "progress is no activity");
+        assert_eq!(
+            line(&Event::DownloadProgress { job: 1, item: 9, downloaded: 5, total: None }),
+            None,
+            "progress is no activity"
+        );
         let counts = StageCounts { done: 4, failed: 1, ..Default::default() };
-        assert_eq!(line(&Event::StageFinished { job: 2, stage: StageKind::Download, counts }).unwrap(), "2 info download stage finished: 4 done, 1 failed, 0 skipped");
-        assert_eq!(line(&Event::JobFinished { job: 2, status: JobStatus::Failed }).unwrap(), "2 error job failed");
+        assert_eq!(
+            line(&Event::StageFinished { job: 2, stage: StageKind::Download, counts }).unwrap(),
+            "2 info download stage finished: 4 done, 1 failed, 0 skipped"
+        );
+        assert_eq!(
+            line(&Event::JobFinished { job: 2, status: JobStatus::Failed }).unwrap(),
+            "2 error job failed"
+        );
     }
 
     #[test]

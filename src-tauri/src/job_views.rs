@@ -9,7 +9,10 @@ use catalog_sync_core::store::{RunRow, StageKind as CoreStage, Store, StoreError
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
-use crate::wire::{ErrorClass, JobKind, Lane, JobStatus, LogKind, RunOutcome, StageKind, StepOutcome, WorkStatus, WorkerState};
+use crate::wire::{
+    ErrorClass, JobKind, JobStatus, Lane, LogKind, RunOutcome, StageKind, StepOutcome, WorkStatus,
+    WorkerState,
+};
 
 /// Work items listed per stage in a job's detail (the first ones, in target order).
 pub const DETAIL_ITEMS_PER_STAGE: usize = 500;
@@ -113,14 +116,25 @@ impl From<TaskCenter> for TaskCenterView {
             total_speed_bps: tc.jobs.iter().map(|j| j.speed_bps).sum(),
             active_workers: tc.jobs.iter().map(|j| j.active_workers).sum(),
             jobs: tc.jobs.into_iter().map(Into::into).collect(),
-            summary: SummaryView { total: s.total, queued: s.queued, queued_download_jobs: s.queued_download_jobs, running: s.running, paused: s.paused, failed: s.failed },
+            summary: SummaryView {
+                total: s.total,
+                queued: s.queued,
+                queued_download_jobs: s.queued_download_jobs,
+                running: s.running,
+                paused: s.paused,
+                failed: s.failed,
+            },
         }
     }
 }
 
 /// The task center at `now_ms`; worker samples older than `stale_after_ms` do not count.
 /// Errors: [`StoreError`].
-pub fn task_center_view(store: &Store, now_ms: i64, stale_after_ms: i64) -> Result<TaskCenterView, StoreError> {
+pub fn task_center_view(
+    store: &Store,
+    now_ms: i64,
+    stale_after_ms: i64,
+) -> Result<TaskCenterView, StoreError> {
     Ok(task_center::task_center(store, now_ms, stale_after_ms)?.into())
 }
 
@@ -201,7 +215,20 @@ pub struct WorkerView {
 
 impl From<WorkerRow> for WorkerView {
     fn from(w: WorkerRow) -> WorkerView {
-        WorkerView { name: w.name, stage: w.stage.into(), state: w.state.into(), item: w.current_item, display: w.display, downloaded: w.downloaded, total: w.total, speed_bps: w.speed_bps, percent: w.percent, processed: w.processed, errors: w.errors, heartbeat_ms: w.heartbeat_ms }
+        WorkerView {
+            name: w.name,
+            stage: w.stage.into(),
+            state: w.state.into(),
+            item: w.current_item,
+            display: w.display,
+            downloaded: w.downloaded,
+            total: w.total,
+            speed_bps: w.speed_bps,
+            percent: w.percent,
+            processed: w.processed,
+            errors: w.errors,
+            heartbeat_ms: w.heartbeat_ms,
+        }
     }
 }
 
@@ -264,7 +291,11 @@ impl From<RunRow> for RunView {
                     started_ms: s.started_ms,
                     ended_ms: s.ended_ms,
                     outcome: s.outcome.map(Into::into),
-                    error: s.error.map(|e| RunErrorView { code: e.code, message: e.message, class: e.kind.into() }),
+                    error: s.error.map(|e| RunErrorView {
+                        code: e.code,
+                        message: e.message,
+                        class: e.kind.into(),
+                    }),
                 })
                 .collect(),
         }
@@ -306,28 +337,64 @@ pub struct JobDetail {
 fn title_of(store: &Store, kind: CoreStage, target: u64) -> (String, Option<u64>) {
     match kind {
         CoreStage::Download => {
-            let title = store.item(target).ok().and_then(|i| i.title).unwrap_or_else(|| format!("item {target}"));
+            let title =
+                store.item(target).ok().and_then(|i| i.title).unwrap_or_else(|| format!("item {target}"));
             (title, store.item_file(target).ok().flatten().map(|f| f.size))
         }
         CoreStage::Collect => (format!("list {target}"), None),
-        CoreStage::Sync | CoreStage::Export => (store.playlist(target).map(|p| p.display_title().to_string()).unwrap_or_else(|_| format!("playlist {target}")), None),
+        CoreStage::Sync | CoreStage::Export => (
+            store
+                .playlist(target)
+                .map(|p| p.display_title().to_string())
+                .unwrap_or_else(|_| format!("playlist {target}")),
+            None,
+        ),
     }
 }
 
 /// The detail of job `job` at `now_ms`. Errors: [`StoreError::NotFound`] for an unknown job.
-pub fn job_detail(store: &Store, job: u64, now_ms: i64, stale_after_ms: i64) -> Result<JobDetail, StoreError> {
+pub fn job_detail(
+    store: &Store,
+    job: u64,
+    now_ms: i64,
+    stale_after_ms: i64,
+) -> Result<JobDetail, StoreError> {
     let row = store.job(job)?;
     let tc = task_center::task_center(store, now_ms, stale_after_ms)?;
-    let view = tc.jobs.into_iter().find(|j| j.id == job).ok_or_else(|| StoreError::NotFound { what: "job", id: job.to_string() })?;
+    let view = tc
+        .jobs
+        .into_iter()
+        .find(|j| j.id == job)
+        .ok_or_else(|| StoreError::NotFound { what: "job", id: job.to_string() })?;
     let (mut stages, mut items, mut truncated) = (Vec::new(), Vec::new(), false);
     for (index, stage) in row.stages.iter().enumerate() {
         let c = store.stage_counts(job, index as u8)?;
-        stages.push(StageView { index: index as u32, kind: stage.kind.into(), status: stage.status.into(), queued: c.queued, running: c.running, done: c.done, failed: c.failed, skipped: c.skipped, total: c.total(), error: stage.error.clone() });
+        stages.push(StageView {
+            index: index as u32,
+            kind: stage.kind.into(),
+            status: stage.status.into(),
+            queued: c.queued,
+            running: c.running,
+            done: c.done,
+            failed: c.failed,
+            skipped: c.skipped,
+            total: c.total(),
+            error: stage.error.clone(),
+        });
         let work = store.stage_items(job, index as u8)?;
         truncated |= work.len() > DETAIL_ITEMS_PER_STAGE;
         for (target, w) in work.into_iter().take(DETAIL_ITEMS_PER_STAGE) {
             let (title, bytes) = title_of(store, stage.kind, target);
-            items.push(WorkItemView { stage: index as u32, target, title, status: w.status.into(), attempts: w.attempts, error: w.last_error, note: w.note, bytes });
+            items.push(WorkItemView {
+                stage: index as u32,
+                target,
+                title,
+                status: w.status.into(),
+                attempts: w.attempts,
+                error: w.last_error,
+                note: w.note,
+                bytes,
+            });
         }
     }
     let log = store.job_log(job)?;
@@ -339,6 +406,10 @@ pub fn job_detail(store: &Store, job: u64, now_ms: i64, stale_after_ms: i64) -> 
         items_truncated: truncated,
         workers: store.workers(job)?.into_iter().map(Into::into).collect(),
         runs: store.runs(job)?.into_iter().map(Into::into).collect(),
-        log: log.into_iter().skip(skip).map(|(seq, l)| LogLineView { seq, at_ms: l.at_ms, kind: l.kind.into(), text: l.text }).collect(),
+        log: log
+            .into_iter()
+            .skip(skip)
+            .map(|(seq, l)| LogLineView { seq, at_ms: l.at_ms, kind: l.kind.into(), text: l.text })
+            .collect(),
     })
 }

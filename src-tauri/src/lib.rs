@@ -76,7 +76,11 @@ pub fn bindings_text() -> Result<String, String> {
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf, String> {
-    let dir = std::env::temp_dir().join(format!("catalog-sync-bindings-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)));
+    let dir = std::env::temp_dir().join(format!(
+        "catalog-sync-bindings-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    ));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     Ok(dir)
 }
@@ -106,16 +110,24 @@ pub fn start<R: Runtime>(app: &tauri::App<R>, rx: mpsc::UnboundedReceiver<Event>
 /// Runs the desktop app (blocks until it quits). `--hidden` starts it in the tray (start at
 /// login passes it).
 pub fn run() {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
     let hidden = std::env::args().any(|a| a == "--hidden");
     let config_path = app_core::config_path_from_env();
-    let opened = app_core::load_config(config_path.as_deref()).and_then(|c| AppCore::open_system(c, config_path));
+    let opened =
+        app_core::load_config(config_path.as_deref()).and_then(|c| AppCore::open_system(c, config_path));
 
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| tray::show_main(app)))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
-        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, Some(vec!["--hidden"])))
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec!["--hidden"]),
+        ))
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::CloseRequested { api, .. } = event {
                 if window.label() == "main" {
@@ -131,7 +143,9 @@ pub fn run() {
             tray::build(app.handle())?;
             autosync::apply_start_at_login(app.handle(), core.config().start_at_login);
             let handle = app.handle().clone();
-            core.set_settings_hook(Box::new(move |c| autosync::apply_start_at_login(&handle, c.start_at_login)));
+            core.set_settings_hook(Box::new(move |c| {
+                autosync::apply_start_at_login(&handle, c.start_at_login)
+            }));
             tauri::async_runtime::spawn(autosync::run(core.clone()));
             if hidden {
                 if let Some(w) = app.get_webview_window("main") {
@@ -146,18 +160,21 @@ pub fn run() {
                 let _ = w.hide();
             }
             let handle = app.handle().clone();
-            app.dialog().message(e.message).title("Catalog Sync cannot start").kind(tauri_plugin_dialog::MessageDialogKind::Error).show(move |_| handle.exit(2));
+            app.dialog()
+                .message(e.message)
+                .title("Catalog Sync cannot start")
+                .kind(tauri_plugin_dialog::MessageDialogKind::Error)
+                .show(move |_| handle.exit(2));
             Ok(())
         }),
     };
 
-    builder
-        .build(tauri::generate_context!("../tauri.conf.json"))
-        .expect("building the Tauri app")
-        .run(|_app, event| {
+    builder.build(tauri::generate_context!("../tauri.conf.json")).expect("building the Tauri app").run(
+        |_app, event| {
             // the window only hides; leaving happens through the tray's Quit
             if let tauri::RunEvent::ExitRequested { code: None, api, .. } = event {
                 api.prevent_exit();
             }
-        });
+        },
+    );
 }

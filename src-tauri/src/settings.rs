@@ -98,7 +98,10 @@ impl Settings {
         if self.parallel_downloads == 0 || self.per_host_connections == 0 {
             return Err(WireError::invalid("parallel downloads and connections per host must be at least 1"));
         }
-        if self.stall_timeout_ms == 0 || self.transfer_deadline_ms == 0 || self.subprocess_stall_timeout_ms == 0 {
+        if self.stall_timeout_ms == 0
+            || self.transfer_deadline_ms == 0
+            || self.subprocess_stall_timeout_ms == 0
+        {
             return Err(WireError::invalid("watchdog windows must be longer than 0 ms"));
         }
         if !self.name_template.contains("{ext}") {
@@ -108,7 +111,13 @@ impl Settings {
             return Err(WireError::invalid("auto-sync hours and bandwidth limit must be empty or above 0"));
         }
         c.library = PathBuf::from(self.library.trim());
-        c.overflow_libraries = self.overflow_libraries.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(PathBuf::from).collect();
+        c.overflow_libraries = self
+            .overflow_libraries
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect();
         c.parallel_downloads = self.parallel_downloads as usize;
         c.per_host_connections = self.per_host_connections as usize;
         c.bandwidth_limit_bytes_per_sec = self.bandwidth_limit_bytes_per_sec;
@@ -131,7 +140,9 @@ impl Settings {
 /// Writes `config` to `path` as TOML via a temp file and a rename (creating the folder).
 /// Errors: `io` when the folder or file cannot be written.
 pub fn write_config(path: &Path, config: &Config) -> CmdResult<()> {
-    let text = toml::to_string(config).map_err(|e| WireError::new(crate::error::ErrorCode::Internal, format!("cannot encode settings: {e}")))?;
+    let text = toml::to_string(config).map_err(|e| {
+        WireError::new(crate::error::ErrorCode::Internal, format!("cannot encode settings: {e}"))
+    })?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }

@@ -33,7 +33,8 @@ pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
 /// `Catalog Sync: 3 downloads, 2.1 MB/s`.
 pub fn tooltip(tc: &TaskCenterView) -> String {
     if tc.active_workers == 0 && tc.summary.running == 0 {
-        let queued = if tc.summary.queued > 0 { format!(", {} queued", tc.summary.queued) } else { String::new() };
+        let queued =
+            if tc.summary.queued > 0 { format!(", {} queued", tc.summary.queued) } else { String::new() };
         return format!("Catalog Sync: idle{queued}");
     }
     let n = tc.active_workers;
@@ -63,7 +64,12 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             _ => {}
         })
         .on_tray_icon_event(|tray, event| {
-            if let TrayIconEvent::Click { button: MouseButton::Left, button_state: MouseButtonState::Up, .. } = event {
+            if let TrayIconEvent::Click {
+                button: MouseButton::Left,
+                button_state: MouseButtonState::Up,
+                ..
+            } = event
+            {
                 show_main(tray.app_handle());
             }
         })
@@ -128,7 +134,12 @@ impl<R: Runtime> Shell<R> for TrayShell {
         let core = app.state::<AppCore>();
         let name = core.store().job(job).map(|j| display_name(j.kind)).unwrap_or("Job");
         let body = match core.store().runs(job).ok().and_then(|r| r.last().cloned()) {
-            Some(run) => run.steps.iter().filter_map(|s| s.error.as_ref().map(|e| e.message.clone())).next().unwrap_or_else(|| format!("Job {job} {what}.")),
+            Some(run) => run
+                .steps
+                .iter()
+                .filter_map(|s| s.error.as_ref().map(|e| e.message.clone()))
+                .next()
+                .unwrap_or_else(|| format!("Job {job} {what}.")),
             None => format!("Job {job} {what}."),
         };
         if app.try_state::<tauri_plugin_notification::Notification<R>>().is_some() {
@@ -143,7 +154,19 @@ mod tests {
     use crate::job_views::SummaryView;
 
     fn tc(running: u32, workers: u32, bps: u64, queued: u32) -> TaskCenterView {
-        TaskCenterView { jobs: vec![], summary: SummaryView { total: running + queued, queued, queued_download_jobs: 0, running, paused: 0, failed: 0 }, total_speed_bps: bps, active_workers: workers }
+        TaskCenterView {
+            jobs: vec![],
+            summary: SummaryView {
+                total: running + queued,
+                queued,
+                queued_download_jobs: 0,
+                running,
+                paused: 0,
+                failed: 0,
+            },
+            total_speed_bps: bps,
+            active_workers: workers,
+        }
     }
 
     #[test]

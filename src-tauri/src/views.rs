@@ -8,7 +8,9 @@
 use std::collections::{HashMap, HashSet};
 
 use catalog_sync_core::store::items::ItemEntry;
-use catalog_sync_core::store::{PlaylistRow, StageKind as CoreStage, Store, StoreError, WorkStatus as CoreWork};
+use catalog_sync_core::store::{
+    PlaylistRow, StageKind as CoreStage, Store, StoreError, WorkStatus as CoreWork,
+};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
@@ -123,7 +125,11 @@ impl ItemStates {
             published_ms: entry.item.published.map(|s| s.saturating_mul(1000)),
             status,
             file_path: entry.file.as_ref().map(|f| f.path.clone()),
-            size_bytes: entry.file.as_ref().map(|f| f.size).or_else(|| entry.item.enclosure.as_ref().and_then(|e| e.length)),
+            size_bytes: entry
+                .file
+                .as_ref()
+                .map(|f| f.size)
+                .or_else(|| entry.item.enclosure.as_ref().and_then(|e| e.length)),
             error,
             wanted: self.wanted.contains(&entry.id),
         }
@@ -141,7 +147,8 @@ impl ItemStates {
             item_count: items.len() as u32,
             downloaded_count: count(ItemStatus::Downloaded),
             failed_count: count(ItemStatus::Failed),
-            wanted_count: views.iter().filter(|v| v.wanted && v.status != ItemStatus::Downloaded).count() as u32,
+            wanted_count: views.iter().filter(|v| v.wanted && v.status != ItemStatus::Downloaded).count()
+                as u32,
             last_sync_ms: row.last_sync_ms,
             last_error: row.last_error.clone(),
             folders: row.folders.clone(),

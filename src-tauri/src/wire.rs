@@ -6,8 +6,9 @@
 
 use catalog_sync_core::jobs::Lane as CoreLane;
 use catalog_sync_core::store::{
-    ErrorClass as CoreErrorClass, JobCommand, JobKind as CoreJobKind, JobStatus as CoreJobStatus, LogKind as CoreLogKind, RunOutcome as CoreRunOutcome,
-    StageKind as CoreStageKind, StepOutcome as CoreStepOutcome, WorkStatus as CoreWorkStatus, WorkerState as CoreWorkerState,
+    ErrorClass as CoreErrorClass, JobCommand, JobKind as CoreJobKind, JobStatus as CoreJobStatus,
+    LogKind as CoreLogKind, RunOutcome as CoreRunOutcome, StageKind as CoreStageKind,
+    StepOutcome as CoreStepOutcome, WorkStatus as CoreWorkStatus, WorkerState as CoreWorkerState,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -220,6 +221,9 @@ mod tests {
             assert_eq!(serde_json::to_value(JobKind::from(k)).unwrap(), serde_json::to_value(k).unwrap());
         }
         assert_eq!(serde_json::to_value(JobStatus::PauseRequested).unwrap(), "pause_requested");
-        assert_eq!(CoreJobKind::from(serde_json::from_str::<JobKind>("\"sync_download\"").unwrap()), CoreJobKind::SyncDownload);
+        assert_eq!(
+            CoreJobKind::from(serde_json::from_str::<JobKind>("\"sync_download\"").unwrap()),
+            CoreJobKind::SyncDownload
+        );
     }
 }

@@ -37,7 +37,9 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
     let config = load_config(&args)?;
     let store = match Store::open(&config.database) {
         Ok(store) => store,
-        Err(StoreError::InUse { .. }) if remote_capable(&args.command) => return remote(&args.command, &config).await,
+        Err(StoreError::InUse { .. }) if remote_capable(&args.command) => {
+            return remote(&args.command, &config).await
+        }
         Err(e) => return Err(e.into()),
     };
     let now = || SystemClock.now_ms();
@@ -54,7 +56,9 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         Command::ExportOpml { output } => {
             let xml = subscriptions::export_opml_document(&store)?;
             match output {
-                Some(path) => std::fs::write(path, xml).with_context(|| format!("writing {}", path.display()))?,
+                Some(path) => {
+                    std::fs::write(path, xml).with_context(|| format!("writing {}", path.display()))?
+                }
                 None => print!("{xml}"),
             }
             Ok(true)
@@ -64,8 +68,12 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             Ok(true)
         }
         Command::Sync { playlists } => run_job(store, config, JobKind::SyncOnly, playlists, args.quiet).await,
-        Command::Download { playlists } => run_job(store, config, JobKind::DownloadOnly, playlists, args.quiet).await,
-        Command::Run { playlists } => run_job(store, config, JobKind::SyncDownload, playlists, args.quiet).await,
+        Command::Download { playlists } => {
+            run_job(store, config, JobKind::DownloadOnly, playlists, args.quiet).await
+        }
+        Command::Run { playlists } => {
+            run_job(store, config, JobKind::SyncDownload, playlists, args.quiet).await
+        }
         Command::Status => {
             status(&store, &config)?;
             Ok(true)
@@ -82,7 +90,13 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
 }
 
 /// Selects or unselects playlists for download (see `Engine::set_playlist_wanted`).
-async fn set_wanted(store: Store, config: Config, selectors: &[String], wanted: bool, delete: bool) -> anyhow::Result<bool> {
+async fn set_wanted(
+    store: Store,
+    config: Config,
+    selectors: &[String],
+    wanted: bool,
+    delete: bool,
+) -> anyhow::Result<bool> {
     let engine = Engine::new(store, config, Arc::new(SystemClock), Arc::new(|_| {}));
     for selector in selectors {
         print!("{}", crate::control::set_wanted(&engine, selector, wanted, delete).await?);
@@ -92,7 +106,16 @@ async fn set_wanted(store: Store, config: Config, selectors: &[String], wanted: 
 
 /// Commands a run that owns the catalog can answer over its control socket.
 fn remote_capable(command: &Command) -> bool {
-    matches!(command, Command::Jobs { .. } | Command::Pause { .. } | Command::Resume { .. } | Command::Cancel { .. } | Command::Retry { .. } | Command::Want { .. } | Command::Unwant { .. })
+    matches!(
+        command,
+        Command::Jobs { .. }
+            | Command::Pause { .. }
+            | Command::Resume { .. }
+            | Command::Cancel { .. }
+            | Command::Retry { .. }
+            | Command::Want { .. }
+            | Command::Unwant { .. }
+    )
 }
 
 /// Sends `command` to the run that owns the catalog (see `control`).
@@ -108,9 +131,13 @@ async fn remote(command: &Command, config: &Config) -> anyhow::Result<bool> {
         let mut ok = true;
         for selector in playlists {
             let line = crate::control::selection_line(wanted, delete, selector);
-            let reply = crate::control::request(&socket, &line)
-                .await
-                .with_context(|| format!("catalog {} is in use by another process, which does not answer at {}", config.database.display(), socket.display()))?;
+            let reply = crate::control::request(&socket, &line).await.with_context(|| {
+                format!(
+                    "catalog {} is in use by another process, which does not answer at {}",
+                    config.database.display(),
+                    socket.display()
+                )
+            })?;
             print!("{reply}");
             ok &= !reply.starts_with("error:");
         }
@@ -124,7 +151,8 @@ async fn remote(command: &Command, config: &Config) -> anyhow::Result<bool> {
         Command::Retry { job } => crate::control::command_line(JobCommand::RetryFailed, *job),
         _ => unreachable!("remote_capable"),
     };
-    let refresh = matches!(command, Command::Jobs { once: false }) && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let refresh = matches!(command, Command::Jobs { once: false })
+        && std::io::IsTerminal::is_terminal(&std::io::stdout());
     let mut shown = false;
     loop {
         let reply = match crate::control::request(&socket, &line).await {
@@ -134,7 +162,13 @@ async fn remote(command: &Command, config: &Config) -> anyhow::Result<bool> {
                 return Ok(true);
             }
             Err(e) => {
-                return Err(e).with_context(|| format!("catalog {} is in use by another process, which does not answer at {}", config.database.display(), socket.display()))
+                return Err(e).with_context(|| {
+                    format!(
+                        "catalog {} is in use by another process, which does not answer at {}",
+                        config.database.display(),
+                        socket.display()
+                    )
+                })
             }
         };
         shown = true;
@@ -175,7 +209,12 @@ async fn import(store: &Store, config: &Config, source: &str) -> anyhow::Result<
     let client = catalog_sync_core::download::build_client(&config.user_agent);
     let out = subscriptions::import_source(store, &client, source, SystemClock.now_ms()).await?;
     if out.subscription_list {
-        println!("imported {} playlists from {} ({} already in the catalog)", out.created, out.url, out.ids.len() as u32 - out.created);
+        println!(
+            "imported {} playlists from {} ({} already in the catalog)",
+            out.created,
+            out.url,
+            out.ids.len() as u32 - out.created
+        );
     } else {
         let verb = if out.created > 0 { "added" } else { "already in the catalog:" };
         println!("{verb} playlist {} {} ({} items)", out.ids[0], out.url, out.items);
@@ -185,12 +224,19 @@ async fn import(store: &Store, config: &Config, source: &str) -> anyhow::Result<
 
 /// Playlist ids for the selectors of a job command. With `add_unknown`, a selector that names
 /// no playlist but is a URL or an existing path is imported first (`run <url>`).
-async fn scope(store: &Store, config: &Config, selectors: &[String], add_unknown: bool) -> anyhow::Result<Vec<u64>> {
+async fn scope(
+    store: &Store,
+    config: &Config,
+    selectors: &[String],
+    add_unknown: bool,
+) -> anyhow::Result<Vec<u64>> {
     let mut ids = Vec::new();
     for selector in selectors {
         match store.find_playlist(selector) {
             Ok(id) => ids.push(id),
-            Err(StoreError::NotFound { .. }) if add_unknown && (selector.contains("://") || std::path::Path::new(selector).exists()) => {
+            Err(StoreError::NotFound { .. })
+                if add_unknown && (selector.contains("://") || std::path::Path::new(selector).exists()) =>
+            {
                 ids.extend(import(store, config, selector).await?);
             }
             Err(e) => return Err(e.into()),
@@ -199,7 +245,13 @@ async fn scope(store: &Store, config: &Config, selectors: &[String], add_unknown
     Ok(ids)
 }
 
-async fn run_job(store: Store, config: Config, kind: JobKind, selectors: &[String], quiet: bool) -> anyhow::Result<bool> {
+async fn run_job(
+    store: Store,
+    config: Config,
+    kind: JobKind,
+    selectors: &[String],
+    quiet: bool,
+) -> anyhow::Result<bool> {
     let scope = scope(&store, &config, selectors, kind == JobKind::SyncDownload).await?;
     if store.playlists()?.is_empty() {
         bail!("the catalog has no playlists yet; add some with `catalog-sync add <url>` or `catalog-sync import <opml>`");
@@ -208,8 +260,11 @@ async fn run_job(store: Store, config: Config, kind: JobKind, selectors: &[Strin
     let sink_progress = progress.clone();
     let library = config.library.clone();
     let socket = crate::control::socket_path(&config.database);
-    let engine = Engine::new(store, config, Arc::new(SystemClock), Arc::new(move |e| sink_progress.on_event(e)));
-    let _control = crate::control::serve(socket, engine.clone()).map_err(|e| tracing::warn!(error = %e, "no control socket")).ok();
+    let engine =
+        Engine::new(store, config, Arc::new(SystemClock), Arc::new(move |e| sink_progress.on_event(e)));
+    let _control = crate::control::serve(socket, engine.clone())
+        .map_err(|e| tracing::warn!(error = %e, "no control socket"))
+        .ok();
     engine.enqueue(kind, scope).await?;
     let cancel = engine.cancel_token();
     tokio::spawn(async move {
@@ -239,7 +294,13 @@ fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<(
             if store.playlist_wanted(id)? {
                 state.insert_str(0, "  [wanted]");
             }
-            println!("{id:>5}  {:<50}  {:>5} items  {:>5} downloaded  {}{state}", p.display_title(), items.len(), downloaded, p.url);
+            println!(
+                "{id:>5}  {:<50}  {:>5} items  {:>5} downloaded  {}{state}",
+                p.display_title(),
+                items.len(),
+                downloaded,
+                p.url
+            );
             continue;
         }
         println!("{id:>5}  {}", p.display_title());
@@ -255,7 +316,11 @@ fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<(
                 (None, Some(_), None, None) => "pending".into(),
                 (None, None, None, None) => "no enclosure".into(),
             };
-            println!("{:>7}  {date}  {}  [{state}]", entry.id, entry.item.title.as_deref().unwrap_or("(untitled)"));
+            println!(
+                "{:>7}  {date}  {}  [{state}]",
+                entry.id,
+                entry.item.title.as_deref().unwrap_or("(untitled)")
+            );
             // every source the resolver cascade tried, one per line
             if let Some(failed) = failure {
                 for tried in &failed.sources_tried {
@@ -290,19 +355,41 @@ fn status(store: &Store, config: &Config) -> anyhow::Result<()> {
     }
     println!("catalog  {}  ({} bytes)", store.path().display(), store.file_size());
     println!("library  {}", config.library.display());
-    println!("{} playlists ({failing} with sync errors), {items} items, {files} downloaded ({bytes} bytes)", playlists.len());
+    println!(
+        "{} playlists ({failing} with sync errors), {items} items, {files} downloaded ({bytes} bytes)",
+        playlists.len()
+    );
     let jobs = store.jobs()?;
     if jobs.is_empty() {
         println!("no jobs yet");
     }
     for (id, job) in jobs.iter().take(20) {
-        let scope = if job.scope.is_empty() { "all playlists".to_string() } else { format!("{} playlists", job.scope.len()) };
-        println!("job {id:<4} {:<14} {:<10} {scope}, run {} time(s)", job.kind.as_str(), job.status.as_str(), job.runs);
+        let scope = if job.scope.is_empty() {
+            "all playlists".to_string()
+        } else {
+            format!("{} playlists", job.scope.len())
+        };
+        println!(
+            "job {id:<4} {:<14} {:<10} {scope}, run {} time(s)",
+            job.kind.as_str(),
+            job.status.as_str(),
+            job.runs
+        );
         for (index, stage) in job.stages.iter().enumerate() {
             let c = store.stage_counts(*id, index as u8)?;
             let error = stage.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default();
-            let cancelled = if c.cancelled > 0 { format!(", {} cancelled", c.cancelled) } else { String::new() };
-            println!("    {:<9} {:<8} {}/{} done, {} failed, {} skipped{cancelled}, {} queued{error}", stage.kind.as_str(), stage.status.as_str(), c.done, c.total(), c.failed, c.skipped, c.queued + c.running);
+            let cancelled =
+                if c.cancelled > 0 { format!(", {} cancelled", c.cancelled) } else { String::new() };
+            println!(
+                "    {:<9} {:<8} {}/{} done, {} failed, {} skipped{cancelled}, {} queued{error}",
+                stage.kind.as_str(),
+                stage.status.as_str(),
+                c.done,
+                c.total(),
+                c.failed,
+                c.skipped,
+                c.queued + c.running
+            );
         }
     }
     Ok(())

@@ -53,7 +53,12 @@ pub fn selection_line(wanted: bool, delete: bool, selector: &str) -> String {
 
 /// Selects or unselects the playlist named by `selector` through `engine` (which stops
 /// transfers nobody wants any more) and says what changed, one line.
-pub async fn set_wanted(engine: &Engine, selector: &str, wanted: bool, delete: bool) -> anyhow::Result<String> {
+pub async fn set_wanted(
+    engine: &Engine,
+    selector: &str,
+    wanted: bool,
+    delete: bool,
+) -> anyhow::Result<String> {
     let store = engine.store();
     let id = store.find_playlist(selector)?;
     let dropped = engine.set_playlist_wanted(id, wanted, delete).await?;
@@ -61,7 +66,11 @@ pub async fn set_wanted(engine: &Engine, selector: &str, wanted: bool, delete: b
     Ok(if wanted {
         format!("playlist {id} {title}: selected for download\n")
     } else {
-        format!("playlist {id} {title}: unselected; {} items no longer wanted, {} files deleted\n", dropped.orphans.len(), dropped.deleted_files.len())
+        format!(
+            "playlist {id} {title}: unselected; {} items no longer wanted, {} files deleted\n",
+            dropped.orphans.len(),
+            dropped.deleted_files.len()
+        )
     })
 }
 
@@ -79,13 +88,19 @@ pub fn command_line(cmd: JobCommand, job: u64) -> String {
 async fn answer(engine: &Engine, line: &str) -> String {
     if line.trim() == "jobs" {
         let now = catalog_sync_core::clock::Clock::now_ms(&catalog_sync_core::clock::SystemClock);
-        return match catalog_sync_core::jobs::task_center::task_center(engine.store(), now, engine.config().heartbeat_stale_ms as i64) {
+        return match catalog_sync_core::jobs::task_center::task_center(
+            engine.store(),
+            now,
+            engine.config().heartbeat_stale_ms as i64,
+        ) {
             Ok(tc) => crate::jobs_view::render(&tc),
             Err(e) => format!("error: {e}\n"),
         };
     }
     if let Some((wanted, delete, selector)) = parse_selection(line) {
-        return set_wanted(engine, selector, wanted, delete).await.unwrap_or_else(|e| format!("error: {e}\n"));
+        return set_wanted(engine, selector, wanted, delete)
+            .await
+            .unwrap_or_else(|e| format!("error: {e}\n"));
     }
     match parse_command(line) {
         Some((cmd, job)) => match engine.command(job, cmd).await {

@@ -17,12 +17,20 @@ pub fn render(tc: &TaskCenter) -> String {
         "{} jobs: {} running, {} queued ({} download), {} paused, {} failed\n",
         s.total, s.running, s.queued, s.queued_download_jobs, s.paused, s.failed
     );
-    out.push_str(&format!("{:>4}  {:<20} {:<16} {:<9} {:<10} {:<14} {:<36} {:>3} {}\n", "id", "job", "status", "lane", "queue", "scope", "progress", "wk", "actions"));
+    out.push_str(&format!(
+        "{:>4}  {:<20} {:<16} {:<9} {:<10} {:<14} {:<36} {:>3} {}\n",
+        "id", "job", "status", "lane", "queue", "scope", "progress", "wk", "actions"
+    ));
     for j in &tc.jobs {
-        let actions: Vec<&str> = [(j.can_pause, "pause"), (j.can_resume, "resume"), (j.can_cancel, "cancel"), (j.can_retry, "retry")]
-            .into_iter()
-            .filter_map(|(ok, name)| ok.then_some(name))
-            .collect();
+        let actions: Vec<&str> = [
+            (j.can_pause, "pause"),
+            (j.can_resume, "resume"),
+            (j.can_cancel, "cancel"),
+            (j.can_retry, "retry"),
+        ]
+        .into_iter()
+        .filter_map(|(ok, name)| ok.then_some(name))
+        .collect();
         out.push_str(&format!(
             "{:>4}  {:<20} {:<16} {:<9} {:<10} {:<14} {:<36} {:>3} {}\n",
             j.id,
@@ -74,8 +82,10 @@ pub fn log(store: &Store, job: u64) -> anyhow::Result<()> {
         let outcome = run.outcome.map(|o| format!("{o:?}").to_lowercase()).unwrap_or_else(|| "open".into());
         println!("  {}  {outcome}", run_id(job, run.n));
         for step in &run.steps {
-            let outcome = step.outcome.map(|o| format!("{o:?}").to_lowercase()).unwrap_or_else(|| "open".into());
-            let error = step.error.as_ref().map(|e| format!("  [{}] {}", e.code, e.message)).unwrap_or_default();
+            let outcome =
+                step.outcome.map(|o| format!("{o:?}").to_lowercase()).unwrap_or_else(|| "open".into());
+            let error =
+                step.error.as_ref().map(|e| format!("  [{}] {}", e.code, e.message)).unwrap_or_default();
             println!("    {:<9} {outcome}{error}", step.kind.as_str());
         }
     }

@@ -41,7 +41,12 @@ impl Progress {
     /// Bars on stderr, or none when `quiet`.
     pub fn new(quiet: bool) -> Progress {
         let target = if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
-        Progress { multi: MultiProgress::with_draw_target(target), stage: Mutex::default(), items: Mutex::default(), tally: Mutex::default() }
+        Progress {
+            multi: MultiProgress::with_draw_target(target),
+            stage: Mutex::default(),
+            items: Mutex::default(),
+            tally: Mutex::default(),
+        }
     }
 
     /// Updates bars and the tally for one engine event.
@@ -85,7 +90,9 @@ impl Progress {
             }
             Event::DownloadStarted { item, title, worker, .. } => {
                 let bar = self.multi.add(ProgressBar::new(0));
-                bar.set_style(style("  {prefix:>10} {msg:40!} [{bar:20}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}"));
+                bar.set_style(style(
+                    "  {prefix:>10} {msg:40!} [{bar:20}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+                ));
                 bar.set_prefix(worker.clone());
                 bar.set_message(title.clone());
                 self.items.lock().expect("items lock").insert(*item, bar);

@@ -45,7 +45,11 @@ impl Cli {
 
     async fn run(&self, args: &[&str]) -> (i32, String, String) {
         let Output { status, stdout, stderr } = self.command(args).output().await.unwrap();
-        (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+        (
+            status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&stdout).into_owned(),
+            String::from_utf8_lossy(&stderr).into_owned(),
+        )
     }
 
     /// sha256 of every media file in the library, by relative path; `.part` files apart;
@@ -85,9 +89,12 @@ async fn expected_media(server: &TestServer, feeds: &[url::Url]) -> BTreeMap<Str
     let mut out = BTreeMap::new();
     for feed in feeds {
         let (bytes, url) = fetch_document(&client, feed).await.unwrap();
-        let Document::Playlist(doc) = parse_document(&bytes, &url).unwrap() else { panic!("{feed} is a playlist") };
+        let Document::Playlist(doc) = parse_document(&bytes, &url).unwrap() else {
+            panic!("{feed} is a playlist")
+        };
         for item in doc.items {
-            let enclosure = item.enclosure.unwrap_or_else(|| panic!("{feed}: every item here has an enclosure"));
+            let enclosure =
+                item.enclosure.unwrap_or_else(|| panic!("{feed}: every item here has an enclosure"));
             let media = manifest.get(&enclosure.url).unwrap_or_else(|| panic!("{} is served", enclosure.url));
             out.insert(enclosure.url, media.sha256_hex.clone());
         }
@@ -107,7 +114,8 @@ const GOOD: [&str; 7] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_an_opml_then_run_downloads_every_enclosure_with_the_servers_bytes() {
-    let server = TestServer::start(ServerConfig { corpus_media_size: 8_192, ..Default::default() }).await.unwrap();
+    let server =
+        TestServer::start(ServerConfig { corpus_media_size: 8_192, ..Default::default() }).await.unwrap();
     let good: Vec<url::Url> = GOOD.iter().map(|f| server.serve_corpus(f).unwrap()).collect();
     let broken = server.serve_corpus("feeds/rome__2.rss").unwrap();
     let mut listed = good.clone();
@@ -134,15 +142,20 @@ async fn import_an_opml_then_run_downloads_every_enclosure_with_the_servers_byte
     assert_eq!(got, expected.values().collect::<HashSet<_>>(), "every file has the server's sha256");
 
     // a second run fetches feeds again but no media
-    let media_requests: u64 = expected.keys().map(|u| server.stats().requests_for(url::Url::parse(u).unwrap().path())).sum();
+    let media_requests: u64 =
+        expected.keys().map(|u| server.stats().requests_for(url::Url::parse(u).unwrap().path())).sum();
     let (_, out, _) = cli.run(&["run"]).await;
     assert!(out.contains("downloaded 0 files"), "{out}");
-    let again: u64 = expected.keys().map(|u| server.stats().requests_for(url::Url::parse(u).unwrap().path())).sum();
+    let again: u64 =
+        expected.keys().map(|u| server.stats().requests_for(url::Url::parse(u).unwrap().path())).sum();
     assert_eq!(again, media_requests, "an item already downloaded is never fetched again");
 
     let (code, out, _) = cli.run(&["status"]).await;
     assert_eq!(code, 0);
-    assert!(out.contains("sync_download") && out.contains(&format!("{} downloaded", expected.len())), "{out}");
+    assert!(
+        out.contains("sync_download") && out.contains(&format!("{} downloaded", expected.len())),
+        "{out}"
+    );
     let (_, out, _) = cli.run(&["export-opml"]).await;
     for url in &listed {
         assert!(out.contains(&format!("xmlUrl=\"{url}\"")), "{url} exported:\n{out}");
@@ -167,7 +180,8 @@ async fn run_with_a_feed_url_adds_it_and_downloads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_run_resumes_partial_files_with_range_requests() {
-    let server = TestServer::start(ServerConfig { rate_limit: Some(300_000), ..Default::default() }).await.unwrap();
+    let server =
+        TestServer::start(ServerConfig { rate_limit: Some(300_000), ..Default::default() }).await.unwrap();
     let feed = server.add_podcast("slow", 4, 400_000);
     let cli = Cli::new();
     cli.run(&["add", feed.as_str()]).await;
@@ -185,7 +199,8 @@ async fn a_killed_run_resumes_partial_files_with_range_requests() {
     assert!(!parts.is_empty());
     server.set_rate_limit(None);
     // the killed runner's heartbeat goes stale; a short window keeps the test quick
-    std::fs::write(cli.dir.path().join("config.toml"), format!("{OFFLINE}heartbeat_stale_ms = 300\n")).unwrap();
+    std::fs::write(cli.dir.path().join("config.toml"), format!("{OFFLINE}heartbeat_stale_ms = 300\n"))
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let (code, out, err) = cli.run(&["run"]).await;
     assert_eq!(code, 0, "{out}{err}");
@@ -195,8 +210,12 @@ async fn a_killed_run_resumes_partial_files_with_range_requests() {
     let served: HashSet<String> = server.manifest().values().map(|m| m.sha256_hex.clone()).collect();
     assert_eq!(files.values().cloned().collect::<HashSet<_>>(), served);
     let stats = server.stats();
-    let resumed: Vec<String> = (1..=4).flat_map(|n| stats.ranges_for(&format!("/slow/{n}.mp3")).to_vec()).collect();
-    assert!(!resumed.is_empty() && resumed.iter().all(|r| r.starts_with("bytes=") && r != "bytes=0-"), "{resumed:?}");
+    let resumed: Vec<String> =
+        (1..=4).flat_map(|n| stats.ranges_for(&format!("/slow/{n}.mp3")).to_vec()).collect();
+    assert!(
+        !resumed.is_empty() && resumed.iter().all(|r| r.starts_with("bytes=") && r != "bytes=0-"),
+        "{resumed:?}"
+    );
     for path in done_before.keys() {
         assert!(files.contains_key(path));
     }
@@ -214,17 +233,44 @@ async fn the_task_center_log_and_job_commands_from_the_command_line() {
     assert_eq!(code, 1, "one item fails");
     // the item lists every source the resolver cascade tried
     let (_, out, _) = cli.run(&["list", "items"]).await;
-    let failed_line = out.lines().position(|l| l.contains("tc episode 2") && l.ends_with("[failed]")).unwrap_or_else(|| panic!("{out}"));
-    let tried: Vec<&str> = out.lines().skip(failed_line + 1).take(7).map(|l| l.split_whitespace().next().unwrap_or("")).collect();
+    let failed_line = out
+        .lines()
+        .position(|l| l.contains("tc episode 2") && l.ends_with("[failed]"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let tried: Vec<&str> = out
+        .lines()
+        .skip(failed_line + 1)
+        .take(7)
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
     assert_eq!(tried, ["enclosure", "alternate", "feed", "page", "index", "yt-dlp", "agent"], "{out}");
-    assert!(out.lines().nth(failed_line + 1).is_some_and(|l| l.contains("rejected") && l.contains("/tc/2.mp3") && l.contains("404")), "{out}");
+    assert!(
+        out.lines()
+            .nth(failed_line + 1)
+            .is_some_and(|l| l.contains("rejected") && l.contains("/tc/2.mp3") && l.contains("404")),
+        "{out}"
+    );
     let (code, out, _) = cli.run(&["jobs", "--once"]).await;
     assert_eq!(code, 0);
-    let row = out.lines().skip(2).find(|l| l.split_whitespace().next() == Some("1")).unwrap_or_else(|| panic!("{out}"));
-    assert!(row.contains("Sync and download") && row.contains("failed") && row.contains("download") && row.contains("1 playlist") && row.contains("retry"), "{out}");
+    let row = out
+        .lines()
+        .skip(2)
+        .find(|l| l.split_whitespace().next() == Some("1"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        row.contains("Sync and download")
+            && row.contains("failed")
+            && row.contains("download")
+            && row.contains("1 playlist")
+            && row.contains("retry"),
+        "{out}"
+    );
     assert!(out.starts_with("1 jobs: 0 running, 0 queued (0 download), 0 paused, 1 failed"), "{out}");
     let (_, out, _) = cli.run(&["log", "1"]).await;
-    assert!(out.contains("job-1-run-1  failed") && out.contains("[items_failed] 1 of 2 items failed"), "{out}");
+    assert!(
+        out.contains("job-1-run-1  failed") && out.contains("[items_failed] 1 of 2 items failed"),
+        "{out}"
+    );
     let (code, out, _) = cli.run(&["pause", "1"]).await;
     assert_eq!(code, 0);
     assert!(out.contains("does not apply to a failed job"), "{out}");
@@ -243,7 +289,8 @@ async fn the_task_center_log_and_job_commands_from_the_command_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_invocation_watches_and_pauses_a_running_job_over_the_control_socket() {
-    let server = TestServer::start(ServerConfig { rate_limit: Some(300_000), ..Default::default() }).await.unwrap();
+    let server =
+        TestServer::start(ServerConfig { rate_limit: Some(300_000), ..Default::default() }).await.unwrap();
     let feed = server.add_podcast("ctl", 6, 300_000);
     let cli = Cli::new();
     cli.run(&["add", feed.as_str()]).await;
@@ -260,7 +307,10 @@ async fn a_second_invocation_watches_and_pauses_a_running_job_over_the_control_s
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(running.contains("Sync and download") && running.contains("pause"), "the live task center: {running}");
+    assert!(
+        running.contains("Sync and download") && running.contains("pause"),
+        "the live task center: {running}"
+    );
     let (code, out, err) = cli.run(&["pause", "1"]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("job 1: Pause sent to the running engine"), "{out}");
@@ -277,7 +327,11 @@ async fn a_second_invocation_watches_and_pauses_a_running_job_over_the_control_s
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(cli.files().0.len(), 6);
     for n in 1..=6 {
-        assert_eq!(server.stats().body_bytes_for(&format!("/ctl/{n}.mp3")), 300_000, "episode {n} fetched once");
+        assert_eq!(
+            server.stats().body_bytes_for(&format!("/ctl/{n}.mp3")),
+            300_000,
+            "episode {n} fetched once"
+        );
     }
 }
 
@@ -295,14 +349,28 @@ async fn list_items_names_the_failed_attempt_and_unwant_delete_removes_files() {
     let (code, _, _) = cli.run(&["-q", "run"]).await;
     assert_eq!(code, 1, "an item failed");
     let (_, out, _) = cli.run(&["list", "items"]).await;
-    let failed = out.lines().position(|l| l.contains("lf episode 2") && l.ends_with("[failed]")).unwrap_or_else(|| panic!("{out}"));
+    let failed = out
+        .lines()
+        .position(|l| l.contains("lf episode 2") && l.ends_with("[failed]"))
+        .unwrap_or_else(|| panic!("{out}"));
     let enclosure = out.lines().nth(failed + 1).unwrap_or_default();
-    assert!(enclosure.trim_start().starts_with("enclosure") && enclosure.contains(&format!("attempt 2/2, transient: HTTP 503 Service Unavailable from {}", server.url("/lf/2.mp3"))), "{out}");
+    assert!(
+        enclosure.trim_start().starts_with("enclosure")
+            && enclosure.contains(&format!(
+                "attempt 2/2, transient: HTTP 503 Service Unavailable from {}",
+                server.url("/lf/2.mp3")
+            )),
+        "{out}"
+    );
     assert!(out.lines().any(|l| l.contains("lf episode 1") && l.contains("[downloaded ")), "{out}");
     let (_, out, _) = cli.run(&["list"]).await;
     assert!(out.contains("[wanted]"), "{out}");
     let (_, out, _) = cli.run(&["jobs", "--once"]).await;
-    assert!(out.lines().any(|l| l.contains("last error: ") && l.contains("attempt 2/2, transient: HTTP 503 Service Unavailable")), "the task center: {out}");
+    assert!(
+        out.lines().any(|l| l.contains("last error: ")
+            && l.contains("attempt 2/2, transient: HTTP 503 Service Unavailable")),
+        "the task center: {out}"
+    );
     assert_eq!(cli.files().0.len(), 1);
     let (code, out, _) = cli.run(&["unwant", "--delete", "1"]).await;
     assert_eq!(code, 0);
@@ -312,7 +380,8 @@ async fn list_items_names_the_failed_attempt_and_unwant_delete_removes_files() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wanted_playlist_keeps_a_cancelled_jobs_download_until_unwanted_over_the_socket() {
-    let server = TestServer::start(ServerConfig { rate_limit: Some(200_000), ..Default::default() }).await.unwrap();
+    let server =
+        TestServer::start(ServerConfig { rate_limit: Some(200_000), ..Default::default() }).await.unwrap();
     let feed = server.add_podcast("keep", 1, 4_000_000);
     let cli = Cli::new();
     cli.run(&["add", feed.as_str()]).await;
@@ -346,7 +415,10 @@ async fn a_wanted_playlist_keeps_a_cancelled_jobs_download_until_unwanted_over_t
     let (code, out, err) = cli.run(&["unwant", "--delete", "1"]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("playlist 1 Podcast keep: unselected; 1 items no longer wanted"), "{out}");
-    let output = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output()).await.expect("the run ends").unwrap();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the run ends")
+        .unwrap();
     let summary = String::from_utf8_lossy(&output.stdout);
     assert!(summary.contains("job 2 cancelled"), "{summary}");
     let (files, parts) = cli.files();

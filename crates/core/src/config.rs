@@ -198,7 +198,9 @@ impl Config {
     /// error; an unreadable or invalid one is ([`ConfigError`]).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source }),
+            Ok(text) => {
+                toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(source) => Err(ConfigError::Read { path: path.into(), source }),
         }
@@ -216,7 +218,10 @@ mod tests {
         assert_eq!(Config::load(&path).unwrap(), Config::default());
         std::fs::write(&path, "library = \"/srv/pods\"\nparallel_downloads = 16\n").unwrap();
         let c = Config::load(&path).unwrap();
-        assert_eq!((c.library.as_path(), c.parallel_downloads, c.max_attempts), (Path::new("/srv/pods"), 16, 3));
+        assert_eq!(
+            (c.library.as_path(), c.parallel_downloads, c.max_attempts),
+            (Path::new("/srv/pods"), 16, 3)
+        );
         std::fs::write(&path, "paralel_downloads = 2\n").unwrap();
         assert!(Config::load(&path).unwrap_err().to_string().contains("invalid config"));
     }

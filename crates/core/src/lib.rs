@@ -3,10 +3,10 @@
 //! convention 1): the desktop shell and the `catalog-sync` command line both call into this crate.
 
 pub mod catalog;
-pub mod download;
-pub mod export;
 pub mod clock;
 pub mod config;
-pub mod store;
+pub mod download;
+pub mod export;
 pub mod jobs;
+pub mod store;
 pub mod subscriptions;

@@ -68,11 +68,25 @@ pub fn add_url(store: &Store, input: &str, now_ms: i64) -> Result<(u64, bool, St
 
 /// Fetches `source` (URL or local path) and imports it by content (see the module docs).
 /// Errors: [`SubscriptionError`]: bad input, fetch failure, unparsable document, store failure.
-pub async fn import_source(store: &Store, client: &reqwest::Client, source: &str, now_ms: i64) -> Result<ImportOutcome, SubscriptionError> {
+pub async fn import_source(
+    store: &Store,
+    client: &reqwest::Client,
+    source: &str,
+    now_ms: i64,
+) -> Result<ImportOutcome, SubscriptionError> {
     let url: Url = url_from_user_input(source.trim()).map_err(SubscriptionError::BadInput)?;
-    let (bytes, final_url) = fetch_document(client, &url).await.map_err(|source| SubscriptionError::Fetch { url: url.to_string(), source })?;
-    let doc = parse_document(&bytes, &final_url).map_err(|source| SubscriptionError::Parse { url: url.to_string(), source })?;
-    let mut out = ImportOutcome { url: url.to_string(), subscription_list: false, ids: Vec::new(), created: 0, items: 0 };
+    let (bytes, final_url) = fetch_document(client, &url)
+        .await
+        .map_err(|source| SubscriptionError::Fetch { url: url.to_string(), source })?;
+    let doc = parse_document(&bytes, &final_url)
+        .map_err(|source| SubscriptionError::Parse { url: url.to_string(), source })?;
+    let mut out = ImportOutcome {
+        url: url.to_string(),
+        subscription_list: false,
+        ids: Vec::new(),
+        created: 0,
+        items: 0,
+    };
     match doc {
         Document::Subscriptions(subs) => {
             out.subscription_list = true;
@@ -99,7 +113,12 @@ pub fn export_opml_document(store: &Store) -> Result<String, StoreError> {
     let subs: Vec<Subscription> = store
         .playlists()?
         .into_iter()
-        .map(|(_, p)| Subscription { url: p.url.clone(), title: p.title.clone(), html_url: p.link.clone(), folders: p.folders.clone() })
+        .map(|(_, p)| Subscription {
+            url: p.url.clone(),
+            title: p.title.clone(),
+            html_url: p.link.clone(),
+            folders: p.folders.clone(),
+        })
         .collect();
     Ok(export_opml("Catalog Sync subscriptions", &subs))
 }
@@ -112,9 +131,13 @@ mod tests {
     async fn opml_adds_each_subscription_and_reimport_adds_none() {
         let (dir, store) = crate::store::temp_store();
         let opml = dir.path().join("subs.opml");
-        std::fs::write(&opml, r#"<?xml version="1.0"?><opml version="2.0"><head/><body>
+        std::fs::write(
+            &opml,
+            r#"<?xml version="1.0"?><opml version="2.0"><head/><body>
             <outline text="News"><outline type="rss" text="A" xmlUrl="http://127.0.0.1:9/a.xml"/></outline>
-            <outline type="rss" text="B" xmlUrl="http://127.0.0.1:9/b.xml"/></body></opml>"#).unwrap();
+            <outline type="rss" text="B" xmlUrl="http://127.0.0.1:9/b.xml"/></body></opml>"#,
+        )
+        .unwrap();
         let client = reqwest::Client::new();
         let first = import_source(&store, &client, opml.to_str().unwrap(), 1).await.unwrap();
         assert!(first.subscription_list);
@@ -123,7 +146,10 @@ mod tests {
         let again = import_source(&store, &client, opml.to_str().unwrap(), 2).await.unwrap();
         assert_eq!((again.ids, again.created), (first.ids, 0));
         let xml = export_opml_document(&store).unwrap();
-        assert!(xml.contains("http://127.0.0.1:9/a.xml") && xml.contains("http://127.0.0.1:9/b.xml"), "{xml}");
+        assert!(
+            xml.contains("http://127.0.0.1:9/a.xml") && xml.contains("http://127.0.0.1:9/b.xml"),
+            "{xml}"
+        );
     }
 
     #[tokio::test]

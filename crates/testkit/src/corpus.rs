@@ -69,7 +69,11 @@ impl TestServer {
     /// Errors: [`TestkitError::Io`] if the file cannot be read.
     pub fn serve_corpus_file(&self, corpus_path: &Path, rel: &str) -> Result<Url, TestkitError> {
         let file = corpus_path.join(rel);
-        let bytes = std::fs::read(&file).map_err(|source| TestkitError::Io { op: "read", path: file.clone(), source })?;
+        let bytes = std::fs::read(&file).map_err(|source| TestkitError::Io {
+            op: "read",
+            path: file.clone(),
+            source,
+        })?;
         let rel = rel.trim_start_matches('/');
         let feed_url = self.url(&format!("/corpus/{rel}"));
         let content_type = corpus_content_type(rel, &bytes);
@@ -87,7 +91,11 @@ impl TestServer {
                 let ext = ext_for(&original_str, mime);
                 let info = self.add_media(&format!("/{slug}/{}.{ext}", seen.len() + 1), size);
                 seen.insert(original.to_vec(), info.url.clone());
-                rewrites.push(UrlRewrite { feed_url: feed_url.clone(), original: original_str, loopback: info.url.clone() });
+                rewrites.push(UrlRewrite {
+                    feed_url: feed_url.clone(),
+                    original: original_str,
+                    loopback: info.url.clone(),
+                });
                 info.url.to_string()
             });
             let mut all = self.shared().rewrites.lock().expect("rewrites lock");
@@ -209,18 +217,23 @@ fn xml_spans(bytes: &[u8], xspf: bool) -> Vec<Span> {
         }
         let Some(gt) = tag_end(bytes, lt) else { break };
         let tag = &bytes[lt + 1..gt];
-        let name_len = tag.iter().position(|b| b.is_ascii_whitespace() || *b == b'/' || *b == b'>').unwrap_or(tag.len());
+        let name_len =
+            tag.iter().position(|b| b.is_ascii_whitespace() || *b == b'/' || *b == b'>').unwrap_or(tag.len());
         let name = tag[..name_len].to_ascii_lowercase();
         let attr: Option<&[u8]> = match name.as_slice() {
             b"enclosure" | b"media:content" => Some(b"url"),
             b"podcast:source" => Some(b"uri"),
-            b"link" if attr_value(tag, b"rel").is_some_and(|(s, e)| tag[s..e].eq_ignore_ascii_case(b"enclosure")) => {
+            b"link"
+                if attr_value(tag, b"rel")
+                    .is_some_and(|(s, e)| tag[s..e].eq_ignore_ascii_case(b"enclosure")) =>
+            {
                 Some(b"href")
             }
             _ => None,
         };
         if let Some((s, e)) = attr.and_then(|a| attr_value(tag, a)) {
-            let mime = attr_value(tag, b"type").map(|(ts, te)| String::from_utf8_lossy(&tag[ts..te]).into_owned());
+            let mime =
+                attr_value(tag, b"type").map(|(ts, te)| String::from_utf8_lossy(&tag[ts..te]).into_owned());
             spans.push((lt + 1 + s, lt + 1 + e, mime));
         } else if xspf && name == b"location" && !tag.ends_with(b"/") {
             let text_start = gt + 1;
@@ -294,7 +307,9 @@ fn line_spans(bytes: &[u8], kind: Kind) -> Vec<Span> {
         let (s, e) = (start + lead, end - trail.min(line.len() - lead));
         let body = &bytes[s..e];
         match kind {
-            Kind::M3u if !body.is_empty() && body[0] != b'#' && !(s == 0 && body.starts_with(b"\xEF\xBB\xBF#")) => {
+            Kind::M3u
+                if !body.is_empty() && body[0] != b'#' && !(s == 0 && body.starts_with(b"\xEF\xBB\xBF#")) =>
+            {
                 spans.push((s, e, None));
             }
             Kind::Pls => {
@@ -337,9 +352,18 @@ mod tests {
 
     #[test]
     fn playlists() {
-        assert_eq!(mark(b"#EXTM3U\r\n#EXTINF:1,a\r\n a.mp3 \r\n\r\nb", Kind::M3u), "#EXTM3U\r\n#EXTINF:1,a\r\n [a.mp3] \r\n\r\n[b]");
-        assert_eq!(mark(b"[playlist]\nFile1=http://x\nTitle1=t\nfile2=y\n", Kind::Pls), "[playlist]\nFile1=[http://x]\nTitle1=t\nfile2=[y]\n");
-        assert_eq!(mark(b"<location> http://x y </location><location/>", Kind::Xspf), "<location> [http://x y] </location><location/>");
+        assert_eq!(
+            mark(b"#EXTM3U\r\n#EXTINF:1,a\r\n a.mp3 \r\n\r\nb", Kind::M3u),
+            "#EXTM3U\r\n#EXTINF:1,a\r\n [a.mp3] \r\n\r\n[b]"
+        );
+        assert_eq!(
+            mark(b"[playlist]\nFile1=http://x\nTitle1=t\nfile2=y\n", Kind::Pls),
+            "[playlist]\nFile1=[http://x]\nTitle1=t\nfile2=[y]\n"
+        );
+        assert_eq!(
+            mark(b"<location> http://x y </location><location/>", Kind::Xspf),
+            "<location> [http://x y] </location><location/>"
+        );
     }
 
     #[test]

@@ -62,7 +62,13 @@ pub struct FakePodcastIndex {
 
 impl FakePodcastIndex {
     /// Mounts the API under `prefix` (e.g. `/pi`) accepting only `key` and `secret`.
-    pub fn mount(server: &TestServer, prefix: &str, key: &str, secret: &str, episodes: Vec<FakeEpisode>) -> FakePodcastIndex {
+    pub fn mount(
+        server: &TestServer,
+        prefix: &str,
+        key: &str,
+        secret: &str,
+        episodes: Vec<FakeEpisode>,
+    ) -> FakePodcastIndex {
         let log = Arc::new(Mutex::new(Vec::new()));
         let rejected = Arc::new(AtomicU32::new(0));
         let episodes = Arc::new(episodes);
@@ -199,7 +205,12 @@ pub struct ScriptedChat {
 impl ScriptedChat {
     /// Mounts `POST {prefix}/chat/completions` playing `steps`; when `bearer` is set, other
     /// `Authorization` values get 401.
-    pub fn mount(server: &TestServer, prefix: &str, steps: Vec<ChatStep>, bearer: Option<&str>) -> ScriptedChat {
+    pub fn mount(
+        server: &TestServer,
+        prefix: &str,
+        steps: Vec<ChatStep>,
+        bearer: Option<&str>,
+    ) -> ScriptedChat {
         let log = Arc::new(Mutex::new(Vec::new()));
         let l = log.clone();
         let expected = bearer.map(|b| format!("Bearer {b}"));
@@ -268,20 +279,44 @@ pub struct FeedItem {
 /// An RSS 2.0 feed with the Podcasting 2.0 namespace over `items`.
 pub fn feed_xml(title: &str, items: &[FeedItem]) -> String {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:podcast=\"https://podcastindex.org/namespace/1.0\">\n<channel>\n");
-    let _ = writeln!(xml, "<title>{}</title>\n<link>http://127.0.0.1/</link>\n<description>testkit feed</description>", xml_escape(title));
+    let _ = writeln!(
+        xml,
+        "<title>{}</title>\n<link>http://127.0.0.1/</link>\n<description>testkit feed</description>",
+        xml_escape(title)
+    );
     for it in items {
-        let _ = writeln!(xml, "<item>\n<title>{}</title>\n<guid isPermaLink=\"false\">{}</guid>", xml_escape(&it.title), xml_escape(&it.guid));
+        let _ = writeln!(
+            xml,
+            "<item>\n<title>{}</title>\n<guid isPermaLink=\"false\">{}</guid>",
+            xml_escape(&it.title),
+            xml_escape(&it.guid)
+        );
         if let Some(link) = &it.link {
             let _ = writeln!(xml, "<link>{}</link>", xml_escape(link));
         }
         if let Some((url, len, mime)) = &it.enclosure {
-            let _ = writeln!(xml, "<enclosure url=\"{}\" length=\"{len}\" type=\"{}\"/>", xml_escape(url), xml_escape(mime));
+            let _ = writeln!(
+                xml,
+                "<enclosure url=\"{}\" length=\"{len}\" type=\"{}\"/>",
+                xml_escape(url),
+                xml_escape(mime)
+            );
         }
         for a in &it.alternates {
             let len = a.length.map(|l| format!(" length=\"{l}\"")).unwrap_or_default();
-            let _ = writeln!(xml, "<podcast:alternateEnclosure type=\"{}\"{len}{}>", xml_escape(&a.mime_type), if a.default { " default=\"true\"" } else { "" });
+            let _ = writeln!(
+                xml,
+                "<podcast:alternateEnclosure type=\"{}\"{len}{}>",
+                xml_escape(&a.mime_type),
+                if a.default { " default=\"true\"" } else { "" }
+            );
             if let Some((t, v)) = &a.integrity {
-                let _ = writeln!(xml, "<podcast:integrity type=\"{}\" value=\"{}\"/>", xml_escape(t), xml_escape(v));
+                let _ = writeln!(
+                    xml,
+                    "<podcast:integrity type=\"{}\" value=\"{}\"/>",
+                    xml_escape(t),
+                    xml_escape(v)
+                );
             }
             for s in &a.sources {
                 let _ = writeln!(xml, "<podcast:source uri=\"{}\"/>", xml_escape(s));

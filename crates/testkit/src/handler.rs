@@ -24,8 +24,8 @@ use hyper::body::{Frame, Incoming};
 
 use crate::config::Fault;
 use crate::content::{Resource, CHUNK};
-use crate::routes::ApiRequest;
 use crate::range::{evaluate, RangeOutcome};
+use crate::routes::ApiRequest;
 use crate::server::Shared;
 use crate::shaping::TokenBucket;
 
@@ -69,7 +69,11 @@ pub(crate) async fn handle(
         }
         let method = req.method().to_string();
         let query = req.uri().query().map(|q| ApiRequest::query_of(&format!("/?{q}"))).unwrap_or_default();
-        let headers = req.headers().iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+        let headers = req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
         let body = req.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
         let answer = route(&ApiRequest { method, path, query, headers, body });
         let resp = Response::builder()
@@ -121,7 +125,9 @@ pub(crate) async fn handle(
         .header(header::ETAG, &etag)
         .header(header::LAST_MODIFIED, LAST_MODIFIED);
     let outcome = match (fault, outcome) {
-        (Some(Fault::WrongContentRange { shift }), RangeOutcome::Full | RangeOutcome::Partial { .. }) if size > 0 => {
+        (Some(Fault::WrongContentRange { shift }), RangeOutcome::Full | RangeOutcome::Partial { .. })
+            if size > 0 =>
+        {
             let start = match outcome {
                 RangeOutcome::Partial { start, .. } => start,
                 _ => 0,
@@ -154,11 +160,7 @@ pub(crate) async fn handle(
     builder = builder
         .header(header::CONTENT_TYPE, &res.content_type)
         .header(header::CONTENT_LENGTH, end_excl - start);
-    let body = if head_only {
-        empty()
-    } else {
-        body_stream(shared, conn, res, path, start, end_excl, fault)
-    };
+    let body = if head_only { empty() } else { body_stream(shared, conn, res, path, start, end_excl, fault) };
     Ok(builder.body(body).expect("valid response"))
 }
 
@@ -219,9 +221,11 @@ fn body_stream(
     fault: Option<Fault>,
 ) -> Body {
     let cut = match fault {
-        Some(f @ (Fault::Stall { after_bytes } | Fault::Reset { after_bytes } | Fault::ShortBody { after_bytes })) => {
-            Some((start.saturating_add(after_bytes).min(end), f))
-        }
+        Some(
+            f @ (Fault::Stall { after_bytes }
+            | Fault::Reset { after_bytes }
+            | Fault::ShortBody { after_bytes }),
+        ) => Some((start.saturating_add(after_bytes).min(end), f)),
         _ => None,
     };
     let state = BodyState { shared, conn, res, path, pos: start, end, cut, done: false };

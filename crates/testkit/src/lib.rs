@@ -24,10 +24,10 @@ mod config;
 mod content;
 mod corpus;
 mod error;
+mod fakes;
 mod handler;
 mod range;
 mod routes;
-mod fakes;
 mod scenario;
 mod server;
 mod shaping;
@@ -37,8 +37,11 @@ pub use config::{Fault, ServerConfig};
 pub use content::{guess_content_type, MediaInfo};
 pub use corpus::{corpus_dir, UrlRewrite, CORPUS_ENV};
 pub use error::TestkitError;
+pub use fakes::{
+    episode_page, feed_xml, ChatStep, FakeEpisode, FakeFyyd, FakePodcastIndex, FeedAlternate, FeedItem,
+    ScriptedChat,
+};
+pub use routes::{ApiRequest, ApiResponse, Route};
 pub use scenario::xml_escape;
 pub use server::TestServer;
 pub use stats::Stats;
-pub use routes::{ApiRequest, ApiResponse, Route};
-pub use fakes::{episode_page, feed_xml, FakeEpisode, FakeFyyd, FakePodcastIndex, FeedAlternate, FeedItem, ScriptedChat, ChatStep};

@@ -41,7 +41,9 @@ impl ApiRequest {
     }
 
     pub(crate) fn query_of(url: &str) -> Vec<(String, String)> {
-        Url::parse(&format!("http://x{url}")).map(|u| u.query_pairs().into_owned().collect()).unwrap_or_default()
+        Url::parse(&format!("http://x{url}"))
+            .map(|u| u.query_pairs().into_owned().collect())
+            .unwrap_or_default()
     }
 }
 

@@ -43,7 +43,8 @@ pub(crate) fn rfc2822(days: i64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let wd = WEEKDAYS[days.rem_euclid(7) as usize];
     format!("{wd}, {day:02} {} {year} 12:00:00 GMT", MONTHS[(month - 1) as usize])
 }
@@ -60,12 +61,15 @@ impl TestServer {
         let t = xml_escape(slug);
         let mut xml = String::new();
         xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        xml.push_str("<rss version=\"2.0\" xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\">\n<channel>\n");
+        xml.push_str(
+            "<rss version=\"2.0\" xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\">\n<channel>\n",
+        );
         let _ = writeln!(xml, "<title>Podcast {t}</title>");
         let _ = writeln!(xml, "<link>{}</link>", xml_escape(self.url(&format!("/{slug}/")).as_str()));
         let _ = writeln!(xml, "<description>Synthetic podcast {t} ({episodes} episodes)</description>");
         xml.push_str("<language>en</language>\n");
-        let _ = writeln!(xml, "<itunes:author>Testkit</itunes:author>\n<itunes:explicit>false</itunes:explicit>");
+        let _ =
+            writeln!(xml, "<itunes:author>Testkit</itunes:author>\n<itunes:explicit>false</itunes:explicit>");
         xml.push_str("<itunes:category text=\"Technology\"/>\n");
         for n in 1..=episodes {
             let media = self.add_media(&format!("/{slug}/{n}.mp3"), media_size);
@@ -92,7 +96,11 @@ impl TestServer {
         );
         for u in feed_urls {
             let text = xml_escape(u.path());
-            let _ = writeln!(xml, "<outline type=\"rss\" text=\"{text}\" title=\"{text}\" xmlUrl=\"{}\"/>", xml_escape(u.as_str()));
+            let _ = writeln!(
+                xml,
+                "<outline type=\"rss\" text=\"{text}\" title=\"{text}\" xmlUrl=\"{}\"/>",
+                xml_escape(u.as_str())
+            );
         }
         xml.push_str("</body>\n</opml>\n");
         self.add_feed(path, xml.into_bytes(), "text/x-opml; charset=utf-8")

@@ -140,9 +140,7 @@ impl TestServer {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, shared.clone(), shutdown_rx));
         tracing::debug!(%addr, "testkit server started");
-        Ok(TestServer {
-            inner: Arc::new(Inner { shared, addr, shutdown_tx, task: Mutex::new(Some(task)) }),
-        })
+        Ok(TestServer { inner: Arc::new(Inner { shared, addr, shutdown_tx, task: Mutex::new(Some(task)) }) })
     }
 
     pub(crate) fn shared(&self) -> &Shared {
@@ -210,7 +208,11 @@ impl TestServer {
 
     /// Answers every request to `path` (any method, any query) with `route(request)`;
     /// returns the URL. Replaces a stored body or route at that path. See [`crate::routes`].
-    pub fn add_route(&self, path: &str, route: impl Fn(&ApiRequest) -> ApiResponse + Send + Sync + 'static) -> Url {
+    pub fn add_route(
+        &self,
+        path: &str,
+        route: impl Fn(&ApiRequest) -> ApiResponse + Send + Sync + 'static,
+    ) -> Url {
         let url = self.url(path);
         self.shared().dynamic.write().expect("dynamic lock").insert(url.path().to_owned(), Arc::new(route));
         url

@@ -42,7 +42,9 @@ async fn raw_get(server: &TestServer, path: &str, extra: &str) -> RawResponse {
     let status = head[9..12].parse().unwrap();
     let content_length = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+        .find_map(|l| {
+            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())
+        })
         .unwrap_or(0);
     RawResponse { status, content_length, stream, already: buf[head_end..].to_vec() }
 }
@@ -101,7 +103,12 @@ async fn ranges_206_and_416() {
     let info = s.add_media("/r/file.m4a", 1000);
     let client = reqwest::Client::new();
     let full = client.get(info.url.clone()).send().await.unwrap().bytes().await.unwrap();
-    for (range, start, end) in [("bytes=10-19", 10, 19), ("bytes=990-", 990, 999), ("bytes=-10", 990, 999), ("bytes=500-5000", 500, 999)] {
+    for (range, start, end) in [
+        ("bytes=10-19", 10, 19),
+        ("bytes=990-", 990, 999),
+        ("bytes=-10", 990, 999),
+        ("bytes=500-5000", 500, 999),
+    ] {
         let resp = client.get(info.url.clone()).header("Range", range).send().await.unwrap();
         assert_eq!(resp.status(), 206, "{range}");
         assert_eq!(resp.headers()["content-range"], format!("bytes {start}-{end}/1000"));
@@ -120,7 +127,8 @@ async fn ranges_206_and_416() {
 async fn ignore_range_serves_full_body() {
     let s = TestServer::start(ServerConfig { ignore_range: true, ..ServerConfig::default() }).await.unwrap();
     let info = s.add_media("/ir/x.mp3", 5000);
-    let resp = reqwest::Client::new().get(info.url.clone()).header("Range", "bytes=100-").send().await.unwrap();
+    let resp =
+        reqwest::Client::new().get(info.url.clone()).header("Range", "bytes=100-").send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(sha_hex(&resp.bytes().await.unwrap()), info.sha256_hex);
     assert_eq!(s.stats().ranges_for("/ir/x.mp3"), ["bytes=100-"]);
@@ -222,7 +230,9 @@ async fn resume_after_one_reset_records_range() {
 
 #[tokio::test]
 async fn rate_limit_and_latency_lower_bounds() {
-    let s = TestServer::start(ServerConfig { rate_limit: Some(100_000), ..ServerConfig::default() }).await.unwrap();
+    let s = TestServer::start(ServerConfig { rate_limit: Some(100_000), ..ServerConfig::default() })
+        .await
+        .unwrap();
     let info = s.add_media("/slow/x.mp3", 200_000);
     let t = Instant::now();
     let body = reqwest::get(info.url.clone()).await.unwrap().bytes().await.unwrap();
@@ -267,7 +277,9 @@ fn assert_only_locations_changed(s: &TestServer, feed: &url::Url, original: &[u8
             let tail = &served[i + base.len()..];
             let len = tail.iter().take_while(|b| b.is_ascii_alphanumeric() || b"_.-/".contains(b)).count();
             let token = &served[i..i + base.len() + len];
-            let orig = back_map.get(token).unwrap_or_else(|| panic!("{feed}: unknown loopback URL {}", String::from_utf8_lossy(token)));
+            let orig = back_map
+                .get(token)
+                .unwrap_or_else(|| panic!("{feed}: unknown loopback URL {}", String::from_utf8_lossy(token)));
             back.extend_from_slice(orig);
             i += token.len();
         } else {
@@ -329,8 +341,10 @@ async fn corpus_xspf_locations_point_at_server() {
     let rel = "playlists/totem__playlist.xspf";
     let feed = s.serve_corpus(rel).unwrap();
     let original = std::fs::read(corpus_dir().join(rel)).unwrap();
-    let served = String::from_utf8(reqwest::get(feed.clone()).await.unwrap().bytes().await.unwrap().to_vec()).unwrap();
-    let locations: Vec<&str> = served.split("<location>").skip(1).map(|p| &p[..p.find("</location>").unwrap()]).collect();
+    let served =
+        String::from_utf8(reqwest::get(feed.clone()).await.unwrap().bytes().await.unwrap().to_vec()).unwrap();
+    let locations: Vec<&str> =
+        served.split("<location>").skip(1).map(|p| &p[..p.find("</location>").unwrap()]).collect();
     assert!(!locations.is_empty());
     for loc in locations {
         assert!(loc.starts_with(s.base_url().as_str()), "{loc}");
@@ -343,7 +357,9 @@ async fn corpus_xspf_locations_point_at_server() {
 #[tokio::test]
 async fn corpus_other_playlists_rewrite() {
     let s = server().await;
-    for (rel, expected) in [("playlists/clementine__pls_somafm.pls", 4), ("playlists/clementine__test.m3u", 10)] {
+    for (rel, expected) in
+        [("playlists/clementine__pls_somafm.pls", 4), ("playlists/clementine__test.m3u", 10)]
+    {
         let feed = s.serve_corpus(rel).unwrap();
         let original = std::fs::read(corpus_dir().join(rel)).unwrap();
         let served = reqwest::get(feed.clone()).await.unwrap().bytes().await.unwrap();
@@ -391,7 +407,9 @@ async fn podcast_and_opml_are_well_formed() {
         }
     }
     assert_eq!((items, guids, enclosures.len()), (4, 4, 4));
-    assert!(body.contains("xmlns:itunes=") && body.contains("<pubDate>Sat, 01 Jun 2024 12:00:00 GMT</pubDate>"));
+    assert!(
+        body.contains("xmlns:itunes=") && body.contains("<pubDate>Sat, 01 Jun 2024 12:00:00 GMT</pubDate>")
+    );
     let media = reqwest::get(enclosures[0].as_str()).await.unwrap().bytes().await.unwrap();
     assert_eq!(s.manifest()[&enclosures[0]].sha256_hex, sha_hex(&media));
 
@@ -478,12 +496,21 @@ async fn counters_of_gets_from_byte_zero_and_the_stats_page() {
     assert_eq!(stats.from_zero_for("/f/z.mp3"), 3, "no Range, bytes=0- and bytes=0-99; not HEAD");
     assert_eq!(stats.total_body_bytes(), 5_000 + 5_000 + 100 + 4_900 + 10);
     let page = reqwest::get(s.url("/_testkit/stats")).await.unwrap().text().await.unwrap();
-    assert_eq!(page, format!("requests 7\nbody_bytes {}\nfrom_zero_requests 4\nmedia_bytes 5000\n", stats.total_body_bytes()));
+    assert_eq!(
+        page,
+        format!(
+            "requests 7\nbody_bytes {}\nfrom_zero_requests 4\nmedia_bytes 5000\n",
+            stats.total_body_bytes()
+        )
+    );
 }
 
 /// Runs `testkit-server` with `args` and an output folder under the system temp dir; returns
 /// its stdout lines up to `MANIFEST`, the folder and the child.
-async fn start_server_binary(args: &[&str], tag: &str) -> (Vec<String>, std::path::PathBuf, tokio::process::Child) {
+async fn start_server_binary(
+    args: &[&str],
+    tag: &str,
+) -> (Vec<String>, std::path::PathBuf, tokio::process::Child) {
     use tokio::io::AsyncBufReadExt;
     let out = std::env::temp_dir().join(format!("testkit-server-test-{}-{tag}", std::process::id()));
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_testkit-server"))
@@ -496,7 +523,9 @@ async fn start_server_binary(args: &[&str], tag: &str) -> (Vec<String>, std::pat
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut head = Vec::new();
-    while let Some(line) = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap() {
+    while let Some(line) =
+        tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap()
+    {
         let last = line.starts_with("MANIFEST");
         head.push(line);
         if last {
@@ -509,7 +538,8 @@ async fn start_server_binary(args: &[&str], tag: &str) -> (Vec<String>, std::pat
 
 #[tokio::test]
 async fn the_server_binary_injects_a_deterministic_fault_mix_and_reports_its_counters() {
-    let args = ["--feeds", "4", "--episodes", "5", "--size", "20000", "--fault-percent", "20", "--fault-seed", "7"];
+    let args =
+        ["--feeds", "4", "--episodes", "5", "--size", "20000", "--fault-percent", "20", "--fault-seed", "7"];
     let (head, out, child) = start_server_binary(&args, "a").await;
     assert!(head.contains(&"FAULTS 4".to_string()), "20 % of 20 files: {head:?}");
     let faults = std::fs::read_to_string(out.join("faults.txt")).unwrap();
@@ -518,7 +548,8 @@ async fn the_server_binary_injects_a_deterministic_fault_mix_and_reports_its_cou
     let base = head.iter().find_map(|l| l.strip_prefix("BASE ")).unwrap().to_owned();
     let client = reqwest::Client::new();
     // the HTTP 500 file fails once, then serves its bytes
-    let failing = faults.lines().find(|l| l.starts_with("http-500")).unwrap().split_whitespace().nth(1).unwrap();
+    let failing =
+        faults.lines().find(|l| l.starts_with("http-500")).unwrap().split_whitespace().nth(1).unwrap();
     let url = format!("{}{}", base.trim_end_matches('/'), failing);
     assert_eq!(client.get(&url).send().await.unwrap().status(), 500);
     let body = client.get(&url).send().await.unwrap().bytes().await.unwrap();
@@ -532,9 +563,13 @@ async fn the_server_binary_injects_a_deterministic_fault_mix_and_reports_its_cou
     // SIGTERM: the counters are printed at exit
     let pid = child.id().unwrap().to_string();
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output()).await.unwrap().unwrap();
+    let output =
+        tokio::time::timeout(Duration::from_secs(10), child.wait_with_output()).await.unwrap().unwrap();
     let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(printed.contains("STATS requests=3 body_bytes=20000 from_zero_requests=3 media_bytes=400000"), "{printed}");
+    assert!(
+        printed.contains("STATS requests=3 body_bytes=20000 from_zero_requests=3 media_bytes=400000"),
+        "{printed}"
+    );
     for dir in [out, out_b] {
         let _ = std::fs::remove_dir_all(dir);
     }

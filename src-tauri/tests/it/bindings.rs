@@ -10,7 +10,15 @@ fn committed_bindings_are_up_to_date() {
         "{} is stale: run `cargo run -p catalog-sync-desktop --bin export-bindings` and commit it",
         path.display()
     );
-    for name in ["listPlaylists", "jobDetail", "saveSettings", "taskCenterChanged", "jobFinished", "WireError", "ErrorCode"] {
+    for name in [
+        "listPlaylists",
+        "jobDetail",
+        "saveSettings",
+        "taskCenterChanged",
+        "jobFinished",
+        "WireError",
+        "ErrorCode",
+    ] {
         assert!(fresh.contains(name), "bindings lack {name}");
     }
 }

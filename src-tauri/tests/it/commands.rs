@@ -29,7 +29,11 @@ fn import_sync_download_then_views_show_files_on_disk() {
 
     let playlists: Vec<Value> = rig.ok("list_playlists", json!({}));
     for p in &playlists {
-        assert_eq!((p["item_count"].as_u64(), p["downloaded_count"].as_u64(), p["failed_count"].as_u64()), (Some(3), Some(3), Some(0)), "{p}");
+        assert_eq!(
+            (p["item_count"].as_u64(), p["downloaded_count"].as_u64(), p["failed_count"].as_u64()),
+            (Some(3), Some(3), Some(0)),
+            "{p}"
+        );
         assert_eq!(p["format"], "rss");
         assert!(p["last_sync_ms"].as_i64().unwrap() > 0);
     }
@@ -44,16 +48,28 @@ fn import_sync_download_then_views_show_files_on_disk() {
 
     let tc: Value = rig.ok("task_center", json!({}));
     let row = &tc["jobs"][0];
-    assert_eq!((row["id"].as_u64(), row["status"].as_str(), row["kind"].as_str()), (Some(job), Some("succeeded"), Some("sync_download")));
+    assert_eq!(
+        (row["id"].as_u64(), row["status"].as_str(), row["kind"].as_str()),
+        (Some(job), Some("succeeded"), Some("sync_download"))
+    );
     assert_eq!(tc["summary"]["running"], 0);
 
     let detail: Value = rig.ok("job_detail", json!({ "jobId": job }));
     let stages = detail["stages"].as_array().unwrap();
     assert_eq!(stages.iter().map(|s| s["kind"].as_str().unwrap()).collect::<Vec<_>>(), ["sync", "download"]);
-    assert_eq!((stages[0]["done"].as_u64(), stages[1]["done"].as_u64(), stages[1]["total"].as_u64()), (Some(2), Some(6), Some(6)));
-    let downloads: Vec<&Value> = detail["items"].as_array().unwrap().iter().filter(|i| i["stage"] == 1).collect();
+    assert_eq!(
+        (stages[0]["done"].as_u64(), stages[1]["done"].as_u64(), stages[1]["total"].as_u64()),
+        (Some(2), Some(6), Some(6))
+    );
+    let downloads: Vec<&Value> =
+        detail["items"].as_array().unwrap().iter().filter(|i| i["stage"] == 1).collect();
     assert_eq!(downloads.len(), 6);
-    assert!(downloads.iter().all(|i| i["status"] == "done" && i["bytes"] == 20_000 && i["title"].as_str().unwrap().contains("episode")), "{downloads:?}");
+    assert!(
+        downloads.iter().all(|i| i["status"] == "done"
+            && i["bytes"] == 20_000
+            && i["title"].as_str().unwrap().contains("episode")),
+        "{downloads:?}"
+    );
     assert_eq!(detail["runs"][0]["id"], format!("job-{job}-run-1"));
     assert_eq!(detail["runs"][0]["outcome"], "succeeded");
     assert_eq!(detail["runs"][0]["steps"].as_array().unwrap().len(), 2);
@@ -71,7 +87,14 @@ fn import_sync_download_then_views_show_files_on_disk() {
             assert!(p.downloaded >= before && p.downloaded <= 20_000, "{p:?} after {before}");
         }
     }
-    let shown_done = |tcs: &[catalog_sync_desktop::events::TaskCenterChanged]| tcs.iter().any(|t| t.task_center.jobs.iter().any(|j| j.id == job && serde_json::to_value(j.status).unwrap() == "succeeded"));
+    let shown_done = |tcs: &[catalog_sync_desktop::events::TaskCenterChanged]| {
+        tcs.iter().any(|t| {
+            t.task_center
+                .jobs
+                .iter()
+                .any(|j| j.id == job && serde_json::to_value(j.status).unwrap() == "succeeded")
+        })
+    };
     let tcs = rig.wait_for(|| {
         let tcs = rig.task_centers.lock().unwrap().clone();
         shown_done(&tcs).then_some(tcs)
@@ -94,8 +117,13 @@ fn adding_an_opml_url_adds_its_feeds_and_a_dead_url_is_refused() {
     assert_eq!(out["created"], 2, "{out}");
     assert_eq!(out["ids"].as_array().unwrap().len(), 3, "alpha is named twice");
     let playlists: Vec<Value> = rig.ok("list_playlists", json!({}));
-    assert_eq!(playlists.iter().map(|p| p["title"].as_str().unwrap()).collect::<Vec<_>>(), ["/alpha/feed.xml", "/beta/feed.xml"]);
-    let e = rig.call::<Value>("add_playlists", json!({ "urls": [rig.server.url("/nothing.xml").as_str()] })).unwrap_err();
+    assert_eq!(
+        playlists.iter().map(|p| p["title"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["/alpha/feed.xml", "/beta/feed.xml"]
+    );
+    let e = rig
+        .call::<Value>("add_playlists", json!({ "urls": [rig.server.url("/nothing.xml").as_str()] }))
+        .unwrap_err();
     assert_eq!(e["code"], "not_found", "{e}");
     let offline = "http://127.0.0.1:9/feed.xml";
     let out: Value = rig.ok("add_playlists", json!({ "urls": [offline] }));
@@ -152,21 +180,24 @@ fn wire_errors_carry_codes_the_ui_branches_on() {
     let e = rig.call::<Value>("list_items", json!({ "playlistId": 999 })).unwrap_err();
     assert_eq!(e["code"], "not_found", "{e}");
     assert!(e["message"].as_str().unwrap().contains("999"));
-    let e = rig.call::<Value>("enqueue_job", json!({ "kind": "sync_only", "playlistIds": [42] })).unwrap_err();
+    let e =
+        rig.call::<Value>("enqueue_job", json!({ "kind": "sync_only", "playlistIds": [42] })).unwrap_err();
     assert_eq!(e["code"], "invalid_input", "{e}");
     let e = rig.call::<Value>("job_detail", json!({ "jobId": 7 })).unwrap_err();
     assert_eq!(e["code"], "not_found", "{e}");
     let missing = rig.dir.path().join("missing.opml");
     let e = rig.call::<Value>("import_file", json!({ "path": missing.to_str().unwrap() })).unwrap_err();
     assert_eq!(e["code"], "io", "{e}");
-    let page = rig.server.add_feed("/page.html", b"<html><body>not a feed</body></html>".to_vec(), "text/html");
+    let page =
+        rig.server.add_feed("/page.html", b"<html><body>not a feed</body></html>".to_vec(), "text/html");
     let e = rig.call::<Value>("import_file", json!({ "path": page.as_str() })).unwrap_err();
     assert_eq!(e["code"], "unparsable", "{e}");
     let gone = rig.server.url("/gone.xml");
     let e = rig.call::<Value>("import_file", json!({ "path": gone.as_str() })).unwrap_err();
     assert_eq!(e["code"], "not_found", "{e}");
 
-    let ids: Value = rig.ok("add_playlists", json!({ "urls": [rig.server.add_podcast("solo", 1, 10).as_str()] }));
+    let ids: Value =
+        rig.ok("add_playlists", json!({ "urls": [rig.server.add_podcast("solo", 1, 10).as_str()] }));
     let job: u64 = rig.ok("enqueue_job", json!({ "kind": "sync_only", "playlistIds": ids["ids"] }));
     assert_eq!(rig.wait_finished(job), "succeeded");
     let e = rig.call::<Value>("job_command", json!({ "jobId": job, "action": "resume" })).unwrap_err();
@@ -186,7 +217,10 @@ fn settings_round_trip_through_the_config_file() {
     let file = std::fs::read_to_string(rig.dir.path().join("config/config.toml")).unwrap();
     assert!(file.contains("parallel_downloads = 8") && file.contains("auto_sync_hours = 12"), "{file}");
     let again: Value = rig.ok("get_settings", json!({}));
-    assert_eq!((again["auto_sync_hours"].as_u64(), again["podcastindex_key"].as_str()), (Some(12), Some("key-123")));
+    assert_eq!(
+        (again["auto_sync_hours"].as_u64(), again["podcastindex_key"].as_str()),
+        (Some(12), Some("key-123"))
+    );
 
     s["name_template"] = json!("{title}");
     let e = rig.call::<Value>("save_settings", json!({ "settings": s })).unwrap_err();

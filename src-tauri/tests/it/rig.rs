@@ -44,12 +44,16 @@ impl Rig {
         };
         let config_path = dir.path().join("config").join("config.toml");
         let (core, rx) = AppCore::open_system(config, Some(config_path)).expect("open core");
-        let server = tauri::async_runtime::block_on(TestServer::start(ServerConfig::default())).expect("test server");
+        let server =
+            tauri::async_runtime::block_on(TestServer::start(ServerConfig::default())).expect("test server");
         // the real config and capabilities: commands pass the same ACL as in the app
-        let app = catalog_sync_desktop::wire(mock_builder(), core).build(tauri::generate_context!("../tauri.conf.json")).expect("build app");
+        let app = catalog_sync_desktop::wire(mock_builder(), core)
+            .build(tauri::generate_context!("../tauri.conf.json"))
+            .expect("build app");
         // the mock runtime runs no setup hook before `run`; start what the app's setup starts
         catalog_sync_desktop::start(&app, rx, NoShell);
-        let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("window");
+        let window =
+            tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("window");
         let (tx, finished) = channel();
         JobFinished::listen(&app, move |e| drop(tx.send(e.payload)));
         let (tx, started) = channel();
@@ -74,7 +78,12 @@ impl Rig {
     }
 
     /// [`Rig::call`] from `window`.
-    pub fn call_from<T: DeserializeOwned>(&self, window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<T, Value> {
+    pub fn call_from<T: DeserializeOwned>(
+        &self,
+        window: &WebviewWindow<MockRuntime>,
+        cmd: &str,
+        args: Value,
+    ) -> Result<T, Value> {
         let request = InvokeRequest {
             cmd: cmd.into(),
             callback: CallbackFn(0),
@@ -85,7 +94,8 @@ impl Rig {
             headers: Default::default(),
             invoke_key: INVOKE_KEY.to_string(),
         };
-        tauri::test::get_ipc_response(window, request).map(|body| body.deserialize::<T>().expect("response shape"))
+        tauri::test::get_ipc_response(window, request)
+            .map(|body| body.deserialize::<T>().expect("response shape"))
     }
 
     /// `call` that must succeed.
@@ -107,13 +117,16 @@ impl Rig {
 
     /// Waits for the `JobStarted` event of `job`.
     pub fn wait_started(&self, job: u64) {
-        while self.started.recv_timeout(JOB_WAIT).unwrap_or_else(|_| panic!("job {job} did not start")).job != job {}
+        while self.started.recv_timeout(JOB_WAIT).unwrap_or_else(|_| panic!("job {job} did not start")).job
+            != job
+        {}
     }
 
     /// Waits for the `JobFinished` event of `job` and returns its status.
     pub fn wait_finished(&self, job: u64) -> String {
         loop {
-            let e = self.finished.recv_timeout(JOB_WAIT).unwrap_or_else(|_| panic!("job {job} did not finish"));
+            let e =
+                self.finished.recv_timeout(JOB_WAIT).unwrap_or_else(|_| panic!("job {job} did not finish"));
             if e.job == job {
                 return serde_json::to_value(e.status).unwrap().as_str().unwrap().to_string();
             }

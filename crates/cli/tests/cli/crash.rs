@@ -65,16 +65,25 @@ async fn sigkill_at_a_dozen_random_points_loses_nothing_and_refetches_no_complet
     let mut rng = Rng(seed);
     // 3 feeds x 6 episodes x 400 kB at 250 kB/s per connection, 3 downloaders: about 10 s of
     // transfers, plus 30 ms before every response so the sync stage takes time too
-    let server = TestServer::start(ServerConfig { rate_limit: Some(250_000), latency_ms: 30, ..Default::default() }).await.unwrap();
-    let feeds: Vec<url::Url> = ["crash-a", "crash-b", "crash-c"].iter().map(|s| server.add_podcast(s, 6, 400_000)).collect();
+    let server =
+        TestServer::start(ServerConfig { rate_limit: Some(250_000), latency_ms: 30, ..Default::default() })
+            .await
+            .unwrap();
+    let feeds: Vec<url::Url> =
+        ["crash-a", "crash-b", "crash-c"].iter().map(|s| server.add_podcast(s, 6, 400_000)).collect();
     let opml = server.add_opml("/crash.opml", &feeds);
     let manifest = server.manifest();
-    let path_of_sha: HashMap<String, String> = manifest.values().map(|m| (m.sha256_hex.clone(), m.url.path().to_owned())).collect();
+    let path_of_sha: HashMap<String, String> =
+        manifest.values().map(|m| (m.sha256_hex.clone(), m.url.path().to_owned())).collect();
 
     let cli = Cli::new();
     // a killed run's heartbeats (job and item) must go stale before the next run may take its
     // work over; short windows keep the test quick, items stamp often enough to stay fresh
-    std::fs::write(cli.dir.path().join("config.toml"), "heartbeat_stale_ms = 300\nitem_stale_ms = 300\nitem_heartbeat_ms = 100\n").unwrap();
+    std::fs::write(
+        cli.dir.path().join("config.toml"),
+        "heartbeat_stale_ms = 300\nitem_stale_ms = 300\nitem_heartbeat_ms = 100\n",
+    )
+    .unwrap();
     let (code, out, err) = cli.run(&["import", opml.as_str()]).await;
     assert_eq!(code, 0, "{out}{err}");
 
@@ -85,7 +94,12 @@ async fn sigkill_at_a_dozen_random_points_loses_nothing_and_refetches_no_complet
     while kills < KILLS {
         assert!(runs < 3 * KILLS, "the run keeps finishing before the kill: {kills} kills in {runs} runs");
         runs += 1;
-        let mut child = cli.command(&["-q", "run"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = cli
+            .command(&["-q", "run"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         let delay = rng.delay(60, 1_000);
         tokio::time::sleep(delay).await;
         if child.try_wait().unwrap().is_some() {
@@ -101,18 +115,35 @@ async fn sigkill_at_a_dozen_random_points_loses_nothing_and_refetches_no_complet
         with_work_left += usize::from(complete.len() < manifest.len());
         let stats = server.stats();
         for (name, sha) in &complete {
-            let path = path_of_sha.get(sha).unwrap_or_else(|| panic!("kill {kills} after {delay:?}: {name} sits under a final name but is not a complete file"));
+            let path = path_of_sha.get(sha).unwrap_or_else(|| {
+                panic!(
+                    "kill {kills} after {delay:?}: {name} sits under a final name but is not a complete file"
+                )
+            });
             complete_at.entry(path.clone()).or_insert_with(|| stats.requests_for(path));
         }
-        println!("kill {kills:2} after {:4} ms: {:2} complete, {} partial", delay.as_millis(), complete.len(), partial.len());
+        println!(
+            "kill {kills:2} after {:4} ms: {:2} complete, {} partial",
+            delay.as_millis(),
+            complete.len(),
+            partial.len()
+        );
         // let the dead runner's heartbeat go stale (300 ms) before the restart
         tokio::time::sleep(Duration::from_millis(350)).await;
     }
-    assert!(with_work_left >= 10, "at least 10 kills while files were still missing; got {with_work_left} of {kills} (seed {seed})");
+    assert!(
+        with_work_left >= 10,
+        "at least 10 kills while files were still missing; got {with_work_left} of {kills} (seed {seed})"
+    );
 
-    let (code, out, err) = tokio::time::timeout(Duration::from_secs(90), cli.run(&["run"])).await.expect("the last run finishes");
+    let (code, out, err) = tokio::time::timeout(Duration::from_secs(90), cli.run(&["run"]))
+        .await
+        .expect("the last run finishes");
     assert_eq!(code, 0, "{out}{err}");
-    println!("{kills} kills in {runs} runs ({finished_early} ended before their kill), {:?} in all", started.elapsed());
+    println!(
+        "{kills} kills in {runs} runs ({finished_early} ended before their kill), {:?} in all",
+        started.elapsed()
+    );
 
     let (complete, partial) = library(&cli);
     assert!(partial.is_empty(), "no .part left after the final run: {partial:?}");
@@ -128,14 +159,22 @@ async fn sigkill_at_a_dozen_random_points_loses_nothing_and_refetches_no_complet
     }
     let sent = stats.body_bytes.iter().filter(|(p, _)| p.ends_with(".mp3")).map(|(_, b)| b).sum::<u64>();
     let payload: u64 = manifest.values().map(|m| m.size).sum();
-    println!("media bytes sent {sent} for a payload of {payload} ({:.1} %)", sent as f64 * 100.0 / payload as f64);
+    println!(
+        "media bytes sent {sent} for a payload of {payload} ({:.1} %)",
+        sent as f64 * 100.0 / payload as f64
+    );
     // no item lost: every item of every playlist has its file recorded
     let store = Store::open(&cli.dir.path().join("catalog.redb")).unwrap();
     let mut recorded = 0;
     for (id, _) in store.playlists().unwrap() {
         for entry in store.playlist_items(id).unwrap() {
-            let file = entry.file.unwrap_or_else(|| panic!("item {} ({:?}) lost", entry.id, entry.item.title));
-            assert_eq!(complete.get(&cli.library().join(&file.path).to_string_lossy().into_owned()), Some(&file.sha256), "{file:?}");
+            let file =
+                entry.file.unwrap_or_else(|| panic!("item {} ({:?}) lost", entry.id, entry.item.title));
+            assert_eq!(
+                complete.get(&cli.library().join(&file.path).to_string_lossy().into_owned()),
+                Some(&file.sha256),
+                "{file:?}"
+            );
             recorded += 1;
         }
     }

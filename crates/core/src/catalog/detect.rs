@@ -42,7 +42,8 @@ pub fn detect(text: &str) -> Result<DetectedKind, ParseError> {
     if first.is_some_and(|l| l.eq_ignore_ascii_case("[playlist]")) {
         return Ok(DetectedKind::Pls);
     }
-    if lines.clone().any(|l| l.starts_with("#EXTM3U") || l.starts_with("#EXTINF") || l.starts_with("#EXT-X-")) {
+    if lines.clone().any(|l| l.starts_with("#EXTM3U") || l.starts_with("#EXTINF") || l.starts_with("#EXT-X-"))
+    {
         return Ok(DetectedKind::M3u);
     }
     if lines.all(|l| l.starts_with('#') || looks_like_location(l)) {
@@ -56,10 +57,13 @@ fn looks_like_location(line: &str) -> bool {
     if line.contains('<') || line.contains('{') {
         return false;
     }
-    let scheme_ok = line
-        .split_once("://")
-        .is_some_and(|(s, _)| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)));
-    scheme_ok || line.starts_with('/') || line.starts_with("./") || line.starts_with("../")
+    let scheme_ok = line.split_once("://").is_some_and(|(s, _)| {
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    scheme_ok
+        || line.starts_with('/')
+        || line.starts_with("./")
+        || line.starts_with("../")
         || line.as_bytes().get(1..3) == Some(b":\\")
         || (!line.contains(' ') && line.contains('.'))
 }
@@ -88,10 +92,7 @@ fn detect_xml(t: &str) -> Result<DetectedKind, ParseError> {
     let Some(after) = rest.strip_prefix('<') else {
         return Err(ParseError::NotAFeed("text before the root element".into()));
     };
-    let name: String = after
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
-        .collect();
+    let name: String = after.chars().take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/').collect();
     let local = name.rsplit(':').next().unwrap_or("").to_ascii_lowercase();
     match local.as_str() {
         "rss" | "rdf" | "feed" => Ok(DetectedKind::Feed),

@@ -195,8 +195,8 @@ mod tests {
 
     #[test]
     fn invalid_bytes_in_utf8_fall_back_to_cp1252() {
-        let s = decode_xml(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>\xe9t\xc3\xa9 \x93q\x94</t>")
-            .unwrap();
+        let s =
+            decode_xml(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>\xe9t\xc3\xa9 \x93q\x94</t>").unwrap();
         assert_eq!(s, "<t>\u{e9}t\u{e9} \u{201c}q\u{201d}</t>");
     }
 
@@ -216,10 +216,8 @@ mod tests {
 
     #[test]
     fn utf16_be_without_bom() {
-        let b: Vec<u8> = "<?xml version=\"1.0\"?><a>\u{e9}</a>"
-            .encode_utf16()
-            .flat_map(|u| u.to_be_bytes())
-            .collect();
+        let b: Vec<u8> =
+            "<?xml version=\"1.0\"?><a>\u{e9}</a>".encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
         assert_eq!(decode_xml(&b).unwrap(), "<a>\u{e9}</a>");
     }
 

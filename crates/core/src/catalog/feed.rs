@@ -37,7 +37,8 @@ pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, P
         // `<channel>` in it: a well-formed feed with nothing in it, if the XML itself is sound.
         Err(feed_rs::parser::ParseFeedError::ParseError(feed_rs::parser::ParseErrorKind::NoFeedRoot)) => {
             check_well_formed(&repaired)?;
-            let format = if format_name(&repaired) == "rdf" { PlaylistFormat::Rdf } else { PlaylistFormat::Rss };
+            let format =
+                if format_name(&repaired) == "rdf" { PlaylistFormat::Rdf } else { PlaylistFormat::Rss };
             return Ok(ParsedPlaylist { format: Some(format), ..Default::default() });
         }
         Err(other) => return Err(ParseError::malformed(format_name(&repaired), other)),
@@ -116,9 +117,10 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
         .and_then(|s| non_empty(&s.content))
         .or_else(|| e.content.as_ref().and_then(|c| c.body.as_deref().and_then(non_empty)))
         .or_else(|| e.media.iter().find_map(|m| m.description.as_ref().and_then(|d| non_empty(&d.content))));
-    let media_duration = e.media.iter().find_map(|m| {
-        m.duration.or_else(|| m.content.iter().find_map(|c| c.duration)).map(|d| d.as_secs())
-    });
+    let media_duration = e
+        .media
+        .iter()
+        .find_map(|m| m.duration.or_else(|| m.content.iter().find_map(|c| c.duration)).map(|d| d.as_secs()));
     let rss_enclosures = extra.map(|x| x.enclosures.clone()).unwrap_or_default();
     let atom_enclosures: Vec<Enclosure> = e
         .links

@@ -65,25 +65,35 @@ pub async fn fetch_document(client: &reqwest::Client, url: &Url) -> Result<(Vec<
 
 /// [`fetch_document`] with a stall window of `stall`: waiting for the response head, and for
 /// each body chunk, longer than that ends the fetch with [`FetchError::Stalled`].
-pub async fn fetch_document_within(client: &reqwest::Client, url: &Url, stall: Duration) -> Result<(Vec<u8>, Url), FetchError> {
+pub async fn fetch_document_within(
+    client: &reqwest::Client,
+    url: &Url,
+    stall: Duration,
+) -> Result<(Vec<u8>, Url), FetchError> {
     match url.scheme() {
         "file" => {
             let path = url.to_file_path().map_err(|_| FetchError::Scheme(url.to_string()))?;
-            let bytes = tokio::fs::read(&path).await.map_err(|source| FetchError::File { path: path.display().to_string(), source })?;
+            let bytes = tokio::fs::read(&path)
+                .await
+                .map_err(|source| FetchError::File { path: path.display().to_string(), source })?;
             if bytes.len() > MAX_DOCUMENT_BYTES {
                 return Err(FetchError::TooLarge);
             }
             Ok((bytes, url.clone()))
         }
         "http" | "https" => {
-            let mut resp = tokio::time::timeout(stall, client.get(url.clone()).send()).await.map_err(|_| FetchError::Stalled(stall))??;
+            let mut resp = tokio::time::timeout(stall, client.get(url.clone()).send())
+                .await
+                .map_err(|_| FetchError::Stalled(stall))??;
             let status = resp.status();
             if !status.is_success() {
                 return Err(FetchError::Status { status: status.as_u16() });
             }
             let final_url = resp.url().clone();
             let mut body = Vec::new();
-            while let Some(chunk) = tokio::time::timeout(stall, resp.chunk()).await.map_err(|_| FetchError::Stalled(stall))?? {
+            while let Some(chunk) =
+                tokio::time::timeout(stall, resp.chunk()).await.map_err(|_| FetchError::Stalled(stall))??
+            {
                 if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
                     return Err(FetchError::TooLarge);
                 }
@@ -105,6 +115,7 @@ pub fn url_from_user_input(input: &str) -> Result<Url, String> {
     }
     let path = std::path::Path::new(input);
     // canonicalize resolves `..` and symlinks for an existing file; absolute() keeps others.
-    let abs = path.canonicalize().or_else(|_| std::path::absolute(path)).map_err(|e| format!("{input}: {e}"))?;
+    let abs =
+        path.canonicalize().or_else(|_| std::path::absolute(path)).map_err(|e| format!("{input}: {e}"))?;
     Url::from_file_path(&abs).map_err(|_| format!("{input}: not a URL or a path"))
 }

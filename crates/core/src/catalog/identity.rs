@@ -142,7 +142,8 @@ mod tests {
     fn merge_first_wins_and_fills_gaps() {
         let mut second = item(Some("g"), Some("b.mp3"), Some("later"));
         second.duration_secs = Some(5);
-        let merged = merge_duplicates(vec![item(Some("g"), None, Some("first")), item(Some("h"), None, None), second]);
+        let merged =
+            merge_duplicates(vec![item(Some("g"), None, Some("first")), item(Some("h"), None, None), second]);
         assert_eq!(merged.len(), 2);
         assert_eq!(merged[0].title.as_deref(), Some("first"));
         assert_eq!(merged[0].duration_secs, Some(5));

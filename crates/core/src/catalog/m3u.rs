@@ -76,7 +76,8 @@ pub(crate) fn location_url(line: &str, base: &url::Url) -> Option<String> {
         return None;
     }
     let b = line.as_bytes();
-    let windows_drive = b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/');
+    let windows_drive =
+        b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/');
     if windows_drive {
         return url::Url::parse(&format!("file:///{}", line.replace('\\', "/"))).ok().map(|u| u.to_string());
     }
@@ -105,7 +106,15 @@ mod tests {
         let p = parse_m3u(t, &base()).unwrap();
         assert_eq!(p.title.as_deref(), Some("Mix"));
         let urls: Vec<_> = p.items.iter().map(|i| i.enclosure.as_ref().unwrap().url.as_str()).collect();
-        assert_eq!(urls, ["http://x/1.mp3", "http://host.example/lists/sub/2.ogg", "file:///home/u/3%20x.mp3", "file:///C:/Music/4.mp3"]);
+        assert_eq!(
+            urls,
+            [
+                "http://x/1.mp3",
+                "http://host.example/lists/sub/2.ogg",
+                "file:///home/u/3%20x.mp3",
+                "file:///C:/Music/4.mp3"
+            ]
+        );
         assert_eq!(p.items[0].title.as_deref(), Some("A, B"));
         assert_eq!(p.items[0].duration_secs, None);
         assert_eq!(p.items[1].duration_secs, Some(12));

@@ -165,7 +165,12 @@ mod tests {
     #[test]
     fn round_trip_with_escaping() {
         let subs = vec![
-            Subscription { url: "http://x/?a=1&b=\"2\"".into(), title: Some("Tom & Jerry <3>".into()), html_url: Some("http://x/'".into()), folders: vec!["News & Co".into()] },
+            Subscription {
+                url: "http://x/?a=1&b=\"2\"".into(),
+                title: Some("Tom & Jerry <3>".into()),
+                html_url: Some("http://x/'".into()),
+                folders: vec!["News & Co".into()],
+            },
             Subscription { url: "http://y/".into(), title: None, html_url: None, folders: vec![] },
         ];
         let back = parse_opml(&export_opml("Mine & yours", &subs)).unwrap();

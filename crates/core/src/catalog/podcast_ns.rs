@@ -106,10 +106,20 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                 let local = e.local_name();
                 let local: &str = local.as_ref();
                 if live_depth.is_none() {
-                    handle_start(&mut out, ns, local, e, here.as_ref(), item_depth.is_some(), &mut alt_depth, depth);
+                    handle_start(
+                        &mut out,
+                        ns,
+                        local,
+                        e,
+                        here.as_ref(),
+                        item_depth.is_some(),
+                        &mut alt_depth,
+                        depth,
+                    );
                     if ns == Ns::Podcast && local == "liveItem" && !empty {
                         live_depth = Some(depth);
-                    } else if (local == "item" || local == "entry") && ns == Ns::Other && item_depth.is_none() {
+                    } else if (local == "item" || local == "entry") && ns == Ns::Other && item_depth.is_none()
+                    {
                         out.items.push(ItemExtras::default());
                         if !empty {
                             item_depth = Some(depth);
@@ -238,10 +248,9 @@ fn handle_start(
             *alt_depth = Some(depth);
         }
         (Ns::Podcast, "source") if alt_depth.is_some() => {
-            if let (Some(alt), Some(uri)) = (
-                item.alternate_enclosures.last_mut(),
-                attr(e, "uri").and_then(|u| resolve_url(base, &u)),
-            ) {
+            if let (Some(alt), Some(uri)) =
+                (item.alternate_enclosures.last_mut(), attr(e, "uri").and_then(|u| resolve_url(base, &u)))
+            {
                 alt.sources.push(uri);
             }
         }

@@ -75,9 +75,7 @@ pub(crate) fn repair_feed_xml(text: &str) -> String {
     if additions.is_empty() && new_tag == tag {
         return text.to_string();
     }
-    let name_end = new_tag
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-        .unwrap_or(new_tag.len());
+    let name_end = new_tag.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(new_tag.len());
     new_tag.insert_str(name_end, &additions);
     format!("{}{}{}", &text[..start], new_tag, &text[end..])
 }
@@ -85,7 +83,8 @@ pub(crate) fn repair_feed_xml(text: &str) -> String {
 /// Removes every `<?xml` declaration (followed by whitespace or `?`, up to its `?>`) except
 /// one at the very start (after leading whitespace), skipping CDATA and comments.
 fn drop_misplaced_xml_declarations(text: &str) -> String {
-    let is_decl = |s: &str| s.starts_with("<?xml") && s[5..].starts_with(|c: char| c.is_whitespace() || c == '?');
+    let is_decl =
+        |s: &str| s.starts_with("<?xml") && s[5..].starts_with(|c: char| c.is_whitespace() || c == '?');
     let leading = text.len() - text.trim_start().len();
     let declarations = text.matches("<?xml").count();
     if declarations == 0 || (declarations == 1 && text[leading..].starts_with("<?xml")) {
@@ -97,7 +96,9 @@ fn drop_misplaced_xml_declarations(text: &str) -> String {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
         let at_start = out.len() == leading;
-        if let Some((open, close)) = [("<![CDATA[", "]]>"), ("<!--", "-->")].into_iter().find(|(open, _)| rest.starts_with(open)) {
+        if let Some((open, close)) =
+            [("<![CDATA[", "]]>"), ("<!--", "-->")].into_iter().find(|(open, _)| rest.starts_with(open))
+        {
             let end = rest[open.len()..].find(close).map_or(rest.len(), |j| open.len() + j + close.len());
             out.push_str(&rest[..end]);
             rest = &rest[end..];
@@ -224,10 +225,7 @@ fn used_element_prefixes(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (i, _) in text.match_indices('<') {
         let rest = text[i + 1..].strip_prefix('/').unwrap_or(&text[i + 1..]);
-        let name: &str = rest
-            .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
-            .next()
-            .unwrap_or("");
+        let name: &str = rest.split(|c: char| c.is_whitespace() || c == '>' || c == '/').next().unwrap_or("");
         if let Some((p, local)) = name.split_once(':') {
             let valid = !p.is_empty()
                 && !local.is_empty()
@@ -284,7 +282,10 @@ mod tests {
     #[test]
     fn html_entities_outside_cdata() {
         let x = "<rss version=\"2.0\"><t>a&nbsp;b &amp; &foo; <![CDATA[&nbsp;]]></t></rss>";
-        assert_eq!(repair_feed_xml(x), "<rss version=\"2.0\"><t>a&#160;b &amp; &foo; <![CDATA[&nbsp;]]></t></rss>");
+        assert_eq!(
+            repair_feed_xml(x),
+            "<rss version=\"2.0\"><t>a&#160;b &amp; &foo; <![CDATA[&nbsp;]]></t></rss>"
+        );
     }
 
     #[test]

@@ -47,9 +47,11 @@ pub(crate) fn parse_duration(text: &str) -> Option<u64> {
 /// The value of attribute `name` (qualified name as written), unescaped; unknown entities
 /// are kept as written rather than failing.
 pub(crate) fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
-    e.attributes().with_checks(false).flatten().find(|a| a.key.as_ref() == name).map(|a| {
-unescape_lenient(&a.value)
-    })
+    e.attributes()
+        .with_checks(false)
+        .flatten()
+        .find(|a| a.key.as_ref() == name)
+        .map(|a| unescape_lenient(&a.value))
 }
 
 /// Unescapes attribute text, keeping unknown entity references as written.

@@ -42,7 +42,10 @@ pub fn parse_xspf(text: &str, base: &url::Url) -> Result<ParsedPlaylist, ParseEr
             Event::Start(ref e) => {
                 let parent = bases.last().cloned().flatten();
                 let here = match attr(e, "xml:base") {
-                    Some(b) => parent.as_ref().and_then(|p| p.join(b.trim()).ok()).or_else(|| url::Url::parse(b.trim()).ok()),
+                    Some(b) => parent
+                        .as_ref()
+                        .and_then(|p| p.join(b.trim()).ok())
+                        .or_else(|| url::Url::parse(b.trim()).ok()),
                     None => parent,
                 };
                 bases.push(here);
@@ -99,7 +102,13 @@ pub fn parse_xspf(text: &str, base: &url::Url) -> Result<ParsedPlaylist, ParseEr
     Ok(playlist)
 }
 
-fn store(p: &mut ParsedPlaylist, track: &mut Option<(ParsedItem, Option<String>)>, f: Field, s: &str, base: Option<&url::Url>) {
+fn store(
+    p: &mut ParsedPlaylist,
+    track: &mut Option<(ParsedItem, Option<String>)>,
+    f: Field,
+    s: &str,
+    base: Option<&url::Url>,
+) {
     if f == Field::PlaylistTitle {
         p.title = non_empty(s);
         return;
@@ -107,9 +116,9 @@ fn store(p: &mut ParsedPlaylist, track: &mut Option<(ParsedItem, Option<String>)
     let Some((item, loc)) = track.as_mut() else { return };
     match f {
         Field::Location if loc.is_none() => {
-            *loc = resolve_url(base, s).filter(|_| !s.trim().contains(char::is_whitespace)).or_else(|| {
-                s.split_whitespace().next().and_then(|first| resolve_url(base, first))
-            });
+            *loc = resolve_url(base, s)
+                .filter(|_| !s.trim().contains(char::is_whitespace))
+                .or_else(|| s.split_whitespace().next().and_then(|first| resolve_url(base, first)));
         }
         Field::Title => item.title = non_empty(s),
         Field::Creator => item.author = non_empty(s),

@@ -254,11 +254,7 @@ pub(crate) fn io_err<'a>(
     op: &'static str,
     path: &'a Path,
 ) -> impl FnOnce(std::io::Error) -> TransferError + 'a {
-    move |source| TransferError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| TransferError::Io { op, path: path.to_path_buf(), source }
 }
 
 #[cfg(test)]
@@ -266,7 +262,11 @@ mod tests {
     use super::*;
 
     fn status(code: u16) -> TransferError {
-        TransferError::Status { status: StatusCode::from_u16(code).unwrap(), url: Url::parse("http://x.test/a.mp3").unwrap(), retry_after: None }
+        TransferError::Status {
+            status: StatusCode::from_u16(code).unwrap(),
+            url: Url::parse("http://x.test/a.mp3").unwrap(),
+            retry_after: None,
+        }
     }
 
     #[test]
@@ -277,11 +277,18 @@ mod tests {
         for code in [400, 401, 403, 404, 410, 451] {
             assert_eq!(status(code).class(), "final", "{code}");
         }
-        let full = TransferError::Io { op: "write", path: "/x.part".into(), source: std::io::Error::from_raw_os_error(28) };
+        let full = TransferError::Io {
+            op: "write",
+            path: "/x.part".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
         assert_eq!((full.class(), full.kind()), ("disk_full", ErrorKind::Expected));
         let stalled = TransferError::Stalled { after: Duration::from_secs(30), downloaded: 5 };
         assert_eq!(stalled.class(), "transient");
         let failure = FetchFailure { attempt: 3, max_attempts: 3, error: status(503) };
-        assert_eq!(failure.to_string(), "attempt 3/3, transient: HTTP 503 Service Unavailable from http://x.test/a.mp3");
+        assert_eq!(
+            failure.to_string(),
+            "attempt 3/3, transient: HTTP 503 Service Unavailable from http://x.test/a.mp3"
+        );
     }
 }

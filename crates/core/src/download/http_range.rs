@@ -52,11 +52,7 @@ pub fn parse_content_range(value: &str) -> Option<ContentRange> {
     if first > last || complete.is_some_and(|c| last >= c) {
         return None;
     }
-    Some(ContentRange::Bytes {
-        first,
-        last,
-        complete,
-    })
+    Some(ContentRange::Bytes { first, last, complete })
 }
 
 fn parse_u64(s: &str) -> Option<u64> {
@@ -73,26 +69,9 @@ mod tests {
     #[test]
     fn parses_rfc_9110_forms() {
         let cases: &[(&str, Option<ContentRange>)] = &[
-            (
-                "bytes 0-499/1234",
-                Some(ContentRange::Bytes {
-                    first: 0,
-                    last: 499,
-                    complete: Some(1234),
-                }),
-            ),
-            (
-                "BYTES 500-1233/*",
-                Some(ContentRange::Bytes {
-                    first: 500,
-                    last: 1233,
-                    complete: None,
-                }),
-            ),
-            (
-                "bytes */1234",
-                Some(ContentRange::Unsatisfied { complete: 1234 }),
-            ),
+            ("bytes 0-499/1234", Some(ContentRange::Bytes { first: 0, last: 499, complete: Some(1234) })),
+            ("BYTES 500-1233/*", Some(ContentRange::Bytes { first: 500, last: 1233, complete: None })),
+            ("bytes */1234", Some(ContentRange::Unsatisfied { complete: 1234 })),
             ("bytes */*", None),
             ("bytes 5-4/10", None),
             ("bytes 0-10/10", None),

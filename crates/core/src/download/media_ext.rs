@@ -6,9 +6,7 @@
 /// path when it looks like a media extension (1-5 ASCII alphanumerics, not a script suffix
 /// such as `php`), else from the MIME type (parameters ignored), else `bin`.
 pub fn extension_for(url: Option<&str>, mime: Option<&str>) -> String {
-    url.and_then(ext_from_url)
-        .or_else(|| mime.and_then(ext_from_mime))
-        .unwrap_or("bin".into())
+    url.and_then(ext_from_url).or_else(|| mime.and_then(ext_from_mime)).unwrap_or("bin".into())
 }
 
 fn ext_from_url(raw: &str) -> Option<String> {
@@ -19,12 +17,9 @@ fn ext_from_url(raw: &str) -> Option<String> {
     let last = path.rsplit('/').next()?;
     let (stem, ext) = last.rsplit_once('.')?;
     let ext = ext.to_ascii_lowercase();
-    let media_like = !stem.is_empty()
-        && (1..=5).contains(&ext.len())
-        && ext.bytes().all(|b| b.is_ascii_alphanumeric());
-    const NOT_MEDIA: &[&str] = &[
-        "php", "asp", "aspx", "cgi", "jsp", "html", "htm", "pl", "py",
-    ];
+    let media_like =
+        !stem.is_empty() && (1..=5).contains(&ext.len()) && ext.bytes().all(|b| b.is_ascii_alphanumeric());
+    const NOT_MEDIA: &[&str] = &["php", "asp", "aspx", "cgi", "jsp", "html", "htm", "pl", "py"];
     (media_like && !NOT_MEDIA.contains(&ext.as_str())).then_some(ext)
 }
 
@@ -59,17 +54,9 @@ mod tests {
     fn ext_derivation_table() {
         let cases: &[(Option<&str>, Option<&str>, &str)] = &[
             (Some("https://a.example/x/ep.mp3"), None, "mp3"),
-            (
-                Some("https://a.example/x/EP.M4A?token=1#t"),
-                Some("audio/mpeg"),
-                "m4a",
-            ),
+            (Some("https://a.example/x/EP.M4A?token=1#t"), Some("audio/mpeg"), "m4a"),
             (Some("https://a.example/x/ep"), Some("audio/mpeg"), "mp3"),
-            (
-                Some("https://a.example/dl.php?id=3"),
-                Some("audio/mp4"),
-                "m4a",
-            ),
+            (Some("https://a.example/dl.php?id=3"), Some("audio/mp4"), "m4a"),
             (Some("https://a.example/x/ep"), Some("audio/x-m4a"), "m4a"),
             (Some("https://a.example/"), Some("video/mp4"), "mp4"),
             (None, Some("audio/ogg; codecs=vorbis"), "ogg"),

@@ -16,19 +16,19 @@ pub mod limits;
 pub mod media_ext;
 pub mod naming;
 pub mod resolve;
-pub mod subprocess;
 mod response_plan;
 pub mod retry;
 pub mod space;
+pub mod subprocess;
 pub mod transfer;
 pub mod watchdog;
 
 pub use naming::{
-    extension_for, guid_hash, render_relative_path, safe_join, sanitize_component, unique_path,
-    NameVars, NamingError, DEFAULT_TEMPLATE, MAX_COMPONENT_BYTES,
+    extension_for, guid_hash, render_relative_path, safe_join, sanitize_component, unique_path, NameVars,
+    NamingError, DEFAULT_TEMPLATE, MAX_COMPONENT_BYTES,
 };
 pub use transfer::{
-    build_client, fetch_to_file, fetch_to_file_attempts, part_path, ErrorKind, FetchFailure,
-    FetchedFile, TransferError, TransferOptions, TransferProgress,
+    build_client, fetch_to_file, fetch_to_file_attempts, part_path, ErrorKind, FetchFailure, FetchedFile,
+    TransferError, TransferOptions, TransferProgress,
 };
 pub use watchdog::{Watchdog, WatchdogStop};

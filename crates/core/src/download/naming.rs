@@ -82,10 +82,7 @@ pub struct NameVars {
 /// `{ext}` from [`extension_for`]. `/` in the template separates directories; a value never
 /// does. Errors: [`NamingError::InvalidTemplate`], [`NamingError::UnknownPlaceholder`].
 pub fn render_relative_path(template: &str, vars: &NameVars) -> Result<PathBuf, NamingError> {
-    let invalid = |reason| NamingError::InvalidTemplate {
-        template: template.to_owned(),
-        reason,
-    };
+    let invalid = |reason| NamingError::InvalidTemplate { template: template.to_owned(), reason };
     if template.trim().is_empty() {
         return Err(invalid("empty"));
     }
@@ -132,10 +129,7 @@ fn placeholder_value(name: &str, vars: &NameVars) -> Result<String, PieceError> 
     let raw = match name {
         "playlist" => vars.playlist.clone(),
         "title" => vars.title.clone(),
-        "date" => vars
-            .published
-            .and_then(format_date)
-            .unwrap_or_else(|| "undated".to_owned()),
+        "date" => vars.published.and_then(format_date).unwrap_or_else(|| "undated".to_owned()),
         "guid_hash" => guid_hash(&vars.item_key),
         "ext" => extension_for(vars.enclosure_url.as_deref(), vars.mime_type.as_deref()),
         other => return Err(PieceError::Unknown(other.to_owned())),
@@ -161,9 +155,7 @@ pub fn format_date(unix_secs: i64) -> Option<String> {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    (1..=9999)
-        .contains(&year)
-        .then(|| format!("{year:04}-{month:02}-{day:02}"))
+    (1..=9999).contains(&year).then(|| format!("{year:04}-{month:02}-{day:02}"))
 }
 
 /// Sanitizes `raw` into one path component that is safe on Linux, macOS and Windows (rules in
@@ -199,28 +191,19 @@ pub fn sanitize_component(raw: &str) -> String {
 /// Trims leading dots and spaces (hidden files, `.`/`..`) and trailing dots and spaces
 /// (Windows drops them).
 fn trim_edges(s: &str) -> &str {
-    s.trim_start_matches(['.', ' '])
-        .trim_end_matches(['.', ' '])
+    s.trim_start_matches(['.', ' ']).trim_end_matches(['.', ' '])
 }
 
 /// Windows reserved device names; the part before the first dot counts (`con.txt`, `CON.tar.gz`).
 fn is_reserved(name: &str) -> bool {
-    let stem = name
-        .split('.')
-        .next()
-        .unwrap_or("")
-        .trim_end()
-        .to_ascii_uppercase();
+    let stem = name.split('.').next().unwrap_or("").trim_end().to_ascii_uppercase();
     match stem.as_str() {
         "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$" => true,
         s if s.len() == 4 && (s.starts_with("COM") || s.starts_with("LPT")) => {
             s.as_bytes()[3].is_ascii_digit()
         }
         // COM¹ COM² COM³ LPT¹ LPT² LPT³ (superscript digits count as well).
-        s => ["COM", "LPT"].iter().any(|p| {
-            s.strip_prefix(p)
-                .is_some_and(|d| matches!(d, "¹" | "²" | "³"))
-        }),
+        s => ["COM", "LPT"].iter().any(|p| s.strip_prefix(p).is_some_and(|d| matches!(d, "¹" | "²" | "³"))),
     }
 }
 
@@ -231,11 +214,7 @@ fn truncate_keeping_ext(name: &str, max: usize) -> String {
     }
     let (stem, ext) = split_ext(name);
     let budget = max.saturating_sub(ext.len());
-    format!(
-        "{}{}",
-        truncate_bytes(stem, budget).trim_end_matches(['.', ' ']),
-        ext
-    )
+    format!("{}{}", truncate_bytes(stem, budget).trim_end_matches(['.', ' ']), ext)
 }
 
 /// Splits `name` into stem and extension (with its dot) when the extension is short
@@ -283,9 +262,7 @@ pub fn safe_join(root: &Path, rel: &Path) -> Result<PathBuf, NamingError> {
                 pushed = true;
             }
             Component::CurDir => {}
-            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
-                return Err(escapes())
-            }
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return Err(escapes()),
         }
     }
     if pushed {
@@ -299,26 +276,17 @@ pub fn safe_join(root: &Path, rel: &Path) -> Result<PathBuf, NamingError> {
 /// use, tries ` (2)`, ` (3)`... inserted before the extension of the last component (cutting
 /// the stem so it stays within [`MAX_COMPONENT_BYTES`]). Returns the full path.
 /// Errors: [`NamingError::Escapes`], [`NamingError::NoFreeName`] after 10 000 tries.
-pub fn unique_path(
-    root: &Path,
-    rel: &Path,
-    taken: impl Fn(&Path) -> bool,
-) -> Result<PathBuf, NamingError> {
+pub fn unique_path(root: &Path, rel: &Path, taken: impl Fn(&Path) -> bool) -> Result<PathBuf, NamingError> {
     let first = safe_join(root, rel)?;
     if !taken(&first) {
         return Ok(first);
     }
-    let name = first
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("untitled")
-        .to_owned();
+    let name = first.file_name().and_then(|n| n.to_str()).unwrap_or("untitled").to_owned();
     let (stem, ext) = split_ext(&name);
     for n in 2..=MAX_UNIQUE_TRIES {
         let suffix = format!(" ({n})");
         let budget = MAX_COMPONENT_BYTES.saturating_sub(suffix.len() + ext.len());
-        let candidate =
-            first.with_file_name(format!("{}{suffix}{ext}", truncate_bytes(stem, budget)));
+        let candidate = first.with_file_name(format!("{}{suffix}{ext}", truncate_bytes(stem, budget)));
         if !taken(&candidate) {
             return Ok(candidate);
         }
@@ -346,22 +314,14 @@ mod tests {
         let joined = safe_join(root, rel).expect("inside root");
         assert!(joined.starts_with(root), "{joined:?}");
         for comp in rel.components() {
-            let Component::Normal(c) = comp else {
-                panic!("non-normal component in {rel:?}")
-            };
+            let Component::Normal(c) = comp else { panic!("non-normal component in {rel:?}") };
             let s = c.to_str().expect("utf-8");
             assert!(!s.is_empty() && s != "." && s != "..", "{s:?}");
-            assert!(
-                !s.contains(['/', '\\', ':', '*', '?', '"', '<', '>', '|']),
-                "{s:?}"
-            );
+            assert!(!s.contains(['/', '\\', ':', '*', '?', '"', '<', '>', '|']), "{s:?}");
             assert!(!s.chars().any(char::is_control), "{s:?}");
             assert!(s.len() <= MAX_COMPONENT_BYTES, "{} bytes: {s:?}", s.len());
             assert!(!is_reserved(s), "{s:?}");
-            assert!(
-                !s.ends_with(['.', ' ']) && !s.starts_with(['.', ' ']),
-                "{s:?}"
-            );
+            assert!(!s.ends_with(['.', ' ']) && !s.starts_with(['.', ' ']), "{s:?}");
         }
     }
 
@@ -394,21 +354,13 @@ mod tests {
             "what? *really* <yes> |no| \"q\"",
         ];
         for title in hostile {
-            for template in [
-                DEFAULT_TEMPLATE,
-                "{title}",
-                "{playlist}/{title}/{guid_hash}.{ext}",
-            ] {
+            for template in [DEFAULT_TEMPLATE, "{title}", "{playlist}/{title}/{guid_hash}.{ext}"] {
                 let mut v = vars(title);
                 v.playlist = title.into();
                 let rel = render_relative_path(template, &v).unwrap();
                 assert_safe(&rel);
                 let expected_depth = template.split('/').count();
-                assert_eq!(
-                    rel.components().count(),
-                    expected_depth,
-                    "{title:?} -> {rel:?}"
-                );
+                assert_eq!(rel.components().count(), expected_depth, "{title:?} -> {rel:?}");
             }
         }
     }
@@ -444,10 +396,7 @@ mod tests {
     fn long_names_keep_their_extension_and_char_boundaries() {
         let rel = render_relative_path("{title}.{ext}", &vars(&"é".repeat(300))).unwrap();
         let name = rel.to_str().unwrap();
-        assert!(
-            name.len() <= MAX_COMPONENT_BYTES && name.ends_with(".mp3"),
-            "{name}"
-        );
+        assert!(name.len() <= MAX_COMPONENT_BYTES && name.ends_with(".mp3"), "{name}");
         let rel = render_relative_path("{title}.{ext}", &vars(&"🎧".repeat(100))).unwrap();
         assert!(rel.to_str().unwrap().ends_with("🎧.mp3"));
     }
@@ -475,62 +424,30 @@ mod tests {
     fn bad_templates_are_refused() {
         let v = vars("t");
         for t in ["", "/abs/{title}", "a//b", "../{title}", "{title", "./x"] {
-            assert!(
-                matches!(
-                    render_relative_path(t, &v),
-                    Err(NamingError::InvalidTemplate { .. })
-                ),
-                "{t}"
-            );
+            assert!(matches!(render_relative_path(t, &v), Err(NamingError::InvalidTemplate { .. })), "{t}");
         }
-        assert_eq!(
-            render_relative_path("{nope}", &v),
-            Err(NamingError::UnknownPlaceholder("nope".into()))
-        );
+        assert_eq!(render_relative_path("{nope}", &v), Err(NamingError::UnknownPlaceholder("nope".into())));
     }
 
     #[test]
     fn safe_join_refuses_escapes() {
         let root = Path::new("/lib");
-        for bad in [
-            "../x",
-            "a/../../x",
-            "/etc/passwd",
-            "",
-            ".",
-            "a\\..\\b",
-            "C:x",
-        ] {
+        for bad in ["../x", "a/../../x", "/etc/passwd", "", ".", "a\\..\\b", "C:x"] {
             assert!(safe_join(root, Path::new(bad)).is_err(), "{bad}");
         }
-        assert_eq!(
-            safe_join(root, Path::new("./a/b.mp3")).unwrap(),
-            PathBuf::from("/lib/a/b.mp3")
-        );
+        assert_eq!(safe_join(root, Path::new("./a/b.mp3")).unwrap(), PathBuf::from("/lib/a/b.mp3"));
     }
 
     #[test]
     fn unique_path_appends_counters_before_the_extension() {
         let root = Path::new("/lib");
-        let taken = [
-            PathBuf::from("/lib/show/ep.mp3"),
-            PathBuf::from("/lib/show/ep (2).mp3"),
-        ];
-        let got = unique_path(root, Path::new("show/ep.mp3"), |p| {
-            taken.iter().any(|t| t == p)
-        })
-        .unwrap();
+        let taken = [PathBuf::from("/lib/show/ep.mp3"), PathBuf::from("/lib/show/ep (2).mp3")];
+        let got = unique_path(root, Path::new("show/ep.mp3"), |p| taken.iter().any(|t| t == p)).unwrap();
         assert_eq!(got, PathBuf::from("/lib/show/ep (3).mp3"));
         let long = format!("{}.mp3", "a".repeat(196));
         let got = unique_path(root, Path::new(&long), |p| p.ends_with(&long)).unwrap();
         let name = got.file_name().unwrap().to_str().unwrap();
-        assert!(
-            name.len() <= MAX_COMPONENT_BYTES && name.ends_with(" (2).mp3"),
-            "{name}"
-        );
-        assert!(matches!(
-            unique_path(root, Path::new("x"), |_| true),
-            Err(NamingError::NoFreeName(_))
-        ));
+        assert!(name.len() <= MAX_COMPONENT_BYTES && name.ends_with(" (2).mp3"), "{name}");
+        assert!(matches!(unique_path(root, Path::new("x"), |_| true), Err(NamingError::NoFreeName(_))));
     }
 }

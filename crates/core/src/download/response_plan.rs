@@ -36,8 +36,10 @@ pub(super) fn plan(
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
     if status.is_success() {
         // an HTML page where media was expected: a login, error or landing page served as 200
-        let essence = header(CONTENT_TYPE).map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
-        if let Some(essence) = essence.filter(|e| matches!(e.as_str(), "text/html" | "application/xhtml+xml")) {
+        let essence =
+            header(CONTENT_TYPE).map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        if let Some(essence) = essence.filter(|e| matches!(e.as_str(), "text/html" | "application/xhtml+xml"))
+        {
             return Err(TransferError::UnsupportedType { content_type: essence, url: url.clone() });
         }
     }
@@ -47,45 +49,26 @@ pub(super) fn plan(
         if offset > 0 {
             Ok(Plan::Restart(reason))
         } else {
-            Err(TransferError::WrongRange {
-                url: url.clone(),
-                reason,
-            })
+            Err(TransferError::WrongRange { url: url.clone(), reason })
         }
     };
     match status {
-        StatusCode::OK => Ok(Plan::Write {
-            offset: 0,
-            total: content_length,
-        }),
+        StatusCode::OK => Ok(Plan::Write { offset: 0, total: content_length }),
         StatusCode::PARTIAL_CONTENT => match content_range {
-            Some(ContentRange::Bytes {
-                first,
-                last,
-                complete,
-            }) if first == offset => {
+            Some(ContentRange::Bytes { first, last, complete }) if first == offset => {
                 if content_length.is_some_and(|len| len != last - first + 1) {
-                    return restart_or(format!(
-                        "Content-Length disagrees with Content-Range {first}-{last}"
-                    ));
+                    return restart_or(format!("Content-Length disagrees with Content-Range {first}-{last}"));
                 }
                 // Unknown complete length: the range end is the best expectation we have.
-                Ok(Plan::Write {
-                    offset,
-                    total: Some(complete.unwrap_or(last + 1)),
-                })
+                Ok(Plan::Write { offset, total: Some(complete.unwrap_or(last + 1)) })
             }
-            other => restart_or(format!(
-                "206 with Content-Range {other:?} for offset {offset}"
-            )),
+            other => restart_or(format!("206 with Content-Range {other:?} for offset {offset}")),
         },
         StatusCode::RANGE_NOT_SATISFIABLE if offset > 0 => match content_range {
             Some(ContentRange::Unsatisfied { complete }) if complete == offset => {
                 Ok(Plan::AlreadyComplete { total: complete })
             }
-            other => Ok(Plan::Restart(format!(
-                "416 with Content-Range {other:?} for offset {offset}"
-            ))),
+            other => Ok(Plan::Restart(format!("416 with Content-Range {other:?} for offset {offset}"))),
         },
         s if s.is_client_error() || s.is_server_error() => Err(TransferError::Status {
             status: s,
@@ -93,13 +76,9 @@ pub(super) fn plan(
             retry_after: header(RETRY_AFTER)
                 .and_then(|v| super::retry::parse_retry_after(v, std::time::SystemTime::now())),
         }),
-        s => Err(TransferError::Protocol {
-            url: url.clone(),
-            reason: format!("unexpected status {s}"),
-        }),
+        s => Err(TransferError::Protocol { url: url.clone(), reason: format!("unexpected status {s}") }),
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -119,25 +98,13 @@ mod tests {
     fn plans_follow_rfc_9110() {
         let url = Url::parse("http://x.test/a.mp3").unwrap();
         let ok = headers(&[(CONTENT_LENGTH, "10")]);
-        assert_eq!(
-            plan(StatusCode::OK, &ok, 4, &url).unwrap(),
-            Plan::Write {
-                offset: 0,
-                total: Some(10)
-            }
-        );
+        assert_eq!(plan(StatusCode::OK, &ok, 4, &url).unwrap(), Plan::Write { offset: 0, total: Some(10) });
         let partial = headers(&[(CONTENT_RANGE, "bytes 4-9/10"), (CONTENT_LENGTH, "6")]);
         assert_eq!(
             plan(StatusCode::PARTIAL_CONTENT, &partial, 4, &url).unwrap(),
-            Plan::Write {
-                offset: 4,
-                total: Some(10)
-            }
+            Plan::Write { offset: 4, total: Some(10) }
         );
-        assert!(matches!(
-            plan(StatusCode::PARTIAL_CONTENT, &partial, 3, &url).unwrap(),
-            Plan::Restart(_)
-        ));
+        assert!(matches!(plan(StatusCode::PARTIAL_CONTENT, &partial, 3, &url).unwrap(), Plan::Restart(_)));
         let err = plan(StatusCode::PARTIAL_CONTENT, &partial, 0, &url).unwrap_err();
         assert!(matches!(err, TransferError::WrongRange { .. }) && err.is_transient());
         let unsat = headers(&[(CONTENT_RANGE, "bytes */10")]);
@@ -159,10 +126,12 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Expected);
         let html = headers(&[(CONTENT_LENGTH, "10"), (CONTENT_TYPE, "Text/HTML; charset=utf-8")]);
         let err = plan(StatusCode::OK, &html, 0, &url).unwrap_err();
-        assert!(matches!(&err, TransferError::UnsupportedType { content_type, .. } if content_type == "text/html"), "{err:?}");
+        assert!(
+            matches!(&err, TransferError::UnsupportedType { content_type, .. } if content_type == "text/html"),
+            "{err:?}"
+        );
         assert_eq!(err.class(), "final");
         let audio = headers(&[(CONTENT_LENGTH, "10"), (CONTENT_TYPE, "audio/mpeg")]);
         assert!(plan(StatusCode::OK, &audio, 0, &url).is_ok());
     }
-
 }

@@ -61,9 +61,21 @@ mod tests {
         assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
         assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now), Some(Duration::from_secs(30)));
-        assert_eq!(parse_retry_after("Sunday, 06-Nov-94 08:49:47 GMT", now), Some(Duration::from_secs(10)), "RFC 850 form");
-        assert_eq!(parse_retry_after("Sun Nov  6 08:49:57 1994", now), Some(Duration::from_secs(20)), "asctime form");
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(Duration::ZERO), "a past date");
+        assert_eq!(
+            parse_retry_after("Sunday, 06-Nov-94 08:49:47 GMT", now),
+            Some(Duration::from_secs(10)),
+            "RFC 850 form"
+        );
+        assert_eq!(
+            parse_retry_after("Sun Nov  6 08:49:57 1994", now),
+            Some(Duration::from_secs(20)),
+            "asctime form"
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a past date"
+        );
         for bad in ["", "-5", "1.5", "soon", "Sun, 06 Nov 1994"] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
         }
@@ -75,9 +87,19 @@ mod tests {
         let delays: Vec<_> = (1..=4).map(|k| retry_delay(k, base, &status(503, None)).unwrap()).collect();
         assert_eq!(delays, [500, 1000, 2000, 4000].map(Duration::from_millis));
         assert_eq!(retry_delay(20, base, &status(500, None)), Some(MAX_BACKOFF));
-        assert_eq!(retry_delay(1, base, &status(429, Some(Duration::from_secs(7)))), Some(Duration::from_secs(7)));
-        assert_eq!(retry_delay(1, base, &status(429, Some(Duration::from_secs(86_400)))), Some(MAX_RETRY_AFTER));
-        assert_eq!(retry_delay(4, base, &status(503, Some(Duration::from_secs(1)))), Some(Duration::from_secs(4)), "backoff wins when longer");
+        assert_eq!(
+            retry_delay(1, base, &status(429, Some(Duration::from_secs(7)))),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_delay(1, base, &status(429, Some(Duration::from_secs(86_400)))),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            retry_delay(4, base, &status(503, Some(Duration::from_secs(1)))),
+            Some(Duration::from_secs(4)),
+            "backoff wins when longer"
+        );
         for final_code in [404, 410, 403] {
             assert_eq!(retry_delay(1, base, &status(final_code, None)), None, "{final_code}");
         }

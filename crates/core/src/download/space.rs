@@ -39,7 +39,9 @@ pub fn choose_root(probe: &dyn SpaceProbe, roots: &[PathBuf], needed: u64) -> Re
         match probe.available(root) {
             Ok(available) if available >= needed => return Ok(i),
             Ok(available) => last = Some((root.clone(), available)),
-            Err(e) => tracing::warn!(root = %root.display(), error = %e, "cannot read free space; skipping root"),
+            Err(e) => {
+                tracing::warn!(root = %root.display(), error = %e, "cannot read free space; skipping root")
+            }
         }
     }
     let (root, available) = last.unwrap_or_else(|| (roots.first().cloned().unwrap_or_default(), 0));
@@ -68,7 +70,10 @@ mod tests {
         assert_eq!(choose_root(&probe, &roots, 101).unwrap(), 2, "an unreadable root is skipped");
         assert_eq!(choose_root(&probe, &roots, 4_000).unwrap(), 3);
         let err = choose_root(&probe, &roots, 9_000).unwrap_err();
-        assert!(matches!(&err, TransferError::DiskFull { root, needed: 9_000, available: 5_000 } if root == Path::new("/over2")), "{err:?}");
+        assert!(
+            matches!(&err, TransferError::DiskFull { root, needed: 9_000, available: 5_000 } if root == Path::new("/over2")),
+            "{err:?}"
+        );
         assert_eq!(err.class(), "disk_full");
     }
 

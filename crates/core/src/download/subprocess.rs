@@ -120,15 +120,29 @@ enum Ending {
 ///
 /// stdin is closed; stdout and stderr are captured. Errors: [`SubprocessError`]; a non-zero
 /// exit is not an error here (the caller reads `status`).
-pub async fn run(cmd: Command, limits: SubprocessLimits, cancel: &CancellationToken) -> Result<SubprocessOutput, SubprocessError> {
+pub async fn run(
+    cmd: Command,
+    limits: SubprocessLimits,
+    cancel: &CancellationToken,
+) -> Result<SubprocessOutput, SubprocessError> {
     run_observed(cmd, limits, cancel, &|_| {}).await
 }
 
 /// [`run`], calling `on_stdout` with each chunk of stdout as it arrives (progress lines).
-pub async fn run_observed(mut cmd: Command, limits: SubprocessLimits, cancel: &CancellationToken, on_stdout: &(dyn Fn(&[u8]) + Send + Sync)) -> Result<SubprocessOutput, SubprocessError> {
+pub async fn run_observed(
+    mut cmd: Command,
+    limits: SubprocessLimits,
+    cancel: &CancellationToken,
+    on_stdout: &(dyn Fn(&[u8]) + Send + Sync),
+) -> Result<SubprocessOutput, SubprocessError> {
     let program = cmd.as_std().get_program().to_string_lossy().into_owned();
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|source| SubprocessError::Spawn { program: program.clone(), source })?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child =
+        cmd.spawn().map_err(|source| SubprocessError::Spawn { program: program.clone(), source })?;
     let pgid = child.id().map(|id| Pid::from_raw(id as i32));
     // declared after `child`, so dropped before it: the unreaped child still holds the group id
     let mut guard = GroupGuard(pgid);
@@ -166,11 +180,14 @@ pub async fn run_observed(mut cmd: Command, limits: SubprocessLimits, cancel: &C
     }
     let killed = match ending {
         Ending::Exited(status) => {
-            let status = status.map_err(|source| SubprocessError::Wait { program: program.clone(), source })?;
+            let status =
+                status.map_err(|source| SubprocessError::Wait { program: program.clone(), source })?;
             Ok(status)
         }
         Ending::Stalled => Err(SubprocessError::Stalled { program: program.clone(), after: limits.stall }),
-        Ending::Deadline => Err(SubprocessError::Deadline { program: program.clone(), after: limits.deadline }),
+        Ending::Deadline => {
+            Err(SubprocessError::Deadline { program: program.clone(), after: limits.deadline })
+        }
         Ending::Cancelled => Err(SubprocessError::Cancelled { program: program.clone() }),
     };
     let status = match killed {
@@ -194,7 +211,11 @@ pub async fn run_observed(mut cmd: Command, limits: SubprocessLimits, cancel: &C
         }
     };
     let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
-    Ok(SubprocessOutput { status, stdout: out.map(|s| s.buf).unwrap_or_default(), stderr: err.map(|s| s.buf).unwrap_or_default() })
+    Ok(SubprocessOutput {
+        status,
+        stdout: out.map(|s| s.buf).unwrap_or_default(),
+        stderr: err.map(|s| s.buf).unwrap_or_default(),
+    })
 }
 
 struct Stream<R> {
@@ -235,7 +256,10 @@ mod tests {
     use super::*;
 
     fn limits(stall_ms: u64, deadline_ms: u64) -> SubprocessLimits {
-        SubprocessLimits { stall: Duration::from_millis(stall_ms), deadline: Duration::from_millis(deadline_ms) }
+        SubprocessLimits {
+            stall: Duration::from_millis(stall_ms),
+            deadline: Duration::from_millis(deadline_ms),
+        }
     }
 
     fn sh(script: &str) -> Command {
@@ -247,13 +271,20 @@ mod tests {
     /// Whether process `pid` still runs (a zombie whose parent is gone waits for init's
     /// reaping and does not run).
     fn alive(pid: i32) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
     }
 
     #[tokio::test]
     async fn output_and_exit_status_come_back() {
-        let out = run(sh("echo hello; echo oops >&2; exit 3"), limits(5_000, 10_000), &CancellationToken::new()).await.unwrap();
-        assert_eq!((out.stdout.as_slice(), out.stderr.as_slice(), out.status.code()), (&b"hello\n"[..], &b"oops\n"[..], Some(3)));
+        let out =
+            run(sh("echo hello; echo oops >&2; exit 3"), limits(5_000, 10_000), &CancellationToken::new())
+                .await
+                .unwrap();
+        assert_eq!(
+            (out.stdout.as_slice(), out.stderr.as_slice(), out.status.code()),
+            (&b"hello\n"[..], &b"oops\n"[..], Some(3))
+        );
     }
 
     #[tokio::test]
@@ -261,7 +292,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pids = dir.path().join("pids");
         // The grandchild keeps the pipes open and would outlive a plain kill of the child.
-        let script = format!("sleep 600 & echo $! > {p}; echo $$ >> {p}; echo started; sleep 600", p = pids.display());
+        let script =
+            format!("sleep 600 & echo $! > {p}; echo $$ >> {p}; echo started; sleep 600", p = pids.display());
         let err = run(sh(&script), limits(300, 60_000), &CancellationToken::new()).await.unwrap_err();
         assert!(matches!(err, SubprocessError::Stalled { .. }), "{err}");
         assert!(err.is_transient());
@@ -288,7 +320,10 @@ mod tests {
         let script = format!("sleep 600 & echo $! > {p}; sleep 600", p = pids.display());
         let cancel = CancellationToken::new();
         let run = run(sh(&script), limits(60_000, 60_000), &cancel);
-        assert!(tokio::time::timeout(Duration::from_millis(300), run).await.is_err(), "still running when dropped");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), run).await.is_err(),
+            "still running when dropped"
+        );
         let grandchild: i32 = std::fs::read_to_string(&pids).unwrap().trim().parse().unwrap();
         for _ in 0..100 {
             if !alive(grandchild) {
@@ -301,7 +336,13 @@ mod tests {
 
     #[tokio::test]
     async fn chatty_child_past_its_deadline_is_killed() {
-        let err = run(sh("while true; do echo tick; sleep 0.05; done"), limits(2_000, 400), &CancellationToken::new()).await.unwrap_err();
+        let err = run(
+            sh("while true; do echo tick; sleep 0.05; done"),
+            limits(2_000, 400),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, SubprocessError::Deadline { .. }), "{err}");
     }
 
@@ -319,7 +360,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_program_is_a_spawn_error() {
-        let err = run(Command::new("/nonexistent/yt-dlp"), limits(1_000, 1_000), &CancellationToken::new()).await.unwrap_err();
+        let err = run(Command::new("/nonexistent/yt-dlp"), limits(1_000, 1_000), &CancellationToken::new())
+            .await
+            .unwrap_err();
         assert!(matches!(err, SubprocessError::Spawn { .. }), "{err}");
     }
 }

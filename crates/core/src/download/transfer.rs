@@ -159,9 +159,7 @@ pub async fn fetch_to_file(
     progress: &(dyn Fn(TransferProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<FetchedFile, TransferError> {
-    fetch_to_file_attempts(client, url, dest, opts, progress, cancel)
-        .await
-        .map_err(|failure| failure.error)
+    fetch_to_file_attempts(client, url, dest, opts, progress, cancel).await.map_err(|failure| failure.error)
 }
 
 /// As [`fetch_to_file`], with the failing attempt's number beside the error
@@ -179,12 +177,9 @@ pub async fn fetch_to_file_attempts(
     if !matches!(url.scheme(), "http" | "https") {
         return Err(at(1)(TransferError::UnsupportedScheme(url.scheme().to_owned())));
     }
-    let part = part_path(dest)
-        .ok_or_else(|| at(1)(TransferError::InvalidDestination(dest.to_path_buf())))?;
+    let part = part_path(dest).ok_or_else(|| at(1)(TransferError::InvalidDestination(dest.to_path_buf())))?;
     let dir = parent_dir(dest);
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| at(1)(io_err("create directory", &dir)(e)))?;
+    tokio::fs::create_dir_all(&dir).await.map_err(|e| at(1)(io_err("create directory", &dir)(e)))?;
     let dog = Watchdog::new(opts.stall_timeout, cancel.clone());
     let mut attempt = 1;
     loop {
@@ -192,15 +187,7 @@ pub async fn fetch_to_file_attempts(
             return Err(at(attempt)(TransferError::Cancelled));
         }
         let attempt_dog = dog.with_deadline(opts.deadline);
-        let job = Attempt {
-            client,
-            url,
-            dest,
-            part: &part,
-            opts,
-            progress,
-            dog: &attempt_dog,
-        };
+        let job = Attempt { client, url, dest, part: &part, opts, progress, dog: &attempt_dog };
         match job.run().await {
             Ok(mut file) => {
                 file.attempts = attempt;
@@ -209,9 +196,7 @@ pub async fn fetch_to_file_attempts(
             Err(e) => match super::retry::retry_delay(attempt, opts.retry_backoff, &e) {
                 Some(delay) if attempt < max_attempts => {
                     tracing::warn!(%url, attempt, error = %e, ?delay, "transfer attempt failed; retrying");
-                    dog.sleep(delay)
-                        .await
-                        .map_err(|_| at(attempt)(TransferError::Cancelled))?;
+                    dog.sleep(delay).await.map_err(|_| at(attempt)(TransferError::Cancelled))?;
                     attempt += 1;
                 }
                 _ => return Err(at(attempt)(e)),
@@ -249,17 +234,12 @@ impl Attempt<'_> {
         loop {
             let response = self.send(offset).await?;
             match plan(response.status(), response.headers(), offset, self.url)? {
-                Plan::Write {
-                    offset: start,
-                    total,
-                } => return self.write(response, start, total).await,
+                Plan::Write { offset: start, total } => return self.write(response, start, total).await,
                 Plan::AlreadyComplete { total } => return self.finish_existing(total).await,
                 Plan::Restart(reason) => {
                     tracing::info!(url = %self.url, offset, %reason, "cannot resume; restarting from 0");
                     drop(response);
-                    tokio::fs::remove_file(self.part)
-                        .await
-                        .map_err(io_err("remove", self.part))?;
+                    tokio::fs::remove_file(self.part).await.map_err(io_err("remove", self.part))?;
                     let _ = tokio::fs::remove_file(validator_path(self.part)).await;
                     offset = 0;
                 }
@@ -269,10 +249,7 @@ impl Attempt<'_> {
 
     /// Sends the GET, with `Range: bytes=offset-` when `offset > 0`, under the watchdog.
     async fn send(&self, offset: u64) -> Result<reqwest::Response, TransferError> {
-        let mut request = self
-            .client
-            .get(self.url.clone())
-            .header(ACCEPT_ENCODING, "identity");
+        let mut request = self.client.get(self.url.clone()).header(ACCEPT_ENCODING, "identity");
         if offset > 0 {
             request = request.header(RANGE, range_from(offset));
             if let Ok(validator) = tokio::fs::read_to_string(validator_path(self.part)).await {
@@ -284,10 +261,9 @@ impl Attempt<'_> {
             Ok(result) => Ok(result?),
             Err(WatchdogStop::Cancelled) => Err(TransferError::Cancelled),
             Err(WatchdogStop::Stalled(after)) => Err(TransferError::ResponseTimeout { after }),
-            Err(WatchdogStop::DeadlineExceeded(after)) => Err(TransferError::DeadlineExceeded {
-                after,
-                downloaded: offset,
-            }),
+            Err(WatchdogStop::DeadlineExceeded(after)) => {
+                Err(TransferError::DeadlineExceeded { after, downloaded: offset })
+            }
         }
     }
 
@@ -299,11 +275,8 @@ impl Attempt<'_> {
         offset: u64,
         total: Option<u64>,
     ) -> Result<FetchedFile, TransferError> {
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let content_type =
+            response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         if let (Some(probe), Some(total)) = (&self.opts.space, total) {
             let dir = parent_dir(self.dest);
             let needed = total.saturating_sub(offset);
@@ -323,42 +296,27 @@ impl Attempt<'_> {
                     let _ = tokio::fs::remove_file(&validator).await;
                 }
             }
-            tokio::fs::File::create(self.part)
-                .await
-                .map_err(io_err("create", self.part))?
+            tokio::fs::File::create(self.part).await.map_err(io_err("create", self.part))?
         };
         let mut writer = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
         let mut written = offset;
-        let report = |downloaded| {
-            (self.progress)(TransferProgress {
-                downloaded,
-                total,
-                resumed_from: offset,
-            })
-        };
+        let report =
+            |downloaded| (self.progress)(TransferProgress { downloaded, total, resumed_from: offset });
         report(written);
         let streamed: Result<(), TransferError> = loop {
             let chunk = match self.dog.guard(response.chunk()).await {
                 Err(WatchdogStop::Cancelled) => break Err(TransferError::Cancelled),
                 Err(WatchdogStop::DeadlineExceeded(after)) => {
-                    break Err(TransferError::DeadlineExceeded {
-                        after,
-                        downloaded: written,
-                    })
+                    break Err(TransferError::DeadlineExceeded { after, downloaded: written })
                 }
                 Err(WatchdogStop::Stalled(after)) => {
-                    break Err(TransferError::Stalled {
-                        after,
-                        downloaded: written,
-                    })
+                    break Err(TransferError::Stalled { after, downloaded: written })
                 }
                 Ok(Err(e)) => {
                     break Err(match total {
-                        Some(expected) if written < expected => TransferError::Incomplete {
-                            expected,
-                            got: written,
-                            cause: Some(e),
-                        },
+                        Some(expected) if written < expected => {
+                            TransferError::Incomplete { expected, got: written, cause: Some(e) }
+                        }
                         _ => TransferError::Http(e),
                     })
                 }
@@ -370,11 +328,7 @@ impl Attempt<'_> {
                 // Longer than announced: the part cannot be trusted; start over next time.
                 drop(writer);
                 let _ = tokio::fs::remove_file(self.part).await;
-                return Err(TransferError::Incomplete {
-                    expected,
-                    got,
-                    cause: None,
-                });
+                return Err(TransferError::Incomplete { expected, got, cause: None });
             }
             if let Err(e) = writer.write_all(&chunk).await {
                 break Err(io_err("write", self.part)(e));
@@ -388,10 +342,7 @@ impl Attempt<'_> {
                 match slept {
                     Ok(()) => {}
                     Err(WatchdogStop::DeadlineExceeded(after)) => {
-                        break Err(TransferError::DeadlineExceeded {
-                            after,
-                            downloaded: written,
-                        })
+                        break Err(TransferError::DeadlineExceeded { after, downloaded: written })
                     }
                     Err(_) => break Err(TransferError::Cancelled),
                 }
@@ -402,14 +353,9 @@ impl Attempt<'_> {
         streamed?;
         flushed?;
         if let Some(expected) = total.filter(|&t| t != written) {
-            return Err(TransferError::Incomplete {
-                expected,
-                got: written,
-                cause: None,
-            });
+            return Err(TransferError::Incomplete { expected, got: written, cause: None });
         }
-        self.finalize(writer.into_inner(), written, hasher, offset, content_type)
-            .await
+        self.finalize(writer.into_inner(), written, hasher, offset, content_type).await
     }
 
     /// Opens the part for appending and hashes its first `offset` bytes (it must have exactly
@@ -425,16 +371,12 @@ impl Attempt<'_> {
             .open(self.part)
             .await
             .map_err(io_err("open", self.part))?;
-        let read = hash_reader(&mut file, hasher)
-            .await
-            .map_err(io_err("read", self.part))?;
+        let read = hash_reader(&mut file, hasher).await.map_err(io_err("read", self.part))?;
         if read != offset {
             return Err(TransferError::Io {
                 op: "resume",
                 path: self.part.to_path_buf(),
-                source: std::io::Error::other(format!(
-                    "part changed size: {offset} -> {read} bytes"
-                )),
+                source: std::io::Error::other(format!("part changed size: {offset} -> {read} bytes")),
             });
         }
         Ok(file)
@@ -442,25 +384,13 @@ impl Attempt<'_> {
 
     /// The part already holds `total` bytes (416 `bytes */total`): hash and finalize it.
     async fn finish_existing(&self, total: u64) -> Result<FetchedFile, TransferError> {
-        let mut file = tokio::fs::File::open(self.part)
-            .await
-            .map_err(io_err("open", self.part))?;
+        let mut file = tokio::fs::File::open(self.part).await.map_err(io_err("open", self.part))?;
         let mut hasher = Sha256::new();
-        let size = hash_reader(&mut file, &mut hasher)
-            .await
-            .map_err(io_err("read", self.part))?;
+        let size = hash_reader(&mut file, &mut hasher).await.map_err(io_err("read", self.part))?;
         if size != total {
-            return Err(TransferError::Incomplete {
-                expected: total,
-                got: size,
-                cause: None,
-            });
+            return Err(TransferError::Incomplete { expected: total, got: size, cause: None });
         }
-        (self.progress)(TransferProgress {
-            downloaded: size,
-            total: Some(total),
-            resumed_from: size,
-        });
+        (self.progress)(TransferProgress { downloaded: size, total: Some(total), resumed_from: size });
         self.finalize(file, size, hasher, size, None).await
     }
 
@@ -475,9 +405,7 @@ impl Attempt<'_> {
     ) -> Result<FetchedFile, TransferError> {
         file.sync_all().await.map_err(io_err("fsync", self.part))?;
         drop(file);
-        tokio::fs::rename(self.part, self.dest)
-            .await
-            .map_err(io_err("rename", self.part))?;
+        tokio::fs::rename(self.part, self.dest).await.map_err(io_err("rename", self.part))?;
         let _ = tokio::fs::remove_file(validator_path(self.part)).await;
         sync_dir(&parent_dir(self.dest)).await?;
         Ok(FetchedFile {
@@ -509,13 +437,8 @@ async fn hash_reader(reader: &mut tokio::fs::File, hasher: &mut Sha256) -> std::
 async fn sync_dir(dir: &Path) -> Result<(), TransferError> {
     #[cfg(unix)]
     {
-        let handle = tokio::fs::File::open(dir)
-            .await
-            .map_err(io_err("open directory", dir))?;
-        handle
-            .sync_all()
-            .await
-            .map_err(io_err("fsync directory", dir))?;
+        let handle = tokio::fs::File::open(dir).await.map_err(io_err("open directory", dir))?;
+        handle.sync_all().await.map_err(io_err("fsync directory", dir))?;
     }
     #[cfg(not(unix))]
     let _ = dir;
@@ -528,10 +451,7 @@ mod tests {
 
     #[test]
     fn part_path_sits_next_to_dest() {
-        assert_eq!(
-            part_path(Path::new("/a/b.mp3")).unwrap(),
-            PathBuf::from("/a/b.mp3.part")
-        );
+        assert_eq!(part_path(Path::new("/a/b.mp3")).unwrap(), PathBuf::from("/a/b.mp3.part"));
         assert_eq!(part_path(Path::new("/")), None);
     }
 }

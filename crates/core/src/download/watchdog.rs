@@ -78,11 +78,7 @@ impl Watchdog {
     }
 
     /// As [`Watchdog::guard`] with an explicit window for this one step.
-    pub async fn guard_for<F: Future>(
-        &self,
-        window: Duration,
-        step: F,
-    ) -> Result<F::Output, WatchdogStop> {
+    pub async fn guard_for<F: Future>(&self, window: Duration, step: F) -> Result<F::Output, WatchdogStop> {
         let deadline = self.deadline_sleep();
         tokio::select! {
             biased;
@@ -133,16 +129,14 @@ mod tests {
         assert_eq!(dog.guard(async { 7 }).await, Ok(7));
         token.cancel();
         assert_eq!(dog.guard(async { 7 }).await, Err(WatchdogStop::Cancelled));
-        assert_eq!(
-            dog.sleep(Duration::from_secs(60)).await,
-            Err(WatchdogStop::Cancelled)
-        );
+        assert_eq!(dog.sleep(Duration::from_secs(60)).await, Err(WatchdogStop::Cancelled));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_trickling_step_still_ends_at_the_deadline() {
         // each step makes progress within the window, but the whole exceeds the deadline
-        let dog = Watchdog::new(Duration::from_secs(30), CancellationToken::new()).with_deadline(Duration::from_secs(100));
+        let dog = Watchdog::new(Duration::from_secs(30), CancellationToken::new())
+            .with_deadline(Duration::from_secs(100));
         let mut steps = 0;
         let stop = loop {
             match dog.guard(tokio::time::sleep(Duration::from_secs(19))).await {
@@ -152,6 +146,9 @@ mod tests {
         };
         assert_eq!(stop, WatchdogStop::DeadlineExceeded(Duration::from_secs(100)));
         assert_eq!(steps, 5, "steps within the deadline pass");
-        assert_eq!(dog.sleep(Duration::from_secs(1)).await, Err(WatchdogStop::DeadlineExceeded(Duration::from_secs(100))));
+        assert_eq!(
+            dog.sleep(Duration::from_secs(1)).await,
+            Err(WatchdogStop::DeadlineExceeded(Duration::from_secs(100)))
+        );
     }
 }

@@ -46,9 +46,7 @@ pub fn render_m3u(playlist_title: &str, entries: &[M3uEntry]) -> String {
     out.push_str(&one_line(playlist_title));
     out.push('\n');
     for entry in entries {
-        let duration = entry
-            .duration_secs
-            .map_or_else(|| "-1".to_owned(), |d| d.to_string());
+        let duration = entry.duration_secs.map_or_else(|| "-1".to_owned(), |d| d.to_string());
         out.push_str("#EXTINF:");
         out.push_str(&duration);
         out.push(',');
@@ -86,11 +84,7 @@ mod tests {
     use super::*;
 
     fn entry(title: &str, duration_secs: Option<u64>, path: &str) -> M3uEntry {
-        M3uEntry {
-            title: title.into(),
-            duration_secs,
-            path: path.into(),
-        }
+        M3uEntry { title: title.into(), duration_secs, path: path.into() }
     }
 
     #[test]
@@ -98,11 +92,7 @@ mod tests {
         let text = render_m3u(
             "My Show",
             &[
-                entry(
-                    "Episode 1: Start, again",
-                    Some(3_725),
-                    "My Show/2024-01-01 Episode 1_ Start.mp3",
-                ),
+                entry("Episode 1: Start, again", Some(3_725), "My Show/2024-01-01 Episode 1_ Start.mp3"),
                 entry("Épisode 2 🎧", None, "My Show/Épisode 2 🎧.m4a"),
             ],
         );
@@ -126,11 +116,7 @@ mod tests {
     fn line_breaks_cannot_inject_lines() {
         let text = render_m3u(
             "Evil\r\n#EXTINF:1,x\nhttp://attacker/",
-            &[entry(
-                "a\nhttp://attacker/x.mp3\r\nb",
-                Some(0),
-                "dir/f\n#x.mp3",
-            )],
+            &[entry("a\nhttp://attacker/x.mp3\r\nb", Some(0), "dir/f\n#x.mp3")],
         );
         assert_eq!(
             text,
@@ -145,13 +131,7 @@ mod tests {
 
     #[test]
     fn paths_that_look_like_comments_get_a_dot_slash() {
-        let text = render_m3u(
-            "t",
-            &[
-                entry("t", None, "#1 Show/ep.mp3"),
-                entry("t", None, " lead.mp3"),
-            ],
-        );
+        let text = render_m3u("t", &[entry("t", None, "#1 Show/ep.mp3"), entry("t", None, " lead.mp3")]);
         let paths: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(paths, ["./#1 Show/ep.mp3", "./ lead.mp3"]);
     }

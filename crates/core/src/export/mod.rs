@@ -76,10 +76,7 @@ impl ExportError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
-    move |source| ExportError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| ExportError::Io { path: path.to_path_buf(), source }
 }
 
 /// Where the playlist titled `playlist_title` is exported: `<library>/<title>.m3u`, the title
@@ -138,11 +135,7 @@ pub fn export_all(store: &Store, library: &Path) -> Result<Vec<PathBuf>, ExportE
 }
 
 /// The playlist's items with a file row whose file exists under `library`, in document order.
-fn downloaded_entries(
-    store: &Store,
-    library: &Path,
-    playlist_id: u64,
-) -> Result<Vec<M3uEntry>, ExportError> {
+fn downloaded_entries(store: &Store, library: &Path, playlist_id: u64) -> Result<Vec<M3uEntry>, ExportError> {
     let mut entries = Vec::new();
     let items = store.playlist_items(playlist_id)?;
     let with_files: Vec<u64> = items.iter().filter(|e| e.file.is_some()).map(|e| e.id).collect();
@@ -162,20 +155,12 @@ fn downloaded_entries(
         if !full.is_file() {
             continue;
         }
-        let title = entry
-            .item
-            .title
-            .clone()
-            .unwrap_or_else(|| file_name(&file).to_owned());
+        let title = entry.item.title.clone().unwrap_or_else(|| file_name(&file).to_owned());
         let path = match overflow {
             Some(_) => full.to_string_lossy().replace('\\', "/"),
             None => file.path,
         };
-        entries.push(M3uEntry {
-            title,
-            duration_secs: entry.item.duration_secs,
-            path,
-        });
+        entries.push(M3uEntry { title, duration_secs: entry.item.duration_secs, path });
     }
     Ok(entries)
 }
@@ -212,10 +197,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     }
     if let Err(source) = fs::rename(&tmp, path) {
         let _ = fs::remove_file(&tmp);
-        return Err(ExportError::Io {
-            path: path.to_path_buf(),
-            source,
-        });
+        return Err(ExportError::Io { path: path.to_path_buf(), source });
     }
     sync_dir(path)
 }
@@ -225,9 +207,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
 fn sync_dir(path: &Path) -> Result<(), ExportError> {
     #[cfg(unix)]
     if let Some(dir) = path.parent() {
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err(dir))?;
+        fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
     }
     #[cfg(not(unix))]
     let _ = path;

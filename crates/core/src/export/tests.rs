@@ -23,12 +23,7 @@ fn fixture() -> Fixture {
     let library = root.join("library");
     fs::create_dir(&library).unwrap();
     let store = Store::open(&root.join("catalog.redb")).unwrap();
-    Fixture {
-        _dir: dir,
-        root,
-        library,
-        store,
-    }
+    Fixture { _dir: dir, root, library, store }
 }
 
 /// `(guid, title, duration)` -> an item with enclosure `http://media.example/<guid>.mp3`.
@@ -56,26 +51,15 @@ impl Fixture {
 
     /// Syncs `items` into playlist `id`; returns the ids of the items, in document order.
     fn sync(&self, id: u64, title: &str, items: Vec<ParsedItem>) -> Vec<u64> {
-        let doc = ParsedPlaylist {
-            title: Some(title.into()),
-            items,
-            ..Default::default()
-        };
+        let doc = ParsedPlaylist { title: Some(title.into()), items, ..Default::default() };
         self.store.apply_sync(id, &doc, 2).unwrap();
-        self.store
-            .playlist_items(id)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.id)
-            .collect()
+        self.store.playlist_items(id).unwrap().into_iter().map(|e| e.id).collect()
     }
 
     /// Records `rel` as the downloaded file of `item_id` through a download job, and writes it.
     fn download(&self, item_id: u64, rel: &str) {
         let store = &self.store;
-        let job = store
-            .create_job(JobKind::DownloadOnly, &[StageKind::Download], &[], 3)
-            .unwrap();
+        let job = store.create_job(JobKind::DownloadOnly, &[StageKind::Download], &[], 3).unwrap();
         store.add_stage_items(job, 0, &[item_id], 3).unwrap();
         assert_eq!(store.claim_stage_item(job, 0, 4).unwrap(), Some(item_id));
         let bytes = format!("audio of item {item_id}");
@@ -107,10 +91,7 @@ fn files_under(dir: &Path) -> Vec<String> {
             } else {
                 let rel = path.strip_prefix(base).unwrap();
                 out.push(
-                    rel.components()
-                        .map(|c| c.as_os_str().to_str().unwrap())
-                        .collect::<Vec<_>>()
-                        .join("/"),
+                    rel.components().map(|c| c.as_os_str().to_str().unwrap()).collect::<Vec<_>>().join("/"),
                 );
             }
         }
@@ -192,30 +173,15 @@ fn hostile_titles_stay_inside_the_library() {
         );
         f.download(ids[0], &format!("show{n}/ep.mp3"));
         let path = f.export(id).unwrap();
-        assert_eq!(
-            path.parent(),
-            Some(f.library.as_path()),
-            "{title:?} -> {path:?}"
-        );
+        assert_eq!(path.parent(), Some(f.library.as_path()), "{title:?} -> {path:?}");
         assert_eq!(path.file_name().unwrap().to_str(), Some(*want), "{title:?}");
-        assert!(fs::read_to_string(&path)
-            .unwrap()
-            .contains(&format!("\nshow{n}/ep.mp3\n")));
+        assert!(fs::read_to_string(&path).unwrap().contains(&format!("\nshow{n}/ep.mp3\n")));
     }
-    let mut outside: Vec<String> = fs::read_dir(&f.root)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut outside: Vec<String> =
+        fs::read_dir(&f.root).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     outside.sort();
-    assert_eq!(
-        outside,
-        ["catalog.redb", "library"],
-        "nothing written beside the library"
-    );
-    let m3us: Vec<String> = files_under(&f.library)
-        .into_iter()
-        .filter(|p| p.ends_with(".m3u"))
-        .collect();
+    assert_eq!(outside, ["catalog.redb", "library"], "nothing written beside the library");
+    let m3us: Vec<String> = files_under(&f.library).into_iter().filter(|p| p.ends_with(".m3u")).collect();
     assert_eq!(m3us.len(), cases.len());
     assert!(m3us.iter().all(|p| !p.contains('/')), "{m3us:?}");
 }
@@ -223,11 +189,7 @@ fn hostile_titles_stay_inside_the_library() {
 #[test]
 fn playlist_without_downloads_removes_its_old_m3u_only() {
     let f = fixture();
-    let (id, ids) = f.playlist(
-        "http://feeds.example/a",
-        "Show A",
-        vec![item("a1", Some("A1"), Some(10))],
-    );
+    let (id, ids) = f.playlist("http://feeds.example/a", "Show A", vec![item("a1", Some("A1"), Some(10))]);
     assert_eq!(f.export(id), None, "nothing downloaded: no file");
     assert!(!f.library.join("Show A.m3u").exists());
 
@@ -239,11 +201,7 @@ fn playlist_without_downloads_removes_its_old_m3u_only() {
     assert!(!path.exists(), "the stale m3u is removed");
 
     // A file at that name this module did not write is left alone.
-    let (other, _) = f.playlist(
-        "http://feeds.example/b",
-        "Show B",
-        vec![item("b1", Some("B1"), None)],
-    );
+    let (other, _) = f.playlist("http://feeds.example/b", "Show B", vec![item("b1", Some("B1"), None)]);
     let foreign = f.library.join("Show B.m3u");
     fs::write(&foreign, "#EXTM3U\n#EXTINF:1,mine\nmine.mp3\n").unwrap();
     assert_eq!(f.export(other), None);
@@ -260,10 +218,7 @@ fn re_export_overwrites_atomically_without_leftovers() {
     let (id, ids) = f.playlist(
         "http://feeds.example/a",
         "Show",
-        vec![
-            item("1", Some("One"), Some(1)),
-            item("2", Some("Two"), Some(2)),
-        ],
+        vec![item("1", Some("One"), Some(1)), item("2", Some("Two"), Some(2))],
     );
     f.download(ids[0], "Show/one.mp3");
     let path = f.export(id).unwrap();
@@ -275,11 +230,7 @@ fn re_export_overwrites_atomically_without_leftovers() {
         fs::read_to_string(&path).unwrap(),
         "#EXTM3U\n#PLAYLIST:Show\n#EXTINF:1,One\nShow/one.mp3\n#EXTINF:2,Two\nShow/two.mp3\n"
     );
-    assert_eq!(
-        files_under(&f.library),
-        ["Show.m3u", "Show/one.mp3", "Show/two.mp3"],
-        "no .tmp left"
-    );
+    assert_eq!(files_under(&f.library), ["Show.m3u", "Show/one.mp3", "Show/two.mp3"], "no .tmp left");
 }
 
 #[test]
@@ -287,25 +238,11 @@ fn export_all_covers_every_playlist() {
     let f = fixture();
     // An item shared by two playlists (same enclosure URL, no guid) is one item, stored in
     // the first playlist's folder; both playlists list it.
-    let shared = ParsedItem {
-        guid: None,
-        ..item("shared", Some("Shared"), Some(9))
-    };
-    let (_a, ia) = f.playlist(
-        "http://feeds.example/a",
-        "Alpha",
-        vec![item("a", Some("A"), Some(1)), shared.clone()],
-    );
-    let (_empty, _) = f.playlist(
-        "http://feeds.example/e",
-        "Empty",
-        vec![item("e", Some("E"), None)],
-    );
-    let beta = vec![
-        item("b1", Some("B1"), None),
-        shared,
-        item("b2", Some("B2"), None),
-    ];
+    let shared = ParsedItem { guid: None, ..item("shared", Some("Shared"), Some(9)) };
+    let (_a, ia) =
+        f.playlist("http://feeds.example/a", "Alpha", vec![item("a", Some("A"), Some(1)), shared.clone()]);
+    let (_empty, _) = f.playlist("http://feeds.example/e", "Empty", vec![item("e", Some("E"), None)]);
+    let beta = vec![item("b1", Some("B1"), None), shared, item("b2", Some("B2"), None)];
     let (_b, ib) = f.playlist("http://feeds.example/b", "Beta", beta);
     assert_eq!(ia[1], ib[1], "the shared item is one item");
     f.download(ia[0], "Alpha/a.mp3");
@@ -313,10 +250,7 @@ fn export_all_covers_every_playlist() {
     f.download(ib[2], "Beta/b2.mp3");
 
     let written = export_all(&f.store, &f.library).unwrap();
-    assert_eq!(
-        written,
-        [f.library.join("Alpha.m3u"), f.library.join("Beta.m3u")]
-    );
+    assert_eq!(written, [f.library.join("Alpha.m3u"), f.library.join("Beta.m3u")]);
     assert_eq!(
         fs::read_to_string(&written[0]).unwrap(),
         "#EXTM3U\n#PLAYLIST:Alpha\n#EXTINF:1,A\nAlpha/a.mp3\n#EXTINF:9,Shared\nAlpha/shared.mp3\n"
@@ -337,10 +271,7 @@ fn written_file_parses_back_and_every_entry_resolves() {
         item("3", Some("🎧 emoji"), Some(5)),
     ];
     let (id, ids) = f.playlist("http://feeds.example/fr", "Émission: spéciale", items);
-    f.download(
-        ids[0],
-        "Émission_ spéciale/2024-01-01 Épisode 1 — Début, suite.mp3",
-    );
+    f.download(ids[0], "Émission_ spéciale/2024-01-01 Épisode 1 — Début, suite.mp3");
     f.download(ids[1], "Émission_ spéciale/Line break title.m4a");
     f.download(ids[2], "Émission_ spéciale/🎧 emoji (2).ogg");
 
@@ -349,26 +280,14 @@ fn written_file_parses_back_and_every_entry_resolves() {
     let base = url::Url::from_directory_path(&f.library).unwrap();
     let parsed = crate::catalog::m3u::parse_m3u(&text, &base).unwrap();
     assert_eq!(parsed.title.as_deref(), Some("Émission: spéciale"));
-    let titles: Vec<_> = parsed
-        .items
-        .iter()
-        .map(|i| i.title.as_deref().unwrap())
-        .collect();
-    assert_eq!(
-        titles,
-        ["Épisode 1 — Début, suite", "Line break  title", "🎧 emoji"]
-    );
+    let titles: Vec<_> = parsed.items.iter().map(|i| i.title.as_deref().unwrap()).collect();
+    assert_eq!(titles, ["Épisode 1 — Début, suite", "Line break  title", "🎧 emoji"]);
     let durations: Vec<_> = parsed.items.iter().map(|i| i.duration_secs).collect();
     assert_eq!(durations, [Some(1_234), None, Some(5)]);
     let resolved: Vec<PathBuf> = parsed
         .items
         .iter()
-        .map(|i| {
-            url::Url::parse(&i.enclosure.as_ref().unwrap().url)
-                .unwrap()
-                .to_file_path()
-                .unwrap()
-        })
+        .map(|i| url::Url::parse(&i.enclosure.as_ref().unwrap().url).unwrap().to_file_path().unwrap())
         .collect();
     let expected: Vec<PathBuf> = f
         .store
@@ -385,10 +304,7 @@ fn written_file_parses_back_and_every_entry_resolves() {
 fn unknown_playlist_is_an_expected_store_error() {
     let f = fixture();
     let err = export_playlist(&f.store, &f.library, 42).unwrap_err();
-    assert!(
-        matches!(err, ExportError::Store(StoreError::NotFound { .. })),
-        "{err}"
-    );
+    assert!(matches!(err, ExportError::Store(StoreError::NotFound { .. })), "{err}");
     assert_eq!(err.kind(), ErrorKind::Expected);
     assert!(!err.is_transient());
 }
@@ -396,44 +312,23 @@ fn unknown_playlist_is_an_expected_store_error() {
 #[test]
 fn untitled_playlist_is_named_by_its_url() {
     let f = fixture();
-    let id = f
-        .store
-        .add_playlist("http://feeds.example/x.xml", None, &[], 1)
-        .unwrap()
-        .id;
-    let doc = ParsedPlaylist {
-        items: vec![item("x", Some("X"), None)],
-        ..Default::default()
-    };
+    let id = f.store.add_playlist("http://feeds.example/x.xml", None, &[], 1).unwrap().id;
+    let doc = ParsedPlaylist { items: vec![item("x", Some("X"), None)], ..Default::default() };
     f.store.apply_sync(id, &doc, 2).unwrap();
     let item_id = f.store.playlist_items(id).unwrap()[0].id;
     f.download(item_id, "x/x.mp3");
     let path = f.export(id).unwrap();
     assert_eq!(path, f.library.join("http___feeds.example_x.xml.m3u"));
-    assert!(fs::read_to_string(path)
-        .unwrap()
-        .starts_with("#EXTM3U\n#PLAYLIST:http://feeds.example/x.xml\n"));
+    assert!(fs::read_to_string(path).unwrap().starts_with("#EXTM3U\n#PLAYLIST:http://feeds.example/x.xml\n"));
 }
 
 #[test]
 fn m3u_path_is_one_sanitized_component() {
     let lib = Path::new("/lib");
-    assert_eq!(
-        m3u_path(lib, "My Show").unwrap(),
-        PathBuf::from("/lib/My Show.m3u")
-    );
-    assert_eq!(
-        m3u_path(lib, "../../x").unwrap(),
-        PathBuf::from("/lib/_.._x.m3u")
-    );
-    assert_eq!(
-        m3u_path(lib, "").unwrap(),
-        PathBuf::from("/lib/untitled.m3u")
-    );
-    assert_eq!(
-        m3u_path(lib, "lpt1").unwrap(),
-        PathBuf::from("/lib/_lpt1.m3u")
-    );
+    assert_eq!(m3u_path(lib, "My Show").unwrap(), PathBuf::from("/lib/My Show.m3u"));
+    assert_eq!(m3u_path(lib, "../../x").unwrap(), PathBuf::from("/lib/_.._x.m3u"));
+    assert_eq!(m3u_path(lib, "").unwrap(), PathBuf::from("/lib/untitled.m3u"));
+    assert_eq!(m3u_path(lib, "lpt1").unwrap(), PathBuf::from("/lib/_lpt1.m3u"));
     let long = m3u_path(lib, &"é".repeat(300)).unwrap();
     assert!(long.file_name().unwrap().len() <= 255 - TMP_SUFFIX.len());
 }
@@ -441,11 +336,7 @@ fn m3u_path_is_one_sanitized_component() {
 #[test]
 fn io_errors_name_the_file() {
     let f = fixture();
-    let (id, ids) = f.playlist(
-        "http://feeds.example/a",
-        "Show",
-        vec![item("1", Some("One"), Some(1))],
-    );
+    let (id, ids) = f.playlist("http://feeds.example/a", "Show", vec![item("1", Some("One"), Some(1))]);
     f.download(ids[0], "Show/one.mp3");
     // A folder where the .tmp should go makes the write fail.
     fs::create_dir(f.library.join("Show.m3u.tmp")).unwrap();
@@ -455,8 +346,5 @@ fn io_errors_name_the_file() {
         other => panic!("{other}"),
     }
     assert!(err.to_string().contains("Show.m3u.tmp"), "{err}");
-    assert!(
-        std::error::Error::source(&err).is_some(),
-        "the io::Error is kept as source"
-    );
+    assert!(std::error::Error::source(&err).is_some(), "the io::Error is kept as source");
 }

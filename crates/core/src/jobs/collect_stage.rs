@@ -11,13 +11,18 @@ use crate::store::{StageCounts, StageKind};
 
 pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8) -> Result<StageCounts, EngineError> {
     let job = ctx.job;
-    engine.plan_stage(job, stage, StageKind::Collect, |s| Ok(s.collections()?.into_iter().map(|(id, _)| id).collect())).await?;
+    engine
+        .plan_stage(job, stage, StageKind::Collect, |s| {
+            Ok(s.collections()?.into_iter().map(|(id, _)| id).collect())
+        })
+        .await?;
     while !ctx.stop.is_cancelled() {
         let Some((id, _held)) = engine.claim_work(job, stage).await? else { break };
         let row = engine.blocking(move |s| s.collection(id)).await?;
         let outcome = async {
             let url = url::Url::parse(&row.url).map_err(|e| format!("invalid URL: {e}"))?;
-            let (bytes, final_url) = fetch_document(engine.client(), &url).await.map_err(|e| e.to_string())?;
+            let (bytes, final_url) =
+                fetch_document(engine.client(), &url).await.map_err(|e| e.to_string())?;
             match parse_document(&bytes, &final_url).map_err(|e| e.to_string())? {
                 Document::Subscriptions(subs) => Ok(subs),
                 Document::Playlist(_) => Err("a playlist, not a subscription list".to_string()),
@@ -32,10 +37,18 @@ pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8) -> Result<Stag
                     .blocking(move |s| {
                         let mut new = 0;
                         for sub in &subs {
-                            new += u32::from(s.add_playlist(&sub.url, sub.title.as_deref(), &sub.folders, now)?.created);
+                            new += u32::from(
+                                s.add_playlist(&sub.url, sub.title.as_deref(), &sub.folders, now)?.created,
+                            );
                         }
                         s.record_collect(id, Ok(listed), now)?;
-                        s.finish_stage_item(job, stage, id, WorkEnd::done(format!("{new} new of {listed}")), now)?;
+                        s.finish_stage_item(
+                            job,
+                            stage,
+                            id,
+                            WorkEnd::done(format!("{new} new of {listed}")),
+                            now,
+                        )?;
                         Ok(new)
                     })
                     .await?;

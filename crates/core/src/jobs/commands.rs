@@ -37,7 +37,8 @@ impl Engine {
                 Err(e) => return Err(e),
             };
             let ctx = self.inner.running.lock().expect("running lock").get(&job).map(|(_, ctx)| ctx.clone());
-            let held_elsewhere = ctx.is_none() && matches!(row.status, JobStatus::Running | JobStatus::PauseRequested);
+            let held_elsewhere =
+                ctx.is_none() && matches!(row.status, JobStatus::Running | JobStatus::PauseRequested);
             if held_elsewhere {
                 continue;
             }
@@ -62,7 +63,8 @@ impl Engine {
                     // transfers of items that a selected playlist still wants go on
                     self.drop_job_references(job, false).await?;
                 }
-                log(self, job, LogKind::Command, None, format!("{command:?}: {} -> {to}", row.status)).await?;
+                log(self, job, LogKind::Command, None, format!("{command:?}: {} -> {to}", row.status))
+                    .await?;
             }
             self.blocking(move |s| s.ack_command(seq)).await?;
         }

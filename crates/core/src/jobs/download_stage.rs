@@ -31,13 +31,13 @@ use tokio::task::JoinSet;
 
 use super::events::{Event, ItemOutcome};
 use super::export_hooks::PlaylistExporter;
+use super::fetch_candidates::{dest_in, fetch_candidates, remove_part, Fetched};
+use super::placement;
 use super::pools::{pool_split, WorkerLive};
+use super::reaper::{ItemBeat, LiveWork};
 use super::runner::{Engine, EngineError, JobCtx};
 use super::throughput;
 use crate::download::naming::{render_relative_path, safe_join, NameVars};
-use super::fetch_candidates::{dest_in, fetch_candidates, remove_part, Fetched};
-use super::placement;
-use super::reaper::{ItemBeat, LiveWork};
 use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Resolution, ResolveCtx, Walk};
 use crate::download::{part_path, TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
@@ -74,7 +74,12 @@ struct Shared {
     exporter: PlaylistExporter,
 }
 
-pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
+pub(super) async fn run(
+    engine: &Engine,
+    ctx: &JobCtx,
+    stage: u8,
+    scope: &[u64],
+) -> Result<StageCounts, EngineError> {
     let (job, scope) = (ctx.job, scope.to_vec());
     engine
         .plan_stage(job, stage, StageKind::Download, move |s| {
@@ -86,7 +91,15 @@ pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64])
         .await?;
 
     let exporter = PlaylistExporter::spawn(engine, job);
-    let shared = Arc::new(Shared { engine: engine.clone(), ctx: ctx.clone(), stage, cascade: Cascade::standard(), resolve_config: Arc::new(engine.config().clone()), reserved: Mutex::default(), exporter });
+    let shared = Arc::new(Shared {
+        engine: engine.clone(),
+        ctx: ctx.clone(),
+        stage,
+        cascade: Cascade::standard(),
+        resolve_config: Arc::new(engine.config().clone()),
+        reserved: Mutex::default(),
+        exporter,
+    });
     let split = pool_split(engine.config().parallel_downloads);
     let mut lives = Vec::new();
     let mut workers = JoinSet::new();
@@ -139,7 +152,11 @@ fn transfer_options(engine: &Engine) -> TransferOptions {
     }
 }
 
-async fn resolver(shared: Arc<Shared>, live: Arc<WorkerLive>, tx: mpsc::Sender<(Ready, LiveWork)>) -> Result<(), EngineError> {
+async fn resolver(
+    shared: Arc<Shared>,
+    live: Arc<WorkerLive>,
+    tx: mpsc::Sender<(Ready, LiveWork)>,
+) -> Result<(), EngineError> {
     let (engine, job, stage) = (&shared.engine, shared.ctx.job, shared.stage);
     while !shared.ctx.stop.is_cancelled() {
         let Some((item, held)) = engine.claim_work(job, stage).await? else { break };
@@ -161,7 +178,11 @@ async fn resolver(shared: Arc<Shared>, live: Arc<WorkerLive>, tx: mpsc::Sender<(
     Ok(())
 }
 
-async fn downloader(shared: Arc<Shared>, live: Arc<WorkerLive>, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<(Ready, LiveWork)>>>) -> Result<(), EngineError> {
+async fn downloader(
+    shared: Arc<Shared>,
+    live: Arc<WorkerLive>,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<(Ready, LiveWork)>>>,
+) -> Result<(), EngineError> {
     loop {
         let next = tokio::select! {
             next = async { rx.lock().await.recv().await } => next,
@@ -207,7 +228,12 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
     live.begin(item_id, &title);
     if file.is_some() {
         finish(shared, item_id, WorkEnd::skipped("already downloaded")).await?;
-        engine.emit(Event::DownloadFinished { job: shared.ctx.job, item: item_id, title, outcome: ItemOutcome::AlreadyDownloaded });
+        engine.emit(Event::DownloadFinished {
+            job: shared.ctx.job,
+            item: item_id,
+            title,
+            outcome: ItemOutcome::AlreadyDownloaded,
+        });
         live.end(false);
         return Ok(None);
     }
@@ -253,9 +279,23 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
             return Ok(None);
         }
     };
-    engine.emit(Event::ItemResolved { job: shared.ctx.job, item: item_id, worker: live.name.clone(), url: candidates[0].url.to_string() });
+    engine.emit(Event::ItemResolved {
+        job: shared.ctx.job,
+        item: item_id,
+        worker: live.name.clone(),
+        url: candidates[0].url.to_string(),
+    });
     live.end(false);
-    Ok(Some(Ready { item: item_id, playlist: item.playlist_id, title, candidates, walk, row: item, resolve_ctx: ctx, rel }))
+    Ok(Some(Ready {
+        item: item_id,
+        playlist: item.playlist_id,
+        title,
+        candidates,
+        walk,
+        row: item,
+        resolve_ctx: ctx,
+        rel,
+    }))
 }
 
 /// The item's library-relative path: the template's path, made unique against files
@@ -292,10 +332,17 @@ async fn choose_path(shared: &Shared, vars: NameVars) -> Result<Result<String, S
 /// recorded with the first candidate's URL as its source, when it matches that candidate's
 /// declared length and `podcast:integrity` (if any). Returns the outcome, `None` when
 /// there is nothing to adopt.
-async fn adopt_completed_file(shared: &Shared, item: u64, vars: &NameVars, candidate: &Candidate) -> Result<Option<ItemOutcome>, EngineError> {
+async fn adopt_completed_file(
+    shared: &Shared,
+    item: u64,
+    vars: &NameVars,
+    candidate: &Candidate,
+) -> Result<Option<ItemOutcome>, EngineError> {
     let Ok(rel) = render_relative_path(&shared.engine.config().name_template, vars) else { return Ok(None) };
     let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-    let Ok(abs) = safe_join(&shared.engine.config().library, std::path::Path::new(&rel)) else { return Ok(None) };
+    let Ok(abs) = safe_join(&shared.engine.config().library, std::path::Path::new(&rel)) else {
+        return Ok(None);
+    };
     let has_part = part_path(&abs).is_some_and(|p| p.exists());
     if has_part || !abs.is_file() || !shared.reserved.lock().expect("reserved lock").insert(rel.clone()) {
         return Ok(None);
@@ -309,7 +356,8 @@ async fn adopt_completed_file(shared: &Shared, item: u64, vars: &NameVars, candi
         let hashed = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String)> {
             use sha2::Digest as _;
             use std::io::Read as _;
-            let (mut file, mut hasher, mut buf, mut size) = (std::fs::File::open(&path)?, sha2::Sha256::new(), vec![0u8; 64 * 1024], 0u64);
+            let (mut file, mut hasher, mut buf, mut size) =
+                (std::fs::File::open(&path)?, sha2::Sha256::new(), vec![0u8; 64 * 1024], 0u64);
             loop {
                 match file.read(&mut buf)? {
                     0 => return Ok((size, hex::encode(hasher.finalize()))),
@@ -328,7 +376,8 @@ async fn adopt_completed_file(shared: &Shared, item: u64, vars: &NameVars, candi
             return Ok(None);
         }
         let (job, stage, now) = (shared.ctx.job, shared.stage, shared.engine.now());
-        let row = FileRow { path: rel.clone(), size, sha256, url: candidate.url.to_string(), downloaded_ms: now };
+        let row =
+            FileRow { path: rel.clone(), size, sha256, url: candidate.url.to_string(), downloaded_ms: now };
         shared.engine.blocking(move |s| s.finish_download(job, stage, item, &row, now)).await?;
         tracing::info!(item, path = %rel, "recorded a complete file left by an interrupted run");
         Ok(Some(ItemOutcome::Downloaded { path: rel.clone(), bytes: size, resumed_from: size }))
@@ -347,7 +396,12 @@ fn split_ext(rel: &str) -> (&str, &str) {
     }
 }
 
-async fn download(shared: &Shared, live: &WorkerLive, ready: Ready, held: LiveWork) -> Result<(), EngineError> {
+async fn download(
+    shared: &Shared,
+    live: &WorkerLive,
+    ready: Ready,
+    held: LiveWork,
+) -> Result<(), EngineError> {
     let (engine, job, key) = (&shared.engine, shared.ctx.job, held.key());
     let Ready { item, playlist, title, candidates, walk, row, resolve_ctx, rel } = ready;
     live.begin(item, &title);
@@ -396,15 +450,35 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready, held: LiveWo
     match outcome {
         Fetched::File(found) => {
             let (candidate, mut fetched) = *found;
-            let rel = super::fetch_candidates::rename_for_media(engine, &shared.reserved, &roots[root], &rel, &candidate, &mut fetched).await?;
+            let rel = super::fetch_candidates::rename_for_media(
+                engine,
+                &shared.reserved,
+                &roots[root],
+                &rel,
+                &candidate,
+                &mut fetched,
+            )
+            .await?;
             let url = candidate.url.clone();
-            let row = FileRow { path: rel.clone(), size: fetched.size, sha256: fetched.sha256_hex.clone(), url: url.to_string(), downloaded_ms: engine.now() };
+            let row = FileRow {
+                path: rel.clone(),
+                size: fetched.size,
+                sha256: fetched.sha256_hex.clone(),
+                url: url.to_string(),
+                downloaded_ms: engine.now(),
+            };
             let (stage, now) = (shared.stage, engine.now());
             let overflow = (root > 0).then(|| roots[root].clone());
-            engine.blocking(move |s| s.finish_download_in(job, stage, item, &row, overflow.as_deref(), now)).await?;
+            engine
+                .blocking(move |s| s.finish_download_in(job, stage, item, &row, overflow.as_deref(), now))
+                .await?;
             shared.reserved.lock().expect("reserved lock").remove(&rel);
             live.end(false);
-            let outcome = ItemOutcome::Downloaded { path: rel, bytes: fetched.size, resumed_from: fetched.resumed_from };
+            let outcome = ItemOutcome::Downloaded {
+                path: rel,
+                bytes: fetched.size,
+                resumed_from: fetched.resumed_from,
+            };
             engine.emit(Event::DownloadFinished { job, item, title, outcome });
             shared.exporter.item_completed(playlist);
             Ok(())
@@ -425,7 +499,12 @@ async fn download(shared: &Shared, live: &WorkerLive, ready: Ready, held: LiveWo
                     remove_part(&dest_in(&roots, root, &rel)?).await;
                 }
                 live.end(false);
-                engine.emit(Event::DownloadFinished { job, item, title, outcome: ItemOutcome::Failed("cancelled: no playlist or job wants it".into()) });
+                engine.emit(Event::DownloadFinished {
+                    job,
+                    item,
+                    title,
+                    outcome: ItemOutcome::Failed("cancelled: no playlist or job wants it".into()),
+                });
             }
             Ok(()) // a shutdown: the item stays claimed; the stage re-queues it
         }
@@ -439,7 +518,12 @@ async fn finish(shared: &Shared, item: u64, end: WorkEnd) -> Result<(), EngineEr
 }
 
 /// Ends the item as failed with every source the cascade tried, stored with the item.
-async fn fail_download(shared: &Shared, live: &WorkerLive, title: String, failed: DownloadFailed) -> Result<(), EngineError> {
+async fn fail_download(
+    shared: &Shared,
+    live: &WorkerLive,
+    title: String,
+    failed: DownloadFailed,
+) -> Result<(), EngineError> {
     let (job, stage, now, item) = (shared.ctx.job, shared.stage, shared.engine.now(), failed.item);
     let reason = failed.to_string();
     shared.engine.blocking(move |s| s.fail_download(job, stage, &failed, now)).await?;
@@ -448,10 +532,21 @@ async fn fail_download(shared: &Shared, live: &WorkerLive, title: String, failed
     Ok(())
 }
 
-async fn fail(shared: &Shared, live: &WorkerLive, item: u64, title: String, reason: String) -> Result<(), EngineError> {
+async fn fail(
+    shared: &Shared,
+    live: &WorkerLive,
+    item: u64,
+    title: String,
+    reason: String,
+) -> Result<(), EngineError> {
     finish(shared, item, WorkEnd::failed(reason.clone())).await?;
     live.end(true);
-    shared.engine.emit(Event::DownloadFinished { job: shared.ctx.job, item, title, outcome: ItemOutcome::Failed(reason) });
+    shared.engine.emit(Event::DownloadFinished {
+        job: shared.ctx.job,
+        item,
+        title,
+        outcome: ItemOutcome::Failed(reason),
+    });
     Ok(())
 }
 

@@ -7,7 +7,12 @@ use super::runner::{Engine, EngineError, JobCtx};
 use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind};
 
-pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
+pub(super) async fn run(
+    engine: &Engine,
+    ctx: &JobCtx,
+    stage: u8,
+    scope: &[u64],
+) -> Result<StageCounts, EngineError> {
     let (job, scope) = (ctx.job, scope.to_vec());
     engine.plan_stage(job, stage, StageKind::Export, move |s| s.scope_playlists(&scope)).await?;
     let mut files = 0;

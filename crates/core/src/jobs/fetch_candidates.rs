@@ -20,9 +20,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::placement;
 use super::runner::{Engine, EngineError};
-use crate::download::resolve::{self, Candidate, Cascade, DownloadFailed, Fetch, Resolution, ResolveCtx, Walk};
+use crate::download::resolve::{
+    self, Candidate, Cascade, DownloadFailed, Fetch, Resolution, ResolveCtx, Walk,
+};
 use crate::download::transfer::validator_path;
-use crate::download::{extension_for, fetch_to_file_attempts, part_path, safe_join, FetchFailure, FetchedFile, TransferError, TransferOptions, TransferProgress};
+use crate::download::{
+    extension_for, fetch_to_file_attempts, part_path, safe_join, FetchFailure, FetchedFile, TransferError,
+    TransferOptions, TransferProgress,
+};
 use crate::store::ItemRow;
 
 /// How fetching an item's candidates ended.
@@ -75,7 +80,12 @@ impl Failure {
             e if e.is_disk_full() => Some(declared.unwrap_or(0)),
             _ => None,
         };
-        Failure { cancelled: matches!(f.error, TransferError::Cancelled), transient: f.error.is_transient(), disk_full, reason: f.to_string() }
+        Failure {
+            cancelled: matches!(f.error, TransferError::Cancelled),
+            transient: f.error.is_transient(),
+            disk_full,
+            reason: f.to_string(),
+        }
     }
 }
 
@@ -103,33 +113,56 @@ async fn replace_stale(engine: &Engine, item: u64, candidate: &Candidate) -> Res
 
 /// Fetches `candidate` to `rel` under the current root, moving on to the next root with room
 /// when the disk fills. Errors: the store's.
-async fn fetch_one(job: &mut Job<'_>, candidate: &Candidate) -> Result<Result<FetchedFile, Failure>, EngineError> {
+async fn fetch_one(
+    job: &mut Job<'_>,
+    candidate: &Candidate,
+) -> Result<Result<FetchedFile, Failure>, EngineError> {
     loop {
         let dest = dest_in(job.roots, *job.root, job.rel)?;
         let _slot = job.engine.inner.hosts.acquire(&candidate.url).await;
         let fetched = match &candidate.fetch {
-            Fetch::Http => fetch_to_file_attempts(job.engine.client(), &candidate.url, &dest, job.options, job.progress, job.cancel)
-                .await
-                .map_err(|f| Failure::of_transfer(f, job.declared)),
-            Fetch::YtDlp { .. } => resolve::ytdlp::fetch(candidate, &dest, &job.ctx.config, job.cancel, job.progress)
-                .await
-                .map_err(|reason| Failure { cancelled: job.cancel.is_cancelled(), transient: false, disk_full: None, reason }),
+            Fetch::Http => fetch_to_file_attempts(
+                job.engine.client(),
+                &candidate.url,
+                &dest,
+                job.options,
+                job.progress,
+                job.cancel,
+            )
+            .await
+            .map_err(|f| Failure::of_transfer(f, job.declared)),
+            Fetch::YtDlp { .. } => {
+                resolve::ytdlp::fetch(candidate, &dest, &job.ctx.config, job.cancel, job.progress)
+                    .await
+                    .map_err(|reason| Failure {
+                        cancelled: job.cancel.is_cancelled(),
+                        transient: false,
+                        disk_full: None,
+                        reason,
+                    })
+            }
         };
         match fetched {
-            Err(Failure { disk_full: Some(needed), .. }) => match placement::next_root(job.engine, job.roots, *job.root, needed) {
-                Some(other) => {
-                    remove_part(&dest).await; // the bytes move to a root with room
-                    *job.root = other;
+            Err(Failure { disk_full: Some(needed), .. }) => {
+                match placement::next_root(job.engine, job.roots, *job.root, needed) {
+                    Some(other) => {
+                        remove_part(&dest).await; // the bytes move to a root with room
+                        *job.root = other;
+                    }
+                    None => return Ok(fetched),
                 }
-                None => return Ok(fetched),
-            },
+            }
             other => return Ok(other),
         }
     }
 }
 
 /// Tries `candidates`, then the rest of the cascade (module docs). Errors: the store's.
-pub(super) async fn fetch_candidates(mut job: Job<'_>, mut candidates: Vec<Candidate>, mut walk: Walk) -> Result<Fetched, EngineError> {
+pub(super) async fn fetch_candidates(
+    mut job: Job<'_>,
+    mut candidates: Vec<Candidate>,
+    mut walk: Walk,
+) -> Result<Fetched, EngineError> {
     let (engine, item_id) = (job.engine, job.item_id);
     let mut first = true;
     loop {
@@ -140,7 +173,10 @@ pub(super) async fn fetch_candidates(mut job: Job<'_>, mut candidates: Vec<Candi
             }
             first = false;
             match fetch_one(&mut job, &candidate).await? {
-                Ok(file) => match candidate.verify(&file.path, file.size, &file.sha256_hex, file.content_type.as_deref()).await {
+                Ok(file) => match candidate
+                    .verify(&file.path, file.size, &file.sha256_hex, file.content_type.as_deref())
+                    .await
+                {
                     Ok(()) => {
                         replace_stale(engine, item_id, &candidate).await?;
                         return Ok(Fetched::File(Box::new((candidate, file))));
@@ -181,7 +217,14 @@ pub(super) async fn fetch_candidates(mut job: Job<'_>, mut candidates: Vec<Candi
 /// free (not recorded in the store, not on disk, not reserved by another worker; it is then
 /// reserved in `reserved` and the caller releases it once the file row is written). The file
 /// is renamed on disk and `fetched.path` follows. Errors: the store's.
-pub(super) async fn rename_for_media(engine: &Engine, reserved: &Mutex<HashSet<String>>, library: &Path, rel: &str, candidate: &Candidate, fetched: &mut FetchedFile) -> Result<String, EngineError> {
+pub(super) async fn rename_for_media(
+    engine: &Engine,
+    reserved: &Mutex<HashSet<String>>,
+    library: &Path,
+    rel: &str,
+    candidate: &Candidate,
+    fetched: &mut FetchedFile,
+) -> Result<String, EngineError> {
     let want = extension_for(Some(candidate.url.as_str()), candidate.mime_type.as_deref());
     let (stem, ext) = match rel.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() && !ext.contains('/') => (stem, ext),

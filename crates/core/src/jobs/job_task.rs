@@ -17,13 +17,16 @@ pub(super) async fn run_job(engine: &Engine, ctx: JobCtx) -> Result<JobStatus, E
     let row = engine.blocking(move |s| s.job(job)).await?;
     let now = engine.now();
     let run = engine.blocking(move |s| s.start_run(job, now)).await?;
-    log(engine, job, LogKind::Job, None, format!("run {} started", crate::store::runs::run_id(job, run))).await?;
+    log(engine, job, LogKind::Job, None, format!("run {} started", crate::store::runs::run_id(job, run)))
+        .await?;
     engine.emit(Event::JobStarted { job, kind: row.kind });
     let mut failed = false;
     for (index, stage) in row.stages.iter().enumerate() {
         let index = index as u8;
         match stage.status {
-            WorkStatus::Done | WorkStatus::Skipped | WorkStatus::Cancelling | WorkStatus::Cancelled => continue,
+            WorkStatus::Done | WorkStatus::Skipped | WorkStatus::Cancelling | WorkStatus::Cancelled => {
+                continue
+            }
             WorkStatus::Failed => {
                 failed = true;
                 continue;
@@ -54,7 +57,9 @@ pub(super) async fn run_job(engine: &Engine, ctx: JobCtx) -> Result<JobStatus, E
             Ok(counts) => counts,
             Err(e) => {
                 let (error, now) = (TypedError::new("engine", e.to_string(), ErrorClass::Bug), engine.now());
-                let _ = engine.blocking(move |s| s.end_step(job, run, index, StepOutcome::Failed, Some(error), now)).await;
+                let _ = engine
+                    .blocking(move |s| s.end_step(job, run, index, StepOutcome::Failed, Some(error), now))
+                    .await;
                 return Err(e);
             }
         };
@@ -72,7 +77,13 @@ pub(super) async fn run_job(engine: &Engine, ctx: JobCtx) -> Result<JobStatus, E
         }
         failed |= counts.failed > 0;
         let now = engine.now();
-        let error = (counts.failed > 0).then(|| TypedError::new("items_failed", format!("{} of {} items failed", counts.failed, counts.total()), ErrorClass::Expected));
+        let error = (counts.failed > 0).then(|| {
+            TypedError::new(
+                "items_failed",
+                format!("{} of {} items failed", counts.failed, counts.total()),
+                ErrorClass::Expected,
+            )
+        });
         let outcome = if error.is_some() { StepOutcome::Failed } else { StepOutcome::Succeeded };
         engine
             .blocking(move |s| {
@@ -80,7 +91,17 @@ pub(super) async fn run_job(engine: &Engine, ctx: JobCtx) -> Result<JobStatus, E
                 s.end_step(job, run, index, outcome, error, now)
             })
             .await?;
-        log(engine, job, LogKind::Stage, Some(index), format!("{kind} ended: {} done, {} failed, {} skipped", counts.done, counts.failed, counts.skipped)).await?;
+        log(
+            engine,
+            job,
+            LogKind::Stage,
+            Some(index),
+            format!(
+                "{kind} ended: {} done, {} failed, {} skipped",
+                counts.done, counts.failed, counts.skipped
+            ),
+        )
+        .await?;
         engine.emit(Event::StageFinished { job, stage: kind, counts });
         if kind == StageKind::Download {
             super::export_hooks::stage_completed(engine, job).await;
@@ -100,7 +121,14 @@ pub(super) async fn run_job(engine: &Engine, ctx: JobCtx) -> Result<JobStatus, E
         _ => RunOutcome::Interrupted,
     };
     engine.blocking(move |s| s.end_run(job, run, run_outcome, now)).await?;
-    log(engine, job, LogKind::Job, None, format!("run {} ended: {status}", crate::store::runs::run_id(job, run))).await?;
+    log(
+        engine,
+        job,
+        LogKind::Job,
+        None,
+        format!("run {} ended: {status}", crate::store::runs::run_id(job, run)),
+    )
+    .await?;
     engine.emit(Event::JobFinished { job, status });
     Ok(status)
 }
@@ -156,7 +184,13 @@ fn finish_stage(st: &mut StageRow, counts: StageCounts, now: i64) {
 }
 
 /// Appends one line to the job's event log.
-pub(super) async fn log(engine: &Engine, job: u64, kind: LogKind, stage: Option<u8>, text: String) -> Result<(), EngineError> {
+pub(super) async fn log(
+    engine: &Engine,
+    job: u64,
+    kind: LogKind,
+    stage: Option<u8>,
+    text: String,
+) -> Result<(), EngineError> {
     let row = JobLogRow { at_ms: engine.now(), kind, stage, target: None, text };
     engine.blocking(move |s| s.append_job_log(job, &[row])).await
 }

@@ -55,10 +55,14 @@ mod tests {
 
     #[test]
     fn lanes_follow_the_download_stage() {
-        let download = [JobKind::CatalogSync, JobKind::SyncDownload, JobKind::DownloadOnly, JobKind::DownloadExport];
+        let download =
+            [JobKind::CatalogSync, JobKind::SyncDownload, JobKind::DownloadOnly, JobKind::DownloadExport];
         let general = [JobKind::CollectOnly, JobKind::SyncOnly, JobKind::ExportOnly];
         assert!(download.iter().all(|&k| lane_of(k) == Lane::Download));
         assert!(general.iter().all(|&k| lane_of(k) == Lane::General));
-        assert_eq!(stages_of(JobKind::CatalogSync), &[StageKind::Collect, StageKind::Sync, StageKind::Download]);
+        assert_eq!(
+            stages_of(JobKind::CatalogSync),
+            &[StageKind::Collect, StageKind::Sync, StageKind::Download]
+        );
     }
 }

@@ -31,7 +31,12 @@ fn part_len(root: &Path, rel: &str) -> Option<u64> {
 /// The root (index into `roots`) for a download of `rel` whose enclosure declares `declared`
 /// bytes; errors: [`TransferError::DiskFull`] when no root has room. Blocking (file system
 /// calls): run it on the blocking pool.
-pub(super) fn initial_root(probe: &dyn SpaceProbe, roots: &[PathBuf], rel: &str, declared: Option<u64>) -> Result<usize, TransferError> {
+pub(super) fn initial_root(
+    probe: &dyn SpaceProbe,
+    roots: &[PathBuf],
+    rel: &str,
+    declared: Option<u64>,
+) -> Result<usize, TransferError> {
     let declared = declared.unwrap_or(0);
     if let Some((i, part)) = roots.iter().enumerate().find_map(|(i, r)| part_len(r, rel).map(|p| (i, p))) {
         if probe.available(&roots[i]).is_ok_and(|free| free >= declared.saturating_sub(part)) {

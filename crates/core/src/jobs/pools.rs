@@ -186,7 +186,10 @@ mod tests {
         w.progress(400, Some(1000), 400); // resumed at 400: nothing streamed yet
         w.progress(500, Some(1000), 400);
         let s = w.snapshot();
-        assert_eq!((s.state, s.current_item, s.downloaded, s.total, s.streamed), (LiveState::Working, Some(7), 500, Some(1000), 100));
+        assert_eq!(
+            (s.state, s.current_item, s.downloaded, s.total, s.streamed),
+            (LiveState::Working, Some(7), 500, Some(1000), 100)
+        );
         w.end(true);
         let s = w.snapshot();
         assert_eq!((s.state, s.current_item, s.processed, s.errors), (LiveState::Idle, None, 1, 1));

@@ -69,9 +69,15 @@ impl std::fmt::Debug for LiveWork {
 impl Engine {
     /// Claims the next queued work item of a stage (see `Store::claim_stage_item`, which also
     /// stamps its first heartbeat) and holds it live. `None` when nothing is queued.
-    pub(super) async fn claim_work(&self, job: u64, stage: u8) -> Result<Option<(u64, LiveWork)>, EngineError> {
+    pub(super) async fn claim_work(
+        &self,
+        job: u64,
+        stage: u8,
+    ) -> Result<Option<(u64, LiveWork)>, EngineError> {
         let now = self.now();
-        let Some(target) = self.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else { return Ok(None) };
+        let Some(target) = self.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else {
+            return Ok(None);
+        };
         let key = (job, stage, target);
         self.inner.live.lock().expect("live lock").insert(key);
         Ok(Some((target, LiveWork { inner: self.inner.clone(), key, claimed_ms: now })))
@@ -80,7 +86,8 @@ impl Engine {
     /// One reaper pass (module docs). Wakes the scheduler when a job went back to the queue.
     pub async fn reap(&self) -> Result<ReapReport, EngineError> {
         let now = self.now();
-        let (job_window, item_window) = (self.config().heartbeat_stale_ms as i64, self.config().item_stale_ms as i64);
+        let (job_window, item_window) =
+            (self.config().heartbeat_stale_ms as i64, self.config().item_stale_ms as i64);
         let ours: HashSet<u64> = self.inner.running.lock().expect("running lock").keys().copied().collect();
         let live: HashSet<WorkKey> = self.inner.live.lock().expect("live lock").clone();
         let report = self

@@ -61,7 +61,12 @@ impl Engine {
     /// Registers the transfer about to start (its job's reference was registered when the
     /// stage was planned), returning its registration with a fresh token.
     pub(super) fn track_transfer(&self, item: u64, key: WorkKey) -> TrackedTransfer {
-        let state = Arc::new(InFlight { token: self.inner.shutdown.child_token(), key, unwanted: AtomicBool::new(false), delete: AtomicBool::new(false) });
+        let state = Arc::new(InFlight {
+            token: self.inner.shutdown.child_token(),
+            key,
+            unwanted: AtomicBool::new(false),
+            delete: AtomicBool::new(false),
+        });
         self.inner.transfers.lock().expect("transfers lock").insert(item, state.clone());
         TrackedTransfer { inner: self.inner.clone(), item, state }
     }
@@ -71,7 +76,12 @@ impl Engine {
     /// `delete_orphans` the files (and partial files) of the playlist's items that nothing
     /// references are deleted. Returns what changed. Errors: `StoreError::NotFound` for an
     /// unknown playlist.
-    pub async fn set_playlist_wanted(&self, playlist: u64, wanted: bool, delete_orphans: bool) -> Result<DroppedRefs, EngineError> {
+    pub async fn set_playlist_wanted(
+        &self,
+        playlist: u64,
+        wanted: bool,
+        delete_orphans: bool,
+    ) -> Result<DroppedRefs, EngineError> {
         let dropped = self.blocking(move |s| s.set_playlist_wanted(playlist, wanted, delete_orphans)).await?;
         self.settle(&dropped, delete_orphans).await?;
         Ok(dropped)
@@ -79,7 +89,11 @@ impl Engine {
 
     /// Drops every reference of job `job` (it was cancelled or has ended): transfers of items
     /// nobody else wants stop; with `delete_orphans`, orphans' files are deleted.
-    pub async fn drop_job_references(&self, job: u64, delete_orphans: bool) -> Result<DroppedRefs, EngineError> {
+    pub async fn drop_job_references(
+        &self,
+        job: u64,
+        delete_orphans: bool,
+    ) -> Result<DroppedRefs, EngineError> {
         let dropped = self.blocking(move |s| s.drop_holder(Holder::Job(job), delete_orphans)).await?;
         self.settle(&dropped, delete_orphans).await?;
         Ok(dropped)
@@ -93,7 +107,8 @@ impl Engine {
         };
         for state in stopping {
             let (key, now) = (state.key, self.now());
-            self.blocking(move |s| s.move_work_item(key, WorkStatus::Running, WorkStatus::Cancelling, now)).await?;
+            self.blocking(move |s| s.move_work_item(key, WorkStatus::Running, WorkStatus::Cancelling, now))
+                .await?;
             state.delete.fetch_or(delete, Ordering::SeqCst);
             state.unwanted.store(true, Ordering::SeqCst);
             state.token.cancel();
@@ -102,9 +117,13 @@ impl Engine {
             let root = root.clone().unwrap_or_else(|| self.config().library.clone());
             match safe_join(&root, Path::new(rel)) {
                 Ok(path) => match tokio::fs::remove_file(&path).await {
-                    Ok(()) => tracing::info!(path = %path.display(), "deleted a file no playlist or job wants"),
+                    Ok(()) => {
+                        tracing::info!(path = %path.display(), "deleted a file no playlist or job wants")
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot delete orphaned file"),
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "cannot delete orphaned file")
+                    }
                 },
                 Err(e) => tracing::warn!(%rel, error = %e, "orphaned file path is not inside its root"),
             }

@@ -18,8 +18,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::events::{Event, EventSink};
-use super::kinds::{lane_of, stages_of, Lane};
 use super::job_task;
+use super::kinds::{lane_of, stages_of, Lane};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::download::limits::{BandwidthLimiter, HostLimiter};
@@ -141,9 +141,15 @@ impl Engine {
     }
 
     /// Runs `f` against the store on the blocking pool.
-    pub(super) async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, EngineError> {
+    pub(super) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, EngineError> {
         let store = self.inner.store.clone();
-        tokio::task::spawn_blocking(move || f(&store)).await.map_err(|e| EngineError::Worker(e.to_string()))?.map_err(Into::into)
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| EngineError::Worker(e.to_string()))?
+            .map_err(Into::into)
     }
 
     /// Plans a stage: adds queued work items for the targets `targets` picks (targets already
@@ -163,7 +169,12 @@ impl Engine {
                 s.stage_counts(job, stage)
             })
             .await?;
-        self.emit(Event::StageStarted { job, stage: kind, total: counts.total(), finished: counts.finished() });
+        self.emit(Event::StageStarted {
+            job,
+            stage: kind,
+            total: counts.total(),
+            finished: counts.finished(),
+        });
         Ok(counts)
     }
 
@@ -184,16 +195,30 @@ impl Engine {
     }
 
     /// Claims queued jobs while their lane has room; returns the ids started.
-    async fn claim_jobs(&self, tasks: &mut JoinSet<(u64, Result<JobStatus, EngineError>)>) -> Result<usize, EngineError> {
+    async fn claim_jobs(
+        &self,
+        tasks: &mut JoinSet<(u64, Result<JobStatus, EngineError>)>,
+    ) -> Result<usize, EngineError> {
         let mut started = 0;
         for lane in [Lane::Download, Lane::General] {
             loop {
-                let in_lane = self.inner.running.lock().expect("running lock").values().filter(|(l, _)| *l == lane).count();
+                let in_lane = self
+                    .inner
+                    .running
+                    .lock()
+                    .expect("running lock")
+                    .values()
+                    .filter(|(l, _)| *l == lane)
+                    .count();
                 if in_lane >= self.lane_limit(lane) || self.inner.shutdown.is_cancelled() {
                     break;
                 }
                 let now = self.now();
-                let Some(job) = self.blocking(move |s| s.claim_next_job(|j| lane_of(j.kind) == lane, now)).await? else { break };
+                let Some(job) =
+                    self.blocking(move |s| s.claim_next_job(|j| lane_of(j.kind) == lane, now)).await?
+                else {
+                    break;
+                };
                 let abort = self.inner.shutdown.child_token();
                 let ctx = JobCtx { job, stop: abort.child_token(), abort };
                 self.inner.running.lock().expect("running lock").insert(job, (lane, ctx.clone()));

@@ -16,7 +16,12 @@ use crate::catalog::{parse_document, Document};
 use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind};
 
-pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8, scope: &[u64]) -> Result<StageCounts, EngineError> {
+pub(super) async fn run(
+    engine: &Engine,
+    ctx: &JobCtx,
+    stage: u8,
+    scope: &[u64],
+) -> Result<StageCounts, EngineError> {
     let (job, scope) = (ctx.job, scope.to_vec());
     engine.plan_stage(job, stage, StageKind::Sync, move |s| s.scope_playlists(&scope)).await?;
 
@@ -45,7 +50,10 @@ async fn sync_one(engine: &Engine, ctx: &JobCtx, stage: u8, id: u64) -> Result<(
         let (bytes, final_url) = fetch_with_retries(engine, ctx, &url).await?;
         match parse_document(&bytes, &final_url).map_err(|e| e.to_string())? {
             Document::Playlist(doc) => Ok(doc),
-            Document::Subscriptions(subs) => Err(format!("an OPML subscription list of {} feeds, not a playlist; add it with `catalog-sync import`", subs.len())),
+            Document::Subscriptions(subs) => Err(format!(
+                "an OPML subscription list of {} feeds, not a playlist; add it with `catalog-sync import`",
+                subs.len()
+            )),
         }
     }
     .await;
@@ -56,11 +64,23 @@ async fn sync_one(engine: &Engine, ctx: &JobCtx, stage: u8, id: u64) -> Result<(
             let out = engine
                 .blocking(move |s| {
                     let out = s.apply_sync(id, &doc, now)?;
-                    s.finish_stage_item(job, stage, id, WorkEnd::done(format!("{} new of {}", out.new_items.len(), out.total)), now)?;
+                    s.finish_stage_item(
+                        job,
+                        stage,
+                        id,
+                        WorkEnd::done(format!("{} new of {}", out.new_items.len(), out.total)),
+                        now,
+                    )?;
                     Ok(out)
                 })
                 .await?;
-            engine.emit(Event::PlaylistSynced { job, playlist: id, title, new_items: out.new_items.len() as u32, total: out.total });
+            engine.emit(Event::PlaylistSynced {
+                job,
+                playlist: id,
+                title,
+                new_items: out.new_items.len() as u32,
+                total: out.total,
+            });
         }
         Err(_) if ctx.abort.is_cancelled() => {} // left running; the job re-queues it
         Err(reason) => {
@@ -82,7 +102,11 @@ async fn sync_one(engine: &Engine, ctx: &JobCtx, stage: u8, id: u64) -> Result<(
 /// `stall_timeout_ms`, and up to `max_attempts` attempts for transient failures (5xx, 429,
 /// resets, short bodies, stalls), `k * retry_backoff_ms` apart; a cancel ends it at once.
 /// The error is the last attempt's, with `(attempt k/n)` once it was retried.
-async fn fetch_with_retries(engine: &Engine, ctx: &JobCtx, url: &url::Url) -> Result<(Vec<u8>, url::Url), String> {
+async fn fetch_with_retries(
+    engine: &Engine,
+    ctx: &JobCtx,
+    url: &url::Url,
+) -> Result<(Vec<u8>, url::Url), String> {
     let c = engine.config();
     let (stall, max_attempts) = (Duration::from_millis(c.stall_timeout_ms), c.max_attempts.max(1));
     let mut attempt = 1;

@@ -15,7 +15,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::kinds::{lane_of, Lane};
-use crate::store::{apply_command, JobCommand, JobKind, JobRow, JobStatus, StageCounts, StageKind, Store, StoreError, WorkStatus, WorkerState};
+use crate::store::{
+    apply_command, JobCommand, JobKind, JobRow, JobStatus, StageCounts, StageKind, Store, StoreError,
+    WorkStatus, WorkerState,
+};
 
 /// The whole task center.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -137,12 +140,21 @@ pub fn format_progress(kind: StageKind, counts: &StageCounts, speed_bps: u64) ->
 }
 
 /// Live workers and their summed speed (bytes/s) per job id; see the module docs.
-fn live_workers(store: &Store, jobs: &[(u64, JobRow)], now_ms: i64, stale_after_ms: i64) -> Result<HashMap<u64, (u32, u64)>, StoreError> {
-    let running: HashMap<u64, bool> = jobs.iter().map(|(id, j)| (*id, j.status == JobStatus::Running)).collect();
+fn live_workers(
+    store: &Store,
+    jobs: &[(u64, JobRow)],
+    now_ms: i64,
+    stale_after_ms: i64,
+) -> Result<HashMap<u64, (u32, u64)>, StoreError> {
+    let running: HashMap<u64, bool> =
+        jobs.iter().map(|(id, j)| (*id, j.status == JobStatus::Running)).collect();
     let fresh_after = now_ms.saturating_sub(stale_after_ms);
     let mut live: HashMap<u64, (u32, u64)> = HashMap::new();
     for w in store.all_workers()? {
-        let alive = w.state == WorkerState::Working && w.current_item.is_some() && w.heartbeat_ms > fresh_after && running.get(&w.job).copied().unwrap_or(false);
+        let alive = w.state == WorkerState::Working
+            && w.current_item.is_some()
+            && w.heartbeat_ms > fresh_after
+            && running.get(&w.job).copied().unwrap_or(false);
         if alive {
             let e = live.entry(w.job).or_default();
             e.0 += 1;
@@ -161,7 +173,11 @@ pub fn task_center(store: &Store, now_ms: i64, stale_after_ms: i64) -> Result<Ta
     let live = live_workers(store, &jobs, now_ms, stale_after_ms)?;
 
     // queue positions per lane, oldest (lowest id) first
-    let mut queued: Vec<(u64, Lane)> = jobs.iter().filter(|(_, j)| j.status == JobStatus::Queued).map(|(id, j)| (*id, lane_of(j.kind))).collect();
+    let mut queued: Vec<(u64, Lane)> = jobs
+        .iter()
+        .filter(|(_, j)| j.status == JobStatus::Queued)
+        .map(|(id, j)| (*id, lane_of(j.kind)))
+        .collect();
     queued.sort_by_key(|(id, _)| *id);
     let mut position: HashMap<u64, u32> = HashMap::new();
     let mut next: HashMap<Lane, u32> = HashMap::new();
@@ -179,7 +195,8 @@ pub fn task_center(store: &Store, now_ms: i64, stale_after_ms: i64) -> Result<Ta
         for stage in 0..job.stages.len() {
             counts.push(store.stage_counts(id, stage as u8)?);
         }
-        let current = job.stages.iter().position(|s| matches!(s.status, WorkStatus::Queued | WorkStatus::Running));
+        let current =
+            job.stages.iter().position(|s| matches!(s.status, WorkStatus::Queued | WorkStatus::Running));
         let shown = current.or(job.stages.len().checked_sub(1));
         let (active_workers, speed_bps) = live.get(&id).copied().unwrap_or_default();
         let (progress_text, percent) = match shown {
@@ -259,8 +276,30 @@ mod tests {
         }
     }
 
-    fn worker(job: u64, name: &str, state: WorkerState, item: Option<u64>, speed_bps: u64, heartbeat_ms: i64) -> WorkerRow {
-        WorkerRow { job, name: name.into(), stage: 0, state, current_item: item, display: String::new(), progress_text: String::new(), downloaded: 0, total: None, speed_bps, percent: None, processed: 0, errors: 0, heartbeat_ms }
+    fn worker(
+        job: u64,
+        name: &str,
+        state: WorkerState,
+        item: Option<u64>,
+        speed_bps: u64,
+        heartbeat_ms: i64,
+    ) -> WorkerRow {
+        WorkerRow {
+            job,
+            name: name.into(),
+            stage: 0,
+            state,
+            current_item: item,
+            display: String::new(),
+            progress_text: String::new(),
+            downloaded: 0,
+            total: None,
+            speed_bps,
+            percent: None,
+            processed: 0,
+            errors: 0,
+            heartbeat_ms,
+        }
     }
 
     fn view(tc: &TaskCenter, id: u64) -> &JobView {
@@ -278,7 +317,10 @@ mod tests {
         assert_eq!(tc.jobs.iter().map(|j| j.id).collect::<Vec<_>>(), vec![b, s, a, running], "newest first");
         assert_eq!(view(&tc, a).queue_label.as_deref(), Some("queued #1"));
         assert_eq!(view(&tc, b).queue_label.as_deref(), Some("queued #2"));
-        assert_eq!((view(&tc, s).queue_label.as_deref(), view(&tc, s).lane), (Some("queued #1"), Lane::General));
+        assert_eq!(
+            (view(&tc, s).queue_label.as_deref(), view(&tc, s).lane),
+            (Some("queued #1"), Lane::General)
+        );
         assert_eq!(view(&tc, running).queue_label, None);
         assert_eq!(view(&tc, b).display_name, "Sync and download");
         assert_eq!(view(&tc, b).lane, Lane::Download);
@@ -314,12 +356,23 @@ mod tests {
         work(&store, dl, 0, 1, 1);
         store.update_stage(dl, 0, |st| st.status = WorkStatus::Done).unwrap();
         work(&store, dl, 1, 40, 12);
-        store.put_worker_samples(&[worker(dl, "download-1", WorkerState::Working, Some(13), 2_000_000, 95), worker(dl, "download-2", WorkerState::Working, Some(14), 1_100_000, 95)]).unwrap();
+        store
+            .put_worker_samples(&[
+                worker(dl, "download-1", WorkerState::Working, Some(13), 2_000_000, 95),
+                worker(dl, "download-2", WorkerState::Working, Some(14), 1_100_000, 95),
+            ])
+            .unwrap();
         let tc = task_center(&store, 100, 10).unwrap();
         let v = view(&tc, sd);
-        assert_eq!((v.progress_text.as_str(), v.stage, v.percent), ("3 / 20 playlists", Some(StageKind::Sync), Some(15.0)));
+        assert_eq!(
+            (v.progress_text.as_str(), v.stage, v.percent),
+            ("3 / 20 playlists", Some(StageKind::Sync), Some(15.0))
+        );
         let v = view(&tc, dl);
-        assert_eq!((v.progress_text.as_str(), v.stage, v.percent), ("12 / 40 items | 3.1 MB/s", Some(StageKind::Download), Some(30.0)));
+        assert_eq!(
+            (v.progress_text.as_str(), v.stage, v.percent),
+            ("12 / 40 items | 3.1 MB/s", Some(StageKind::Download), Some(30.0))
+        );
         assert_eq!((v.active_workers, v.speed_bps), (2, 3_100_000));
     }
 
@@ -331,11 +384,11 @@ mod tests {
         let paused = job(&store, JobKind::DownloadOnly, &[], JobStatus::Paused);
         store
             .put_worker_samples(&[
-                worker(run, "download-1", WorkerState::Working, Some(1), 1_000, 95),  // live
-                worker(run, "download-2", WorkerState::Working, Some(2), 2_000, 91),  // live, just fresh
+                worker(run, "download-1", WorkerState::Working, Some(1), 1_000, 95), // live
+                worker(run, "download-2", WorkerState::Working, Some(2), 2_000, 91), // live, just fresh
                 worker(run, "download-3", WorkerState::Working, Some(3), 40_000, 90), // stale: heartbeat = now - window
-                worker(run, "download-4", WorkerState::Idle, None, 80_000, 99),      // idle
-                worker(run, "resolve-1", WorkerState::Working, None, 160_000, 99),   // no current item
+                worker(run, "download-4", WorkerState::Idle, None, 80_000, 99),       // idle
+                worker(run, "resolve-1", WorkerState::Working, None, 160_000, 99),    // no current item
                 worker(run, "download-5", WorkerState::Stopped, Some(5), 320_000, 99), // stopped
                 worker(done, "download-1", WorkerState::Working, Some(6), 640_000, 99), // finished job
                 worker(paused, "download-1", WorkerState::Working, Some(7), 1_280_000, 99), // paused job
@@ -364,18 +417,21 @@ mod tests {
         };
         // (pause, resume, cancel, retry)
         let expected = [
-            (true, false, true, false),  // queued
-            (true, false, true, false),  // running
+            (true, false, true, false),   // queued
+            (true, false, true, false),   // running
             (false, false, false, false), // succeeded
-            (false, false, false, true), // failed
+            (false, false, false, true),  // failed
             (false, false, false, false), // cancelled
-            (false, true, true, false),  // pause_requested
-            (false, true, true, false),  // paused
+            (false, true, true, false),   // pause_requested
+            (false, true, true, false),   // paused
         ];
         for ((status, id), want) in statuses.iter().zip(&ids).zip(expected) {
             assert_eq!(flags(*id), want, "{status}");
         }
-        assert_eq!(tc.summary, Summary { total: 8, queued: 2, queued_download_jobs: 1, running: 2, paused: 1, failed: 1 });
+        assert_eq!(
+            tc.summary,
+            Summary { total: 8, queued: 2, queued_download_jobs: 1, running: 2, paused: 1, failed: 1 }
+        );
         assert_eq!(view(&tc, general).lane, Lane::General);
         // a finished job shows its last stage and no current stage
         store.update_stage(ids[2], 0, |st| st.status = WorkStatus::Done).unwrap();

@@ -68,7 +68,10 @@ fn row(job: u64, stage: u8, s: &LiveSnapshot, speed: f64, now: i64) -> WorkerRow
         downloaded: s.downloaded,
         total: s.total,
         speed_bps: if working { speed.round() as u64 } else { 0 },
-        percent: s.total.filter(|t| *t > 0 && working).map(|t| (s.downloaded as f64 * 100.0 / t as f64).min(100.0) as f32),
+        percent: s
+            .total
+            .filter(|t| *t > 0 && working)
+            .map(|t| (s.downloaded as f64 * 100.0 / t as f64).min(100.0) as f32),
         processed: s.processed,
         errors: s.errors,
         heartbeat_ms: now,
@@ -128,6 +131,9 @@ mod tests {
         live.begin(3, "Ep");
         live.progress(500, Some(1000), 0);
         let r = row(1, 0, &live.snapshot(), 2_000.4, 10);
-        assert_eq!((r.speed_bps, r.percent, r.current_item, r.progress_text.as_str()), (2_000, Some(50.0), Some(3), "0.0 MB / 0.0 MB"));
+        assert_eq!(
+            (r.speed_bps, r.percent, r.current_item, r.progress_text.as_str()),
+            (2_000, Some(50.0), Some(3), "0.0 MB / 0.0 MB")
+        );
     }
 }

@@ -68,10 +68,18 @@ impl Store {
     }
 
     /// Records a read of collection `id`: `Ok(listed)` subscriptions, or the error text.
-    pub fn record_collect(&self, id: u64, outcome: std::result::Result<u32, &str>, now_ms: i64) -> Result<()> {
+    pub fn record_collect(
+        &self,
+        id: u64,
+        outcome: std::result::Result<u32, &str>,
+        now_ms: i64,
+    ) -> Result<()> {
         self.write(|tx| {
             let mut t = tx.open_table(tables::COLLECTION_ID_TO_COLLECTION)?;
-            let mut row = t.get(id)?.map(|g| g.value()).ok_or_else(|| StoreError::NotFound { what: "collection", id: id.to_string() })?;
+            let mut row = t
+                .get(id)?
+                .map(|g| g.value())
+                .ok_or_else(|| StoreError::NotFound { what: "collection", id: id.to_string() })?;
             row.last_collect_ms = Some(now_ms);
             match outcome {
                 Ok(listed) => {
@@ -99,7 +107,10 @@ mod tests {
         assert_eq!(store.collection(a.id).unwrap().listed, 12);
         store.record_collect(a.id, Err("HTTP 404"), 4).unwrap();
         let row = store.collection(a.id).unwrap();
-        assert_eq!((row.listed, row.last_error.as_deref(), row.last_collect_ms), (12, Some("HTTP 404"), Some(4)));
+        assert_eq!(
+            (row.listed, row.last_error.as_deref(), row.last_collect_ms),
+            (12, Some("HTTP 404"), Some(4))
+        );
         assert_eq!(store.collections().unwrap().len(), 1);
     }
 }

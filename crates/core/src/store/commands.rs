@@ -87,7 +87,8 @@ impl Store {
         self.write(|tx| {
             load_job(&tx.open_table(tables::JOB_ID_TO_JOB)?, job)?;
             let seq = next_id(tx, "next_command_seq")?;
-            tx.open_table(tables::COMMAND_SEQ_TO_COMMAND)?.insert(seq, CommandRow { job, command, issued_ms: now_ms })?;
+            tx.open_table(tables::COMMAND_SEQ_TO_COMMAND)?
+                .insert(seq, CommandRow { job, command, issued_ms: now_ms })?;
             Ok(seq)
         })
     }
@@ -160,7 +161,9 @@ mod tests {
             (Pause, Running) => Some(PauseRequested),
             (Resume, Paused) => Some(Queued),
             (Resume, PauseRequested) => Some(Running),
-            (Cancel, Queued) | (Cancel, Running) | (Cancel, PauseRequested) | (Cancel, Paused) => Some(Cancelled),
+            (Cancel, Queued) | (Cancel, Running) | (Cancel, PauseRequested) | (Cancel, Paused) => {
+                Some(Cancelled)
+            }
             (RetryFailed, Failed) => Some(Queued),
             _ => None,
         };
@@ -192,10 +195,20 @@ mod tests {
         // every pair agrees with the table, and applying twice never moves again (idempotent)
         for status in all {
             for command in [Pause, Resume, Cancel, RetryFailed] {
-                assert_eq!(apply_command(status, command), expected(status, command), "{status} + {}", command.as_str());
+                assert_eq!(
+                    apply_command(status, command),
+                    expected(status, command),
+                    "{status} + {}",
+                    command.as_str()
+                );
                 if let Some(next) = apply_command(status, command) {
                     if command != Resume && command != RetryFailed {
-                        assert_eq!(apply_command(next, command), None, "{status} + {} twice", command.as_str());
+                        assert_eq!(
+                            apply_command(next, command),
+                            None,
+                            "{status} + {} twice",
+                            command.as_str()
+                        );
                     }
                 }
             }
@@ -209,9 +222,18 @@ mod tests {
         let a = store.push_command(job, JobCommand::Pause, 10).unwrap();
         let b = store.push_command(job, JobCommand::Resume, 11).unwrap();
         assert!(a < b);
-        assert!(matches!(store.push_command(job + 100, JobCommand::Cancel, 12), Err(StoreError::NotFound { what: "job", .. })));
+        assert!(matches!(
+            store.push_command(job + 100, JobCommand::Cancel, 12),
+            Err(StoreError::NotFound { what: "job", .. })
+        ));
         let pending = store.pending_commands().unwrap();
-        assert_eq!(pending, vec![(a, CommandRow { job, command: JobCommand::Pause, issued_ms: 10 }), (b, CommandRow { job, command: JobCommand::Resume, issued_ms: 11 })]);
+        assert_eq!(
+            pending,
+            vec![
+                (a, CommandRow { job, command: JobCommand::Pause, issued_ms: 10 }),
+                (b, CommandRow { job, command: JobCommand::Resume, issued_ms: 11 })
+            ]
+        );
         store.ack_command(a).unwrap();
         store.ack_command(a).unwrap();
         assert_eq!(store.pending_commands().unwrap().iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![b]);
@@ -220,19 +242,28 @@ mod tests {
     #[test]
     fn retry_requeues_failed_items_and_stages() {
         let (_dir, store) = crate::store::temp_store();
-        let job = store.create_job(JobKind::SyncDownload, &[StageKind::Sync, StageKind::Download], &[], 1).unwrap();
+        let job =
+            store.create_job(JobKind::SyncDownload, &[StageKind::Sync, StageKind::Download], &[], 1).unwrap();
         store.add_stage_items(job, 0, &[1, 2], 1).unwrap();
         store.add_stage_items(job, 1, &[10, 11, 12], 1).unwrap();
-        for (stage, target, end) in [(0, 1, WorkEnd::done("ok")), (0, 2, WorkEnd::done("ok")), (1, 10, WorkEnd::failed("404")), (1, 11, WorkEnd::done("ok")), (1, 12, WorkEnd::failed("timeout"))] {
+        for (stage, target, end) in [
+            (0, 1, WorkEnd::done("ok")),
+            (0, 2, WorkEnd::done("ok")),
+            (1, 10, WorkEnd::failed("404")),
+            (1, 11, WorkEnd::done("ok")),
+            (1, 12, WorkEnd::failed("timeout")),
+        ] {
             assert_eq!(store.claim_stage_item(job, stage, 2).unwrap(), Some(target));
             store.finish_stage_item(job, stage, target, end, 3).unwrap();
         }
         store.update_stage(job, 0, |st| st.status = WorkStatus::Done).unwrap();
-        store.update_stage(job, 1, |st| {
-            st.status = WorkStatus::Failed;
-            st.ended_ms = Some(3);
-            st.error = Some("2 of 3 items failed".into());
-        }).unwrap();
+        store
+            .update_stage(job, 1, |st| {
+                st.status = WorkStatus::Failed;
+                st.ended_ms = Some(3);
+                st.error = Some("2 of 3 items failed".into());
+            })
+            .unwrap();
         store.set_job_status(job, JobStatus::Failed, 3).unwrap();
 
         assert_eq!(store.retry_failed_items(job, 5).unwrap(), 2);
@@ -243,7 +274,10 @@ mod tests {
         assert_eq!((ten.status, ten.attempts, ten.updated_ms), (WorkStatus::Queued, 1, 5));
         let row = store.job(job).unwrap();
         assert_eq!(row.stages[0].status, WorkStatus::Done);
-        assert_eq!((row.stages[1].status, row.stages[1].ended_ms, row.stages[1].error.as_deref()), (WorkStatus::Queued, None, None));
+        assert_eq!(
+            (row.stages[1].status, row.stages[1].ended_ms, row.stages[1].error.as_deref()),
+            (WorkStatus::Queued, None, None)
+        );
         assert_eq!(row.status, JobStatus::Failed, "the job's status is the runner's to change");
         // the queued items are claimable again, through the index
         assert_eq!(store.claim_stage_item(job, 1, 6).unwrap(), Some(10));

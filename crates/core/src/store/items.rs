@@ -65,7 +65,10 @@ impl Store {
     pub fn apply_sync(&self, id: u64, doc: &ParsedPlaylist, now_ms: i64) -> Result<SyncOutcome> {
         self.write(|tx| {
             let mut playlists = tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
-            let mut pl = playlists.get(id)?.map(|g| g.value()).ok_or_else(|| StoreError::NotFound { what: "playlist", id: id.to_string() })?;
+            let mut pl = playlists
+                .get(id)?
+                .map(|g| g.value())
+                .ok_or_else(|| StoreError::NotFound { what: "playlist", id: id.to_string() })?;
             pl.format = doc.format;
             if doc.title.is_some() {
                 pl.title = doc.title.clone();
@@ -105,7 +108,13 @@ impl Store {
                     }
                     None => {
                         let item_id = next_id(tx, "next_item_id")?;
-                        let mut row = ItemRow { key: key.clone(), playlist_id: id, first_seen_ms: now_ms, updated_ms: now_ms, ..Default::default() };
+                        let mut row = ItemRow {
+                            key: key.clone(),
+                            playlist_id: id,
+                            first_seen_ms: now_ms,
+                            updated_ms: now_ms,
+                            ..Default::default()
+                        };
                         copy_fields(&mut row, parsed);
                         items.insert(item_id, row)?;
                         keys.insert(key.as_str(), item_id)?;
@@ -211,17 +220,28 @@ mod tests {
     fn resync_updates_in_place_and_new_enclosure_replaces_old() {
         let (_dir, store) = crate::store::temp_store();
         let p = store.add_playlist("http://x/feed", None, &[], 1).unwrap().id;
-        let doc1 = ParsedPlaylist { title: Some("Show".into()), items: vec![item(Some("g1"), "http://m/1.mp3", "One"), item(None, "http://m/2.mp3", "Two")], ..Default::default() };
+        let doc1 = ParsedPlaylist {
+            title: Some("Show".into()),
+            items: vec![item(Some("g1"), "http://m/1.mp3", "One"), item(None, "http://m/2.mp3", "Two")],
+            ..Default::default()
+        };
         let out = store.apply_sync(p, &doc1, 10).unwrap();
         assert_eq!((out.new_items.len(), out.updated, out.total), (2, 0, 2));
-        let doc2 = ParsedPlaylist { items: vec![item(Some("g1"), "http://m/1-new.mp3", "One"), item(None, "http://m/2.mp3", "Two")], ..Default::default() };
+        let doc2 = ParsedPlaylist {
+            items: vec![item(Some("g1"), "http://m/1-new.mp3", "One"), item(None, "http://m/2.mp3", "Two")],
+            ..Default::default()
+        };
         let out = store.apply_sync(p, &doc2, 20).unwrap();
         assert_eq!((out.new_items.len(), out.updated), (0, 1));
         let items = store.playlist_items(p).unwrap();
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].item.enclosure.as_ref().unwrap().url, "http://m/1-new.mp3");
         assert_eq!(items[0].item.updated_ms, 20);
-        assert_eq!(store.playlist(p).unwrap().title.as_deref(), Some("Show"), "a document without title keeps the old one");
+        assert_eq!(
+            store.playlist(p).unwrap().title.as_deref(),
+            Some("Show"),
+            "a document without title keeps the old one"
+        );
         assert_eq!(store.pending_downloads(&[]).unwrap(), vec![items[0].id, items[1].id]);
     }
 
@@ -230,8 +250,14 @@ mod tests {
         let (_dir, store) = crate::store::temp_store();
         let a = store.add_playlist("http://x/a", None, &[], 1).unwrap().id;
         let b = store.add_playlist("http://x/b", None, &[], 1).unwrap().id;
-        let doc_a = ParsedPlaylist { items: vec![item(Some("1"), "http://m/a1.mp3", "A1"), item(None, "http://m/shared.mp3", "S")], ..Default::default() };
-        let doc_b = ParsedPlaylist { items: vec![item(Some("1"), "http://m/b1.mp3", "B1"), item(None, "http://m/shared.mp3", "S")], ..Default::default() };
+        let doc_a = ParsedPlaylist {
+            items: vec![item(Some("1"), "http://m/a1.mp3", "A1"), item(None, "http://m/shared.mp3", "S")],
+            ..Default::default()
+        };
+        let doc_b = ParsedPlaylist {
+            items: vec![item(Some("1"), "http://m/b1.mp3", "B1"), item(None, "http://m/shared.mp3", "S")],
+            ..Default::default()
+        };
         store.apply_sync(a, &doc_a, 1).unwrap();
         let out_b = store.apply_sync(b, &doc_b, 2).unwrap();
         assert_eq!(out_b.new_items.len(), 1, "guid 1 of b is a new item; the shared URL is not");

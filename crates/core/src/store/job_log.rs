@@ -101,12 +101,28 @@ mod tests {
     #[test]
     fn log_is_per_job_ordered_and_pollable() {
         let (_dir, store) = crate::store::temp_store();
-        store.append_job_log(1, &[entry(1, LogKind::Job, "running"), entry(2, LogKind::Stage, "sync started")]).unwrap();
+        store
+            .append_job_log(1, &[entry(1, LogKind::Job, "running"), entry(2, LogKind::Stage, "sync started")])
+            .unwrap();
         store.append_job_log(2, &[entry(3, LogKind::Job, "running")]).unwrap();
         store.append_job_log(1, &[]).unwrap();
-        store.append_job_log(1, &[JobLogRow { at_ms: 4, kind: LogKind::Error, stage: Some(1), target: Some(12), text: "item 12 failed: HTTP 404".into() }]).unwrap();
+        store
+            .append_job_log(
+                1,
+                &[JobLogRow {
+                    at_ms: 4,
+                    kind: LogKind::Error,
+                    stage: Some(1),
+                    target: Some(12),
+                    text: "item 12 failed: HTTP 404".into(),
+                }],
+            )
+            .unwrap();
         let log = store.job_log(1).unwrap();
-        assert_eq!(log.iter().map(|(_, r)| r.text.as_str()).collect::<Vec<_>>(), vec!["running", "sync started", "item 12 failed: HTTP 404"]);
+        assert_eq!(
+            log.iter().map(|(_, r)| r.text.as_str()).collect::<Vec<_>>(),
+            vec!["running", "sync started", "item 12 failed: HTTP 404"]
+        );
         let seqs: Vec<u64> = log.iter().map(|(s, _)| *s).collect();
         assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
         assert_eq!(log[2].1.target, Some(12));

@@ -9,7 +9,10 @@ use redb::ReadableTable;
 
 use super::items::insert_file;
 use super::job_log::{JobLogRow, LogKind};
-use super::{next_id, tables, FileRow, JobKind, JobRow, JobStatus, Result, StageItemRow, StageKind, StageRow, Store, StoreError, WorkStatus};
+use super::{
+    next_id, tables, FileRow, JobKind, JobRow, JobStatus, Result, StageItemRow, StageKind, StageRow, Store,
+    StoreError, WorkStatus,
+};
 
 /// How a work item ended: its end status with the error or note stored beside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +76,13 @@ pub(super) fn load_job(t: &impl ReadableTable<u64, super::codec::Row<JobRow>>, i
     t.get(id)?.map(|g| g.value()).ok_or_else(|| not_found(id))
 }
 
-fn set_status(tx: &redb::WriteTransaction, id: u64, row: &mut JobRow, status: JobStatus, now_ms: i64) -> Result<()> {
+fn set_status(
+    tx: &redb::WriteTransaction,
+    id: u64,
+    row: &mut JobRow,
+    status: JobStatus,
+    now_ms: i64,
+) -> Result<()> {
     let mut index = tx.open_table(tables::JOB_STATUS_INDEX)?;
     index.remove((row.status.code(), id))?;
     index.insert((status.code(), id), ())?;
@@ -84,7 +93,12 @@ fn set_status(tx: &redb::WriteTransaction, id: u64, row: &mut JobRow, status: Jo
 
 /// Writes a work item with both status indexes (per stage and across jobs); an item leaving
 /// `running` loses its heartbeat.
-pub(super) fn put_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), old: Option<WorkStatus>, row: &StageItemRow) -> Result<()> {
+pub(super) fn put_work(
+    tx: &redb::WriteTransaction,
+    key: (u64, u8, u64),
+    old: Option<WorkStatus>,
+    row: &StageItemRow,
+) -> Result<()> {
     let (job, stage, target) = key;
     let mut index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
     let mut global = tx.open_table(tables::WORK_STATUS_INDEX)?;
@@ -107,8 +121,25 @@ impl Store {
     pub fn create_job(&self, kind: JobKind, stages: &[StageKind], scope: &[u64], now_ms: i64) -> Result<u64> {
         self.write(|tx| {
             let id = next_id(tx, "next_job_id")?;
-            let stages = stages.iter().map(|&kind| StageRow { kind, status: WorkStatus::Queued, started_ms: None, ended_ms: None, error: None }).collect();
-            let row = JobRow { kind, scope: scope.to_vec(), status: JobStatus::Queued, stages, created_ms: now_ms, updated_ms: now_ms, runs: 0 };
+            let stages = stages
+                .iter()
+                .map(|&kind| StageRow {
+                    kind,
+                    status: WorkStatus::Queued,
+                    started_ms: None,
+                    ended_ms: None,
+                    error: None,
+                })
+                .collect();
+            let row = JobRow {
+                kind,
+                scope: scope.to_vec(),
+                status: JobStatus::Queued,
+                stages,
+                created_ms: now_ms,
+                updated_ms: now_ms,
+                runs: 0,
+            };
             tx.open_table(tables::JOB_STATUS_INDEX)?.insert((JobStatus::Queued.code(), id), ())?;
             tx.open_table(tables::JOB_ID_TO_JOB)?.insert(id, row)?;
             Ok(id)
@@ -188,7 +219,10 @@ impl Store {
         self.write(|tx| {
             let mut jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
             let mut row = load_job(&jobs, id)?;
-            let st = row.stages.get_mut(stage as usize).ok_or_else(|| StoreError::NotFound { what: "stage", id: format!("{id}/{stage}") })?;
+            let st = row
+                .stages
+                .get_mut(stage as usize)
+                .ok_or_else(|| StoreError::NotFound { what: "stage", id: format!("{id}/{stage}") })?;
             f(st);
             jobs.insert(id, row)?;
             Ok(())
@@ -217,7 +251,12 @@ impl Store {
 
     /// As [`Store::reap_stale_jobs`], sparing the jobs in `live` (run by the caller's own
     /// engine, whose heartbeats it stamps itself): the periodic reaper's pass.
-    pub fn reap_stale_jobs_except(&self, now_ms: i64, stale_after_ms: i64, live: &std::collections::HashSet<u64>) -> Result<Vec<u64>> {
+    pub fn reap_stale_jobs_except(
+        &self,
+        now_ms: i64,
+        stale_after_ms: i64,
+        live: &std::collections::HashSet<u64>,
+    ) -> Result<Vec<u64>> {
         let mut candidates = self.jobs_with_status(JobStatus::Running)?;
         candidates.extend(self.jobs_with_status(JobStatus::PauseRequested)?);
         candidates.retain(|id| !live.contains(id));
@@ -236,7 +275,11 @@ impl Store {
                     }
                     requeue_running_items(tx, id, stage as u8, now_ms)?;
                 }
-                let to = if row.status == JobStatus::PauseRequested { JobStatus::Paused } else { JobStatus::Queued };
+                let to = if row.status == JobStatus::PauseRequested {
+                    JobStatus::Paused
+                } else {
+                    JobStatus::Queued
+                };
                 set_status(tx, id, &mut row, to, now_ms)?;
                 jobs.insert(id, row)?;
                 reaped.push(id);
@@ -276,7 +319,13 @@ impl Store {
                 if tx.open_table(tables::STAGE_ITEM)?.get(key)?.is_some() {
                     continue;
                 }
-                let row = StageItemRow { status: WorkStatus::Queued, attempts: 0, last_error: None, note: None, updated_ms: now_ms };
+                let row = StageItemRow {
+                    status: WorkStatus::Queued,
+                    attempts: 0,
+                    last_error: None,
+                    note: None,
+                    updated_ms: now_ms,
+                };
                 put_work(tx, key, None, &row)?;
                 added += 1;
             }
@@ -296,7 +345,11 @@ impl Store {
             };
             let Some(target) = first else { return Ok(None) };
             let key = (job, stage, target);
-            let mut row = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value()).ok_or_else(|| StoreError::Conflict(format!("index names missing work item {key:?}")))?;
+            let mut row = tx
+                .open_table(tables::STAGE_ITEM)?
+                .get(key)?
+                .map(|g| g.value())
+                .ok_or_else(|| StoreError::Conflict(format!("index names missing work item {key:?}")))?;
             row.status = WorkStatus::Running;
             row.attempts += 1;
             row.updated_ms = now_ms;
@@ -307,19 +360,41 @@ impl Store {
     }
 
     /// Ends a work item as `end` says (done, failed, skipped, with its error or note).
-    pub fn finish_stage_item(&self, job: u64, stage: u8, target: u64, end: WorkEnd, now_ms: i64) -> Result<()> {
+    pub fn finish_stage_item(
+        &self,
+        job: u64,
+        stage: u8,
+        target: u64,
+        end: WorkEnd,
+        now_ms: i64,
+    ) -> Result<()> {
         self.write(|tx| finish_work(tx, (job, stage, target), end, now_ms))
     }
 
     /// Records a completed download and ends its work item as done, in one transaction: the
     /// catalog never says "downloaded" without the file row, nor the reverse.
-    pub fn finish_download(&self, job: u64, stage: u8, item_id: u64, file: &FileRow, now_ms: i64) -> Result<()> {
+    pub fn finish_download(
+        &self,
+        job: u64,
+        stage: u8,
+        item_id: u64,
+        file: &FileRow,
+        now_ms: i64,
+    ) -> Result<()> {
         self.finish_download_in(job, stage, item_id, file, None, now_ms)
     }
 
     /// As [`Store::finish_download`] for a file under `root`: an overflow library root
     /// (recorded beside the file row, `ITEM_ID_TO_FILE_ROOT`), or `None` for the default library.
-    pub fn finish_download_in(&self, job: u64, stage: u8, item_id: u64, file: &FileRow, root: Option<&std::path::Path>, now_ms: i64) -> Result<()> {
+    pub fn finish_download_in(
+        &self,
+        job: u64,
+        stage: u8,
+        item_id: u64,
+        file: &FileRow,
+        root: Option<&std::path::Path>,
+        now_ms: i64,
+    ) -> Result<()> {
         self.write(|tx| {
             insert_file(tx, item_id, file)?;
             let mut roots = tx.open_table(tables::ITEM_ID_TO_FILE_ROOT)?;
@@ -332,7 +407,12 @@ impl Store {
                 }
             }
             drop(roots);
-            finish_work(tx, (job, stage, item_id), WorkEnd { status: WorkStatus::Done, error: None, note: None }, now_ms)
+            finish_work(
+                tx,
+                (job, stage, item_id),
+                WorkEnd { status: WorkStatus::Done, error: None, note: None },
+                now_ms,
+            )
         })
     }
 
@@ -354,7 +434,15 @@ impl Store {
         self.read(|tx| {
             let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
             let mut counts = StageCounts::default();
-            for status in [WorkStatus::Queued, WorkStatus::Running, WorkStatus::Done, WorkStatus::Failed, WorkStatus::Skipped, WorkStatus::Cancelling, WorkStatus::Cancelled] {
+            for status in [
+                WorkStatus::Queued,
+                WorkStatus::Running,
+                WorkStatus::Done,
+                WorkStatus::Failed,
+                WorkStatus::Skipped,
+                WorkStatus::Cancelling,
+                WorkStatus::Cancelled,
+            ] {
                 let c = status.code();
                 let n = index.range((job, stage, c, 0)..=(job, stage, c, u64::MAX))?.count() as u32;
                 match status {
@@ -377,7 +465,13 @@ fn requeue_running_items(tx: &redb::WriteTransaction, job: u64, stage: u8, now_m
 
 /// Moves every work item of a stage in status `from` back to queued (attempts and errors
 /// kept), index entries with them. Returns how many moved.
-pub(super) fn requeue_items(tx: &redb::WriteTransaction, job: u64, stage: u8, from: WorkStatus, now_ms: i64) -> Result<u32> {
+pub(super) fn requeue_items(
+    tx: &redb::WriteTransaction,
+    job: u64,
+    stage: u8,
+    from: WorkStatus,
+    now_ms: i64,
+) -> Result<u32> {
     let code = from.code();
     let stale: Vec<u64> = {
         let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
@@ -399,8 +493,17 @@ pub(super) fn requeue_items(tx: &redb::WriteTransaction, job: u64, stage: u8, fr
     Ok(stale.len() as u32)
 }
 
-pub(super) fn finish_work(tx: &redb::WriteTransaction, key: (u64, u8, u64), end: WorkEnd, now_ms: i64) -> Result<()> {
-    let mut row = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value()).ok_or_else(|| StoreError::NotFound { what: "work item", id: format!("{key:?}") })?;
+pub(super) fn finish_work(
+    tx: &redb::WriteTransaction,
+    key: (u64, u8, u64),
+    end: WorkEnd,
+    now_ms: i64,
+) -> Result<()> {
+    let mut row = tx
+        .open_table(tables::STAGE_ITEM)?
+        .get(key)?
+        .map(|g| g.value())
+        .ok_or_else(|| StoreError::NotFound { what: "work item", id: format!("{key:?}") })?;
     let old = row.status;
     let (job, stage, target) = key;
     let detail = end.error.as_deref().or(end.note.as_deref()).map(|d| format!(": {d}")).unwrap_or_default();
@@ -445,7 +548,9 @@ mod tests {
         assert_eq!(store.add_stage_items(job, 0, &[5, 8], 1).unwrap(), 1);
         assert_eq!(store.claim_stage_item(job, 0, 2).unwrap(), Some(5));
         assert_eq!(store.claim_stage_item(job, 0, 2).unwrap(), Some(6));
-        store.finish_download(job, 0, 5, &FileRow { path: "a/b.mp3".into(), size: 3, ..Default::default() }, 3).unwrap();
+        store
+            .finish_download(job, 0, 5, &FileRow { path: "a/b.mp3".into(), size: 3, ..Default::default() }, 3)
+            .unwrap();
         store.finish_stage_item(job, 0, 7, WorkEnd::failed("404"), 3).unwrap();
         let c = store.stage_counts(job, 0).unwrap();
         assert_eq!((c.queued, c.running, c.done, c.failed, c.total()), (1, 1, 1, 1, 4));

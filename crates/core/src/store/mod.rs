@@ -18,9 +18,9 @@ pub mod items;
 pub mod job_log;
 pub mod jobs;
 pub mod playlists;
-pub mod resolutions;
 pub mod reaping;
 pub mod refs;
+pub mod resolutions;
 mod rows;
 pub mod runs;
 pub mod schema;
@@ -34,9 +34,9 @@ pub use commands::{apply_command, CommandRow, JobCommand};
 pub use job_log::{JobLogRow, LogKind};
 pub use jobs::StageCounts;
 pub use resolutions::EnclosureReplaced;
+pub use rows::*;
 pub use runs::{run_id, ErrorClass, RunOutcome, RunRow, StepOutcome, StepRow, TypedError};
 pub use workers::{WorkerRow, WorkerState};
-pub use rows::*;
 
 /// Errors of the store. Database errors are kept as their `redb` sources.
 #[derive(Debug, thiserror::Error)]
@@ -144,9 +144,13 @@ impl Store {
 
     /// Runs `f` in one write transaction committed without fsync (`Durability::None`): for
     /// heartbeats and throughput samples, which the next durable commit persists (convention 6).
-    pub(crate) fn write_volatile<T>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<T>) -> Result<T> {
+    pub(crate) fn write_volatile<T>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T>,
+    ) -> Result<T> {
         let mut tx = self.db.begin_write()?;
-        tx.set_durability(redb::Durability::None).map_err(|e| StoreError::Conflict(format!("durability: {e}")))?;
+        tx.set_durability(redb::Durability::None)
+            .map_err(|e| StoreError::Conflict(format!("durability: {e}")))?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)

@@ -19,7 +19,13 @@ impl Store {
     /// Adds a playlist by URL, or returns the existing one with that URL unchanged.
     /// `title` and `folders` come from an OPML import and are kept until a sync finds the
     /// document's own title.
-    pub fn add_playlist(&self, url: &str, title: Option<&str>, folders: &[String], now_ms: i64) -> Result<Added> {
+    pub fn add_playlist(
+        &self,
+        url: &str,
+        title: Option<&str>,
+        folders: &[String],
+        now_ms: i64,
+    ) -> Result<Added> {
         self.write(|tx| {
             let mut by_url = tx.open_table(tables::PLAYLIST_URL_TO_ID)?;
             if let Some(id) = by_url.get(url)?.map(|g| g.value()) {
@@ -79,11 +85,14 @@ impl Store {
         if let Ok(id) = selector.parse::<u64>() {
             return self.playlist(id).map(|_| id).map_err(|_| not_found());
         }
-        if let Some(id) = self.read(|tx| Ok(tx.open_table(tables::PLAYLIST_URL_TO_ID)?.get(selector)?.map(|g| g.value())))? {
+        if let Some(id) =
+            self.read(|tx| Ok(tx.open_table(tables::PLAYLIST_URL_TO_ID)?.get(selector)?.map(|g| g.value())))?
+        {
             return Ok(id);
         }
         let all = self.playlists()?;
-        let exact: Vec<u64> = all.iter().filter(|(_, p)| p.title.as_deref() == Some(selector)).map(|(id, _)| *id).collect();
+        let exact: Vec<u64> =
+            all.iter().filter(|(_, p)| p.title.as_deref() == Some(selector)).map(|(id, _)| *id).collect();
         let matches = if exact.is_empty() {
             let lower = selector.to_lowercase();
             all.iter()
@@ -104,7 +113,10 @@ impl Store {
     pub fn record_sync_error(&self, id: u64, error: &str, now_ms: i64) -> Result<()> {
         self.write(|tx| {
             let mut t = tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
-            let mut row = t.get(id)?.map(|g| g.value()).ok_or_else(|| StoreError::NotFound { what: "playlist", id: id.to_string() })?;
+            let mut row = t
+                .get(id)?
+                .map(|g| g.value())
+                .ok_or_else(|| StoreError::NotFound { what: "playlist", id: id.to_string() })?;
             row.last_sync_ms = Some(now_ms);
             row.last_error = Some(error.to_string());
             t.insert(id, row)?;

@@ -50,7 +50,12 @@ impl Store {
     /// One reaper pass (module docs): running items whose heartbeat is missing or older than
     /// `now_ms - stale_after_ms` become queued, cancelling items become cancelled, except the
     /// keys in `live` (held by workers of this process). One durable transaction.
-    pub fn reap_stale_work(&self, now_ms: i64, stale_after_ms: i64, live: &HashSet<WorkKey>) -> Result<ReapedWork> {
+    pub fn reap_stale_work(
+        &self,
+        now_ms: i64,
+        stale_after_ms: i64,
+        live: &HashSet<WorkKey>,
+    ) -> Result<ReapedWork> {
         self.write(|tx| {
             let (running, cancelling) = {
                 let index = tx.open_table(tables::WORK_STATUS_INDEX)?;
@@ -84,13 +89,16 @@ impl Store {
             let jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
             let work = tx.open_table(tables::STAGE_ITEM)?;
             let mut out = std::collections::HashMap::new();
-            let mut kinds: std::collections::HashMap<u64, Vec<super::StageKind>> = std::collections::HashMap::new();
+            let mut kinds: std::collections::HashMap<u64, Vec<super::StageKind>> =
+                std::collections::HashMap::new();
             for (job, stage, target) in failed {
                 let stages = match kinds.entry(job) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(jobs.get(job)?.map(|g| g.value().stages.iter().map(|s| s.kind).collect()).unwrap_or_default())
-                    }
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                        jobs.get(job)?
+                            .map(|g| g.value().stages.iter().map(|s| s.kind).collect())
+                            .unwrap_or_default(),
+                    ),
                 };
                 if stages.get(stage as usize) != Some(&super::StageKind::Download) {
                     continue;
@@ -132,7 +140,13 @@ impl Store {
 
     /// Moves one work item from `from` to `to` (a no-op returning false when it is in another
     /// state), e.g. running -> cancelling when its last reference goes.
-    pub fn move_work_item(&self, key: WorkKey, from: WorkStatus, to: WorkStatus, now_ms: i64) -> Result<bool> {
+    pub fn move_work_item(
+        &self,
+        key: WorkKey,
+        from: WorkStatus,
+        to: WorkStatus,
+        now_ms: i64,
+    ) -> Result<bool> {
         self.write(|tx| move_work(tx, key, from, to, now_ms))
     }
 }
@@ -161,7 +175,13 @@ fn scan(index: &impl ReadableTable<(u8, u64, u8, u64), ()>, status: WorkStatus) 
 
 /// Moves a work item from `from` to `to` inside the caller's transaction; false when the item
 /// is missing or not in `from`.
-pub(super) fn move_work(tx: &redb::WriteTransaction, key: WorkKey, from: WorkStatus, to: WorkStatus, now_ms: i64) -> Result<bool> {
+pub(super) fn move_work(
+    tx: &redb::WriteTransaction,
+    key: WorkKey,
+    from: WorkStatus,
+    to: WorkStatus,
+    now_ms: i64,
+) -> Result<bool> {
     let row = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value());
     let Some(mut row) = row.filter(|r| r.status == from) else { return Ok(false) };
     row.status = to;
@@ -203,13 +223,29 @@ mod tests {
         let one = store.stage_items(job, 0).unwrap().into_iter().find(|(t, _)| *t == 1).unwrap().1;
         assert_eq!(one.attempts, 2);
         // a failed download is listed with its error; a failed sync work item is not
-        store.finish_stage_item(job, 0, 1, crate::store::jobs::WorkEnd::failed("attempt 3/3, transient: HTTP 503"), 62_000).unwrap();
+        store
+            .finish_stage_item(
+                job,
+                0,
+                1,
+                crate::store::jobs::WorkEnd::failed("attempt 3/3, transient: HTTP 503"),
+                62_000,
+            )
+            .unwrap();
         let sync = store.create_job(JobKind::SyncOnly, &[StageKind::Sync], &[], 0).unwrap();
         store.add_stage_items(sync, 0, &[2], 0).unwrap();
         store.claim_stage_item(sync, 0, 1).unwrap();
-        store.finish_stage_item(sync, 0, 2, crate::store::jobs::WorkEnd::failed("playlist 2: HTTP 404"), 2).unwrap();
-        assert_eq!(store.download_failures().unwrap(), [(1, "attempt 3/3, transient: HTTP 503".to_string())].into());
-        assert_eq!(store.last_failure(job, 1).unwrap(), Some((1, "attempt 3/3, transient: HTTP 503".to_string())));
+        store
+            .finish_stage_item(sync, 0, 2, crate::store::jobs::WorkEnd::failed("playlist 2: HTTP 404"), 2)
+            .unwrap();
+        assert_eq!(
+            store.download_failures().unwrap(),
+            [(1, "attempt 3/3, transient: HTTP 503".to_string())].into()
+        );
+        assert_eq!(
+            store.last_failure(job, 1).unwrap(),
+            Some((1, "attempt 3/3, transient: HTTP 503".to_string()))
+        );
         assert_eq!(store.last_failure(job + 5, 1).unwrap(), None);
     }
 }

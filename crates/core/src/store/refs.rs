@@ -69,7 +69,9 @@ fn has_refs(tx: &redb::WriteTransaction, item: u64) -> Result<bool> {
 
 /// Removes the file row of `item` with its path index entry and root, returning the file.
 fn remove_file_row(tx: &redb::WriteTransaction, item: u64) -> Result<Option<(Option<PathBuf>, String)>> {
-    let Some(file) = tx.open_table(tables::ITEM_ID_TO_FILE)?.remove(item)?.map(|g| g.value()) else { return Ok(None) };
+    let Some(file) = tx.open_table(tables::ITEM_ID_TO_FILE)?.remove(item)?.map(|g| g.value()) else {
+        return Ok(None);
+    };
     tx.open_table(tables::FILE_PATH_TO_ITEM_ID)?.remove(file.path.as_str())?;
     let root = tx.open_table(tables::ITEM_ID_TO_FILE_ROOT)?.remove(item)?.map(|g| PathBuf::from(g.value()));
     Ok(Some((root, file.path)))
@@ -78,7 +80,12 @@ fn remove_file_row(tx: &redb::WriteTransaction, item: u64) -> Result<Option<(Opt
 /// Drops `holder`'s references on `items` (all of its references when `None`) in the caller's
 /// transaction; see [`Store::drop_holder`]. `also_unreferenced` are items to treat as orphans
 /// when nothing references them, even if `holder` held none (a playlist never selected).
-fn drop_in(tx: &redb::WriteTransaction, holder: Holder, also_unreferenced: &[u64], delete: bool) -> Result<DroppedRefs> {
+fn drop_in(
+    tx: &redb::WriteTransaction,
+    holder: Holder,
+    also_unreferenced: &[u64],
+    delete: bool,
+) -> Result<DroppedRefs> {
     let (kind, id) = holder.key();
     let held: Vec<u64> = {
         let index = tx.open_table(tables::HOLDER_ITEM_INDEX)?;
@@ -158,7 +165,12 @@ impl Store {
     /// the playlist's references; the playlist's items left with no reference are orphans,
     /// deleted with their files when `delete_orphans` (see [`Store::drop_holder`]).
     /// Errors: [`StoreError::NotFound`] for an unknown playlist.
-    pub fn set_playlist_wanted(&self, playlist: u64, wanted: bool, delete_orphans: bool) -> Result<DroppedRefs> {
+    pub fn set_playlist_wanted(
+        &self,
+        playlist: u64,
+        wanted: bool,
+        delete_orphans: bool,
+    ) -> Result<DroppedRefs> {
         self.write(|tx| {
             if tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?.get(playlist)?.is_none() {
                 return Err(StoreError::NotFound { what: "playlist", id: playlist.to_string() });
@@ -223,7 +235,9 @@ impl Store {
     /// The library root of item `id`'s file when it lives in an overflow root (`None` = the
     /// default library, or no file).
     pub fn item_file_root(&self, id: u64) -> Result<Option<PathBuf>> {
-        self.read(|tx| Ok(tx.open_table(tables::ITEM_ID_TO_FILE_ROOT)?.get(id)?.map(|g| PathBuf::from(g.value()))))
+        self.read(|tx| {
+            Ok(tx.open_table(tables::ITEM_ID_TO_FILE_ROOT)?.get(id)?.map(|g| PathBuf::from(g.value())))
+        })
     }
 }
 
@@ -243,7 +257,14 @@ mod tests {
     use crate::store::FileRow;
 
     fn doc(urls: &[&str]) -> ParsedPlaylist {
-        let items = urls.iter().map(|u| ParsedItem { title: Some(u.to_string()), enclosure: Some(Enclosure { url: u.to_string(), length: None, mime_type: None }), ..Default::default() }).collect();
+        let items = urls
+            .iter()
+            .map(|u| ParsedItem {
+                title: Some(u.to_string()),
+                enclosure: Some(Enclosure { url: u.to_string(), length: None, mime_type: None }),
+                ..Default::default()
+            })
+            .collect();
         ParsedPlaylist { items, ..Default::default() }
     }
 
@@ -262,7 +283,17 @@ mod tests {
         assert_eq!(store.references(shared).unwrap(), vec![Holder::Playlist(a), Holder::Playlist(b)]);
         assert!(store.add_reference(shared, Holder::Job(9)).unwrap());
         assert!(!store.add_reference(shared, Holder::Job(9)).unwrap(), "idempotent");
-        let write = |id: u64, path: &str| store.write(|tx| crate::store::items::insert_file(tx, id, &FileRow { path: path.into(), ..Default::default() })).unwrap();
+        let write = |id: u64, path: &str| {
+            store
+                .write(|tx| {
+                    crate::store::items::insert_file(
+                        tx,
+                        id,
+                        &FileRow { path: path.into(), ..Default::default() },
+                    )
+                })
+                .unwrap()
+        };
         write(shared, "s.mp3");
         write(only_a, "a.mp3");
         assert_eq!(store.drop_holder(Holder::Job(9), true).unwrap(), DroppedRefs::default());

@@ -50,7 +50,11 @@ fn missing_is_none<T>(r: std::result::Result<T, redb::TableError>) -> Result<Opt
 
 /// `parsed` with its enclosure URL swapped for the replacement, when `parsed` still names the
 /// stale URL the resolver replaced for `item`; `None` otherwise. Inside a sync's transaction.
-pub(super) fn keep_replaced(tx: &redb::WriteTransaction, item: u64, parsed: &ParsedItem) -> Result<Option<ParsedItem>> {
+pub(super) fn keep_replaced(
+    tx: &redb::WriteTransaction,
+    item: u64,
+    parsed: &ParsedItem,
+) -> Result<Option<ParsedItem>> {
     let Some(url) = parsed.enclosure.as_ref().map(|e| e.url.as_str()) else { return Ok(None) };
     let replaced = tx.open_table(tables::ITEM_ID_TO_ENCLOSURE_REPLACED)?.get(item)?.map(|g| g.value());
     Ok(replaced.filter(|r| r.old_url == url).map(|r| {
@@ -89,7 +93,10 @@ impl Store {
     pub fn replace_enclosure(&self, item: u64, new_url: &str, source: &str, now_ms: i64) -> Result<()> {
         self.write(|tx| {
             let mut items = tx.open_table(tables::ITEM_ID_TO_ITEM)?;
-            let mut row = items.get(item)?.map(|g| g.value()).ok_or_else(|| StoreError::NotFound { what: "item", id: item.to_string() })?;
+            let mut row = items
+                .get(item)?
+                .map(|g| g.value())
+                .ok_or_else(|| StoreError::NotFound { what: "item", id: item.to_string() })?;
             let Some(enclosure) = row.enclosure.as_mut() else { return Ok(()) };
             if enclosure.url == new_url {
                 return Ok(());
@@ -97,7 +104,12 @@ impl Store {
             let old_url = std::mem::replace(&mut enclosure.url, new_url.to_string());
             row.updated_ms = now_ms;
             items.insert(item, &row)?;
-            let replaced = EnclosureReplaced { old_url, new_url: new_url.to_string(), source: source.to_string(), at_ms: now_ms };
+            let replaced = EnclosureReplaced {
+                old_url,
+                new_url: new_url.to_string(),
+                source: source.to_string(),
+                at_ms: now_ms,
+            };
             tx.open_table(tables::ITEM_ID_TO_ENCLOSURE_REPLACED)?.insert(item, &replaced)?;
             Ok(())
         })
@@ -123,7 +135,14 @@ mod tests {
         let (_dir, store) = temp_store();
         let pl = store.add_playlist("http://h/feed.xml", None, &[], 0).unwrap().id;
         let doc = crate::catalog::ParsedPlaylist {
-            items: vec![crate::catalog::ParsedItem { guid: Some("g".into()), enclosure: Some(crate::catalog::Enclosure { url: "http://h/old.mp3".into(), ..Default::default() }), ..Default::default() }],
+            items: vec![crate::catalog::ParsedItem {
+                guid: Some("g".into()),
+                enclosure: Some(crate::catalog::Enclosure {
+                    url: "http://h/old.mp3".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
             ..Default::default()
         };
         let item = store.apply_sync(pl, &doc, 0).unwrap().new_items[0];
@@ -131,7 +150,15 @@ mod tests {
         let job = store.create_job(JobKind::DownloadOnly, &[StageKind::Download], &[], 0).unwrap();
         store.add_stage_items(job, 0, &[item], 0).unwrap();
         store.claim_stage_item(job, 0, 0).unwrap();
-        let failed = DownloadFailed { item, sources_tried: vec![SourceOutcome::new("enclosure", Outcome::Rejected(vec![("http://h/old.mp3".into(), "HTTP 404".into())]))], direct_error: Some("HTTP 404".into()), agent_message: None };
+        let failed = DownloadFailed {
+            item,
+            sources_tried: vec![SourceOutcome::new(
+                "enclosure",
+                Outcome::Rejected(vec![("http://h/old.mp3".into(), "HTTP 404".into())]),
+            )],
+            direct_error: Some("HTTP 404".into()),
+            agent_message: None,
+        };
         store.fail_download(job, 0, &failed, 5).unwrap();
         assert_eq!(store.download_failure(item).unwrap(), Some(failed.clone()));
         let (_, work) = store.stage_items(job, 0).unwrap().remove(0);
@@ -140,7 +167,10 @@ mod tests {
         store.replace_enclosure(item, "http://h/new.mp3", "feed", 9).unwrap();
         assert_eq!(store.item(item).unwrap().enclosure.unwrap().url, "http://h/new.mp3");
         let r = store.enclosure_replaced(item).unwrap().unwrap();
-        assert_eq!((r.old_url.as_str(), r.new_url.as_str(), r.source.as_str(), r.at_ms), ("http://h/old.mp3", "http://h/new.mp3", "feed", 9));
+        assert_eq!(
+            (r.old_url.as_str(), r.new_url.as_str(), r.source.as_str(), r.at_ms),
+            ("http://h/old.mp3", "http://h/new.mp3", "feed", 9)
+        );
 
         // a sync reading the stale URL again keeps the replacement; a feed naming another wins
         store.apply_sync(pl, &doc, 10).unwrap();

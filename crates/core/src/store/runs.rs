@@ -142,7 +142,10 @@ fn run_not_found(job: u64, n: u32) -> StoreError {
 }
 
 fn load_run(tx: &redb::WriteTransaction, job: u64, n: u32) -> Result<RunRow> {
-    tx.open_table(tables::RUN_KEY_TO_RUN)?.get((job, n))?.map(|g| g.value()).ok_or_else(|| run_not_found(job, n))
+    tx.open_table(tables::RUN_KEY_TO_RUN)?
+        .get((job, n))?
+        .map(|g| g.value())
+        .ok_or_else(|| run_not_found(job, n))
 }
 
 /// Writes `run`, keeping its `RUN_OPEN_INDEX` entry in step with `ended_ms`.
@@ -205,7 +208,10 @@ impl Store {
                 last
             };
             let n = last.unwrap_or(0) + 1;
-            put_run(tx, &RunRow { job, n, started_ms: now_ms, ended_ms: None, outcome: None, steps: Vec::new() })?;
+            put_run(
+                tx,
+                &RunRow { job, n, started_ms: now_ms, ended_ms: None, outcome: None, steps: Vec::new() },
+            )?;
             Ok(n)
         })
     }
@@ -220,7 +226,14 @@ impl Store {
             if run.ended_ms.is_some() {
                 return Err(StoreError::Conflict(format!("{} has ended; cannot start a step", run.id())));
             }
-            run.steps.push(StepRow { stage, kind, started_ms: now_ms, ended_ms: None, outcome: None, error: None });
+            run.steps.push(StepRow {
+                stage,
+                kind,
+                started_ms: now_ms,
+                ended_ms: None,
+                outcome: None,
+                error: None,
+            });
             put_run(tx, &run)
         })
     }
@@ -229,10 +242,20 @@ impl Store {
     /// a failure, its typed `error`, at `now_ms`.
     ///
     /// Errors: [`StoreError::NotFound`] for an unknown run or a stage without a step.
-    pub fn end_step(&self, job: u64, n: u32, stage: u8, outcome: StepOutcome, error: Option<TypedError>, now_ms: i64) -> Result<()> {
+    pub fn end_step(
+        &self,
+        job: u64,
+        n: u32,
+        stage: u8,
+        outcome: StepOutcome,
+        error: Option<TypedError>,
+        now_ms: i64,
+    ) -> Result<()> {
         self.write(|tx| {
             let mut run = load_run(tx, job, n)?;
-            let step = run.steps.iter_mut().rev().find(|s| s.stage == stage).ok_or_else(|| StoreError::NotFound { what: "step", id: format!("{}/{stage}", run_id(job, n)) })?;
+            let step = run.steps.iter_mut().rev().find(|s| s.stage == stage).ok_or_else(|| {
+                StoreError::NotFound { what: "step", id: format!("{}/{stage}", run_id(job, n)) }
+            })?;
             step.ended_ms = Some(now_ms);
             step.outcome = Some(outcome);
             step.error = error;
@@ -285,7 +308,8 @@ mod tests {
 
     fn store_with_job() -> (tempfile::TempDir, Store, u64) {
         let (dir, store) = crate::store::temp_store();
-        let job = store.create_job(JobKind::SyncDownload, &[StageKind::Sync, StageKind::Download], &[], 1).unwrap();
+        let job =
+            store.create_job(JobKind::SyncDownload, &[StageKind::Sync, StageKind::Download], &[], 1).unwrap();
         (dir, store, job)
     }
 
@@ -301,7 +325,10 @@ mod tests {
         assert_eq!(runs[1].id(), format!("job-{job}-run-1"));
         assert_eq!(runs[1].outcome, Some(RunOutcome::Paused));
         assert!(matches!(store.start_run(999, 1), Err(StoreError::NotFound { what: "job", .. })));
-        assert!(matches!(store.start_step(job, 9, 0, StageKind::Sync, 1), Err(StoreError::NotFound { what: "run", .. })));
+        assert!(matches!(
+            store.start_step(job, 9, 0, StageKind::Sync, 1),
+            Err(StoreError::NotFound { what: "run", .. })
+        ));
     }
 
     #[test]
@@ -345,7 +372,10 @@ mod tests {
         let b = store.start_run(job, 80).unwrap();
         assert_eq!((a, b), (2, 3));
         let runs = store.runs(job).unwrap();
-        assert_eq!((runs[1].n, runs[1].outcome, runs[1].ended_ms), (2, Some(RunOutcome::Interrupted), Some(80)));
+        assert_eq!(
+            (runs[1].n, runs[1].outcome, runs[1].ended_ms),
+            (2, Some(RunOutcome::Interrupted), Some(80))
+        );
         assert_eq!(runs[0].outcome, None);
     }
 }

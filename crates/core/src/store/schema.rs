@@ -3,7 +3,6 @@
 //! file's version up to [`SCHEMA_VERSION`] in one write transaction, so a crash mid-migration
 //! leaves the old schema intact; a file with a higher version is refused untouched.
 
-
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
@@ -69,7 +68,11 @@ pub fn stored_version(store: &Store) -> Result<u64> {
 pub(super) fn migrate(store: &Store) -> Result<()> {
     let found = stored_version(store)?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema { path: store.path().to_path_buf(), found, supported: SCHEMA_VERSION });
+        return Err(StoreError::NewerSchema {
+            path: store.path().to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
     }
     if found == SCHEMA_VERSION {
         return Ok(());
@@ -101,20 +104,23 @@ mod tests {
     #[test]
     fn a_version_1_file_gets_the_work_status_index_of_its_items() {
         let (_dir, store) = crate::store::temp_store();
-        let job = store.create_job(crate::store::JobKind::DownloadOnly, &[crate::store::StageKind::Download], &[], 1).unwrap();
+        let job = store
+            .create_job(crate::store::JobKind::DownloadOnly, &[crate::store::StageKind::Download], &[], 1)
+            .unwrap();
         store.add_stage_items(job, 0, &[4, 5], 1).unwrap();
         store.claim_stage_item(job, 0, 2).unwrap();
         // back to version 1: drop the new tables, then migrate again
-        store.write(|tx| {
-            tx.delete_table(tables::WORK_STATUS_INDEX)?;
-            tx.delete_table(tables::WORK_HEARTBEAT)?;
-            tx.delete_table(tables::ITEM_REF)?;
-            tx.delete_table(tables::HOLDER_ITEM_INDEX)?;
-            tx.delete_table(tables::PLAYLIST_WANTED)?;
-            tx.delete_table(tables::ITEM_ID_TO_FILE_ROOT)?;
-            Ok(tx.open_table(tables::META)?.insert("schema_version", 1).map(|_| ())?)
-        })
-        .unwrap();
+        store
+            .write(|tx| {
+                tx.delete_table(tables::WORK_STATUS_INDEX)?;
+                tx.delete_table(tables::WORK_HEARTBEAT)?;
+                tx.delete_table(tables::ITEM_REF)?;
+                tx.delete_table(tables::HOLDER_ITEM_INDEX)?;
+                tx.delete_table(tables::PLAYLIST_WANTED)?;
+                tx.delete_table(tables::ITEM_ID_TO_FILE_ROOT)?;
+                Ok(tx.open_table(tables::META)?.insert("schema_version", 1).map(|_| ())?)
+            })
+            .unwrap();
         migrate(&store).unwrap();
         assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
         let running = store.work_with_status(crate::store::WorkStatus::Running).unwrap();
@@ -127,7 +133,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.redb");
         let store = Store::open(&path).unwrap();
-        store.write(|tx| Ok(tx.open_table(tables::META)?.insert("schema_version", SCHEMA_VERSION + 5).map(|_| ())?)).unwrap();
+        store
+            .write(|tx| {
+                Ok(tx.open_table(tables::META)?.insert("schema_version", SCHEMA_VERSION + 5).map(|_| ())?)
+            })
+            .unwrap();
         drop(store);
         let err = Store::open(&path).unwrap_err();
         assert!(matches!(err, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 5), "{err}");

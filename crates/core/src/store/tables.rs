@@ -10,10 +10,10 @@ use super::collections::CollectionRow;
 use super::commands::CommandRow;
 use super::job_log::JobLogRow;
 use super::resolutions::EnclosureReplaced;
-use crate::download::resolve::DownloadFailed;
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 use super::runs::RunRow;
 use super::workers::WorkerRow;
+use crate::download::resolve::DownloadFailed;
 
 /// Store-wide counters and the schema version: `"schema_version"`, `"next_playlist_id"`,
 /// `"next_item_id"`, `"next_job_id"`, `"next_job_log_seq"`, `"next_command_seq"`.
@@ -49,7 +49,8 @@ pub const JOB_ID_TO_HEARTBEAT: TableDefinition<u64, i64> = TableDefinition::new(
 
 /// (job id, stage index, target id) -> work item of a stage. The target is a playlist id in a
 /// sync stage and an item id in a download stage.
-pub const STAGE_ITEM: TableDefinition<(u64, u8, u64), Row<StageItemRow>> = TableDefinition::new("stage_item_v1");
+pub const STAGE_ITEM: TableDefinition<(u64, u8, u64), Row<StageItemRow>> =
+    TableDefinition::new("stage_item_v1");
 /// (job id, stage index, work status code, target id) -> (). Claim queued work without a walk.
 pub const STAGE_ITEM_STATUS_INDEX: TableDefinition<(u64, u8, u8, u64), ()> =
     TableDefinition::new("stage_item_status_index_v1");
@@ -65,7 +66,8 @@ pub const WORKER_KEY_TO_WORKER: TableDefinition<(u64, &str), Row<WorkerRow>> =
     TableDefinition::new("worker_key_to_worker_v1");
 
 /// (job id, run number from 1) -> run: one attempt of a job with one step per stage.
-pub const RUN_KEY_TO_RUN: TableDefinition<(u64, u32), Row<RunRow>> = TableDefinition::new("run_key_to_run_v1");
+pub const RUN_KEY_TO_RUN: TableDefinition<(u64, u32), Row<RunRow>> =
+    TableDefinition::new("run_key_to_run_v1");
 /// (job id, run number) -> () for runs not yet ended. The reaper's scan of runs left open by a
 /// crash (convention 4).
 pub const RUN_OPEN_INDEX: TableDefinition<(u64, u32), ()> = TableDefinition::new("run_open_index_v1");
@@ -90,7 +92,8 @@ pub const ITEM_ID_TO_ENCLOSURE_REPLACED: TableDefinition<u64, Row<EnclosureRepla
 /// (work status code, job id, stage index, target id) -> (). Every work item of every job by
 /// status: the reaper's scan of running and cancelling items across jobs without a walk
 /// (convention 4). Written with `STAGE_ITEM_STATUS_INDEX`, in the same transaction.
-pub const WORK_STATUS_INDEX: TableDefinition<(u8, u64, u8, u64), ()> = TableDefinition::new("work_status_index_v1");
+pub const WORK_STATUS_INDEX: TableDefinition<(u8, u64, u8, u64), ()> =
+    TableDefinition::new("work_status_index_v1");
 
 /// (job id, stage index, target id) -> last heartbeat of a running work item (Unix ms).
 /// Stamped at claim and while bytes flow, written without fsync (convention 6); removed when
@@ -102,7 +105,8 @@ pub const WORK_HEARTBEAT: TableDefinition<(u64, u8, u64), i64> = TableDefinition
 pub const ITEM_REF: TableDefinition<(u64, u8, u64), ()> = TableDefinition::new("item_ref_v1");
 /// (holder kind, holder id, item id) -> (): the reverse of `ITEM_REF`, so dropping a holder's
 /// references is a range scan. Written with `ITEM_REF` in the same transaction.
-pub const HOLDER_ITEM_INDEX: TableDefinition<(u8, u64, u64), ()> = TableDefinition::new("holder_item_index_v1");
+pub const HOLDER_ITEM_INDEX: TableDefinition<(u8, u64, u64), ()> =
+    TableDefinition::new("holder_item_index_v1");
 /// Playlist id -> (): playlists the user selected ("wanted") for download; their items hold a
 /// reference of the playlist, new items of a sync included.
 pub const PLAYLIST_WANTED: TableDefinition<u64, ()> = TableDefinition::new("playlist_wanted_v1");

@@ -44,7 +44,11 @@ pub fn manifest() -> Vec<Row> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let cols: Vec<&str> = l.split('\t').collect();
-            Row { path: cols[0].into(), kind: cols[1].into(), notes: cols.get(5).copied().unwrap_or("").into() }
+            Row {
+                path: cols[0].into(),
+                kind: cols[1].into(),
+                notes: cols.get(5).copied().unwrap_or("").into(),
+            }
         })
         .collect()
 }

@@ -2,8 +2,6 @@
 //! kind, item counts against the manifest, `podcast:alternateEnclosure` counts, and insta
 //! snapshots of the malformed-file outcomes and of a few parsed documents.
 
-
-
 use crate::catalog_common::{manifest, parse, playlist, Row};
 use catalog_sync_core::catalog::{Document, ParseError};
 
@@ -19,12 +17,10 @@ const COUNT_EXCEPTIONS: &[(&str, usize, &str)] = &[
 ];
 
 /// Manifest rows whose kind the policy test does not apply as written, and why.
-const KIND_EXCEPTIONS: &[(&str, &str)] = &[
-    (
-        "openm3u8__negativeDurationMediaPlaylist.m3u8",
-        "labelled m3u8-hls-media, but by content a plain radio M3U (#EXTINF:-1 + stream URLs, no #EXT-X- tags)",
-    ),
-];
+const KIND_EXCEPTIONS: &[(&str, &str)] = &[(
+    "openm3u8__negativeDurationMediaPlaylist.m3u8",
+    "labelled m3u8-hls-media, but by content a plain radio M3U (#EXTINF:-1 + stream URLs, no #EXT-X- tags)",
+)];
 
 fn outcome(path: &str) -> String {
     match parse(path) {
@@ -35,7 +31,8 @@ fn outcome(path: &str) -> String {
 }
 
 fn is_wellformed_feed(row: &Row) -> bool {
-    ["feed-rss", "feed-atom", "feed-rdf"].iter().any(|k| row.kind.starts_with(k)) && !row.kind.contains("(malformed)")
+    ["feed-rss", "feed-atom", "feed-rdf"].iter().any(|k| row.kind.starts_with(k))
+        && !row.kind.contains("(malformed)")
 }
 
 #[test]
@@ -88,7 +85,8 @@ fn item_counts_match_the_manifest() {
         let want = COUNT_EXCEPTIONS.iter().find(|(n, _, _)| *n == row.name()).map_or(manifest_n, |e| e.1);
         let got = playlist(&row.path).items.len();
         if got != want {
-            failures.push(format!("{}: manifest items={manifest_n}, expected {want}, parsed {got}", row.path));
+            failures
+                .push(format!("{}: manifest items={manifest_n}, expected {want}, parsed {got}", row.path));
         }
         checked += 1;
     }
@@ -120,7 +118,14 @@ fn alternates_in_live_items(path: &str) -> usize {
     let text = std::fs::read_to_string(crate::catalog_common::corpus_dir().join(path)).unwrap();
     text.split("<podcast:liveItem")
         .skip(1)
-        .map(|chunk| chunk.split("</podcast:liveItem>").next().unwrap_or("").matches("<podcast:alternateEnclosure").count())
+        .map(|chunk| {
+            chunk
+                .split("</podcast:liveItem>")
+                .next()
+                .unwrap_or("")
+                .matches("<podcast:alternateEnclosure")
+                .count()
+        })
         .sum()
 }
 
@@ -233,12 +238,14 @@ fn damaged_inputs_never_panic() {
         seed ^= seed << 17;
         seed
     };
-    let junk: &[&[u8]] = &[b"<", b"&", b"]]>", b"<![CDATA[", b"\xff", b"\x00", b"\xe2\x80", b"<!--", b"\"", b"<?xml"];
+    let junk: &[&[u8]] =
+        &[b"<", b"&", b"]]>", b"<![CDATA[", b"\xff", b"\x00", b"\xe2\x80", b"<!--", b"\"", b"<?xml"];
     for path in files {
         let bytes = std::fs::read(crate::catalog_common::corpus_dir().join(path)).unwrap();
         let step = (bytes.len() / 60).max(1);
         for cut in (0..bytes.len()).step_by(step) {
-            let r = std::panic::catch_unwind(|| catalog_sync_core::catalog::parse_document(&bytes[..cut], &base));
+            let r =
+                std::panic::catch_unwind(|| catalog_sync_core::catalog::parse_document(&bytes[..cut], &base));
             assert!(r.is_ok(), "{path} truncated at {cut} panicked");
         }
         for _ in 0..60 {

@@ -1,8 +1,6 @@
 //! Encodings, item identity and dedup, URL resolution and cross-copy stability, on real
 //! corpus files.
 
-
-
 use crate::catalog_common::{parse, playlist};
 use catalog_sync_core::catalog::{item_key, ItemKey};
 use std::collections::HashSet;
@@ -29,20 +27,34 @@ fn legacy_and_unicode_encodings_decode() {
         title("feeds/rsparser__kc0011.rss").as_deref(),
         Some("投资资讯网交易在线--流通纪念币最新20篇论坛主题-全文")
     );
-    assert_eq!(first_item_title("feeds/rsparser__kc0011.rss").as_deref(), Some("建国35周年纪念，华表，和平鸽"));
+    assert_eq!(
+        first_item_title("feeds/rsparser__kc0011.rss").as_deref(),
+        Some("建国35周年纪念，华表，和平鸽")
+    );
     // ISO-8859-1 declared (Catalan).
     let cinema = playlist("feeds/gnomepod__2022-series-i-cinema.xml");
     assert!(cinema.items.iter().any(|i| i.title.as_deref().is_some_and(|t| t.contains("S'estrena, per fi"))));
-    assert!(cinema.items.iter().filter_map(|i| i.description.as_deref()).any(|d| d.contains('à') || d.contains('é')));
+    assert!(cinema
+        .items
+        .iter()
+        .filter_map(|i| i.description.as_deref())
+        .any(|d| d.contains('à') || d.contains('é')));
     // Greek UTF-8.
     assert_eq!(title("feeds/gnomepod__2018-03-28-Ellinofreneia.xml").as_deref(), Some("Ελληνοφρένεια"));
     // windows-1252 smart quotes without declaration.
     let demo = first_item_title("feeds/feedparser__encoding_demoronize-1.xml").unwrap_or_default()
-        + &playlist("feeds/feedparser__encoding_demoronize-1.xml").items[0].description.clone().unwrap_or_default();
+        + &playlist("feeds/feedparser__encoding_demoronize-1.xml").items[0]
+            .description
+            .clone()
+            .unwrap_or_default();
     assert!(demo.contains(['\u{201c}', '\u{201d}', '\u{2019}', '\u{2014}']), "{demo}");
     // Latin-1 bytes in an M3U.
     let m3u = playlist("playlists/mopidy__encoding-ext.m3u");
-    assert!(m3u.items[0].title.as_deref().is_some_and(|t| !t.is_ascii() && !t.contains('\u{fffd}')), "{:?}", m3u.items[0].title);
+    assert!(
+        m3u.items[0].title.as_deref().is_some_and(|t| !t.is_ascii() && !t.contains('\u{fffd}')),
+        "{:?}",
+        m3u.items[0].title
+    );
 }
 
 #[test]
@@ -70,7 +82,9 @@ fn empty_guid_is_none() {
     assert_eq!(p.items.len(), 249);
     assert_eq!(p.items.iter().filter(|i| i.guid.is_none()).count(), 166);
     // No synthetic ids leak through: every guid that exists is one written in the feed.
-    let text = std::fs::read_to_string(crate::catalog_common::corpus_dir().join("feeds/nodepp__se-radio.xml")).unwrap();
+    let text =
+        std::fs::read_to_string(crate::catalog_common::corpus_dir().join("feeds/nodepp__se-radio.xml"))
+            .unwrap();
     for g in p.items.iter().filter_map(|i| i.guid.as_deref()) {
         assert!(text.contains(g), "{g}");
     }
@@ -93,9 +107,15 @@ fn relative_and_padded_urls_resolve() {
     let p = playlist("feeds/podcastparser__relative.rss");
     assert_eq!(p.items[0].enclosure.as_ref().unwrap().url, "https://corpus.example/feeds/example.mp3");
     let p = playlist("feeds/feedrs__rss_2.0_relurl_2.xml");
-    assert_eq!(p.items[0].enclosure.as_ref().unwrap().url, "https://corpus.example/images/me/hackergotchi-simpler.png");
+    assert_eq!(
+        p.items[0].enclosure.as_ref().unwrap().url,
+        "https://corpus.example/images/me/hackergotchi-simpler.png"
+    );
     let p = playlist("feeds/feedrs__rss_2.0_relurl_1.xml");
-    assert_eq!(p.items[0].link.as_deref(), Some("https://insanity.industries/post/pareto-optimal-compression/"));
+    assert_eq!(
+        p.items[0].link.as_deref(),
+        Some("https://insanity.industries/post/pareto-optimal-compression/")
+    );
     let p = playlist("feeds/podcastparser__leading_space_url.rss");
     assert_eq!(p.items[0].enclosure.as_ref().unwrap().url, "http://example.com/example.mp3");
 }
@@ -129,7 +149,8 @@ fn overlap(older: &str, newer: &str) -> (usize, usize) {
     let mut shared = 0;
     for item in &old.items {
         // An item "still in the newer copy" is one with the same title and enclosure file.
-        let same = new.items.iter().find(|n| n.title == item.title && n.title.is_some() && n.guid == item.guid);
+        let same =
+            new.items.iter().find(|n| n.title == item.title && n.title.is_some() && n.guid == item.guid);
         if let Some(n) = same {
             assert_eq!(item_key(item), item_key(n), "{older}: {:?}", item.title);
             assert!(new_keys.contains(&item_key(item).as_string()));
@@ -147,8 +168,10 @@ fn identity_is_stable_across_saved_copies() {
         ("feeds/gnomepod__2022-01-10-deprogram.xml", "feeds/gnomepod__2026-02-13-deprogram.xml"),
     ];
     for (older, newer) in pairs {
-        let old_keys: HashSet<String> = playlist(older).items.iter().map(|i| item_key(i).as_string()).collect();
-        let new_keys: HashSet<String> = playlist(newer).items.iter().map(|i| item_key(i).as_string()).collect();
+        let old_keys: HashSet<String> =
+            playlist(older).items.iter().map(|i| item_key(i).as_string()).collect();
+        let new_keys: HashSet<String> =
+            playlist(newer).items.iter().map(|i| item_key(i).as_string()).collect();
         let by_key = old_keys.intersection(&new_keys).count();
         let (by_title, total) = overlap(older, newer);
         println!("{older} -> {newer}: {by_key}/{total} keys shared; {by_title} same-title items, keys equal");

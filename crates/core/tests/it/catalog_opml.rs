@@ -1,8 +1,6 @@
 //! Every OPML file in the corpus against its manifest notes, the broken one, and an
 //! export/import round trip of real subscription lists.
 
-
-
 use crate::catalog_common::{manifest, number_after, parse};
 use catalog_sync_core::catalog::{export_opml, parse_opml, Document, ParseError, Subscription};
 
@@ -71,7 +69,12 @@ fn broken_opml_errs() {
 
 #[test]
 fn export_import_round_trip() {
-    for path in ["opml/rsparser__Subs.opml", "opml/rome__opml_2.0.xml", "opml/gnomepod__export_test.opml", "opml/alpiepho__overcast.opml"] {
+    for path in [
+        "opml/rsparser__Subs.opml",
+        "opml/rome__opml_2.0.xml",
+        "opml/gnomepod__export_test.opml",
+        "opml/alpiepho__overcast.opml",
+    ] {
         let original = subs(path);
         let text = export_opml("Catalog Sync & friends", &original);
         let back = parse_opml(&text).unwrap_or_else(|e| panic!("{path}: {e}\n{text}"));

@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use catalog_sync_core::download::{
-    build_client, fetch_to_file, part_path, ErrorKind, TransferError, TransferOptions,
-    TransferProgress,
+    build_client, fetch_to_file, part_path, ErrorKind, TransferError, TransferOptions, TransferProgress,
 };
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -35,10 +34,7 @@ mod support {
     impl Request {
         pub fn header(&self, name: &str) -> Option<&str> {
             let name = name.to_ascii_lowercase();
-            self.headers
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.as_str())
+            self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
         }
     }
 
@@ -57,10 +53,7 @@ mod support {
 
     impl Reply {
         pub fn status(status: u16) -> Self {
-            Reply {
-                status,
-                ..Default::default()
-            }
+            Reply { status, ..Default::default() }
         }
         pub fn header(mut self, name: &str, value: &str) -> Self {
             self.headers.push((name.to_owned(), value.to_owned()));
@@ -78,13 +71,10 @@ mod support {
             .and_then(|n| n.parse::<usize>().ok());
         match start {
             None => serve_full(content),
-            Some(n) if n >= len => {
-                Reply::status(416).header("content-range", &format!("bytes */{len}"))
-            }
+            Some(n) if n >= len => Reply::status(416).header("content-range", &format!("bytes */{len}")),
             Some(n) => Reply {
                 body: content[n..].to_vec(),
-                ..Reply::status(206)
-                    .header("content-range", &format!("bytes {n}-{}/{len}", len - 1))
+                ..Reply::status(206).header("content-range", &format!("bytes {n}-{}/{len}", len - 1))
             }
             .header("content-type", "audio/mpeg"),
         }
@@ -92,10 +82,7 @@ mod support {
 
     /// A plain 200 with the whole content, ignoring any `Range`.
     pub fn serve_full(content: &[u8]) -> Reply {
-        Reply {
-            body: content.to_vec(),
-            ..Reply::status(200).header("content-type", "audio/mpeg")
-        }
+        Reply { body: content.to_vec(), ..Reply::status(200).header("content-type", "audio/mpeg") }
     }
 
     type Handler = dyn Fn(&Request, usize) -> Reply + Send + Sync;
@@ -114,15 +101,11 @@ mod support {
     }
 
     impl Server {
-        pub async fn start(
-            handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
-        ) -> Server {
+        pub async fn start(handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Server {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = url::Url::parse(&format!(
-                "http://{}/media/episode.mp3",
-                listener.local_addr().unwrap()
-            ))
-            .unwrap();
+            let url =
+                url::Url::parse(&format!("http://{}/media/episode.mp3", listener.local_addr().unwrap()))
+                    .unwrap();
             let requests = Arc::new(Mutex::new(Vec::new()));
             let sent = Arc::new(Mutex::new(Vec::new()));
             let handler: Arc<Handler> = Arc::new(handler);
@@ -138,12 +121,7 @@ mod support {
                     index += 1;
                 }
             });
-            Server {
-                url,
-                requests,
-                sent,
-                task,
-            }
+            Server { url, requests, sent, task }
         }
 
         pub fn requests(&self) -> Vec<Request> {
@@ -173,13 +151,7 @@ mod support {
         }
         let head = String::from_utf8_lossy(&buf);
         let mut lines = head.split("\r\n");
-        let path = lines
-            .next()
-            .unwrap_or("")
-            .split(' ')
-            .nth(1)
-            .unwrap_or("")
-            .to_owned();
+        let path = lines.next().unwrap_or("").split(' ').nth(1).unwrap_or("").to_owned();
         let headers = lines
             .take_while(|l| !l.is_empty())
             .filter_map(|l| l.split_once(':'))
@@ -199,17 +171,11 @@ mod support {
             out.push_str(&format!("{n}: {v}\r\n"));
         }
         let length = reply.content_length.unwrap_or(reply.body.len() as u64);
-        out.push_str(&format!(
-            "content-length: {length}\r\nconnection: close\r\n\r\n"
-        ));
+        out.push_str(&format!("content-length: {length}\r\nconnection: close\r\n\r\n"));
         if stream.write_all(out.as_bytes()).await.is_err() {
             return;
         }
-        let limit = reply
-            .cut_after
-            .or(reply.stall_after)
-            .unwrap_or(reply.body.len())
-            .min(reply.body.len());
+        let limit = reply.cut_after.or(reply.stall_after).unwrap_or(reply.body.len()).min(reply.body.len());
         for piece in reply.body[..limit].chunks(16 * 1024) {
             if stream.write_all(piece).await.is_err() {
                 return;
@@ -266,11 +232,7 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("show").join("2024-01-01 Episode.mp3");
     let part = part_path(&dest).unwrap();
-    Fixture {
-        _dir: dir,
-        dest,
-        part,
-    }
+    Fixture { _dir: dir, dest, part }
 }
 
 fn write_part(part: &Path, bytes: &[u8]) {
@@ -284,15 +246,7 @@ async fn fetch(
     opts: &TransferOptions,
 ) -> Result<catalog_sync_core::download::FetchedFile, TransferError> {
     let client = build_client("catalog-sync-tests/0");
-    fetch_to_file(
-        &client,
-        &server.url,
-        dest,
-        opts,
-        &|_| {},
-        &CancellationToken::new(),
-    )
-    .await
+    fetch_to_file(&client, &server.url, dest, opts, &|_| {}, &CancellationToken::new()).await
 }
 
 const LEN: usize = 300_000;
@@ -308,16 +262,10 @@ async fn fresh_download_is_complete_and_verified() {
     let seen2 = seen.clone();
     let client = build_client("catalog-sync-tests/0");
     let report = move |p: TransferProgress| seen2.lock().unwrap().push(p);
-    let got = fetch_to_file(
-        &client,
-        &server.url,
-        &f.dest,
-        &quick_opts(1),
-        &report,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let got =
+        fetch_to_file(&client, &server.url, &f.dest, &quick_opts(1), &report, &CancellationToken::new())
+            .await
+            .unwrap();
     assert_eq!(got.size, LEN as u64);
     assert_eq!(got.sha256_hex, sha256_hex(&body));
     assert_eq!((got.resumed_from, got.attempts), (0, 1));
@@ -325,14 +273,7 @@ async fn fresh_download_is_complete_and_verified() {
     assert_eq!(std::fs::read(&f.dest).unwrap(), body);
     assert!(!f.part.exists());
     let last = *seen.lock().unwrap().last().unwrap();
-    assert_eq!(
-        last,
-        TransferProgress {
-            downloaded: LEN as u64,
-            total: Some(LEN as u64),
-            resumed_from: 0
-        }
-    );
+    assert_eq!(last, TransferProgress { downloaded: LEN as u64, total: Some(LEN as u64), resumed_from: 0 });
     let reqs = server.requests();
     assert_eq!(reqs[0].header("range"), None);
     assert_eq!(reqs[0].header("accept-encoding"), Some("identity"));
@@ -345,10 +286,7 @@ async fn cut_body_leaves_a_part_and_the_next_call_resumes_with_range() {
     let b = body.clone();
     let server = Server::start(move |req, index| {
         if index == 0 {
-            Reply {
-                cut_after: Some(CUT),
-                ..serve_full(&b)
-            }
+            Reply { cut_after: Some(CUT), ..serve_full(&b) }
         } else {
             serve_ranges(req, &b)
         }
@@ -366,19 +304,12 @@ async fn cut_body_leaves_a_part_and_the_next_call_resumes_with_range() {
 
     let got = fetch(&server, &f.dest, &quick_opts(1)).await.unwrap();
     let reqs = server.requests();
-    assert_eq!(
-        reqs[1].header("range"),
-        Some(format!("bytes={CUT}-").as_str())
-    );
+    assert_eq!(reqs[1].header("range"), Some(format!("bytes={CUT}-").as_str()));
     assert_eq!(server.body_bytes_sent(), vec![CUT, LEN - CUT]);
     assert_eq!(got.sha256_hex, sha256_hex(&body));
     assert_eq!((got.resumed_from, got.size), (CUT as u64, LEN as u64));
     assert!(!f.part.exists());
-    assert_eq!(
-        std::fs::read(&f.dest).unwrap(),
-        body,
-        "appended after the kept prefix"
-    );
+    assert_eq!(std::fs::read(&f.dest).unwrap(), body, "appended after the kept prefix");
 }
 
 #[tokio::test]
@@ -386,10 +317,7 @@ async fn retries_resume_within_one_call() {
     let body = content(LEN);
     let b = body.clone();
     let server = Server::start(move |req, index| match index {
-        0 => Reply {
-            cut_after: Some(CUT),
-            ..serve_full(&b)
-        },
+        0 => Reply { cut_after: Some(CUT), ..serve_full(&b) },
         1 => Reply::status(503),
         _ => serve_ranges(req, &b),
     })
@@ -400,11 +328,7 @@ async fn retries_resume_within_one_call() {
     assert_eq!(got.resumed_from, CUT as u64);
     assert_eq!(got.sha256_hex, sha256_hex(&body));
     assert_eq!(std::fs::read(&f.dest).unwrap(), body);
-    let ranges: Vec<_> = server
-        .requests()
-        .iter()
-        .map(|r| r.header("range").map(str::to_owned))
-        .collect();
+    let ranges: Vec<_> = server.requests().iter().map(|r| r.header("range").map(str::to_owned)).collect();
     let resume = Some(format!("bytes={CUT}-"));
     assert_eq!(ranges, vec![None, resume.clone(), resume]);
 }
@@ -430,11 +354,8 @@ async fn content_range_start_mismatch_restarts() {
     let server = Server::start(move |req, _| {
         if req.header("range").is_some() {
             let from = CUT - 10;
-            Reply {
-                body: b[from..].to_vec(),
-                ..Reply::status(206)
-            }
-            .header("content-range", &format!("bytes {from}-{}/{LEN}", LEN - 1))
+            Reply { body: b[from..].to_vec(), ..Reply::status(206) }
+                .header("content-range", &format!("bytes {from}-{}/{LEN}", LEN - 1))
         } else {
             serve_full(&b)
         }
@@ -459,10 +380,7 @@ async fn unsatisfiable_range_with_complete_part_finishes_it() {
     let f = fixture();
     write_part(&f.part, &body);
     let got = fetch(&server, &f.dest, &quick_opts(1)).await.unwrap();
-    assert_eq!(
-        server.requests()[0].header("range"),
-        Some(format!("bytes={LEN}-").as_str())
-    );
+    assert_eq!(server.requests()[0].header("range"), Some(format!("bytes={LEN}-").as_str()));
     assert_eq!(server.body_bytes_sent(), vec![0]);
     assert_eq!(got.sha256_hex, sha256_hex(&body));
     assert_eq!(got.resumed_from, LEN as u64);
@@ -486,16 +404,9 @@ async fn not_found_is_expected_and_leaves_nothing() {
     let server = Server::start(|_, _| Reply::status(404)).await;
     let f = fixture();
     let err = fetch(&server, &f.dest, &quick_opts(3)).await.unwrap_err();
-    assert!(
-        matches!(err, TransferError::Status { status, .. } if status.as_u16() == 404),
-        "{err:?}"
-    );
+    assert!(matches!(err, TransferError::Status { status, .. } if status.as_u16() == 404), "{err:?}");
     assert_eq!(err.kind(), ErrorKind::Expected);
-    assert_eq!(
-        server.requests().len(),
-        1,
-        "expected errors are not retried"
-    );
+    assert_eq!(server.requests().len(), 1, "expected errors are not retried");
     assert!(!f.dest.exists() && !f.part.exists());
 }
 
@@ -504,10 +415,7 @@ async fn server_error_is_transient_and_retried() {
     let server = Server::start(|_, _| Reply::status(500)).await;
     let f = fixture();
     let err = fetch(&server, &f.dest, &quick_opts(2)).await.unwrap_err();
-    assert!(
-        matches!(err, TransferError::Status { status, .. } if status.as_u16() == 500),
-        "{err:?}"
-    );
+    assert!(matches!(err, TransferError::Status { status, .. } if status.as_u16() == 500), "{err:?}");
     assert_eq!(err.kind(), ErrorKind::Transient);
     assert_eq!(server.requests().len(), 2);
     assert!(!f.dest.exists());
@@ -517,11 +425,7 @@ async fn server_error_is_transient_and_retried() {
 async fn silent_server_stalls_after_the_window() {
     let body = content(LEN);
     let b = body.clone();
-    let server = Server::start(move |_, _| Reply {
-        stall_after: Some(CUT),
-        ..serve_full(&b)
-    })
-    .await;
+    let server = Server::start(move |_, _| Reply { stall_after: Some(CUT), ..serve_full(&b) }).await;
     let f = fixture();
     let err = fetch(&server, &f.dest, &quick_opts(1)).await.unwrap_err();
     assert!(
@@ -537,11 +441,7 @@ async fn silent_server_stalls_after_the_window() {
 async fn cancellation_ends_promptly_and_keeps_the_part() {
     let body = content(LEN);
     let b = body.clone();
-    let server = Server::start(move |_, _| Reply {
-        stall_after: Some(CUT),
-        ..serve_full(&b)
-    })
-    .await;
+    let server = Server::start(move |_, _| Reply { stall_after: Some(CUT), ..serve_full(&b) }).await;
     let f = fixture();
     let cancel = CancellationToken::new();
     let c = cancel.clone();
@@ -552,14 +452,9 @@ async fn cancellation_ends_promptly_and_keeps_the_part() {
             c.cancel();
         }
     };
-    let opts = TransferOptions {
-        stall_timeout: Duration::from_secs(600),
-        ..quick_opts(3)
-    };
+    let opts = TransferOptions { stall_timeout: Duration::from_secs(600), ..quick_opts(3) };
     let client = build_client("catalog-sync-tests/0");
-    let err = fetch_to_file(&client, &server.url, &f.dest, &opts, &report, &cancel)
-        .await
-        .unwrap_err();
+    let err = fetch_to_file(&client, &server.url, &f.dest, &opts, &report, &cancel).await.unwrap_err();
     assert!(matches!(err, TransferError::Cancelled), "{err:?}");
     assert!(!err.is_transient());
     assert_eq!(std::fs::read(&f.part).unwrap(), body[..CUT]);

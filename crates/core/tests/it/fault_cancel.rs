@@ -41,13 +41,17 @@ async fn cancelling_a_transfer_stalled_mid_body_ends_it_at_once_and_keeps_the_pa
     let opts = TransferOptions { stall_timeout: LONG_STALL, max_attempts: 1, ..TransferOptions::default() };
     let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let task = tokio::spawn({
-        let (cancel, dest, received, url) = (cancel.clone(), dest.clone(), received.clone(), media.url.clone());
+        let (cancel, dest, received, url) =
+            (cancel.clone(), dest.clone(), received.clone(), media.url.clone());
         async move {
-            let progress = move |p: catalog_sync_core::download::TransferProgress| received.store(p.downloaded, std::sync::atomic::Ordering::SeqCst);
+            let progress = move |p: catalog_sync_core::download::TransferProgress| {
+                received.store(p.downloaded, std::sync::atomic::Ordering::SeqCst)
+            };
             fetch_to_file(&build_client("test"), &url, &dest, &opts, &progress, &cancel).await
         }
     });
-    wait_until("the bytes before the stall", || received.load(std::sync::atomic::Ordering::SeqCst) == 64_000).await;
+    wait_until("the bytes before the stall", || received.load(std::sync::atomic::Ordering::SeqCst) == 64_000)
+        .await;
     tokio::time::sleep(Duration::from_millis(100)).await; // silent now
     let started = Instant::now();
     cancel.cancel();
@@ -74,7 +78,8 @@ async fn cancelling_a_request_whose_response_head_never_comes_ends_it_at_once() 
     wait_until("the request", || server.stats().requests_for("/mute/1.mp3") == 1).await;
     let started = Instant::now();
     cancel.cancel();
-    let result = tokio::time::timeout(BOUND, task).await.expect("cancel ends a request without answer").unwrap();
+    let result =
+        tokio::time::timeout(BOUND, task).await.expect("cancel ends a request without answer").unwrap();
     println!("cancel before the response head ended the transfer after {:?}", started.elapsed());
     assert!(matches!(result, Err(TransferError::Cancelled)), "{result:?}");
     assert!(!dest.exists());
@@ -102,11 +107,16 @@ async fn cancelling_a_job_whose_download_stalls_silently_ends_the_job_promptly()
     tokio::time::sleep(Duration::from_millis(100)).await; // silent now
     let started = Instant::now();
     engine.command(job, JobCommand::Cancel).await.unwrap();
-    let ran = tokio::time::timeout(BOUND, run).await.expect("the cancel ends the job and run_queued").unwrap().unwrap();
+    let ran = tokio::time::timeout(BOUND, run)
+        .await
+        .expect("the cancel ends the job and run_queued")
+        .unwrap()
+        .unwrap();
     println!("cancel of a job stalled in a download ended the run after {:?}", started.elapsed());
     assert_eq!(ran, vec![(job, JobStatus::Cancelled)]);
     assert_eq!(rig.store.job(job).unwrap().status, JobStatus::Cancelled);
-    let (files, partial): (Vec<String>, Vec<String>) = rig.library_files().into_keys().partition(|p| !p.ends_with(".part"));
+    let (files, partial): (Vec<String>, Vec<String>) =
+        rig.library_files().into_keys().partition(|p| !p.ends_with(".part"));
     assert!(files.is_empty(), "nothing under a final name: {files:?}");
     assert_eq!(partial.len(), 1, "the part is kept: {partial:?}");
 }

@@ -45,7 +45,8 @@ fn library_state(rig: &Rig) -> (BTreeMap<String, String>, Vec<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_kind_on_the_first_attempt_ends_with_correct_files_resumed_not_restarted() {
     // 1 MB/s per connection keeps the bytes a client drops (a wrong range) near one burst
-    let server = TestServer::start(ServerConfig { rate_limit: Some(1_000_000), ..Default::default() }).await.unwrap();
+    let server =
+        TestServer::start(ServerConfig { rate_limit: Some(1_000_000), ..Default::default() }).await.unwrap();
     let rig = Rig::new();
     let feed = server.add_podcast("faulty", 10, SIZE);
     let faults: [(u32, Fault); 8] = [
@@ -82,11 +83,24 @@ async fn every_fault_kind_on_the_first_attempt_ends_with_correct_files_resumed_n
     let stats = server.stats();
     for (n, fault) in faults {
         let path = format!("/faulty/{n}.mp3");
-        assert!(stats.requests_for(&path) >= 2, "{path} ({fault:?}) was retried: {:?}", stats.ranges_for(&path));
+        assert!(
+            stats.requests_for(&path) >= 2,
+            "{path} ({fault:?}) was retried: {:?}",
+            stats.ranges_for(&path)
+        );
         if matches!(fault, Fault::Stall { .. } | Fault::Reset { .. } | Fault::ShortBody { .. }) {
-            assert_eq!(stats.from_zero_for(&path), 1, "{path} ({fault:?}) resumed with a Range, never from 0 again: {:?}", stats.ranges_for(&path));
+            assert_eq!(
+                stats.from_zero_for(&path),
+                1,
+                "{path} ({fault:?}) resumed with a Range, never from 0 again: {:?}",
+                stats.ranges_for(&path)
+            );
             // bytes in flight when the connection broke may be sent again, not the whole file
-            assert!(stats.body_bytes_for(&path) <= SIZE + SIZE / 20, "{path} ({fault:?}): {} bytes sent", stats.body_bytes_for(&path));
+            assert!(
+                stats.body_bytes_for(&path) <= SIZE + SIZE / 20,
+                "{path} ({fault:?}): {} bytes sent",
+                stats.body_bytes_for(&path)
+            );
         }
     }
     let payload: u64 = manifest.values().map(|m| m.size).sum();
@@ -158,8 +172,15 @@ async fn permanent_failures_fail_their_item_once_with_the_reason_and_the_rest_co
         let w = &by_episode[episode];
         assert_eq!(w.status, WorkStatus::Failed, "{episode}: {w:?}");
         let reason = w.last_error.as_deref().unwrap_or_default();
-        assert!(reason.contains(status) && reason.contains(&format!("/gone/{episode}")), "{episode}: the status and the URL: {reason}");
-        assert_eq!(server.stats().requests_for(&format!("/gone/{episode}")), 1, "{episode}: final, not retried");
+        assert!(
+            reason.contains(status) && reason.contains(&format!("/gone/{episode}")),
+            "{episode}: the status and the URL: {reason}"
+        );
+        assert_eq!(
+            server.stats().requests_for(&format!("/gone/{episode}")),
+            1,
+            "{episode}: final, not retried"
+        );
     }
     for episode in ["1.mp3", "3.mp3", "5.mp3"] {
         assert_eq!(by_episode[episode].status, WorkStatus::Done, "{episode}");
@@ -228,7 +249,11 @@ async fn feeds_that_fail_once_sync_on_a_retry_and_one_that_always_stalls_fails_a
     for (slug, id) in slugs.iter().zip(&ids).take(4) {
         assert_eq!(work[id].status, WorkStatus::Done, "{slug}: {:?}", work[id]);
         assert_eq!(rig.store.playlist_items(*id).unwrap().len(), 2, "{slug}");
-        assert_eq!(server.stats().requests_for(&format!("/{slug}/feed.xml")), 2, "{slug}: failed once, then fetched");
+        assert_eq!(
+            server.stats().requests_for(&format!("/{slug}/feed.xml")),
+            2,
+            "{slug}: failed once, then fetched"
+        );
     }
     let stuck = &work[&ids[4]];
     assert_eq!(stuck.status, WorkStatus::Failed);

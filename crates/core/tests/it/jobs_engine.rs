@@ -50,7 +50,12 @@ impl Rig {
 
     pub fn engine_with(&self, config: Config) -> Engine {
         let events = self.events.clone();
-        Engine::new(self.store.clone(), config, Arc::new(SystemClock), Arc::new(move |e| events.lock().unwrap().push(e.clone())))
+        Engine::new(
+            self.store.clone(),
+            config,
+            Arc::new(SystemClock),
+            Arc::new(move |e| events.lock().unwrap().push(e.clone())),
+        )
     }
 
     pub fn add(&self, url: &url::Url) -> u64 {
@@ -106,7 +111,11 @@ async fn sync_download_fetches_every_enclosure_with_the_servers_bytes() {
     let got: HashSet<String> = files.values().cloned().collect();
     assert_eq!(got, served);
     assert!(files.keys().all(|p| !p.ends_with(".part")));
-    assert!(files.contains_key("Podcast alpha/2024-03-15 alpha episode 1.mp3") || files.keys().any(|k| k.starts_with("Podcast alpha/") && k.ends_with("alpha episode 1.mp3")), "{files:?}");
+    assert!(
+        files.contains_key("Podcast alpha/2024-03-15 alpha episode 1.mp3")
+            || files.keys().any(|k| k.starts_with("Podcast alpha/") && k.ends_with("alpha episode 1.mp3")),
+        "{files:?}"
+    );
     // every file recorded with its sha256; a second run fetches nothing
     let requests = server.stats().total_requests;
     let (_, status) = rig.run(JobKind::SyncDownload, vec![]).await;
@@ -139,7 +148,9 @@ async fn a_404_and_a_truncated_download_fail_only_their_items_with_reasons() {
         .unwrap()
         .into_iter()
         .filter(|(_, w)| w.status == WorkStatus::Failed)
-        .map(|(id, w)| (items.iter().find(|e| e.id == id).unwrap().item.title.clone().unwrap(), w.last_error.unwrap()))
+        .map(|(id, w)| {
+            (items.iter().find(|e| e.id == id).unwrap().item.title.clone().unwrap(), w.last_error.unwrap())
+        })
         .collect();
     assert!(errors["show episode 2"].contains("404"), "{errors:?}");
     assert!(errors["show episode 4"].to_lowercase().contains("incomplete"), "{errors:?}");
@@ -164,11 +175,17 @@ async fn a_download_cut_mid_body_resumes_with_a_range_request() {
     assert_eq!(ranges.len(), 1, "{ranges:?}");
     let resumed_from: u64 = ranges[0].strip_prefix("bytes=").unwrap().trim_end_matches('-').parse().unwrap();
     assert!(resumed_from > 0 && resumed_from <= 64_000, "{ranges:?}");
-    assert_eq!(stats.body_bytes_for("/cut/1.mp3"), 64_000 + (200_000 - resumed_from), "only the remaining bytes are sent again");
+    assert_eq!(
+        stats.body_bytes_for("/cut/1.mp3"),
+        64_000 + (200_000 - resumed_from),
+        "only the remaining bytes are sent again"
+    );
     let files = rig.library_files();
     assert_eq!(files.values().next().unwrap(), &server.manifest().values().next().unwrap().sha256_hex);
     let outcome = rig.events.lock().unwrap().iter().find_map(|e| match e {
-        Event::DownloadFinished { outcome: ItemOutcome::Downloaded { resumed_from, .. }, .. } => Some(*resumed_from),
+        Event::DownloadFinished { outcome: ItemOutcome::Downloaded { resumed_from, .. }, .. } => {
+            Some(*resumed_from)
+        }
         _ => None,
     });
     assert_eq!(outcome, Some(resumed_from));
@@ -176,7 +193,8 @@ async fn a_download_cut_mid_body_resumes_with_a_range_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_download_stage_resumes_without_losing_or_repeating_items() {
-    let server = TestServer::start(ServerConfig { rate_limit: Some(400_000), ..Default::default() }).await.unwrap();
+    let server =
+        TestServer::start(ServerConfig { rate_limit: Some(400_000), ..Default::default() }).await.unwrap();
     let rig = Rig::new();
     rig.add(&server.add_podcast("slow", 6, 150_000));
     let engine = rig.engine();
@@ -187,18 +205,28 @@ async fn a_crashed_download_stage_resumes_without_losing_or_repeating_items() {
     });
     // crash once the first file is complete and others are mid-transfer
     let store = rig.store.clone();
-    while store.playlists().unwrap().iter().all(|(id, _)| store.playlist_items(*id).unwrap().iter().all(|e| e.file.is_none())) {
+    while store
+        .playlists()
+        .unwrap()
+        .iter()
+        .all(|(id, _)| store.playlist_items(*id).unwrap().iter().all(|e| e.file.is_none()))
+    {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     crashed.abort();
     let _ = crashed.await;
     tokio::time::sleep(std::time::Duration::from_millis(100)).await; // in-flight store calls settle
-    let before: Vec<(u64, bool)> = store.playlist_items(1).unwrap().iter().map(|e| (e.id, e.file.is_some())).collect();
+    let before: Vec<(u64, bool)> =
+        store.playlist_items(1).unwrap().iter().map(|e| (e.id, e.file.is_some())).collect();
     assert!(before.iter().any(|(_, done)| !done), "the crash must leave work behind");
     // restart: a live heartbeat keeps the job from being reaped; once stale, a new engine
     // reaps the running job and finishes it
     let quick_reaper = Config { heartbeat_stale_ms: 300, ..rig.config() };
-    assert_eq!(rig.engine_with(quick_reaper.clone()).run_queued().await.unwrap(), vec![], "heartbeat still fresh");
+    assert_eq!(
+        rig.engine_with(quick_reaper.clone()).run_queued().await.unwrap(),
+        vec![],
+        "heartbeat still fresh"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let ran = rig.engine_with(quick_reaper).run_queued().await.unwrap();
     assert_eq!(ran.len(), 1);
@@ -208,7 +236,11 @@ async fn a_crashed_download_stage_resumes_without_losing_or_repeating_items() {
         let n = store.item(id).unwrap().enclosure.unwrap().url.rsplit('/').next().unwrap().to_string();
         let path = format!("/slow/{n}");
         if done_before {
-            assert_eq!(stats.requests_for(&path), 1, "{path} was complete before the crash and is not fetched again");
+            assert_eq!(
+                stats.requests_for(&path),
+                1,
+                "{path} was complete before the crash and is not fetched again"
+            );
         }
     }
     let files = rig.library_files();
@@ -232,7 +264,9 @@ async fn a_malformed_feed_fails_that_playlist_only_with_a_clear_error() {
     let (job, status) = rig.run(JobKind::SyncOnly, vec![]).await;
     assert_eq!(status, JobStatus::Failed);
     let work: BTreeMap<u64, _> = rig.store.stage_items(job, 0).unwrap().into_iter().collect();
-    for (id, needle) in [(html, "not a feed"), (truncated, "malformed"), (empty, "empty"), (missing, "HTTP 404")] {
+    for (id, needle) in
+        [(html, "not a feed"), (truncated, "malformed"), (empty, "empty"), (missing, "HTTP 404")]
+    {
         let w = &work[&id];
         assert_eq!(w.status, WorkStatus::Failed);
         let url = rig.store.playlist(id).unwrap().url;
@@ -268,15 +302,22 @@ async fn two_saved_copies_of_a_show_sync_one_after_the_other_without_duplicates(
         rig.run(JobKind::SyncOnly, vec![p]).await;
         server.add_feed(&path, bytes_new.clone(), "application/rss+xml");
         rig.run(JobKind::SyncOnly, vec![p]).await;
-        let union: HashSet<String> = keys_of(&bytes_old, &url, p).union(&keys_of(&bytes_new, &url, p)).cloned().collect();
+        let union: HashSet<String> =
+            keys_of(&bytes_old, &url, p).union(&keys_of(&bytes_new, &url, p)).cloned().collect();
         let items = rig.store.playlist_items(p).unwrap();
         let stored: HashSet<String> = items.iter().map(|e| e.item.key.clone()).collect();
         assert_eq!(items.len(), stored.len(), "{old}: no item twice");
         assert_eq!(stored, union, "{old} then {new}");
-        let synced: Vec<u32> = rig.events.lock().unwrap().iter().filter_map(|e| match e {
-            Event::PlaylistSynced { new_items, .. } => Some(*new_items),
-            _ => None,
-        }).collect();
+        let synced: Vec<u32> = rig
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|e| match e {
+                Event::PlaylistSynced { new_items, .. } => Some(*new_items),
+                _ => None,
+            })
+            .collect();
         let new_keys = keys_of(&bytes_new, &url, p).difference(&keys_of(&bytes_old, &url, p)).count() as u32;
         assert_eq!(synced[1], new_keys, "{new}: only items missing from {old} are new");
     }
@@ -287,8 +328,18 @@ async fn hostile_titles_land_inside_the_library_with_safe_names() {
     let server = TestServer::start(ServerConfig::default()).await.unwrap();
     let rig = Rig::new();
     let long = "x".repeat(300);
-    let titles = ["../../etc/passwd", "CON", long.as_str(), "🎧 Émission spéciale 🚀", "a/b\\c:d", "..", "con.mp3", "   "];
-    let mut xml = String::from("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>../../evil/..</title>");
+    let titles = [
+        "../../etc/passwd",
+        "CON",
+        long.as_str(),
+        "🎧 Émission spéciale 🚀",
+        "a/b\\c:d",
+        "..",
+        "con.mp3",
+        "   ",
+    ];
+    let mut xml =
+        String::from("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>../../evil/..</title>");
     for (n, title) in titles.iter().enumerate() {
         let media = server.add_media(&format!("/h/{n}.mp3"), 1_000 + n as u64);
         xml.push_str(&format!(
@@ -309,7 +360,10 @@ async fn hostile_titles_land_inside_the_library_with_safe_names() {
         assert!(real.starts_with(&root), "{} escapes the library", p.display());
         for c in p.strip_prefix(rig.library()).unwrap().components() {
             let name = c.as_os_str().to_str().expect("UTF-8 names");
-            assert!(name.len() <= 200 && !name.contains(['/', '\\', ':']) && name != ".." && name != ".", "{name}");
+            assert!(
+                name.len() <= 200 && !name.contains(['/', '\\', ':']) && name != ".." && name != ".",
+                "{name}"
+            );
             let stem = name.split('.').next().unwrap().to_ascii_uppercase();
             assert!(!["CON", "PRN", "AUX", "NUL"].contains(&stem.as_str()), "{name}");
         }
@@ -334,7 +388,11 @@ async fn a_part_of_a_file_that_changed_on_the_server_is_not_resumed() {
     assert_eq!(status, JobStatus::Succeeded);
     let stats = server.stats();
     assert_eq!(stats.ranges_for("/chg/1.mp3").len(), 1, "a resume was attempted");
-    assert_eq!(stats.body_bytes_for("/chg/1.mp3"), 120_000, "If-Range made the server send the new file whole");
+    assert_eq!(
+        stats.body_bytes_for("/chg/1.mp3"),
+        120_000,
+        "If-Range made the server send the new file whole"
+    );
     let files = rig.library_files();
     assert_eq!(files.values().collect::<Vec<_>>(), vec![&replaced.sha256_hex]);
 }

@@ -36,7 +36,12 @@ fn status_of(rig: &Rig, job: u64, target: u64) -> WorkStatus {
 
 fn engine_at(rig: &Rig, clock: &ManualClock, config: Config) -> Engine {
     let events = rig.events.clone();
-    Engine::new(rig.store.clone(), config, Arc::new(clock.clone()), Arc::new(move |e| events.lock().unwrap().push(e.clone())))
+    Engine::new(
+        rig.store.clone(),
+        config,
+        Arc::new(clock.clone()),
+        Arc::new(move |e| events.lock().unwrap().push(e.clone())),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,7 +53,11 @@ async fn start_up_reaps_only_items_whose_heartbeat_is_stale() {
     // 29 minutes later the heartbeat is still fresh: the running item stays
     clock.advance(29 * 60_000);
     let report = engine_at(&rig, &clock, config.clone()).reap().await.unwrap();
-    assert_eq!((report.work.requeued, report.work.cancelled), (vec![], vec![(job, 0, 902)]), "a cancelling item ends at once");
+    assert_eq!(
+        (report.work.requeued, report.work.cancelled),
+        (vec![], vec![(job, 0, 902)]),
+        "a cancelling item ends at once"
+    );
     assert_eq!(status_of(&rig, job, 901), WorkStatus::Running);
     assert_eq!(status_of(&rig, job, 902), WorkStatus::Cancelled);
     // past the 30 min window it goes back to the queue, attempts kept, heartbeat gone
@@ -63,14 +72,20 @@ async fn start_up_reaps_only_items_whose_heartbeat_is_stale() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_periodic_pass_requeues_stale_work_and_spares_a_live_transfer() {
-    let server = TestServer::start(ServerConfig { rate_limit: Some(300_000), ..Default::default() }).await.unwrap();
+    let server =
+        TestServer::start(ServerConfig { rate_limit: Some(300_000), ..Default::default() }).await.unwrap();
     let rig = Rig::new();
     let p = rig.add(&server.add_podcast("live", 1, 1_500_000));
     let leftover = leftover_job(&rig);
     let clock = ManualClock::new(T0);
     // heartbeats of the live transfer are stamped once only (a huge interval), so only the
     // engine's live set keeps the reaper off it once the clock has moved past the window
-    let config = Config { item_stale_ms: 60_000, reaper_interval_ms: 1_000, item_heartbeat_ms: 1_000_000_000_000, ..rig.config() };
+    let config = Config {
+        item_stale_ms: 60_000,
+        reaper_interval_ms: 1_000,
+        item_heartbeat_ms: 1_000_000_000_000,
+        ..rig.config()
+    };
     let engine = engine_at(&rig, &clock, config);
     let job = engine.enqueue(JobKind::SyncDownload, vec![p]).await.unwrap();
     let run = tokio::spawn({
@@ -78,7 +93,10 @@ async fn the_periodic_pass_requeues_stale_work_and_spares_a_live_transfer() {
         async move { engine.run_queued().await }
     });
     let store = rig.store.clone();
-    let transfer_running = || store.stage_counts(job, 1).map(|c| c.running == 1).unwrap_or(false) && store.work_with_status(WorkStatus::Running).unwrap().len() == 2;
+    let transfer_running = || {
+        store.stage_counts(job, 1).map(|c| c.running == 1).unwrap_or(false)
+            && store.work_with_status(WorkStatus::Running).unwrap().len() == 2
+    };
     for _ in 0..2000 {
         if transfer_running() {
             break;
@@ -86,7 +104,11 @@ async fn the_periodic_pass_requeues_stale_work_and_spares_a_live_transfer() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(transfer_running(), "the download and the leftover item run");
-    assert_eq!(status_of(&rig, leftover, 901), WorkStatus::Running, "the start-up pass found its heartbeat fresh");
+    assert_eq!(
+        status_of(&rig, leftover, 901),
+        WorkStatus::Running,
+        "the start-up pass found its heartbeat fresh"
+    );
     clock.advance(61_000);
     for _ in 0..2000 {
         if status_of(&rig, leftover, 901) == WorkStatus::Queued {
@@ -94,7 +116,11 @@ async fn the_periodic_pass_requeues_stale_work_and_spares_a_live_transfer() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(status_of(&rig, leftover, 901), WorkStatus::Queued, "the periodic pass requeued the stale item");
+    assert_eq!(
+        status_of(&rig, leftover, 901),
+        WorkStatus::Queued,
+        "the periodic pass requeued the stale item"
+    );
     let item = rig.store.playlist_items(p).unwrap()[0].id;
     assert_eq!(status_of_stage(&rig, job, 1, item), WorkStatus::Running, "the live transfer is untouched");
     server.set_rate_limit(None);
@@ -109,7 +135,8 @@ fn status_of_stage(rig: &Rig, job: u64, stage: u8, target: u64) -> WorkStatus {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_download_stamps_its_heartbeat_while_bytes_flow() {
-    let server = TestServer::start(ServerConfig { rate_limit: Some(200_000), ..Default::default() }).await.unwrap();
+    let server =
+        TestServer::start(ServerConfig { rate_limit: Some(200_000), ..Default::default() }).await.unwrap();
     let rig = Rig::new();
     let p = rig.add(&server.add_podcast("beat", 1, 2_000_000));
     let clock = ManualClock::new(T0);
@@ -121,7 +148,14 @@ async fn a_running_download_stamps_its_heartbeat_while_bytes_flow() {
         async move { engine.run_queued().await }
     });
     let store = rig.store.clone();
-    let beat = move || store.work_with_status(WorkStatus::Running).unwrap().into_iter().find(|k| k.1 == 1).and_then(|k| store.work_heartbeat(k).unwrap());
+    let beat = move || {
+        store
+            .work_with_status(WorkStatus::Running)
+            .unwrap()
+            .into_iter()
+            .find(|k| k.1 == 1)
+            .and_then(|k| store.work_heartbeat(k).unwrap())
+    };
     // a part on disk means the download started, and its start stamp has landed
     let lib = rig.library();
     let has_part = || {

@@ -59,7 +59,8 @@ async fn still_flowing(lib: &Path, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_item_downloads_until_its_last_reference_goes() {
-    let server = TestServer::start(ServerConfig { rate_limit: Some(200_000), ..Default::default() }).await.unwrap();
+    let server =
+        TestServer::start(ServerConfig { rate_limit: Some(200_000), ..Default::default() }).await.unwrap();
     let rig = Rig::new();
     let media = server.add_media("/shared.mp3", 6_000_000);
     let a = rig.add(&feed_without_guids(&server, "/a.xml", "A", &[&media.url]));
@@ -77,7 +78,10 @@ async fn a_shared_item_downloads_until_its_last_reference_goes() {
     });
     let lib = rig.library();
     wait_for("a transfer in flight", || part_bytes(&lib).is_some_and(|b| b > 50_000)).await;
-    assert_eq!(rig.store.references(item).unwrap(), vec![Holder::Playlist(a), Holder::Playlist(b), Holder::Job(job)]);
+    assert_eq!(
+        rig.store.references(item).unwrap(),
+        vec![Holder::Playlist(a), Holder::Playlist(b), Holder::Job(job)]
+    );
     // cancelling the job drops its reference only: both playlists still want the item
     engine.command(job, JobCommand::Cancel).await.unwrap();
     still_flowing(&lib, "the download to go on after the job's cancel").await;
@@ -86,10 +90,17 @@ async fn a_shared_item_downloads_until_its_last_reference_goes() {
     assert_eq!(rig.store.references(item).unwrap(), vec![Holder::Playlist(b)]);
     // the last reference goes: the transfer stops, and with delete asked its part goes too
     engine.set_playlist_wanted(b, false, true).await.unwrap();
-    let ran = tokio::time::timeout(Duration::from_secs(30), run).await.expect("the job ends once nothing wants the item").unwrap().unwrap();
+    let ran = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the job ends once nothing wants the item")
+        .unwrap()
+        .unwrap();
     assert_eq!(ran, vec![(job, JobStatus::Cancelled)]);
     let work = rig.store.stage_items(job, 0).unwrap();
-    assert_eq!(work.iter().map(|(t, w)| (*t, w.status)).collect::<Vec<_>>(), vec![(item, WorkStatus::Cancelled)]);
+    assert_eq!(
+        work.iter().map(|(t, w)| (*t, w.status)).collect::<Vec<_>>(),
+        vec![(item, WorkStatus::Cancelled)]
+    );
     assert!(server.stats().body_bytes_for("/shared.mp3") < 6_000_000, "stopped before the end");
     assert!(rig.library_files().is_empty(), "no file and no part left: {:?}", rig.library_files());
     assert!(rig.store.item_file(item).unwrap().is_none());
@@ -111,7 +122,10 @@ async fn unselecting_playlists_deletes_a_file_only_when_nothing_wants_it() {
     assert_eq!(rig.library_files().len(), 2);
     let items = rig.store.playlist_items(a).unwrap();
     let (shared_id, own_id) = (items[0].id, items[1].id);
-    assert!(!rig.store.references(shared_id).unwrap().contains(&Holder::Job(job)), "an ended job holds nothing");
+    assert!(
+        !rig.store.references(shared_id).unwrap().contains(&Holder::Job(job)),
+        "an ended job holds nothing"
+    );
     let dropped = engine.set_playlist_wanted(a, false, true).await.unwrap();
     assert_eq!(dropped.orphans, vec![own_id]);
     let files = rig.library_files();
@@ -140,7 +154,8 @@ async fn a_full_library_overflows_to_the_next_root_or_fails_as_disk_full() {
     // declared lengths 50 000 bytes (add_podcast declares the true size)
     let p = rig.add(&server.add_podcast("big", 2, 50_000));
     let overflow = rig.dir.path().join("overflow");
-    let config = catalog_sync_core::config::Config { overflow_libraries: vec![overflow.clone()], ..rig.config() };
+    let config =
+        catalog_sync_core::config::Config { overflow_libraries: vec![overflow.clone()], ..rig.config() };
     let full: Arc<dyn SpaceProbe> = Arc::new(FakeSpace([(rig.library(), 10_000)].into()));
     let engine: Engine = rig.engine_with(config.clone()).with_space_probe(full);
     let job = engine.enqueue(JobKind::SyncDownload, vec![p]).await.unwrap();
@@ -158,14 +173,19 @@ async fn a_full_library_overflows_to_the_next_root_or_fails_as_disk_full() {
     assert!(listed.iter().all(|l| Path::new(l).is_absolute() && Path::new(l).is_file()), "{m3u}");
     // every root full: the item fails with the final class disk_full and no file at all
     let q = rig.add(&server.add_podcast("more", 1, 50_000));
-    let all_full: Arc<dyn SpaceProbe> = Arc::new(FakeSpace([(rig.library(), 10_000), (overflow.clone(), 20_000)].into()));
+    let all_full: Arc<dyn SpaceProbe> =
+        Arc::new(FakeSpace([(rig.library(), 10_000), (overflow.clone(), 20_000)].into()));
     let engine = rig.engine_with(config).with_space_probe(all_full);
     let job = engine.enqueue(JobKind::SyncDownload, vec![q]).await.unwrap();
     assert_eq!(engine.run_queued().await.unwrap(), vec![(job, JobStatus::Failed)]);
     let (_, work) = rig.store.stage_items(job, 1).unwrap().pop().unwrap();
     let error = work.last_error.unwrap();
     assert!(error.starts_with("disk_full: 50000 bytes needed, 20000 available under"), "{error}");
-    assert_eq!(server.stats().requests_for("/more/1.mp3"), 0, "no byte is fetched for a disk that cannot hold it");
+    assert_eq!(
+        server.stats().requests_for("/more/1.mp3"),
+        0,
+        "no byte is fetched for a disk that cannot hold it"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,7 +228,11 @@ async fn cancelling_a_job_ends_a_transfer_whose_server_hangs_silently() {
     wait_for("the stalled part", || part_bytes(&lib).is_some_and(|b| b > 0)).await;
     tokio::time::sleep(Duration::from_millis(300)).await; // the server is silent by now
     engine.command(job, JobCommand::Cancel).await.unwrap();
-    let ran = tokio::time::timeout(Duration::from_secs(20), run).await.expect("the cancel ends the silent transfer").unwrap().unwrap();
+    let ran = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the cancel ends the silent transfer")
+        .unwrap()
+        .unwrap();
     assert_eq!(ran, vec![(job, JobStatus::Cancelled)]);
     assert_eq!(part_bytes(&lib), Some(100_000), "the part, flushed, stays for a later resume");
     assert_eq!(server.stats().requests_for("/hang/1.mp3"), 1, "a cancel is not retried");
@@ -226,7 +250,8 @@ async fn a_disk_that_fills_mid_transfer_moves_the_file_to_an_overflow_root() {
     std::fs::create_dir_all(rig.library().join("Podcast fill")).unwrap();
     std::os::unix::fs::symlink("/dev/full", rig.library().join(format!("{rel}.part"))).unwrap();
     let overflow = rig.dir.path().join("overflow");
-    let config = catalog_sync_core::config::Config { overflow_libraries: vec![overflow.clone()], ..rig.config() };
+    let config =
+        catalog_sync_core::config::Config { overflow_libraries: vec![overflow.clone()], ..rig.config() };
     let engine = rig.engine_with(config);
     let job = engine.enqueue(JobKind::DownloadOnly, vec![p]).await.unwrap();
     assert_eq!(engine.run_queued().await.unwrap(), vec![(job, JobStatus::Succeeded)]);
@@ -234,6 +259,9 @@ async fn a_disk_that_fills_mid_transfer_moves_the_file_to_an_overflow_root() {
     assert_eq!(entry.file.unwrap().path, rel);
     assert_eq!(rig.store.item_file_root(entry.id).unwrap().as_deref(), Some(overflow.as_path()));
     let got = std::fs::read(overflow.join(rel)).unwrap();
-    assert_eq!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&got)), server.manifest().values().next().unwrap().sha256_hex);
+    assert_eq!(
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&got)),
+        server.manifest().values().next().unwrap().sha256_hex
+    );
     assert!(!rig.library().join(rel).exists(), "nothing under the final name in the full root");
 }

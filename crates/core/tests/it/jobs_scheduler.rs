@@ -25,7 +25,9 @@ async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 /// Runs the engine's queue in the background.
-fn spawn_run(engine: &Engine) -> tokio::task::JoinHandle<Result<Vec<(u64, JobStatus)>, catalog_sync_core::jobs::EngineError>> {
+fn spawn_run(
+    engine: &Engine,
+) -> tokio::task::JoinHandle<Result<Vec<(u64, JobStatus)>, catalog_sync_core::jobs::EngineError>> {
     let engine = engine.clone();
     tokio::spawn(async move { engine.run_queued().await })
 }
@@ -36,7 +38,8 @@ fn position(events: &[Event], pred: impl Fn(&Event) -> bool) -> Option<usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_job_holds_its_lane_while_a_sync_job_runs_beside_it() {
-    let server = TestServer::start(ServerConfig { rate_limit: Some(500_000), ..Default::default() }).await.unwrap();
+    let server =
+        TestServer::start(ServerConfig { rate_limit: Some(500_000), ..Default::default() }).await.unwrap();
     let rig = Rig::new();
     let a = rig.add(&server.add_podcast("a", 3, 200_000));
     let b = rig.add(&server.add_podcast("b", 2, 10_000));
@@ -46,8 +49,14 @@ async fn a_download_job_holds_its_lane_while_a_sync_job_runs_beside_it() {
     let sync = engine.enqueue(JobKind::SyncOnly, vec![b]).await.unwrap();
     let run = spawn_run(&engine);
     let store = rig.store.clone();
-    wait_for("the first download job to run", || store.job(first).unwrap().status == JobStatus::Running).await;
-    let tc = task_center(&store, catalog_sync_core::clock::Clock::now_ms(&catalog_sync_core::clock::SystemClock), 30_000).unwrap();
+    wait_for("the first download job to run", || store.job(first).unwrap().status == JobStatus::Running)
+        .await;
+    let tc = task_center(
+        &store,
+        catalog_sync_core::clock::Clock::now_ms(&catalog_sync_core::clock::SystemClock),
+        30_000,
+    )
+    .unwrap();
     let second_view = tc.jobs.iter().find(|j| j.id == second).unwrap();
     assert_eq!(second_view.status, JobStatus::Queued);
     assert_eq!(second_view.queue_label.as_deref(), Some("queued #1"));
@@ -55,8 +64,10 @@ async fn a_download_job_holds_its_lane_while_a_sync_job_runs_beside_it() {
     let ran = run.await.unwrap().unwrap();
     assert!(ran.iter().all(|(_, s)| *s == JobStatus::Succeeded), "{ran:?}");
     let events = rig.events.lock().unwrap().clone();
-    let finished = |id| position(&events, |e| matches!(e, Event::JobFinished { job, .. } if *job == id)).unwrap();
-    let started = |id| position(&events, |e| matches!(e, Event::JobStarted { job, .. } if *job == id)).unwrap();
+    let finished =
+        |id| position(&events, |e| matches!(e, Event::JobFinished { job, .. } if *job == id)).unwrap();
+    let started =
+        |id| position(&events, |e| matches!(e, Event::JobStarted { job, .. } if *job == id)).unwrap();
     assert!(finished(sync) < finished(first), "the sync job ran beside the download job");
     assert!(started(second) > finished(first), "the second download job waited for the lane");
 }
@@ -86,10 +97,15 @@ async fn concurrent_schedulers_never_start_a_job_twice() {
     }
     // and the raw claim under threads
     let store = rig.store.clone();
-    let ids: Vec<u64> = (0..20).map(|_| store.create_job(JobKind::SyncOnly, &[StageKind::Sync], &[], 0).unwrap()).collect();
+    let ids: Vec<u64> =
+        (0..20).map(|_| store.create_job(JobKind::SyncOnly, &[StageKind::Sync], &[], 0).unwrap()).collect();
     let claimed: Vec<u64> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
-            .map(|_| s.spawn(|| std::iter::from_fn(|| store.claim_next_job(|_| true, 0).unwrap()).collect::<Vec<_>>()))
+            .map(|_| {
+                s.spawn(|| {
+                    std::iter::from_fn(|| store.claim_next_job(|_| true, 0).unwrap()).collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
@@ -105,24 +121,52 @@ async fn items_flow_from_named_resolvers_to_named_downloaders() {
     let (job, status) = rig.run(JobKind::SyncDownload, vec![]).await; // T = 4: 1 resolver, 3 downloaders
     assert_eq!(status, JobStatus::Succeeded);
     let events = rig.events.lock().unwrap().clone();
-    let resolvers: HashSet<String> = events.iter().filter_map(|e| match e { Event::ItemResolved { worker, .. } => Some(worker.clone()), _ => None }).collect();
-    let downloaders: HashSet<String> = events.iter().filter_map(|e| match e { Event::DownloadStarted { worker, .. } => Some(worker.clone()), _ => None }).collect();
+    let resolvers: HashSet<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ItemResolved { worker, .. } => Some(worker.clone()),
+            _ => None,
+        })
+        .collect();
+    let downloaders: HashSet<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::DownloadStarted { worker, .. } => Some(worker.clone()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(resolvers, HashSet::from(["resolve-1".to_string()]));
-    assert!(!downloaders.is_empty() && downloaders.iter().all(|w| ["download-1", "download-2", "download-3"].contains(&w.as_str())), "{downloaders:?}");
-    for item in events.iter().filter_map(|e| match e { Event::DownloadStarted { item, .. } => Some(*item), _ => None }) {
-        let resolved = position(&events, |e| matches!(e, Event::ItemResolved { item: i, .. } if *i == item)).unwrap();
-        let started = position(&events, |e| matches!(e, Event::DownloadStarted { item: i, .. } if *i == item)).unwrap();
+    assert!(
+        !downloaders.is_empty()
+            && downloaders.iter().all(|w| ["download-1", "download-2", "download-3"].contains(&w.as_str())),
+        "{downloaders:?}"
+    );
+    for item in events.iter().filter_map(|e| match e {
+        Event::DownloadStarted { item, .. } => Some(*item),
+        _ => None,
+    }) {
+        let resolved =
+            position(&events, |e| matches!(e, Event::ItemResolved { item: i, .. } if *i == item)).unwrap();
+        let started =
+            position(&events, |e| matches!(e, Event::DownloadStarted { item: i, .. } if *i == item)).unwrap();
         assert!(resolved < started, "item {item} went through the ready queue");
     }
     let workers = rig.store.workers(job).unwrap();
     let names: HashSet<String> = workers.iter().map(|w| w.name.clone()).collect();
-    assert_eq!(names, ["resolve-1", "download-1", "download-2", "download-3"].map(String::from).into_iter().collect());
-    assert_eq!(workers.iter().filter(|w| w.name.starts_with("download")).map(|w| w.processed).sum::<u32>(), 12);
+    assert_eq!(
+        names,
+        ["resolve-1", "download-1", "download-2", "download-3"].map(String::from).into_iter().collect()
+    );
+    assert_eq!(
+        workers.iter().filter(|w| w.name.starts_with("download")).map(|w| w.processed).sum::<u32>(),
+        12
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_speed_is_reported_while_running_and_never_from_finished_workers() {
-    let server = TestServer::start(ServerConfig { rate_limit: Some(300_000), ..Default::default() }).await.unwrap();
+    let server =
+        TestServer::start(ServerConfig { rate_limit: Some(300_000), ..Default::default() }).await.unwrap();
     let rig = Rig::new();
     rig.add(&server.add_podcast("speed", 3, 450_000));
     let engine = rig.engine();
@@ -130,7 +174,10 @@ async fn live_speed_is_reported_while_running_and_never_from_finished_workers() 
     let run = spawn_run(&engine);
     let store = rig.store.clone();
     let now = || catalog_sync_core::clock::Clock::now_ms(&catalog_sync_core::clock::SystemClock);
-    wait_for("a measured speed", || task_center(&store, now(), 30_000).unwrap().jobs.iter().any(|j| j.id == job && j.speed_bps > 0)).await;
+    wait_for("a measured speed", || {
+        task_center(&store, now(), 30_000).unwrap().jobs.iter().any(|j| j.id == job && j.speed_bps > 0)
+    })
+    .await;
     let view = task_center(&store, now(), 30_000).unwrap().jobs.into_iter().find(|j| j.id == job).unwrap();
     assert!(view.active_workers >= 1 && view.progress_text.contains("items"), "{view:?}");
     assert!(view.speed_bps < 3 * 300_000 * 2, "speed comes from streamed bytes: {view:?}");
@@ -141,7 +188,8 @@ async fn live_speed_is_reported_while_running_and_never_from_finished_workers() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_resume_and_cancel_mid_stage_lose_nothing_and_repeat_nothing() {
-    let server = TestServer::start(ServerConfig { rate_limit: Some(400_000), ..Default::default() }).await.unwrap();
+    let server =
+        TestServer::start(ServerConfig { rate_limit: Some(400_000), ..Default::default() }).await.unwrap();
     let rig = Rig::new();
     rig.add(&server.add_podcast("p", 8, 200_000));
     let engine = rig.engine();
@@ -154,7 +202,8 @@ async fn pause_resume_and_cancel_mid_stage_lose_nothing_and_repeat_nothing() {
     assert_eq!(ran, vec![(job, JobStatus::Paused)]);
     let done_at_pause = store.playlist_items(1).unwrap().iter().filter(|e| e.file.is_some()).count();
     assert!(done_at_pause < 8, "paused mid-stage");
-    let (files, parts): (Vec<_>, Vec<_>) = rig.library_files().into_keys().partition(|p| !p.ends_with(".part"));
+    let (files, parts): (Vec<_>, Vec<_>) =
+        rig.library_files().into_keys().partition(|p| !p.ends_with(".part"));
     assert_eq!((files.len(), parts.len()), (done_at_pause, 0), "a pause drains: no partial file");
     // resume: the job is queued again and finishes; no media is fetched twice
     engine.command(job, JobCommand::Resume).await.unwrap();
@@ -162,7 +211,11 @@ async fn pause_resume_and_cancel_mid_stage_lose_nothing_and_repeat_nothing() {
     let ran = engine.run_queued().await.unwrap();
     assert_eq!(ran, vec![(job, JobStatus::Succeeded)]);
     for n in 1..=8 {
-        assert_eq!(server.stats().body_bytes_for(&format!("/p/{n}.mp3")), 200_000, "episode {n} sent exactly once");
+        assert_eq!(
+            server.stats().body_bytes_for(&format!("/p/{n}.mp3")),
+            200_000,
+            "episode {n} sent exactly once"
+        );
     }
     // cancel: transfers stop at once; parts stay; a later job resumes them with ranges
     server.set_rate_limit(Some(200_000));
@@ -170,17 +223,29 @@ async fn pause_resume_and_cancel_mid_stage_lose_nothing_and_repeat_nothing() {
     let cancel_job = engine.enqueue(JobKind::SyncDownload, vec![c]).await.unwrap();
     let run = spawn_run(&engine);
     let lib = rig.library();
-    wait_for("partial files", || std::fs::read_dir(lib.join("Podcast c")).map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "part") && e.metadata().unwrap().len() > 20_000)).unwrap_or(false)).await;
+    wait_for("partial files", || {
+        std::fs::read_dir(lib.join("Podcast c"))
+            .map(|d| {
+                d.flatten().any(|e| {
+                    e.path().extension().is_some_and(|x| x == "part") && e.metadata().unwrap().len() > 20_000
+                })
+            })
+            .unwrap_or(false)
+    })
+    .await;
     engine.command(cancel_job, JobCommand::Cancel).await.unwrap();
     assert_eq!(run.await.unwrap().unwrap(), vec![(cancel_job, JobStatus::Cancelled)]);
     assert_eq!(store.stage_counts(cancel_job, 1).unwrap().running, 0, "nothing is left looking claimed");
     server.set_rate_limit(None);
     let (_, status) = rig.run(JobKind::DownloadOnly, vec![c]).await;
     assert_eq!(status, JobStatus::Succeeded);
-    let ranges: Vec<String> = (1..=3).flat_map(|n| server.stats().ranges_for(&format!("/c/{n}.mp3")).to_vec()).collect();
+    let ranges: Vec<String> =
+        (1..=3).flat_map(|n| server.stats().ranges_for(&format!("/c/{n}.mp3")).to_vec()).collect();
     assert!(!ranges.is_empty(), "cancelled transfers resume from their parts");
-    let manifest: BTreeMap<String, String> = server.manifest().into_iter().map(|(k, v)| (k, v.sha256_hex)).collect();
-    let got: HashSet<String> = rig.library_files().into_iter().filter(|(p, _)| p.ends_with(".mp3")).map(|(_, s)| s).collect();
+    let manifest: BTreeMap<String, String> =
+        server.manifest().into_iter().map(|(k, v)| (k, v.sha256_hex)).collect();
+    let got: HashSet<String> =
+        rig.library_files().into_iter().filter(|(p, _)| p.ends_with(".mp3")).map(|(_, s)| s).collect();
     assert_eq!(got, manifest.into_values().collect());
 }
 
@@ -221,13 +286,28 @@ async fn runs_increase_and_failed_stages_carry_typed_errors() {
     let ran = engine.run_queued().await.unwrap();
     assert_eq!(ran, vec![(job, JobStatus::Succeeded)]);
     let runs = rig.store.runs(job).unwrap();
-    assert_eq!(runs.iter().map(|r| run_id(job, r.n)).collect::<Vec<_>>(), vec![format!("job-{job}-run-2"), format!("job-{job}-run-1")]);
+    assert_eq!(
+        runs.iter().map(|r| run_id(job, r.n)).collect::<Vec<_>>(),
+        vec![format!("job-{job}-run-2"), format!("job-{job}-run-1")]
+    );
     assert!(runs[0].steps.iter().all(|s| s.error.is_none()));
     assert_eq!(rig.library_files().keys().filter(|p| p.ends_with(".mp3")).count(), 3);
     let log = rig.store.job_log(job).unwrap();
     assert!(log.iter().any(|(_, l)| l.text.contains("RetryFailed")), "commands are in the job log");
-    assert!(log.iter().any(|(_, l)| l.kind == catalog_sync_core::store::job_log::LogKind::Error && l.text.contains("failed: ") && l.text.contains("404")), "item errors are in the job log: {log:?}");
-    assert!(log.iter().filter(|(_, l)| l.kind == catalog_sync_core::store::job_log::LogKind::Item && l.text.contains(" done")).count() >= 4, "item transitions are in the job log: {log:?}");
+    assert!(
+        log.iter().any(|(_, l)| l.kind == catalog_sync_core::store::job_log::LogKind::Error
+            && l.text.contains("failed: ")
+            && l.text.contains("404")),
+        "item errors are in the job log: {log:?}"
+    );
+    assert!(
+        log.iter()
+            .filter(|(_, l)| l.kind == catalog_sync_core::store::job_log::LogKind::Item
+                && l.text.contains(" done"))
+            .count()
+            >= 4,
+        "item transitions are in the job log: {log:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,7 +315,8 @@ async fn the_global_bandwidth_limit_holds_all_transfers_together() {
     let server = TestServer::start(ServerConfig::default()).await.unwrap();
     let rig = Rig::new();
     rig.add(&server.add_podcast("bw", 3, 200_000));
-    let limited = catalog_sync_core::config::Config { bandwidth_limit_bytes_per_sec: Some(400_000), ..rig.config() };
+    let limited =
+        catalog_sync_core::config::Config { bandwidth_limit_bytes_per_sec: Some(400_000), ..rig.config() };
     let engine = rig.engine_with(limited);
     engine.enqueue(JobKind::SyncDownload, vec![]).await.unwrap();
     let started = std::time::Instant::now();

@@ -35,7 +35,10 @@ fn item(n: u32, guid: bool) -> ItemRow {
     ItemRow {
         guid: guid.then(|| format!("guid-{n}")),
         title: Some(format!("Episode {n}: The Answer")),
-        enclosure: Some(catalog_sync_core::catalog::Enclosure { url: format!("http://127.0.0.1:9/old/ep{n}.mp3"), ..Default::default() }),
+        enclosure: Some(catalog_sync_core::catalog::Enclosure {
+            url: format!("http://127.0.0.1:9/old/ep{n}.mp3"),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -61,11 +64,15 @@ fn feed(server: &TestServer) -> Option<Url> {
 #[tokio::test]
 async fn podcastindex_signs_every_request_and_finds_by_guid_then_by_search() {
     let server = TestServer::start(ServerConfig::default()).await.unwrap();
-    let pi = FakePodcastIndex::mount(&server, "/pi", KEY, SECRET, vec![episode(&server, 1), episode(&server, 2)]);
+    let pi =
+        FakePodcastIndex::mount(&server, "/pi", KEY, SECRET, vec![episode(&server, 1), episode(&server, 2)]);
     let cx = ctx(config(Some(&pi), KEY, SECRET, None), feed(&server), Some("The Show"));
     let found = run_source(&Indexes::standard(), &item(1, true), &cx).await.unwrap();
     assert_eq!(urls(&found), vec![server.url("/cdn/ep1.mp3").to_string()]);
-    assert_eq!(found.note.as_deref(), Some("podcastindex: 1 result; fyyd: skipped (disabled (fyyd_enabled = false))"));
+    assert_eq!(
+        found.note.as_deref(),
+        Some("podcastindex: 1 result; fyyd: skipped (disabled (fyyd_enabled = false))")
+    );
     // an item without guid: search the show, read its episodes, match the title
     let found = run_source(&Indexes::standard(), &item(2, false), &cx).await.unwrap();
     assert_eq!(urls(&found), vec![server.url("/cdn/ep2.mp3").to_string()]);
@@ -91,7 +98,10 @@ async fn wrong_credentials_are_rejected_while_fyyd_still_answers() {
     let found = run_source(&Indexes::standard(), &item(1, true), &cx).await.unwrap();
     assert_eq!(urls(&found), vec![server.url("/cdn/ep1.mp3").to_string()]);
     let note = found.note.unwrap();
-    assert!(note.starts_with("podcastindex: error: HTTP 401 from ") && note.ends_with("; fyyd: 1 result"), "{note}");
+    assert!(
+        note.starts_with("podcastindex: error: HTTP 401 from ") && note.ends_with("; fyyd: 1 result"),
+        "{note}"
+    );
     assert_eq!(pi.rejected(), 1);
     assert_eq!(fyyd.requests()[0].param("guid"), Some("guid-1"));
 }
@@ -151,7 +161,11 @@ impl Write for Captured {
 async fn the_key_and_secret_never_reach_logs_or_errors() {
     let captured = Captured::default();
     let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_ansi(false).with_writer(move || sink.clone()).finish();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || sink.clone())
+        .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let server = TestServer::start(ServerConfig::default()).await.unwrap();
@@ -165,19 +179,25 @@ async fn the_key_and_secret_never_reach_logs_or_errors() {
         errors.push(format!("{:?}", cx.config));
         // the whole cascade's failure text too
         let cascade = catalog_sync_core::download::resolve::Cascade::new(vec![Box::new(Indexes::standard())]);
-        if let catalog_sync_core::download::resolve::Resolution::Failed(f) = cascade.resolve(1, &item(9, true), &cx).await {
+        if let catalog_sync_core::download::resolve::Resolution::Failed(f) =
+            cascade.resolve(1, &item(9, true), &cx).await
+        {
             errors.push(f.to_string());
             errors.push(format!("{f:?}"));
         }
     }
     assert_eq!(pi.rejected(), 4, "wrong credentials were really sent and refused");
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("provider=\"podcastindex\"") && logs.contains("HTTP 401"), "tracing captured the provider calls:\n{logs}");
+    assert!(
+        logs.contains("provider=\"podcastindex\"") && logs.contains("HTTP 401"),
+        "tracing captured the provider calls:\n{logs}"
+    );
     let all = format!("{logs}\n{}", errors.join("\n"));
     for secret in [KEY, SECRET, "wrong-secret-value", "wrong-key-value"] {
         assert!(!all.contains(secret), "{secret} leaked into:\n{all}");
     }
     // the Authorization hash is derived from the secret: it is not logged either
-    let hash = catalog_sync_core::download::resolve::index::podcastindex::auth_hash(KEY, SECRET, "1700000000");
+    let hash =
+        catalog_sync_core::download::resolve::index::podcastindex::auth_hash(KEY, SECRET, "1700000000");
     assert!(!all.contains(&hash));
 }

@@ -42,7 +42,11 @@ async fn ytdlp_resolves_a_page_with_an_audio_element_to_a_direct_url() {
     let media = server.add_media("/yt/media/ep1.mp3", 20_000);
     let page = server.add_page("/yt/episode-1.html", &page_html("/yt/media/ep1.mp3"));
     let item = ItemRow { link: Some(page.to_string()), ..Default::default() };
-    let cx = ctx(Config { ytdlp_path: Some(binary), subprocess_stall_timeout_ms: 60_000, ..offline_config() }, None, None);
+    let cx = ctx(
+        Config { ytdlp_path: Some(binary), subprocess_stall_timeout_ms: 60_000, ..offline_config() },
+        None,
+        None,
+    );
     let found = run_source(&YtDlp, &item, &cx).await.unwrap();
     assert_eq!(urls(&found), vec![media.url.to_string()]);
     assert_eq!(found.candidates[0].fetch, Fetch::Http, "a direct http URL goes through our downloader");
@@ -56,16 +60,33 @@ async fn ytdlp_downloads_into_a_work_folder_and_the_file_is_renamed_into_place()
     let page = server.add_page("/yt2/episode-2.html", &page_html("/yt2/media/ep2.mp3"));
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("Show").join("2024-05-01 Episode 2 100%.mp3");
-    let candidate = Candidate { source: "yt-dlp", url: page, mime_type: None, length: None, integrity: None, fetch: Fetch::YtDlp { binary, format: None } };
+    let candidate = Candidate {
+        source: "yt-dlp",
+        url: page,
+        mime_type: None,
+        length: None,
+        integrity: None,
+        fetch: Fetch::YtDlp { binary, format: None },
+    };
     let config = Config { subprocess_stall_timeout_ms: 60_000, ..offline_config() };
     let seen = std::sync::Mutex::new(Vec::new());
-    let progress = |p: catalog_sync_core::download::TransferProgress| seen.lock().unwrap().push((p.downloaded, p.total));
+    let progress =
+        |p: catalog_sync_core::download::TransferProgress| seen.lock().unwrap().push((p.downloaded, p.total));
     let file = ytdlp::fetch(&candidate, &dest, &config, &CancellationToken::new(), &progress).await.unwrap();
     let seen = seen.into_inner().unwrap();
-    assert!(seen.len() >= 2 && seen.last() == Some(&(30_000, Some(30_000))), "yt-dlp's progress is reported, then the exact size: {seen:?}");
-    assert_eq!((file.path.as_path(), file.size, file.sha256_hex.as_str()), (dest.as_path(), 30_000, media.sha256_hex.as_str()));
+    assert!(
+        seen.len() >= 2 && seen.last() == Some(&(30_000, Some(30_000))),
+        "yt-dlp's progress is reported, then the exact size: {seen:?}"
+    );
+    assert_eq!(
+        (file.path.as_path(), file.size, file.sha256_hex.as_str()),
+        (dest.as_path(), 30_000, media.sha256_hex.as_str())
+    );
     assert_eq!(hex::encode(Sha256::digest(std::fs::read(&dest).unwrap())), media.sha256_hex);
-    let names: Vec<String> = std::fs::read_dir(dest.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(dest.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(names, vec!["2024-05-01 Episode 2 100%.mp3".to_string()], "no work folder left behind");
 }
 
@@ -73,20 +94,23 @@ async fn ytdlp_downloads_into_a_work_folder_and_the_file_is_renamed_into_place()
 fn hanging_ytdlp(dir: &Path) -> (PathBuf, PathBuf) {
     let script = dir.join("yt-dlp");
     let pids = dir.join("pids");
-    std::fs::write(&script, format!("#!/bin/sh\nsleep 600 &\necho $! > {}\nsleep 600\n", pids.display())).unwrap();
+    std::fs::write(&script, format!("#!/bin/sh\nsleep 600 &\necho $! > {}\nsleep 600\n", pids.display()))
+        .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     (script, pids)
 }
 
 fn running(pid: &str) -> bool {
-    std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| !r.trim_start().starts_with('Z')))
+    std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+        .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| !r.trim_start().starts_with('Z')))
 }
 
 #[tokio::test]
 async fn a_stalled_ytdlp_is_killed_with_its_process_group() {
     let dir = tempfile::tempdir().unwrap();
     let (script, pids) = hanging_ytdlp(dir.path());
-    let config = Config { ytdlp_path: Some(script.clone()), subprocess_stall_timeout_ms: 300, ..offline_config() };
+    let config =
+        Config { ytdlp_path: Some(script.clone()), subprocess_stall_timeout_ms: 300, ..offline_config() };
     let item = ItemRow { link: Some("http://127.0.0.1:9/episode".into()), ..Default::default() };
     let cx = ctx(config.clone(), None, None);
     let err = run_source(&YtDlp, &item, &cx).await.unwrap_err();
@@ -104,7 +128,14 @@ async fn a_stalled_ytdlp_is_killed_with_its_process_group() {
     // the same when yt-dlp downloads itself
     std::fs::remove_file(&pids).unwrap();
     let dest = dir.path().join("lib").join("ep.mp3");
-    let candidate = Candidate { source: "yt-dlp", url: url::Url::parse("http://127.0.0.1:9/episode").unwrap(), mime_type: None, length: None, integrity: None, fetch: Fetch::YtDlp { binary: script, format: None } };
+    let candidate = Candidate {
+        source: "yt-dlp",
+        url: url::Url::parse("http://127.0.0.1:9/episode").unwrap(),
+        mime_type: None,
+        length: None,
+        integrity: None,
+        fetch: Fetch::YtDlp { binary: script, format: None },
+    };
     let err = ytdlp::fetch(&candidate, &dest, &config, &CancellationToken::new(), &|_| {}).await.unwrap_err();
     assert!(err.contains("printed nothing"), "{err}");
     assert!(!dest.exists());

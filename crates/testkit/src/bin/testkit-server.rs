@@ -37,7 +37,17 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { feeds: 20, episodes: 10, size: 2_000_000, rate: None, latency_ms: 0, port: 0, out: None, fault_percent: 0, fault_seed: 1 };
+    let mut a = Args {
+        feeds: 20,
+        episodes: 10,
+        size: 2_000_000,
+        rate: None,
+        latency_ms: 0,
+        port: 0,
+        out: None,
+        fault_percent: 0,
+        fault_seed: 1,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
@@ -73,12 +83,21 @@ async fn main() -> std::io::Result<()> {
             std::process::exit(2);
         }
     };
-    let config = ServerConfig { port: args.port, rate_limit: args.rate, latency_ms: args.latency_ms, ..ServerConfig::default() };
+    let config = ServerConfig {
+        port: args.port,
+        rate_limit: args.rate,
+        latency_ms: args.latency_ms,
+        ..ServerConfig::default()
+    };
     let server = TestServer::start(config).await?;
-    let feeds: Vec<_> = (0..args.feeds).map(|f| server.add_podcast(&format!("feed-{f:03}"), args.episodes, args.size)).collect();
+    let feeds: Vec<_> = (0..args.feeds)
+        .map(|f| server.add_podcast(&format!("feed-{f:03}"), args.episodes, args.size))
+        .collect();
     let opml = server.add_opml("/subscriptions.opml", &feeds);
 
-    let dir = args.out.unwrap_or_else(|| std::env::temp_dir().join(format!("testkit-server-{}", std::process::id())));
+    let dir = args
+        .out
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("testkit-server-{}", std::process::id())));
     std::fs::create_dir_all(&dir)?;
     let manifest_path = dir.join("manifest.sha256");
     let mut manifest = String::new();
@@ -87,7 +106,10 @@ async fn main() -> std::io::Result<()> {
     }
     std::fs::write(&manifest_path, manifest)?;
     let faults = inject_faults(&server, args.fault_percent, args.fault_seed);
-    std::fs::write(dir.join("faults.txt"), faults.iter().map(|(kind, path)| format!("{kind}  {path}\n")).collect::<String>())?;
+    std::fs::write(
+        dir.join("faults.txt"),
+        faults.iter().map(|(kind, path)| format!("{kind}  {path}\n")).collect::<String>(),
+    )?;
 
     let mut out = std::io::stdout().lock();
     writeln!(out, "BASE {}", server.base_url())?;
@@ -126,7 +148,8 @@ fn seeded(seed: u64, s: &str) -> u64 {
 /// Sets a one-time fault on `percent` % of the media files (module docs); returns
 /// `(kind, url path)` per faulted file, in pick order.
 fn inject_faults(server: &TestServer, percent: u64, seed: u64) -> Vec<(&'static str, String)> {
-    let mut media: Vec<(String, u64)> = server.manifest().values().map(|m| (m.url.path().to_owned(), m.size)).collect();
+    let mut media: Vec<(String, u64)> =
+        server.manifest().values().map(|m| (m.url.path().to_owned(), m.size)).collect();
     media.sort_by_key(|(path, _)| (seeded(seed, path), path.clone()));
     let count = (media.len() as u64 * percent + 50) / 100;
     let mut picked = Vec::new();

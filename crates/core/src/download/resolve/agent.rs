@@ -65,9 +65,11 @@ fn prompt(item: &ItemRow, ctx: &ResolveCtx) -> String {
 
 /// The first http(s) URL in `text` (surrounding brackets, quotes and punctuation removed).
 pub fn first_url(text: &str) -> Option<Url> {
-    text.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '(' | ')' | '[' | ']' | '`'))
-        .map(|w| w.trim_end_matches(['.', ',', ';', ':', '!', '?']))
-        .find_map(http_url)
+    text.split(|c: char| {
+        c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '(' | ')' | '[' | ']' | '`')
+    })
+    .map(|w| w.trim_end_matches(['.', ',', ';', ':', '!', '?']))
+    .find_map(http_url)
 }
 
 fn clip(mut s: String) -> String {
@@ -81,8 +83,19 @@ fn clip(mut s: String) -> String {
     s
 }
 
-async fn run_tool(name: &str, args: &Value, item: &ItemRow, ctx: &ResolveCtx, http: &Http) -> Result<String, SourceError> {
-    let url_arg = || args.get("url").and_then(|u| u.as_str()).and_then(http_url).ok_or_else(|| SourceError::Parse(format!("{name}: missing or bad url argument")));
+async fn run_tool(
+    name: &str,
+    args: &Value,
+    item: &ItemRow,
+    ctx: &ResolveCtx,
+    http: &Http,
+) -> Result<String, SourceError> {
+    let url_arg = || {
+        args.get("url")
+            .and_then(|u| u.as_str())
+            .and_then(http_url)
+            .ok_or_else(|| SourceError::Parse(format!("{name}: missing or bad url argument")))
+    };
     Ok(match name {
         "index_lookup" => {
             let indexes = index::Indexes::standard();
@@ -92,7 +105,11 @@ async fn run_tool(name: &str, args: &Value, item: &ItemRow, ctx: &ResolveCtx, ht
         "fetch_page" => {
             let url = url_arg()?;
             let page = http.get(&url, HeaderMap::new()).await?;
-            let links: Vec<Value> = media_links(&page.text, &page.url).into_iter().take(50).map(|l| json!({"url": l.url.as_str(), "type": l.mime_type})).collect();
+            let links: Vec<Value> = media_links(&page.text, &page.url)
+                .into_iter()
+                .take(50)
+                .map(|l| json!({"url": l.url.as_str(), "type": l.mime_type}))
+                .collect();
             json!({"final_url": page.url.as_str(), "media_links": links}).to_string()
         }
         "head_url" => {
@@ -120,7 +137,12 @@ impl Source for Agent {
         Limits { max_requests: MAX_REQUESTS, deadline: DEADLINE }
     }
 
-    fn resolve<'a>(&'a self, item: &'a ItemRow, ctx: &'a ResolveCtx, http: &'a Http) -> BoxFuture<'a, Result<Found, SourceError>> {
+    fn resolve<'a>(
+        &'a self,
+        item: &'a ItemRow,
+        ctx: &'a ResolveCtx,
+        http: &'a Http,
+    ) -> BoxFuture<'a, Result<Found, SourceError>> {
         async move {
             let c = &ctx.config;
             let base = c.agent_base_url.as_deref().unwrap_or_default().trim_end_matches('/');

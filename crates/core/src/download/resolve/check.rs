@@ -26,13 +26,20 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Whether a `Content-Type` names media. `url_path` decides for missing or generic types
 /// (`application/octet-stream`, `binary/octet-stream`): it must end in a media extension.
 pub fn is_media_type(content_type: Option<&str>, url_path: &str) -> bool {
-    let essence = content_type.and_then(|c| c.split(';').next()).map(|c| c.trim().to_ascii_lowercase()).unwrap_or_default();
+    let essence = content_type
+        .and_then(|c| c.split(';').next())
+        .map(|c| c.trim().to_ascii_lowercase())
+        .unwrap_or_default();
     if essence.starts_with("audio/") || essence.starts_with("video/") {
         return !essence.contains("mpegurl"); // an HLS playlist is not a file
     }
     match essence.as_str() {
         "application/ogg" | "application/mp4" | "application/x-matroska" => true,
-        "" | "application/octet-stream" | "binary/octet-stream" | "application/x-download" | "application/force-download" => has_media_extension(url_path),
+        ""
+        | "application/octet-stream"
+        | "binary/octet-stream"
+        | "application/x-download"
+        | "application/force-download" => has_media_extension(url_path),
         _ => false,
     }
 }
@@ -42,14 +49,22 @@ pub fn is_media_type(content_type: Option<&str>, url_path: &str) -> bool {
 /// the file.
 pub fn is_document_type(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence.starts_with("text/") || essence.ends_with("/json") || essence.ends_with("+json") || essence.ends_with("/xml") || essence.ends_with("+xml")
+    essence.starts_with("text/")
+        || essence.ends_with("/json")
+        || essence.ends_with("+json")
+        || essence.ends_with("/xml")
+        || essence.ends_with("+xml")
 }
 
 /// Whether the last path segment ends in a common audio or video extension.
 pub fn has_media_extension(url_path: &str) -> bool {
-    const EXT: &[&str] = &["mp3", "m4a", "m4b", "mp4", "m4v", "aac", "ogg", "oga", "opus", "flac", "wav", "webm", "mkv", "mov", "wma", "spx"];
+    const EXT: &[&str] = &[
+        "mp3", "m4a", "m4b", "mp4", "m4v", "aac", "ogg", "oga", "opus", "flac", "wav", "webm", "mkv", "mov",
+        "wma", "spx",
+    ];
     let last = url_path.rsplit('/').next().unwrap_or("");
-    last.rsplit_once('.').is_some_and(|(stem, ext)| !stem.is_empty() && EXT.contains(&ext.to_ascii_lowercase().as_str()))
+    last.rsplit_once('.')
+        .is_some_and(|(stem, ext)| !stem.is_empty() && EXT.contains(&ext.to_ascii_lowercase().as_str()))
 }
 
 /// Checks that `candidate` answers with media (module docs). yt-dlp candidates pass: yt-dlp
@@ -63,9 +78,15 @@ pub async fn probe(client: &reqwest::Client, candidate: &Candidate) -> Result<()
     let head = tokio::time::timeout(PROBE_TIMEOUT, client.head(url.clone()).send()).await;
     let resp = match head {
         Ok(Ok(r)) if r.status().is_success() => r,
-        Ok(Ok(r)) if matches!(r.status().as_u16(), 404 | 410) => return Err(format!("HTTP {}", r.status().as_u16())),
+        Ok(Ok(r)) if matches!(r.status().as_u16(), 404 | 410) => {
+            return Err(format!("HTTP {}", r.status().as_u16()))
+        }
         _ => {
-            let get = client.get(url.clone()).header(RANGE, "bytes=0-0").header(reqwest::header::ACCEPT_ENCODING, "identity").send();
+            let get = client
+                .get(url.clone())
+                .header(RANGE, "bytes=0-0")
+                .header(reqwest::header::ACCEPT_ENCODING, "identity")
+                .send();
             match tokio::time::timeout(PROBE_TIMEOUT, get).await {
                 Ok(Ok(r)) => r,
                 Ok(Err(e)) => return Err(format!("request failed: {e}")),
@@ -83,13 +104,19 @@ pub async fn probe(client: &reqwest::Client, candidate: &Candidate) -> Result<()
         return Err(format!("not media: {}", content_type.unwrap_or("no Content-Type")));
     }
     let total = if status.as_u16() == 206 {
-        headers.get(CONTENT_RANGE).and_then(|v| v.to_str().ok()).and_then(|v| v.rsplit('/').next()).and_then(|t| t.trim().parse::<u64>().ok())
+        headers
+            .get(CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit('/').next())
+            .and_then(|t| t.trim().parse::<u64>().ok())
     } else {
         headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok())
     };
     match (total, candidate.length) {
         (Some(0), _) => Err("empty body".into()),
-        (Some(got), Some(expected)) if got != expected => Err(format!("length {got} bytes, expected {expected}")),
+        (Some(got), Some(expected)) if got != expected => {
+            Err(format!("length {got} bytes, expected {expected}"))
+        }
         _ => Ok(()),
     }
 }
@@ -144,16 +171,22 @@ impl Integrity {
             hex::decode(sha256_hex).map_err(|e| format!("bad sha256: {e}"))?
         } else {
             let (alg, path) = (self.alg, path.to_path_buf());
-            tokio::task::spawn_blocking(move || hash_file(alg, &path)).await.map_err(|e| e.to_string())?.map_err(|e| format!("cannot read the file: {e}"))?
+            tokio::task::spawn_blocking(move || hash_file(alg, &path))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("cannot read the file: {e}"))?
         };
         if self.digests.contains(&digest) {
             Ok(())
         } else {
-            Err(format!("integrity mismatch ({})", match self.alg {
-                HashAlg::Sha256 => "sha256",
-                HashAlg::Sha384 => "sha384",
-                HashAlg::Sha512 => "sha512",
-            }))
+            Err(format!(
+                "integrity mismatch ({})",
+                match self.alg {
+                    HashAlg::Sha256 => "sha256",
+                    HashAlg::Sha384 => "sha384",
+                    HashAlg::Sha512 => "sha512",
+                }
+            ))
         }
     }
 }

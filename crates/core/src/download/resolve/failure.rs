@@ -107,7 +107,9 @@ impl DownloadFailed {
                 items.push((url.to_string(), reason));
                 s.outcome = Outcome::Rejected(items);
             }
-            None => self.sources_tried.push(SourceOutcome::new(source, Outcome::Rejected(vec![(url.to_string(), reason)]))),
+            None => self
+                .sources_tried
+                .push(SourceOutcome::new(source, Outcome::Rejected(vec![(url.to_string(), reason)]))),
         }
     }
 }
@@ -143,13 +145,25 @@ mod tests {
     fn a_found_url_rejected_by_the_downloader_turns_into_rejected() {
         let mut e = DownloadFailed {
             item: 1,
-            sources_tried: vec![SourceOutcome::new("alternate", Outcome::Found { url: "http://b/1.opus".into(), rejected: vec![] })],
+            sources_tried: vec![SourceOutcome::new(
+                "alternate",
+                Outcome::Found { url: "http://b/1.opus".into(), rejected: vec![] },
+            )],
             direct_error: None,
             agent_message: None,
         };
         e.reject("alternate", "http://b/1.opus", "integrity mismatch".into());
-        assert_eq!(e.to_string(), "no source worked for item 1: alternate: rejected http://b/1.opus (integrity mismatch)");
+        assert_eq!(
+            e.to_string(),
+            "no source worked for item 1: alternate: rejected http://b/1.opus (integrity mismatch)"
+        );
         e.reject("enclosure", "http://a/1.mp3", "HTTP 404".into());
-        assert_eq!(e.sources_tried[1], SourceOutcome::new("enclosure", Outcome::Rejected(vec![("http://a/1.mp3".into(), "HTTP 404".into())])));
+        assert_eq!(
+            e.sources_tried[1],
+            SourceOutcome::new(
+                "enclosure",
+                Outcome::Rejected(vec![("http://a/1.mp3".into(), "HTTP 404".into())])
+            )
+        );
     }
 }

@@ -24,7 +24,9 @@ pub struct RefetchedFeed;
 pub fn find_entry<'a>(items: &'a [ParsedItem], item: &ItemRow) -> Option<&'a ParsedItem> {
     match &item.guid {
         Some(guid) => items.iter().find(|p| p.guid.as_deref() == Some(guid.as_str())),
-        None => item.title.as_ref().and_then(|t| items.iter().find(|p| p.title.as_deref() == Some(t.as_str()))),
+        None => {
+            item.title.as_ref().and_then(|t| items.iter().find(|p| p.title.as_deref() == Some(t.as_str())))
+        }
     }
 }
 
@@ -49,18 +51,35 @@ impl Source for RefetchedFeed {
         Limits { max_requests: 1, deadline: std::time::Duration::from_secs(60) }
     }
 
-    fn resolve<'a>(&'a self, item: &'a ItemRow, ctx: &'a ResolveCtx, http: &'a Http) -> BoxFuture<'a, Result<Found, SourceError>> {
+    fn resolve<'a>(
+        &'a self,
+        item: &'a ItemRow,
+        ctx: &'a ResolveCtx,
+        http: &'a Http,
+    ) -> BoxFuture<'a, Result<Found, SourceError>> {
         async move {
             let Some(feed_url) = &ctx.feed_url else { return Ok(Found::default()) };
             let page = http.get(feed_url, HeaderMap::new()).await?;
-            let doc = parse_document(&page.bytes, &page.url).map_err(|e| SourceError::Parse(e.to_string()))?;
-            let Document::Playlist(playlist) = doc else { return Err(SourceError::Parse("not a feed any more".into())) };
-            let Some(entry) = find_entry(&playlist.items, item) else {
-                return Ok(Found { candidates: vec![], note: Some("the item is no longer in the feed".into()) });
+            let doc =
+                parse_document(&page.bytes, &page.url).map_err(|e| SourceError::Parse(e.to_string()))?;
+            let Document::Playlist(playlist) = doc else {
+                return Err(SourceError::Parse("not a feed any more".into()));
             };
-            let mut candidates: Vec<Candidate> = entry.enclosure.iter().filter_map(|e| Some(Candidate::http(NAME, http_url(&e.url)?, e.mime_type.clone()))).collect();
-            let now = ItemRow { alternate_enclosures: entry.alternate_enclosures.clone(), ..Default::default() };
-            candidates.extend(alternate::candidates(&now).into_iter().map(|c| Candidate { source: NAME, ..c }));
+            let Some(entry) = find_entry(&playlist.items, item) else {
+                return Ok(Found {
+                    candidates: vec![],
+                    note: Some("the item is no longer in the feed".into()),
+                });
+            };
+            let mut candidates: Vec<Candidate> = entry
+                .enclosure
+                .iter()
+                .filter_map(|e| Some(Candidate::http(NAME, http_url(&e.url)?, e.mime_type.clone())))
+                .collect();
+            let now =
+                ItemRow { alternate_enclosures: entry.alternate_enclosures.clone(), ..Default::default() };
+            candidates
+                .extend(alternate::candidates(&now).into_iter().map(|c| Candidate { source: NAME, ..c }));
             Ok(Found { candidates, note: None })
         }
         .boxed()
@@ -73,9 +92,17 @@ mod tests {
 
     #[test]
     fn entry_cases() {
-        let p = |guid: Option<&str>, title: &str| ParsedItem { guid: guid.map(str::to_string), title: Some(title.into()), ..Default::default() };
+        let p = |guid: Option<&str>, title: &str| ParsedItem {
+            guid: guid.map(str::to_string),
+            title: Some(title.into()),
+            ..Default::default()
+        };
         let items = vec![p(Some("g-1"), "One"), p(None, "Two"), p(Some("g-3"), "Three")];
-        let item = |guid: Option<&str>, title: Option<&str>| ItemRow { guid: guid.map(str::to_string), title: title.map(str::to_string), ..Default::default() };
+        let item = |guid: Option<&str>, title: Option<&str>| ItemRow {
+            guid: guid.map(str::to_string),
+            title: title.map(str::to_string),
+            ..Default::default()
+        };
         // (item, expected title of the entry found)
         let cases = [
             (item(Some("g-3"), Some("Renamed")), Some("Three")),

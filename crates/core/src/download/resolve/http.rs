@@ -59,7 +59,13 @@ impl Http {
     }
 
     /// Sends one request (budgeted) and reads its body. Errors: budget, HTTP, non-2xx status.
-    pub async fn send(&self, method: Method, url: &Url, headers: HeaderMap, json: Option<&serde_json::Value>) -> Result<Page, SourceError> {
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        headers: HeaderMap,
+        json: Option<&serde_json::Value>,
+    ) -> Result<Page, SourceError> {
         self.take()?;
         let mut req = self.client.request(method, url.clone()).headers(headers);
         if let Some(body) = json {
@@ -72,11 +78,17 @@ impl Http {
                 return Err(status_error(status, url));
             }
             let final_url = resp.url().clone();
-            let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let content_type = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let mut bytes = Vec::new();
             while let Some(chunk) = resp.chunk().await? {
                 if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(SourceError::Parse(format!("body of {url} larger than {MAX_BODY_BYTES} bytes")));
+                    return Err(SourceError::Parse(format!(
+                        "body of {url} larger than {MAX_BODY_BYTES} bytes"
+                    )));
                 }
                 bytes.extend_from_slice(&chunk);
             }
@@ -102,7 +114,12 @@ impl Http {
     }
 
     /// POST `body` as JSON to `url` and parse the answer as JSON.
-    pub async fn post_json(&self, url: &Url, headers: HeaderMap, body: &serde_json::Value) -> Result<serde_json::Value, SourceError> {
+    pub async fn post_json(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, SourceError> {
         let page = self.send(Method::POST, url, headers, Some(body)).await?;
         serde_json::from_slice(&page.bytes).map_err(|e| SourceError::Parse(format!("{url}: {e}")))
     }
@@ -114,7 +131,8 @@ impl Http {
         let resp = self.client.head(url.clone()).send().await?;
         let h = resp.headers();
         let ct = h.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let len = h.get(reqwest::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+        let len =
+            h.get(reqwest::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
         Ok((resp.status().as_u16(), ct, len))
     }
 }
@@ -132,6 +150,9 @@ mod tests {
         let http = Http::new(reqwest::Client::new(), 2, CancellationToken::new());
         let got: Vec<bool> = (0..4).map(|_| http.take().is_ok()).collect();
         assert_eq!((got, http.used()), (vec![true, true, false, false], 2));
-        assert!(matches!(Http::new(reqwest::Client::new(), 0, CancellationToken::new()).take(), Err(SourceError::Budget(0))));
+        assert!(matches!(
+            Http::new(reqwest::Client::new(), 0, CancellationToken::new()).take(),
+            Err(SourceError::Budget(0))
+        ));
     }
 }

@@ -34,8 +34,17 @@ impl Source for KnownEnclosure {
         Limits { max_requests: 0, deadline: std::time::Duration::from_secs(1) }
     }
 
-    fn resolve<'a>(&'a self, item: &'a ItemRow, _ctx: &'a ResolveCtx, _http: &'a Http) -> BoxFuture<'a, Result<Found, SourceError>> {
-        let candidates = item.enclosure.iter().filter_map(|e| Some(Candidate::http(NAME, http_url(&e.url)?, e.mime_type.clone()))).collect();
+    fn resolve<'a>(
+        &'a self,
+        item: &'a ItemRow,
+        _ctx: &'a ResolveCtx,
+        _http: &'a Http,
+    ) -> BoxFuture<'a, Result<Found, SourceError>> {
+        let candidates = item
+            .enclosure
+            .iter()
+            .filter_map(|e| Some(Candidate::http(NAME, http_url(&e.url)?, e.mime_type.clone())))
+            .collect();
         async move { Ok(Found { candidates, note: None }) }.boxed()
     }
 }
@@ -48,7 +57,14 @@ mod tests {
     #[test]
     fn cases() {
         let cx = crate::download::resolve::tests::ctx();
-        let item = |url: Option<&str>| ItemRow { enclosure: url.map(|u| Enclosure { url: u.into(), length: Some(99), mime_type: Some("audio/mpeg".into()) }), ..Default::default() };
+        let item = |url: Option<&str>| ItemRow {
+            enclosure: url.map(|u| Enclosure {
+                url: u.into(),
+                length: Some(99),
+                mime_type: Some("audio/mpeg".into()),
+            }),
+            ..Default::default()
+        };
         // (enclosure, suitable, candidate URL)
         let cases = [
             (Some("https://cdn.example/ep1.mp3"), Ok(()), Some("https://cdn.example/ep1.mp3")),

@@ -20,6 +20,7 @@
 //! as the episode.
 
 pub mod agent;
+mod alternate;
 pub mod check;
 pub mod failure;
 pub mod feed;
@@ -28,7 +29,6 @@ pub mod index;
 pub mod known;
 pub mod page;
 pub mod ytdlp;
-mod alternate;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -92,7 +92,13 @@ impl Candidate {
     /// known. `sha256_hex` is the transfer's own hash of the file (lowercase hex);
     /// `content_type` the response's. Errors: the
     /// reason the bytes are not this episode; the caller deletes the file.
-    pub async fn verify(&self, path: &std::path::Path, size: u64, sha256_hex: &str, content_type: Option<&str>) -> Result<(), String> {
+    pub async fn verify(
+        &self,
+        path: &std::path::Path,
+        size: u64,
+        sha256_hex: &str,
+        content_type: Option<&str>,
+    ) -> Result<(), String> {
         if let Some(ct) = content_type.filter(|ct| check::is_document_type(ct)) {
             return Err(format!("not media: {ct}"));
         }
@@ -203,7 +209,12 @@ pub trait Source: Send + Sync {
         Limits { max_requests: 10, deadline: Duration::from_secs(30) }
     }
     /// Candidate URLs, best first. HTTP goes through `http`, which enforces the budget.
-    fn resolve<'a>(&'a self, item: &'a ItemRow, ctx: &'a ResolveCtx, http: &'a http::Http) -> BoxFuture<'a, Result<Found, SourceError>>;
+    fn resolve<'a>(
+        &'a self,
+        item: &'a ItemRow,
+        ctx: &'a ResolveCtx,
+        http: &'a http::Http,
+    ) -> BoxFuture<'a, Result<Found, SourceError>>;
 }
 
 /// Where a walk stands: the outcomes so far and the next source to ask. A downloader whose
@@ -224,7 +235,12 @@ impl Walk {
     /// Records that the downloader rejected `url` of `source` (transfer error, wrong type,
     /// length or integrity).
     pub fn reject(&mut self, source: &str, url: &str, reason: String) {
-        let mut f = DownloadFailed { item: 0, sources_tried: std::mem::take(&mut self.outcomes), direct_error: None, agent_message: None };
+        let mut f = DownloadFailed {
+            item: 0,
+            sources_tried: std::mem::take(&mut self.outcomes),
+            direct_error: None,
+            agent_message: None,
+        };
         f.reject(source, url, reason);
         self.outcomes = f.sources_tried;
     }
@@ -232,7 +248,11 @@ impl Walk {
     /// The failure naming every source walked (the rest of the registry was not reached
     /// only when a transient error ended the attempt).
     pub fn failed(self, item: u64) -> DownloadFailed {
-        let direct_error = self.outcomes.iter().find(|o| o.source == known::NAME && !matches!(o.outcome, Outcome::Skipped(_))).map(|o| o.outcome.to_string());
+        let direct_error = self
+            .outcomes
+            .iter()
+            .find(|o| o.source == known::NAME && !matches!(o.outcome, Outcome::Skipped(_)))
+            .map(|o| o.outcome.to_string());
         DownloadFailed { item, sources_tried: self.outcomes, direct_error, agent_message: self.agent_message }
     }
 }
@@ -337,10 +357,12 @@ impl Cascade {
                 }
             }
             if let Some(first) = checked.first() {
-                walk.outcomes.push(SourceOutcome::new(name, Outcome::Found { url: first.url.to_string(), rejected }));
+                walk.outcomes
+                    .push(SourceOutcome::new(name, Outcome::Found { url: first.url.to_string(), rejected }));
                 return Resolution::Found { candidates: checked, walk };
             }
-            let outcome = if rejected.is_empty() { Outcome::Nothing(found.note) } else { Outcome::Rejected(rejected) };
+            let outcome =
+                if rejected.is_empty() { Outcome::Nothing(found.note) } else { Outcome::Rejected(rejected) };
             walk.outcomes.push(SourceOutcome::new(name, outcome));
         }
         Resolution::Failed(walk.failed(item_id))
@@ -380,7 +402,12 @@ pub(crate) mod tests {
             (SourceError::Budget(30), false),
             (SourceError::Deadline(Duration::from_secs(1)), true),
             (SourceError::Parse("x".into()), false),
-            (SourceError::Subprocess(crate::download::subprocess::SubprocessError::Cancelled { program: "yt-dlp".into() }), false),
+            (
+                SourceError::Subprocess(crate::download::subprocess::SubprocessError::Cancelled {
+                    program: "yt-dlp".into(),
+                }),
+                false,
+            ),
         ];
         for (e, transient) in cases {
             assert_eq!(e.is_transient(), transient, "{e}");
@@ -390,16 +417,26 @@ pub(crate) mod tests {
     #[test]
     fn walk_failure_names_the_known_enclosure_error() {
         let mut walk = Walk::default();
-        walk.outcomes.push(SourceOutcome::new("enclosure", Outcome::Found { url: "http://a/1.mp3".into(), rejected: vec![] }));
+        walk.outcomes.push(SourceOutcome::new(
+            "enclosure",
+            Outcome::Found { url: "http://a/1.mp3".into(), rejected: vec![] },
+        ));
         walk.reject("enclosure", "http://a/1.mp3", "HTTP status 404 Not Found from http://a/1.mp3".into());
-        walk.outcomes.push(SourceOutcome::new("alternate", Outcome::Skipped("no alternate enclosures".into())));
+        walk.outcomes
+            .push(SourceOutcome::new("alternate", Outcome::Skipped("no alternate enclosures".into())));
         let f = walk.failed(3);
-        assert_eq!(f.direct_error.as_deref(), Some("rejected http://a/1.mp3 (HTTP status 404 Not Found from http://a/1.mp3)"));
+        assert_eq!(
+            f.direct_error.as_deref(),
+            Some("rejected http://a/1.mp3 (HTTP status 404 Not Found from http://a/1.mp3)")
+        );
         assert_eq!(f.sources_tried.len(), 2);
     }
 
     #[test]
     fn the_standard_registry_order() {
-        assert_eq!(Cascade::standard().names(), ["enclosure", "alternate", "feed", "page", "index", "yt-dlp", "agent"]);
+        assert_eq!(
+            Cascade::standard().names(),
+            ["enclosure", "alternate", "feed", "page", "index", "yt-dlp", "agent"]
+        );
     }
 }

@@ -50,10 +50,17 @@ pub fn media_links(html: &str, base: &Url) -> Vec<MediaLink> {
     let meta = selector("meta[property], meta[name]");
     let mut og: Vec<(String, Option<String>)> = Vec::new();
     for m in doc.select(&meta) {
-        let key = m.value().attr("property").or_else(|| m.value().attr("name")).unwrap_or("").to_ascii_lowercase();
+        let key =
+            m.value().attr("property").or_else(|| m.value().attr("name")).unwrap_or("").to_ascii_lowercase();
         let Some(content) = m.value().attr("content") else { continue };
         match key.as_str() {
-            "og:audio" | "og:audio:url" | "og:audio:secure_url" | "og:video" | "og:video:url" | "og:video:secure_url" | "twitter:player:stream" => {
+            "og:audio"
+            | "og:audio:url"
+            | "og:audio:secure_url"
+            | "og:video"
+            | "og:video:url"
+            | "og:video:secure_url"
+            | "twitter:player:stream" => {
                 og.push((content.to_string(), None));
             }
             "og:audio:type" | "og:video:type" | "twitter:player:stream:content_type" => {
@@ -66,7 +73,8 @@ pub fn media_links(html: &str, base: &Url) -> Vec<MediaLink> {
     }
     // og:video is often an HTML player: keep only media-looking ones
     for (url, mime) in og {
-        let media = mime.as_deref().is_some_and(|m| m.starts_with("audio/") || m.starts_with("video/")) || Url::parse(&url).map(|u| has_media_extension(u.path())).unwrap_or(false);
+        let media = mime.as_deref().is_some_and(|m| m.starts_with("audio/") || m.starts_with("video/"))
+            || Url::parse(&url).map(|u| has_media_extension(u.path())).unwrap_or(false);
         if media {
             push(&url, mime);
         }
@@ -131,11 +139,19 @@ impl Source for EpisodePage {
         Limits { max_requests: 1, deadline: std::time::Duration::from_secs(60) }
     }
 
-    fn resolve<'a>(&'a self, item: &'a ItemRow, _ctx: &'a ResolveCtx, http: &'a Http) -> BoxFuture<'a, Result<Found, SourceError>> {
+    fn resolve<'a>(
+        &'a self,
+        item: &'a ItemRow,
+        _ctx: &'a ResolveCtx,
+        http: &'a Http,
+    ) -> BoxFuture<'a, Result<Found, SourceError>> {
         async move {
             let Some(link) = item.link.as_deref().and_then(http_url) else { return Ok(Found::default()) };
             let page = http.get(&link, HeaderMap::new()).await?;
-            let candidates = media_links(&page.text, &page.url).into_iter().map(|l| Candidate::http(NAME, l.url, l.mime_type)).collect();
+            let candidates = media_links(&page.text, &page.url)
+                .into_iter()
+                .map(|l| Candidate::http(NAME, l.url, l.mime_type))
+                .collect();
             Ok(Found { candidates, note: None })
         }
         .boxed()
@@ -160,7 +176,10 @@ mod tests {
                 <a href="https://media.blubrry.com/show/show.example/wp-content/uploads/ep42.mp3">https://media.blubrry.com/show/show.example/wp-content/uploads/ep42.mp3</a></audio></div>
                 <p class="powerpress_links">Podcast: <a href="https://media.blubrry.com/show/show.example/wp-content/uploads/ep42.mp3" class="powerpress_link_pinw" target="_blank">Play in new window</a> | <a href="https://media.blubrry.com/show/show.example/wp-content/uploads/ep42.mp3" download="ep42.mp3">Download</a></p>
                 </body></html>"#,
-                vec!["https://media.blubrry.com/show/show.example/wp-content/uploads/ep42.mp3?_=1", "https://media.blubrry.com/show/show.example/wp-content/uploads/ep42.mp3"],
+                vec![
+                    "https://media.blubrry.com/show/show.example/wp-content/uploads/ep42.mp3?_=1",
+                    "https://media.blubrry.com/show/show.example/wp-content/uploads/ep42.mp3",
+                ],
             ),
             (
                 "Libsyn / Podbean style: Open Graph audio with its type, player iframe",
@@ -179,8 +198,16 @@ mod tests {
                 <a href="/about">About</a><a href="/feed.xml">RSS</a></body></html>"#,
                 vec!["https://show.example/media/ep42-video.mp4", "https://static1.squarespace.com/ep42.m4a"],
             ),
-            ("no media at all", "<html><body><p>Show notes only. <a href='/episodes/41/'>previous</a></p></body></html>", vec![]),
-            ("broken markup still parses", "<audio src='ep.ogg'><source src='javascript:alert(1)'><p>unclosed", vec!["https://show.example/episodes/42-the-answer/ep.ogg"]),
+            (
+                "no media at all",
+                "<html><body><p>Show notes only. <a href='/episodes/41/'>previous</a></p></body></html>",
+                vec![],
+            ),
+            (
+                "broken markup still parses",
+                "<audio src='ep.ogg'><source src='javascript:alert(1)'><p>unclosed",
+                vec!["https://show.example/episodes/42-the-answer/ep.ogg"],
+            ),
         ];
         for (what, html, expected) in cases {
             let got: Vec<String> = media_links(html, &base).into_iter().map(|l| l.url.to_string()).collect();

@@ -48,14 +48,23 @@ pub fn find_binary(config: &Config) -> Option<PathBuf> {
 
 /// The watchdog windows from the settings, the deadline capped at `cap`.
 pub fn limits(config: &Config, cap: Duration) -> SubprocessLimits {
-    SubprocessLimits { stall: Duration::from_millis(config.subprocess_stall_timeout_ms), deadline: Duration::from_millis(config.subprocess_deadline_ms).min(cap) }
+    SubprocessLimits {
+        stall: Duration::from_millis(config.subprocess_stall_timeout_ms),
+        deadline: Duration::from_millis(config.subprocess_deadline_ms).min(cap),
+    }
 }
 
 /// yt-dlp's own error line (`ERROR: ...`) from its stderr, else the last line.
 fn error_line(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    lines.iter().rev().find(|l| l.starts_with("ERROR")).or(lines.last()).map(|l| l.to_string()).unwrap_or_else(|| "yt-dlp failed without a message".into())
+    lines
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("ERROR"))
+        .or(lines.last())
+        .map(|l| l.to_string())
+        .unwrap_or_else(|| "yt-dlp failed without a message".into())
 }
 
 /// Reads yt-dlp's `-J` info into a candidate for `page` (module docs).
@@ -64,7 +73,8 @@ pub fn candidate_from_info(info: &serde_json::Value, page: &url::Url, binary: &P
         Some("playlist") => info.get("entries")?.as_array()?.first()?,
         _ => info,
     };
-    let chosen = info.get("requested_downloads").and_then(|d| d.as_array()).and_then(|d| d.first()).unwrap_or(info);
+    let chosen =
+        info.get("requested_downloads").and_then(|d| d.as_array()).and_then(|d| d.first()).unwrap_or(info);
     let field = |k: &str| chosen.get(k).or_else(|| info.get(k)).and_then(|v| v.as_str());
     let ext = field("ext");
     let mime = ext.map(|e| match e {
@@ -79,7 +89,14 @@ pub fn candidate_from_info(info: &serde_json::Value, page: &url::Url, binary: &P
         }
     }
     let format = field("format_id").map(str::to_string);
-    Some(Candidate { source: NAME, url: page.clone(), mime_type: mime, length: None, integrity: None, fetch: Fetch::YtDlp { binary: binary.to_path_buf(), format } })
+    Some(Candidate {
+        source: NAME,
+        url: page.clone(),
+        mime_type: mime,
+        length: None,
+        integrity: None,
+        fetch: Fetch::YtDlp { binary: binary.to_path_buf(), format },
+    })
 }
 
 /// What yt-dlp is asked about for `item` (module docs).
@@ -110,17 +127,37 @@ impl Source for YtDlp {
         Limits { max_requests: 0, deadline: RESOLVE_DEADLINE + Duration::from_secs(5) }
     }
 
-    fn resolve<'a>(&'a self, item: &'a ItemRow, ctx: &'a ResolveCtx, _http: &'a Http) -> BoxFuture<'a, Result<Found, SourceError>> {
+    fn resolve<'a>(
+        &'a self,
+        item: &'a ItemRow,
+        ctx: &'a ResolveCtx,
+        _http: &'a Http,
+    ) -> BoxFuture<'a, Result<Found, SourceError>> {
         async move {
-            let (Some(binary), Some(page)) = (find_binary(&ctx.config), page_of(item)) else { return Ok(Found::default()) };
+            let (Some(binary), Some(page)) = (find_binary(&ctx.config), page_of(item)) else {
+                return Ok(Found::default());
+            };
             let mut cmd = Command::new(&binary);
-            cmd.args(["-J", "--no-playlist", "--no-warnings", "--no-progress", "--socket-timeout", "30", "--"]).arg(page.as_str());
+            cmd.args([
+                "-J",
+                "--no-playlist",
+                "--no-warnings",
+                "--no-progress",
+                "--socket-timeout",
+                "30",
+                "--",
+            ])
+            .arg(page.as_str());
             let out = subprocess::run(cmd, limits(&ctx.config, RESOLVE_DEADLINE), &ctx.cancel).await?;
             if !out.status.success() {
                 return Err(SourceError::Tool(error_line(&out.stderr)));
             }
-            let info: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| SourceError::Parse(format!("yt-dlp -J: {e}")))?;
-            Ok(Found { candidates: candidate_from_info(&info, &page, &binary).into_iter().collect(), note: None })
+            let info: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .map_err(|e| SourceError::Parse(format!("yt-dlp -J: {e}")))?;
+            Ok(Found {
+                candidates: candidate_from_info(&info, &page, &binary).into_iter().collect(),
+                note: None,
+            })
         }
         .boxed()
     }
@@ -132,7 +169,13 @@ pub fn parse_progress(line: &str) -> Option<(u64, u64)> {
     let rest = line.trim().strip_prefix("[download]")?.trim_start();
     let (pct, rest) = rest.split_once('%')?;
     let pct: f64 = pct.trim().parse().ok()?;
-    let size = rest.trim_start().strip_prefix("of")?.trim_start().trim_start_matches('~').split_whitespace().next()?;
+    let size = rest
+        .trim_start()
+        .strip_prefix("of")?
+        .trim_start()
+        .trim_start_matches('~')
+        .split_whitespace()
+        .next()?;
     let split = size.find(|c: char| c.is_ascii_alphabetic())?;
     let (number, unit) = size.split_at(split);
     let scale: f64 = match unit {
@@ -154,15 +197,33 @@ pub fn parse_progress(line: &str) -> Option<(u64, u64)> {
 /// the subprocess's or yt-dlp's reason, no or an empty file, or an I/O error; the work
 /// folder is removed either way.
 /// `progress` gets yt-dlp's progress (approximate, from its percentage and size).
-pub async fn fetch(candidate: &Candidate, dest: &Path, config: &Config, cancel: &CancellationToken, progress: &(dyn Fn(TransferProgress) + Send + Sync)) -> Result<FetchedFile, String> {
-    let Fetch::YtDlp { binary, format } = &candidate.fetch else { return Err("not a yt-dlp candidate".into()) };
+pub async fn fetch(
+    candidate: &Candidate,
+    dest: &Path,
+    config: &Config,
+    cancel: &CancellationToken,
+    progress: &(dyn Fn(TransferProgress) + Send + Sync),
+) -> Result<FetchedFile, String> {
+    let Fetch::YtDlp { binary, format } = &candidate.fetch else {
+        return Err("not a yt-dlp candidate".into());
+    };
     let part = part_path(dest).ok_or_else(|| format!("invalid destination {}", dest.display()))?;
     let mut work = part.into_os_string();
     work.push(".d");
     let work = PathBuf::from(work);
     let _ = tokio::fs::remove_dir_all(&work).await;
     tokio::fs::create_dir_all(&work).await.map_err(|e| format!("create {}: {e}", work.display()))?;
-    let result = fetch_into(Run { binary, format: format.as_deref(), candidate, work: &work, dest, config, cancel, progress }).await;
+    let result = fetch_into(Run {
+        binary,
+        format: format.as_deref(),
+        candidate,
+        work: &work,
+        dest,
+        config,
+        cancel,
+        progress,
+    })
+    .await;
     let _ = tokio::fs::remove_dir_all(&work).await;
     result
 }
@@ -183,7 +244,8 @@ async fn fetch_into(run: Run<'_>) -> Result<FetchedFile, String> {
     let mut cmd = Command::new(binary);
     // `-o` is an output template: a literal `%` must be doubled
     let out_template = format!("{}/media.%(ext)s", work.to_string_lossy().replace('%', "%%"));
-    cmd.args(["--no-playlist", "--no-part", "--no-warnings", "--newline", "--socket-timeout", "30", "-o"]).arg(out_template);
+    cmd.args(["--no-playlist", "--no-part", "--no-warnings", "--newline", "--socket-timeout", "30", "-o"])
+        .arg(out_template);
     if let Some(dir) = dest.parent() {
         tokio::fs::create_dir_all(dir).await.map_err(|e| format!("create {}: {e}", dir.display()))?;
     }
@@ -245,7 +307,14 @@ async fn fetch_into(run: Run<'_>) -> Result<FetchedFile, String> {
         Ok((size, sha256_hex)) => {
             // the exact size, now that the file is complete
             progress(TransferProgress { downloaded: size, total: Some(size), resumed_from: 0 });
-            Ok(FetchedFile { path: dest.to_path_buf(), size, sha256_hex, resumed_from: 0, attempts: 1, content_type: candidate.mime_type.clone() })
+            Ok(FetchedFile {
+                path: dest.to_path_buf(),
+                size,
+                sha256_hex,
+                resumed_from: 0,
+                attempts: 1,
+                content_type: candidate.mime_type.clone(),
+            })
         }
         Err(e) => Err(format!("yt-dlp download: {e}")),
     }
@@ -261,10 +330,26 @@ mod tests {
         let bin = Path::new("/usr/bin/yt-dlp");
         // (info JSON, expected url, expected yt-dlp fetch)
         let cases: Vec<(serde_json::Value, Option<&str>, bool)> = vec![
-            (serde_json::json!({"url": "http://cdn/ep.mp3", "protocol": "http", "ext": "mp3", "format_id": "0"}), Some("http://cdn/ep.mp3"), false),
-            (serde_json::json!({"requested_downloads": [{"url": "https://cdn/ep.m4a", "protocol": "https", "ext": "m4a"}]}), Some("https://cdn/ep.m4a"), false),
-            (serde_json::json!({"url": "https://cdn/ep.m3u8", "protocol": "m3u8_native", "ext": "mp4", "format_id": "hls-1"}), Some("http://127.0.0.1:1/ep/42"), true),
-            (serde_json::json!({"_type": "playlist", "entries": [{"url": "http://cdn/a.mp3", "protocol": "http"}]}), Some("http://cdn/a.mp3"), false),
+            (
+                serde_json::json!({"url": "http://cdn/ep.mp3", "protocol": "http", "ext": "mp3", "format_id": "0"}),
+                Some("http://cdn/ep.mp3"),
+                false,
+            ),
+            (
+                serde_json::json!({"requested_downloads": [{"url": "https://cdn/ep.m4a", "protocol": "https", "ext": "m4a"}]}),
+                Some("https://cdn/ep.m4a"),
+                false,
+            ),
+            (
+                serde_json::json!({"url": "https://cdn/ep.m3u8", "protocol": "m3u8_native", "ext": "mp4", "format_id": "hls-1"}),
+                Some("http://127.0.0.1:1/ep/42"),
+                true,
+            ),
+            (
+                serde_json::json!({"_type": "playlist", "entries": [{"url": "http://cdn/a.mp3", "protocol": "http"}]}),
+                Some("http://cdn/a.mp3"),
+                false,
+            ),
             (serde_json::json!({"_type": "playlist", "entries": []}), None, false),
         ];
         for (info, url, via_ytdlp) in cases {
@@ -283,7 +368,10 @@ mod tests {
         };
         let cases = [
             (item(Some("https://show/ep/1"), Some("https://cdn/1.mp3")), Some("https://show/ep/1")),
-            (item(None, Some("https://www.youtube.com/watch?v=abc")), Some("https://www.youtube.com/watch?v=abc")),
+            (
+                item(None, Some("https://www.youtube.com/watch?v=abc")),
+                Some("https://www.youtube.com/watch?v=abc"),
+            ),
             (item(None, Some("https://cdn/1.mp3")), None),
             (item(Some("mailto:a@b"), None), None),
         ];
@@ -296,7 +384,10 @@ mod tests {
     fn progress_cases() {
         let cases = [
             ("[download]  45.3% of   19.53KiB at    2.34MiB/s ETA 00:00", Some((9060, 19999))),
-            ("[download] 100.0% of ~  1.00MiB at  1.0MiB/s ETA 00:00 (frag 3/3)", Some((1_048_576, 1_048_576))),
+            (
+                "[download] 100.0% of ~  1.00MiB at  1.0MiB/s ETA 00:00 (frag 3/3)",
+                Some((1_048_576, 1_048_576)),
+            ),
             ("[download] 100% of   19.53KiB in 00:00:00 at 1.49MiB/s", Some((19999, 19999))),
             ("[download] Destination: /lib/x.mp3", None),
             ("[generic] Extracting URL: http://a/", None),
@@ -308,7 +399,10 @@ mod tests {
 
     #[test]
     fn error_line_prefers_errors() {
-        assert_eq!(error_line(b"[generic] x\nERROR: Unsupported URL: http://a\n\n"), "ERROR: Unsupported URL: http://a");
+        assert_eq!(
+            error_line(b"[generic] x\nERROR: Unsupported URL: http://a\n\n"),
+            "ERROR: Unsupported URL: http://a"
+        );
         assert_eq!(error_line(b""), "yt-dlp failed without a message");
     }
 }

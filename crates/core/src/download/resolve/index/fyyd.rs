@@ -30,15 +30,25 @@ impl EpisodeIndex for Fyyd {
         }
     }
 
-    fn lookup<'a>(&'a self, q: &'a Query, ctx: &'a ResolveCtx, http: &'a Http) -> BoxFuture<'a, Result<Vec<Hit>, SourceError>> {
+    fn lookup<'a>(
+        &'a self,
+        q: &'a Query,
+        ctx: &'a ResolveCtx,
+        http: &'a Http,
+    ) -> BoxFuture<'a, Result<Vec<Hit>, SourceError>> {
         async move {
             let base = ctx.config.fyyd_base_url.trim_end_matches('/');
-            let endpoint = Url::parse(&format!("{base}/0.2/search/episode")).map_err(|e| SourceError::Tool(format!("fyyd_base_url: {e}")))?;
+            let endpoint = Url::parse(&format!("{base}/0.2/search/episode"))
+                .map_err(|e| SourceError::Tool(format!("fyyd_base_url: {e}")))?;
             let mut headers = HeaderMap::new();
             if let Ok(ua) = HeaderValue::from_str(&ctx.config.user_agent) {
                 headers.insert(USER_AGENT, ua);
             }
-            let queries = [("guid", q.guid.as_deref()), ("url", q.enclosure_url.as_deref()), ("title", q.title.as_deref())];
+            let queries = [
+                ("guid", q.guid.as_deref()),
+                ("url", q.enclosure_url.as_deref()),
+                ("title", q.title.as_deref()),
+            ];
             for (key, value) in queries {
                 let Some(value) = value.filter(|v| !v.is_empty()) else { continue };
                 let mut url = endpoint.clone();
@@ -47,8 +57,16 @@ impl EpisodeIndex for Fyyd {
                 let data = json.get("data").and_then(|d| d.as_array()).cloned().unwrap_or_default();
                 let hits: Vec<Hit> = data
                     .iter()
-                    .filter(|e| key != "title" || e.get("title").and_then(|t| t.as_str()).is_some_and(|t| same_title(t, value)))
-                    .filter_map(|e| hit(e.get("enclosure").and_then(|u| u.as_str()), e.get("content_type").and_then(|t| t.as_str())))
+                    .filter(|e| {
+                        key != "title"
+                            || e.get("title").and_then(|t| t.as_str()).is_some_and(|t| same_title(t, value))
+                    })
+                    .filter_map(|e| {
+                        hit(
+                            e.get("enclosure").and_then(|u| u.as_str()),
+                            e.get("content_type").and_then(|t| t.as_str()),
+                        )
+                    })
                     .collect();
                 if !hits.is_empty() {
                     return Ok(hits);

@@ -70,7 +70,12 @@ pub trait EpisodeIndex: Send + Sync {
     /// `Ok` when the settings let it run; `Err(reason)` to skip it (no credentials, disabled).
     fn configured(&self, config: &Config) -> Result<(), String>;
     /// Hits for `query`, best first.
-    fn lookup<'a>(&'a self, query: &'a Query, ctx: &'a ResolveCtx, http: &'a Http) -> BoxFuture<'a, Result<Vec<Hit>, SourceError>>;
+    fn lookup<'a>(
+        &'a self,
+        query: &'a Query,
+        ctx: &'a ResolveCtx,
+        http: &'a Http,
+    ) -> BoxFuture<'a, Result<Vec<Hit>, SourceError>>;
 }
 
 /// The indexes source: every provider, fanned out.
@@ -107,7 +112,11 @@ impl Source for Indexes {
     }
 
     fn suitable(&self, item: &ItemRow, ctx: &ResolveCtx) -> Result<(), String> {
-        let reasons: Vec<String> = self.providers.iter().filter_map(|p| p.configured(&ctx.config).err().map(|r| format!("{}: {r}", p.name()))).collect();
+        let reasons: Vec<String> = self
+            .providers
+            .iter()
+            .filter_map(|p| p.configured(&ctx.config).err().map(|r| format!("{}: {r}", p.name())))
+            .collect();
         if reasons.len() == self.providers.len() {
             return Err(if reasons.is_empty() { "no index providers".into() } else { reasons.join("; ") });
         }
@@ -121,7 +130,12 @@ impl Source for Indexes {
         Limits { max_requests: 12, deadline: PROVIDER_DEADLINE + Duration::from_secs(5) }
     }
 
-    fn resolve<'a>(&'a self, item: &'a ItemRow, ctx: &'a ResolveCtx, http: &'a Http) -> BoxFuture<'a, Result<Found, SourceError>> {
+    fn resolve<'a>(
+        &'a self,
+        item: &'a ItemRow,
+        ctx: &'a ResolveCtx,
+        http: &'a Http,
+    ) -> BoxFuture<'a, Result<Found, SourceError>> {
         async move {
             let query = Query::of(item, ctx);
             let runs = self.providers.iter().map(|p| {
@@ -130,7 +144,9 @@ impl Source for Indexes {
                     if let Err(reason) = p.configured(&ctx.config) {
                         return (p.name(), Err(format!("skipped ({reason})")));
                     }
-                    let r = tokio::time::timeout(PROVIDER_DEADLINE, p.lookup(query, ctx, http)).await.unwrap_or(Err(SourceError::Deadline(PROVIDER_DEADLINE)));
+                    let r = tokio::time::timeout(PROVIDER_DEADLINE, p.lookup(query, ctx, http))
+                        .await
+                        .unwrap_or(Err(SourceError::Deadline(PROVIDER_DEADLINE)));
                     (p.name(), r.map_err(|e| format!("error: {e}")))
                 }
             });
@@ -143,7 +159,11 @@ impl Source for Indexes {
                 }
                 match result {
                     Ok(hits) => {
-                        notes.push(format!("{name}: {} result{}", hits.len(), if hits.len() == 1 { "" } else { "s" }));
+                        notes.push(format!(
+                            "{name}: {} result{}",
+                            hits.len(),
+                            if hits.len() == 1 { "" } else { "s" }
+                        ));
                         for h in hits {
                             if !candidates.iter().any(|c| c.url == h.url) {
                                 candidates.push(Candidate::http(NAME, h.url, h.mime_type));
@@ -165,7 +185,11 @@ mod tests {
 
     #[test]
     fn title_and_hit_cases() {
-        let titles = [("Episode 1: The Answer", "episode 1:  the answer", true), ("Ep 1", "Ep 2", false), (" A ", "a", true)];
+        let titles = [
+            ("Episode 1: The Answer", "episode 1:  the answer", true),
+            ("Ep 1", "Ep 2", false),
+            (" A ", "a", true),
+        ];
         for (a, b, same) in titles {
             assert_eq!(same_title(a, b), same, "{a} / {b}");
         }

@@ -35,9 +35,14 @@ pub fn auth_hash(key: &str, secret: &str, date: &str) -> String {
 
 fn headers(ctx: &ResolveCtx) -> Result<HeaderMap, SourceError> {
     let c = &ctx.config;
-    let (Some(key), Some(secret)) = (&c.podcastindex_key, &c.podcastindex_secret) else { return Err(SourceError::Tool("no credentials".into())) };
+    let (Some(key), Some(secret)) = (&c.podcastindex_key, &c.podcastindex_secret) else {
+        return Err(SourceError::Tool("no credentials".into()));
+    };
     let date = (ctx.clock.now_ms() / 1000).to_string();
-    let value = |s: &str| HeaderValue::from_str(s).map_err(|_| SourceError::Tool("credentials contain characters not allowed in a header".into()));
+    let value = |s: &str| {
+        HeaderValue::from_str(s)
+            .map_err(|_| SourceError::Tool("credentials contain characters not allowed in a header".into()))
+    };
     let mut h = HeaderMap::new();
     h.insert(USER_AGENT, value(&c.user_agent)?);
     let mut key_value = value(key.expose())?;
@@ -52,7 +57,8 @@ fn headers(ctx: &ResolveCtx) -> Result<HeaderMap, SourceError> {
 
 fn endpoint(config: &Config, path: &str, query: &[(&str, &str)]) -> Result<Url, SourceError> {
     let base = config.podcastindex_base_url.trim_end_matches('/');
-    let mut url = Url::parse(&format!("{base}{path}")).map_err(|e| SourceError::Tool(format!("podcastindex_base_url: {e}")))?;
+    let mut url = Url::parse(&format!("{base}{path}"))
+        .map_err(|e| SourceError::Tool(format!("podcastindex_base_url: {e}")))?;
     url.query_pairs_mut().extend_pairs(query);
     Ok(url)
 }
@@ -74,7 +80,12 @@ impl EpisodeIndex for PodcastIndex {
         }
     }
 
-    fn lookup<'a>(&'a self, q: &'a Query, ctx: &'a ResolveCtx, http: &'a Http) -> BoxFuture<'a, Result<Vec<Hit>, SourceError>> {
+    fn lookup<'a>(
+        &'a self,
+        q: &'a Query,
+        ctx: &'a ResolveCtx,
+        http: &'a Http,
+    ) -> BoxFuture<'a, Result<Vec<Hit>, SourceError>> {
         async move {
             let config = &ctx.config;
             if let Some(guid) = &q.guid {
@@ -83,21 +94,30 @@ impl EpisodeIndex for PodcastIndex {
                 if !feed.is_empty() {
                     params.push(("feedurl", feed));
                 }
-                let json = http.get_json(&endpoint(config, "/episodes/byguid", &params)?, headers(ctx)?).await?;
+                let json =
+                    http.get_json(&endpoint(config, "/episodes/byguid", &params)?, headers(ctx)?).await?;
                 if let Some(h) = json.get("episode").and_then(episode_hit) {
                     return Ok(vec![h]);
                 }
             }
             let Some(term) = q.feed_title.as_deref().or(q.title.as_deref()) else { return Ok(vec![]) };
-            let json = http.get_json(&endpoint(config, "/search/byterm", &[("q", term)])?, headers(ctx)?).await?;
+            let json =
+                http.get_json(&endpoint(config, "/search/byterm", &[("q", term)])?, headers(ctx)?).await?;
             let feeds = json.get("feeds").and_then(|f| f.as_array()).cloned().unwrap_or_default();
             // the feed we know first, then title matches
             let mut ids: Vec<(bool, i64)> = feeds
                 .iter()
                 .filter_map(|f| {
                     let id = f.get("id")?.as_i64()?;
-                    let same_url = q.feed_url.as_ref().is_some_and(|u| f.get("url").and_then(|x| x.as_str()) == Some(u.as_str()));
-                    let same_show = q.feed_title.as_deref().zip(f.get("title").and_then(|t| t.as_str())).is_some_and(|(a, b)| same_title(a, b));
+                    let same_url = q
+                        .feed_url
+                        .as_ref()
+                        .is_some_and(|u| f.get("url").and_then(|x| x.as_str()) == Some(u.as_str()));
+                    let same_show = q
+                        .feed_title
+                        .as_deref()
+                        .zip(f.get("title").and_then(|t| t.as_str()))
+                        .is_some_and(|(a, b)| same_title(a, b));
                     (same_url || same_show).then_some((!same_url, id))
                 })
                 .collect();
@@ -105,11 +125,24 @@ impl EpisodeIndex for PodcastIndex {
             let mut hits = Vec::new();
             for (_, id) in ids.into_iter().take(MAX_FEEDS) {
                 let id = id.to_string();
-                let json = http.get_json(&endpoint(config, "/episodes/byfeedid", &[("id", &id), ("max", "1000")])?, headers(ctx)?).await?;
+                let json = http
+                    .get_json(
+                        &endpoint(config, "/episodes/byfeedid", &[("id", &id), ("max", "1000")])?,
+                        headers(ctx)?,
+                    )
+                    .await?;
                 let items = json.get("items").and_then(|i| i.as_array()).cloned().unwrap_or_default();
-                let found = items.iter().find(|e| q.guid.is_some() && e.get("guid").and_then(|g| g.as_str()) == q.guid.as_deref()).or_else(|| {
-                    items.iter().find(|e| q.title.as_deref().zip(e.get("title").and_then(|t| t.as_str())).is_some_and(|(a, b)| same_title(a, b)))
-                });
+                let found = items
+                    .iter()
+                    .find(|e| q.guid.is_some() && e.get("guid").and_then(|g| g.as_str()) == q.guid.as_deref())
+                    .or_else(|| {
+                        items.iter().find(|e| {
+                            q.title
+                                .as_deref()
+                                .zip(e.get("title").and_then(|t| t.as_str()))
+                                .is_some_and(|(a, b)| same_title(a, b))
+                        })
+                    });
                 if let Some(h) = found.and_then(episode_hit) {
                     if !hits.contains(&h) {
                         hits.push(h);
