@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """End to end in the real desktop app: drives the built `catalog-sync-desktop` through
-tauri-driver (W3C WebDriver, backed by WebKitWebDriver) against the testkit loopback server.
+WebKitWebDriver (W3C WebDriver) against the testkit loopback server.
 
 It adds an OPML subscription list by URL, selects two of its playlists, runs "Sync then
 download", follows the job in the task center (speeds shown), pauses and resumes it, waits for
@@ -9,7 +9,8 @@ ARTIFACTS. Plain standard library: WebDriver is JSON over HTTP. Run through test
 which builds what it needs and provides Xvfb and a D-Bus session.
 
 Environment: APP (binary), OPML (subscription list URL), LIBRARY (folder the app downloads
-into), ARTIFACTS (screenshot folder), DRIVER (WebDriver URL, default http://127.0.0.1:4444).
+into), ARTIFACTS (screenshot folder), DRIVER (WebKitWebDriver's URL, default http://127.0.0.1:4444).
+Every request opens its own connection (urllib), so no connection the driver closed is reused.
 """
 import base64
 import json
@@ -40,7 +41,9 @@ def call(method, path, body=None):
 
 class Session:
     def __init__(self):
-        caps = {"capabilities": {"alwaysMatch": {"tauri:options": {"application": APP}}}}
+        # WebKitWebDriver starts the app itself: the binary is a WebKitGTK "browser" whose
+        # automation session it drives (what tauri-driver would translate `tauri:options` into).
+        caps = {"capabilities": {"alwaysMatch": {"webkitgtk:browserOptions": {"binary": APP, "args": []}}}}
         deadline = time.time() + 30
         while True:
             try:

@@ -1,0 +1,85 @@
+# Helpers for .ci/run and tests/e2e/run.sh (sourced, not run).
+
+# The feature set of every cargo command in CI and in the end-to-end test: the desktop app with
+# its UI embedded. One feature set means one build; the e2e binary is the one `cargo test` built.
+CI_FEATURES="catalog-sync-desktop/custom-protocol"
+
+# die MESSAGE: one line on stderr, exit 2.
+die() {
+  echo "error: $*" >&2
+  exit 2
+}
+
+STEP_NAMES=()
+STEP_SECS=()
+# step NAME COMMAND...: runs COMMAND, records its wall time; a failing step ends the run with
+# its name and the times so far.
+step() {
+  local name=$1
+  shift
+  echo "=== $name"
+  local start=$SECONDS rc=0
+  "$@" || rc=$?
+  STEP_NAMES+=("$name")
+  STEP_SECS+=($((SECONDS - start)))
+  if [ "$rc" -ne 0 ]; then
+    print_step_times
+    echo "error: step '$name' failed (exit $rc)" >&2
+    exit "$rc"
+  fi
+}
+
+print_step_times() {
+  echo "=== step times (s)"
+  local i total=0
+  for i in "${!STEP_NAMES[@]}"; do
+    printf '%6d  %s\n' "${STEP_SECS[$i]}" "${STEP_NAMES[$i]}"
+    total=$((total + STEP_SECS[i]))
+  done
+  printf '%6d  total\n' "$total"
+}
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# ensure_apt_packages PKG...: installs the Debian packages not installed yet (apt-get update
+# once, only when something is missing). No apt-get, or no answer from the package mirror,
+# ends the run at once naming the packages.
+ensure_apt_packages() {
+  local need=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
+  done
+  [ ${#need[@]} -eq 0 ] && { echo "all installed"; return 0; }
+  command -v apt-get >/dev/null || die "missing system packages (${need[*]}) and no apt-get to install them"
+  local apt_opts=(-o Acquire::Retries=1 -o Acquire::http::Timeout=20 -o Acquire::https::Timeout=20)
+  as_root apt-get "${apt_opts[@]}" update -qq \
+    || die "apt-get update failed (no network to the Debian mirror?); install by hand: apt-get install ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive as_root apt-get "${apt_opts[@]}" install -y -qq --no-install-recommends "${need[@]}" \
+    || die "apt-get could not install: ${need[*]}"
+}
+
+# ensure_ytdlp VERSION: yt-dlp on PATH, from PyPI when missing.
+ensure_ytdlp() {
+  if ! command -v yt-dlp >/dev/null; then
+    python3 -m pip install --quiet --retries 1 --timeout 20 "yt-dlp==$1" \
+      || die "could not install yt-dlp from PyPI: python3 -m pip install yt-dlp==$1"
+    export PATH="$PATH:$(python3 -m site --user-base)/bin"
+    if command -v pyenv >/dev/null; then pyenv rehash; fi
+  fi
+  command -v yt-dlp >/dev/null || die "yt-dlp installed but not on PATH"
+  yt-dlp --version
+}
+
+# npm_ci: the UI's exact npm packages (package-lock.json), skipped when node_modules already
+# matches the lock file.
+npm_ci() {
+  if [ -f ui/node_modules/.package-lock.json ] && cmp -s ui/package-lock.json ui/node_modules/.ci-lock; then
+    echo "ui/node_modules is up to date"
+    return 0
+  fi
+  npm --prefix ui ci --no-audit --no-fund --fetch-retries=1 --fetch-timeout=30000 \
+    || die "npm ci failed in ui/ (no network to the npm registry?)"
+  cp ui/package-lock.json ui/node_modules/.ci-lock
+}
