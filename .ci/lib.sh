@@ -4,6 +4,46 @@
 # its UI embedded. One feature set means one build; the e2e binary is the one `cargo test` built.
 CI_FEATURES="catalog-sync-desktop/custom-protocol"
 
+# ci_env: the environment every cargo command of .ci/run and tests/e2e/run.sh shares, so they
+# share one build:
+# - the target directory outside the clone (a fresh clone on a machine that ran CI starts warm);
+# - clippy as the compiler of the workspace's own crates (RUSTC_WORKSPACE_WRAPPER, what `cargo
+#   clippy` itself sets, with its CLIPPY_ARGS): the one `cargo build` both lints (-D warnings)
+#   and produces the binaries the tests run. A separate `cargo clippy` would check every
+#   dependency a second time (about a third of a cold build). Dependencies build with rustc.
+ci_env() {
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/catalog-sync/target}"
+  mkdir -p "$CARGO_TARGET_DIR"
+  local driver
+  driver=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver || true)
+  [ -n "$driver" ] && [ -x "$driver" ] || die "clippy-driver not found: rustup component add clippy"
+  export RUSTC_WORKSPACE_WRAPPER="$driver"
+  export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+  # Fail fast instead of retrying for minutes when a registry cannot be reached.
+  export CARGO_NET_RETRY=1 CARGO_HTTP_TIMEOUT=30
+}
+
+# ci_build: the one build (every target of every crate, the UI embedded in the desktop app).
+ci_build() {
+  cargo build --workspace --all-targets --locked --features "$CI_FEATURES"
+}
+
+# lint_gate_selftest: proves the wrapper lints and denies: a file with a clippy warning must
+# fail to compile through it. Without this a changed clippy could turn the gate off silently.
+lint_gate_selftest() {
+  local dir
+  dir=$(mktemp -d)
+  printf '//! canary\n/// canary\npub fn empty(v: &[u8]) -> bool {\n    v.len() == 0\n}\n' >"$dir/canary.rs"
+  if CARGO_PRIMARY_PACKAGE=1 "$RUSTC_WORKSPACE_WRAPPER" rustc --edition 2021 --crate-type lib \
+    --out-dir "$dir" "$dir/canary.rs" >"$dir/out.txt" 2>&1; then
+    rm -rf "$dir"
+    die "the clippy lint gate is off: clippy-driver accepted a len_zero warning"
+  fi
+  grep -q len_zero "$dir/out.txt" || { cat "$dir/out.txt"; rm -rf "$dir"; die "clippy-driver failed for another reason than the canary lint"; }
+  rm -rf "$dir"
+  echo "clippy lint gate denies warnings"
+}
+
 # die MESSAGE: one line on stderr, exit 2.
 die() {
   echo "error: $*" >&2

@@ -88,8 +88,9 @@ impl Rig {
             cmd: cmd.into(),
             callback: CallbackFn(0),
             error: CallbackFn(1),
-            // a debug build serves the window from devUrl, which the ACL counts as local
-            url: "http://localhost:1420/".parse().unwrap(),
+            // the origin a real page in this window sends: devUrl in a plain debug build,
+            // the app's own protocol with `custom-protocol`; the ACL counts both as local
+            url: window.url().expect("window URL"),
             body: InvokeBody::Json(args),
             headers: Default::default(),
             invoke_key: INVOKE_KEY.to_string(),
