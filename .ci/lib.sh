@@ -100,15 +100,24 @@ ensure_apt_packages() {
     || die "apt-get could not install: ${need[*]}"
 }
 
-# ensure_ytdlp VERSION: yt-dlp on PATH, from PyPI when missing.
+# ensure_python: python3 (the end-to-end test's driver script, yt-dlp), from Debian when missing.
+ensure_python() {
+  command -v python3 >/dev/null || ensure_apt_packages python3 python3-venv
+}
+
+# ensure_ytdlp VERSION: yt-dlp on PATH; when missing, from PyPI into a virtualenv beside the
+# build cache (a system Python may refuse a global pip install, PEP 668).
 ensure_ytdlp() {
   if ! command -v yt-dlp >/dev/null; then
-    python3 -m pip install --quiet --retries 1 --timeout 20 "yt-dlp==$1" \
-      || die "could not install yt-dlp from PyPI: python3 -m pip install yt-dlp==$1"
-    export PATH="$PATH:$(python3 -m site --user-base)/bin"
-    if command -v pyenv >/dev/null; then pyenv rehash; fi
+    local venv="${XDG_CACHE_HOME:-$HOME/.cache}/catalog-sync/venv"
+    if [ ! -x "$venv/bin/pip" ]; then
+      python3 -m venv "$venv" 2>/dev/null || { ensure_apt_packages python3-venv && python3 -m venv "$venv"; } \
+        || die "could not make a Python virtualenv at $venv (apt-get install python3-venv)"
+    fi
+    "$venv/bin/pip" install --quiet --retries 1 --timeout 20 "yt-dlp==$1" \
+      || die "could not install yt-dlp from PyPI: $venv/bin/pip install yt-dlp==$1"
+    export PATH="$PATH:$venv/bin"
   fi
-  command -v yt-dlp >/dev/null || die "yt-dlp installed but not on PATH"
   yt-dlp --version
 }
 
