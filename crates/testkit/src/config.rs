@@ -71,4 +71,11 @@ pub enum Fault {
         /// Body bytes sent before the close, in bytes.
         after_bytes: u64,
     },
+    /// Send the head at once, then the body one byte every `interval_ms` (a slow-loris server):
+    /// bytes keep coming, so a stall window never trips; only an overall deadline or a size cap
+    /// ends it.
+    Drip {
+        /// Pause before each body byte, in ms.
+        interval_ms: u64,
+    },
 }

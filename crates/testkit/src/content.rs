@@ -41,6 +41,8 @@ pub(crate) struct Resource {
     pub source: Source,
     pub content_type: String,
     pub sha256_hex: String,
+    /// `Last-Modified`, an HTTP-date (RFC 9110 §8.8.2); set when the path is registered.
+    pub last_modified: String,
 }
 
 impl Resource {
@@ -48,13 +50,37 @@ impl Resource {
     pub fn media(path: &str, size: u64) -> Self {
         let source = Source::Generated { seed: seed_for(path), size };
         let sha256_hex = source.sha256_hex();
-        Resource { source, content_type: guess_content_type(path).to_owned(), sha256_hex }
+        Resource {
+            source,
+            content_type: guess_content_type(path).to_owned(),
+            sha256_hex,
+            last_modified: http_date(0),
+        }
     }
 
     /// Builds a fixed resource from bytes and a content type.
     pub fn fixed(body: Bytes, content_type: &str) -> Self {
         let sha256_hex = hex::encode(Sha256::digest(&body));
-        Resource { source: Source::Fixed(body), content_type: content_type.to_owned(), sha256_hex }
+        Resource {
+            source: Source::Fixed(body),
+            content_type: content_type.to_owned(),
+            sha256_hex,
+            last_modified: http_date(0),
+        }
+    }
+
+    /// Whether a conditional GET's validators (RFC 9110 §13.1.2, §13.1.3) say the client's copy
+    /// is current: `If-None-Match` lists this `ETag` (weak comparison) or `*`; without it,
+    /// `If-Modified-Since` is not older than `Last-Modified`.
+    pub fn not_modified(&self, if_none_match: Option<&str>, if_modified_since: Option<&str>) -> bool {
+        if let Some(inm) = if_none_match {
+            let etag = self.etag();
+            return inm.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag);
+        }
+        let (Some(ims), Ok(lm)) = (if_modified_since, httpdate::parse_http_date(&self.last_modified)) else {
+            return false;
+        };
+        httpdate::parse_http_date(ims).is_ok_and(|ims| lm <= ims)
     }
 
     /// Length of the full body, in bytes.
@@ -101,6 +127,13 @@ impl Source {
         }
         hex::encode(hasher.finalize())
     }
+}
+
+/// The `Last-Modified` of the `n`-th registration of a server: 2024-01-01T00:00:00Z plus `n`
+/// seconds, so a replaced body always looks newer and runs are reproducible.
+pub(crate) fn http_date(n: u64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_704_067_200 + n);
+    httpdate::fmt_http_date(t)
 }
 
 /// Seed of the deterministic stream for a URL path: first 8 bytes of SHA-256(path), LE.

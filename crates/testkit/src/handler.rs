@@ -6,7 +6,11 @@
 //! connection's bucket. A fault that cuts the body waits 50 ms after the last piece so the
 //! bytes already queued reach the client before the stall, RST or FIN. A wrong-range fault
 //! rewrites the range outcome (206 from a shifted start) before the head is built; status
-//! faults answer before routing. `GET /_testkit/stats` answers the counters as text.
+//! faults answer before routing. A path's [`Behaviour`] comes next: a redirect answers at once,
+//! a content coding swaps the body for its encoded bytes (ranges and validators then apply to
+//! those). A conditional GET whose copy is current gets `304 Not Modified` (RFC 9110 §15.4.5).
+//! A drip fault sends the body one byte per interval. `GET /_testkit/stats` answers the
+//! counters as text.
 
 use std::convert::Infallible;
 use std::io;
@@ -22,6 +26,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 
+use crate::behaviour::Behaviour;
 use crate::config::Fault;
 use crate::content::{Resource, CHUNK};
 use crate::range::{evaluate, RangeOutcome};
@@ -31,9 +36,6 @@ use crate::shaping::TokenBucket;
 
 /// Response body type: a boxed stream of byte frames.
 pub(crate) type Body = UnsyncBoxBody<Bytes, io::Error>;
-
-/// Fixed `Last-Modified` of every resource (content never changes while a server runs).
-const LAST_MODIFIED: &str = "Mon, 01 Jan 2024 00:00:00 GMT";
 
 /// Per-connection state shared by the requests of one connection.
 pub(crate) struct ConnCtx {
@@ -49,7 +51,12 @@ pub(crate) async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_owned();
     let range = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let if_range = req.headers().get(header::IF_RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header_of =
+        |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let if_range = header_of(header::IF_RANGE);
+    let accept_encoding = header_of(header::ACCEPT_ENCODING).unwrap_or_default();
+    let if_none_match = header_of(header::IF_NONE_MATCH);
+    let if_modified_since = header_of(header::IF_MODIFIED_SINCE);
     {
         let mut stats = shared.stats.lock().expect("stats lock");
         stats.record_request(&path, range.as_deref());
@@ -106,15 +113,44 @@ pub(crate) async fn handle(
         }
         _ => {}
     }
-    let Some(res) = shared.resource(&path) else {
+    let behaviour = shared.behaviour(&path);
+    if let Some(Behaviour::Redirect { status, location }) = &behaviour {
+        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::MOVED_PERMANENTLY);
+        let mut resp = text(status, "moved\n");
+        if let Ok(v) = HeaderValue::from_str(location) {
+            resp.headers_mut().insert(header::LOCATION, v);
+        }
+        return Ok(resp);
+    }
+    let Some(mut res) = shared.resource(&path) else {
         return Ok(text(StatusCode::NOT_FOUND, "not found\n"));
+    };
+    let coding = match behaviour {
+        Some(Behaviour::Encode { coding, forced }) if forced || coding.accepted_by(&accept_encoding) => {
+            let encoded = coding.encode(&res.source.slice(0, res.len()));
+            let mut enc = Resource::fixed(Bytes::from(encoded), &res.content_type);
+            enc.last_modified = res.last_modified.clone();
+            res = Arc::new(enc);
+            Some(coding)
+        }
+        _ => None,
     };
     let size = res.len();
     let etag = res.etag();
+    if res.not_modified(if_none_match.as_deref(), if_modified_since.as_deref()) {
+        shared.stats.lock().expect("stats lock").record_not_modified(&path);
+        let resp = Response::builder()
+            .status(StatusCode::NOT_MODIFIED)
+            .header(header::ETAG, &etag)
+            .header(header::LAST_MODIFIED, &res.last_modified)
+            .body(empty())
+            .expect("valid 304 response");
+        return Ok(resp);
+    }
     let honour_range = !shared.ignore_range.load(Ordering::Relaxed)
         && match if_range.as_deref() {
             None => true,
-            Some(v) => v == etag || v == LAST_MODIFIED,
+            Some(v) => v == etag || v == res.last_modified,
         };
     let outcome = match (&range, honour_range) {
         (Some(r), true) => evaluate(r, size),
@@ -123,7 +159,11 @@ pub(crate) async fn handle(
     let mut builder = Response::builder()
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::ETAG, &etag)
-        .header(header::LAST_MODIFIED, LAST_MODIFIED);
+        .header(header::LAST_MODIFIED, &res.last_modified);
+    if let Some(coding) = coding {
+        builder =
+            builder.header(header::CONTENT_ENCODING, coding.token()).header(header::VARY, "Accept-Encoding");
+    }
     let outcome = match (fault, outcome) {
         (Some(Fault::WrongContentRange { shift }), RangeOutcome::Full | RangeOutcome::Partial { .. })
             if size > 0 =>
@@ -207,6 +247,8 @@ struct BodyState {
     pos: u64,
     end: u64,
     cut: Option<(u64, Fault)>,
+    /// Pause before each single body byte (a drip fault), in ms.
+    drip_ms: Option<u64>,
     done: bool,
 }
 
@@ -228,7 +270,11 @@ fn body_stream(
         ) => Some((start.saturating_add(after_bytes).min(end), f)),
         _ => None,
     };
-    let state = BodyState { shared, conn, res, path, pos: start, end, cut, done: false };
+    let drip_ms = match fault {
+        Some(Fault::Drip { interval_ms }) => Some(interval_ms),
+        _ => None,
+    };
+    let state = BodyState { shared, conn, res, path, pos: start, end, cut, drip_ms, done: false };
     let s = stream::unfold(state, |mut st| async move {
         if st.done {
             return None;
@@ -251,7 +297,13 @@ fn body_stream(
                 _ => None,
             };
         }
-        let n = (stop - st.pos).min(CHUNK as u64);
+        let n = match st.drip_ms {
+            Some(ms) => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                1
+            }
+            None => (stop - st.pos).min(CHUNK as u64),
+        };
         st.conn.bucket.take(n).await;
         let bytes = st.res.source.slice(st.pos, st.pos + n);
         st.pos += n;

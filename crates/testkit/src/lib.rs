@@ -7,7 +7,9 @@
 //! podcasts and OPML lists, and dynamic routes ([`TestServer::add_route`]) behind fake APIs:
 //! podcastindex.org ([`FakePodcastIndex`]), fyyd.de ([`FakeFyyd`]) and an OpenAI-compatible
 //! chat-completions server ([`ScriptedChat`]). Responses can be shaped (per-connection rate limit in bytes/s,
-//! latency in ms) and faulted per path ([`Fault`]), and [`Stats`] counts what was asked and sent.
+//! latency in ms), faulted per path ([`Fault`]), and made to behave like real hosts per path
+//! ([`Behaviour`]: redirects, content codings); conditional GETs get `304 Not Modified`, and
+//! [`Stats`] counts what was asked and sent.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -20,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+mod behaviour;
 mod config;
 mod content;
 mod corpus;
@@ -33,6 +36,7 @@ mod server;
 mod shaping;
 mod stats;
 
+pub use behaviour::{Behaviour, Coding};
 pub use config::{Fault, ServerConfig};
 pub use content::{guess_content_type, MediaInfo};
 pub use corpus::{corpus_dir, UrlRewrite, CORPUS_ENV};

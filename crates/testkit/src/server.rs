@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use url::Url;
 
+use crate::behaviour::Behaviour;
 use crate::config::{Fault, ServerConfig};
 use crate::content::{MediaInfo, Resource};
 use crate::corpus::UrlRewrite;
@@ -45,6 +46,8 @@ pub(crate) struct Shared {
     dynamic: RwLock<HashMap<String, Route>>,
     media: Mutex<BTreeMap<String, MediaInfo>>,
     faults: Mutex<HashMap<String, FaultEntry>>,
+    behaviours: RwLock<HashMap<String, Behaviour>>,
+    registrations: AtomicU64,
     pub stats: Mutex<Stats>,
     pub rate: Arc<AtomicU64>,
     pub latency_ms: AtomicU64,
@@ -61,6 +64,11 @@ impl Shared {
     /// The dynamic route registered for `path`, if any.
     pub fn dynamic_route(&self, path: &str) -> Option<Route> {
         self.dynamic.read().expect("dynamic lock").get(path).cloned()
+    }
+
+    /// The behaviour set for `path`, if any.
+    pub fn behaviour(&self, path: &str) -> Option<Behaviour> {
+        self.behaviours.read().expect("behaviours lock").get(path).cloned()
     }
 
     /// Sum of the sizes of every registered media file, in bytes.
@@ -130,6 +138,8 @@ impl TestServer {
             dynamic: RwLock::default(),
             media: Mutex::default(),
             faults: Mutex::default(),
+            behaviours: RwLock::default(),
+            registrations: AtomicU64::new(0),
             stats: Mutex::default(),
             rate: Arc::new(AtomicU64::new(config.rate_limit.unwrap_or(0))),
             latency_ms: AtomicU64::new(config.latency_ms),
@@ -175,7 +185,9 @@ impl TestServer {
         }
     }
 
-    fn insert(&self, url: &Url, res: Resource) {
+    fn insert(&self, url: &Url, mut res: Resource) {
+        let n = self.shared().registrations.fetch_add(1, Ordering::Relaxed);
+        res.last_modified = crate::content::http_date(n);
         let res = Arc::new(res);
         self.shared().routes.write().expect("routes lock").insert(url.path().to_owned(), res);
     }
@@ -255,6 +267,19 @@ impl TestServer {
     pub fn clear_fault(&self, path: &str) {
         let key = self.url(path).path().to_owned();
         self.shared().faults.lock().expect("faults lock").remove(&key);
+    }
+
+    /// Sets what `path` does besides serving its body (a redirect, a content coding) until
+    /// cleared; replaces an earlier behaviour of that path. See [`Behaviour`].
+    pub fn set_behaviour(&self, path: &str, behaviour: Behaviour) {
+        let key = self.url(path).path().to_owned();
+        self.shared().behaviours.write().expect("behaviours lock").insert(key, behaviour);
+    }
+
+    /// Removes the behaviour of `path`, if any.
+    pub fn clear_behaviour(&self, path: &str) {
+        let key = self.url(path).path().to_owned();
+        self.shared().behaviours.write().expect("behaviours lock").remove(&key);
     }
 
     /// Removes every fault.

@@ -21,6 +21,8 @@ pub struct Stats {
     /// GET requests per path asking for the body from byte 0: no `Range` header, or a range
     /// starting at byte 0 (whether or not the server honoured it).
     pub from_zero: BTreeMap<String, u64>,
+    /// `304 Not Modified` answers per path (conditional GETs whose copy was current).
+    pub not_modified: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -44,6 +46,11 @@ impl Stats {
         self.from_zero.get(path).copied().unwrap_or(0)
     }
 
+    /// `304 Not Modified` answers for `path` (0 if none).
+    pub fn not_modified_for(&self, path: &str) -> u64 {
+        self.not_modified.get(path).copied().unwrap_or(0)
+    }
+
     /// Body bytes sent over all paths, in bytes.
     pub fn total_body_bytes(&self) -> u64 {
         self.body_bytes.values().sum()
@@ -65,6 +72,10 @@ impl Stats {
         if let Some(r) = range {
             self.ranges.entry(path.to_owned()).or_default().push(r.to_owned());
         }
+    }
+
+    pub(crate) fn record_not_modified(&mut self, path: &str) {
+        *self.not_modified.entry(path.to_owned()).or_default() += 1;
     }
 
     pub(crate) fn record_body(&mut self, path: &str, bytes: u64) {
