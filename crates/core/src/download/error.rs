@@ -130,6 +130,19 @@ pub enum TransferError {
         /// The URL requested.
         url: Url,
     },
+    /// The media came with a `Content-Encoding` we do not decode (`compress`, `zstd`, several
+    /// codings stacked; see [`super::content_coding`]). Expected: the next candidate is tried.
+    #[error("unsupported Content-Encoding {0:?} on media")]
+    UnsupportedEncoding(String),
+    /// The media came content-encoded and the complete body did not decode. The part is
+    /// deleted; transient: the next attempt fetches it again from byte 0.
+    #[error("media sent with Content-Encoding {coding} did not decode: {reason}")]
+    Undecodable {
+        /// The coding token (`gzip`, `deflate`, `br`).
+        coding: &'static str,
+        /// The decoder's error.
+        reason: String,
+    },
     /// The URL is not `http` or `https`. Expected.
     #[error("unsupported URL scheme {0:?}")]
     UnsupportedScheme(String),
@@ -162,11 +175,13 @@ impl TransferError {
             | Self::ResponseTimeout { .. }
             | Self::Stalled { .. }
             | Self::DeadlineExceeded { .. }
-            | Self::Incomplete { .. } => ErrorKind::Transient,
+            | Self::Incomplete { .. }
+            | Self::Undecodable { .. } => ErrorKind::Transient,
             Self::Protocol { .. }
             | Self::Io { .. }
             | Self::DiskFull { .. }
             | Self::UnsupportedType { .. }
+            | Self::UnsupportedEncoding(_)
             | Self::UnsupportedScheme(_)
             | Self::Cancelled => ErrorKind::Expected,
             Self::InvalidDestination(_) => ErrorKind::Bug,

@@ -10,6 +10,7 @@
 //! name is always complete. Names come from a template rendered into sanitized, portable path
 //! components and are joined under the library root by [`naming::safe_join`].
 
+pub mod content_coding;
 pub mod error;
 pub mod http_range;
 pub mod limits;

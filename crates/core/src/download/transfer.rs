@@ -16,6 +16,12 @@
 //! cancelled (at once, even while the peer hangs silently); transient failures are retried
 //! inside the call up to [`TransferOptions::max_attempts`] times by the policy in
 //! [`super::retry`] (exponential backoff, `Retry-After`), each retry resuming from the part.
+//!
+//! Media is asked for with `Accept-Encoding: identity`. A server that encodes it anyway (`gzip`,
+//! `deflate`, `br`) gets its encoded bytes kept in the part, ranges and lengths counting
+//! encoded bytes as RFC 9110 §8.4 says, and the complete part decoded into `dest`; the part's
+//! sidecar records the coding, and a resume answered in another coding restarts from 0
+//! ([`super::content_coding`]). A file under its final name is always the decoded media.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,6 +32,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use super::content_coding::{coding_of, decode_file, Coding, PartMeta};
 use super::error::io_err;
 pub use super::error::{ErrorKind, FetchFailure, TransferError};
 use super::http_range::range_from;
@@ -130,8 +137,9 @@ pub fn part_path(dest: &Path) -> Option<PathBuf> {
 }
 
 /// `<dest>.part.validator`: the strong `ETag` (else `Last-Modified`) of the representation a
-/// part holds bytes of. A resume sends it as `If-Range` (RFC 9110 §13.1.5), so a server whose
-/// file changed answers 200 with the new full body instead of appending new bytes to old ones.
+/// part holds bytes of, and their content coding ([`PartMeta`]). A resume sends the validator
+/// as `If-Range` (RFC 9110 §13.1.5), so a server whose file changed answers 200 with the new
+/// full body instead of appending new bytes to old ones.
 pub fn validator_path(part: &Path) -> PathBuf {
     let mut name = part.as_os_str().to_owned();
     name.push(".validator");
@@ -233,17 +241,27 @@ impl Attempt<'_> {
         };
         loop {
             let response = self.send(offset).await?;
-            match plan(response.status(), response.headers(), offset, self.url)? {
-                Plan::Write { offset: start, total } => return self.write(response, start, total).await,
-                Plan::AlreadyComplete { total } => return self.finish_existing(total).await,
-                Plan::Restart(reason) => {
-                    tracing::info!(url = %self.url, offset, %reason, "cannot resume; restarting from 0");
-                    drop(response);
-                    tokio::fs::remove_file(self.part).await.map_err(io_err("remove", self.part))?;
-                    let _ = tokio::fs::remove_file(validator_path(self.part)).await;
-                    offset = 0;
+            let stored = PartMeta::read(&validator_path(self.part)).await;
+            let reason = match plan(response.status(), response.headers(), offset, self.url)? {
+                Plan::Write { offset: start, total } => {
+                    let coding = coding_of(response.headers())?;
+                    if start == 0 || coding == stored.coding {
+                        return self.write(response, start, total, coding).await;
+                    }
+                    format!(
+                        "the part holds {} bytes, the response is {}",
+                        stored.coding.map_or("identity", Coding::token),
+                        coding.map_or("identity", Coding::token)
+                    )
                 }
-            }
+                Plan::AlreadyComplete { total } => return self.finish_existing(total, stored.coding).await,
+                Plan::Restart(reason) => reason,
+            };
+            tracing::info!(url = %self.url, offset, %reason, "cannot resume; restarting from 0");
+            drop(response);
+            tokio::fs::remove_file(self.part).await.map_err(io_err("remove", self.part))?;
+            let _ = tokio::fs::remove_file(validator_path(self.part)).await;
+            offset = 0;
         }
     }
 
@@ -252,8 +270,8 @@ impl Attempt<'_> {
         let mut request = self.client.get(self.url.clone()).header(ACCEPT_ENCODING, "identity");
         if offset > 0 {
             request = request.header(RANGE, range_from(offset));
-            if let Ok(validator) = tokio::fs::read_to_string(validator_path(self.part)).await {
-                request = request.header(IF_RANGE, validator.trim());
+            if let Some(validator) = PartMeta::read(&validator_path(self.part)).await.validator {
+                request = request.header(IF_RANGE, validator);
             }
         }
         let window = self.opts.connect_timeout + self.opts.stall_timeout;
@@ -268,12 +286,14 @@ impl Attempt<'_> {
     }
 
     /// Streams the body into the part after its first `offset` bytes, then verifies and
-    /// finalizes. `total` is the expected final size in bytes.
+    /// finalizes. `total` is the expected size of the part in bytes (encoded bytes when
+    /// `coding` is set).
     async fn write(
         &self,
         mut response: reqwest::Response,
         offset: u64,
         total: Option<u64>,
+        coding: Option<Coding>,
     ) -> Result<FetchedFile, TransferError> {
         let content_type =
             response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -289,13 +309,9 @@ impl Attempt<'_> {
         let file = if offset > 0 {
             self.open_and_hash_prefix(offset, &mut hasher).await?
         } else {
-            let validator = validator_path(self.part);
-            match validator_of(response.headers()) {
-                Some(v) => tokio::fs::write(&validator, v).await.map_err(io_err("write", &validator))?,
-                None => {
-                    let _ = tokio::fs::remove_file(&validator).await;
-                }
-            }
+            let sidecar = validator_path(self.part);
+            let meta = PartMeta { validator: validator_of(response.headers()), coding };
+            meta.write(&sidecar).await.map_err(io_err("write", &sidecar))?;
             tokio::fs::File::create(self.part).await.map_err(io_err("create", self.part))?
         };
         let mut writer = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
@@ -355,7 +371,7 @@ impl Attempt<'_> {
         if let Some(expected) = total.filter(|&t| t != written) {
             return Err(TransferError::Incomplete { expected, got: written, cause: None });
         }
-        self.finalize(writer.into_inner(), written, hasher, offset, content_type).await
+        self.finalize(writer.into_inner(), written, hasher, offset, content_type, coding).await
     }
 
     /// Opens the part for appending and hashes its first `offset` bytes (it must have exactly
@@ -382,8 +398,13 @@ impl Attempt<'_> {
         Ok(file)
     }
 
-    /// The part already holds `total` bytes (416 `bytes */total`): hash and finalize it.
-    async fn finish_existing(&self, total: u64) -> Result<FetchedFile, TransferError> {
+    /// The part already holds `total` bytes (416 `bytes */total`): hash and finalize it;
+    /// `coding` is the coding its sidecar recorded.
+    async fn finish_existing(
+        &self,
+        total: u64,
+        coding: Option<Coding>,
+    ) -> Result<FetchedFile, TransferError> {
         let mut file = tokio::fs::File::open(self.part).await.map_err(io_err("open", self.part))?;
         let mut hasher = Sha256::new();
         let size = hash_reader(&mut file, &mut hasher).await.map_err(io_err("read", self.part))?;
@@ -391,10 +412,13 @@ impl Attempt<'_> {
             return Err(TransferError::Incomplete { expected: total, got: size, cause: None });
         }
         (self.progress)(TransferProgress { downloaded: size, total: Some(total), resumed_from: size });
-        self.finalize(file, size, hasher, size, None).await
+        self.finalize(file, size, hasher, size, None, coding).await
     }
 
-    /// fsyncs the part, renames it to `dest` and fsyncs the directory (unix).
+    /// fsyncs the part, renames it to `dest` and fsyncs the directory (unix). An encoded part
+    /// (`coding`) is first decoded into `<part>.decoded`, which takes the final name instead;
+    /// `size` and the hash are then those of the decoded media. A part that does not decode is
+    /// deleted ([`TransferError::Undecodable`], transient).
     async fn finalize(
         &self,
         file: tokio::fs::File,
@@ -402,10 +426,31 @@ impl Attempt<'_> {
         hasher: Sha256,
         resumed_from: u64,
         content_type: Option<String>,
+        coding: Option<Coding>,
     ) -> Result<FetchedFile, TransferError> {
         file.sync_all().await.map_err(io_err("fsync", self.part))?;
         drop(file);
-        tokio::fs::rename(self.part, self.dest).await.map_err(io_err("rename", self.part))?;
+        let (size, hasher) = match coding {
+            None => {
+                tokio::fs::rename(self.part, self.dest).await.map_err(io_err("rename", self.part))?;
+                (size, hasher)
+            }
+            Some(coding) => {
+                let mut decoded = self.part.as_os_str().to_owned();
+                decoded.push(".decoded");
+                let decoded = PathBuf::from(decoded);
+                let result = decode_file(self.part.to_path_buf(), coding, decoded.clone()).await;
+                if let Err(e @ TransferError::Undecodable { .. }) = result {
+                    let _ = tokio::fs::remove_file(self.part).await;
+                    let _ = tokio::fs::remove_file(validator_path(self.part)).await;
+                    return Err(e);
+                }
+                let out = result?;
+                tokio::fs::rename(&decoded, self.dest).await.map_err(io_err("rename", &decoded))?;
+                tokio::fs::remove_file(self.part).await.map_err(io_err("remove", self.part))?;
+                out
+            }
+        };
         let _ = tokio::fs::remove_file(validator_path(self.part)).await;
         sync_dir(&parent_dir(self.dest)).await?;
         Ok(FetchedFile {
