@@ -73,24 +73,14 @@ fn engine_for(
 
 /// The config file the app uses: `CATALOG_SYNC_CONFIG`, else `Config::default_path`.
 pub fn config_path_from_env() -> Option<PathBuf> {
-    std::env::var_os("CATALOG_SYNC_CONFIG").map(PathBuf::from).or_else(Config::default_path)
+    Config::path_from_env()
 }
 
 /// The config the app starts with: the file at `path` (defaults when missing), then
 /// `CATALOG_SYNC_DATABASE` and `CATALOG_SYNC_LIBRARY` from the environment, as for the CLI.
 /// Errors: an unreadable or invalid file.
 pub fn load_config(path: Option<&std::path::Path>) -> CmdResult<Config> {
-    let mut config = match path {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    };
-    if let Some(db) = std::env::var_os("CATALOG_SYNC_DATABASE") {
-        config.database = db.into();
-    }
-    if let Some(lib) = std::env::var_os("CATALOG_SYNC_LIBRARY") {
-        config.library = lib.into();
-    }
-    Ok(config)
+    Ok(Config::load_with(path, &catalog_sync_core::config::Overrides::from_env())?)
 }
 
 impl AppCore {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use catalog_sync_core::clock::{Clock, SystemClock};
-use catalog_sync_core::config::Config;
+use catalog_sync_core::config::{Config, Overrides};
 use catalog_sync_core::jobs::Engine;
 use catalog_sync_core::store::commands::JobCommand;
 use catalog_sync_core::store::{JobKind, JobStatus, Store, StoreError};
@@ -16,20 +16,12 @@ use crate::args::{Args, Command, ListWhat};
 use crate::progress::Progress;
 
 fn load_config(args: &Args) -> anyhow::Result<Config> {
-    let mut config = match args.config.clone().or_else(Config::default_path) {
-        Some(path) => Config::load(&path)?,
-        None => Config::default(),
+    let overrides = Overrides {
+        database: args.database.clone(),
+        library: args.library.clone(),
+        parallel_downloads: args.parallel,
     };
-    if let Some(db) = &args.database {
-        config.database = db.clone();
-    }
-    if let Some(lib) = &args.library {
-        config.library = lib.clone();
-    }
-    if let Some(n) = args.parallel {
-        config.parallel_downloads = n.max(1);
-    }
-    Ok(config)
+    Ok(Config::load_with(args.config.clone().or_else(Config::default_path).as_deref(), &overrides)?)
 }
 
 /// Runs the command; `Ok(false)` when something it tried failed (already reported).

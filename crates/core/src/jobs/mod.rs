@@ -6,7 +6,9 @@
 
 mod collect_stage;
 mod commands;
+mod context;
 mod download_stage;
+mod error;
 mod events;
 mod export_hooks;
 mod export_stage;

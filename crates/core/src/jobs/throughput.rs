@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::context::Context;
+use super::error::EngineError;
 use super::pools::{LiveSnapshot, LiveState, WorkerLive};
-use super::runner::{Engine, EngineError};
 use crate::store::workers::{WorkerRow, WorkerState};
 
 /// Sampling period.
@@ -79,7 +80,7 @@ fn row(job: u64, stage: u8, s: &LiveSnapshot, speed: f64, now: i64) -> WorkerRow
 }
 
 /// Starts sampling `lives` of stage `stage` of `job`.
-pub(super) fn spawn_sampler(engine: Engine, job: u64, stage: u8, lives: Vec<Arc<WorkerLive>>) -> Sampler {
+pub(super) fn spawn_sampler(cx: Context, job: u64, stage: u8, lives: Vec<Arc<WorkerLive>>) -> Sampler {
     let stop = CancellationToken::new();
     let token = stop.clone();
     let handle = tokio::spawn(async move {
@@ -92,7 +93,7 @@ pub(super) fn spawn_sampler(engine: Engine, job: u64, stage: u8, lives: Vec<Arc<
             };
             let dt = at.elapsed().as_secs_f64().max(1e-3);
             at = Instant::now();
-            let now = engine.now();
+            let now = cx.now();
             let rows: Vec<WorkerRow> = lives
                 .iter()
                 .zip(last.iter_mut())
@@ -104,7 +105,7 @@ pub(super) fn spawn_sampler(engine: Engine, job: u64, stage: u8, lives: Vec<Arc<
                     row(job, stage, &snap, *speed, now)
                 })
                 .collect();
-            engine.blocking(move |s| s.put_worker_samples(&rows)).await?;
+            cx.blocking(move |s| s.put_worker_samples(&rows)).await?;
             if stopping {
                 return Ok(());
             }
