@@ -167,7 +167,7 @@ impl Crate {
     /// The module `path` lands in: its longest known prefix, following re-exports.
     fn resolve(&self, path: &ModPath) -> ModPath {
         let mut n = path.len();
-        while n > 0 && !self.modules.contains_key(&path[..n].to_vec()) {
+        while n > 0 && !self.modules.contains_key(&path[..n]) {
             n -= 1;
         }
         let found = path[..n].to_vec();
