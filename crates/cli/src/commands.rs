@@ -1,16 +1,16 @@
-//! The commands: each opens the store, calls the core, and prints. Job commands (`sync`,
+//! The commands: each calls the core's application API (`catalog_sync_core::api::Api`, the
+//! same functions the desktop app calls) and prints the result. Job commands (`sync`,
 //! `download`, `run`) queue a job and run the engine until the queue is empty, which also
-//! finishes work an interrupted earlier run left queued.
+//! finishes work an interrupted earlier run left queued. While another process owns the
+//! catalog, the commands it can answer go to its control socket (`control`).
 
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use catalog_sync_core::clock::{Clock, SystemClock};
+use catalog_sync_core::api::{Api, ErrorCode, JobAction, Page};
 use catalog_sync_core::config::{Config, Overrides};
-use catalog_sync_core::jobs::Engine;
 use catalog_sync_core::store::commands::JobCommand;
-use catalog_sync_core::store::{JobKind, JobStatus, Store, StoreError};
-use catalog_sync_core::subscriptions;
+use catalog_sync_core::store::{JobKind, Store};
 
 use crate::args::{Args, Command, ListWhat};
 use crate::progress::Progress;
@@ -27,71 +27,62 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
 /// Runs the command; `Ok(false)` when something it tried failed (already reported).
 pub async fn run(args: Args) -> anyhow::Result<bool> {
     let config = load_config(&args)?;
-    let store = match Store::open(&config.database) {
-        Ok(store) => store,
-        Err(StoreError::InUse { .. }) if remote_capable(&args.command) => {
+    let api = match Api::open_system(config.clone(), None) {
+        Ok(api) => api,
+        Err(e) if e.code == ErrorCode::InUse && remote_capable(&args.command) => {
             return remote(&args.command, &config).await
         }
         Err(e) => return Err(e.into()),
     };
-    let now = || SystemClock.now_ms();
     match &args.command {
         Command::Add { urls } => {
             for input in urls {
-                let (id, created, url) = subscriptions::add_url(&store, input, now())?;
-                let verb = if created { "added" } else { "already in the catalog:" };
-                println!("{verb} playlist {id} {url}");
+                let added = api.add_playlists(vec![input.clone()]).await?;
+                let verb = if added.created > 0 { "added" } else { "already in the catalog:" };
+                for id in added.ids {
+                    let p = api.playlist(id).await?;
+                    println!("{verb} playlist {id} {} ({} items)", p.url, p.item_count);
+                }
             }
             Ok(true)
         }
-        Command::Import { source } => import(&store, &config, source).await.map(|_| true),
+        Command::Import { source } => import(&api, source).await.map(|_| true),
         Command::ExportOpml { output } => {
-            let xml = subscriptions::export_opml_document(&store)?;
             match output {
-                Some(path) => {
-                    std::fs::write(path, xml).with_context(|| format!("writing {}", path.display()))?
-                }
-                None => print!("{xml}"),
+                Some(path) => api
+                    .export_opml_to(path.display().to_string())
+                    .await
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{}", api.export_opml().await?),
             }
             Ok(true)
         }
         Command::List { what, playlist } => {
-            list(&store, *what, playlist)?;
+            list(api.store(), *what, playlist)?;
             Ok(true)
         }
-        Command::Sync { playlists } => run_job(store, config, JobKind::SyncOnly, playlists, args.quiet).await,
-        Command::Download { playlists } => {
-            run_job(store, config, JobKind::DownloadOnly, playlists, args.quiet).await
-        }
-        Command::Run { playlists } => {
-            run_job(store, config, JobKind::SyncDownload, playlists, args.quiet).await
-        }
+        Command::Sync { playlists } => run_job(&api, JobKind::SyncOnly, playlists, args.quiet).await,
+        Command::Download { playlists } => run_job(&api, JobKind::DownloadOnly, playlists, args.quiet).await,
+        Command::Run { playlists } => run_job(&api, JobKind::SyncDownload, playlists, args.quiet).await,
         Command::Status => {
-            status(&store, &config)?;
+            status(api.store(), &config)?;
             Ok(true)
         }
-        Command::Jobs { once } => crate::jobs_view::jobs(&store, &config, *once).await.map(|_| true),
-        Command::Log { job } => crate::jobs_view::log(&store, *job).map(|_| true),
-        Command::Pause { job } => command(store, config, *job, JobCommand::Pause).await,
-        Command::Resume { job } => command(store, config, *job, JobCommand::Resume).await,
-        Command::Cancel { job } => command(store, config, *job, JobCommand::Cancel).await,
-        Command::Retry { job } => command(store, config, *job, JobCommand::RetryFailed).await,
-        Command::Want { playlists } => set_wanted(store, config, playlists, true, false).await,
-        Command::Unwant { playlists, delete } => set_wanted(store, config, playlists, false, *delete).await,
+        Command::Jobs { once } => crate::jobs_view::jobs(&api, *once).await.map(|_| true),
+        Command::Log { job } => crate::jobs_view::log(api.store(), *job).map(|_| true),
+        Command::Pause { job } => command(&api, *job, JobCommand::Pause).await,
+        Command::Resume { job } => command(&api, *job, JobCommand::Resume).await,
+        Command::Cancel { job } => command(&api, *job, JobCommand::Cancel).await,
+        Command::Retry { job } => command(&api, *job, JobCommand::RetryFailed).await,
+        Command::Want { playlists } => set_wanted(&api, playlists, true, false).await,
+        Command::Unwant { playlists, delete } => set_wanted(&api, playlists, false, *delete).await,
     }
 }
 
-/// Selects or unselects playlists for download (see `Engine::set_playlist_wanted`).
-async fn set_wanted(
-    store: Store,
-    config: Config,
-    selectors: &[String],
-    wanted: bool,
-    delete: bool,
-) -> anyhow::Result<bool> {
-    let engine = Engine::new(store, config, Arc::new(SystemClock), Arc::new(|_| {}));
+/// Selects or unselects playlists for download (see `Api::set_wanted`).
+async fn set_wanted(api: &Api, selectors: &[String], wanted: bool, delete: bool) -> anyhow::Result<bool> {
     for selector in selectors {
-        print!("{}", crate::control::set_wanted(&engine, selector, wanted, delete).await?);
+        print!("{}", crate::control::set_wanted(api, selector, wanted, delete).await?);
     }
     Ok(true)
 }
@@ -177,29 +168,20 @@ async fn remote(command: &Command, config: &Config) -> anyhow::Result<bool> {
     }
 }
 
-/// Stores a job command. It takes effect at once for a job no runner holds (queued, paused,
-/// failed); a running job's runner applies it on its next tick.
-async fn command(store: Store, config: Config, job: u64, cmd: JobCommand) -> anyhow::Result<bool> {
-    let before = store.job(job)?.status;
-    let engine = Engine::new(store.clone(), config, Arc::new(SystemClock), Arc::new(|_| {}));
-    engine.command(job, cmd).await?;
-    engine.apply_pending_commands().await?;
-    let after = store.job(job)?.status;
-    if after == before && matches!(before, JobStatus::Running | JobStatus::PauseRequested) {
-        println!("job {job}: {cmd:?} sent to the running engine");
-    } else if after == before {
-        println!("job {job}: {cmd:?} does not apply to a {before} job");
-    } else {
-        println!("job {job}: {before} -> {after}");
-    }
+/// Sends a job command (see `Api::job_command`): it takes effect at once for a job no runner
+/// holds (queued, paused, failed); a running job's runner applies it on its next tick.
+async fn command(api: &Api, job: u64, cmd: JobCommand) -> anyhow::Result<bool> {
+    println!(
+        "{}",
+        crate::control::command_reply(api.job_command(job, JobAction::from(cmd)).await, job, cmd)?
+    );
     Ok(true)
 }
 
-/// Imports `source` by content (see `catalog_sync_core::subscriptions::import_source`) and
-/// prints what it did. Returns the ids of the playlists it names (new or already known).
-async fn import(store: &Store, config: &Config, source: &str) -> anyhow::Result<Vec<u64>> {
-    let client = catalog_sync_core::download::build_client(&config.user_agent);
-    let out = subscriptions::import_source(store, &client, source, SystemClock.now_ms()).await?;
+/// Imports `source` by content (see `Api::import`) and prints what it did. Returns the ids of
+/// the playlists it names (new or already known).
+async fn import(api: &Api, source: &str) -> anyhow::Result<Vec<u64>> {
+    let out = api.import(source.to_string()).await?;
     if out.subscription_list {
         println!(
             "imported {} playlists from {} ({} already in the catalog)",
@@ -216,20 +198,17 @@ async fn import(store: &Store, config: &Config, source: &str) -> anyhow::Result<
 
 /// Playlist ids for the selectors of a job command. With `add_unknown`, a selector that names
 /// no playlist but is a URL or an existing path is imported first (`run <url>`).
-async fn scope(
-    store: &Store,
-    config: &Config,
-    selectors: &[String],
-    add_unknown: bool,
-) -> anyhow::Result<Vec<u64>> {
+async fn scope(api: &Api, selectors: &[String], add_unknown: bool) -> anyhow::Result<Vec<u64>> {
     let mut ids = Vec::new();
     for selector in selectors {
-        match store.find_playlist(selector) {
+        match api.find_playlist(selector.clone()).await {
             Ok(id) => ids.push(id),
-            Err(StoreError::NotFound { .. })
-                if add_unknown && (selector.contains("://") || std::path::Path::new(selector).exists()) =>
+            Err(e)
+                if e.code == ErrorCode::NotFound
+                    && add_unknown
+                    && (selector.contains("://") || std::path::Path::new(selector).exists()) =>
             {
-                ids.extend(import(store, config, selector).await?);
+                ids.extend(import(api, selector).await?);
             }
             Err(e) => return Err(e.into()),
         }
@@ -237,36 +216,44 @@ async fn scope(
     Ok(ids)
 }
 
-async fn run_job(
-    store: Store,
-    config: Config,
-    kind: JobKind,
-    selectors: &[String],
-    quiet: bool,
-) -> anyhow::Result<bool> {
-    let scope = scope(&store, &config, selectors, kind == JobKind::SyncDownload).await?;
-    if store.playlists()?.is_empty() {
+/// Queues a job of `kind` and runs the engine until nothing is left to run, rendering its
+/// events as progress bars and serving the control socket meanwhile.
+async fn run_job(api: &Api, kind: JobKind, selectors: &[String], quiet: bool) -> anyhow::Result<bool> {
+    let scope = scope(api, selectors, kind == JobKind::SyncDownload).await?;
+    if api.list_playlists(Page { offset: 0, limit: Some(1) }).await?.is_empty() {
         bail!("the catalog has no playlists yet; add some with `catalog-sync add <url>` or `catalog-sync import <opml>`");
     }
     let progress = Arc::new(Progress::new(quiet));
-    let sink_progress = progress.clone();
-    let library = config.library.clone();
-    let socket = crate::control::socket_path(&config.database);
-    let engine =
-        Engine::new(store, config, Arc::new(SystemClock), Arc::new(move |e| sink_progress.on_event(e)));
-    let _control = crate::control::serve(socket, engine.clone())
+    let library = api.config().library;
+    let socket = crate::control::socket_path(api.database_path());
+    let _control = crate::control::serve(socket, api.clone())
         .map_err(|e| tracing::warn!(error = %e, "no control socket"))
         .ok();
-    engine.enqueue(kind, scope).await?;
-    let cancel = engine.cancel_token();
+    let mut events = api.take_events().context("the event stream was taken already")?;
+    api.enqueue(kind, scope).await?;
+    let stopper = api.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("\ninterrupted: stopping; run the command again to resume");
-            cancel.cancel();
+            stopper.shutdown(std::time::Duration::ZERO).await;
         }
     });
     let started = std::time::Instant::now();
-    let ran = engine.run_queued().await?;
+    let run = api.run_until_idle();
+    tokio::pin!(run);
+    let ran = loop {
+        tokio::select! {
+            biased;
+            Some(event) = events.recv() => progress.on_event(&event),
+            ran = &mut run => {
+                // every event was sent before the run returned
+                while let Ok(event) = events.try_recv() {
+                    progress.on_event(&event);
+                }
+                break ran?;
+            }
+        }
+    };
     Ok(progress.summary(&ran, started.elapsed(), &library))
 }
 

@@ -4,9 +4,8 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use catalog_sync_core::clock::{Clock, SystemClock};
-use catalog_sync_core::config::Config;
-use catalog_sync_core::jobs::task_center::{task_center, TaskCenter};
+use catalog_sync_core::api::Api;
+use catalog_sync_core::jobs::task_center::TaskCenter;
 use catalog_sync_core::store::runs::run_id;
 use catalog_sync_core::store::{JobStatus, Store};
 
@@ -52,11 +51,10 @@ pub fn render(tc: &TaskCenter) -> String {
 
 /// `catalog-sync jobs`: prints the task center; on a terminal, refreshes it every second
 /// while any job is running or queued, unless `once`.
-pub async fn jobs(store: &Store, config: &Config, once: bool) -> anyhow::Result<()> {
-    let stale = config.heartbeat_stale_ms as i64;
+pub async fn jobs(api: &Api, once: bool) -> anyhow::Result<()> {
     let refresh = !once && std::io::stdout().is_terminal();
     loop {
-        let tc = task_center(store, SystemClock.now_ms(), stale)?;
+        let tc = api.jobs_overview().await?;
         let text = render(&tc);
         if refresh {
             print!("\x1b[2J\x1b[H{text}");

@@ -73,6 +73,7 @@ impl RowType for CommandRow {
 
 /// What a log entry is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum LogKind {
     /// A job transition (queued, running, paused, finished).
@@ -108,6 +109,7 @@ impl RowType for JobLogRow {
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum RunOutcome {
     /// Every stage succeeded.
@@ -124,6 +126,7 @@ pub enum RunOutcome {
 
 /// How a step (one stage within a run) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum StepOutcome {
     /// The stage finished without failed work.
@@ -152,6 +155,7 @@ impl From<RunOutcome> for StepOutcome {
 
 /// Class of an error (convention 2): whether retrying can help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// Final for this input (404, unsupported URL, items failed): retrying as is won't help.
@@ -232,6 +236,7 @@ pub fn run_id(job: u64, n: u32) -> String {
 
 /// What a worker is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum WorkerState {
     /// Waiting for work.

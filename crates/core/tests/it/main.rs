@@ -5,6 +5,7 @@
 //! fault-injection suite of issue 4 (`fault_*`: every fault kind, permanent failures, cancel
 //! during a silent stall); the import graph of `src/` has no cycle (`import_graph`).
 
+mod api_ops;
 mod catalog_common;
 mod catalog_corpus;
 mod catalog_identity;
