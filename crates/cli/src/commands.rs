@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use catalog_sync_core::api::{Api, ErrorCode, JobAction, Page};
+use catalog_sync_core::api::{Api, CatalogStatus, ErrorCode, JobAction, ListedItem, Page, PlaylistListing};
 use catalog_sync_core::config::{Config, Overrides};
 use catalog_sync_core::store::commands::JobCommand;
-use catalog_sync_core::store::{JobKind, Store};
+use catalog_sync_core::store::JobKind;
 
 use crate::args::{Args, Command, ListWhat};
 use crate::progress::Progress;
@@ -58,18 +58,21 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             Ok(true)
         }
         Command::List { what, playlist } => {
-            list(api.store(), *what, playlist)?;
+            list(&api.listing(playlist.clone(), *what == ListWhat::Items).await?, *what);
             Ok(true)
         }
         Command::Sync { playlists } => run_job(&api, JobKind::SyncOnly, playlists, args.quiet).await,
         Command::Download { playlists } => run_job(&api, JobKind::DownloadOnly, playlists, args.quiet).await,
         Command::Run { playlists } => run_job(&api, JobKind::SyncDownload, playlists, args.quiet).await,
         Command::Status => {
-            status(api.store(), &config)?;
+            status(&api.catalog_status(20).await?, &config);
             Ok(true)
         }
         Command::Jobs { once } => crate::jobs_view::jobs(&api, *once).await.map(|_| true),
-        Command::Log { job } => crate::jobs_view::log(api.store(), *job).map(|_| true),
+        Command::Log { job } => {
+            crate::jobs_view::log(&api.job_history(*job).await?);
+            Ok(true)
+        }
         Command::Pause { job } => command(&api, *job, JobCommand::Pause).await,
         Command::Resume { job } => command(&api, *job, JobCommand::Resume).await,
         Command::Cancel { job } => command(&api, *job, JobCommand::Cancel).await,
@@ -257,20 +260,12 @@ async fn run_job(api: &Api, kind: JobKind, selectors: &[String], quiet: bool) ->
     Ok(progress.summary(&ran, started.elapsed(), &library))
 }
 
-fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<()> {
-    let ids: Vec<u64> = if selectors.is_empty() {
-        store.playlists()?.into_iter().map(|(id, _)| id).collect()
-    } else {
-        selectors.iter().map(|s| store.find_playlist(s)).collect::<Result<_, _>>()?
-    };
-    let failures = if what == ListWhat::Items { store.download_failures()? } else { Default::default() };
-    for id in ids {
-        let p = store.playlist(id)?;
-        let items = store.playlist_items(id)?;
+fn list(listing: &[PlaylistListing], what: ListWhat) {
+    for PlaylistListing { id, playlist: p, wanted, items } in listing {
         if what == ListWhat::Playlists {
-            let downloaded = items.iter().filter(|i| i.file.is_some()).count();
+            let downloaded = items.iter().filter(|i| i.entry.file.is_some()).count();
             let mut state = p.last_error.as_deref().map(|e| format!("  error: {e}")).unwrap_or_default();
-            if store.playlist_wanted(id)? {
+            if *wanted {
                 state.insert_str(0, "  [wanted]");
             }
             println!(
@@ -283,10 +278,9 @@ fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<(
             continue;
         }
         println!("{id:>5}  {}", p.display_title());
-        for entry in items {
+        for ListedItem { entry, failure, last_error } in items {
             let date = entry.item.published.map(format_date).unwrap_or_else(|| "undated   ".into());
-            let failure = if entry.file.is_none() { store.download_failure(entry.id)? } else { None };
-            let state = match (&entry.file, &entry.item.enclosure, &failure, failures.get(&entry.id)) {
+            let state = match (&entry.file, &entry.item.enclosure, failure, last_error) {
                 (Some(f), _, _, _) => format!("downloaded {}", f.path),
                 // the sources tried follow, each with its attempt, class and reason
                 (None, _, Some(_), _) => "failed".into(),
@@ -311,7 +305,6 @@ fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<(
             }
         }
     }
-    Ok(())
 }
 
 /// `YYYY-MM-DD` (UTC) of Unix seconds, `?` for dates outside years 1..=9999.
@@ -319,30 +312,17 @@ pub fn format_date(secs: i64) -> String {
     catalog_sync_core::download::naming::format_date(secs).unwrap_or_else(|| "?".into())
 }
 
-fn status(store: &Store, config: &Config) -> anyhow::Result<()> {
-    let playlists = store.playlists()?;
-    let failing = playlists.iter().filter(|(_, p)| p.last_error.is_some()).count();
-    let (mut items, mut files, mut bytes) = (0usize, 0usize, 0u64);
-    for (id, _) in &playlists {
-        for entry in store.playlist_items(*id)? {
-            items += 1;
-            if let Some(f) = entry.file {
-                files += 1;
-                bytes += f.size;
-            }
-        }
-    }
-    println!("catalog  {}  ({} bytes)", store.path().display(), store.file_size());
+fn status(st: &CatalogStatus, config: &Config) {
+    println!("catalog  {}  ({} bytes)", st.database.display(), st.database_bytes);
     println!("library  {}", config.library.display());
     println!(
-        "{} playlists ({failing} with sync errors), {items} items, {files} downloaded ({bytes} bytes)",
-        playlists.len()
+        "{} playlists ({} with sync errors), {} items, {} downloaded ({} bytes)",
+        st.playlists, st.failing, st.items, st.files, st.bytes
     );
-    let jobs = store.jobs()?;
-    if jobs.is_empty() {
+    if st.jobs.is_empty() {
         println!("no jobs yet");
     }
-    for (id, job) in jobs.iter().take(20) {
+    for (id, job, counts) in &st.jobs {
         let scope = if job.scope.is_empty() {
             "all playlists".to_string()
         } else {
@@ -354,8 +334,7 @@ fn status(store: &Store, config: &Config) -> anyhow::Result<()> {
             job.status.as_str(),
             job.runs
         );
-        for (index, stage) in job.stages.iter().enumerate() {
-            let c = store.stage_counts(*id, index as u8)?;
+        for (stage, c) in job.stages.iter().zip(counts) {
             let error = stage.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default();
             let cancelled =
                 if c.cancelled > 0 { format!(", {} cancelled", c.cancelled) } else { String::new() };
@@ -371,7 +350,6 @@ fn status(store: &Store, config: &Config) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

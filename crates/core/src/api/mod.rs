@@ -25,6 +25,7 @@
 mod error;
 mod job_views;
 mod ops;
+mod reports;
 mod settings;
 mod views;
 
@@ -42,6 +43,7 @@ pub use job_views::{
     TaskCenterView, WorkItemView, WorkerView, DETAIL_ITEMS_PER_STAGE, DETAIL_LOG_LINES,
 };
 pub use ops::{CommandOutcome, JobAction, Page, WantedChange};
+pub use reports::{CatalogStatus, JobHistory, ListedItem, PlaylistListing};
 pub use settings::{write_config, Settings};
 pub use views::{
     AddResult, ImportResult, ItemStates, ItemStatus, ItemView, PlaylistView, ThroughputPoint, RECENT_JOBS,
@@ -152,9 +154,8 @@ impl Api {
         self.inner.stream.lock().expect("stream lock").take()
     }
 
-    /// The store, for the read-only text reports of the command line (`list`, `status`,
-    /// `log`); every change goes through the operations.
-    pub fn store(&self) -> &Store {
+    /// The store (crate-internal: fronts go through the operations).
+    pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
 

@@ -248,6 +248,27 @@ impl Api {
         Ok(CommandOutcome { before, after })
     }
 
+    /// Pauses `job`: it stops taking new work; running transfers finish (see [`Api::job_command`]).
+    pub async fn pause(&self, job: u64) -> ApiResult<CommandOutcome> {
+        self.job_command(job, JobAction::Pause).await
+    }
+
+    /// Resumes a paused `job` (see [`Api::job_command`]).
+    pub async fn resume(&self, job: u64) -> ApiResult<CommandOutcome> {
+        self.job_command(job, JobAction::Resume).await
+    }
+
+    /// Cancels `job`: its transfers stop unless a selected playlist still wants their items
+    /// (see [`Api::job_command`]).
+    pub async fn cancel(&self, job: u64) -> ApiResult<CommandOutcome> {
+        self.job_command(job, JobAction::Cancel).await
+    }
+
+    /// Queues the failed items of a failed `job` again (see [`Api::job_command`]).
+    pub async fn retry(&self, job: u64) -> ApiResult<CommandOutcome> {
+        self.job_command(job, JobAction::Retry).await
+    }
+
     /// Sends `action` to every job it applies to; returns how many.
     pub async fn job_command_all(&self, action: JobAction) -> ApiResult<u32> {
         let command = JobCommand::from(action);
