@@ -54,8 +54,7 @@ pub fn apply_start_at_login<R: Runtime>(app: &AppHandle<R>, enabled: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalog_sync_core::api::JobAction;
-    use catalog_sync_core::store::JobKind;
+    use catalog_sync_core::api::{JobAction, JobKind};
 
     #[tokio::test]
     async fn auto_sync_queues_one_sync_download_at_a_time() {

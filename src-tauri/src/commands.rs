@@ -4,10 +4,9 @@
 //! only commands of the shell's own.
 
 use catalog_sync_core::api::{
-    AddResult, Api, ImportResult, ItemView, JobAction, JobDetail, Page, PlaylistView, Settings,
+    AddResult, Api, ImportResult, ItemView, JobAction, JobDetail, JobKind, Page, PlaylistView, Settings,
     TaskCenterView, ThroughputPoint, WireError,
 };
-use catalog_sync_core::store::JobKind;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::State;

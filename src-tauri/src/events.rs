@@ -13,10 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use catalog_sync_core::api::{Api, TaskCenterView};
-use catalog_sync_core::jobs::task_center::display_name;
-use catalog_sync_core::jobs::{Event, ItemOutcome};
-use catalog_sync_core::store::{JobKind, JobStatus};
+use catalog_sync_core::api::{display_name, Api, Event, ItemOutcome, JobKind, JobStatus, TaskCenterView};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::{AppHandle, Runtime};
@@ -368,7 +365,7 @@ pub async fn forward<R: Runtime>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalog_sync_core::store::{StageCounts, StageKind};
+    use catalog_sync_core::api::{StageCounts, StageKind};
 
     #[test]
     fn activity_lines_for_people() {

@@ -5,9 +5,7 @@
 //! downloads and the summed speed, refreshed from the task center events (no timer of its own);
 //! a finished or failed job raises a desktop notification.
 
-use catalog_sync_core::api::{Api, JobAction, TaskCenterView};
-use catalog_sync_core::jobs::task_center::format_speed;
-use catalog_sync_core::store::JobStatus;
+use catalog_sync_core::api::{format_speed, Api, JobAction, JobStatus, TaskCenterView};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Runtime};

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use catalog_sync_core::api::{Api, CatalogStatus, ErrorCode, JobAction, ListedItem, Page, PlaylistListing};
+use catalog_sync_core::api::{
+    Api, CatalogStatus, ErrorCode, JobAction, JobCommand, JobKind, ListedItem, Page, PlaylistListing,
+};
 use catalog_sync_core::config::{Config, Overrides};
-use catalog_sync_core::store::commands::JobCommand;
-use catalog_sync_core::store::JobKind;
 
 use crate::args::{Args, Command, ListWhat};
 use crate::progress::Progress;
@@ -309,7 +309,7 @@ fn list(listing: &[PlaylistListing], what: ListWhat) {
 
 /// `YYYY-MM-DD` (UTC) of Unix seconds, `?` for dates outside years 1..=9999.
 pub fn format_date(secs: i64) -> String {
-    catalog_sync_core::download::naming::format_date(secs).unwrap_or_else(|| "?".into())
+    catalog_sync_core::api::format_date(secs).unwrap_or_else(|| "?".into())
 }
 
 fn status(st: &CatalogStatus, config: &Config) {

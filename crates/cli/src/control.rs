@@ -10,8 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use catalog_sync_core::api::{Api, ApiResult, CommandOutcome, ErrorCode, JobAction};
-use catalog_sync_core::store::commands::JobCommand;
+use catalog_sync_core::api::{Api, ApiResult, CommandOutcome, ErrorCode, JobAction, JobCommand};
 
 /// The socket of the run that owns the database at `database`.
 pub fn socket_path(database: &Path) -> PathBuf {

@@ -4,10 +4,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use catalog_sync_core::api::{Api, JobHistory};
-use catalog_sync_core::jobs::task_center::TaskCenter;
-use catalog_sync_core::store::runs::run_id;
-use catalog_sync_core::store::JobStatus;
+use catalog_sync_core::api::{run_id, Api, JobHistory, JobStatus, TaskCenter};
 
 /// The task center as a text table.
 pub fn render(tc: &TaskCenter) -> String {

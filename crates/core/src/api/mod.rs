@@ -49,10 +49,19 @@ pub use views::{
     AddResult, ImportResult, ItemStates, ItemStatus, ItemView, PlaylistView, ThroughputPoint, RECENT_JOBS,
 };
 
+/// The domain types the views carry and the fronts name (re-exported so a front needs
+/// nothing but `api`).
+pub use crate::download::naming::format_date;
+pub use crate::jobs::task_center::{display_name, format_speed, TaskCenter};
+pub use crate::jobs::{Event, ItemOutcome, Lane};
+pub use crate::store::commands::JobCommand;
+pub use crate::store::runs::run_id;
+pub use crate::store::{JobKind, JobStatus, StageCounts, StageKind, WorkStatus};
+
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::jobs::{Engine, Event};
-use crate::store::{JobStatus, Store};
+use crate::jobs::Engine;
+use crate::store::Store;
 
 /// Samples kept in the throughput history: 10 minutes at one sample per second.
 pub const THROUGHPUT_SAMPLES: usize = 600;
