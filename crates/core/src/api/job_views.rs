@@ -134,10 +134,11 @@ impl From<TaskCenter> for TaskCenterView {
 /// Errors: [`StoreError`].
 pub fn task_center_view(
     store: &Store,
+    workers: &[WorkerRow],
     now_ms: i64,
     stale_after_ms: i64,
 ) -> Result<TaskCenterView, StoreError> {
-    Ok(task_center::task_center(store, now_ms, stale_after_ms)?.into())
+    Ok(task_center::task_center_with(store, workers, now_ms, stale_after_ms)?.into())
 }
 
 /// A stage of a job with its work item counts.
@@ -361,12 +362,13 @@ fn title_of(store: &Store, kind: StageKind, target: u64) -> (String, Option<u64>
 /// The detail of job `job` at `now_ms`. Errors: [`StoreError::NotFound`] for an unknown job.
 pub fn job_detail(
     store: &Store,
+    workers: Vec<WorkerRow>,
     job: u64,
     now_ms: i64,
     stale_after_ms: i64,
 ) -> Result<JobDetail, StoreError> {
     let row = store.job(job)?;
-    let tc = task_center::task_center(store, now_ms, stale_after_ms)?;
+    let tc = task_center::task_center_with(store, &workers, now_ms, stale_after_ms)?;
     let view = tc
         .jobs
         .into_iter()
@@ -410,7 +412,7 @@ pub fn job_detail(
         stages,
         items,
         items_truncated: truncated,
-        workers: store.workers(job)?.into_iter().map(Into::into).collect(),
+        workers: workers.into_iter().filter(|w| w.job == job).map(Into::into).collect(),
         runs: store.runs(job)?.into_iter().map(Into::into).collect(),
         log: log
             .into_iter()

@@ -60,7 +60,7 @@ pub use crate::store::{JobKind, JobStatus, StageCounts, StageKind, WorkStatus};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::jobs::Engine;
+use crate::jobs::{Engine, WorkerRegistry};
 use crate::store::Store;
 
 /// Samples kept in the throughput history: 10 minutes at one sample per second.
@@ -97,6 +97,7 @@ struct Inner {
     settings_hook: Mutex<Option<SettingsHook>>,
     driver_done: CancellationToken,
     driving: std::sync::atomic::AtomicBool,
+    workers: Arc<WorkerRegistry>,
     /// Runs of the engine in progress in this process (driver or `run_until_idle`).
     active: std::sync::atomic::AtomicUsize,
 }
@@ -112,6 +113,7 @@ fn engine_for(
     config: &Config,
     clock: &Arc<dyn Clock>,
     tx: &mpsc::UnboundedSender<Event>,
+    workers: &Arc<WorkerRegistry>,
 ) -> Engine {
     let tx = tx.clone();
     Engine::new(
@@ -120,6 +122,7 @@ fn engine_for(
         clock.clone(),
         Arc::new(move |e: &Event| drop(tx.send(e.clone()))),
     )
+    .with_worker_registry(workers.clone())
 }
 
 impl Api {
@@ -129,7 +132,8 @@ impl Api {
     pub fn open(config: Config, config_path: Option<PathBuf>, clock: Arc<dyn Clock>) -> ApiResult<Api> {
         let store = Store::open(&config.database)?;
         let (tx, rx) = mpsc::unbounded_channel();
-        let engine = engine_for(&store, &config, &clock, &tx);
+        let workers = Arc::<WorkerRegistry>::default();
+        let engine = engine_for(&store, &config, &clock, &tx, &workers);
         let inner = Inner {
             store,
             clock,
@@ -148,6 +152,7 @@ impl Api {
             settings_hook: Mutex::new(None),
             driver_done: CancellationToken::new(),
             driving: Default::default(),
+            workers,
             active: Default::default(),
         };
         Ok(Api { inner: Arc::new(inner) })
@@ -307,7 +312,7 @@ impl Api {
         inner.driving.store(true, std::sync::atomic::Ordering::SeqCst);
         while !inner.shutdown.is_cancelled() {
             if let Some(config) = inner.pending_config.lock().expect("pending lock").take() {
-                let engine = engine_for(&inner.store, &config, &inner.clock, &inner.events);
+                let engine = engine_for(&inner.store, &config, &inner.clock, &inner.events, &inner.workers);
                 *inner.engine.write().expect("engine lock") = engine;
             }
             let failed = match self.run_until_idle().await {

@@ -322,20 +322,20 @@ impl Api {
     /// The task center projection now (worker samples older than [`LIVE_WINDOW_MS`] do not
     /// count).
     pub async fn task_center(&self) -> ApiResult<TaskCenterView> {
-        let now = self.now_ms();
-        self.blocking(move |s| Ok(task_center_view(s, now, LIVE_WINDOW_MS)?)).await
+        let (now, workers) = (self.now_ms(), self.engine().worker_samples(None));
+        self.blocking(move |s| Ok(task_center_view(s, &workers, now, LIVE_WINDOW_MS)?)).await
     }
 
     /// The task center as the core computes it (with each job's last error), for text fronts.
     pub async fn jobs_overview(&self) -> ApiResult<TaskCenter> {
-        let now = self.now_ms();
-        self.blocking(move |s| Ok(task_center::task_center(s, now, LIVE_WINDOW_MS)?)).await
+        let (now, workers) = (self.now_ms(), self.engine().worker_samples(None));
+        self.blocking(move |s| Ok(task_center::task_center_with(s, &workers, now, LIVE_WINDOW_MS)?)).await
     }
 
     /// Stages, work items, workers, runs and recent log lines of `job`. Errors: `not_found`.
     pub async fn job_detail(&self, job: u64) -> ApiResult<JobDetail> {
-        let now = self.now_ms();
-        self.blocking(move |s| Ok(job_detail(s, job, now, LIVE_WINDOW_MS)?)).await
+        let (now, workers) = (self.now_ms(), self.engine().worker_samples(Some(job)));
+        self.blocking(move |s| Ok(job_detail(s, workers, job, now, LIVE_WINDOW_MS)?)).await
     }
 
     /// Summed download speed, one sample a second while jobs run, oldest first (last 10 minutes).

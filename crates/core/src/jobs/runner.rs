@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::context::{Context, JobCtx, Running, Services};
+use super::context::{Context, JobCtx, Running, Services, WorkerRegistry};
 pub use super::error::EngineError;
 use super::events::EventSink;
 use super::kinds::{lane_of, stages_of, Lane};
@@ -67,6 +67,7 @@ impl Engine {
             live: Mutex::default(),
             transfers: Mutex::default(),
             space: Arc::new(FsSpace),
+            workers: Arc::default(),
         };
         Engine { cx: Context { inner: Arc::new(services) }, running: Arc::default(), wake: Arc::default() }
     }
@@ -80,6 +81,22 @@ impl Engine {
             None => tracing::warn!("with_space_probe on a shared engine: probe not changed"),
         }
         self
+    }
+
+    /// The same engine keeping worker samples in `registry` (shared with the engines built
+    /// before it, so a live view survives an engine swap). Call it on a fresh engine, like
+    /// [`Engine::with_space_probe`].
+    pub fn with_worker_registry(mut self, registry: Arc<WorkerRegistry>) -> Engine {
+        match Arc::get_mut(&mut self.cx.inner) {
+            Some(inner) => inner.workers = registry,
+            None => tracing::warn!("with_worker_registry on a shared engine: registry not changed"),
+        }
+        self
+    }
+
+    /// The latest sample of `job`'s workers (every job's when `None`), from memory.
+    pub fn worker_samples(&self, job: Option<u64>) -> Vec<crate::store::WorkerRow> {
+        self.cx.workers.samples(job)
     }
 
     /// The store.

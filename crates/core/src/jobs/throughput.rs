@@ -1,7 +1,8 @@
 //! Live throughput: a sampler task reads every worker's [`WorkerLive`] about twice a second,
 //! turns bytes actually streamed into a smoothed speed (bytes/s, exponential moving average),
-//! and writes all worker rows of the stage in one transaction without fsync (convention 6:
-//! samples and heartbeats need not be durable; never one commit per chunk).
+//! and puts all worker rows of the stage into the engine's in-memory `WorkerRegistry` (live
+//! progress flows through memory, never through the database; convention 6: samples need not
+//! be durable).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -105,7 +106,7 @@ pub(super) fn spawn_sampler(cx: Context, job: u64, stage: u8, lives: Vec<Arc<Wor
                     row(job, stage, &snap, *speed, now)
                 })
                 .collect();
-            cx.blocking(move |s| s.put_worker_samples(&rows)).await?;
+            cx.workers.put(rows);
             if stopping {
                 return Ok(());
             }
