@@ -282,11 +282,19 @@ impl Api {
     /// every task of the engine have ended. Transfers end (partial files stay and resume next
     /// time) and claimed work returns to the queue.
     pub async fn shutdown(&self, wait: Duration) {
+        use std::sync::atomic::Ordering::SeqCst;
         self.inner.shutdown.cancel();
         self.engine().cancel_token().cancel();
-        if self.inner.driving.load(std::sync::atomic::Ordering::SeqCst) {
-            let _ = tokio::time::timeout(wait, self.inner.driver_done.cancelled()).await;
-        }
+        let inner = &self.inner;
+        let ended = async {
+            if inner.driving.load(SeqCst) {
+                inner.driver_done.cancelled().await;
+            }
+            while inner.active.load(SeqCst) > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let _ = tokio::time::timeout(wait, ended).await;
     }
 
     /// Runs the engine once until no job is running and none can be claimed (paused jobs wait),
