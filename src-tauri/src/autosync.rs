@@ -6,43 +6,31 @@
 
 use std::time::Duration;
 
-use catalog_sync_core::store::{JobKind, JobStatus};
+use catalog_sync_core::api::Api;
 use tauri::{AppHandle, Manager, Runtime};
 
-use crate::app_core::AppCore;
+use crate::commands::CmdResult;
 
 /// Runs the auto-sync timer until shutdown.
-pub async fn run(core: AppCore) {
+pub async fn run(api: Api) {
     loop {
-        let every = core.config().auto_sync_hours.map(|h| Duration::from_secs(u64::from(h) * 3600));
+        let every = api.config().auto_sync_hours.map(|h| Duration::from_secs(u64::from(h) * 3600));
         tokio::select! {
             _ = async { tokio::time::sleep(every.unwrap_or_default()).await }, if every.is_some() => {
-                if let Err(e) = sync_all(&core).await {
+                if let Err(e) = sync_all(&api).await {
                     tracing::warn!(error = %e.message, "auto-sync failed");
                 }
             }
-            _ = core.settings_changed() => {}
-            _ = core.shutting_down() => return,
+            _ = api.settings_changed() => {}
+            _ = api.shutting_down() => return,
         }
     }
 }
 
-/// Queues a `sync_download` of every playlist unless one is already queued or running.
-/// Returns the new job's id. Errors: store failures.
-pub async fn sync_all(core: &AppCore) -> crate::error::CmdResult<Option<u64>> {
-    let busy = core
-        .blocking(|s| {
-            Ok(s.jobs()?.iter().any(|(_, j)| {
-                j.kind == JobKind::SyncDownload
-                    && j.scope.is_empty()
-                    && matches!(j.status, JobStatus::Queued | JobStatus::Running | JobStatus::PauseRequested)
-            }))
-        })
-        .await?;
-    if busy || core.is_shutting_down() {
-        return Ok(None);
-    }
-    core.enqueue(JobKind::SyncDownload, Vec::new()).await.map(Some)
+/// Queues a `sync_download` of every playlist unless one is already queued or running (see
+/// `Api::auto_sync`). Returns the new job's id. Errors: store failures.
+pub async fn sync_all(api: &Api) -> CmdResult<Option<u64>> {
+    api.auto_sync().await
 }
 
 /// Enables or disables the login item to match `enabled`; failures are logged.
@@ -66,6 +54,7 @@ pub fn apply_start_at_login<R: Runtime>(app: &AppHandle<R>, enabled: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use catalog_sync_core::api::{JobAction, JobKind};
 
     #[tokio::test]
     async fn auto_sync_queues_one_sync_download_at_a_time() {
@@ -75,12 +64,12 @@ mod tests {
             library: dir.path().join("lib"),
             ..Default::default()
         };
-        let (core, _rx) = AppCore::open_system(config, None).unwrap();
-        let first = sync_all(&core).await.unwrap().expect("a job");
-        assert_eq!(sync_all(&core).await.unwrap(), None, "one is still queued");
-        let job = core.store().job(first).unwrap();
-        assert_eq!((job.kind, job.scope.len()), (JobKind::SyncDownload, 0));
-        core.store().set_job_status(first, JobStatus::Succeeded, 1).unwrap();
-        assert!(sync_all(&core).await.unwrap().is_some(), "after it ended, the next round queues again");
+        let api = Api::open_system(config, None).unwrap();
+        let first = sync_all(&api).await.unwrap().expect("a job");
+        assert_eq!(sync_all(&api).await.unwrap(), None, "one is still queued");
+        let job = api.job_detail(first).await.unwrap().job;
+        assert_eq!((job.kind, job.scope_summary.as_str()), (JobKind::SyncDownload, "all playlists"));
+        api.job_command(first, JobAction::Cancel).await.unwrap();
+        assert!(sync_all(&api).await.unwrap().is_some(), "after it ended, the next round queues again");
     }
 }

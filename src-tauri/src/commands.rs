@@ -1,53 +1,18 @@
-//! The commands the window invokes. Each parses its arguments, makes one call into the core
-//! (through [`AppCore`] or a view function over the store) and maps the error to the wire error
-//! (ARCHITECTURE.md, convention 1). Store reads run on the blocking pool, so the window never
-//! waits on disk on the main thread; job commands only queue work for the engine driver.
+//! The commands the window invokes. Each parses its arguments, makes one call to the core's
+//! [`Api`] and returns its view or wire error (ARCHITECTURE.md, convention 1): the behaviour
+//! lives in `catalog_sync_core::api`, shared with the command line. The native dialogs are the
+//! only commands of the shell's own.
 
-use catalog_sync_core::store::JobCommand;
-use catalog_sync_core::subscriptions;
+use catalog_sync_core::api::{
+    AddResult, Api, ImportResult, ItemView, JobAction, JobDetail, JobKind, Page, PlaylistView, Settings,
+    TaskCenterView, ThroughputPoint, WireError,
+};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::State;
 
-use crate::app_core::AppCore;
-use crate::error::{CmdResult, ErrorCode, WireError};
-use crate::job_views::{self, JobDetail, TaskCenterView};
-use crate::settings::Settings;
-use crate::views::{self, ItemView, PlaylistView};
-use crate::wire::{JobAction, JobKind};
-
-/// What adding playlists did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
-pub struct AddResult {
-    /// Ids of the playlists named, new or known, in input order.
-    pub ids: Vec<u64>,
-    /// How many are new.
-    pub created: u32,
-}
-
-/// What an import did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
-pub struct ImportResult {
-    /// The source as a URL.
-    pub url: String,
-    /// An OPML subscription list (else one playlist).
-    pub subscription_list: bool,
-    /// Playlists it names, in document order.
-    pub ids: Vec<u64>,
-    /// How many are new.
-    pub created: u32,
-    /// Items in the document, for a single playlist.
-    pub items: u32,
-}
-
-/// One throughput sample.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
-pub struct ThroughputPoint {
-    /// When (Unix ms).
-    pub t_ms: i64,
-    /// Summed speed of all live downloads (bytes/s).
-    pub bytes_per_sec: u64,
-}
+/// Result of a command: a view or the wire error.
+pub type CmdResult<T> = Result<T, WireError>;
 
 /// Where the app keeps things, for the settings page and empty states.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
@@ -63,15 +28,15 @@ pub struct AppInfo {
 /// Every playlist with its counts.
 #[tauri::command]
 #[specta::specta]
-pub async fn list_playlists(core: State<'_, AppCore>) -> CmdResult<Vec<PlaylistView>> {
-    core.blocking(|s| Ok(views::list_playlists(s)?)).await
+pub async fn list_playlists(api: State<'_, Api>) -> CmdResult<Vec<PlaylistView>> {
+    api.list_playlists(Page::ALL).await
 }
 
 /// Items of one playlist in document order. Errors: `not_found`.
 #[tauri::command]
 #[specta::specta]
-pub async fn list_items(core: State<'_, AppCore>, playlist_id: u64) -> CmdResult<Vec<ItemView>> {
-    core.blocking(move |s| Ok(views::list_items(s, playlist_id)?)).await
+pub async fn list_items(api: State<'_, Api>, playlist_id: u64) -> CmdResult<Vec<ItemView>> {
+    api.list_items(playlist_id, Page::ALL).await
 }
 
 /// Adds playlists by URL or path. Each is fetched and added by its content, as an import: a
@@ -81,59 +46,23 @@ pub async fn list_items(core: State<'_, AppCore>, playlist_id: u64) -> CmdResult
 /// not found (`not_found`), or not a feed (`unparsable`); entries before it stay added.
 #[tauri::command]
 #[specta::specta]
-pub async fn add_playlists(core: State<'_, AppCore>, urls: Vec<String>) -> CmdResult<AddResult> {
-    let engine = core.engine();
-    let mut out = AddResult { ids: Vec::new(), created: 0 };
-    let result = async {
-        for url in urls.iter().map(|u| u.trim()).filter(|u| !u.is_empty()) {
-            match subscriptions::import_source(core.store(), engine.client(), url, core.now_ms()).await {
-                Ok(import) => {
-                    out.created += import.created;
-                    out.ids.extend(import.ids);
-                }
-                Err(subscriptions::SubscriptionError::Fetch { source, .. }) if source.is_transient() => {
-                    let (id, created, _) = subscriptions::add_url(core.store(), url, core.now_ms())?;
-                    out.ids.push(id);
-                    out.created += u32::from(created);
-                }
-                Err(e) => return Err(WireError::from(e)),
-            }
-        }
-        Ok(())
-    }
-    .await;
-    if !out.ids.is_empty() {
-        core.touch(false, true);
-    }
-    result.map(|()| out)
+pub async fn add_playlists(api: State<'_, Api>, urls: Vec<String>) -> CmdResult<AddResult> {
+    api.add_playlists(urls).await
 }
 
 /// Imports an OPML, M3U, PLS, XSPF or feed file (or URL) by its content. Errors: `io`,
 /// `not_found`, `network`, `unparsable`, `invalid_input`.
 #[tauri::command]
 #[specta::specta]
-pub async fn import_file(core: State<'_, AppCore>, path: String) -> CmdResult<ImportResult> {
-    let engine = core.engine();
-    let out = subscriptions::import_source(core.store(), engine.client(), &path, core.now_ms()).await?;
-    core.touch(false, true);
-    Ok(ImportResult {
-        url: out.url,
-        subscription_list: out.subscription_list,
-        ids: out.ids,
-        created: out.created,
-        items: out.items,
-    })
+pub async fn import_file(api: State<'_, Api>, path: String) -> CmdResult<ImportResult> {
+    api.import(path).await
 }
 
 /// Writes the catalog as OPML 2.0 to `path`. Errors: `io`.
 #[tauri::command]
 #[specta::specta]
-pub async fn export_opml(core: State<'_, AppCore>, path: String) -> CmdResult<()> {
-    core.blocking(move |s| {
-        let xml = subscriptions::export_opml_document(s)?;
-        std::fs::write(&path, xml).map_err(|e| WireError::new(ErrorCode::Io, format!("writing {path}: {e}")))
-    })
-    .await
+pub async fn export_opml(api: State<'_, Api>, path: String) -> CmdResult<()> {
+    api.export_opml_to(path).await
 }
 
 fn dialog_path(handle: Option<rfd::FileHandle>) -> Option<String> {
@@ -180,16 +109,8 @@ pub async fn pick_folder() -> CmdResult<Option<String>> {
 /// Errors: `invalid_input` for an unknown playlist id.
 #[tauri::command]
 #[specta::specta]
-pub async fn enqueue_job(core: State<'_, AppCore>, kind: JobKind, playlist_ids: Vec<u64>) -> CmdResult<u64> {
-    let ids = playlist_ids.clone();
-    core.blocking(move |s| {
-        for id in ids {
-            s.playlist(id).map_err(|_| WireError::invalid(format!("playlist {id} is not in the catalog")))?;
-        }
-        Ok(())
-    })
-    .await?;
-    core.enqueue(kind.into(), playlist_ids).await
+pub async fn enqueue_job(api: State<'_, Api>, kind: JobKind, playlist_ids: Vec<u64>) -> CmdResult<u64> {
+    api.enqueue(kind, playlist_ids).await
 }
 
 /// Selects (`wanted`) or unselects the playlists for download (reference-counted: an item
@@ -197,95 +118,75 @@ pub async fn enqueue_job(core: State<'_, AppCore>, kind: JobKind, playlist_ids: 
 /// of items nothing wants any more). Returns how many items changed their wanted state.
 #[tauri::command]
 #[specta::specta]
-pub async fn set_wanted(core: State<'_, AppCore>, playlist_ids: Vec<u64>, wanted: bool) -> CmdResult<u32> {
-    let engine = core.engine();
-    let before = core.blocking(|s| Ok(s.wanted_items()?)).await?;
-    for id in playlist_ids {
-        engine.set_playlist_wanted(id, wanted, false).await?;
-    }
-    let after = core.blocking(|s| Ok(s.wanted_items()?)).await?;
-    core.touch(false, true);
-    Ok(before.symmetric_difference(&after).count() as u32)
+pub async fn set_wanted(api: State<'_, Api>, playlist_ids: Vec<u64>, wanted: bool) -> CmdResult<u32> {
+    api.set_wanted(playlist_ids, wanted, false).await.map(|c| c.changed)
 }
 
 /// The task center projection now.
 #[tauri::command]
 #[specta::specta]
-pub async fn task_center(core: State<'_, AppCore>) -> CmdResult<TaskCenterView> {
-    let (now, stale) = (core.now_ms(), core.stale_after_ms());
-    core.blocking(move |s| Ok(job_views::task_center_view(s, now, stale)?)).await
+pub async fn task_center(api: State<'_, Api>) -> CmdResult<TaskCenterView> {
+    api.task_center().await
 }
 
 /// Stages, work items, workers, runs and recent log lines of one job. Errors: `not_found`.
 #[tauri::command]
 #[specta::specta]
-pub async fn job_detail(core: State<'_, AppCore>, job_id: u64) -> CmdResult<JobDetail> {
-    let (now, stale) = (core.now_ms(), core.stale_after_ms());
-    core.blocking(move |s| Ok(job_views::job_detail(s, job_id, now, stale)?)).await
+pub async fn job_detail(api: State<'_, Api>, job_id: u64) -> CmdResult<JobDetail> {
+    api.job_detail(job_id).await
 }
 
 /// Pause, resume, cancel or retry the failed items of a job. Errors: `not_found`, `conflict`
 /// when the action does not apply to the job's status.
 #[tauri::command]
 #[specta::specta]
-pub async fn job_command(core: State<'_, AppCore>, job_id: u64, action: JobAction) -> CmdResult<()> {
-    core.command(job_id, JobCommand::from(action)).await
+pub async fn job_command(api: State<'_, Api>, job_id: u64, action: JobAction) -> CmdResult<()> {
+    api.job_command(job_id, action).await.map(drop)
 }
 
 /// Pauses every job that can pause; returns how many.
 #[tauri::command]
 #[specta::specta]
-pub async fn pause_all(core: State<'_, AppCore>) -> CmdResult<u32> {
-    core.command_all(JobCommand::Pause).await
+pub async fn pause_all(api: State<'_, Api>) -> CmdResult<u32> {
+    api.pause_all().await
 }
 
 /// Resumes every paused job; returns how many.
 #[tauri::command]
 #[specta::specta]
-pub async fn resume_all(core: State<'_, AppCore>) -> CmdResult<u32> {
-    core.command_all(JobCommand::Resume).await
+pub async fn resume_all(api: State<'_, Api>) -> CmdResult<u32> {
+    api.resume_all().await
 }
 
 /// Summed download speed, one sample a second while jobs run, oldest first (last 10 minutes).
 #[tauri::command]
 #[specta::specta]
-pub async fn throughput_history(core: State<'_, AppCore>) -> CmdResult<Vec<ThroughputPoint>> {
-    Ok(core
-        .throughput()
-        .into_iter()
-        .map(|(t_ms, bytes_per_sec)| ThroughputPoint { t_ms, bytes_per_sec })
-        .collect())
+pub async fn throughput_history(api: State<'_, Api>) -> CmdResult<Vec<ThroughputPoint>> {
+    Ok(api.throughput_history())
 }
 
 /// The settings as saved.
 #[tauri::command]
 #[specta::specta]
-pub async fn get_settings(core: State<'_, AppCore>) -> CmdResult<Settings> {
-    Ok(Settings::from_config(&core.config()))
+pub async fn get_settings(api: State<'_, Api>) -> CmdResult<Settings> {
+    Ok(api.settings())
 }
 
 /// Checks and saves the settings to the config file; the engine uses them from its next idle
 /// moment. Returns the settings as saved. Errors: `invalid_input` naming the field, `io`.
 #[tauri::command]
 #[specta::specta]
-pub async fn save_settings(core: State<'_, AppCore>, settings: Settings) -> CmdResult<Settings> {
-    let mut config = core.config();
-    settings.apply_to(&mut config)?;
-    let core = core.inner().clone();
-    let saved = Settings::from_config(&config);
-    tokio::task::spawn_blocking(move || core.save_config(config))
-        .await
-        .map_err(|e| WireError::new(ErrorCode::Internal, e.to_string()))??;
-    Ok(saved)
+pub async fn save_settings(api: State<'_, Api>, settings: Settings) -> CmdResult<Settings> {
+    api.save_settings(settings).await
 }
 
 /// Version and file locations.
 #[tauri::command]
 #[specta::specta]
-pub async fn app_info(core: State<'_, AppCore>) -> CmdResult<AppInfo> {
+pub async fn app_info(api: State<'_, Api>) -> CmdResult<AppInfo> {
     Ok(AppInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        database: core.store().path().display().to_string(),
-        config_file: core.config_path().map(|p| p.display().to_string()),
+        database: api.database_path().display().to_string(),
+        config_file: api.config_path().map(|p| p.display().to_string()),
     })
 }

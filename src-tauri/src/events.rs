@@ -13,17 +13,12 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use catalog_sync_core::jobs::task_center::display_name;
-use catalog_sync_core::jobs::{Event, ItemOutcome};
+use catalog_sync_core::api::{display_name, Api, Event, ItemOutcome, JobKind, JobStatus, TaskCenterView};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::{AppHandle, Runtime};
 use tauri_specta::Event as _;
 use tokio::sync::mpsc;
-
-use crate::app_core::AppCore;
-use crate::job_views::{task_center_view, TaskCenterView};
-use crate::wire::{JobKind, JobStatus};
 
 /// Shortest time between two coalesced events of one kind.
 pub const TICK: Duration = Duration::from_millis(250);
@@ -187,7 +182,7 @@ pub trait Shell<R: Runtime>: Send + 'static {
     /// The task center changed (update the tray tooltip).
     fn task_center(&mut self, app: &AppHandle<R>, tc: &TaskCenterView);
     /// A job ended.
-    fn job_finished(&mut self, app: &AppHandle<R>, job: u64, status: catalog_sync_core::store::JobStatus);
+    fn job_finished(&mut self, app: &AppHandle<R>, job: u64, status: JobStatus);
 }
 
 /// A shell that does nothing (tests).
@@ -195,7 +190,7 @@ pub struct NoShell;
 
 impl<R: Runtime> Shell<R> for NoShell {
     fn task_center(&mut self, _: &AppHandle<R>, _: &TaskCenterView) {}
-    fn job_finished(&mut self, _: &AppHandle<R>, _: u64, _: catalog_sync_core::store::JobStatus) {}
+    fn job_finished(&mut self, _: &AppHandle<R>, _: u64, _: JobStatus) {}
 }
 
 #[derive(Default)]
@@ -247,7 +242,7 @@ pub fn catalog_changed<R: Runtime>(app: &AppHandle<R>, playlist_ids: Vec<u64>) {
 
 struct Forwarder<R: Runtime, S: Shell<R>> {
     app: AppHandle<R>,
-    core: AppCore,
+    api: Api,
     shell: S,
     pending: Pending,
     tc_version: u64,
@@ -260,16 +255,16 @@ impl<R: Runtime, S: Shell<R>> Forwarder<R, S> {
     fn handle(&mut self, e: Event) {
         match &e {
             Event::JobFinished { job, status } => {
-                let _ = JobFinished { job: *job, status: (*status).into() }.emit(&self.app);
+                let _ = JobFinished { job: *job, status: *status }.emit(&self.app);
                 self.shell.job_finished(&self.app, *job, *status);
             }
             Event::JobStarted { job, kind } => {
                 self.running = true;
-                let _ = JobStarted { job: *job, kind: (*kind).into() }.emit(&self.app);
+                let _ = JobStarted { job: *job, kind: *kind }.emit(&self.app);
             }
             _ => {}
         }
-        self.pending.take(&e, self.core.now_ms());
+        self.pending.take(&e, self.api.now_ms());
     }
 
     fn touched(&mut self, (jobs, catalog): (bool, bool)) {
@@ -280,14 +275,14 @@ impl<R: Runtime, S: Shell<R>> Forwarder<R, S> {
     async fn flush(&mut self) {
         let sample_due = self.running && self.last_sample.elapsed() >= SAMPLE_EVERY;
         if self.pending.task_center || sample_due {
-            let (now, stale) = (self.core.now_ms(), self.core.stale_after_ms());
-            match self.core.blocking(move |s| Ok(task_center_view(s, now, stale)?)).await {
+            let now = self.api.now_ms();
+            match self.api.task_center().await {
                 Ok(tc) => {
                     let was_running = self.running;
                     self.running = tc.summary.running > 0;
                     if sample_due || (was_running && !self.running) {
                         self.last_sample = Instant::now();
-                        self.core.record_throughput(now, tc.total_speed_bps);
+                        self.api.record_throughput(now, tc.total_speed_bps);
                         let _ = ThroughputSampled { t_ms: now, bytes_per_sec: tc.total_speed_bps }
                             .emit(&self.app);
                     }
@@ -327,13 +322,13 @@ impl<R: Runtime, S: Shell<R>> Forwarder<R, S> {
 /// event of a burst it collects for one [`TICK`], then flushes once.
 pub async fn forward<R: Runtime>(
     app: AppHandle<R>,
-    core: AppCore,
+    api: Api,
     mut rx: mpsc::UnboundedReceiver<Event>,
     shell: impl Shell<R>,
 ) {
     let mut f = Forwarder {
         app,
-        core,
+        api,
         shell,
         pending: Pending { task_center: true, ..Default::default() },
         tc_version: 0,
@@ -341,7 +336,7 @@ pub async fn forward<R: Runtime>(
         last_sample: Instant::now(),
         last_catalog: Instant::now().checked_sub(CATALOG_EVERY).unwrap_or_else(Instant::now),
     };
-    let core = f.core.clone();
+    let api = f.api.clone();
     loop {
         if !f.running && !f.pending.is_dirty() {
             tokio::select! {
@@ -349,7 +344,7 @@ pub async fn forward<R: Runtime>(
                     Some(e) => f.handle(e),
                     None => return,
                 },
-                t = core.touched() => f.touched(t),
+                t = api.touched() => f.touched(t),
             }
         }
         let deadline = tokio::time::Instant::now() + TICK;
@@ -359,7 +354,7 @@ pub async fn forward<R: Runtime>(
                     Some(e) => f.handle(e),
                     None => { f.flush().await; return; }
                 },
-                t = core.touched() => f.touched(t),
+                t = api.touched() => f.touched(t),
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
@@ -370,7 +365,7 @@ pub async fn forward<R: Runtime>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalog_sync_core::store::{JobStatus, StageCounts, StageKind};
+    use catalog_sync_core::api::{StageCounts, StageKind};
 
     #[test]
     fn activity_lines_for_people() {

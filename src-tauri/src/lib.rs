@@ -1,33 +1,27 @@
-//! Catalog Sync's desktop shell: a Tauri 2 app over one in-process core ([`app_core::AppCore`]:
-//! store + job engine). The window talks to it only through the typed commands of [`commands`]
-//! and the typed events of [`events`]; both are described to TypeScript by tauri-specta
+//! Catalog Sync's desktop shell: a Tauri 2 app over the core's application API
+//! (`catalog_sync_core::api::Api`: store, job engine, settings, events). The window talks to
+//! it only through the typed commands of [`commands`] (one `Api` call each) and the typed events
+//! of [`events`]; both, with the core's view and error types, are described to TypeScript by tauri-specta
 //! ([`specta_builder`]), and the generated `ui/src/bindings.ts` is committed (a test fails when
 //! it is stale; `cargo run -p catalog-sync-desktop --bin export-bindings` rewrites it).
 //!
-//! [`wire`] puts the core into any Tauri builder (the real runtime or the mock runtime of the
+//! [`wire`] puts the API into any Tauri builder (the real runtime or the mock runtime of the
 //! tests): state, invoke handler, events, the engine driver and the event forwarder. [`run`]
 //! adds what only the real app has: single instance, tray, close-to-tray, notifications,
 //! start at login and the auto-sync timer ([`autosync`]).
 
-pub mod app_core;
 pub mod autosync;
 pub mod commands;
-pub mod error;
 pub mod events;
-pub mod job_views;
-pub mod settings;
 pub mod tray;
-pub mod views;
-pub mod wire;
 
 use std::path::Path;
 
-use catalog_sync_core::jobs::Event;
+use catalog_sync_core::api::Api;
+use catalog_sync_core::config::{Config, Overrides};
 use tauri::{Manager, Runtime};
 use tauri_specta::collect_commands;
-use tokio::sync::mpsc;
 
-use crate::app_core::AppCore;
 use crate::events::Shell;
 
 /// Header of the generated bindings.
@@ -91,20 +85,32 @@ pub fn export_bindings(path: &Path) -> Result<(), String> {
     specta_builder::<tauri::Wry>().export(ts, path).map_err(|e| e.to_string())
 }
 
-/// Puts `core` into `builder`: managed state and the invoke handler. Call [`start`] from the
+/// Puts `api` into `builder`: managed state and the invoke handler. Call [`start`] from the
 /// builder's setup (Tauri keeps one setup closure, so the caller owns it).
-pub fn wire<R: Runtime>(builder: tauri::Builder<R>, core: AppCore) -> tauri::Builder<R> {
-    builder.manage(core).invoke_handler(specta_builder::<R>().invoke_handler())
+pub fn wire<R: Runtime>(builder: tauri::Builder<R>, api: Api) -> tauri::Builder<R> {
+    builder.manage(api).invoke_handler(specta_builder::<R>().invoke_handler())
 }
 
 /// At setup: mounts the typed events and spawns the engine driver and the event forwarder
 /// (which reports to `shell`).
-pub fn start<R: Runtime>(app: &tauri::App<R>, rx: mpsc::UnboundedReceiver<Event>, shell: impl Shell<R>) {
+pub fn start<R: Runtime>(app: &tauri::App<R>, shell: impl Shell<R>) {
     specta_builder::<R>().mount_events(app);
-    let core = app.state::<AppCore>().inner().clone();
-    let driver = core.clone();
+    let api = app.state::<Api>().inner().clone();
+    let driver = api.clone();
     tauri::async_runtime::spawn(async move { driver.drive().await });
-    tauri::async_runtime::spawn(events::forward(app.handle().clone(), core, rx, shell));
+    match api.take_events() {
+        Some(rx) => drop(tauri::async_runtime::spawn(events::forward(app.handle().clone(), api, rx, shell))),
+        None => tracing::warn!("the event stream was taken already: no window events"),
+    }
+}
+
+/// The API the app starts with: the config file of `CATALOG_SYNC_CONFIG` (else the default
+/// path; defaults when missing) with `CATALOG_SYNC_DATABASE` and `CATALOG_SYNC_LIBRARY` over
+/// it, as for the command line. Errors: an invalid config file, or the store cannot be opened.
+pub fn open_api() -> Result<Api, catalog_sync_core::api::WireError> {
+    let path = Config::path_from_env();
+    let config = Config::load_with(path.as_deref(), &Overrides::from_env())?;
+    Api::open_system(config, path)
 }
 
 /// Runs the desktop app (blocks until it quits). `--hidden` starts it in the tray (start at
@@ -116,9 +122,7 @@ pub fn run() {
         )
         .init();
     let hidden = std::env::args().any(|a| a == "--hidden");
-    let config_path = app_core::config_path_from_env();
-    let opened =
-        app_core::load_config(config_path.as_deref()).and_then(|c| AppCore::open_system(c, config_path));
+    let opened = open_api();
 
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| tray::show_main(app)))
@@ -138,15 +142,15 @@ pub fn run() {
         });
 
     let builder = match opened {
-        Ok((core, rx)) => wire(builder, core.clone()).setup(move |app| {
-            start(app, rx, tray::TrayShell);
+        Ok(api) => wire(builder, api.clone()).setup(move |app| {
+            start(app, tray::TrayShell);
             tray::build(app.handle())?;
-            autosync::apply_start_at_login(app.handle(), core.config().start_at_login);
+            autosync::apply_start_at_login(app.handle(), api.config().start_at_login);
             let handle = app.handle().clone();
-            core.set_settings_hook(Box::new(move |c| {
+            api.set_settings_hook(Box::new(move |c| {
                 autosync::apply_start_at_login(&handle, c.start_at_login)
             }));
-            tauri::async_runtime::spawn(autosync::run(core.clone()));
+            tauri::async_runtime::spawn(autosync::run(api.clone()));
             if hidden {
                 if let Some(w) = app.get_webview_window("main") {
                     let _ = w.hide();

@@ -5,17 +5,14 @@
 //! downloads and the summed speed, refreshed from the task center events (no timer of its own);
 //! a finished or failed job raises a desktop notification.
 
-use catalog_sync_core::jobs::task_center::{display_name, format_speed};
-use catalog_sync_core::store::JobStatus;
+use catalog_sync_core::api::{format_speed, Api, JobAction, JobStatus, TaskCenterView};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 use tauri_plugin_notification::NotificationExt;
 
-use crate::app_core::AppCore;
 use crate::events::Shell;
-use crate::job_views::TaskCenterView;
 
 /// Id of the tray icon.
 pub const TRAY_ID: &str = "main";
@@ -58,8 +55,8 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .show_menu_on_left_click(false)
         .on_menu_event(|app, event| match event.id().as_ref() {
             "show" => show_main(app),
-            "pause_all" => command_all(app, catalog_sync_core::store::JobCommand::Pause),
-            "resume_all" => command_all(app, catalog_sync_core::store::JobCommand::Resume),
+            "pause_all" => command_all(app, JobAction::Pause),
+            "resume_all" => command_all(app, JobAction::Resume),
             "quit" => request_quit(app),
             _ => {}
         })
@@ -77,10 +74,10 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     Ok(())
 }
 
-fn command_all<R: Runtime>(app: &AppHandle<R>, command: catalog_sync_core::store::JobCommand) {
-    let core = app.state::<AppCore>().inner().clone();
+fn command_all<R: Runtime>(app: &AppHandle<R>, action: JobAction) {
+    let api = app.state::<Api>().inner().clone();
     tauri::async_runtime::spawn(async move {
-        if let Err(e) = core.command_all(command).await {
+        if let Err(e) = api.job_command_all(action).await {
             tracing::warn!(error = %e.message, "tray command failed");
         }
     });
@@ -88,10 +85,10 @@ fn command_all<R: Runtime>(app: &AppHandle<R>, command: catalog_sync_core::store
 
 /// Quits, asking first when downloads are running.
 pub fn request_quit<R: Runtime>(app: &AppHandle<R>) {
-    let core = app.state::<AppCore>().inner().clone();
-    let running = core.running_jobs().unwrap_or(0);
+    let api = app.state::<Api>().inner().clone();
+    let running = api.running_jobs().unwrap_or(0);
     if running == 0 {
-        quit(app.clone(), core);
+        quit(app.clone(), api);
         return;
     }
     let app2 = app.clone();
@@ -103,14 +100,14 @@ pub fn request_quit<R: Runtime>(app: &AppHandle<R>) {
         .buttons(MessageDialogButtons::OkCancelCustom("Quit".into(), "Keep running".into()))
         .show(move |quit_now| {
             if quit_now {
-                quit(app2, core);
+                quit(app2, api);
             }
         });
 }
 
-fn quit<R: Runtime>(app: AppHandle<R>, core: AppCore) {
+fn quit<R: Runtime>(app: AppHandle<R>, api: Api) {
     tauri::async_runtime::spawn(async move {
-        core.shutdown(std::time::Duration::from_secs(10)).await;
+        api.shutdown(std::time::Duration::from_secs(10)).await;
         app.exit(0);
     });
 }
@@ -131,27 +128,25 @@ impl<R: Runtime> Shell<R> for TrayShell {
             JobStatus::Failed => "failed",
             _ => return, // paused, cancelled by the user, or re-queued at shutdown: no news
         };
-        let core = app.state::<AppCore>();
-        let name = core.store().job(job).map(|j| display_name(j.kind)).unwrap_or("Job");
-        let body = match core.store().runs(job).ok().and_then(|r| r.last().cloned()) {
-            Some(run) => run
-                .steps
-                .iter()
-                .filter_map(|s| s.error.as_ref().map(|e| e.message.clone()))
-                .next()
-                .unwrap_or_else(|| format!("Job {job} {what}.")),
-            None => format!("Job {job} {what}."),
-        };
-        if app.try_state::<tauri_plugin_notification::Notification<R>>().is_some() {
-            let _ = app.notification().builder().title(format!("{name} {what}")).body(body).show();
-        }
+        let (api, app) = (app.state::<Api>().inner().clone(), app.clone());
+        tauri::async_runtime::spawn(async move {
+            let detail = api.job_detail(job).await.ok();
+            let name = detail.as_ref().map_or("Job".to_string(), |d| d.job.display_name.clone());
+            let body = detail
+                .and_then(|d| d.runs.last().cloned())
+                .and_then(|run| run.steps.iter().find_map(|s| s.error.as_ref().map(|e| e.message.clone())))
+                .unwrap_or_else(|| format!("Job {job} {what}."));
+            if app.try_state::<tauri_plugin_notification::Notification<R>>().is_some() {
+                let _ = app.notification().builder().title(format!("{name} {what}")).body(body).show();
+            }
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job_views::SummaryView;
+    use catalog_sync_core::api::SummaryView;
 
     fn tc(running: u32, workers: u32, bps: u64, queued: u32) -> TaskCenterView {
         TaskCenterView {

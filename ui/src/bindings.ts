@@ -132,13 +132,13 @@ export type DownloadProgress = {
 	items: ItemProgress[],
 };
 
-/**  Class of a recorded error: whether retrying can help. */
+/**  Class of an error (convention 2): whether retrying can help. */
 export type ErrorClass = 
-/**  Final for this input. */
+/**  Final for this input (404, unsupported URL, items failed): retrying as is won't help. */
 "expected" | 
-/**  Worth retrying. */
+/**  Worth retrying (timeouts, 5xx, connection resets). */
 "transient" | 
-/**  A bug or broken environment. */
+/**  A bug or a broken environment (corrupt database, invariant violated). */
 "bug";
 
 /**  What went wrong, for the UI to branch on. */
@@ -258,19 +258,19 @@ export type JobFinished = {
 	status: JobStatus,
 };
 
-/**  Kind of a job (which stages it runs). */
+/**  Kind of a job: which stages it runs, in order (see `jobs::JobKind::stages`). */
 export type JobKind = 
-/**  Refresh playlists. */
+/**  Refresh playlists into the catalog. */
 "sync_only" | 
-/**  Download what is not downloaded yet. */
+/**  Download items already in the catalog. */
 "download_only" | 
 /**  Sync, then download. */
 "sync_download" | 
-/**  Re-read subscription lists, sync, download. */
+/**  Collect (re-read subscription lists), sync, download. */
 "catalog_sync" | 
 /**  Re-read subscription lists only. */
 "collect_only" | 
-/**  Write M3U playlists. */
+/**  Write M3U playlists of downloaded files only. */
 "export_only" | 
 /**  Download, then export. */
 "download_export";
@@ -321,39 +321,39 @@ export type JobStarted = {
 
 /**  Lifecycle of a job. */
 export type JobStatus = 
-/**  Waiting for its lane. */
+/**  Waiting for the scheduler. */
 "queued" | 
-/**  Running. */
+/**  Claimed by a runner. */
 "running" | 
-/**  Finished, nothing failed. */
+/**  Every stage finished and no work item failed. */
 "succeeded" | 
-/**  A stage or some items failed. */
+/**  A stage failed or some work items failed. */
 "failed" | 
 /**  Cancelled by the user. */
 "cancelled" | 
-/**  Pausing: workers are finishing. */
+/**  The user asked to pause; workers are finishing or stopping. */
 "pause_requested" | 
-/**  Paused. */
+/**  Paused: no worker runs; `resume` queues it again. */
 "paused";
 
-/**  Scheduling lane of a job. */
+/**  Scheduling class of a job. */
 export type Lane = 
-/**  Jobs with a download stage. */
+/**  Jobs with a download stage; default limit 1 running. */
 "download" | 
-/**  Everything else. */
+/**  Everything else; default limit 3 running. */
 "general";
 
-/**  What a job log line is about. */
+/**  What a log entry is about. */
 export type LogKind = 
-/**  A job transition. */
+/**  A job transition (queued, running, paused, finished). */
 "job" | 
-/**  A stage transition. */
+/**  A stage transition (started, finished). */
 "stage" | 
-/**  A work item transition. */
+/**  A work item transition (started, done, failed, skipped). */
 "item" | 
 /**  An error. */
 "error" | 
-/**  A user command. */
+/**  A user command (pause, resume, cancel, retry) issued or applied. */
 "command";
 
 /**  A line of the job's log. */
@@ -411,13 +411,13 @@ export type RunErrorView = {
 export type RunOutcome = 
 /**  Every stage succeeded. */
 "succeeded" | 
-/**  A stage failed. */
+/**  A stage failed (or items of it failed). */
 "failed" | 
-/**  Cancelled. */
+/**  The user cancelled the job. */
 "cancelled" | 
-/**  Paused. */
+/**  The user paused the job; a later run continues it. */
 "paused" | 
-/**  The process ended while it ran. */
+/**  The process ended (crash, kill) while the run was open; closed by the reaper. */
 "interrupted";
 
 /**  One attempt of a job. */
@@ -474,13 +474,13 @@ export type Settings = {
 
 /**  Kind of a stage. */
 export type StageKind = 
-/**  Refresh playlists. */
+/**  Refresh playlists into the catalog; work items are playlists. */
 "sync" | 
-/**  Download media. */
+/**  Move media bytes into the library; work items are catalog items. */
 "download" | 
-/**  Re-read subscription lists. */
+/**  Discover playlists: re-read the subscription lists (OPML) playlists came from. */
 "collect" | 
-/**  Write M3U files. */
+/**  Write an M3U file per playlist listing its downloaded files. */
 "export";
 
 /**  A stage of a job with its work item counts. */
@@ -507,17 +507,17 @@ export type StageView = {
 	error: string | null,
 };
 
-/**  How a step of a run ended. */
+/**  How a step (one stage within a run) ended. */
 export type StepOutcome = 
 /**  The stage finished without failed work. */
 "succeeded" | 
-/**  The stage failed. */
+/**  The stage failed; the step carries its [`TypedError`]. */
 "failed" | 
-/**  Cancelled. */
+/**  The user cancelled the job during the stage. */
 "cancelled" | 
-/**  Paused. */
+/**  The user paused the job during the stage. */
 "paused" | 
-/**  The process ended while it ran. */
+/**  The process ended while the stage ran; closed by the reaper. */
 "interrupted";
 
 /**  One step (stage) of a run. */
@@ -616,30 +616,30 @@ export type WorkItemView = {
 	bytes: number | null,
 };
 
-/**  Lifecycle of a stage or of one work item. */
+/**  Lifecycle of a stage and of one work item of a stage. */
 export type WorkStatus = 
 /**  Not started. */
 "queued" | 
-/**  In progress. */
+/**  Being worked on. */
 "running" | 
-/**  Finished. */
+/**  Finished successfully. */
 "done" | 
-/**  Finished with an error. */
+/**  Finished with an error (stored alongside). */
 "failed" | 
-/**  Nothing to do. */
+/**  Nothing to do (e.g. already downloaded). */
 "skipped" | 
-/**  No playlist or job wants the item any more; its transfer is stopping. */
+/**  No reference wants the item any more; its transfer is being stopped. */
 "cancelling" | 
-/**  Stopped because nothing wants the item any more. */
+/**  Stopped because no reference wants the item; partial files stay. */
 "cancelled";
 
 /**  What a worker is doing. */
 export type WorkerState = 
 /**  Waiting for work. */
 "idle" | 
-/**  Working on an item. */
+/**  Working on `current_item`. */
 "working" | 
-/**  Ended. */
+/**  Ended (stage finished, job paused or cancelled). */
 "stopped";
 
 /**  A live worker: a resolver (`resolve-N`) or downloader (`download-N`). */

@@ -1,105 +1,91 @@
-//! The commands: each opens the store, calls the core, and prints. Job commands (`sync`,
+//! The commands: each calls the core's application API (`catalog_sync_core::api::Api`, the
+//! same functions the desktop app calls) and prints the result. Job commands (`sync`,
 //! `download`, `run`) queue a job and run the engine until the queue is empty, which also
-//! finishes work an interrupted earlier run left queued.
+//! finishes work an interrupted earlier run left queued. While another process owns the
+//! catalog, the commands it can answer go to its control socket (`control`).
 
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use catalog_sync_core::clock::{Clock, SystemClock};
-use catalog_sync_core::config::Config;
-use catalog_sync_core::jobs::Engine;
-use catalog_sync_core::store::commands::JobCommand;
-use catalog_sync_core::store::{JobKind, JobStatus, Store, StoreError};
-use catalog_sync_core::subscriptions;
+use catalog_sync_core::api::{
+    Api, CatalogStatus, ErrorCode, JobAction, JobCommand, JobKind, ListedItem, Page, PlaylistListing,
+};
+use catalog_sync_core::config::{Config, Overrides};
 
 use crate::args::{Args, Command, ListWhat};
 use crate::progress::Progress;
 
 fn load_config(args: &Args) -> anyhow::Result<Config> {
-    let mut config = match args.config.clone().or_else(Config::default_path) {
-        Some(path) => Config::load(&path)?,
-        None => Config::default(),
+    let overrides = Overrides {
+        database: args.database.clone(),
+        library: args.library.clone(),
+        parallel_downloads: args.parallel,
     };
-    if let Some(db) = &args.database {
-        config.database = db.clone();
-    }
-    if let Some(lib) = &args.library {
-        config.library = lib.clone();
-    }
-    if let Some(n) = args.parallel {
-        config.parallel_downloads = n.max(1);
-    }
-    Ok(config)
+    Ok(Config::load_with(args.config.clone().or_else(Config::default_path).as_deref(), &overrides)?)
 }
 
 /// Runs the command; `Ok(false)` when something it tried failed (already reported).
 pub async fn run(args: Args) -> anyhow::Result<bool> {
     let config = load_config(&args)?;
-    let store = match Store::open(&config.database) {
-        Ok(store) => store,
-        Err(StoreError::InUse { .. }) if remote_capable(&args.command) => {
+    let api = match Api::open_system(config.clone(), None) {
+        Ok(api) => api,
+        Err(e) if e.code == ErrorCode::InUse && remote_capable(&args.command) => {
             return remote(&args.command, &config).await
         }
         Err(e) => return Err(e.into()),
     };
-    let now = || SystemClock.now_ms();
     match &args.command {
         Command::Add { urls } => {
             for input in urls {
-                let (id, created, url) = subscriptions::add_url(&store, input, now())?;
-                let verb = if created { "added" } else { "already in the catalog:" };
-                println!("{verb} playlist {id} {url}");
+                let added = api.add_playlists(vec![input.clone()]).await?;
+                let verb = if added.created > 0 { "added" } else { "already in the catalog:" };
+                for id in added.ids {
+                    let p = api.playlist(id).await?;
+                    println!("{verb} playlist {id} {} ({} items)", p.url, p.item_count);
+                }
             }
             Ok(true)
         }
-        Command::Import { source } => import(&store, &config, source).await.map(|_| true),
+        Command::Import { source } => import(&api, source).await.map(|_| true),
         Command::ExportOpml { output } => {
-            let xml = subscriptions::export_opml_document(&store)?;
             match output {
-                Some(path) => {
-                    std::fs::write(path, xml).with_context(|| format!("writing {}", path.display()))?
-                }
-                None => print!("{xml}"),
+                Some(path) => api
+                    .export_opml_to(path.display().to_string())
+                    .await
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{}", api.export_opml().await?),
             }
             Ok(true)
         }
         Command::List { what, playlist } => {
-            list(&store, *what, playlist)?;
+            list(&api.listing(playlist.clone(), *what == ListWhat::Items).await?, *what);
             Ok(true)
         }
-        Command::Sync { playlists } => run_job(store, config, JobKind::SyncOnly, playlists, args.quiet).await,
-        Command::Download { playlists } => {
-            run_job(store, config, JobKind::DownloadOnly, playlists, args.quiet).await
-        }
-        Command::Run { playlists } => {
-            run_job(store, config, JobKind::SyncDownload, playlists, args.quiet).await
-        }
+        Command::Sync { playlists } => run_job(&api, JobKind::SyncOnly, playlists, args.quiet).await,
+        Command::Download { playlists } => run_job(&api, JobKind::DownloadOnly, playlists, args.quiet).await,
+        Command::Run { playlists } => run_job(&api, JobKind::SyncDownload, playlists, args.quiet).await,
         Command::Status => {
-            status(&store, &config)?;
+            status(&api.catalog_status(20).await?, &config);
             Ok(true)
         }
-        Command::Jobs { once } => crate::jobs_view::jobs(&store, &config, *once).await.map(|_| true),
-        Command::Log { job } => crate::jobs_view::log(&store, *job).map(|_| true),
-        Command::Pause { job } => command(store, config, *job, JobCommand::Pause).await,
-        Command::Resume { job } => command(store, config, *job, JobCommand::Resume).await,
-        Command::Cancel { job } => command(store, config, *job, JobCommand::Cancel).await,
-        Command::Retry { job } => command(store, config, *job, JobCommand::RetryFailed).await,
-        Command::Want { playlists } => set_wanted(store, config, playlists, true, false).await,
-        Command::Unwant { playlists, delete } => set_wanted(store, config, playlists, false, *delete).await,
+        Command::Jobs { once } => crate::jobs_view::jobs(&api, *once).await.map(|_| true),
+        Command::Log { job } => {
+            crate::jobs_view::log(&api.job_history(*job).await?);
+            Ok(true)
+        }
+        Command::Pause { job } => command(&api, *job, JobCommand::Pause).await,
+        Command::Resume { job } => command(&api, *job, JobCommand::Resume).await,
+        Command::Cancel { job } => command(&api, *job, JobCommand::Cancel).await,
+        Command::Retry { job } => command(&api, *job, JobCommand::RetryFailed).await,
+        Command::Want { playlists } => set_wanted(&api, playlists, true, false).await,
+        Command::Unwant { playlists, delete } => set_wanted(&api, playlists, false, *delete).await,
     }
 }
 
-/// Selects or unselects playlists for download (see `Engine::set_playlist_wanted`).
-async fn set_wanted(
-    store: Store,
-    config: Config,
-    selectors: &[String],
-    wanted: bool,
-    delete: bool,
-) -> anyhow::Result<bool> {
-    let engine = Engine::new(store, config, Arc::new(SystemClock), Arc::new(|_| {}));
+/// Selects or unselects playlists for download (see `Api::set_wanted`).
+async fn set_wanted(api: &Api, selectors: &[String], wanted: bool, delete: bool) -> anyhow::Result<bool> {
     for selector in selectors {
-        print!("{}", crate::control::set_wanted(&engine, selector, wanted, delete).await?);
+        print!("{}", crate::control::set_wanted(api, selector, wanted, delete).await?);
     }
     Ok(true)
 }
@@ -185,29 +171,20 @@ async fn remote(command: &Command, config: &Config) -> anyhow::Result<bool> {
     }
 }
 
-/// Stores a job command. It takes effect at once for a job no runner holds (queued, paused,
-/// failed); a running job's runner applies it on its next tick.
-async fn command(store: Store, config: Config, job: u64, cmd: JobCommand) -> anyhow::Result<bool> {
-    let before = store.job(job)?.status;
-    let engine = Engine::new(store.clone(), config, Arc::new(SystemClock), Arc::new(|_| {}));
-    engine.command(job, cmd).await?;
-    engine.apply_pending_commands().await?;
-    let after = store.job(job)?.status;
-    if after == before && matches!(before, JobStatus::Running | JobStatus::PauseRequested) {
-        println!("job {job}: {cmd:?} sent to the running engine");
-    } else if after == before {
-        println!("job {job}: {cmd:?} does not apply to a {before} job");
-    } else {
-        println!("job {job}: {before} -> {after}");
-    }
+/// Sends a job command (see `Api::job_command`): it takes effect at once for a job no runner
+/// holds (queued, paused, failed); a running job's runner applies it on its next tick.
+async fn command(api: &Api, job: u64, cmd: JobCommand) -> anyhow::Result<bool> {
+    println!(
+        "{}",
+        crate::control::command_reply(api.job_command(job, JobAction::from(cmd)).await, job, cmd)?
+    );
     Ok(true)
 }
 
-/// Imports `source` by content (see `catalog_sync_core::subscriptions::import_source`) and
-/// prints what it did. Returns the ids of the playlists it names (new or already known).
-async fn import(store: &Store, config: &Config, source: &str) -> anyhow::Result<Vec<u64>> {
-    let client = catalog_sync_core::download::build_client(&config.user_agent);
-    let out = subscriptions::import_source(store, &client, source, SystemClock.now_ms()).await?;
+/// Imports `source` by content (see `Api::import`) and prints what it did. Returns the ids of
+/// the playlists it names (new or already known).
+async fn import(api: &Api, source: &str) -> anyhow::Result<Vec<u64>> {
+    let out = api.import(source.to_string()).await?;
     if out.subscription_list {
         println!(
             "imported {} playlists from {} ({} already in the catalog)",
@@ -224,20 +201,17 @@ async fn import(store: &Store, config: &Config, source: &str) -> anyhow::Result<
 
 /// Playlist ids for the selectors of a job command. With `add_unknown`, a selector that names
 /// no playlist but is a URL or an existing path is imported first (`run <url>`).
-async fn scope(
-    store: &Store,
-    config: &Config,
-    selectors: &[String],
-    add_unknown: bool,
-) -> anyhow::Result<Vec<u64>> {
+async fn scope(api: &Api, selectors: &[String], add_unknown: bool) -> anyhow::Result<Vec<u64>> {
     let mut ids = Vec::new();
     for selector in selectors {
-        match store.find_playlist(selector) {
+        match api.find_playlist(selector.clone()).await {
             Ok(id) => ids.push(id),
-            Err(StoreError::NotFound { .. })
-                if add_unknown && (selector.contains("://") || std::path::Path::new(selector).exists()) =>
+            Err(e)
+                if e.code == ErrorCode::NotFound
+                    && add_unknown
+                    && (selector.contains("://") || std::path::Path::new(selector).exists()) =>
             {
-                ids.extend(import(store, config, selector).await?);
+                ids.extend(import(api, selector).await?);
             }
             Err(e) => return Err(e.into()),
         }
@@ -245,53 +219,53 @@ async fn scope(
     Ok(ids)
 }
 
-async fn run_job(
-    store: Store,
-    config: Config,
-    kind: JobKind,
-    selectors: &[String],
-    quiet: bool,
-) -> anyhow::Result<bool> {
-    let scope = scope(&store, &config, selectors, kind == JobKind::SyncDownload).await?;
-    if store.playlists()?.is_empty() {
+/// Queues a job of `kind` and runs the engine until nothing is left to run, rendering its
+/// events as progress bars and serving the control socket meanwhile.
+async fn run_job(api: &Api, kind: JobKind, selectors: &[String], quiet: bool) -> anyhow::Result<bool> {
+    let scope = scope(api, selectors, kind == JobKind::SyncDownload).await?;
+    if api.list_playlists(Page { offset: 0, limit: Some(1) }).await?.is_empty() {
         bail!("the catalog has no playlists yet; add some with `catalog-sync add <url>` or `catalog-sync import <opml>`");
     }
     let progress = Arc::new(Progress::new(quiet));
-    let sink_progress = progress.clone();
-    let library = config.library.clone();
-    let socket = crate::control::socket_path(&config.database);
-    let engine =
-        Engine::new(store, config, Arc::new(SystemClock), Arc::new(move |e| sink_progress.on_event(e)));
-    let _control = crate::control::serve(socket, engine.clone())
+    let library = api.config().library;
+    let socket = crate::control::socket_path(api.database_path());
+    let _control = crate::control::serve(socket, api.clone())
         .map_err(|e| tracing::warn!(error = %e, "no control socket"))
         .ok();
-    engine.enqueue(kind, scope).await?;
-    let cancel = engine.cancel_token();
+    let mut events = api.take_events().context("the event stream was taken already")?;
+    api.enqueue(kind, scope).await?;
+    let stopper = api.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("\ninterrupted: stopping; run the command again to resume");
-            cancel.cancel();
+            stopper.shutdown(std::time::Duration::ZERO).await;
         }
     });
     let started = std::time::Instant::now();
-    let ran = engine.run_queued().await?;
+    let run = api.run_until_idle();
+    tokio::pin!(run);
+    let ran = loop {
+        tokio::select! {
+            biased;
+            Some(event) = events.recv() => progress.on_event(&event),
+            ran = &mut run => {
+                // every event was sent before the run returned
+                while let Ok(event) = events.try_recv() {
+                    progress.on_event(&event);
+                }
+                break ran?;
+            }
+        }
+    };
     Ok(progress.summary(&ran, started.elapsed(), &library))
 }
 
-fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<()> {
-    let ids: Vec<u64> = if selectors.is_empty() {
-        store.playlists()?.into_iter().map(|(id, _)| id).collect()
-    } else {
-        selectors.iter().map(|s| store.find_playlist(s)).collect::<Result<_, _>>()?
-    };
-    let failures = if what == ListWhat::Items { store.download_failures()? } else { Default::default() };
-    for id in ids {
-        let p = store.playlist(id)?;
-        let items = store.playlist_items(id)?;
+fn list(listing: &[PlaylistListing], what: ListWhat) {
+    for PlaylistListing { id, playlist: p, wanted, items } in listing {
         if what == ListWhat::Playlists {
-            let downloaded = items.iter().filter(|i| i.file.is_some()).count();
+            let downloaded = items.iter().filter(|i| i.entry.file.is_some()).count();
             let mut state = p.last_error.as_deref().map(|e| format!("  error: {e}")).unwrap_or_default();
-            if store.playlist_wanted(id)? {
+            if *wanted {
                 state.insert_str(0, "  [wanted]");
             }
             println!(
@@ -304,10 +278,9 @@ fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<(
             continue;
         }
         println!("{id:>5}  {}", p.display_title());
-        for entry in items {
+        for ListedItem { entry, failure, last_error } in items {
             let date = entry.item.published.map(format_date).unwrap_or_else(|| "undated   ".into());
-            let failure = if entry.file.is_none() { store.download_failure(entry.id)? } else { None };
-            let state = match (&entry.file, &entry.item.enclosure, &failure, failures.get(&entry.id)) {
+            let state = match (&entry.file, &entry.item.enclosure, failure, last_error) {
                 (Some(f), _, _, _) => format!("downloaded {}", f.path),
                 // the sources tried follow, each with its attempt, class and reason
                 (None, _, Some(_), _) => "failed".into(),
@@ -332,38 +305,24 @@ fn list(store: &Store, what: ListWhat, selectors: &[String]) -> anyhow::Result<(
             }
         }
     }
-    Ok(())
 }
 
 /// `YYYY-MM-DD` (UTC) of Unix seconds, `?` for dates outside years 1..=9999.
 pub fn format_date(secs: i64) -> String {
-    catalog_sync_core::download::naming::format_date(secs).unwrap_or_else(|| "?".into())
+    catalog_sync_core::api::format_date(secs).unwrap_or_else(|| "?".into())
 }
 
-fn status(store: &Store, config: &Config) -> anyhow::Result<()> {
-    let playlists = store.playlists()?;
-    let failing = playlists.iter().filter(|(_, p)| p.last_error.is_some()).count();
-    let (mut items, mut files, mut bytes) = (0usize, 0usize, 0u64);
-    for (id, _) in &playlists {
-        for entry in store.playlist_items(*id)? {
-            items += 1;
-            if let Some(f) = entry.file {
-                files += 1;
-                bytes += f.size;
-            }
-        }
-    }
-    println!("catalog  {}  ({} bytes)", store.path().display(), store.file_size());
+fn status(st: &CatalogStatus, config: &Config) {
+    println!("catalog  {}  ({} bytes)", st.database.display(), st.database_bytes);
     println!("library  {}", config.library.display());
     println!(
-        "{} playlists ({failing} with sync errors), {items} items, {files} downloaded ({bytes} bytes)",
-        playlists.len()
+        "{} playlists ({} with sync errors), {} items, {} downloaded ({} bytes)",
+        st.playlists, st.failing, st.items, st.files, st.bytes
     );
-    let jobs = store.jobs()?;
-    if jobs.is_empty() {
+    if st.jobs.is_empty() {
         println!("no jobs yet");
     }
-    for (id, job) in jobs.iter().take(20) {
+    for (id, job, counts) in &st.jobs {
         let scope = if job.scope.is_empty() {
             "all playlists".to_string()
         } else {
@@ -375,8 +334,7 @@ fn status(store: &Store, config: &Config) -> anyhow::Result<()> {
             job.status.as_str(),
             job.runs
         );
-        for (index, stage) in job.stages.iter().enumerate() {
-            let c = store.stage_counts(*id, index as u8)?;
+        for (stage, c) in job.stages.iter().zip(counts) {
             let error = stage.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default();
             let cancelled =
                 if c.cancelled > 0 { format!(", {} cancelled", c.cancelled) } else { String::new() };
@@ -392,7 +350,6 @@ fn status(store: &Store, config: &Config) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

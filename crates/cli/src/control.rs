@@ -1,15 +1,16 @@
 //! The control socket of a running `catalog-sync`. The catalog belongs to one process at a
 //! time (see `Store::open`), so while a run owns it, other invocations (`jobs`, `pause`,
 //! `resume`, `cancel`, `retry`, `want`, `unwant`) talk to that run over a Unix socket beside
-//! the database (`catalog.redb` -> `catalog.sock`). Protocol: one request line (`jobs`,
+//! the database (`catalog.redb` -> `catalog.sock`). The socket is one more front over the
+//! core's `Api`: each request is one `Api` call, its reply the same text the command prints
+//! when it runs in-process. Protocol: one request line (`jobs`,
 //! `<command> <job id>`, or `want|unwant|unwant-delete <playlist id, URL or title>`), one text
 //! reply, then the server closes the connection. On platforms without
 //! Unix sockets the commands report that a run holds the catalog.
 
 use std::path::{Path, PathBuf};
 
-use catalog_sync_core::jobs::Engine;
-use catalog_sync_core::store::commands::JobCommand;
+use catalog_sync_core::api::{Api, ApiResult, CommandOutcome, ErrorCode, JobAction, JobCommand};
 
 /// The socket of the run that owns the database at `database`.
 pub fn socket_path(database: &Path) -> PathBuf {
@@ -51,27 +52,37 @@ pub fn selection_line(wanted: bool, delete: bool, selector: &str) -> String {
     format!("{word} {selector}")
 }
 
-/// Selects or unselects the playlist named by `selector` through `engine` (which stops
-/// transfers nobody wants any more) and says what changed, one line.
-pub async fn set_wanted(
-    engine: &Engine,
-    selector: &str,
-    wanted: bool,
-    delete: bool,
-) -> anyhow::Result<String> {
-    let store = engine.store();
-    let id = store.find_playlist(selector)?;
-    let dropped = engine.set_playlist_wanted(id, wanted, delete).await?;
-    let title = store.playlist(id)?.display_title().to_string();
+/// Selects or unselects the playlist named by `selector` (see `Api::set_wanted`: transfers
+/// nobody wants any more stop) and says what changed, one line.
+pub async fn set_wanted(api: &Api, selector: &str, wanted: bool, delete: bool) -> anyhow::Result<String> {
+    let id = api.find_playlist(selector.to_string()).await?;
+    let change = api.set_wanted(vec![id], wanted, delete).await?;
+    let title = api.playlist(id).await?.title;
     Ok(if wanted {
         format!("playlist {id} {title}: selected for download\n")
     } else {
         format!(
             "playlist {id} {title}: unselected; {} items no longer wanted, {} files deleted\n",
-            dropped.orphans.len(),
-            dropped.deleted_files.len()
+            change.changed, change.deleted_files
         )
     })
+}
+
+/// The line a job command's outcome prints: the transition, or that the running engine
+/// applies it, or (a `conflict`) that it does not apply. Errors: any other failure.
+pub fn command_reply(
+    outcome: ApiResult<CommandOutcome>,
+    job: u64,
+    cmd: JobCommand,
+) -> anyhow::Result<String> {
+    match outcome {
+        Ok(CommandOutcome { before, after }) if before == after => {
+            Ok(format!("job {job}: {cmd:?} sent to the running engine"))
+        }
+        Ok(CommandOutcome { before, after }) => Ok(format!("job {job}: {before} -> {after}")),
+        Err(e) if e.code == ErrorCode::Conflict => Ok(e.message),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The request line for a job command.
@@ -85,26 +96,19 @@ pub fn command_line(cmd: JobCommand, job: u64) -> String {
     format!("{word} {job}")
 }
 
-async fn answer(engine: &Engine, line: &str) -> String {
+async fn answer(api: &Api, line: &str) -> String {
     if line.trim() == "jobs" {
-        let now = catalog_sync_core::clock::Clock::now_ms(&catalog_sync_core::clock::SystemClock);
-        return match catalog_sync_core::jobs::task_center::task_center(
-            engine.store(),
-            now,
-            engine.config().heartbeat_stale_ms as i64,
-        ) {
+        return match api.jobs_overview().await {
             Ok(tc) => crate::jobs_view::render(&tc),
             Err(e) => format!("error: {e}\n"),
         };
     }
     if let Some((wanted, delete, selector)) = parse_selection(line) {
-        return set_wanted(engine, selector, wanted, delete)
-            .await
-            .unwrap_or_else(|e| format!("error: {e}\n"));
+        return set_wanted(api, selector, wanted, delete).await.unwrap_or_else(|e| format!("error: {e}\n"));
     }
     match parse_command(line) {
-        Some((cmd, job)) => match engine.command(job, cmd).await {
-            Ok(_) => format!("job {job}: {cmd:?} sent to the running engine\n"),
+        Some((cmd, job)) => match command_reply(api.job_command(job, JobAction::from(cmd)).await, job, cmd) {
+            Ok(reply) => format!("{reply}\n"),
             Err(e) => format!("error: {e}\n"),
         },
         None => format!("error: unknown request {line:?}\n"),
@@ -117,19 +121,19 @@ mod imp {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     use tokio::net::{UnixListener, UnixStream};
 
-    /// Serves requests for `engine` at `path` until the returned guard drops (which removes
+    /// Serves requests for `api` at `path` until the returned guard drops (which removes
     /// the socket file). A leftover socket of a crashed run is replaced.
-    pub fn serve(path: PathBuf, engine: Engine) -> std::io::Result<ServeGuard> {
+    pub fn serve(path: PathBuf, api: Api) -> std::io::Result<ServeGuard> {
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path)?;
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let engine = engine.clone();
+                let api = api.clone();
                 tokio::spawn(async move {
                     let (read, mut write) = stream.into_split();
                     let mut line = String::new();
                     if BufReader::new(read).read_line(&mut line).await.is_ok() {
-                        let reply = answer(&engine, &line).await;
+                        let reply = answer(&api, &line).await;
                         let _ = write.write_all(reply.as_bytes()).await;
                     }
                 });
@@ -169,7 +173,7 @@ mod imp {
     pub struct ServeGuard;
 
     /// No control socket on this platform: nothing is served.
-    pub fn serve(_path: PathBuf, _engine: Engine) -> std::io::Result<ServeGuard> {
+    pub fn serve(_path: PathBuf, _api: Api) -> std::io::Result<ServeGuard> {
         Ok(ServeGuard)
     }
 

@@ -4,11 +4,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use catalog_sync_core::clock::{Clock, SystemClock};
-use catalog_sync_core::config::Config;
-use catalog_sync_core::jobs::task_center::{task_center, TaskCenter};
-use catalog_sync_core::store::runs::run_id;
-use catalog_sync_core::store::{JobStatus, Store};
+use catalog_sync_core::api::{run_id, Api, JobHistory, JobStatus, TaskCenter};
 
 /// The task center as a text table.
 pub fn render(tc: &TaskCenter) -> String {
@@ -52,11 +48,10 @@ pub fn render(tc: &TaskCenter) -> String {
 
 /// `catalog-sync jobs`: prints the task center; on a terminal, refreshes it every second
 /// while any job is running or queued, unless `once`.
-pub async fn jobs(store: &Store, config: &Config, once: bool) -> anyhow::Result<()> {
-    let stale = config.heartbeat_stale_ms as i64;
+pub async fn jobs(api: &Api, once: bool) -> anyhow::Result<()> {
     let refresh = !once && std::io::stdout().is_terminal();
     loop {
-        let tc = task_center(store, SystemClock.now_ms(), stale)?;
+        let tc = api.jobs_overview().await?;
         let text = render(&tc);
         if refresh {
             print!("\x1b[2J\x1b[H{text}");
@@ -75,12 +70,12 @@ pub async fn jobs(store: &Store, config: &Config, once: bool) -> anyhow::Result<
 }
 
 /// `catalog-sync log <job>`: the job's runs, newest first, then its event log.
-pub fn log(store: &Store, job: u64) -> anyhow::Result<()> {
-    let row = store.job(job)?;
-    println!("job {job} {} {}", row.kind.as_str(), row.status.as_str());
-    for run in store.runs(job)? {
+pub fn log(history: &JobHistory) {
+    let row = &history.job;
+    println!("job {} {} {}", history.id, row.kind.as_str(), row.status.as_str());
+    for run in &history.runs {
         let outcome = run.outcome.map(|o| format!("{o:?}").to_lowercase()).unwrap_or_else(|| "open".into());
-        println!("  {}  {outcome}", run_id(job, run.n));
+        println!("  {}  {outcome}", run_id(run.job, run.n));
         for step in &run.steps {
             let outcome =
                 step.outcome.map(|o| format!("{o:?}").to_lowercase()).unwrap_or_else(|| "open".into());
@@ -89,11 +84,10 @@ pub fn log(store: &Store, job: u64) -> anyhow::Result<()> {
             println!("    {:<9} {outcome}{error}", step.kind.as_str());
         }
     }
-    for (_, line) in store.job_log(job)? {
+    for (_, line) in &history.log {
         println!("  {}  {:?}  {}", crate::commands::format_date(line.at_ms / 1000), line.kind, line.text);
     }
     if row.status == JobStatus::Running {
         println!("(running)");
     }
-    Ok(())
 }

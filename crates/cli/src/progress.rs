@@ -8,8 +8,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use catalog_sync_core::jobs::{Event, ItemOutcome};
-use catalog_sync_core::store::{JobStatus, StageKind};
+use catalog_sync_core::api::{Event, ItemOutcome, JobStatus, StageKind};
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Default)]

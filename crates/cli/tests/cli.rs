@@ -1,9 +1,12 @@
 //! `catalog-sync` end to end: the real binary against the testkit server over loopback, on
 //! corpus feeds, with a real redb file and library in a temp folder. One test binary for the
-//! crate (ARCHITECTURE.md, convention 14); the SIGKILL crash test lives in `cli/crash.rs`.
+//! crate (ARCHITECTURE.md, convention 14); the SIGKILL crash test lives in `cli/crash.rs`, the scenario
+//! shared with the desktop in `cli/scenario.rs`.
 
 #[path = "cli/crash.rs"]
 mod crash;
+#[path = "cli/scenario.rs"]
+mod scenario;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

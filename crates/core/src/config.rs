@@ -160,7 +160,7 @@ impl Default for Config {
             heartbeat_stale_ms: 30_000,
             export_m3u: true,
             parallel_syncs: 4,
-            name_template: crate::download::naming::DEFAULT_TEMPLATE.to_string(),
+            name_template: DEFAULT_TEMPLATE.to_string(),
             user_agent: format!("CatalogSync/{} (+podcast downloader)", env!("CARGO_PKG_VERSION")),
             stall_timeout_ms: 30_000,
             connect_timeout_ms: 15_000,
@@ -204,6 +204,60 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(source) => Err(ConfigError::Read { path: path.into(), source }),
         }
+    }
+}
+
+/// The default naming template (see `download::naming`): one folder per playlist, files
+/// named by date and title.
+pub const DEFAULT_TEMPLATE: &str = "{playlist}/{date} {title}.{ext}";
+
+/// Settings a front sets over the config file: command-line flags, or the environment
+/// (`CATALOG_SYNC_DATABASE`, `CATALOG_SYNC_LIBRARY`) for the desktop app.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// Catalog database file.
+    pub database: Option<PathBuf>,
+    /// Library folder.
+    pub library: Option<PathBuf>,
+    /// Download-stage workers (at least 1).
+    pub parallel_downloads: Option<usize>,
+}
+
+impl Overrides {
+    /// `CATALOG_SYNC_DATABASE` and `CATALOG_SYNC_LIBRARY` from the environment.
+    pub fn from_env() -> Overrides {
+        Overrides {
+            database: std::env::var_os("CATALOG_SYNC_DATABASE").map(PathBuf::from),
+            library: std::env::var_os("CATALOG_SYNC_LIBRARY").map(PathBuf::from),
+            parallel_downloads: None,
+        }
+    }
+}
+
+impl Config {
+    /// The config file a front uses when none is given: `CATALOG_SYNC_CONFIG`, else
+    /// [`Config::default_path`].
+    pub fn path_from_env() -> Option<PathBuf> {
+        std::env::var_os("CATALOG_SYNC_CONFIG").map(PathBuf::from).or_else(Config::default_path)
+    }
+
+    /// The settings a front starts with: the file at `path` (defaults when `None` or missing),
+    /// then `overrides`. The one loader of every front. Errors: an unreadable or invalid file.
+    pub fn load_with(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut config = match path {
+            Some(p) => Config::load(p)?,
+            None => Config::default(),
+        };
+        if let Some(db) = &overrides.database {
+            config.database = db.clone();
+        }
+        if let Some(lib) = &overrides.library {
+            config.library = lib.clone();
+        }
+        if let Some(n) = overrides.parallel_downloads {
+            config.parallel_downloads = n.max(1);
+        }
+        Ok(config)
     }
 }
 

@@ -1,7 +1,8 @@
-//! Catalog Sync core: the catalog of playlists and items, the embedded redb store, the job
-//! engine and the download engine. No Tauri and no terminal UI live here (ARCHITECTURE.md,
+//! Catalog Sync core: the application API every front calls ([`api`]), the catalog of
+//! playlists and items, the embedded redb store, the job engine and the download engine. No Tauri and no terminal UI live here (ARCHITECTURE.md,
 //! convention 1): the desktop shell and the `catalog-sync` command line both call into this crate.
 
+pub mod api;
 pub mod catalog;
 pub mod clock;
 pub mod config;

@@ -3,8 +3,8 @@
 use std::sync::mpsc::{channel, Receiver};
 use std::time::Duration;
 
+use catalog_sync_core::api::Api;
 use catalog_sync_core::config::Config;
-use catalog_sync_desktop::app_core::AppCore;
 use std::sync::{Arc, Mutex};
 
 use catalog_sync_desktop::events::{DownloadProgress, JobFinished, JobStarted, NoShell, TaskCenterChanged};
@@ -43,15 +43,15 @@ impl Rig {
             ..Config::default()
         };
         let config_path = dir.path().join("config").join("config.toml");
-        let (core, rx) = AppCore::open_system(config, Some(config_path)).expect("open core");
+        let api = Api::open_system(config, Some(config_path)).expect("open the API");
         let server =
             tauri::async_runtime::block_on(TestServer::start(ServerConfig::default())).expect("test server");
         // the real config and capabilities: commands pass the same ACL as in the app
-        let app = catalog_sync_desktop::wire(mock_builder(), core)
+        let app = catalog_sync_desktop::wire(mock_builder(), api)
             .build(tauri::generate_context!("../tauri.conf.json"))
             .expect("build app");
         // the mock runtime runs no setup hook before `run`; start what the app's setup starts
-        catalog_sync_desktop::start(&app, rx, NoShell);
+        catalog_sync_desktop::start(&app, NoShell);
         let window =
             tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("window");
         let (tx, finished) = channel();

@@ -9,16 +9,35 @@ pub fn extension_for(url: Option<&str>, mime: Option<&str>) -> String {
     url.and_then(ext_from_url).or_else(|| mime.and_then(ext_from_mime)).unwrap_or("bin".into())
 }
 
+/// Longest extension [`split_ext`] keeps, in bytes.
+const MAX_EXT_BYTES: usize = 16;
+
+/// Splits a file name or `/`-separated relative path into stem and extension (with its dot)
+/// when the last component's extension is short ASCII alphanumeric (at most 16 bytes);
+/// otherwise the extension is empty. Folders never give an extension, nor does a dotfile:
+/// `Show.fm/Ep` and `a/.hidden` have none. The one extension splitter of the crate.
+pub fn split_ext(name: &str) -> (&str, &str) {
+    let start = name.rfind('/').map_or(0, |i| i + 1);
+    match name[start..].rfind('.').map(|i| start + i) {
+        Some(i)
+            if i > start
+                && name.len() - i - 1 <= MAX_EXT_BYTES
+                && name.len() - i > 1
+                && name[i + 1..].bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            name.split_at(i)
+        }
+        _ => (name, ""),
+    }
+}
+
 fn ext_from_url(raw: &str) -> Option<String> {
     let path = match url::Url::parse(raw) {
         Ok(u) => u.path().to_owned(),
         Err(_) => raw.split(['?', '#']).next().unwrap_or("").to_owned(),
     };
-    let last = path.rsplit('/').next()?;
-    let (stem, ext) = last.rsplit_once('.')?;
-    let ext = ext.to_ascii_lowercase();
-    let media_like =
-        !stem.is_empty() && (1..=5).contains(&ext.len()) && ext.bytes().all(|b| b.is_ascii_alphanumeric());
+    let ext = split_ext(&path).1.strip_prefix('.')?.to_ascii_lowercase();
+    let media_like = (1..=5).contains(&ext.len());
     const NOT_MEDIA: &[&str] = &["php", "asp", "aspx", "cgi", "jsp", "html", "htm", "pl", "py"];
     (media_like && !NOT_MEDIA.contains(&ext.as_str())).then_some(ext)
 }
@@ -71,5 +90,12 @@ mod tests {
         for (url, mime, want) in cases {
             assert_eq!(extension_for(*url, *mime), *want, "{url:?} {mime:?}");
         }
+    }
+
+    #[test]
+    fn split_ext_keeps_folders_and_dotfiles() {
+        assert_eq!(split_ext("Show/2024-01-01 Ep.mp3"), ("Show/2024-01-01 Ep", ".mp3"));
+        assert_eq!(split_ext("Show.fm/Ep"), ("Show.fm/Ep", ""));
+        assert_eq!(split_ext("a/.hidden"), ("a/.hidden", ""));
     }
 }

@@ -25,8 +25,8 @@ pub mod transfer;
 pub mod watchdog;
 
 pub use naming::{
-    extension_for, guid_hash, render_relative_path, safe_join, sanitize_component, unique_path, NameVars,
-    NamingError, DEFAULT_TEMPLATE, MAX_COMPONENT_BYTES,
+    extension_for, guid_hash, render_relative_path, safe_join, sanitize_component, split_ext, unique_path,
+    NameVars, NamingError, DEFAULT_TEMPLATE, MAX_COMPONENT_BYTES,
 };
 pub use transfer::{
     build_client, fetch_to_file, fetch_to_file_attempts, part_path, ErrorKind, FetchFailure, FetchedFile,

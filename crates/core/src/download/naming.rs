@@ -18,17 +18,13 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-pub use super::media_ext::extension_for;
+pub use super::media_ext::{extension_for, split_ext};
 
-/// The default naming template: one folder per playlist, files named by date and title.
-pub const DEFAULT_TEMPLATE: &str = "{playlist}/{date} {title}.{ext}";
+pub use crate::config::DEFAULT_TEMPLATE;
 
 /// Longest path component produced, in bytes of UTF-8 (ext4, APFS and NTFS allow 255; the
 /// margin leaves room for ` (n)` suffixes and the `.part` of an unfinished download).
 pub const MAX_COMPONENT_BYTES: usize = 200;
-
-/// Longest extension kept intact when a component is truncated, in bytes.
-const MAX_EXT_BYTES: usize = 16;
 
 /// Most ` (n)` suffixes [`unique_path`] tries before giving up.
 const MAX_UNIQUE_TRIES: u32 = 10_000;
@@ -215,22 +211,6 @@ fn truncate_keeping_ext(name: &str, max: usize) -> String {
     let (stem, ext) = split_ext(name);
     let budget = max.saturating_sub(ext.len());
     format!("{}{}", truncate_bytes(stem, budget).trim_end_matches(['.', ' ']), ext)
-}
-
-/// Splits `name` into stem and extension (with its dot) when the extension is short
-/// ASCII alphanumeric; otherwise the extension is empty.
-fn split_ext(name: &str) -> (&str, &str) {
-    match name.rfind('.') {
-        Some(i)
-            if i > 0
-                && name.len() - i - 1 <= MAX_EXT_BYTES
-                && name.len() - i > 1
-                && name[i + 1..].bytes().all(|b| b.is_ascii_alphanumeric()) =>
-        {
-            name.split_at(i)
-        }
-        _ => (name, ""),
-    }
 }
 
 fn truncate_bytes(s: &str, max: usize) -> &str {

@@ -83,7 +83,7 @@ pub(super) fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::download::ErrorKind;
+    use crate::download::error::ErrorKind;
     use reqwest::header::HeaderValue;
 
     fn headers(pairs: &[(reqwest::header::HeaderName, &str)]) -> HeaderMap {

@@ -2,38 +2,37 @@
 //! it lists that the catalog lacks. Work items are collection ids. A list that cannot be
 //! fetched or parsed fails alone (`collection <id> <url>: <reason>`); the others go on.
 
+use super::context::{Context, JobCtx};
+use super::error::EngineError;
 use super::events::Event;
-use super::runner::{Engine, EngineError, JobCtx};
 use crate::catalog::fetch::fetch_document;
 use crate::catalog::{parse_document, Document};
 use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind};
 
-pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8) -> Result<StageCounts, EngineError> {
+pub(super) async fn run(cx: &Context, ctx: &JobCtx, stage: u8) -> Result<StageCounts, EngineError> {
     let job = ctx.job;
-    engine
-        .plan_stage(job, stage, StageKind::Collect, |s| {
-            Ok(s.collections()?.into_iter().map(|(id, _)| id).collect())
-        })
-        .await?;
+    cx.plan_stage(job, stage, StageKind::Collect, |s| {
+        Ok(s.collections()?.into_iter().map(|(id, _)| id).collect())
+    })
+    .await?;
     while !ctx.stop.is_cancelled() {
-        let Some((id, _held)) = engine.claim_work(job, stage).await? else { break };
-        let row = engine.blocking(move |s| s.collection(id)).await?;
+        let Some((id, _held)) = super::reaper::claim_work(cx, job, stage).await? else { break };
+        let row = cx.blocking(move |s| s.collection(id)).await?;
         let outcome = async {
             let url = url::Url::parse(&row.url).map_err(|e| format!("invalid URL: {e}"))?;
-            let (bytes, final_url) =
-                fetch_document(engine.client(), &url).await.map_err(|e| e.to_string())?;
+            let (bytes, final_url) = fetch_document(cx.client(), &url).await.map_err(|e| e.to_string())?;
             match parse_document(&bytes, &final_url).map_err(|e| e.to_string())? {
                 Document::Subscriptions(subs) => Ok(subs),
                 Document::Playlist(_) => Err("a playlist, not a subscription list".to_string()),
             }
         }
         .await;
-        let now = engine.now();
+        let now = cx.now();
         match outcome {
             Ok(subs) => {
                 let listed = subs.len() as u32;
-                let new = engine
+                let new = cx
                     .blocking(move |s| {
                         let mut new = 0;
                         for sub in &subs {
@@ -52,20 +51,19 @@ pub(super) async fn run(engine: &Engine, ctx: &JobCtx, stage: u8) -> Result<Stag
                         Ok(new)
                     })
                     .await?;
-                engine.emit(Event::CollectionRead { job, url: row.url.clone(), new_playlists: new });
+                cx.emit(Event::CollectionRead { job, url: row.url.clone(), new_playlists: new });
             }
             Err(reason) => {
                 let line = format!("collection {id} {}: {reason}", row.url);
                 let stored = line.clone();
-                engine
-                    .blocking(move |s| {
-                        s.record_collect(id, Err(&reason), now)?;
-                        s.finish_stage_item(job, stage, id, WorkEnd::failed(stored), now)
-                    })
-                    .await?;
-                engine.emit(Event::CollectionFailed { job, error: line });
+                cx.blocking(move |s| {
+                    s.record_collect(id, Err(&reason), now)?;
+                    s.finish_stage_item(job, stage, id, WorkEnd::failed(stored), now)
+                })
+                .await?;
+                cx.emit(Event::CollectionFailed { job, error: line });
             }
         }
     }
-    engine.blocking(move |s| s.stage_counts(job, stage)).await
+    cx.blocking(move |s| s.stage_counts(job, stage)).await
 }

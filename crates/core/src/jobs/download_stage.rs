@@ -29,15 +29,17 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use super::context::{Context, JobCtx};
+use super::error::EngineError;
 use super::events::{Event, ItemOutcome};
 use super::export_hooks::PlaylistExporter;
 use super::fetch_candidates::{dest_in, fetch_candidates, remove_part, Fetched};
 use super::placement;
 use super::pools::{pool_split, WorkerLive};
 use super::reaper::{ItemBeat, LiveWork};
-use super::runner::{Engine, EngineError, JobCtx};
 use super::throughput;
-use crate::download::naming::{render_relative_path, safe_join, NameVars};
+use crate::download::naming::{render_relative_path, safe_join, unique_path, NameVars};
+use crate::download::resolve::check::sha256_file;
 use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Resolution, ResolveCtx, Walk};
 use crate::download::{part_path, TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
@@ -62,45 +64,44 @@ struct Ready {
 
 /// What a stage's workers share.
 struct Shared {
-    engine: Engine,
+    cx: Context,
     ctx: JobCtx,
     stage: u8,
     cascade: Cascade,
     /// Settings as the cascade's sources read them.
     resolve_config: Arc<crate::config::Config>,
     /// Library-relative paths held by items in flight and not yet recorded in the store.
-    reserved: Mutex<HashSet<String>>,
+    reserved: Arc<Mutex<HashSet<String>>>,
     /// Refreshes M3U files of playlists whose items completed.
     exporter: PlaylistExporter,
 }
 
 pub(super) async fn run(
-    engine: &Engine,
+    cx: &Context,
     ctx: &JobCtx,
     stage: u8,
     scope: &[u64],
 ) -> Result<StageCounts, EngineError> {
     let (job, scope) = (ctx.job, scope.to_vec());
-    engine
-        .plan_stage(job, stage, StageKind::Download, move |s| {
-            // the job wants what it plans: its references, registered idempotently each run
-            let targets = s.pending_downloads(&scope)?;
-            s.add_references(&targets, Holder::Job(job))?;
-            Ok(targets)
-        })
-        .await?;
+    cx.plan_stage(job, stage, StageKind::Download, move |s| {
+        // the job wants what it plans: its references, registered idempotently each run
+        let targets = s.pending_downloads(&scope)?;
+        s.add_references(&targets, Holder::Job(job))?;
+        Ok(targets)
+    })
+    .await?;
 
-    let exporter = PlaylistExporter::spawn(engine, job);
+    let exporter = PlaylistExporter::spawn(cx, job);
     let shared = Arc::new(Shared {
-        engine: engine.clone(),
+        cx: cx.clone(),
         ctx: ctx.clone(),
         stage,
         cascade: Cascade::standard(),
-        resolve_config: Arc::new(engine.config().clone()),
-        reserved: Mutex::default(),
+        resolve_config: Arc::new(cx.config().clone()),
+        reserved: Arc::default(),
         exporter,
     });
-    let split = pool_split(engine.config().parallel_downloads);
+    let split = pool_split(cx.config().parallel_downloads);
     let mut lives = Vec::new();
     let mut workers = JoinSet::new();
     if split.combined {
@@ -122,7 +123,7 @@ pub(super) async fn run(
             workers.spawn(downloader(shared.clone(), live, rx.clone()));
         }
     }
-    let sampler = throughput::spawn_sampler(engine.clone(), job, stage, lives.clone());
+    let sampler = throughput::spawn_sampler(cx.clone(), job, stage, lives.clone());
     let mut result = Ok(());
     while let Some(joined) = workers.join_next().await {
         let outcome = joined.map_err(|e| EngineError::Worker(e.to_string())).and_then(|r| r);
@@ -136,19 +137,19 @@ pub(super) async fn run(
         shared.exporter.finish().await;
     }
     result?;
-    engine.blocking(move |s| s.stage_counts(job, stage)).await
+    cx.blocking(move |s| s.stage_counts(job, stage)).await
 }
 
-fn transfer_options(engine: &Engine) -> TransferOptions {
-    let c = engine.config();
+fn transfer_options(cx: &Context) -> TransferOptions {
+    let c = cx.config();
     TransferOptions {
         stall_timeout: Duration::from_millis(c.stall_timeout_ms),
         connect_timeout: Duration::from_millis(c.connect_timeout_ms),
         max_attempts: c.max_attempts.max(1),
         retry_backoff: Duration::from_millis(c.retry_backoff_ms),
         deadline: Duration::from_millis(c.transfer_deadline_ms),
-        bandwidth: engine.inner.bandwidth.clone(),
-        space: Some(engine.inner.space.clone()),
+        bandwidth: cx.bandwidth.clone(),
+        space: Some(cx.space.clone()),
     }
 }
 
@@ -157,9 +158,9 @@ async fn resolver(
     live: Arc<WorkerLive>,
     tx: mpsc::Sender<(Ready, LiveWork)>,
 ) -> Result<(), EngineError> {
-    let (engine, job, stage) = (&shared.engine, shared.ctx.job, shared.stage);
+    let (cx, job, stage) = (&shared.cx, shared.ctx.job, shared.stage);
     while !shared.ctx.stop.is_cancelled() {
-        let Some((item, held)) = engine.claim_work(job, stage).await? else { break };
+        let Some((item, held)) = super::reaper::claim_work(cx, job, stage).await? else { break };
         let Some(ready) = resolve(&shared, &live, item).await? else { continue };
         let rel = ready.rel.clone();
         let delivered = tokio::select! {
@@ -168,9 +169,9 @@ async fn resolver(
             _ = shared.ctx.stop.cancelled() => false,
         };
         if !delivered {
-            let now = engine.now();
+            let now = cx.now();
             shared.reserved.lock().expect("reserved lock").remove(&rel);
-            engine.blocking(move |s| s.release_stage_item(job, stage, item, now)).await?;
+            cx.blocking(move |s| s.release_stage_item(job, stage, item, now)).await?;
             break;
         }
     }
@@ -191,9 +192,9 @@ async fn downloader(
         let Some((ready, held)) = next else { break };
         if shared.ctx.stop.is_cancelled() {
             // paused: what is still queued goes back to the store's queue, untouched
-            let (job, stage, item, now) = (shared.ctx.job, shared.stage, ready.item, shared.engine.now());
+            let (job, stage, item, now) = (shared.ctx.job, shared.stage, ready.item, shared.cx.now());
             shared.reserved.lock().expect("reserved lock").remove(&ready.rel);
-            shared.engine.blocking(move |s| s.release_stage_item(job, stage, item, now)).await?;
+            shared.cx.blocking(move |s| s.release_stage_item(job, stage, item, now)).await?;
             continue;
         }
         download(&shared, &live, ready, held).await?;
@@ -203,9 +204,9 @@ async fn downloader(
 }
 
 async fn combined_worker(shared: Arc<Shared>, live: Arc<WorkerLive>) -> Result<(), EngineError> {
-    let (engine, job, stage) = (&shared.engine, shared.ctx.job, shared.stage);
+    let (cx, job, stage) = (&shared.cx, shared.ctx.job, shared.stage);
     while !shared.ctx.stop.is_cancelled() {
-        let Some((item, held)) = engine.claim_work(job, stage).await? else { break };
+        let Some((item, held)) = super::reaper::claim_work(cx, job, stage).await? else { break };
         if let Some(ready) = resolve(&shared, &live, item).await? {
             download(&shared, &live, ready, held).await?;
         }
@@ -216,8 +217,8 @@ async fn combined_worker(shared: Arc<Shared>, live: Arc<WorkerLive>) -> Result<(
 
 /// Resolves a claimed item: `None` when it ended here (already downloaded, or no source).
 async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Option<Ready>, EngineError> {
-    let engine = &shared.engine;
-    let (item, playlist, file) = engine
+    let cx = &shared.cx;
+    let (item, playlist, file) = cx
         .blocking(move |s| {
             let item = s.item(item_id)?;
             let playlist = s.playlist(item.playlist_id)?;
@@ -228,7 +229,7 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
     live.begin(item_id, &title);
     if file.is_some() {
         finish(shared, item_id, WorkEnd::skipped("already downloaded")).await?;
-        engine.emit(Event::DownloadFinished {
+        cx.emit(Event::DownloadFinished {
             job: shared.ctx.job,
             item: item_id,
             title,
@@ -238,9 +239,9 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         return Ok(None);
     }
     let ctx = ResolveCtx {
-        client: engine.client().clone(),
+        client: cx.client().clone(),
         config: shared.resolve_config.clone(),
-        clock: engine.inner.clock.clone(),
+        clock: cx.clock.clone(),
         cancel: shared.ctx.abort.clone(),
         feed_url: url::Url::parse(&playlist.url).ok(),
         feed_title: playlist.title.clone(),
@@ -252,8 +253,8 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
             return Ok(None);
         }
         Resolution::Cancelled => {
-            let (job, stage, now) = (shared.ctx.job, shared.stage, engine.now());
-            engine.blocking(move |s| s.release_stage_item(job, stage, item_id, now)).await?;
+            let (job, stage, now) = (shared.ctx.job, shared.stage, cx.now());
+            cx.blocking(move |s| s.release_stage_item(job, stage, item_id, now)).await?;
             live.end(false);
             return Ok(None);
         }
@@ -267,7 +268,7 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         mime_type: candidates[0].mime_type.clone(),
     };
     if let Some(outcome) = adopt_completed_file(shared, item_id, &vars, &candidates[0]).await? {
-        engine.emit(Event::DownloadFinished { job: shared.ctx.job, item: item_id, title, outcome });
+        cx.emit(Event::DownloadFinished { job: shared.ctx.job, item: item_id, title, outcome });
         shared.exporter.item_completed(item.playlist_id);
         live.end(false);
         return Ok(None);
@@ -279,7 +280,7 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
             return Ok(None);
         }
     };
-    engine.emit(Event::ItemResolved {
+    cx.emit(Event::ItemResolved {
         job: shared.ctx.job,
         item: item_id,
         worker: live.name.clone(),
@@ -298,29 +299,44 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
     }))
 }
 
-/// The item's library-relative path: the template's path, made unique against files
-/// recorded in the store, files on disk and paths other workers hold right now.
+/// The item's library-relative path: the template's path, made unique (`naming::unique_path`)
+/// against files recorded in the store, files on disk and paths other workers hold right now
+/// (the chosen one is reserved in `reserved`).
 async fn choose_path(shared: &Shared, vars: NameVars) -> Result<Result<String, String>, EngineError> {
-    let rel = match render_relative_path(&shared.engine.config().name_template, &vars) {
-        Ok(rel) => rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"),
+    let rel = match render_relative_path(&shared.cx.config().name_template, &vars) {
+        Ok(rel) => rel,
         Err(e) => return Ok(Err(e.to_string())),
     };
-    let (stem, ext) = split_ext(&rel);
-    let root = shared.engine.config().library.clone();
-    for n in 1..10_000 {
-        let candidate = if n == 1 { rel.clone() } else { format!("{stem} ({n}){ext}") };
-        let abs = match safe_join(&root, std::path::Path::new(&candidate)) {
-            Ok(abs) => abs,
-            Err(e) => return Ok(Err(e.to_string())),
-        };
-        let probe = candidate.clone();
-        let recorded = shared.engine.blocking(move |s| s.file_path_taken(&probe)).await?;
-        let mut reserved = shared.reserved.lock().expect("reserved lock");
-        if !recorded && !abs.exists() && reserved.insert(candidate.clone()) {
-            return Ok(Ok(candidate));
-        }
-    }
-    Ok(Err(format!("no free file name for {rel}")))
+    let (root, reserved) = (shared.cx.config().library.clone(), shared.reserved.clone());
+    shared
+        .cx
+        .blocking(move |s| {
+            let failed = std::cell::RefCell::new(None);
+            let chosen = unique_path(&root, &rel, |abs| {
+                let Ok(candidate) = abs.strip_prefix(&root).map(slash_path) else { return true };
+                match s.file_path_taken(&candidate) {
+                    Ok(recorded) => {
+                        recorded || abs.exists() || !reserved.lock().expect("reserved lock").insert(candidate)
+                    }
+                    Err(e) => {
+                        *failed.borrow_mut() = Some(e);
+                        false
+                    }
+                }
+            });
+            if let Some(e) = failed.into_inner() {
+                return Err(e);
+            }
+            Ok(chosen
+                .map(|abs| abs.strip_prefix(&root).map(slash_path).unwrap_or_default())
+                .map_err(|e| e.to_string()))
+        })
+        .await
+}
+
+/// A relative path as the store records it: components joined by `/`.
+fn slash_path(rel: &std::path::Path) -> String {
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 /// Records a complete file a crashed run left under the item's own name instead of fetching it
@@ -338,9 +354,9 @@ async fn adopt_completed_file(
     vars: &NameVars,
     candidate: &Candidate,
 ) -> Result<Option<ItemOutcome>, EngineError> {
-    let Ok(rel) = render_relative_path(&shared.engine.config().name_template, vars) else { return Ok(None) };
-    let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-    let Ok(abs) = safe_join(&shared.engine.config().library, std::path::Path::new(&rel)) else {
+    let Ok(rel) = render_relative_path(&shared.cx.config().name_template, vars) else { return Ok(None) };
+    let rel = slash_path(&rel);
+    let Ok(abs) = safe_join(&shared.cx.config().library, std::path::Path::new(&rel)) else {
         return Ok(None);
     };
     let has_part = part_path(&abs).is_some_and(|p| p.exists());
@@ -349,36 +365,22 @@ async fn adopt_completed_file(
     }
     let probe = rel.clone();
     let adopted = async {
-        if shared.engine.blocking(move |s| s.file_path_taken(&probe)).await? {
+        if shared.cx.blocking(move |s| s.file_path_taken(&probe)).await? {
             return Ok(None);
         }
         let path = abs.clone();
-        let hashed = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String)> {
-            use sha2::Digest as _;
-            use std::io::Read as _;
-            let (mut file, mut hasher, mut buf, mut size) =
-                (std::fs::File::open(&path)?, sha2::Sha256::new(), vec![0u8; 64 * 1024], 0u64);
-            loop {
-                match file.read(&mut buf)? {
-                    0 => return Ok((size, hex::encode(hasher.finalize()))),
-                    n => {
-                        hasher.update(&buf[..n]);
-                        size += n as u64;
-                    }
-                }
-            }
-        })
-        .await
-        .map_err(|e| EngineError::Worker(e.to_string()))?;
+        let hashed = tokio::task::spawn_blocking(move || sha256_file(&path))
+            .await
+            .map_err(|e| EngineError::Worker(e.to_string()))?;
         let Ok((size, sha256)) = hashed else { return Ok(None) };
         // a declared length or `podcast:integrity` the file does not match: not this episode's
         if candidate.verify(&abs, size, &sha256, None).await.is_err() {
             return Ok(None);
         }
-        let (job, stage, now) = (shared.ctx.job, shared.stage, shared.engine.now());
+        let (job, stage, now) = (shared.ctx.job, shared.stage, shared.cx.now());
         let row =
             FileRow { path: rel.clone(), size, sha256, url: candidate.url.to_string(), downloaded_ms: now };
-        shared.engine.blocking(move |s| s.finish_download(job, stage, item, &row, now)).await?;
+        shared.cx.blocking(move |s| s.finish_download(job, stage, item, &row, now)).await?;
         tracing::info!(item, path = %rel, "recorded a complete file left by an interrupted run");
         Ok(Some(ItemOutcome::Downloaded { path: rel.clone(), bytes: size, resumed_from: size }))
     }
@@ -387,32 +389,23 @@ async fn adopt_completed_file(
     adopted
 }
 
-/// Splits `dir/name.ext` into (`dir/name`, `.ext`); no extension gives an empty second part.
-fn split_ext(rel: &str) -> (&str, &str) {
-    let name_start = rel.rfind('/').map_or(0, |i| i + 1);
-    match rel[name_start..].rfind('.') {
-        Some(dot) if dot > 0 => rel.split_at(name_start + dot),
-        _ => (rel, ""),
-    }
-}
-
 async fn download(
     shared: &Shared,
     live: &WorkerLive,
     ready: Ready,
     held: LiveWork,
 ) -> Result<(), EngineError> {
-    let (engine, job, key) = (&shared.engine, shared.ctx.job, held.key());
+    let (cx, job, key) = (&shared.cx, shared.ctx.job, held.key());
     let Ready { item, playlist, title, candidates, walk, row, resolve_ctx, rel } = ready;
     live.begin(item, &title);
-    engine.emit(Event::DownloadStarted { job, item, title: title.clone(), worker: live.name.clone() });
+    cx.emit(Event::DownloadStarted { job, item, title: title.clone(), worker: live.name.clone() });
     // the job's reference and the transfer's own token: only the last reference stops it
     // the job's reference was registered when the stage was planned; its own token
-    let transfer = engine.track_transfer(item, key);
-    let beat = ItemBeat::start(engine, key, held.claimed_ms());
-    let roots = placement::roots(engine);
-    let (probe, all_roots, path) = (engine.inner.space.clone(), roots.clone(), rel.clone());
-    let (declared, placed) = engine
+    let transfer = super::refs::track_transfer(cx, item, key);
+    let beat = ItemBeat::start(cx, key, held.claimed_ms());
+    let roots = placement::roots(cx);
+    let (probe, all_roots, path) = (cx.space.clone(), roots.clone(), rel.clone());
+    let (declared, placed) = cx
         .blocking(move |s| {
             let declared = s.item(item)?.enclosure.and_then(|e| e.length);
             Ok((declared, placement::initial_root(probe.as_ref(), &all_roots, &path, declared)))
@@ -427,12 +420,12 @@ async fn download(
     };
     let progress = |p: TransferProgress| {
         live.progress(p.downloaded, p.total, p.resumed_from);
-        engine.emit(Event::DownloadProgress { job, item, downloaded: p.downloaded, total: p.total });
+        cx.emit(Event::DownloadProgress { job, item, downloaded: p.downloaded, total: p.total });
         beat.tick();
     };
-    let options = transfer_options(engine);
+    let options = transfer_options(cx);
     let fetch_job = super::fetch_candidates::Job {
-        engine,
+        cx,
         cascade: &shared.cascade,
         ctx: &resolve_ctx,
         item_id: item,
@@ -451,7 +444,7 @@ async fn download(
         Fetched::File(found) => {
             let (candidate, mut fetched) = *found;
             let rel = super::fetch_candidates::rename_for_media(
-                engine,
+                cx,
                 &shared.reserved,
                 &roots[root],
                 &rel,
@@ -465,12 +458,11 @@ async fn download(
                 size: fetched.size,
                 sha256: fetched.sha256_hex.clone(),
                 url: url.to_string(),
-                downloaded_ms: engine.now(),
+                downloaded_ms: cx.now(),
             };
-            let (stage, now) = (shared.stage, engine.now());
+            let (stage, now) = (shared.stage, cx.now());
             let overflow = (root > 0).then(|| roots[root].clone());
-            engine
-                .blocking(move |s| s.finish_download_in(job, stage, item, &row, overflow.as_deref(), now))
+            cx.blocking(move |s| s.finish_download_in(job, stage, item, &row, overflow.as_deref(), now))
                 .await?;
             shared.reserved.lock().expect("reserved lock").remove(&rel);
             live.end(false);
@@ -479,27 +471,26 @@ async fn download(
                 bytes: fetched.size,
                 resumed_from: fetched.resumed_from,
             };
-            engine.emit(Event::DownloadFinished { job, item, title, outcome });
+            cx.emit(Event::DownloadFinished { job, item, title, outcome });
             shared.exporter.item_completed(playlist);
             Ok(())
         }
         Fetched::Cancelled => {
             if transfer.state.unwanted.load(Ordering::SeqCst) {
                 // no playlist or job wants the item any more
-                let now = engine.now();
-                engine
-                    .blocking(move |s| {
-                        if !s.move_work_item(key, WorkStatus::Cancelling, WorkStatus::Cancelled, now)? {
-                            s.move_work_item(key, WorkStatus::Running, WorkStatus::Cancelled, now)?;
-                        }
-                        Ok(())
-                    })
-                    .await?;
+                let now = cx.now();
+                cx.blocking(move |s| {
+                    if !s.move_work_item(key, WorkStatus::Cancelling, WorkStatus::Cancelled, now)? {
+                        s.move_work_item(key, WorkStatus::Running, WorkStatus::Cancelled, now)?;
+                    }
+                    Ok(())
+                })
+                .await?;
                 if transfer.state.delete.load(Ordering::SeqCst) {
                     remove_part(&dest_in(&roots, root, &rel)?).await;
                 }
                 live.end(false);
-                engine.emit(Event::DownloadFinished {
+                cx.emit(Event::DownloadFinished {
                     job,
                     item,
                     title,
@@ -513,8 +504,8 @@ async fn download(
 }
 
 async fn finish(shared: &Shared, item: u64, end: WorkEnd) -> Result<(), EngineError> {
-    let (job, stage, now) = (shared.ctx.job, shared.stage, shared.engine.now());
-    shared.engine.blocking(move |s| s.finish_stage_item(job, stage, item, end, now)).await
+    let (job, stage, now) = (shared.ctx.job, shared.stage, shared.cx.now());
+    shared.cx.blocking(move |s| s.finish_stage_item(job, stage, item, end, now)).await
 }
 
 /// Ends the item as failed with every source the cascade tried, stored with the item.
@@ -524,11 +515,11 @@ async fn fail_download(
     title: String,
     failed: DownloadFailed,
 ) -> Result<(), EngineError> {
-    let (job, stage, now, item) = (shared.ctx.job, shared.stage, shared.engine.now(), failed.item);
+    let (job, stage, now, item) = (shared.ctx.job, shared.stage, shared.cx.now(), failed.item);
     let reason = failed.to_string();
-    shared.engine.blocking(move |s| s.fail_download(job, stage, &failed, now)).await?;
+    shared.cx.blocking(move |s| s.fail_download(job, stage, &failed, now)).await?;
     live.end(true);
-    shared.engine.emit(Event::DownloadFinished { job, item, title, outcome: ItemOutcome::Failed(reason) });
+    shared.cx.emit(Event::DownloadFinished { job, item, title, outcome: ItemOutcome::Failed(reason) });
     Ok(())
 }
 
@@ -541,23 +532,11 @@ async fn fail(
 ) -> Result<(), EngineError> {
     finish(shared, item, WorkEnd::failed(reason.clone())).await?;
     live.end(true);
-    shared.engine.emit(Event::DownloadFinished {
+    shared.cx.emit(Event::DownloadFinished {
         job: shared.ctx.job,
         item,
         title,
         outcome: ItemOutcome::Failed(reason),
     });
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_ext;
-
-    #[test]
-    fn split_ext_keeps_folders_and_dotfiles() {
-        assert_eq!(split_ext("Show/2024-01-01 Ep.mp3"), ("Show/2024-01-01 Ep", ".mp3"));
-        assert_eq!(split_ext("Show.fm/Ep"), ("Show.fm/Ep", ""));
-        assert_eq!(split_ext("a/.hidden"), ("a/.hidden", ""));
-    }
 }

@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::context::Context;
 use super::events::Event;
-use super::runner::Engine;
 
 /// How often marked playlists' M3U files are rewritten.
 pub const EXPORT_EVERY: Duration = Duration::from_millis(1000);
@@ -27,11 +27,11 @@ pub(super) struct PlaylistExporter {
 
 impl PlaylistExporter {
     /// Starts the exporter for `job` (idle when `export_m3u` is off).
-    pub(super) fn spawn(engine: &Engine, job: u64) -> PlaylistExporter {
+    pub(super) fn spawn(cx: &Context, job: u64) -> PlaylistExporter {
         let dirty: Arc<Mutex<BTreeSet<u64>>> = Arc::default();
         let stop = CancellationToken::new();
-        let handle = engine.config().export_m3u.then(|| {
-            let (engine, dirty, stop) = (engine.clone(), dirty.clone(), stop.clone());
+        let handle = cx.config().export_m3u.then(|| {
+            let (cx, dirty, stop) = (cx.clone(), dirty.clone(), stop.clone());
             tokio::spawn(async move {
                 loop {
                     let stopping = tokio::select! {
@@ -40,7 +40,7 @@ impl PlaylistExporter {
                     };
                     let playlists = std::mem::take(&mut *dirty.lock().expect("dirty lock"));
                     if !playlists.is_empty() {
-                        export(&engine, job, playlists).await;
+                        export(&cx, job, playlists).await;
                     }
                     if stopping {
                         return;
@@ -73,9 +73,9 @@ impl Drop for PlaylistExporter {
     }
 }
 
-async fn export(engine: &Engine, job: u64, playlists: BTreeSet<u64>) {
-    let library = engine.config().library.clone();
-    let written = engine
+async fn export(cx: &Context, job: u64, playlists: BTreeSet<u64>) {
+    let library = cx.config().library.clone();
+    let written = cx
         .blocking(move |s| {
             let mut written = 0;
             for playlist in playlists {
@@ -88,19 +88,19 @@ async fn export(engine: &Engine, job: u64, playlists: BTreeSet<u64>) {
         })
         .await;
     match written {
-        Ok(files) => engine.emit(Event::Exported { job, files }),
+        Ok(files) => cx.emit(Event::Exported { job, files }),
         Err(e) => tracing::warn!(error = %e, "M3U export failed"),
     }
 }
 
 /// Refreshes every playlist's M3U after a download stage completed.
-pub(super) async fn stage_completed(engine: &Engine, job: u64) {
-    if !engine.config().export_m3u {
+pub(super) async fn stage_completed(cx: &Context, job: u64) {
+    if !cx.config().export_m3u {
         return;
     }
-    let library = engine.config().library.clone();
-    match engine.blocking(move |s| Ok(crate::export::export_all(s, &library))).await {
-        Ok(Ok(written)) => engine.emit(Event::Exported { job, files: written.len() as u32 }),
+    let library = cx.config().library.clone();
+    match cx.blocking(move |s| Ok(crate::export::export_all(s, &library))).await {
+        Ok(Ok(written)) => cx.emit(Event::Exported { job, files: written.len() as u32 }),
         Ok(Err(e)) => tracing::warn!(error = %e, "M3U export failed"),
         Err(e) => tracing::warn!(error = %e, "M3U export failed"),
     }

@@ -2,25 +2,26 @@
 //! each playlist in scope (all when the scope is empty), listing its downloaded files. Work
 //! items are playlist ids; a playlist without downloads is skipped.
 
+use super::context::{Context, JobCtx};
+use super::error::EngineError;
 use super::events::Event;
-use super::runner::{Engine, EngineError, JobCtx};
 use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind};
 
 pub(super) async fn run(
-    engine: &Engine,
+    cx: &Context,
     ctx: &JobCtx,
     stage: u8,
     scope: &[u64],
 ) -> Result<StageCounts, EngineError> {
     let (job, scope) = (ctx.job, scope.to_vec());
-    engine.plan_stage(job, stage, StageKind::Export, move |s| s.scope_playlists(&scope)).await?;
+    cx.plan_stage(job, stage, StageKind::Export, move |s| s.scope_playlists(&scope)).await?;
     let mut files = 0;
     while !ctx.stop.is_cancelled() {
-        let Some((playlist, _held)) = engine.claim_work(job, stage).await? else { break };
-        let now = engine.now();
-        let library = engine.config().library.clone();
-        let written = engine
+        let Some((playlist, _held)) = super::reaper::claim_work(cx, job, stage).await? else { break };
+        let now = cx.now();
+        let library = cx.config().library.clone();
+        let written = cx
             .blocking(move |s| {
                 let end = match crate::export::export_playlist(s, &library, playlist) {
                     Ok(Some(path)) => WorkEnd::done(format!("wrote {}", path.display())),
@@ -34,6 +35,6 @@ pub(super) async fn run(
             .await?;
         files += u32::from(written);
     }
-    engine.emit(Event::Exported { job, files });
-    engine.blocking(move |s| s.stage_counts(job, stage)).await
+    cx.emit(Event::Exported { job, files });
+    cx.blocking(move |s| s.stage_counts(job, stage)).await
 }

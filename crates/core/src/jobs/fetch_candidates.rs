@@ -18,15 +18,16 @@ use std::sync::Mutex;
 
 use tokio_util::sync::CancellationToken;
 
+use super::context::Context;
+use super::error::EngineError;
 use super::placement;
-use super::runner::{Engine, EngineError};
 use crate::download::resolve::{
     self, Candidate, Cascade, DownloadFailed, Fetch, Resolution, ResolveCtx, Walk,
 };
 use crate::download::transfer::validator_path;
 use crate::download::{
-    extension_for, fetch_to_file_attempts, part_path, safe_join, FetchFailure, FetchedFile, TransferError,
-    TransferOptions, TransferProgress,
+    extension_for, fetch_to_file_attempts, part_path, safe_join, split_ext, FetchFailure, FetchedFile,
+    TransferError, TransferOptions, TransferProgress,
 };
 use crate::store::ItemRow;
 
@@ -43,7 +44,7 @@ pub(super) enum Fetched {
 
 /// What [`fetch_candidates`] works on.
 pub(super) struct Job<'a> {
-    pub engine: &'a Engine,
+    pub cx: &'a Context,
     pub cascade: &'a Cascade,
     pub ctx: &'a ResolveCtx,
     pub item_id: u64,
@@ -103,12 +104,12 @@ pub(super) async fn remove_part(dest: &Path) {
 }
 
 /// Records `candidate`'s URL as the item's enclosure when a later tier found it.
-async fn replace_stale(engine: &Engine, item: u64, candidate: &Candidate) -> Result<(), EngineError> {
+async fn replace_stale(cx: &Context, item: u64, candidate: &Candidate) -> Result<(), EngineError> {
     if candidate.source == resolve::known::NAME || candidate.fetch != Fetch::Http {
         return Ok(());
     }
-    let (url, source, now) = (candidate.url.to_string(), candidate.source, engine.now());
-    engine.blocking(move |s| s.replace_enclosure(item, &url, source, now)).await
+    let (url, source, now) = (candidate.url.to_string(), candidate.source, cx.now());
+    cx.blocking(move |s| s.replace_enclosure(item, &url, source, now)).await
 }
 
 /// Fetches `candidate` to `rel` under the current root, moving on to the next root with room
@@ -119,10 +120,10 @@ async fn fetch_one(
 ) -> Result<Result<FetchedFile, Failure>, EngineError> {
     loop {
         let dest = dest_in(job.roots, *job.root, job.rel)?;
-        let _slot = job.engine.inner.hosts.acquire(&candidate.url).await;
+        let _slot = job.cx.hosts.acquire(&candidate.url).await;
         let fetched = match &candidate.fetch {
             Fetch::Http => fetch_to_file_attempts(
-                job.engine.client(),
+                job.cx.client(),
                 &candidate.url,
                 &dest,
                 job.options,
@@ -134,17 +135,17 @@ async fn fetch_one(
             Fetch::YtDlp { .. } => {
                 resolve::ytdlp::fetch(candidate, &dest, &job.ctx.config, job.cancel, job.progress)
                     .await
-                    .map_err(|reason| Failure {
-                        cancelled: job.cancel.is_cancelled(),
-                        transient: false,
+                    .map_err(|e| Failure {
+                        cancelled: e.is_cancelled() || job.cancel.is_cancelled(),
+                        transient: e.is_transient(),
                         disk_full: None,
-                        reason,
+                        reason: e.to_string(),
                     })
             }
         };
         match fetched {
             Err(Failure { disk_full: Some(needed), .. }) => {
-                match placement::next_root(job.engine, job.roots, *job.root, needed) {
+                match placement::next_root(job.cx, job.roots, *job.root, needed) {
                     Some(other) => {
                         remove_part(&dest).await; // the bytes move to a root with room
                         *job.root = other;
@@ -163,7 +164,7 @@ pub(super) async fn fetch_candidates(
     mut candidates: Vec<Candidate>,
     mut walk: Walk,
 ) -> Result<Fetched, EngineError> {
-    let (engine, item_id) = (job.engine, job.item_id);
+    let (cx, item_id) = (job.cx, job.item_id);
     let mut first = true;
     loop {
         for candidate in candidates {
@@ -178,7 +179,7 @@ pub(super) async fn fetch_candidates(
                     .await
                 {
                     Ok(()) => {
-                        replace_stale(engine, item_id, &candidate).await?;
+                        replace_stale(cx, item_id, &candidate).await?;
                         return Ok(Fetched::File(Box::new((candidate, file))));
                     }
                     Err(reason) => {
@@ -194,7 +195,7 @@ pub(super) async fn fetch_candidates(
                     walk.reject(candidate.source, candidate.url.as_str(), failure.reason);
                     if failure.transient || failure.disk_full.is_some() {
                         if failure.transient && candidate.integrity.is_none() {
-                            replace_stale(engine, item_id, &candidate).await?;
+                            replace_stale(cx, item_id, &candidate).await?;
                         }
                         return Ok(Fetched::Failed(walk.failed(item_id)));
                     }
@@ -218,7 +219,7 @@ pub(super) async fn fetch_candidates(
 /// reserved in `reserved` and the caller releases it once the file row is written). The file
 /// is renamed on disk and `fetched.path` follows. Errors: the store's.
 pub(super) async fn rename_for_media(
-    engine: &Engine,
+    cx: &Context,
     reserved: &Mutex<HashSet<String>>,
     library: &Path,
     rel: &str,
@@ -226,17 +227,15 @@ pub(super) async fn rename_for_media(
     fetched: &mut FetchedFile,
 ) -> Result<String, EngineError> {
     let want = extension_for(Some(candidate.url.as_str()), candidate.mime_type.as_deref());
-    let (stem, ext) = match rel.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() && !ext.contains('/') => (stem, ext),
-        _ => (rel, ""),
-    };
+    let (stem, dot_ext) = split_ext(rel);
+    let ext = dot_ext.trim_start_matches('.');
     if candidate.source == resolve::known::NAME || want == "bin" || want.eq_ignore_ascii_case(ext) {
         return Ok(rel.to_string());
     }
     let new_rel = format!("{stem}.{want}");
     let Ok(abs) = safe_join(library, Path::new(&new_rel)) else { return Ok(rel.to_string()) };
     let probe = new_rel.clone();
-    if engine.blocking(move |s| s.file_path_taken(&probe)).await? || abs.exists() {
+    if cx.blocking(move |s| s.file_path_taken(&probe)).await? || abs.exists() {
         return Ok(rel.to_string());
     }
     if !reserved.lock().expect("reserved lock").insert(new_rel.clone()) {

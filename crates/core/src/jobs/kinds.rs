@@ -8,6 +8,7 @@ use crate::store::{JobKind, StageKind};
 
 /// Scheduling class of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Lane {
     /// Jobs with a download stage; default limit 1 running.

@@ -6,7 +6,9 @@
 
 mod collect_stage;
 mod commands;
+mod context;
 mod download_stage;
+mod error;
 mod events;
 mod export_hooks;
 mod export_stage;
@@ -22,6 +24,7 @@ mod sync_stage;
 pub mod task_center;
 pub mod throughput;
 
+pub use context::WorkerRegistry;
 pub use events::{Event, EventSink, ItemOutcome};
 pub use kinds::{lane_of, stages_of, Lane};
 pub use reaper::ReapReport;

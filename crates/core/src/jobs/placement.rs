@@ -12,13 +12,13 @@
 
 use std::path::{Path, PathBuf};
 
-use super::runner::Engine;
+use super::context::Context;
 use crate::download::space::{choose_root, SpaceProbe};
 use crate::download::{part_path, TransferError};
 
 /// The library roots in order: the library, then the overflow roots.
-pub(super) fn roots(engine: &Engine) -> Vec<PathBuf> {
-    let c = engine.config();
+pub(super) fn roots(cx: &Context) -> Vec<PathBuf> {
+    let c = cx.config();
     std::iter::once(c.library.clone()).chain(c.overflow_libraries.iter().cloned()).collect()
 }
 
@@ -47,7 +47,7 @@ pub(super) fn initial_root(
 }
 
 /// The next root after `current` with room for `needed` bytes, if any.
-pub(super) fn next_root(engine: &Engine, roots: &[PathBuf], current: usize, needed: u64) -> Option<usize> {
+pub(super) fn next_root(cx: &Context, roots: &[PathBuf], current: usize, needed: u64) -> Option<usize> {
     let later = roots.get(current + 1..)?;
-    choose_root(engine.inner.space.as_ref(), later, needed).ok().map(|i| current + 1 + i)
+    choose_root(cx.space.as_ref(), later, needed).ok().map(|i| current + 1 + i)
 }

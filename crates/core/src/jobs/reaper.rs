@@ -1,10 +1,10 @@
 //! The reaper (ARCHITECTURE.md convention 8) and the registry of work held live by this
 //! engine's workers.
 //!
-//! Workers claim work items through `Engine::claim_work`, which returns a `LiveWork`
+//! Workers claim work items through [`claim_work`], which returns a `LiveWork`
 //! guard: while it lives the item is in the engine's live set, and the reaper never touches
-//! it. [`Engine::reap`] runs once at start-up, before the scheduler claims anything, and every
-//! `reaper_interval_ms` (by the engine's clock) while [`Engine::run_queued`] runs: jobs whose
+//! it. A pass ([`reap`], through `Engine::reap`) runs once at start-up, before the scheduler claims anything, and every
+//! `reaper_interval_ms` (by the engine's clock) while `Engine::run_queued` runs: jobs whose
 //! runner heartbeat is older than `heartbeat_stale_ms` go back to the queue with their running
 //! work (`Store::reap_stale_jobs_except`, sparing jobs this engine runs), running work items
 //! whose heartbeat is older than `item_stale_ms` and that no worker here holds go back to
@@ -14,9 +14,9 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
 
-use super::runner::{Engine, EngineError, Inner};
+use super::context::Context;
+use super::error::EngineError;
 use crate::store::reaping::{ReapedWork, WorkKey};
 
 /// What one reaper pass changed.
@@ -37,7 +37,7 @@ impl ReapReport {
 
 /// A work item held by a worker of this engine; leaves the live set when dropped.
 pub(super) struct LiveWork {
-    inner: Arc<Inner>,
+    cx: Context,
     key: WorkKey,
     claimed_ms: i64,
 }
@@ -56,7 +56,7 @@ impl LiveWork {
 
 impl Drop for LiveWork {
     fn drop(&mut self) {
-        self.inner.live.lock().expect("live lock").remove(&self.key);
+        self.cx.live.lock().expect("live lock").remove(&self.key);
     }
 }
 
@@ -66,49 +66,44 @@ impl std::fmt::Debug for LiveWork {
     }
 }
 
-impl Engine {
-    /// Claims the next queued work item of a stage (see `Store::claim_stage_item`, which also
-    /// stamps its first heartbeat) and holds it live. `None` when nothing is queued.
-    pub(super) async fn claim_work(
-        &self,
-        job: u64,
-        stage: u8,
-    ) -> Result<Option<(u64, LiveWork)>, EngineError> {
-        let now = self.now();
-        let Some(target) = self.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else {
-            return Ok(None);
-        };
-        let key = (job, stage, target);
-        self.inner.live.lock().expect("live lock").insert(key);
-        Ok(Some((target, LiveWork { inner: self.inner.clone(), key, claimed_ms: now })))
-    }
+/// Claims the next queued work item of a stage (see `Store::claim_stage_item`, which also
+/// stamps its first heartbeat) and holds it live. `None` when nothing is queued.
+pub(super) async fn claim_work(
+    cx: &Context,
+    job: u64,
+    stage: u8,
+) -> Result<Option<(u64, LiveWork)>, EngineError> {
+    let now = cx.now();
+    let Some(target) = cx.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else {
+        return Ok(None);
+    };
+    let key = (job, stage, target);
+    cx.live.lock().expect("live lock").insert(key);
+    Ok(Some((target, LiveWork { cx: cx.clone(), key, claimed_ms: now })))
+}
 
-    /// One reaper pass (module docs). Wakes the scheduler when a job went back to the queue.
-    pub async fn reap(&self) -> Result<ReapReport, EngineError> {
-        let now = self.now();
-        let (job_window, item_window) =
-            (self.config().heartbeat_stale_ms as i64, self.config().item_stale_ms as i64);
-        let ours: HashSet<u64> = self.inner.running.lock().expect("running lock").keys().copied().collect();
-        let live: HashSet<WorkKey> = self.inner.live.lock().expect("live lock").clone();
-        let report = self
-            .blocking(move |s| {
-                let jobs = s.reap_stale_jobs_except(now, job_window, &ours)?;
-                let work = s.reap_stale_work(now, item_window, &live)?;
-                Ok(ReapReport { jobs, work })
-            })
-            .await?;
-        if !report.is_empty() {
-            tracing::info!(?report, "reaper returned stale work to the queue");
-            self.inner.wake.notify_one();
-        }
-        Ok(report)
+/// One reaper pass (module docs), sparing the jobs in `ours` (this engine runs them).
+pub(super) async fn reap(cx: &Context, ours: HashSet<u64>) -> Result<ReapReport, EngineError> {
+    let now = cx.now();
+    let (job_window, item_window) = (cx.config().heartbeat_stale_ms as i64, cx.config().item_stale_ms as i64);
+    let live: HashSet<WorkKey> = cx.live.lock().expect("live lock").clone();
+    let report = cx
+        .blocking(move |s| {
+            let jobs = s.reap_stale_jobs_except(now, job_window, &ours)?;
+            let work = s.reap_stale_work(now, item_window, &live)?;
+            Ok(ReapReport { jobs, work })
+        })
+        .await?;
+    if !report.is_empty() {
+        tracing::info!(?report, "reaper returned stale work to the queue");
     }
+    Ok(report)
 }
 
 /// Stamps a running work item's heartbeat at most every `item_heartbeat_ms` (engine clock)
 /// while bytes flow; each stamp is a non-durable commit on the blocking pool.
 pub(super) struct ItemBeat {
-    engine: Engine,
+    cx: Context,
     key: WorkKey,
     last_ms: AtomicI64,
 }
@@ -117,16 +112,16 @@ impl ItemBeat {
     /// The ticker of a transfer starting now for a work item whose heartbeat was last stamped
     /// at `stamped_ms` (its claim): stamps again at once when that is `item_heartbeat_ms` old
     /// (the item waited in the ready queue), so a transfer always starts with a fresh beat.
-    pub(super) fn start(engine: &Engine, key: WorkKey, stamped_ms: i64) -> ItemBeat {
-        let beat = ItemBeat { engine: engine.clone(), key, last_ms: AtomicI64::new(stamped_ms) };
+    pub(super) fn start(cx: &Context, key: WorkKey, stamped_ms: i64) -> ItemBeat {
+        let beat = ItemBeat { cx: cx.clone(), key, last_ms: AtomicI64::new(stamped_ms) };
         beat.tick();
         beat
     }
 
     /// Called on progress: stamps when `item_heartbeat_ms` passed since the last stamp.
     pub(super) fn tick(&self) {
-        let now = self.engine.now();
-        let every = self.engine.config().item_heartbeat_ms as i64;
+        let now = self.cx.now();
+        let every = self.cx.config().item_heartbeat_ms as i64;
         let last = self.last_ms.load(Ordering::Relaxed);
         if now.saturating_sub(last) < every {
             return;
@@ -134,7 +129,7 @@ impl ItemBeat {
         if self.last_ms.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
             return; // another chunk stamped it
         }
-        let (store, key) = (self.engine.store().clone(), self.key);
+        let (store, key) = (self.cx.store().clone(), self.key);
         tokio::task::spawn_blocking(move || {
             if let Err(e) = store.beat_work(&[key], now) {
                 tracing::warn!(?key, error = %e, "cannot stamp work item heartbeat");

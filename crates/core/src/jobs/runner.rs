@@ -6,10 +6,14 @@
 //! job twice), applying stored commands (pause, resume, cancel, retry) and stamping heartbeats,
 //! until no job is running and none can be claimed, or the engine is shut down.
 //!
-//! Every job task gets a [`JobCtx`]: `stop` (stop claiming work: pause) is a child of `abort`
-//! (end transfers now: cancel), itself a child of the engine's shutdown token (convention 7).
+//! Every job task gets the engine's [`Context`] (the services stages use) and a [`JobCtx`]:
+//! `stop` (stop claiming work: pause) is a child of `abort` (end transfers now: cancel),
+//! itself a child of the engine's shutdown token (convention 7). The running-job table and
+//! the wake-up signal stay here: only the scheduler, commands and the reaper read them. Every
+//! public operation of the engine is in this file; the other modules of `jobs` are functions
+//! over a `Context`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,63 +21,32 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::events::{Event, EventSink};
-use super::job_task;
+use super::context::{Context, JobCtx, Running, Services, WorkerRegistry};
+pub use super::error::EngineError;
+use super::events::EventSink;
 use super::kinds::{lane_of, stages_of, Lane};
+use super::reaper::ReapReport;
+use super::{commands, job_task, reaper, refs};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::download::limits::{BandwidthLimiter, HostLimiter};
 use crate::download::space::{FsSpace, SpaceProbe};
-use crate::store::{JobKind, JobStatus, Store, StoreError};
+use crate::store::commands::JobCommand;
+use crate::store::refs::DroppedRefs;
+use crate::store::{JobKind, JobStatus, Store};
 
 /// How often the scheduler looks for new jobs and commands, and stamps heartbeats.
 const TICK: Duration = Duration::from_millis(200);
 
-/// Errors that stop the engine itself (not one item or playlist: those are stored per item).
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    /// The store failed (I/O, corruption): a bug or an environment failure.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A worker task panicked: a bug.
-    #[error("worker task failed: {0}")]
-    Worker(String),
-}
-
-/// Cancellation handles of one running job.
-#[derive(Debug, Clone)]
-pub(super) struct JobCtx {
-    /// Job id.
-    pub(super) job: u64,
-    /// Stop claiming new work (pause); in-flight transfers finish.
-    pub(super) stop: CancellationToken,
-    /// End in-flight transfers now (cancel, shutdown); cancels `stop` too.
-    pub(super) abort: CancellationToken,
-}
-
-pub(super) struct Inner {
-    pub(super) store: Store,
-    pub(super) config: Config,
-    pub(super) client: reqwest::Client,
-    pub(super) clock: Arc<dyn Clock>,
-    pub(super) sink: EventSink,
-    pub(super) shutdown: CancellationToken,
-    pub(super) hosts: HostLimiter,
-    pub(super) bandwidth: Option<Arc<BandwidthLimiter>>,
-    pub(super) running: Mutex<HashMap<u64, (Lane, JobCtx)>>,
-    pub(super) wake: Notify,
-    /// Work items held by this engine's workers (see `reaper::LiveWork`); the reaper spares them.
-    pub(super) live: Mutex<HashSet<crate::store::reaping::WorkKey>>,
-    /// Transfers in flight by item id, each with its own token (see `refs`).
-    pub(super) transfers: super::refs::Transfers,
-    /// Free space of library roots (see `placement`).
-    pub(super) space: Arc<dyn SpaceProbe>,
-}
-
 /// The job engine; clone freely (clones share state).
 #[derive(Clone)]
 pub struct Engine {
-    pub(super) inner: Arc<Inner>,
+    /// What job tasks and stages work with.
+    cx: Context,
+    /// The jobs this engine runs.
+    running: Arc<Running>,
+    /// Wakes the scheduler (a job queued, a command stored, work reaped).
+    wake: Arc<Notify>,
 }
 
 impl Engine {
@@ -82,7 +55,7 @@ impl Engine {
         let client = crate::download::build_client(&config.user_agent);
         let hosts = HostLimiter::new(config.per_host_connections);
         let bandwidth = config.bandwidth_limit_bytes_per_sec.map(|b| Arc::new(BandwidthLimiter::new(b)));
-        let inner = Inner {
+        let services = Services {
             store,
             config,
             client,
@@ -91,106 +64,124 @@ impl Engine {
             shutdown: CancellationToken::new(),
             hosts,
             bandwidth,
-            running: Mutex::default(),
-            wake: Notify::new(),
             live: Mutex::default(),
             transfers: Mutex::default(),
             space: Arc::new(FsSpace),
+            workers: Arc::default(),
         };
-        Engine { inner: Arc::new(inner) }
+        Engine { cx: Context { inner: Arc::new(services) }, running: Arc::default(), wake: Arc::default() }
     }
 
     /// The same engine measuring free space with `probe` instead of the file system (tests
     /// simulate a full disk this way). Call it on a fresh engine, before cloning it or running
     /// jobs; on an engine already shared the probe is left unchanged and a warning is logged.
     pub fn with_space_probe(mut self, probe: Arc<dyn SpaceProbe>) -> Engine {
-        match Arc::get_mut(&mut self.inner) {
+        match Arc::get_mut(&mut self.cx.inner) {
             Some(inner) => inner.space = probe,
             None => tracing::warn!("with_space_probe on a shared engine: probe not changed"),
         }
         self
     }
 
+    /// The same engine keeping worker samples in `registry` (shared with the engines built
+    /// before it, so a live view survives an engine swap). Call it on a fresh engine, like
+    /// [`Engine::with_space_probe`].
+    pub fn with_worker_registry(mut self, registry: Arc<WorkerRegistry>) -> Engine {
+        match Arc::get_mut(&mut self.cx.inner) {
+            Some(inner) => inner.workers = registry,
+            None => tracing::warn!("with_worker_registry on a shared engine: registry not changed"),
+        }
+        self
+    }
+
+    /// The latest sample of `job`'s workers (every job's when `None`), from memory.
+    pub fn worker_samples(&self, job: Option<u64>) -> Vec<crate::store::WorkerRow> {
+        self.cx.workers.samples(job)
+    }
+
     /// The store.
     pub fn store(&self) -> &Store {
-        &self.inner.store
+        self.cx.store()
     }
 
     /// The settings.
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        self.cx.config()
     }
 
     /// The shared HTTP client.
     pub fn client(&self) -> &reqwest::Client {
-        &self.inner.client
+        self.cx.client()
     }
 
     /// Cancelling this token shuts the engine down: transfers end (partial files stay),
     /// claimed work returns to the queue, and `run_queued` returns once every task has ended.
     pub fn cancel_token(&self) -> CancellationToken {
-        self.inner.shutdown.clone()
-    }
-
-    pub(super) fn now(&self) -> i64 {
-        self.inner.clock.now_ms()
-    }
-
-    pub(super) fn emit(&self, event: Event) {
-        (self.inner.sink)(&event);
-    }
-
-    /// Runs `f` against the store on the blocking pool.
-    pub(super) async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, EngineError> {
-        let store = self.inner.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| EngineError::Worker(e.to_string()))?
-            .map_err(Into::into)
-    }
-
-    /// Plans a stage: adds queued work items for the targets `targets` picks (targets already
-    /// in the stage keep their state, so a resumed stage repeats nothing), then announces the
-    /// stage with its totals. Returns its counts.
-    pub(super) async fn plan_stage(
-        &self,
-        job: u64,
-        stage: u8,
-        kind: crate::store::StageKind,
-        targets: impl FnOnce(&Store) -> Result<Vec<u64>, StoreError> + Send + 'static,
-    ) -> Result<crate::store::StageCounts, EngineError> {
-        let now = self.now();
-        let counts = self
-            .blocking(move |s| {
-                s.add_stage_items(job, stage, &targets(s)?, now)?;
-                s.stage_counts(job, stage)
-            })
-            .await?;
-        self.emit(Event::StageStarted {
-            job,
-            stage: kind,
-            total: counts.total(),
-            finished: counts.finished(),
-        });
-        Ok(counts)
+        self.cx.shutdown.clone()
     }
 
     /// Queues a job of `kind` scoped to `scope` playlists (in that order; empty = all).
     /// Returns its id.
     pub async fn enqueue(&self, kind: JobKind, scope: Vec<u64>) -> Result<u64, EngineError> {
-        let now = self.now();
-        let id = self.blocking(move |s| s.create_job(kind, stages_of(kind), &scope, now)).await?;
-        self.inner.wake.notify_one();
+        let now = self.cx.now();
+        let id = self.cx.blocking(move |s| s.create_job(kind, stages_of(kind), &scope, now)).await?;
+        self.wake.notify_one();
         Ok(id)
+    }
+
+    /// Stores `command` for `job` and wakes the scheduler (see `commands`). Returns the
+    /// command's sequence number. Errors: `StoreError::NotFound` for an unknown job.
+    pub async fn command(&self, job: u64, command: JobCommand) -> Result<u64, EngineError> {
+        let now = self.cx.now();
+        let seq = self.cx.blocking(move |s| s.push_command(job, command, now)).await?;
+        self.wake.notify_one();
+        Ok(seq)
+    }
+
+    /// Applies pending stored commands (see `commands`). Front ends that run no jobs call it
+    /// after [`Engine::command`] so a command for an idle job takes effect at once.
+    pub async fn apply_pending_commands(&self) -> Result<(), EngineError> {
+        commands::apply_pending(&self.cx, &self.running).await
+    }
+
+    /// One reaper pass (see `reaper`). Wakes the scheduler when a job went back to the queue.
+    pub async fn reap(&self) -> Result<ReapReport, EngineError> {
+        let ours: HashSet<u64> = self.running.lock().expect("running lock").keys().copied().collect();
+        let report = reaper::reap(&self.cx, ours).await?;
+        if !report.is_empty() {
+            self.wake.notify_one();
+        }
+        Ok(report)
+    }
+
+    /// Selects (`wanted`) or unselects playlist `playlist` for download (see `refs`).
+    /// Unselecting drops the playlist's references: transfers of items nobody wants any more
+    /// stop, and with `delete_orphans` the files (and partial files) of the playlist's items
+    /// that nothing references are deleted. Returns what changed. Errors:
+    /// `StoreError::NotFound` for an unknown playlist.
+    pub async fn set_playlist_wanted(
+        &self,
+        playlist: u64,
+        wanted: bool,
+        delete_orphans: bool,
+    ) -> Result<DroppedRefs, EngineError> {
+        refs::set_playlist_wanted(&self.cx, playlist, wanted, delete_orphans).await
+    }
+
+    /// Drops every reference of job `job` (it was cancelled or has ended): transfers of items
+    /// nobody else wants stop; with `delete_orphans`, orphans' files are deleted.
+    pub async fn drop_job_references(
+        &self,
+        job: u64,
+        delete_orphans: bool,
+    ) -> Result<DroppedRefs, EngineError> {
+        refs::drop_job_references(&self.cx, job, delete_orphans).await
     }
 
     fn lane_limit(&self, lane: Lane) -> usize {
         match lane {
-            Lane::Download => self.inner.config.download_lane_jobs.max(1),
-            Lane::General => self.inner.config.general_lane_jobs.max(1),
+            Lane::Download => self.cx.config.download_lane_jobs.max(1),
+            Lane::General => self.cx.config.general_lane_jobs.max(1),
         }
     }
 
@@ -202,29 +193,23 @@ impl Engine {
         let mut started = 0;
         for lane in [Lane::Download, Lane::General] {
             loop {
-                let in_lane = self
-                    .inner
-                    .running
-                    .lock()
-                    .expect("running lock")
-                    .values()
-                    .filter(|(l, _)| *l == lane)
-                    .count();
-                if in_lane >= self.lane_limit(lane) || self.inner.shutdown.is_cancelled() {
+                let in_lane =
+                    self.running.lock().expect("running lock").values().filter(|(l, _)| *l == lane).count();
+                if in_lane >= self.lane_limit(lane) || self.cx.shutdown.is_cancelled() {
                     break;
                 }
-                let now = self.now();
+                let now = self.cx.now();
                 let Some(job) =
-                    self.blocking(move |s| s.claim_next_job(|j| lane_of(j.kind) == lane, now)).await?
+                    self.cx.blocking(move |s| s.claim_next_job(|j| lane_of(j.kind) == lane, now)).await?
                 else {
                     break;
                 };
-                let abort = self.inner.shutdown.child_token();
+                let abort = self.cx.shutdown.child_token();
                 let ctx = JobCtx { job, stop: abort.child_token(), abort };
-                self.inner.running.lock().expect("running lock").insert(job, (lane, ctx.clone()));
-                self.blocking(move |s| s.beat_jobs(&[job], now)).await?;
-                let engine = self.clone();
-                tasks.spawn(async move { (job, job_task::run_job(&engine, ctx).await) });
+                self.running.lock().expect("running lock").insert(job, (lane, ctx.clone()));
+                self.cx.blocking(move |s| s.beat_jobs(&[job], now)).await?;
+                let cx = self.cx.clone();
+                tasks.spawn(async move { (job, job_task::run_job(&cx, ctx).await) });
                 started += 1;
             }
         }
@@ -236,7 +221,7 @@ impl Engine {
     /// (`queued` when interrupted by shutdown).
     pub async fn run_queued(&self) -> Result<Vec<(u64, JobStatus)>, EngineError> {
         self.reap().await?;
-        let mut last_reap = self.now();
+        let mut last_reap = self.cx.now();
         let mut tasks = JoinSet::new();
         let mut ran = Vec::new();
         let mut first_error = None;
@@ -249,22 +234,22 @@ impl Engine {
             tokio::select! {
                 Some(joined) = tasks.join_next() => {
                     let (job, result) = joined.map_err(|e| EngineError::Worker(e.to_string()))?;
-                    self.inner.running.lock().expect("running lock").remove(&job);
+                    self.running.lock().expect("running lock").remove(&job);
                     match result {
                         Ok(status) => ran.push((job, status)),
-                        Err(e) => { first_error.get_or_insert(e); self.inner.shutdown.cancel(); }
+                        Err(e) => { first_error.get_or_insert(e); self.cx.shutdown.cancel(); }
                     }
                 }
                 _ = tokio::time::sleep(TICK) => {
-                    let jobs: Vec<u64> = self.inner.running.lock().expect("running lock").keys().copied().collect();
-                    let now = self.now();
-                    self.blocking(move |s| s.beat_jobs(&jobs, now)).await?;
-                    if now.saturating_sub(last_reap) >= self.inner.config.reaper_interval_ms as i64 {
+                    let jobs: Vec<u64> = self.running.lock().expect("running lock").keys().copied().collect();
+                    let now = self.cx.now();
+                    self.cx.blocking(move |s| s.beat_jobs(&jobs, now)).await?;
+                    if now.saturating_sub(last_reap) >= self.cx.config.reaper_interval_ms as i64 {
                         last_reap = now;
                         self.reap().await?;
                     }
                 }
-                _ = self.inner.wake.notified() => {}
+                _ = self.wake.notified() => {}
             }
         }
         match first_error {

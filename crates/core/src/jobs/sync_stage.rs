@@ -7,8 +7,9 @@
 
 use tokio::task::JoinSet;
 
+use super::context::{Context, JobCtx};
+use super::error::EngineError;
 use super::events::Event;
-use super::runner::{Engine, EngineError, JobCtx};
 use std::time::Duration;
 
 use crate::catalog::fetch::fetch_document_within;
@@ -17,21 +18,23 @@ use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind};
 
 pub(super) async fn run(
-    engine: &Engine,
+    cx: &Context,
     ctx: &JobCtx,
     stage: u8,
     scope: &[u64],
 ) -> Result<StageCounts, EngineError> {
     let (job, scope) = (ctx.job, scope.to_vec());
-    engine.plan_stage(job, stage, StageKind::Sync, move |s| s.scope_playlists(&scope)).await?;
+    cx.plan_stage(job, stage, StageKind::Sync, move |s| s.scope_playlists(&scope)).await?;
 
     let mut workers = JoinSet::new();
-    for _ in 0..engine.config().parallel_syncs.max(1) {
-        let (engine, ctx) = (engine.clone(), ctx.clone());
+    for _ in 0..cx.config().parallel_syncs.max(1) {
+        let (cx, ctx) = (cx.clone(), ctx.clone());
         workers.spawn(async move {
             while !ctx.stop.is_cancelled() {
-                let Some((playlist, _held)) = engine.claim_work(job, stage).await? else { break };
-                sync_one(&engine, &ctx, stage, playlist).await?;
+                let Some((playlist, _held)) = super::reaper::claim_work(&cx, job, stage).await? else {
+                    break;
+                };
+                sync_one(&cx, &ctx, stage, playlist).await?;
             }
             Ok::<(), EngineError>(())
         });
@@ -39,15 +42,15 @@ pub(super) async fn run(
     while let Some(result) = workers.join_next().await {
         result.map_err(|e| EngineError::Worker(e.to_string()))??;
     }
-    engine.blocking(move |s| s.stage_counts(job, stage)).await
+    cx.blocking(move |s| s.stage_counts(job, stage)).await
 }
 
-async fn sync_one(engine: &Engine, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), EngineError> {
+async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), EngineError> {
     let job = ctx.job;
-    let row = engine.blocking(move |s| s.playlist(id)).await?;
+    let row = cx.blocking(move |s| s.playlist(id)).await?;
     let outcome = async {
         let url = url::Url::parse(&row.url).map_err(|e| format!("invalid URL: {e}"))?;
-        let (bytes, final_url) = fetch_with_retries(engine, ctx, &url).await?;
+        let (bytes, final_url) = fetch_with_retries(cx, ctx, &url).await?;
         match parse_document(&bytes, &final_url).map_err(|e| e.to_string())? {
             Document::Playlist(doc) => Ok(doc),
             Document::Subscriptions(subs) => Err(format!(
@@ -57,11 +60,11 @@ async fn sync_one(engine: &Engine, ctx: &JobCtx, stage: u8, id: u64) -> Result<(
         }
     }
     .await;
-    let now = engine.now();
+    let now = cx.now();
     match outcome {
         Ok(doc) => {
             let title = doc.title.clone().unwrap_or_else(|| row.display_title().to_string());
-            let out = engine
+            let out = cx
                 .blocking(move |s| {
                     let out = s.apply_sync(id, &doc, now)?;
                     s.finish_stage_item(
@@ -74,7 +77,7 @@ async fn sync_one(engine: &Engine, ctx: &JobCtx, stage: u8, id: u64) -> Result<(
                     Ok(out)
                 })
                 .await?;
-            engine.emit(Event::PlaylistSynced {
+            cx.emit(Event::PlaylistSynced {
                 job,
                 playlist: id,
                 title,
@@ -86,13 +89,12 @@ async fn sync_one(engine: &Engine, ctx: &JobCtx, stage: u8, id: u64) -> Result<(
         Err(reason) => {
             let line = format!("playlist {id} {}: {reason}", row.url);
             let stored = line.clone();
-            engine
-                .blocking(move |s| {
-                    s.record_sync_error(id, &reason, now)?;
-                    s.finish_stage_item(job, stage, id, WorkEnd::failed(stored), now)
-                })
-                .await?;
-            engine.emit(Event::PlaylistFailed { job, playlist: id, error: line });
+            cx.blocking(move |s| {
+                s.record_sync_error(id, &reason, now)?;
+                s.finish_stage_item(job, stage, id, WorkEnd::failed(stored), now)
+            })
+            .await?;
+            cx.emit(Event::PlaylistFailed { job, playlist: id, error: line });
         }
     }
     Ok(())
@@ -103,16 +105,16 @@ async fn sync_one(engine: &Engine, ctx: &JobCtx, stage: u8, id: u64) -> Result<(
 /// resets, short bodies, stalls), `k * retry_backoff_ms` apart; a cancel ends it at once.
 /// The error is the last attempt's, with `(attempt k/n)` once it was retried.
 async fn fetch_with_retries(
-    engine: &Engine,
+    cx: &Context,
     ctx: &JobCtx,
     url: &url::Url,
 ) -> Result<(Vec<u8>, url::Url), String> {
-    let c = engine.config();
+    let c = cx.config();
     let (stall, max_attempts) = (Duration::from_millis(c.stall_timeout_ms), c.max_attempts.max(1));
     let mut attempt = 1;
     loop {
         let result = tokio::select! {
-            r = fetch_document_within(engine.client(), url, stall) => r,
+            r = fetch_document_within(cx.client(), url, stall) => r,
             _ = ctx.abort.cancelled() => return Err("cancelled".to_string()),
         };
         match result {

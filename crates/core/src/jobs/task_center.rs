@@ -1,6 +1,8 @@
-//! The task center as a read model: [`task_center`] projects jobs, their stage counts and the
-//! live worker samples of the store into [`TaskCenter`], which the desktop UI and the command
-//! line only render (they compute nothing themselves). It reads the store and takes the time as
+//! The task center as a read model: [`task_center_with`] projects jobs and their stage counts
+//! (from the store) and the live worker samples (from the engine's memory,
+//! `Engine::worker_samples`) into [`TaskCenter`], which the desktop UI and the command line only
+//! render (they compute nothing themselves); [`task_center`] takes samples stored in the
+//! database instead. It reads the store and takes the time as
 //! a parameter (ARCHITECTURE.md, convention 13), so the same store state and `now_ms` always
 //! give the same view.
 //!
@@ -17,7 +19,7 @@ use serde::Serialize;
 use super::kinds::{lane_of, Lane};
 use crate::store::{
     apply_command, JobCommand, JobKind, JobRow, JobStatus, StageCounts, StageKind, Store, StoreError,
-    WorkStatus, WorkerState,
+    WorkStatus, WorkerRow, WorkerState,
 };
 
 /// The whole task center.
@@ -141,7 +143,7 @@ pub fn format_progress(kind: StageKind, counts: &StageCounts, speed_bps: u64) ->
 
 /// Live workers and their summed speed (bytes/s) per job id; see the module docs.
 fn live_workers(
-    store: &Store,
+    workers: &[WorkerRow],
     jobs: &[(u64, JobRow)],
     now_ms: i64,
     stale_after_ms: i64,
@@ -150,7 +152,7 @@ fn live_workers(
         jobs.iter().map(|(id, j)| (*id, j.status == JobStatus::Running)).collect();
     let fresh_after = now_ms.saturating_sub(stale_after_ms);
     let mut live: HashMap<u64, (u32, u64)> = HashMap::new();
-    for w in store.all_workers()? {
+    for w in workers {
         let alive = w.state == WorkerState::Working
             && w.current_item.is_some()
             && w.heartbeat_ms > fresh_after
@@ -169,8 +171,21 @@ fn live_workers(
 ///
 /// Errors: [`StoreError`] from reading the store.
 pub fn task_center(store: &Store, now_ms: i64, stale_after_ms: i64) -> Result<TaskCenter, StoreError> {
+    task_center_with(store, &store.all_workers()?, now_ms, stale_after_ms)
+}
+
+/// [`task_center`] with the worker samples `workers` (the engine's in-memory samples, see
+/// `Engine::worker_samples`) instead of samples stored in the database.
+///
+/// Errors: [`StoreError`] from reading the store.
+pub fn task_center_with(
+    store: &Store,
+    workers: &[WorkerRow],
+    now_ms: i64,
+    stale_after_ms: i64,
+) -> Result<TaskCenter, StoreError> {
     let jobs = store.jobs()?;
-    let live = live_workers(store, &jobs, now_ms, stale_after_ms)?;
+    let live = live_workers(workers, &jobs, now_ms, stale_after_ms)?;
 
     // queue positions per lane, oldest (lowest id) first
     let mut queued: Vec<(u64, Lane)> = jobs

@@ -1,7 +1,8 @@
 //! Live throughput: a sampler task reads every worker's [`WorkerLive`] about twice a second,
 //! turns bytes actually streamed into a smoothed speed (bytes/s, exponential moving average),
-//! and writes all worker rows of the stage in one transaction without fsync (convention 6:
-//! samples and heartbeats need not be durable; never one commit per chunk).
+//! and puts all worker rows of the stage into the engine's in-memory `WorkerRegistry` (live
+//! progress flows through memory, never through the database; convention 6: samples need not
+//! be durable).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,8 +10,9 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::context::Context;
+use super::error::EngineError;
 use super::pools::{LiveSnapshot, LiveState, WorkerLive};
-use super::runner::{Engine, EngineError};
 use crate::store::workers::{WorkerRow, WorkerState};
 
 /// Sampling period.
@@ -79,7 +81,7 @@ fn row(job: u64, stage: u8, s: &LiveSnapshot, speed: f64, now: i64) -> WorkerRow
 }
 
 /// Starts sampling `lives` of stage `stage` of `job`.
-pub(super) fn spawn_sampler(engine: Engine, job: u64, stage: u8, lives: Vec<Arc<WorkerLive>>) -> Sampler {
+pub(super) fn spawn_sampler(cx: Context, job: u64, stage: u8, lives: Vec<Arc<WorkerLive>>) -> Sampler {
     let stop = CancellationToken::new();
     let token = stop.clone();
     let handle = tokio::spawn(async move {
@@ -92,7 +94,7 @@ pub(super) fn spawn_sampler(engine: Engine, job: u64, stage: u8, lives: Vec<Arc<
             };
             let dt = at.elapsed().as_secs_f64().max(1e-3);
             at = Instant::now();
-            let now = engine.now();
+            let now = cx.now();
             let rows: Vec<WorkerRow> = lives
                 .iter()
                 .zip(last.iter_mut())
@@ -104,7 +106,7 @@ pub(super) fn spawn_sampler(engine: Engine, job: u64, stage: u8, lives: Vec<Arc<
                     row(job, stage, &snap, *speed, now)
                 })
                 .collect();
-            engine.blocking(move |s| s.put_worker_samples(&rows)).await?;
+            cx.workers.put(rows);
             if stopping {
                 return Ok(());
             }

@@ -5,30 +5,11 @@
 //! `COLLECTION_URL_TO_ID`.
 
 use redb::ReadableTable;
-use serde::{Deserialize, Serialize};
 
-use super::codec::RowType;
 use super::playlists::Added;
 use super::{next_id, tables, Result, Store, StoreError};
 
-/// A subscription list the catalog follows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CollectionRow {
-    /// Where the OPML document is (`http(s)://` or `file://`).
-    pub url: String,
-    /// When it was added (Unix ms).
-    pub added_ms: i64,
-    /// When it was last read (Unix ms).
-    pub last_collect_ms: Option<i64>,
-    /// The last read's error.
-    pub last_error: Option<String>,
-    /// Subscriptions it listed at the last read.
-    pub listed: u32,
-}
-
-impl RowType for CollectionRow {
-    const NAME: &'static str = "CollectionRow_v1";
-}
+pub use super::layouts::CollectionRow;
 
 impl Store {
     /// Follows the subscription list at `url`, or returns the existing one unchanged.

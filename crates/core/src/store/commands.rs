@@ -9,52 +9,11 @@
 //! work item of a job again (attempts kept) with its status index entry in the same transaction.
 
 use redb::ReadableTable;
-use serde::{Deserialize, Serialize};
 
-use super::codec::RowType;
 use super::jobs::load_job;
 use super::{next_id, tables, JobStatus, Result, Store, WorkStatus};
 
-/// A user command on a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobCommand {
-    /// Stop taking new work; running work finishes or stops, then the job is paused.
-    Pause,
-    /// Continue a paused job (or withdraw a pause not yet complete).
-    Resume,
-    /// End the job as cancelled.
-    Cancel,
-    /// Queue a failed job again with its failed work items.
-    RetryFailed,
-}
-
-impl JobCommand {
-    /// `pause`, `resume`, `cancel` or `retry_failed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobCommand::Pause => "pause",
-            JobCommand::Resume => "resume",
-            JobCommand::Cancel => "cancel",
-            JobCommand::RetryFailed => "retry_failed",
-        }
-    }
-}
-
-/// A stored command waiting for the runner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommandRow {
-    /// Job id the command is for.
-    pub job: u64,
-    /// What the user asked.
-    pub command: JobCommand,
-    /// When it was issued (Unix ms).
-    pub issued_ms: i64,
-}
-
-impl RowType for CommandRow {
-    const NAME: &'static str = "CommandRow_v1";
-}
+pub use super::layouts::{CommandRow, JobCommand};
 
 /// The status a job in `status` moves to when `command` is applied, or `None` when the command
 /// does not apply (already in that state, or a terminal state), which makes commands idempotent:
@@ -130,7 +89,7 @@ impl Store {
             let mut requeued = 0;
             for (stage, st) in row.stages.iter_mut().enumerate() {
                 let stage = stage as u8;
-                let moved = super::jobs::requeue_items(tx, job, stage, WorkStatus::Failed, now_ms)?;
+                let moved = super::writes::requeue_items(tx, job, stage, WorkStatus::Failed, now_ms)?;
                 requeued += moved;
                 if st.status == WorkStatus::Failed || moved > 0 {
                     st.status = WorkStatus::Queued;

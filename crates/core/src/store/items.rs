@@ -188,20 +188,6 @@ impl Store {
     }
 }
 
-/// Records `file` for `item_id` and indexes its path, inside the caller's transaction.
-/// Errors: [`StoreError::Conflict`] when another item already owns that path.
-pub(crate) fn insert_file(tx: &redb::WriteTransaction, item_id: u64, file: &FileRow) -> Result<()> {
-    let mut paths = tx.open_table(tables::FILE_PATH_TO_ITEM_ID)?;
-    if let Some(owner) = paths.get(file.path.as_str())?.map(|g| g.value()) {
-        if owner != item_id {
-            return Err(StoreError::Conflict(format!("path {} already belongs to item {owner}", file.path)));
-        }
-    }
-    paths.insert(file.path.as_str(), item_id)?;
-    tx.open_table(tables::ITEM_ID_TO_FILE)?.insert(item_id, file)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,45 +4,9 @@
 //! increases within each job and a reader can poll for entries after the last `seq` it saw
 //! ([`Store::job_log_since`]). A batch of entries is appended in one durable transaction.
 
-use serde::{Deserialize, Serialize};
-
-use super::codec::RowType;
 use super::{next_id, tables, Result, Store};
 
-/// What a log entry is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogKind {
-    /// A job transition (queued, running, paused, finished).
-    Job,
-    /// A stage transition (started, finished).
-    Stage,
-    /// A work item transition (started, done, failed, skipped).
-    Item,
-    /// An error.
-    Error,
-    /// A user command (pause, resume, cancel, retry) issued or applied.
-    Command,
-}
-
-/// One entry of a job's log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobLogRow {
-    /// When it happened (Unix ms).
-    pub at_ms: i64,
-    /// What it is about.
-    pub kind: LogKind,
-    /// Stage index in the job's stages, for stage and item entries.
-    pub stage: Option<u8>,
-    /// Target id (playlist or item), for item entries.
-    pub target: Option<u64>,
-    /// The line shown, e.g. `download started` or `item 12 failed: HTTP 404`.
-    pub text: String,
-}
-
-impl RowType for JobLogRow {
-    const NAME: &'static str = "JobLogRow_v1";
-}
+pub use super::layouts::{JobLogRow, LogKind};
 
 /// Appends `rows` to the log of `job` inside the caller's transaction, so a state change and
 /// its log line commit together.

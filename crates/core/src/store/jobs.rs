@@ -7,38 +7,12 @@
 
 use redb::ReadableTable;
 
-use super::items::insert_file;
-use super::job_log::{JobLogRow, LogKind};
+pub use super::writes::WorkEnd;
+use super::writes::{finish_work, insert_file, put_work, requeue_items};
 use super::{
     next_id, tables, FileRow, JobKind, JobRow, JobStatus, Result, StageItemRow, StageKind, StageRow, Store,
     StoreError, WorkStatus,
 };
-
-/// How a work item ended: its end status with the error or note stored beside it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkEnd {
-    /// `done`, `failed` or `skipped`.
-    pub status: WorkStatus,
-    /// The failure's reason (for `failed`).
-    pub error: Option<String>,
-    /// Outcome text, e.g. `already downloaded` or `3 new of 40`.
-    pub note: Option<String>,
-}
-
-impl WorkEnd {
-    /// Done, with an outcome note.
-    pub fn done(note: impl Into<String>) -> WorkEnd {
-        WorkEnd { status: WorkStatus::Done, error: None, note: Some(note.into()) }
-    }
-    /// Failed with `error`.
-    pub fn failed(error: impl Into<String>) -> WorkEnd {
-        WorkEnd { status: WorkStatus::Failed, error: Some(error.into()), note: None }
-    }
-    /// Skipped because of `note`.
-    pub fn skipped(note: impl Into<String>) -> WorkEnd {
-        WorkEnd { status: WorkStatus::Skipped, error: None, note: Some(note.into()) }
-    }
-}
 
 /// Count of a stage's work items by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -88,30 +62,6 @@ fn set_status(
     index.insert((status.code(), id), ())?;
     row.status = status;
     row.updated_ms = now_ms;
-    Ok(())
-}
-
-/// Writes a work item with both status indexes (per stage and across jobs); an item leaving
-/// `running` loses its heartbeat.
-pub(super) fn put_work(
-    tx: &redb::WriteTransaction,
-    key: (u64, u8, u64),
-    old: Option<WorkStatus>,
-    row: &StageItemRow,
-) -> Result<()> {
-    let (job, stage, target) = key;
-    let mut index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
-    let mut global = tx.open_table(tables::WORK_STATUS_INDEX)?;
-    if let Some(old) = old {
-        index.remove((job, stage, old.code(), target))?;
-        global.remove((old.code(), job, stage, target))?;
-    }
-    index.insert((job, stage, row.status.code(), target), ())?;
-    global.insert((row.status.code(), job, stage, target), ())?;
-    if row.status != WorkStatus::Running {
-        tx.open_table(tables::WORK_HEARTBEAT)?.remove(key)?;
-    }
-    tx.open_table(tables::STAGE_ITEM)?.insert(key, row)?;
     Ok(())
 }
 
@@ -461,65 +411,6 @@ impl Store {
 
 fn requeue_running_items(tx: &redb::WriteTransaction, job: u64, stage: u8, now_ms: i64) -> Result<u32> {
     requeue_items(tx, job, stage, WorkStatus::Running, now_ms)
-}
-
-/// Moves every work item of a stage in status `from` back to queued (attempts and errors
-/// kept), index entries with them. Returns how many moved.
-pub(super) fn requeue_items(
-    tx: &redb::WriteTransaction,
-    job: u64,
-    stage: u8,
-    from: WorkStatus,
-    now_ms: i64,
-) -> Result<u32> {
-    let code = from.code();
-    let stale: Vec<u64> = {
-        let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
-        let mut v = Vec::new();
-        for e in index.range((job, stage, code, 0)..=(job, stage, code, u64::MAX))? {
-            v.push(e?.0.value().3);
-        }
-        v
-    };
-    for &target in &stale {
-        let key = (job, stage, target);
-        let item = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value());
-        if let Some(mut item) = item {
-            item.status = WorkStatus::Queued;
-            item.updated_ms = now_ms;
-            put_work(tx, key, Some(from), &item)?;
-        }
-    }
-    Ok(stale.len() as u32)
-}
-
-pub(super) fn finish_work(
-    tx: &redb::WriteTransaction,
-    key: (u64, u8, u64),
-    end: WorkEnd,
-    now_ms: i64,
-) -> Result<()> {
-    let mut row = tx
-        .open_table(tables::STAGE_ITEM)?
-        .get(key)?
-        .map(|g| g.value())
-        .ok_or_else(|| StoreError::NotFound { what: "work item", id: format!("{key:?}") })?;
-    let old = row.status;
-    let (job, stage, target) = key;
-    let detail = end.error.as_deref().or(end.note.as_deref()).map(|d| format!(": {d}")).unwrap_or_default();
-    let line = JobLogRow {
-        at_ms: now_ms,
-        kind: if end.status == WorkStatus::Failed { LogKind::Error } else { LogKind::Item },
-        stage: Some(stage),
-        target: Some(target),
-        text: format!("{target} {}{detail}", end.status),
-    };
-    row.status = end.status;
-    row.last_error = end.error;
-    row.note = end.note;
-    row.updated_ms = now_ms;
-    put_work(tx, key, Some(old), &row)?;
-    super::job_log::append_in(tx, job, &[line])
 }
 
 #[cfg(test)]

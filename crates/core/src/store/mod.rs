@@ -7,16 +7,19 @@
 //! Aggregates live in their own modules: [`playlists`], [`items`] (items, membership and
 //! downloaded files), [`jobs`] (jobs, stages and stage work items), [`runs`] (attempts of a job
 //! and their steps), [`job_log`] (per-job event log), [`commands`] (stored user commands),
-//! [`resolutions`] (download failures naming every resolver source, replaced enclosures) and
+//! [`failures`] (the stored shape of a cascade that found nothing), [`resolutions`] (download
+//! failures naming every resolver source, replaced enclosures) and
 //! [`workers`] (live worker samples, written without fsync). Every table is defined in
 //! [`tables`]; the schema version and migrations in [`schema`].
 
 mod codec;
 pub mod collections;
 pub mod commands;
+pub mod failures;
 pub mod items;
 pub mod job_log;
 pub mod jobs;
+mod layouts;
 pub mod playlists;
 pub mod reaping;
 pub mod refs;
@@ -26,6 +29,7 @@ pub mod runs;
 pub mod schema;
 pub mod tables;
 pub mod workers;
+mod writes;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 
 use redb::ReadableTable;
 
-use super::jobs::put_work;
+use super::writes::put_work;
 use super::{tables, Result, Store, WorkStatus};
 
 /// A work item's key: (job id, stage index, target id).

@@ -286,7 +286,7 @@ mod tests {
         let write = |id: u64, path: &str| {
             store
                 .write(|tx| {
-                    crate::store::items::insert_file(
+                    crate::store::writes::insert_file(
                         tx,
                         id,
                         &FileRow { path: path.into(), ..Default::default() },

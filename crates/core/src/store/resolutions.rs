@@ -11,34 +11,13 @@
 //! the schema version does not change.
 
 use redb::ReadableTable;
-use serde::{Deserialize, Serialize};
 
-use super::codec::RowType;
-use super::jobs::{finish_work, WorkEnd};
+use super::failures::DownloadFailed;
+use super::writes::{finish_work, WorkEnd};
 use super::{tables, Result, Store, StoreError};
 use crate::catalog::ParsedItem;
-use crate::download::resolve::DownloadFailed;
 
-impl RowType for DownloadFailed {
-    const NAME: &'static str = "DownloadFailed_v1";
-}
-
-/// An enclosure URL replaced by one a later cascade tier found and downloaded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EnclosureReplaced {
-    /// The stale URL the feed gave.
-    pub old_url: String,
-    /// The working URL now in the item's enclosure.
-    pub new_url: String,
-    /// The source that found it (`alternate`, `feed`, `page`, `index`, `yt-dlp`, `agent`).
-    pub source: String,
-    /// When (Unix ms).
-    pub at_ms: i64,
-}
-
-impl RowType for EnclosureReplaced {
-    const NAME: &'static str = "EnclosureReplaced_v1";
-}
+pub use super::layouts::EnclosureReplaced;
 
 fn missing_is_none<T>(r: std::result::Result<T, redb::TableError>) -> Result<Option<T>> {
     match r {
@@ -127,7 +106,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::download::resolve::{Outcome, SourceOutcome};
+    use crate::store::failures::{Outcome, SourceOutcome};
     use crate::store::{temp_store, JobKind, StageKind, WorkStatus};
 
     #[test]

@@ -6,14 +6,9 @@
 use redb::TableDefinition;
 
 use super::codec::Row;
-use super::collections::CollectionRow;
-use super::commands::CommandRow;
-use super::job_log::JobLogRow;
-use super::resolutions::EnclosureReplaced;
+use super::failures::DownloadFailed;
+use super::layouts::{CollectionRow, CommandRow, EnclosureReplaced, JobLogRow, RunRow, WorkerRow};
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
-use super::runs::RunRow;
-use super::workers::WorkerRow;
-use crate::download::resolve::DownloadFailed;
 
 /// Store-wide counters and the schema version: `"schema_version"`, `"next_playlist_id"`,
 /// `"next_item_id"`, `"next_job_id"`, `"next_job_log_seq"`, `"next_command_seq"`.

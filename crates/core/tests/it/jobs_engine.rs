@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use catalog_sync_core::catalog::{parse_document, Document};
 use catalog_sync_core::clock::SystemClock;
 use catalog_sync_core::config::Config;
-use catalog_sync_core::jobs::{Engine, Event, ItemOutcome};
+use catalog_sync_core::jobs::{Engine, Event, ItemOutcome, WorkerRegistry};
 use catalog_sync_core::store::{JobKind, JobStatus, Store, WorkStatus};
 use catalog_sync_testkit::{corpus_dir, Fault, ServerConfig, TestServer};
 use sha2::{Digest, Sha256};
@@ -18,13 +18,15 @@ pub struct Rig {
     pub dir: tempfile::TempDir,
     pub store: Store,
     pub events: Arc<Mutex<Vec<Event>>>,
+    /// Worker samples of every engine the rig builds (they live in memory).
+    pub workers: Arc<WorkerRegistry>,
 }
 
 impl Rig {
     pub fn new() -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("catalog.redb")).unwrap();
-        Rig { dir, store, events: Arc::default() }
+        Rig { dir, store, events: Arc::default(), workers: Arc::default() }
     }
 
     pub fn library(&self) -> PathBuf {
@@ -56,6 +58,7 @@ impl Rig {
             Arc::new(SystemClock),
             Arc::new(move |e| events.lock().unwrap().push(e.clone())),
         )
+        .with_worker_registry(self.workers.clone())
     }
 
     pub fn add(&self, url: &url::Url) -> u64 {

@@ -3,8 +3,9 @@
 //! the job engine end to end against the testkit server with a real redb file, and the
 //! resolver cascade's sources against fake APIs, pages, feeds and yt-dlp on loopback; the
 //! fault-injection suite of issue 4 (`fault_*`: every fault kind, permanent failures, cancel
-//! during a silent stall).
+//! during a silent stall); the import graph of `src/` has no cycle (`import_graph`).
 
+mod api_ops;
 mod catalog_common;
 mod catalog_corpus;
 mod catalog_identity;
@@ -14,6 +15,7 @@ mod download_policy;
 mod download_transfer;
 mod fault_cancel;
 mod fault_suite;
+mod import_graph;
 mod jobs_engine;
 mod jobs_reaper;
 mod jobs_refs;

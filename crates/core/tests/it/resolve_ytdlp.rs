@@ -137,6 +137,7 @@ async fn a_stalled_ytdlp_is_killed_with_its_process_group() {
         fetch: Fetch::YtDlp { binary: script, format: None },
     };
     let err = ytdlp::fetch(&candidate, &dest, &config, &CancellationToken::new(), &|_| {}).await.unwrap_err();
-    assert!(err.contains("printed nothing"), "{err}");
+    assert!(err.to_string().contains("printed nothing"), "{err}");
+    assert!(err.is_transient(), "a stalled yt-dlp is transient: {err}");
     assert!(!dest.exists());
 }

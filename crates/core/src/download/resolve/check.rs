@@ -62,9 +62,8 @@ pub fn has_media_extension(url_path: &str) -> bool {
         "mp3", "m4a", "m4b", "mp4", "m4v", "aac", "ogg", "oga", "opus", "flac", "wav", "webm", "mkv", "mov",
         "wma", "spx",
     ];
-    let last = url_path.rsplit('/').next().unwrap_or("");
-    last.rsplit_once('.')
-        .is_some_and(|(stem, ext)| !stem.is_empty() && EXT.contains(&ext.to_ascii_lowercase().as_str()))
+    let (_, ext) = crate::download::media_ext::split_ext(url_path);
+    ext.strip_prefix('.').is_some_and(|ext| EXT.contains(&ext.to_ascii_lowercase().as_str()))
 }
 
 /// Checks that `candidate` answers with media (module docs). yt-dlp candidates pass: yt-dlp
@@ -191,29 +190,35 @@ impl Integrity {
     }
 }
 
-/// Hashes a file with `alg`, streaming.
+/// Hashes a file with `alg`, streaming. Errors: the file's I/O error.
 pub fn hash_file(alg: HashAlg, path: &Path) -> std::io::Result<Vec<u8>> {
+    Ok(match alg {
+        HashAlg::Sha256 => digest_file::<sha2::Sha256>(path)?.1,
+        HashAlg::Sha384 => digest_file::<sha2::Sha384>(path)?.1,
+        HashAlg::Sha512 => digest_file::<sha2::Sha512>(path)?.1,
+    })
+}
+
+/// A file's size (bytes) and SHA-256 (lowercase hex), streaming: what a file row records.
+/// Errors: the file's I/O error.
+pub fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
+    digest_file::<sha2::Sha256>(path).map(|(size, hash)| (size, hex::encode(hash)))
+}
+
+/// The one streaming hash loop: size in bytes and digest of the file at `path`.
+fn digest_file<D: Digest>(path: &Path) -> std::io::Result<(u64, Vec<u8>)> {
     use std::io::Read;
     let mut f = std::fs::File::open(path)?;
-    let mut buf = vec![0u8; 64 * 1024];
-    macro_rules! run {
-        ($h:expr) => {{
-            let mut h = $h;
-            loop {
-                let n = f.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
+    let (mut hasher, mut size, mut buf) = (D::new(), 0u64, vec![0u8; 64 * 1024]);
+    loop {
+        match f.read(&mut buf)? {
+            0 => return Ok((size, hasher.finalize().to_vec())),
+            n => {
+                hasher.update(&buf[..n]);
+                size += n as u64;
             }
-            h.finalize().to_vec()
-        }};
+        }
     }
-    Ok(match alg {
-        HashAlg::Sha256 => run!(sha2::Sha256::new()),
-        HashAlg::Sha384 => run!(sha2::Sha384::new()),
-        HashAlg::Sha512 => run!(sha2::Sha512::new()),
-    })
 }
 
 #[cfg(test)]

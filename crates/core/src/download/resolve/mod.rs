@@ -22,7 +22,6 @@
 pub mod agent;
 mod alternate;
 pub mod check;
-pub mod failure;
 pub mod feed;
 pub mod http;
 pub mod index;
@@ -43,9 +42,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::ItemRow;
 
+pub use crate::store::failures::{self as failure, DownloadFailed, Outcome, SourceOutcome};
 pub use alternate::AlternateEnclosures;
 pub use check::Integrity;
-pub use failure::{DownloadFailed, Outcome, SourceOutcome};
 pub use known::KnownEnclosure;
 
 /// How a candidate's bytes are fetched.

@@ -16,14 +16,13 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use sha2::{Digest, Sha256};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use super::http::Http;
 use super::{http_url, Candidate, Fetch, Found, Limits, ResolveCtx, Source, SourceError};
 use crate::config::Config;
-use crate::download::subprocess::{self, SubprocessLimits};
+use crate::download::subprocess::{self, SubprocessError, SubprocessLimits};
 use crate::download::{part_path, FetchedFile, TransferProgress};
 use crate::store::ItemRow;
 
@@ -51,6 +50,59 @@ pub fn limits(config: &Config, cap: Duration) -> SubprocessLimits {
     SubprocessLimits {
         stall: Duration::from_millis(config.subprocess_stall_timeout_ms),
         deadline: Duration::from_millis(config.subprocess_deadline_ms).min(cap),
+    }
+}
+
+/// Why a yt-dlp download ([`fetch`]) failed. The class is kept: [`YtDlpError::is_transient`]
+/// says whether a later attempt may succeed (a stalled or overlong subprocess), everything
+/// else is final for this candidate (convention 2).
+#[derive(Debug, thiserror::Error)]
+pub enum YtDlpError {
+    /// The candidate is not a [`Fetch::YtDlp`] one: a bug of the caller.
+    #[error("not a yt-dlp candidate")]
+    NotYtDlp,
+    /// The destination has no file name to derive the work folder from: a bug of naming.
+    #[error("invalid destination {0}")]
+    Destination(PathBuf),
+    /// The subprocess could not start, stalled, ran past its deadline or was cancelled; its
+    /// own class decides ([`SubprocessError::is_transient`]).
+    #[error(transparent)]
+    Subprocess(#[from] SubprocessError),
+    /// yt-dlp exited unsuccessfully; its `ERROR:` line (expected: unsupported URL, removed
+    /// video, geo block).
+    #[error("{0}")]
+    Tool(String),
+    /// yt-dlp exited successfully without writing a file. Expected.
+    #[error("yt-dlp wrote no file")]
+    NoFile,
+    /// yt-dlp wrote an empty file. Expected.
+    #[error("yt-dlp download: yt-dlp wrote an empty file")]
+    EmptyFile,
+    /// Reading, hashing, syncing or renaming the file failed (`what` names the step).
+    #[error("{what}: {source}")]
+    Io {
+        /// The step, e.g. `create /lib/show`.
+        what: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl YtDlpError {
+    /// True when a later attempt may succeed: the subprocess stalled or ran past its deadline.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, YtDlpError::Subprocess(e) if e.is_transient())
+    }
+
+    /// True when the download was cancelled (its token fired).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, YtDlpError::Subprocess(SubprocessError::Cancelled { .. }))
+    }
+
+    fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> YtDlpError {
+        let what = what.into();
+        move |source| YtDlpError::Io { what, source }
     }
 }
 
@@ -203,16 +255,16 @@ pub async fn fetch(
     config: &Config,
     cancel: &CancellationToken,
     progress: &(dyn Fn(TransferProgress) + Send + Sync),
-) -> Result<FetchedFile, String> {
+) -> Result<FetchedFile, YtDlpError> {
     let Fetch::YtDlp { binary, format } = &candidate.fetch else {
-        return Err("not a yt-dlp candidate".into());
+        return Err(YtDlpError::NotYtDlp);
     };
-    let part = part_path(dest).ok_or_else(|| format!("invalid destination {}", dest.display()))?;
+    let part = part_path(dest).ok_or_else(|| YtDlpError::Destination(dest.to_path_buf()))?;
     let mut work = part.into_os_string();
     work.push(".d");
     let work = PathBuf::from(work);
     let _ = tokio::fs::remove_dir_all(&work).await;
-    tokio::fs::create_dir_all(&work).await.map_err(|e| format!("create {}: {e}", work.display()))?;
+    tokio::fs::create_dir_all(&work).await.map_err(YtDlpError::io(format!("create {}", work.display())))?;
     let result = fetch_into(Run {
         binary,
         format: format.as_deref(),
@@ -239,7 +291,7 @@ struct Run<'a> {
     progress: &'a (dyn Fn(TransferProgress) + Send + Sync),
 }
 
-async fn fetch_into(run: Run<'_>) -> Result<FetchedFile, String> {
+async fn fetch_into(run: Run<'_>) -> Result<FetchedFile, YtDlpError> {
     let Run { binary, format, candidate, work, dest, config, cancel, progress } = run;
     let mut cmd = Command::new(binary);
     // `-o` is an output template: a literal `%` must be doubled
@@ -247,7 +299,7 @@ async fn fetch_into(run: Run<'_>) -> Result<FetchedFile, String> {
     cmd.args(["--no-playlist", "--no-part", "--no-warnings", "--newline", "--socket-timeout", "30", "-o"])
         .arg(out_template);
     if let Some(dir) = dest.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(|e| format!("create {}: {e}", dir.display()))?;
+        tokio::fs::create_dir_all(dir).await.map_err(YtDlpError::io(format!("create {}", dir.display())))?;
     }
     if let Some(f) = format {
         cmd.arg("-f").arg(f);
@@ -264,60 +316,43 @@ async fn fetch_into(run: Run<'_>) -> Result<FetchedFile, String> {
             }
         }
     };
-    let result = subprocess::run_observed(cmd, limits(config, Duration::MAX), cancel, &on_stdout).await;
-    let failed = match result {
-        Err(e) => Some(e.to_string()),
-        Ok(out) if !out.status.success() => Some(error_line(&out.stderr)),
-        Ok(_) => None,
-    };
-    if let Some(reason) = failed {
-        return Err(reason);
+    let out = subprocess::run_observed(cmd, limits(config, Duration::MAX), cancel, &on_stdout).await?;
+    if !out.status.success() {
+        return Err(YtDlpError::Tool(error_line(&out.stderr)));
     }
-    let mut entries = tokio::fs::read_dir(work).await.map_err(|e| e.to_string())?;
+    let read_dir = || format!("read {}", work.display());
+    let mut entries = tokio::fs::read_dir(work).await.map_err(YtDlpError::io(read_dir()))?;
     let mut written = None;
-    while let Some(entry) = entries.next_entry().await.map_err(|e| e.to_string())? {
+    while let Some(entry) = entries.next_entry().await.map_err(YtDlpError::io(read_dir()))? {
         if entry.file_type().await.is_ok_and(|t| t.is_file()) {
             written = Some(entry.path());
         }
     }
-    let Some(part2) = written else { return Err("yt-dlp wrote no file".into()) };
+    let Some(part2) = written else { return Err(YtDlpError::NoFile) };
     let dest2 = dest.to_path_buf();
-    let done = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String)> {
-        use std::io::Read;
-        let mut f = std::fs::File::open(&part2)?;
-        let (mut hasher, mut size, mut buf) = (Sha256::new(), 0u64, vec![0u8; 64 * 1024]);
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            size += n as u64;
-            hasher.update(&buf[..n]);
-        }
-        f.sync_all()?;
+    let done = tokio::task::spawn_blocking(move || -> Result<(u64, String), YtDlpError> {
+        let download = || YtDlpError::io("yt-dlp download");
+        let (size, sha256) = super::check::sha256_file(&part2).map_err(download())?;
+        std::fs::File::open(&part2).and_then(|f| f.sync_all()).map_err(download())?;
         if size == 0 {
-            return Err(std::io::Error::other("yt-dlp wrote an empty file"));
+            return Err(YtDlpError::EmptyFile);
         }
-        std::fs::rename(&part2, &dest2)?;
-        Ok((size, hex::encode(hasher.finalize())))
+        std::fs::rename(&part2, &dest2).map_err(download())?;
+        Ok((size, sha256))
     })
     .await
-    .map_err(|e| e.to_string())?;
-    match done {
-        Ok((size, sha256_hex)) => {
-            // the exact size, now that the file is complete
-            progress(TransferProgress { downloaded: size, total: Some(size), resumed_from: 0 });
-            Ok(FetchedFile {
-                path: dest.to_path_buf(),
-                size,
-                sha256_hex,
-                resumed_from: 0,
-                attempts: 1,
-                content_type: candidate.mime_type.clone(),
-            })
-        }
-        Err(e) => Err(format!("yt-dlp download: {e}")),
-    }
+    .map_err(|e| YtDlpError::Io { what: "yt-dlp download".into(), source: std::io::Error::other(e) })??;
+    let (size, sha256_hex) = done;
+    // the exact size, now that the file is complete
+    progress(TransferProgress { downloaded: size, total: Some(size), resumed_from: 0 });
+    Ok(FetchedFile {
+        path: dest.to_path_buf(),
+        size,
+        sha256_hex,
+        resumed_from: 0,
+        attempts: 1,
+        content_type: candidate.mime_type.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! What the window shows of the catalog, as typed DTOs (`specta::Type`) built from core rows:
+//! What the fronts show of the catalog, as typed views (`specta::Type` behind the `specta`
+//! feature) built from store rows:
 //! [`PlaylistView`] per playlist with its counts and [`ItemView`] per item with its status.
 //! Item status comes from the store only: a recorded file is `downloaded`; else the newest
 //! job's download work item for it says `queued`, `downloading` or `failed` (with its error);
@@ -7,18 +8,53 @@
 
 use std::collections::{HashMap, HashSet};
 
-use catalog_sync_core::store::items::ItemEntry;
-use catalog_sync_core::store::{
-    PlaylistRow, StageKind as CoreStage, Store, StoreError, WorkStatus as CoreWork,
-};
 use serde::{Deserialize, Serialize};
-use specta::Type;
+
+use crate::store::items::ItemEntry;
+use crate::store::{PlaylistRow, StageKind as CoreStage, Store, StoreError, WorkStatus as CoreWork};
+
+/// What adding playlists did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AddResult {
+    /// Ids of the playlists named, new or known, in input order.
+    pub ids: Vec<u64>,
+    /// How many are new.
+    pub created: u32,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImportResult {
+    /// The source as a URL.
+    pub url: String,
+    /// An OPML subscription list (else one playlist).
+    pub subscription_list: bool,
+    /// Playlists it names, in document order.
+    pub ids: Vec<u64>,
+    /// How many are new.
+    pub created: u32,
+    /// Items in the document, for a single playlist.
+    pub items: u32,
+}
+
+/// One throughput sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ThroughputPoint {
+    /// When (Unix ms).
+    pub t_ms: i64,
+    /// Summed speed of all live downloads (bytes/s).
+    pub bytes_per_sec: u64,
+}
 
 /// How many of the newest jobs are read for item states.
 pub const RECENT_JOBS: usize = 50;
 
 /// One playlist row of the playlists page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PlaylistView {
     /// Playlist id.
     pub id: u64,
@@ -46,7 +82,8 @@ pub struct PlaylistView {
 }
 
 /// Where an item is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ItemStatus {
     /// A complete file is in the library.
@@ -64,7 +101,8 @@ pub enum ItemStatus {
 }
 
 /// One item of a playlist.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ItemView {
     /// Item id.
     pub id: u64,

@@ -1,17 +1,16 @@
-//! The task center and a job's detail as typed DTOs. [`TaskCenterView`] is the core's
-//! `jobs::task_center` projection converted field by field (the window computes nothing);
+//! The task center and a job's detail as typed views. [`TaskCenterView`] is
+//! `jobs::task_center`'s projection converted field by field (the fronts compute nothing);
 //! [`JobDetail`] gathers what a row shows when expanded: stages with counts, work items with
 //! title, status, error and bytes, live workers by name, runs with their steps and typed
 //! errors, and the newest lines of the job's log. Sizes are bytes, speeds bytes/s, times Unix ms.
 
-use catalog_sync_core::jobs::task_center::{self, JobView, TaskCenter};
-use catalog_sync_core::store::{RunRow, StageKind as CoreStage, Store, StoreError, WorkerRow};
 use serde::{Deserialize, Serialize};
-use specta::Type;
 
-use crate::wire::{
-    ErrorClass, JobKind, JobStatus, Lane, LogKind, RunOutcome, StageKind, StepOutcome, WorkStatus,
-    WorkerState,
+use crate::jobs::task_center::{self, JobView, TaskCenter};
+use crate::jobs::Lane;
+use crate::store::{
+    ErrorClass, JobKind, JobStatus, LogKind, RunOutcome, RunRow, StageKind, StepOutcome, Store, StoreError,
+    WorkStatus, WorkerRow, WorkerState,
 };
 
 /// Work items listed per stage in a job's detail (the first ones, in target order).
@@ -20,7 +19,8 @@ pub const DETAIL_ITEMS_PER_STAGE: usize = 500;
 pub const DETAIL_LOG_LINES: usize = 200;
 
 /// The task center: every job, newest first, and counts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TaskCenterView {
     /// Every job, newest first.
     pub jobs: Vec<JobRowView>,
@@ -33,7 +33,8 @@ pub struct TaskCenterView {
 }
 
 /// Job counts of the task center.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SummaryView {
     /// All jobs.
     pub total: u32,
@@ -50,7 +51,8 @@ pub struct SummaryView {
 }
 
 /// One job row of the task center.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct JobRowView {
     /// Job id.
     pub id: u64,
@@ -91,14 +93,14 @@ impl From<JobView> for JobRowView {
         JobRowView {
             id: j.id,
             display_name: j.display_name,
-            kind: j.kind.into(),
-            status: j.status.into(),
-            lane: j.lane.into(),
+            kind: j.kind,
+            status: j.status,
+            lane: j.lane,
             queue_label: j.queue_label,
             scope_summary: j.scope_summary,
             progress_text: j.progress_text,
             percent: j.percent,
-            stage: j.stage.map(Into::into),
+            stage: j.stage,
             active_workers: j.active_workers,
             speed_bps: j.speed_bps,
             can_pause: j.can_pause,
@@ -132,14 +134,16 @@ impl From<TaskCenter> for TaskCenterView {
 /// Errors: [`StoreError`].
 pub fn task_center_view(
     store: &Store,
+    workers: &[WorkerRow],
     now_ms: i64,
     stale_after_ms: i64,
 ) -> Result<TaskCenterView, StoreError> {
-    Ok(task_center::task_center(store, now_ms, stale_after_ms)?.into())
+    Ok(task_center::task_center_with(store, workers, now_ms, stale_after_ms)?.into())
 }
 
 /// A stage of a job with its work item counts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StageView {
     /// Index in the job's stages.
     pub index: u32,
@@ -164,7 +168,8 @@ pub struct StageView {
 }
 
 /// One work item of a stage: a playlist (sync, export, collect) or an item (download).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct WorkItemView {
     /// Stage index.
     pub stage: u32,
@@ -185,7 +190,8 @@ pub struct WorkItemView {
 }
 
 /// A live worker: a resolver (`resolve-N`) or downloader (`download-N`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct WorkerView {
     /// e.g. `download-2`.
     pub name: String,
@@ -218,7 +224,7 @@ impl From<WorkerRow> for WorkerView {
         WorkerView {
             name: w.name,
             stage: w.stage.into(),
-            state: w.state.into(),
+            state: w.state,
             item: w.current_item,
             display: w.display,
             downloaded: w.downloaded,
@@ -233,7 +239,8 @@ impl From<WorkerRow> for WorkerView {
 }
 
 /// A typed error recorded in a run step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RunErrorView {
     /// Stable code, e.g. `items_failed`.
     pub code: String,
@@ -244,7 +251,8 @@ pub struct RunErrorView {
 }
 
 /// One step (stage) of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StepView {
     /// Stage index.
     pub stage: u32,
@@ -261,7 +269,8 @@ pub struct StepView {
 }
 
 /// One attempt of a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RunView {
     /// `job-<id>-run-<n>`.
     pub id: String,
@@ -281,21 +290,17 @@ impl From<RunRow> for RunView {
             id: r.id(),
             started_ms: r.started_ms,
             ended_ms: r.ended_ms,
-            outcome: r.outcome.map(Into::into),
+            outcome: r.outcome,
             steps: r
                 .steps
                 .into_iter()
                 .map(|s| StepView {
                     stage: s.stage.into(),
-                    kind: s.kind.into(),
+                    kind: s.kind,
                     started_ms: s.started_ms,
                     ended_ms: s.ended_ms,
-                    outcome: s.outcome.map(Into::into),
-                    error: s.error.map(|e| RunErrorView {
-                        code: e.code,
-                        message: e.message,
-                        class: e.kind.into(),
-                    }),
+                    outcome: s.outcome,
+                    error: s.error.map(|e| RunErrorView { code: e.code, message: e.message, class: e.kind }),
                 })
                 .collect(),
         }
@@ -303,7 +308,8 @@ impl From<RunRow> for RunView {
 }
 
 /// A line of the job's log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LogLineView {
     /// Sequence number (increasing).
     pub seq: u64,
@@ -316,7 +322,8 @@ pub struct LogLineView {
 }
 
 /// Everything an expanded task-center row shows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct JobDetail {
     /// The row itself.
     pub job: JobRowView,
@@ -334,15 +341,15 @@ pub struct JobDetail {
     pub log: Vec<LogLineView>,
 }
 
-fn title_of(store: &Store, kind: CoreStage, target: u64) -> (String, Option<u64>) {
+fn title_of(store: &Store, kind: StageKind, target: u64) -> (String, Option<u64>) {
     match kind {
-        CoreStage::Download => {
+        StageKind::Download => {
             let title =
                 store.item(target).ok().and_then(|i| i.title).unwrap_or_else(|| format!("item {target}"));
             (title, store.item_file(target).ok().flatten().map(|f| f.size))
         }
-        CoreStage::Collect => (format!("list {target}"), None),
-        CoreStage::Sync | CoreStage::Export => (
+        StageKind::Collect => (format!("list {target}"), None),
+        StageKind::Sync | StageKind::Export => (
             store
                 .playlist(target)
                 .map(|p| p.display_title().to_string())
@@ -355,12 +362,13 @@ fn title_of(store: &Store, kind: CoreStage, target: u64) -> (String, Option<u64>
 /// The detail of job `job` at `now_ms`. Errors: [`StoreError::NotFound`] for an unknown job.
 pub fn job_detail(
     store: &Store,
+    workers: Vec<WorkerRow>,
     job: u64,
     now_ms: i64,
     stale_after_ms: i64,
 ) -> Result<JobDetail, StoreError> {
     let row = store.job(job)?;
-    let tc = task_center::task_center(store, now_ms, stale_after_ms)?;
+    let tc = task_center::task_center_with(store, &workers, now_ms, stale_after_ms)?;
     let view = tc
         .jobs
         .into_iter()
@@ -371,8 +379,8 @@ pub fn job_detail(
         let c = store.stage_counts(job, index as u8)?;
         stages.push(StageView {
             index: index as u32,
-            kind: stage.kind.into(),
-            status: stage.status.into(),
+            kind: stage.kind,
+            status: stage.status,
             queued: c.queued,
             running: c.running,
             done: c.done,
@@ -389,7 +397,7 @@ pub fn job_detail(
                 stage: index as u32,
                 target,
                 title,
-                status: w.status.into(),
+                status: w.status,
                 attempts: w.attempts,
                 error: w.last_error,
                 note: w.note,
@@ -404,12 +412,12 @@ pub fn job_detail(
         stages,
         items,
         items_truncated: truncated,
-        workers: store.workers(job)?.into_iter().map(Into::into).collect(),
+        workers: workers.into_iter().filter(|w| w.job == job).map(Into::into).collect(),
         runs: store.runs(job)?.into_iter().map(Into::into).collect(),
         log: log
             .into_iter()
             .skip(skip)
-            .map(|(seq, l)| LogLineView { seq, at_ms: l.at_ms, kind: l.kind.into(), text: l.text })
+            .map(|(seq, l)| LogLineView { seq, at_ms: l.at_ms, kind: l.kind, text: l.text })
             .collect(),
     })
 }

@@ -1,21 +1,21 @@
-//! The settings page's [`Settings`]: the user-facing fields of the core's `Config`, read from
+//! The settings page's [`Settings`]: the user-facing fields of `Config`, read from
 //! and written back to the config TOML file (`Config::default_path`, or `CATALOG_SYNC_CONFIG`).
 //! Saving loads the file as it is now, replaces only these fields and writes the whole config
 //! to a temp file renamed over the old one, so a crash never leaves half a file and fields the
 //! page does not show (database, user agent, lane limits) are kept. Credentials travel as plain
-//! strings between the window and this module only; `Settings` has no `Debug`, and the core's
+//! strings between a front and this module only; `Settings` has no `Debug`, and the core's
 //! `Secret` prints `***`, so they are never logged.
 
 use std::path::{Path, PathBuf};
 
-use catalog_sync_core::config::{Config, Secret};
 use serde::{Deserialize, Serialize};
-use specta::Type;
 
-use crate::error::{CmdResult, WireError};
+use super::error::{ApiResult, ErrorCode, WireError};
+use crate::config::{Config, Secret};
 
 /// What the settings page edits. Units are in the names (ms, bytes/s, hours).
-#[derive(Clone, PartialEq, Serialize, Deserialize, Type)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Settings {
     /// Library root folder.
     pub library: String,
@@ -91,7 +91,7 @@ impl Settings {
 
     /// Checks the values and writes them over `c`. Errors: `invalid_input` naming the field
     /// (empty library, zero workers, zero windows, a template without `{ext}`).
-    pub fn apply_to(&self, c: &mut Config) -> CmdResult<()> {
+    pub fn apply_to(&self, c: &mut Config) -> ApiResult<()> {
         if self.library.trim().is_empty() {
             return Err(WireError::invalid("library: choose a folder"));
         }
@@ -139,10 +139,9 @@ impl Settings {
 
 /// Writes `config` to `path` as TOML via a temp file and a rename (creating the folder).
 /// Errors: `io` when the folder or file cannot be written.
-pub fn write_config(path: &Path, config: &Config) -> CmdResult<()> {
-    let text = toml::to_string(config).map_err(|e| {
-        WireError::new(crate::error::ErrorCode::Internal, format!("cannot encode settings: {e}"))
-    })?;
+pub fn write_config(path: &Path, config: &Config) -> ApiResult<()> {
+    let text = toml::to_string(config)
+        .map_err(|e| WireError::new(ErrorCode::Internal, format!("cannot encode settings: {e}")))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -182,7 +181,7 @@ mod tests {
         let mut s = Settings::from_config(&config);
         s.name_template = "{title}".into();
         let e = s.apply_to(&mut config).unwrap_err();
-        assert_eq!(e.code, crate::error::ErrorCode::InvalidInput);
+        assert_eq!(e.code, ErrorCode::InvalidInput);
         assert!(e.message.contains("name template"), "{}", e.message);
         assert_eq!(config, Config::default(), "nothing applied");
     }

@@ -1,7 +1,9 @@
 //! [`DownloadFailed`]: the typed end of a cascade that found nothing (issue 5, point 3). It
 //! names every source in registry order with its [`Outcome`], the known enclosure's own
 //! error and the agent's last message, and is stored with the item (`store::resolutions`) so
-//! the CLI and the app show exactly what was tried. Its `Display` is one line:
+//! the CLI and the app show exactly what was tried. The type belongs to the store (it is a
+//! stored row layout, `DownloadFailed_v1`); `download::resolve` re-exports it and builds it.
+//! Its `Display` is one line:
 //! `no source worked for item 7: enclosure: rejected http://a/1.mp3 (HTTP 404); alternate:
 //! skipped (no alternate enclosures); ...`.
 

@@ -1,19 +1,20 @@
-//! The one wire error of every command (ARCHITECTURE.md, convention 2): `{code, message}`.
-//! `code` is a closed enum the UI branches on (never the text); `message` is for people. Each
+//! The one wire error of every API operation (ARCHITECTURE.md, convention 2): `{code, message}`.
+//! `code` is a closed enum the fronts branch on (never the text); `message` is for people. Each
 //! core error maps to a code here, in one place, keeping the core's own class: `not_found`,
 //! `invalid_input`, `unparsable` and `conflict` are expected (final for this input), `network`
 //! is transient (retrying later may help), `in_use` needs the user to close another Catalog Sync,
 //! `io` and `internal` are environment failures or bugs.
 
-use catalog_sync_core::config::ConfigError;
-use catalog_sync_core::jobs::EngineError;
-use catalog_sync_core::store::StoreError;
-use catalog_sync_core::subscriptions::SubscriptionError;
-use serde::Serialize;
-use specta::Type;
+use serde::{Deserialize, Serialize};
+
+use crate::config::ConfigError;
+use crate::jobs::EngineError;
+use crate::store::StoreError;
+use crate::subscriptions::SubscriptionError;
 
 /// What went wrong, for the UI to branch on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// A playlist, item or job the command named does not exist.
@@ -35,7 +36,8 @@ pub enum ErrorCode {
 }
 
 /// The error every command returns: a stable `code` and a human `message`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[error("{message}")]
 pub struct WireError {
     /// What went wrong; the UI branches on this.
@@ -83,7 +85,7 @@ impl From<EngineError> for WireError {
 
 impl From<SubscriptionError> for WireError {
     fn from(e: SubscriptionError) -> WireError {
-        use catalog_sync_core::catalog::fetch::FetchError;
+        use crate::catalog::fetch::FetchError;
         let code = match &e {
             SubscriptionError::Store(s) => store_code(s),
             SubscriptionError::BadInput(_) => ErrorCode::InvalidInput,
@@ -115,8 +117,15 @@ impl From<std::io::Error> for WireError {
     }
 }
 
-/// Result of a command.
-pub type CmdResult<T> = Result<T, WireError>;
+impl WireError {
+    /// An [`ErrorCode::Internal`] error (a panicked task, a broken invariant).
+    pub fn internal(message: impl Into<String>) -> WireError {
+        WireError::new(ErrorCode::Internal, message)
+    }
+}
+
+/// Result of an API operation.
+pub type ApiResult<T> = Result<T, WireError>;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,306 @@
+//! Row layouts of the smaller aggregates (collections, commands, the job log, runs, worker
+//! samples, resolutions), beside the main ones in `rows`: the types `tables` names as values.
+//! They live below every aggregate module, so `tables` (which names them) and the aggregate
+//! modules (which use `tables`) never import each other in a circle. Each aggregate module
+//! re-exports its own types, so `store::runs::RunRow` and friends keep their paths. A changed
+//! layout gets a new `RowType::NAME` (convention 3).
+
+use serde::{Deserialize, Serialize};
+
+use super::codec::RowType;
+use super::failures::DownloadFailed;
+use super::StageKind;
+
+/// A subscription list the catalog follows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionRow {
+    /// Where the OPML document is (`http(s)://` or `file://`).
+    pub url: String,
+    /// When it was added (Unix ms).
+    pub added_ms: i64,
+    /// When it was last read (Unix ms).
+    pub last_collect_ms: Option<i64>,
+    /// The last read's error.
+    pub last_error: Option<String>,
+    /// Subscriptions it listed at the last read.
+    pub listed: u32,
+}
+
+impl RowType for CollectionRow {
+    const NAME: &'static str = "CollectionRow_v1";
+}
+
+/// A user command on a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobCommand {
+    /// Stop taking new work; running work finishes or stops, then the job is paused.
+    Pause,
+    /// Continue a paused job (or withdraw a pause not yet complete).
+    Resume,
+    /// End the job as cancelled.
+    Cancel,
+    /// Queue a failed job again with its failed work items.
+    RetryFailed,
+}
+
+impl JobCommand {
+    /// `pause`, `resume`, `cancel` or `retry_failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobCommand::Pause => "pause",
+            JobCommand::Resume => "resume",
+            JobCommand::Cancel => "cancel",
+            JobCommand::RetryFailed => "retry_failed",
+        }
+    }
+}
+
+/// A stored command waiting for the runner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandRow {
+    /// Job id the command is for.
+    pub job: u64,
+    /// What the user asked.
+    pub command: JobCommand,
+    /// When it was issued (Unix ms).
+    pub issued_ms: i64,
+}
+
+impl RowType for CommandRow {
+    const NAME: &'static str = "CommandRow_v1";
+}
+
+/// What a log entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum LogKind {
+    /// A job transition (queued, running, paused, finished).
+    Job,
+    /// A stage transition (started, finished).
+    Stage,
+    /// A work item transition (started, done, failed, skipped).
+    Item,
+    /// An error.
+    Error,
+    /// A user command (pause, resume, cancel, retry) issued or applied.
+    Command,
+}
+
+/// One entry of a job's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobLogRow {
+    /// When it happened (Unix ms).
+    pub at_ms: i64,
+    /// What it is about.
+    pub kind: LogKind,
+    /// Stage index in the job's stages, for stage and item entries.
+    pub stage: Option<u8>,
+    /// Target id (playlist or item), for item entries.
+    pub target: Option<u64>,
+    /// The line shown, e.g. `download started` or `item 12 failed: HTTP 404`.
+    pub text: String,
+}
+
+impl RowType for JobLogRow {
+    const NAME: &'static str = "JobLogRow_v1";
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Every stage succeeded.
+    Succeeded,
+    /// A stage failed (or items of it failed).
+    Failed,
+    /// The user cancelled the job.
+    Cancelled,
+    /// The user paused the job; a later run continues it.
+    Paused,
+    /// The process ended (crash, kill) while the run was open; closed by the reaper.
+    Interrupted,
+}
+
+/// How a step (one stage within a run) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum StepOutcome {
+    /// The stage finished without failed work.
+    Succeeded,
+    /// The stage failed; the step carries its [`TypedError`].
+    Failed,
+    /// The user cancelled the job during the stage.
+    Cancelled,
+    /// The user paused the job during the stage.
+    Paused,
+    /// The process ended while the stage ran; closed by the reaper.
+    Interrupted,
+}
+
+impl From<RunOutcome> for StepOutcome {
+    fn from(o: RunOutcome) -> StepOutcome {
+        match o {
+            RunOutcome::Succeeded => StepOutcome::Succeeded,
+            RunOutcome::Failed => StepOutcome::Failed,
+            RunOutcome::Cancelled => StepOutcome::Cancelled,
+            RunOutcome::Paused => StepOutcome::Paused,
+            RunOutcome::Interrupted => StepOutcome::Interrupted,
+        }
+    }
+}
+
+/// Class of an error (convention 2): whether retrying can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// Final for this input (404, unsupported URL, items failed): retrying as is won't help.
+    Expected,
+    /// Worth retrying (timeouts, 5xx, connection resets).
+    Transient,
+    /// A bug or a broken environment (corrupt database, invariant violated).
+    Bug,
+}
+
+/// An error as recorded in a run: a stable code, a human message and its class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypedError {
+    /// Stable snake_case code the UI branches on, e.g. `items_failed`, `fetch_failed`, `store`.
+    pub code: String,
+    /// Human-readable message, e.g. `2 of 40 items failed`.
+    pub message: String,
+    /// Expected, transient or bug.
+    pub kind: ErrorClass,
+}
+
+impl TypedError {
+    /// An error with `code`, `message` and class `kind`.
+    pub fn new(code: impl Into<String>, message: impl Into<String>, kind: ErrorClass) -> TypedError {
+        TypedError { code: code.into(), message: message.into(), kind }
+    }
+}
+
+/// One stage within a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRow {
+    /// Index of the stage in the job's stages.
+    pub stage: u8,
+    /// What the stage does.
+    pub kind: StageKind,
+    /// When the step started (Unix ms).
+    pub started_ms: i64,
+    /// When it ended (Unix ms); `None` while open.
+    pub ended_ms: Option<i64>,
+    /// How it ended; `None` while open.
+    pub outcome: Option<StepOutcome>,
+    /// The failure, for a failed (or interrupted by error) step.
+    pub error: Option<TypedError>,
+}
+
+/// One attempt of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRow {
+    /// Job id.
+    pub job: u64,
+    /// Run number within the job, from 1.
+    pub n: u32,
+    /// When the run started (Unix ms).
+    pub started_ms: i64,
+    /// When it ended (Unix ms); `None` while open.
+    pub ended_ms: Option<i64>,
+    /// How it ended; `None` while open.
+    pub outcome: Option<RunOutcome>,
+    /// Steps in the order they started.
+    pub steps: Vec<StepRow>,
+}
+
+impl RowType for RunRow {
+    const NAME: &'static str = "RunRow_v1";
+}
+
+impl RunRow {
+    /// This run's id, `job-<id>-run-<n>`.
+    pub fn id(&self) -> String {
+        run_id(self.job, self.n)
+    }
+}
+
+/// The id of run `n` of job `job`: `job-<job>-run-<n>`, e.g. `job-12-run-3`.
+pub fn run_id(job: u64, n: u32) -> String {
+    format!("job-{job}-run-{n}")
+}
+
+/// What a worker is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerState {
+    /// Waiting for work.
+    Idle,
+    /// Working on `current_item`.
+    Working,
+    /// Ended (stage finished, job paused or cancelled).
+    Stopped,
+}
+
+/// A sample of one worker's live state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerRow {
+    /// Job id the worker belongs to.
+    pub job: u64,
+    /// Worker name, unique within the job, e.g. `resolve-1` or `download-2`.
+    pub name: String,
+    /// Index of the stage the worker serves in the job's stages.
+    pub stage: u8,
+    /// What the worker is doing.
+    pub state: WorkerState,
+    /// Target id (item or playlist) being worked on.
+    pub current_item: Option<u64>,
+    /// Display text of the current work, e.g. the item title.
+    pub display: String,
+    /// Progress as text, e.g. `1.2 MB / 3.4 MB`.
+    pub progress_text: String,
+    /// Bytes moved for the current item.
+    pub downloaded: u64,
+    /// Expected size of the current item in bytes, when known.
+    pub total: Option<u64>,
+    /// Smoothed transfer speed in bytes/s.
+    pub speed_bps: u64,
+    /// Progress of the current item, 0-100, when the total is known.
+    pub percent: Option<f32>,
+    /// Work items this worker has finished.
+    pub processed: u32,
+    /// Work items this worker has finished with an error.
+    pub errors: u32,
+    /// Time of the sample (Unix ms); the task center ignores rows older than its stale window.
+    pub heartbeat_ms: i64,
+}
+
+impl RowType for WorkerRow {
+    const NAME: &'static str = "WorkerRow_v1";
+}
+
+impl RowType for DownloadFailed {
+    const NAME: &'static str = "DownloadFailed_v1";
+}
+
+/// An enclosure URL replaced by one a later cascade tier found and downloaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnclosureReplaced {
+    /// The stale URL the feed gave.
+    pub old_url: String,
+    /// The working URL now in the item's enclosure.
+    pub new_url: String,
+    /// The source that found it (`alternate`, `feed`, `page`, `index`, `yt-dlp`, `agent`).
+    pub source: String,
+    /// When (Unix ms).
+    pub at_ms: i64,
+}
+
+impl RowType for EnclosureReplaced {
+    const NAME: &'static str = "EnclosureReplaced_v1";
+}
