@@ -74,6 +74,12 @@ pub struct Config {
     pub overflow_libraries: Vec<PathBuf>,
     /// Overall deadline of one HTTP transfer attempt (ms, default 4 h = 14 400 000).
     pub transfer_deadline_ms: u64,
+    /// Overall deadline of one document fetch (feed, playlist, OPML, episode page, index
+    /// lookup): a server that drips bytes never trips the stall window (ms, default 120 000).
+    pub document_deadline_ms: u64,
+    /// Largest document accepted, in bytes after decoding (default 50 000 000); a bigger one
+    /// fails with a clear reason.
+    pub document_max_bytes: u64,
     /// A subprocess (yt-dlp) that prints nothing for this long is killed with its process
     /// group (ms, default 300 000).
     pub subprocess_stall_timeout_ms: u64,
@@ -168,6 +174,8 @@ impl Default for Config {
             retry_backoff_ms: 1_000,
             overflow_libraries: Vec::new(),
             transfer_deadline_ms: 14_400_000,
+            document_deadline_ms: 120_000,
+            document_max_bytes: 50_000_000,
             subprocess_stall_timeout_ms: 300_000,
             subprocess_deadline_ms: 14_400_000,
             item_heartbeat_ms: 30_000,
@@ -189,6 +197,16 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The limits of document fetches: `stall_timeout_ms`, `document_deadline_ms`,
+    /// `document_max_bytes`.
+    pub fn document_limits(&self) -> crate::catalog::fetch::DocumentLimits {
+        crate::catalog::fetch::DocumentLimits {
+            stall: std::time::Duration::from_millis(self.stall_timeout_ms),
+            deadline: std::time::Duration::from_millis(self.document_deadline_ms),
+            max_bytes: self.document_max_bytes,
+        }
+    }
+
     /// The default config file: `<config dir>/catalog-sync/config.toml`.
     pub fn default_path() -> Option<PathBuf> {
         dirs::config_dir().map(|d| d.join("catalog-sync").join("config.toml"))

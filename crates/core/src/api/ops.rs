@@ -98,7 +98,7 @@ impl Api {
     /// reads it. Errors: the first entry that is not a URL or path (`invalid_input`), not found
     /// (`not_found`), or not a feed (`unparsable`); entries before it stay added.
     pub async fn add_playlists(&self, urls: Vec<String>) -> ApiResult<AddResult> {
-        let client = self.engine().client().clone();
+        let client = self.engine().document_client().clone();
         let mut out = AddResult { ids: Vec::new(), created: 0 };
         let result = async {
             for url in urls.iter().map(|u| u.trim()).filter(|u| !u.is_empty()) {
@@ -127,7 +127,7 @@ impl Api {
     /// Imports an OPML, M3U, PLS, XSPF or feed file (or URL) by its content. Errors: `io`,
     /// `not_found`, `network`, `unparsable`, `invalid_input`.
     pub async fn import(&self, source: String) -> ApiResult<ImportResult> {
-        let client = self.engine().client().clone();
+        let client = self.engine().document_client().clone();
         let out = subscriptions::import_source(self.store(), &client, &source, self.now_ms()).await?;
         self.touch(false, true);
         Ok(ImportResult {

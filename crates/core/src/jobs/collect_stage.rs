@@ -5,7 +5,7 @@
 use super::context::{Context, JobCtx};
 use super::error::EngineError;
 use super::events::Event;
-use crate::catalog::fetch::fetch_document;
+use crate::catalog::fetch::fetch_document_with;
 use crate::catalog::{parse_document, Document};
 use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind};
@@ -21,7 +21,9 @@ pub(super) async fn run(cx: &Context, ctx: &JobCtx, stage: u8) -> Result<StageCo
         let row = cx.blocking(move |s| s.collection(id)).await?;
         let outcome = async {
             let url = url::Url::parse(&row.url).map_err(|e| format!("invalid URL: {e}"))?;
-            let (bytes, final_url) = fetch_document(cx.client(), &url).await.map_err(|e| e.to_string())?;
+            let (bytes, final_url) = fetch_document_with(&cx.documents, &url, &cx.config().document_limits())
+                .await
+                .map_err(|e| e.to_string())?;
             match parse_document(&bytes, &final_url).map_err(|e| e.to_string())? {
                 Document::Subscriptions(subs) => Ok(subs),
                 Document::Playlist(_) => Err("a playlist, not a subscription list".to_string()),

@@ -90,6 +90,8 @@ pub(super) struct Services {
     pub(super) store: Store,
     pub(super) config: Config,
     pub(super) client: reqwest::Client,
+    /// The client for documents (`catalog::fetch::build_document_client`).
+    pub(super) documents: reqwest::Client,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) sink: EventSink,
     /// The engine's shutdown token; every job's and transfer's token is a child of it.

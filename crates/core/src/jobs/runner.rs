@@ -53,12 +53,14 @@ impl Engine {
     /// An engine over `store` with `config`, stamping time from `clock` and reporting to `sink`.
     pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>, sink: EventSink) -> Engine {
         let client = crate::download::build_client(&config.user_agent);
+        let documents = crate::catalog::fetch::build_document_client(&config.user_agent);
         let hosts = HostLimiter::new(config.per_host_connections);
         let bandwidth = config.bandwidth_limit_bytes_per_sec.map(|b| Arc::new(BandwidthLimiter::new(b)));
         let services = Services {
             store,
             config,
             client,
+            documents,
             clock,
             sink,
             shutdown: CancellationToken::new(),
@@ -107,6 +109,11 @@ impl Engine {
     /// The settings.
     pub fn config(&self) -> &Config {
         self.cx.config()
+    }
+
+    /// The shared HTTP client for documents (feeds, playlists, OPML): decodes compressed ones.
+    pub fn document_client(&self) -> &reqwest::Client {
+        &self.cx.documents
     }
 
     /// The shared HTTP client.

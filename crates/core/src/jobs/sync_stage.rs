@@ -12,7 +12,7 @@ use super::error::EngineError;
 use super::events::Event;
 use std::time::Duration;
 
-use crate::catalog::fetch::fetch_document_within;
+use crate::catalog::fetch::fetch_document_with;
 use crate::catalog::{parse_document, Document};
 use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind};
@@ -100,8 +100,8 @@ async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), 
     Ok(())
 }
 
-/// Fetches a playlist document with the transfer settings: a stall window of
-/// `stall_timeout_ms`, and up to `max_attempts` attempts for transient failures (5xx, 429,
+/// Fetches a playlist document within the configured limits (stall window `stall_timeout_ms`,
+/// `document_deadline_ms`, `document_max_bytes`), with up to `max_attempts` attempts for transient failures (5xx, 429,
 /// resets, short bodies, stalls), `k * retry_backoff_ms` apart; a cancel ends it at once.
 /// The error is the last attempt's, with `(attempt k/n)` once it was retried.
 async fn fetch_with_retries(
@@ -110,11 +110,11 @@ async fn fetch_with_retries(
     url: &url::Url,
 ) -> Result<(Vec<u8>, url::Url), String> {
     let c = cx.config();
-    let (stall, max_attempts) = (Duration::from_millis(c.stall_timeout_ms), c.max_attempts.max(1));
+    let (limits, max_attempts) = (c.document_limits(), c.max_attempts.max(1));
     let mut attempt = 1;
     loop {
         let result = tokio::select! {
-            r = fetch_document_within(cx.client(), url, stall) => r,
+            r = fetch_document_with(&cx.documents, url, &limits) => r,
             _ = ctx.abort.cancelled() => return Err("cancelled".to_string()),
         };
         match result {

@@ -8,6 +8,7 @@
 mod api_ops;
 mod catalog_common;
 mod catalog_corpus;
+mod catalog_fetch;
 mod catalog_identity;
 mod catalog_opml;
 mod download_coding;
