@@ -3,8 +3,11 @@
 //! Format: one location per line; `#` lines are comments except `#EXTINF:<secs>[ attrs],<title>`
 //! (Winamp extended M3U; attributes such as `tvg-name="..."` may sit between the duration and
 //! the comma) which describes the next location, and `#PLAYLIST:<title>`. Blank lines are
-//! skipped. Locations with a URL scheme are kept, local absolute paths (`/home/..`,
-//! `C:\..`) become `file://` URLs, anything else is resolved against the playlist URL.
+//! skipped. Locations are resolved against the playlist's own URL (RFC 3986 §5): in a remote
+//! playlist (`http(s)://`) a root-relative `/dir/x.mp3` or relative `x.mp3` entry is a URL on
+//! that host, and an entry is never turned into a local path (`file:` URLs and Windows drive
+//! paths such as `C:\..` are dropped). In a local playlist (`file://`), absolute paths
+//! (`/home/..`, `C:\..`) are local files and relative ones sit beside the playlist.
 //!
 //! HLS playlists (RFC 8216) are stream descriptions, not lists of downloadable media: any
 //! `#EXT-X-` tag (`TARGETDURATION`, `STREAM-INF`, `MEDIA-SEQUENCE`, ...) makes the document
@@ -69,27 +72,31 @@ fn parse_extinf(info: &str) -> (Option<u64>, Option<String>) {
     (dur.filter(|d| d.is_finite() && *d > 0.0).map(|d| d as u64), title)
 }
 
-/// Turns a playlist line into an absolute URL (see module docs).
+/// Turns a playlist line into an absolute URL (see module docs); `None` for a line that is
+/// no usable location.
 pub(crate) fn location_url(line: &str, base: &url::Url) -> Option<String> {
     let line = line.trim();
     if line.is_empty() {
         return None;
     }
+    let local = base.scheme() == "file";
     let b = line.as_bytes();
     let windows_drive =
         b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/');
     if windows_drive {
-        return url::Url::parse(&format!("file:///{}", line.replace('\\', "/"))).ok().map(|u| u.to_string());
+        let file = || url::Url::parse(&format!("file:///{}", line.replace('\\', "/"))).ok();
+        return if local { file().map(|u| u.to_string()) } else { None };
     }
-    if line.starts_with('/') && !line.starts_with("//") {
+    if local && line.starts_with('/') && !line.starts_with("//") {
         let mut u = url::Url::parse("file:///").ok()?;
         u.set_path(line);
         return Some(u.to_string());
     }
-    if let Ok(u) = url::Url::parse(line) {
-        return Some(u.to_string());
+    let url = url::Url::parse(line).or_else(|_| base.join(line)).ok()?;
+    if !local && url.scheme() == "file" {
+        return None;
     }
-    base.join(line).ok().map(|u| u.to_string())
+    Some(url.to_string())
 }
 
 #[cfg(test)]
@@ -103,14 +110,14 @@ mod tests {
     #[test]
     fn extended_m3u() {
         let t = "#EXTM3U\r\n#PLAYLIST:Mix\n\t#EXTINF:-1,A, B\nhttp://x/1.mp3\n\n# c\n#EXTINF:12 tvg-name=\"a,b\",Song\nsub/2.ogg\n/home/u/3 x.mp3\nC:\\Music\\4.mp3\n";
-        let p = parse_m3u(t, &base()).unwrap();
+        let p = parse_m3u(t, &url::Url::parse("file:///home/u/lists/a.m3u").unwrap()).unwrap();
         assert_eq!(p.title.as_deref(), Some("Mix"));
         let urls: Vec<_> = p.items.iter().map(|i| i.enclosure.as_ref().unwrap().url.as_str()).collect();
         assert_eq!(
             urls,
             [
                 "http://x/1.mp3",
-                "http://host.example/lists/sub/2.ogg",
+                "file:///home/u/lists/sub/2.ogg",
                 "file:///home/u/3%20x.mp3",
                 "file:///C:/Music/4.mp3"
             ]
@@ -120,6 +127,25 @@ mod tests {
         assert_eq!(p.items[1].duration_secs, Some(12));
         assert_eq!(p.items[1].title.as_deref(), Some("Song"));
         assert_eq!(p.items[2].title, None);
+    }
+
+    #[test]
+    fn entries_of_a_remote_playlist_resolve_against_its_url_and_never_become_local_paths() {
+        let t = "/media/1.mp3\n2.mp3\n../up/3.mp3\n//cdn.example/4.mp3\nhttps://other.example/5.mp3\n\
+                 C:\\Music\\6.mp3\nfile:///etc/passwd\n?id=7\n";
+        let p = parse_m3u(t, &base()).unwrap();
+        let urls: Vec<_> = p.items.iter().map(|i| i.enclosure.as_ref().unwrap().url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "http://host.example/media/1.mp3",
+                "http://host.example/lists/2.mp3",
+                "http://host.example/up/3.mp3",
+                "http://cdn.example/4.mp3",
+                "https://other.example/5.mp3",
+                "http://host.example/lists/a.m3u?id=7"
+            ]
+        );
     }
 
     #[test]

@@ -90,3 +90,33 @@ async fn a_sync_reads_a_gzip_feed_and_a_dripping_feed_fails_only_its_playlist() 
     let error = failed.last_error.unwrap_or_default();
     assert!(error.contains("no complete document within"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_m3us_relative_entries_download_from_its_host() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let rig = Rig::new();
+    let root_relative = server.add_media("/media/one.mp3", 2_000);
+    let relative = server.add_media("/lists/two.mp3", 3_000);
+    let m3u =
+        "#EXTM3U\n#EXTINF:1,One\n/media/one.mp3\n#EXTINF:2,Two\ntwo.mp3\n#EXTINF:3,Local\nC:\\Music\\x.mp3\n";
+    let list = server.add_feed("/lists/mix.m3u", m3u.as_bytes().to_vec(), "audio/x-mpegurl");
+    let id = rig.add(&list);
+    let (_, status) = rig.run(JobKind::SyncDownload, vec![id]).await;
+    assert_eq!(status, JobStatus::Succeeded);
+    let mut urls: Vec<String> = rig
+        .store
+        .playlist_items(id)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.item.enclosure.map(|enc| enc.url))
+        .collect();
+    urls.sort();
+    let mut expected = vec![root_relative.url.to_string(), relative.url.to_string()];
+    expected.sort();
+    assert_eq!(urls, expected, "no entry became a local path");
+    let mut got: Vec<String> = rig.library_files().into_values().collect();
+    got.sort();
+    let mut want = vec![root_relative.sha256_hex, relative.sha256_hex];
+    want.sort();
+    assert_eq!(got, want, "both entries downloaded from the playlist's host");
+}
