@@ -1,7 +1,9 @@
 //! Where a download's file goes: which library root has room for it.
 //!
 //! The roots are the library, then `Config::overflow_libraries` in order. Before a transfer
-//! the bytes still needed are the item's declared enclosure length minus the bytes of a part
+//! the bytes still needed are the item's declared enclosure length (advice only: a length
+//! above [`ADVISORY_LENGTH_BOUND`], such as RSS `length="99999999999999"`, counts as unknown)
+//! minus the bytes of a part
 //! already on disk (a part is resumed in the root it is in, when that root still has room for
 //! the rest); the first root whose free space ([`crate::download::space::SpaceProbe`]) covers
 //! them is chosen, and with none the item fails with the final class `disk_full`. During the
@@ -15,6 +17,12 @@ use std::path::{Path, PathBuf};
 use super::context::Context;
 use crate::download::space::{choose_root, SpaceProbe};
 use crate::download::{part_path, TransferError};
+
+/// Largest declared enclosure length taken as advice for the space check before a transfer,
+/// in bytes (4 GiB). Feeds declare wrong lengths often, and absurd ones now and then; above
+/// this the length counts as unknown, and the response's `Content-Length`, checked during the
+/// transfer, decides.
+pub(super) const ADVISORY_LENGTH_BOUND: u64 = 4 * 1024 * 1024 * 1024;
 
 /// The library roots in order: the library, then the overflow roots.
 pub(super) fn roots(cx: &Context) -> Vec<PathBuf> {
@@ -37,7 +45,7 @@ pub(super) fn initial_root(
     rel: &str,
     declared: Option<u64>,
 ) -> Result<usize, TransferError> {
-    let declared = declared.unwrap_or(0);
+    let declared = declared.filter(|&d| d <= ADVISORY_LENGTH_BOUND).unwrap_or(0);
     if let Some((i, part)) = roots.iter().enumerate().find_map(|(i, r)| part_len(r, rel).map(|p| (i, p))) {
         if probe.available(&roots[i]).is_ok_and(|free| free >= declared.saturating_sub(part)) {
             return Ok(i);

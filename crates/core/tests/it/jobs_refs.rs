@@ -189,6 +189,26 @@ async fn a_full_library_overflows_to_the_next_root_or_fails_as_disk_full() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_absurd_declared_length_is_advice_and_the_real_content_length_decides() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let rig = Rig::new();
+    let media = server.add_media("/absurd.mp3", 50_000);
+    let xml = format!(
+        "<rss version=\"2.0\"><channel><title>A</title><item><title>one</title><guid>a1</guid>\
+         <enclosure url=\"{}\" length=\"99999999999999\" type=\"audio/mpeg\"/></item></channel></rss>",
+        media.url
+    );
+    let p = rig.add(&server.add_feed("/absurd.xml", xml.into_bytes(), "application/rss+xml"));
+    // 10 MB free: far less than the declared 100 TB, plenty for the real 50 kB
+    let small: Arc<dyn SpaceProbe> = Arc::new(FakeSpace([(rig.library(), 10_000_000)].into()));
+    let engine = rig.engine().with_space_probe(small);
+    let job = engine.enqueue(JobKind::SyncDownload, vec![p]).await.unwrap();
+    assert_eq!(engine.run_queued().await.unwrap(), vec![(job, JobStatus::Succeeded)]);
+    let files: Vec<String> = rig.library_files().into_values().collect();
+    assert_eq!(files, [media.sha256_hex]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_response_larger_than_declared_never_leaves_a_file_under_its_final_name() {
     let server = TestServer::start(ServerConfig::default()).await.unwrap();
     let rig = Rig::new();
