@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod download;
+pub mod error_chain;
 pub mod export;
 pub mod jobs;
 pub mod store;

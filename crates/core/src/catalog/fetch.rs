@@ -46,8 +46,9 @@ pub enum FetchError {
         /// The HTTP status code.
         status: u16,
     },
-    /// Connection, TLS or timeout failure (transient).
-    #[error("cannot fetch: {0}")]
+    /// Connection, TLS or timeout failure (transient); shown with its causes (connection
+    /// refused, DNS name not found, certificate invalid...).
+    #[error("cannot fetch: {}", crate::error_chain::Chain(.0))]
     Http(#[from] reqwest::Error),
     /// Nothing arrived (response head or body bytes) for this long (transient).
     #[error("stalled: nothing received for {0:?}")]

@@ -40,7 +40,7 @@ pub enum TransferError {
     },
     /// The request failed (connect, reset, TLS, body read). Transient, except too many
     /// redirects (expected) and a request that could not be built (bug).
-    #[error("HTTP request failed: {0}")]
+    #[error("HTTP request failed: {}", crate::error_chain::Chain(.0))]
     Http(#[from] reqwest::Error),
     /// No response headers within `connect_timeout + stall_timeout`. Transient.
     #[error("no response within {after:?}")]
@@ -79,7 +79,10 @@ pub enum TransferError {
     /// The body ended early (connection closed, short body) or the size differs from the
     /// announced total, in bytes. Transient; a short part is kept for a resume, an overlong
     /// one is deleted.
-    #[error("incomplete transfer: expected {expected} bytes, got {got}")]
+    #[error(
+        "incomplete transfer: expected {expected} bytes, got {got}{}",
+        cause.as_ref().map(|c| format!(" ({})", crate::error_chain::Chain(c))).unwrap_or_default()
+    )]
     Incomplete {
         /// Expected final size in bytes.
         expected: u64,

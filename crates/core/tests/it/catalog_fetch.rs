@@ -120,3 +120,31 @@ async fn a_remote_m3us_relative_entries_download_from_its_host() {
     want.sort();
     assert_eq!(got, want, "both entries downloaded from the playlist's host");
 }
+
+#[tokio::test]
+async fn errors_say_why_a_connection_failed() {
+    // a loopback port nothing listens on
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = url::Url::parse(&format!("http://127.0.0.1:{port}/feed.rss")).unwrap();
+    let err = fetch_document_with(&build_document_client("t"), &url, &limits()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("cannot fetch: error sending request"), "{text}");
+    assert!(text.contains("Connection refused"), "the cause is named: {text}");
+    let client = catalog_sync_core::download::build_client("t");
+    let dir = tempfile::tempdir().unwrap();
+    let opts = catalog_sync_core::download::TransferOptions { max_attempts: 1, ..Default::default() };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let failure = catalog_sync_core::download::fetch_to_file_attempts(
+        &client,
+        &url,
+        &dir.path().join("x.mp3"),
+        &opts,
+        &|_| {},
+        &cancel,
+    )
+    .await
+    .unwrap_err();
+    let text = failure.to_string();
+    assert!(text.starts_with("attempt 1/1, transient: HTTP request failed"), "{text}");
+    assert!(text.contains("Connection refused"), "the cause is named: {text}");
+}

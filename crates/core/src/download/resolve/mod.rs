@@ -131,7 +131,7 @@ pub struct Found {
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// The request failed (connect, reset, timeout). Transient.
-    #[error("request failed: {0}")]
+    #[error("request failed: {}", crate::error_chain::Chain(.0))]
     Http(#[from] reqwest::Error),
     /// An error status. Transient for 408, 429 and 5xx.
     #[error("HTTP {status} from {url}")]
