@@ -1,6 +1,6 @@
 //! Integration tests of per-path behaviours (redirects, content codings), conditional GETs and
-//! the drip fault, over real HTTP with reqwest (built without decompression, so the bytes seen
-//! are the bytes sent).
+//! the drip fault, over real HTTP with reqwest, its decoders off (the workspace turns them on
+//! for reqwest elsewhere), so the bytes seen are the bytes sent.
 
 use std::io::Read;
 
@@ -9,6 +9,11 @@ use reqwest::header;
 
 async fn server() -> TestServer {
     TestServer::start(ServerConfig::default()).await.expect("server starts")
+}
+
+/// A client that neither asks for nor decodes content codings.
+fn raw() -> reqwest::Client {
+    reqwest::Client::builder().no_gzip().no_brotli().no_deflate().build().unwrap()
 }
 
 fn no_redirects() -> reqwest::Client {
@@ -38,15 +43,15 @@ async fn redirects_answer_their_status_and_location() {
         assert_eq!(resp.headers()[header::LOCATION], "/new.rss");
     }
     // a client that follows lands on the new body; clearing the behaviour restores a 404
-    let followed = reqwest::get(s.url("/old-301.rss")).await.unwrap();
+    let followed = raw().get(s.url("/old-301.rss")).send().await.unwrap();
     assert_eq!(followed.url().path(), "/new.rss");
     assert_eq!(followed.bytes().await.unwrap().as_ref(), b"<rss/>");
     s.clear_behaviour("/old-301.rss");
-    assert_eq!(reqwest::get(s.url("/old-301.rss")).await.unwrap().status(), 404);
+    assert_eq!(raw().get(s.url("/old-301.rss")).send().await.unwrap().status(), 404);
     // a redirect loop is just two redirects pointing at each other
     s.set_behaviour("/a", Behaviour::Redirect { status: 301, location: "/b".into() });
     s.set_behaviour("/b", Behaviour::Redirect { status: 301, location: "/a".into() });
-    assert!(reqwest::get(s.url("/a")).await.is_err(), "a loop ends in a redirect error");
+    assert!(raw().get(s.url("/a")).send().await.is_err(), "a loop ends in a redirect error");
 }
 
 #[tokio::test]
@@ -55,12 +60,8 @@ async fn forced_codings_encode_even_when_identity_was_asked() {
     let media = s.add_media("/show/1.mp3", 100_000);
     for coding in [Coding::Gzip, Coding::Deflate, Coding::Brotli] {
         s.set_behaviour("/show/1.mp3", Behaviour::Encode { coding, forced: true });
-        let resp = reqwest::Client::new()
-            .get(media.url.clone())
-            .header(header::ACCEPT_ENCODING, "identity")
-            .send()
-            .await
-            .unwrap();
+        let resp =
+            raw().get(media.url.clone()).header(header::ACCEPT_ENCODING, "identity").send().await.unwrap();
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()[header::CONTENT_ENCODING], coding.token());
         let len: usize = resp.headers()[header::CONTENT_LENGTH].to_str().unwrap().parse().unwrap();
@@ -82,12 +83,12 @@ async fn negotiated_coding_applies_only_when_accepted_and_ranges_count_encoded_b
     let body = b"<rss><channel><title>x</title></channel></rss>".repeat(100);
     let url = s.add_feed("/feed.xml", body.clone(), "application/rss+xml");
     s.set_behaviour("/feed.xml", Behaviour::Encode { coding: Coding::Gzip, forced: false });
-    let plain = reqwest::get(url.clone()).await.unwrap();
+    let plain = raw().get(url.clone()).send().await.unwrap();
     assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
     let plain_etag = plain.headers()[header::ETAG].clone();
     assert_eq!(plain.bytes().await.unwrap().as_ref(), &body[..]);
 
-    let client = reqwest::Client::new();
+    let client = raw();
     let gz = client.get(url.clone()).header(header::ACCEPT_ENCODING, "gzip").send().await.unwrap();
     assert_eq!(gz.headers()[header::CONTENT_ENCODING], "gzip");
     assert_ne!(gz.headers()[header::ETAG], plain_etag, "the encoded representation has its own ETag");
@@ -111,10 +112,10 @@ async fn negotiated_coding_applies_only_when_accepted_and_ranges_count_encoded_b
 async fn conditional_gets_get_304_until_the_body_changes() {
     let s = server().await;
     let url = s.add_feed("/feed.xml", b"<rss>v1</rss>".to_vec(), "application/rss+xml");
-    let first = reqwest::get(url.clone()).await.unwrap();
+    let first = raw().get(url.clone()).send().await.unwrap();
     let etag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
     let last_modified = first.headers()[header::LAST_MODIFIED].to_str().unwrap().to_owned();
-    let client = reqwest::Client::new();
+    let client = raw();
     let by_etag = client.get(url.clone()).header(header::IF_NONE_MATCH, &etag).send().await.unwrap();
     assert_eq!(by_etag.status(), 304);
     assert!(by_etag.bytes().await.unwrap().is_empty());
@@ -149,12 +150,12 @@ async fn drip_sends_the_body_one_byte_per_interval() {
     let url = s.add_feed("/slow.rss", body.to_vec(), "application/rss+xml");
     s.set_fault("/slow.rss", Fault::Drip { interval_ms: 20 }, Some(1));
     let started = std::time::Instant::now();
-    let resp = reqwest::get(url.clone()).await.unwrap();
+    let resp = raw().get(url.clone()).send().await.unwrap();
     assert_eq!(resp.headers()[header::CONTENT_LENGTH], "14");
     assert_eq!(resp.bytes().await.unwrap().as_ref(), body);
     // a lower bound only (sleeps never end early): one pause before each of the 14 bytes
     assert!(started.elapsed() >= std::time::Duration::from_millis(14 * 20), "{:?}", started.elapsed());
     // the fault was for one request only
-    assert_eq!(reqwest::get(url).await.unwrap().bytes().await.unwrap().as_ref(), body);
+    assert_eq!(raw().get(url).send().await.unwrap().bytes().await.unwrap().as_ref(), body);
     assert_eq!(s.stats().requests_for("/slow.rss"), 2);
 }
