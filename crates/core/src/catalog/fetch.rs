@@ -5,6 +5,16 @@
 //! then never stalls, so [`FetchError::DeadlineExceeded`] ends it, transient) and a size cap
 //! ([`FetchError::TooLarge`], final).
 //!
+//! Redirects are followed here, not by the client, so that a fetch knows how it got where it
+//! did ([`Fetched::moved_to`]): the URL reached through permanent redirects only (`301`, `308`;
+//! RFC 9110 §15.4.2, §15.4.9) from the start is where the feed now lives, and the caller stores
+//! it; a `302`, `303` or `307` on the way ends that run, since it says nothing about the future.
+//! At most [`MAX_REDIRECTS`] hops; a URL seen twice is [`FetchError::RedirectLoop`].
+//!
+//! A refresh can be conditional (RFC 9110 §13.1): [`fetch_document_conditional`] sends the
+//! `ETag` as `If-None-Match` and the `Last-Modified` as `If-Modified-Since` from the last
+//! fetch, and a `304 Not Modified` comes back as [`Fetched::not_modified`] with no body.
+//!
 //! The document client ([`build_document_client`]) asks for and decodes `gzip`, `deflate` and
 //! `br` (RFC 9110 §8.4) through reqwest's own decoders, and decodes a compressed body the
 //! server sent unasked too. Media goes through `download::build_client`, which never decodes:
@@ -72,6 +82,46 @@ pub enum FetchError {
     /// Only http, https and file URLs are fetched.
     #[error("unsupported URL scheme {0}")]
     Scheme(String),
+    /// A redirect led back to a URL already visited in this fetch (final).
+    #[error("redirect loop: {0} again")]
+    RedirectLoop(String),
+    /// More than [`MAX_REDIRECTS`] redirects (final).
+    #[error("more than {MAX_REDIRECTS} redirects")]
+    TooManyRedirects,
+    /// A redirect without a usable `Location` (final).
+    #[error("HTTP {status} without a usable Location")]
+    BadRedirect {
+        /// The redirect status.
+        status: u16,
+    },
+}
+
+/// Most redirects one document fetch follows.
+pub const MAX_REDIRECTS: usize = 10;
+
+/// The validators of a fetched document (RFC 9110 §8.8), sent back on the next refresh.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// The `ETag`, verbatim (weak ones included: `If-None-Match` compares weakly).
+    pub etag: Option<String>,
+    /// The `Last-Modified`, verbatim.
+    pub last_modified: Option<String>,
+}
+
+/// A fetched document and how it was reached.
+#[derive(Debug, Clone, Default)]
+pub struct Fetched {
+    /// The body (empty when [`Fetched::not_modified`]).
+    pub body: Vec<u8>,
+    /// The URL the body came from (relative links in the document resolve against it).
+    pub final_url: Option<Url>,
+    /// The URL reached through permanent redirects (`301`/`308`) only, when it differs from the
+    /// URL asked: where the document now lives.
+    pub moved_to: Option<Url>,
+    /// The server answered `304 Not Modified` to the conditional request.
+    pub not_modified: bool,
+    /// The response's validators, for the next conditional refresh.
+    pub validators: Validators,
 }
 
 impl FetchError {
@@ -90,7 +140,8 @@ impl FetchError {
 pub fn build_document_client(user_agent: &str) -> reqwest::Client {
     reqwest::Client::builder()
         .user_agent(user_agent)
-        .redirect(reqwest::redirect::Policy::limited(10))
+        // followed by fetch_document_conditional, which needs to see each hop
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(15))
         .tcp_keepalive(Duration::from_secs(60))
         .gzip(true)
@@ -114,47 +165,111 @@ pub async fn fetch_document_with(
     url: &Url,
     limits: &DocumentLimits,
 ) -> Result<(Vec<u8>, Url), FetchError> {
-    let too_large = |len: usize| len as u64 > limits.max_bytes;
+    let fetched = fetch_document_conditional(client, url, limits, &Validators::default()).await?;
+    Ok((fetched.body, fetched.final_url.unwrap_or_else(|| url.clone())))
+}
+
+/// Fetches `url` within `limits`, following redirects itself and sending `known` validators
+/// as a conditional request (module docs). `file://` URLs are read from disk. Errors:
+/// [`FetchError`].
+pub async fn fetch_document_conditional(
+    client: &reqwest::Client,
+    url: &Url,
+    limits: &DocumentLimits,
+    known: &Validators,
+) -> Result<Fetched, FetchError> {
     match url.scheme() {
         "file" => {
             let path = url.to_file_path().map_err(|_| FetchError::Scheme(url.to_string()))?;
-            let bytes = tokio::fs::read(&path)
+            let body = tokio::fs::read(&path)
                 .await
                 .map_err(|source| FetchError::File { path: path.display().to_string(), source })?;
-            if too_large(bytes.len()) {
+            if body.len() as u64 > limits.max_bytes {
                 return Err(FetchError::TooLarge(limits.max_bytes));
             }
-            Ok((bytes, url.clone()))
+            Ok(Fetched { body, final_url: Some(url.clone()), ..Fetched::default() })
         }
-        "http" | "https" => {
-            let stall = limits.stall;
-            let fetch = async {
-                let mut resp = tokio::time::timeout(stall, client.get(url.clone()).send())
-                    .await
-                    .map_err(|_| FetchError::Stalled(stall))??;
-                let status = resp.status();
-                if !status.is_success() {
-                    return Err(FetchError::Status { status: status.as_u16() });
-                }
-                let final_url = resp.url().clone();
-                let mut body = Vec::new();
-                while let Some(chunk) = tokio::time::timeout(stall, resp.chunk())
-                    .await
-                    .map_err(|_| FetchError::Stalled(stall))??
-                {
-                    if too_large(body.len() + chunk.len()) {
-                        return Err(FetchError::TooLarge(limits.max_bytes));
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok((body, final_url))
-            };
-            tokio::time::timeout(limits.deadline, fetch)
-                .await
-                .map_err(|_| FetchError::DeadlineExceeded(limits.deadline))?
-        }
+        "http" | "https" => tokio::time::timeout(limits.deadline, fetch_http(client, url, limits, known))
+            .await
+            .map_err(|_| FetchError::DeadlineExceeded(limits.deadline))?,
         other => Err(FetchError::Scheme(other.to_string())),
     }
+}
+
+async fn fetch_http(
+    client: &reqwest::Client,
+    url: &Url,
+    limits: &DocumentLimits,
+    known: &Validators,
+) -> Result<Fetched, FetchError> {
+    use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION};
+    let stall = limits.stall;
+    let mut current = url.clone();
+    let mut seen = vec![url.clone()];
+    let mut permanent = Some(url.clone());
+    let mut resp = loop {
+        let mut request = client.get(current.clone());
+        if let Some(etag) = &known.etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        if let Some(date) = &known.last_modified {
+            request = request.header(IF_MODIFIED_SINCE, date);
+        }
+        let resp =
+            tokio::time::timeout(stall, request.send()).await.map_err(|_| FetchError::Stalled(stall))??;
+        let status = resp.status();
+        if !status.is_redirection() || status == reqwest::StatusCode::NOT_MODIFIED {
+            break resp;
+        }
+        let next = resp
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| current.join(l.trim()).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or(FetchError::BadRedirect { status: status.as_u16() })?;
+        if seen.contains(&next) {
+            return Err(FetchError::RedirectLoop(next.to_string()));
+        }
+        if seen.len() > MAX_REDIRECTS {
+            return Err(FetchError::TooManyRedirects);
+        }
+        let is_permanent = matches!(status.as_u16(), 301 | 308);
+        permanent = permanent.filter(|_| is_permanent).map(|_| next.clone());
+        seen.push(next.clone());
+        current = next;
+    };
+    let moved_to = permanent.filter(|p| p != url);
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let validators = Validators { etag: header(ETAG), last_modified: header(LAST_MODIFIED) };
+    let status = resp.status();
+    if status == reqwest::StatusCode::NOT_MODIFIED {
+        return Ok(Fetched {
+            final_url: Some(current),
+            moved_to,
+            not_modified: true,
+            validators,
+            ..Fetched::default()
+        });
+    }
+    if !status.is_success() {
+        return Err(FetchError::Status { status: status.as_u16() });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) =
+        tokio::time::timeout(stall, resp.chunk()).await.map_err(|_| FetchError::Stalled(stall))??
+    {
+        if (body.len() + chunk.len()) as u64 > limits.max_bytes {
+            return Err(FetchError::TooLarge(limits.max_bytes));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Fetched { body, final_url: Some(current), moved_to, not_modified: false, validators })
 }
 
 /// Turns what a user typed (a URL or a local path) into a URL; local paths become absolute

@@ -4,6 +4,9 @@
 //! reason on the playlist; the other playlists go on. Up to `parallel_syncs` run at once.
 //! A pause stops claiming; playlists being fetched finish. A fetch uses the transfer settings:
 //! the `stall_timeout_ms` window, and up to `max_attempts` attempts for transient failures.
+//! A refresh is conditional: a `304 Not Modified` is reported "unchanged" with no parse and no
+//! write but the sync time. A feed that moved (permanent redirect, `itunes:new-feed-url`) is
+//! stored under its new URL, the old one kept, the move noted in the work item's line.
 
 use tokio::task::JoinSet;
 
@@ -12,7 +15,7 @@ use super::error::EngineError;
 use super::events::Event;
 use std::time::Duration;
 
-use crate::catalog::fetch::fetch_document_with;
+use crate::catalog::fetch::{fetch_document_conditional, Fetched, Validators};
 use crate::catalog::{parse_document, Document};
 use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind};
@@ -47,33 +50,33 @@ pub(super) async fn run(
 
 async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), EngineError> {
     let job = ctx.job;
-    let row = cx.blocking(move |s| s.playlist(id)).await?;
-    let outcome = async {
-        let url = url::Url::parse(&row.url).map_err(|e| format!("invalid URL: {e}"))?;
-        let (bytes, final_url) = fetch_with_retries(cx, ctx, &url).await?;
-        match parse_document(&bytes, &final_url).map_err(|e| e.to_string())? {
-            Document::Playlist(doc) => Ok(doc),
-            Document::Subscriptions(subs) => Err(format!(
-                "an OPML subscription list of {} feeds, not a playlist; add it with `catalog-sync import`",
-                subs.len()
-            )),
-        }
-    }
-    .await;
+    let (row, state) = cx.blocking(move |s| Ok((s.playlist(id)?, s.fetch_state(id)?))).await?;
+    let known = Validators { etag: state.etag.clone(), last_modified: state.last_modified.clone() };
+    let outcome = fetch_and_parse(cx, ctx, id, &row.url, &known).await;
     let now = cx.now();
     match outcome {
-        Ok(doc) => {
+        Ok(Synced::Unchanged { notes }) => {
+            let line = with_notes("unchanged (304 Not Modified)".to_string(), &notes);
+            cx.blocking(move |s| {
+                s.record_unchanged(id, now)?;
+                s.finish_stage_item(job, stage, id, WorkEnd::done(line), now)
+            })
+            .await?;
+            let title = row.display_title().to_string();
+            cx.emit(Event::PlaylistSynced { job, playlist: id, title, new_items: 0, total: row.item_count });
+        }
+        Ok(Synced::Parsed { doc, validators, notes }) => {
             let title = doc.title.clone().unwrap_or_else(|| row.display_title().to_string());
             let out = cx
                 .blocking(move |s| {
                     let out = s.apply_sync(id, &doc, now)?;
-                    s.finish_stage_item(
-                        job,
-                        stage,
+                    s.set_fetch_validators(
                         id,
-                        WorkEnd::done(format!("{} new of {}", out.new_items.len(), out.total)),
-                        now,
+                        validators.etag.as_deref(),
+                        validators.last_modified.as_deref(),
                     )?;
+                    let line = format!("{} new of {}", out.new_items.len(), out.total);
+                    s.finish_stage_item(job, stage, id, WorkEnd::done(with_notes(line, &notes)), now)?;
                     Ok(out)
                 })
                 .await?;
@@ -100,6 +103,94 @@ async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), 
     Ok(())
 }
 
+/// What a fetch of a playlist's document came to.
+enum Synced {
+    /// `304 Not Modified`: nothing to parse or write.
+    Unchanged { notes: Vec<String> },
+    /// A document to apply, with the validators of the response it came in.
+    Parsed { doc: Box<crate::catalog::ParsedPlaylist>, validators: Validators, notes: Vec<String> },
+}
+
+/// `line`, then each note after `; `.
+fn with_notes(mut line: String, notes: &[String]) -> String {
+    for note in notes {
+        line.push_str("; ");
+        line.push_str(note);
+    }
+    line
+}
+
+/// Fetches playlist `id` from `url` (conditionally, with `known` validators) and parses it.
+/// Where the feed moved, the stored URL follows, with a note for the log: a permanent redirect
+/// (`301`/`308`, RFC 9110 §15.4.2) at once, and `itunes:new-feed-url` (Apple's podcast spec)
+/// once the new URL was fetched and read as a playlist. A temporary redirect (`302`/`307`)
+/// changes nothing. A move the store refuses (the URL belongs to another playlist, or the
+/// playlist lived there before: a loop) is noted and not followed.
+async fn fetch_and_parse(
+    cx: &Context,
+    ctx: &JobCtx,
+    id: u64,
+    stored_url: &str,
+    known: &Validators,
+) -> Result<Synced, String> {
+    let url = url::Url::parse(stored_url).map_err(|e| format!("invalid URL: {e}"))?;
+    let mut notes = Vec::new();
+    let fetched = fetch_with_retries(cx, ctx, &url, known).await?;
+    if let Some(to) = &fetched.moved_to {
+        notes.push(move_to(cx, id, to.as_str(), "permanent redirect").await);
+    }
+    if fetched.not_modified {
+        return Ok(Synced::Unchanged { notes });
+    }
+    let final_url = fetched.final_url.clone().unwrap_or(url);
+    let doc = parse_playlist(&fetched.body, &final_url)?;
+    let announced = doc.new_feed_url.as_deref().and_then(|u| url::Url::parse(u).ok());
+    if let Some(new_url) = announced.filter(|u| matches!(u.scheme(), "http" | "https") && *u != final_url) {
+        let elsewhere = async {
+            let moved = fetch_with_retries(cx, ctx, &new_url, &Validators::default()).await?;
+            let url = moved.final_url.clone().unwrap_or_else(|| new_url.clone());
+            Ok::<_, String>((parse_playlist(&moved.body, &url)?, moved.validators))
+        };
+        match elsewhere.await {
+            Ok((new_doc, validators)) => {
+                let note = move_to(cx, id, new_url.as_str(), "itunes:new-feed-url").await;
+                let followed = note.starts_with("moved");
+                notes.push(note);
+                if followed {
+                    return Ok(Synced::Parsed { doc: Box::new(new_doc), validators, notes });
+                }
+            }
+            Err(e) => notes.push(format!("itunes:new-feed-url {new_url} not followed: {e}")),
+        }
+    }
+    Ok(Synced::Parsed { doc: Box::new(doc), validators: fetched.validators, notes })
+}
+
+/// Moves playlist `id` to `to` in the store; returns the note for the log.
+async fn move_to(cx: &Context, id: u64, to: &str, why: &'static str) -> String {
+    let (target, now) = (to.to_owned(), cx.now());
+    match cx.blocking(move |s| Ok(s.move_playlist(id, &target, why, now))).await {
+        Ok(Ok(true)) => {
+            tracing::info!(playlist = id, to, why, "playlist moved");
+            format!("moved to {to} ({why})")
+        }
+        Ok(Ok(false)) => format!("already at {to}"),
+        Ok(Err(e)) => format!("not moved to {to} ({why}): {e}"),
+        Err(e) => format!("not moved to {to} ({why}): {e}"),
+    }
+}
+
+/// Parses a fetched document as a playlist; an OPML list is refused with a hint.
+fn parse_playlist(bytes: &[u8], url: &url::Url) -> Result<crate::catalog::ParsedPlaylist, String> {
+    match parse_document(bytes, url).map_err(|e| e.to_string())? {
+        Document::Playlist(doc) => Ok(doc),
+        Document::Subscriptions(subs) => Err(format!(
+            "an OPML subscription list of {} feeds, not a playlist; add it with `catalog-sync import`",
+            subs.len()
+        )),
+    }
+}
+
 /// Fetches a playlist document within the configured limits (stall window `stall_timeout_ms`,
 /// `document_deadline_ms`, `document_max_bytes`), with up to `max_attempts` attempts for transient failures (5xx, 429,
 /// resets, short bodies, stalls), `k * retry_backoff_ms` apart; a cancel ends it at once.
@@ -108,13 +199,14 @@ async fn fetch_with_retries(
     cx: &Context,
     ctx: &JobCtx,
     url: &url::Url,
-) -> Result<(Vec<u8>, url::Url), String> {
+    known: &Validators,
+) -> Result<Fetched, String> {
     let c = cx.config();
     let (limits, max_attempts) = (c.document_limits(), c.max_attempts.max(1));
     let mut attempt = 1;
     loop {
         let result = tokio::select! {
-            r = fetch_document_with(&cx.documents, url, &limits) => r,
+            r = fetch_document_conditional(&cx.documents, url, &limits, known) => r,
             _ = ctx.abort.cancelled() => return Err("cancelled".to_string()),
         };
         match result {

@@ -304,3 +304,33 @@ pub struct EnclosureReplaced {
 impl RowType for EnclosureReplaced {
     const NAME: &'static str = "EnclosureReplaced_v1";
 }
+
+/// What the last fetches of a playlist's document left for the next one: the validators of the
+/// last document applied (sent back as a conditional request, RFC 9110 §13.1) and the URLs the
+/// playlist had before it moved (a `301`/`308`, or `itunes:new-feed-url`), oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchStateRow {
+    /// `ETag` of the last document applied.
+    pub etag: Option<String>,
+    /// `Last-Modified` of the last document applied.
+    pub last_modified: Option<String>,
+    /// Earlier URLs of the playlist, oldest first.
+    pub moves: Vec<UrlMove>,
+}
+
+impl RowType for FetchStateRow {
+    const NAME: &'static str = "FetchStateRow_v1";
+}
+
+/// One move of a playlist's URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlMove {
+    /// The URL before the move.
+    pub from: String,
+    /// The URL after it.
+    pub to: String,
+    /// Why: `HTTP 301`, `HTTP 308` or `itunes:new-feed-url`.
+    pub why: String,
+    /// When (Unix ms).
+    pub at_ms: i64,
+}

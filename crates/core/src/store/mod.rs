@@ -37,6 +37,7 @@ use std::sync::Arc;
 pub use commands::{apply_command, CommandRow, JobCommand};
 pub use job_log::{JobLogRow, LogKind};
 pub use jobs::StageCounts;
+pub use layouts::{FetchStateRow, UrlMove};
 pub use resolutions::EnclosureReplaced;
 pub use rows::*;
 pub use runs::{run_id, ErrorClass, RunOutcome, RunRow, StepOutcome, StepRow, TypedError};

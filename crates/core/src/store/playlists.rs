@@ -4,7 +4,7 @@
 
 use redb::ReadableTable;
 
-use super::{next_id, tables, PlaylistRow, Result, Store, StoreError};
+use super::{next_id, tables, FetchStateRow, PlaylistRow, Result, Store, StoreError, UrlMove};
 
 /// What [`Store::add_playlist`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,18 +109,101 @@ impl Store {
         }
     }
 
-    /// Records a failed sync of playlist `id`: the error text and the time; items are kept.
-    pub fn record_sync_error(&self, id: u64, error: &str, now_ms: i64) -> Result<()> {
+    /// What the last fetches of playlist `id` left (default when none).
+    pub fn fetch_state(&self, id: u64) -> Result<FetchStateRow> {
+        self.read(|tx| {
+            let t = tx.open_table(tables::PLAYLIST_ID_TO_FETCH_STATE)?;
+            Ok(t.get(id)?.map(|g| g.value()).unwrap_or_default())
+        })
+    }
+
+    /// Stores the validators of the document just applied to playlist `id`, for the next
+    /// conditional refresh. Call after the document is applied: validators must never speak
+    /// for a document the catalog does not hold.
+    pub fn set_fetch_validators(
+        &self,
+        id: u64,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let mut t = tx.open_table(tables::PLAYLIST_ID_TO_FETCH_STATE)?;
+            let mut state = t.get(id)?.map(|g| g.value()).unwrap_or_default();
+            state.etag = etag.map(str::to_owned);
+            state.last_modified = last_modified.map(str::to_owned);
+            t.insert(id, state)?;
+            Ok(())
+        })
+    }
+
+    /// Records an unchanged refresh of playlist `id` (a `304 Not Modified`): the time, and no
+    /// error; nothing else is written.
+    pub fn record_unchanged(&self, id: u64, now_ms: i64) -> Result<()> {
+        self.update_playlist(id, |row| {
+            row.last_sync_ms = Some(now_ms);
+            row.last_error = None;
+        })
+    }
+
+    /// Moves playlist `id` to `to` (its document moved: `why` is `HTTP 301`, `HTTP 308` or
+    /// `itunes:new-feed-url`), keeping the old URL in its fetch state and dropping the old
+    /// validators, in one transaction. Returns `false` and changes nothing when `to` is the
+    /// playlist's URL already. Errors: [`StoreError::Conflict`] when another playlist has
+    /// that URL, or when the playlist lived at `to` before (a move back and forth).
+    pub fn move_playlist(&self, id: u64, to: &str, why: &str, now_ms: i64) -> Result<bool> {
+        self.write(|tx| {
+            let mut rows = tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
+            let mut row = rows
+                .get(id)?
+                .map(|g| g.value())
+                .ok_or_else(|| StoreError::NotFound { what: "playlist", id: id.to_string() })?;
+            if row.url == to {
+                return Ok(false);
+            }
+            let mut by_url = tx.open_table(tables::PLAYLIST_URL_TO_ID)?;
+            if let Some(other) = by_url.get(to)?.map(|g| g.value()) {
+                return Err(StoreError::Conflict(format!("{to} is the URL of playlist {other} already")));
+            }
+            let mut states = tx.open_table(tables::PLAYLIST_ID_TO_FETCH_STATE)?;
+            let mut state = states.get(id)?.map(|g| g.value()).unwrap_or_default();
+            if state.moves.iter().any(|m| m.from == to) {
+                return Err(StoreError::Conflict(format!("{to} moved here before: a redirect loop")));
+            }
+            by_url.remove(row.url.as_str())?;
+            by_url.insert(to, id)?;
+            state.moves.push(UrlMove {
+                from: row.url.clone(),
+                to: to.to_owned(),
+                why: why.to_owned(),
+                at_ms: now_ms,
+            });
+            state.etag = None;
+            state.last_modified = None;
+            states.insert(id, state)?;
+            row.url = to.to_owned();
+            rows.insert(id, row)?;
+            Ok(true)
+        })
+    }
+
+    fn update_playlist(&self, id: u64, change: impl FnOnce(&mut PlaylistRow)) -> Result<()> {
         self.write(|tx| {
             let mut t = tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
             let mut row = t
                 .get(id)?
                 .map(|g| g.value())
                 .ok_or_else(|| StoreError::NotFound { what: "playlist", id: id.to_string() })?;
-            row.last_sync_ms = Some(now_ms);
-            row.last_error = Some(error.to_string());
+            change(&mut row);
             t.insert(id, row)?;
             Ok(())
+        })
+    }
+
+    /// Records a failed sync of playlist `id`: the error text and the time; items are kept.
+    pub fn record_sync_error(&self, id: u64, error: &str, now_ms: i64) -> Result<()> {
+        self.update_playlist(id, |row| {
+            row.last_sync_ms = Some(now_ms);
+            row.last_error = Some(error.to_string());
         })
     }
 }

@@ -6,12 +6,12 @@
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1, v1_to_v2];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1, v1_to_v2, v2_to_v3];
 
 fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -52,6 +52,12 @@ fn v1_to_v2(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::HOLDER_ITEM_INDEX)?;
     tx.open_table(tables::PLAYLIST_WANTED)?;
     tx.open_table(tables::ITEM_ID_TO_FILE_ROOT)?;
+    Ok(())
+}
+
+/// Version 3: each playlist's fetch state (validators for conditional refreshes, earlier URLs).
+fn v2_to_v3(tx: &redb::WriteTransaction) -> Result<()> {
+    tx.open_table(tables::PLAYLIST_ID_TO_FETCH_STATE)?;
     Ok(())
 }
 

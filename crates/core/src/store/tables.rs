@@ -7,7 +7,9 @@ use redb::TableDefinition;
 
 use super::codec::Row;
 use super::failures::DownloadFailed;
-use super::layouts::{CollectionRow, CommandRow, EnclosureReplaced, JobLogRow, RunRow, WorkerRow};
+use super::layouts::{
+    CollectionRow, CommandRow, EnclosureReplaced, FetchStateRow, JobLogRow, RunRow, WorkerRow,
+};
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
 /// Store-wide counters and the schema version: `"schema_version"`, `"next_playlist_id"`,
@@ -19,6 +21,11 @@ pub const PLAYLIST_ID_TO_PLAYLIST: TableDefinition<u64, Row<PlaylistRow>> =
     TableDefinition::new("playlist_id_to_playlist_v1");
 /// Playlist URL (as added, normalized by `url::Url`) -> playlist id. Unique.
 pub const PLAYLIST_URL_TO_ID: TableDefinition<&str, u64> = TableDefinition::new("playlist_url_to_id_v1");
+
+/// Playlist id -> what the last fetches left for the next one: validators for a conditional
+/// refresh and the playlist's earlier URLs (schema 3).
+pub const PLAYLIST_ID_TO_FETCH_STATE: TableDefinition<u64, Row<FetchStateRow>> =
+    TableDefinition::new("playlist_id_to_fetch_state_v1");
 
 /// Item id -> item row.
 pub const ITEM_ID_TO_ITEM: TableDefinition<u64, Row<ItemRow>> = TableDefinition::new("item_id_to_item_v1");

@@ -21,6 +21,7 @@ mod jobs_engine;
 mod jobs_reaper;
 mod jobs_refs;
 mod jobs_scheduler;
+mod jobs_sync_moves;
 mod resolve_agent;
 mod resolve_cascade;
 mod resolve_common;
