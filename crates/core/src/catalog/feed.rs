@@ -98,6 +98,7 @@ fn convert(feed: Feed, extras: FeedExtras, base: &url::Url) -> ParsedPlaylist {
         podcast_guid: extras.podcast_guid,
         new_feed_url: extras.new_feed_url,
         items,
+        warnings: Vec::new(),
     }
 }
 
