@@ -11,6 +11,7 @@
 //! `audio/*` or `video/*` type wins, else the first. Declared length 0 is "unknown" (`None`).
 
 use super::model::{Enclosure, ParsedItem, ParsedPlaylist, PlaylistFormat};
+use super::normalize::{normalize_feed_xml, NO_LINK};
 use super::podcast_ns::{self, FeedExtras};
 use super::repair::repair_feed_xml;
 use super::util::{non_empty, resolve_url};
@@ -26,7 +27,7 @@ const NO_ID: &str = "\u{0}catalog-sync:no-id";
 /// [`ParseError::Malformed`] (`malformed rss: ...`) when feed-rs rejects the document, e.g.
 /// truncated XML or mismatched tags; [`ParseError::NotAFeed`] when no feed root is found.
 pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, ParseError> {
-    let repaired = repair_feed_xml(text);
+    let repaired = normalize_feed_xml(&repair_feed_xml(text));
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(source_url.as_str()))
         .id_generator(|_, _, _| NO_ID.to_string())
@@ -44,6 +45,13 @@ pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, P
         Err(other) => return Err(ParseError::malformed(format_name(&repaired), other)),
     };
     let extras = podcast_ns::scan(&repaired, Some(source_url));
+    // Never report a feed synced with nothing when it has entries we could not read.
+    if feed.entries.is_empty() && !extras.items.is_empty() {
+        return Err(ParseError::malformed(
+            format_name(&repaired),
+            format!("{} entries in the document, none could be read", extras.items.len()),
+        ));
+    }
     Ok(convert(feed, extras, source_url))
 }
 
@@ -106,12 +114,14 @@ fn convert(feed: Feed, extras: FeedExtras, base: &url::Url) -> ParsedPlaylist {
 fn page_link(links: &[feed_rs::model::Link], base: &url::Url) -> Option<String> {
     links
         .iter()
+        .filter(|l| l.href.trim() != NO_LINK)
         .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .and_then(|l| resolve_url(Some(base), &l.href))
 }
 
 fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::Url) -> ParsedItem {
-    let guid = (e.id != NO_ID).then(|| non_empty(&e.id)).flatten();
+    let guid =
+        (e.id != NO_ID).then(|| non_empty(&e.id)).flatten().or_else(|| extra.and_then(|x| x.about.clone()));
     let description = e
         .summary
         .as_ref()
@@ -155,7 +165,7 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
         .and_then(pick_enclosure);
     ParsedItem {
         guid,
-        title: e.title.as_ref().and_then(|t| non_empty(&t.content)),
+        title: entry_title(e, extra),
         author: e.authors.iter().find_map(|a| a.name.as_deref().and_then(non_empty)),
         published: e.published.or(e.updated).map(|d| d.timestamp()),
         description,
@@ -164,6 +174,23 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
         enclosure,
         alternate_enclosures: extra.map(|x| x.alternate_enclosures.clone()).unwrap_or_default(),
     }
+}
+
+/// `<title>` (HTML titles as plain text: tags dropped, entities decoded once), else
+/// `dc:title`, else Media RSS `media:title`.
+fn entry_title(e: &Entry, extra: Option<&podcast_ns::ItemExtras>) -> Option<String> {
+    e.title
+        .as_ref()
+        .and_then(|t| {
+            if t.content_type.subty() == "html" {
+                let frag = scraper::Html::parse_fragment(&t.content);
+                non_empty(frag.root_element().text().collect::<String>())
+            } else {
+                non_empty(&t.content)
+            }
+        })
+        .or_else(|| extra.and_then(|x| x.dc_title.clone()))
+        .or_else(|| e.media.iter().find_map(|m| m.title.as_ref().and_then(|t| non_empty(&t.content))))
 }
 
 /// Whether the declared type is `audio/*` or `video/*`.

@@ -12,7 +12,8 @@
 //!   quick-xml under feed-rs panics on one that names an encoding mid-document);
 //! * common HTML entities (`&nbsp;`, `&hellip;`, ...) outside CDATA/comments become numeric
 //!   character references, unless the document declares entities of its own (`<!ENTITY`);
-//!   other unknown references are left alone (feed-rs keeps them as written).
+//!   other unknown references are left alone (feed-rs keeps them as written); `&#X41;` becomes
+//!   `&#x41;`, and a `&` that starts no reference at all (`?a=1&b=2`) becomes `&amp;`.
 //!
 //! Everything else (truncation, mismatched tags) is left for the parser to reject.
 
@@ -145,9 +146,28 @@ fn html_entities_to_numeric(text: &str) -> String {
                     out.push_str(&format!("&#{};", c as u32));
                     rest = &after[name_len + 1..];
                 }
-                _ => {
+                _ if name_len > 0 && after[name_len..].starts_with(';') => {
                     out.push('&');
                     rest = after;
+                }
+                _ => {
+                    // `&#X41;` (upper-case X) is `&#x41;`; a `&` that starts no reference at
+                    // all (`?a=1&b=2`) is a literal ampersand.
+                    let hex = after.strip_prefix("#X").or_else(|| after.strip_prefix("#x"));
+                    let digits = |s: &str, radix: u32| {
+                        let n = s.find(|c: char| !c.is_digit(radix)).unwrap_or(s.len());
+                        n > 0 && s[n..].starts_with(';')
+                    };
+                    if let Some(h) = hex.filter(|h| digits(h, 16)) {
+                        out.push_str("&#x");
+                        rest = h;
+                    } else if after.strip_prefix('#').is_some_and(|d| digits(d, 10)) {
+                        out.push('&');
+                        rest = after;
+                    } else {
+                        out.push_str("&amp;");
+                        rest = after;
+                    }
                 }
             }
         } else if let Some(after) = rest.strip_prefix('<') {
@@ -285,6 +305,15 @@ mod tests {
         assert_eq!(
             repair_feed_xml(x),
             "<rss version=\"2.0\"><t>a&#160;b &amp; &foo; <![CDATA[&nbsp;]]></t></rss>"
+        );
+    }
+
+    #[test]
+    fn bare_ampersands_and_upper_hex_references() {
+        let x = "<rss version=\"2.0\"><l>?a=1&b=2 & &#X41; &#65; &x;</l></rss>";
+        assert_eq!(
+            repair_feed_xml(x),
+            "<rss version=\"2.0\"><l>?a=1&amp;b=2 &amp; &#x41; &#65; &x;</l></rss>"
         );
     }
 
