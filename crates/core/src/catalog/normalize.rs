@@ -14,7 +14,8 @@
 //!   `text` (feed-rs rejects the whole feed on one it does not know). A text construct with no
 //!   text at all is dropped (feed-rs rejects the feed on those too).
 //! * RSS 2.0 with a default namespace on `<rss>` (`http://backend.userland.com/rss2`): the
-//!   declaration is dropped, so the elements are plain RSS 2.0 again.
+//!   declaration is dropped, so the elements are plain RSS 2.0 again; with a prefixed root
+//!   (`<r:rss xmlns:r=...>`) that prefix is taken off every element.
 //! * `<rss>` without `<channel>` (items straight under the root): a `<channel>` is wrapped around
 //!   the content.
 //! * RSS 1.0 / 0.90 `<item>` without `<link>` (feed-rs drops those): a `<link>` with the item's
@@ -56,10 +57,12 @@ fn rewrite(text: &str) -> Option<String> {
     let mut w = Writer::new(Vec::with_capacity(text.len() + 256));
     let mut root = None::<Root>;
     let mut depth = 0usize;
-    let wrap_channel = !text.contains("<channel");
+    let wrap_channel = !text.contains("<channel") && !text.contains(":channel");
     // RDF: (depth of the open <item>, its rdf:about, whether a <link> child was seen).
     let mut rdf_item: Option<(usize, Option<String>, bool)> = None;
     let mut changed = false;
+    // `<r:rss xmlns:r="http://backend.userland.com/rss2">`: RSS 2.0 elements under a prefix.
+    let mut rss_prefix: Option<String> = None;
     loop {
         let ev = reader.read_event().ok()?;
         match ev {
@@ -75,8 +78,15 @@ fn rewrite(text: &str) -> Option<String> {
                         "RDF" => Root::Rdf,
                         _ => Root::Other,
                     });
-                    let (start, c) = root_start(e, root == Some(Root::Rss));
+                    if root == Some(Root::Rss) {
+                        rss_prefix = name.split_once(':').map(|(p, _)| format!("{p}:"));
+                    }
+                    let (mut start, c) = root_start(e, root == Some(Root::Rss));
                     changed |= c;
+                    if let Some(p) = rss_prefix.as_deref() {
+                        start = unprefix(&start, p);
+                        changed = true;
+                    }
                     w.write_event(if empty { Event::Empty(start) } else { Event::Start(start) }).ok()?;
                     if !empty {
                         depth += 1;
@@ -88,6 +98,14 @@ fn rewrite(text: &str) -> Option<String> {
                     continue;
                 }
                 let r = root.unwrap_or(Root::Other);
+                if let Some(p) = rss_prefix.as_deref().filter(|p| name.starts_with(p)) {
+                    let start = unprefix(e, p);
+                    w.write_event(if empty { Event::Empty(start) } else { Event::Start(start) }).ok()?;
+                    if !empty {
+                        depth += 1;
+                    }
+                    continue;
+                }
                 if r == Root::Atom && TEXT_CONSTRUCTS.contains(&name.as_str()) {
                     changed = true;
                     if !empty {
@@ -144,6 +162,10 @@ fn rewrite(text: &str) -> Option<String> {
                 if depth == 0 && root == Some(Root::Rss) && wrap_channel {
                     w.write_event(Event::End(BytesEnd::new("channel"))).ok()?;
                 }
+                if let Some(local) = rss_prefix.as_deref().and_then(|p| name.strip_prefix(p)) {
+                    w.write_event(Event::End(BytesEnd::new(local.to_string()))).ok()?;
+                    continue;
+                }
                 let atom_rename = |n: &str| atom03_rename(n).or_else(|| (n == "item").then_some("entry"));
                 match (root == Some(Root::Atom)).then(|| atom_rename(&name)).flatten() {
                     Some(new) => w.write_event(Event::End(BytesEnd::new(new))).ok()?,
@@ -179,6 +201,17 @@ fn atom03_rename(name: &str) -> Option<&'static str> {
 fn rename(e: &BytesStart<'_>, new: &str) -> BytesStart<'static> {
     let mut out = BytesStart::new(new.to_string());
     for a in e.attributes().with_checks(false).flatten() {
+        out.push_attribute(Attribute { key: a.key, value: a.value.into_owned().into() });
+    }
+    out
+}
+
+/// `e` renamed without the `prefix` (`"r:"`), and without that prefix's `xmlns:` declaration.
+fn unprefix(e: &BytesStart<'_>, prefix: &str) -> BytesStart<'static> {
+    let name = e.name().as_ref().to_string();
+    let decl = format!("xmlns:{}", prefix.trim_end_matches(':'));
+    let mut out = BytesStart::new(name.strip_prefix(prefix).unwrap_or(&name).to_string());
+    for a in e.attributes().with_checks(false).flatten().filter(|a| a.key.as_ref() != decl) {
         out.push_attribute(Attribute { key: a.key, value: a.value.into_owned().into() });
     }
     out
@@ -356,6 +389,14 @@ mod tests {
             r#"<rss version="2.0" xmlns="http://backend.userland.com/rss2"><item/></rss>"#,
         );
         assert_eq!(y, r#"<rss version="2.0"><channel><item/></channel></rss>"#);
+    }
+
+    #[test]
+    fn prefixed_rss_root() {
+        let y = normalize_feed_xml(
+            r#"<r:rss version="2.0" xmlns:r="http://backend.userland.com/rss2"><r:channel><r:item><r:title>t</r:title></r:item></r:channel></r:rss>"#,
+        );
+        assert_eq!(y, r#"<rss version="2.0"><channel><item><title>t</title></item></channel></rss>"#);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! * an XML declaration (`<?xml ...?>`) anywhere but at the start of the document, outside
 //!   CDATA/comments, is dropped (XML 1.0 §2.8 allows it only first; it carries no content, and
 //!   quick-xml under feed-rs panics on one that names an encoding mid-document);
+//! * a document that stops inside its last end tag (`...</rss`) gets the missing `>`;
 //! * common HTML entities (`&nbsp;`, `&hellip;`, ...) outside CDATA/comments become numeric
 //!   character references, unless the document declares entities of its own (`<!ENTITY`);
 //!   other unknown references are left alone (feed-rs keeps them as written); `&#X41;` becomes
@@ -39,6 +40,7 @@ const NS_REWRITES: &[(&str, &str)] = &[
 
 /// Applies the repairs described in the module docs; returns the text unchanged when none apply.
 pub(crate) fn repair_feed_xml(text: &str) -> String {
+    let text = &close_final_end_tag(text);
     let text = &drop_misplaced_xml_declarations(text);
     let text = &html_entities_to_numeric(text);
     let Some((start, end)) = root_start_tag(text) else {
@@ -79,6 +81,20 @@ pub(crate) fn repair_feed_xml(text: &str) -> String {
     let name_end = new_tag.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(new_tag.len());
     new_tag.insert_str(name_end, &additions);
     format!("{}{}{}", &text[..start], new_tag, &text[end..])
+}
+
+/// Adds the `>` of a last end tag that the document stops inside (`...</rss` at the end).
+fn close_final_end_tag(text: &str) -> String {
+    let t = text.trim_end();
+    if let Some(i) = t.rfind("</") {
+        let name = &t[i + 2..];
+        let valid = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_alphanumeric() || ":_-.".contains(c));
+        if valid {
+            return format!("{t}>");
+        }
+    }
+    text.to_string()
 }
 
 /// Removes every `<?xml` declaration (followed by whitespace or `?`, up to its `?>`) except
@@ -315,6 +331,13 @@ mod tests {
             repair_feed_xml(x),
             "<rss version=\"2.0\"><l>?a=1&amp;b=2 &amp; &#x41; &#65; &x;</l></rss>"
         );
+    }
+
+    #[test]
+    fn last_end_tag_is_closed() {
+        assert_eq!(close_final_end_tag("<rss version=\"2.0\">\n</rss\n"), "<rss version=\"2.0\">\n</rss>");
+        assert_eq!(close_final_end_tag("<a></a>"), "<a></a>");
+        assert_eq!(close_final_end_tag("<a><b>x</"), "<a><b>x</");
     }
 
     #[test]
