@@ -191,6 +191,7 @@ fn entry_title(e: &Entry, extra: Option<&podcast_ns::ItemExtras>) -> Option<Stri
         })
         .or_else(|| extra.and_then(|x| x.dc_title.clone()))
         .or_else(|| e.media.iter().find_map(|m| m.title.as_ref().and_then(|t| non_empty(&t.content))))
+        .or_else(|| extra.and_then(|x| x.media_title.clone()))
 }
 
 /// Whether the declared type is `audio/*` or `video/*`.

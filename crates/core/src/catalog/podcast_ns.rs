@@ -38,6 +38,8 @@ pub struct ItemExtras {
     pub about: Option<String>,
     /// `dc:title` (Dublin Core), a fallback title.
     pub dc_title: Option<String>,
+    /// `media:title` (Media RSS), the fallback after `dc:title`.
+    pub media_title: Option<String>,
 }
 
 /// What the extra pass found for the channel and its items.
@@ -60,11 +62,14 @@ enum Ns {
     Podcast,
     Itunes,
     Dc,
+    Media,
     Other,
 }
 
 /// Dublin Core elements 1.1.
 const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
+/// Media RSS.
+const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Capture {
@@ -72,6 +77,7 @@ enum Capture {
     NewFeedUrl,
     Duration,
     DcTitle,
+    MediaTitle,
     /// `<link rel="enclosure">URL</link>`: the URL as element text (feedparser accepts it).
     LinkEnclosure,
 }
@@ -103,6 +109,8 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                     Ns::Itunes
                 } else if n == DC_NS {
                     Ns::Dc
+                } else if n == MEDIA_NS {
+                    Ns::Media
                 } else {
                     Ns::Other
                 }
@@ -111,6 +119,7 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                 "podcast" => Ns::Podcast,
                 "itunes" => Ns::Itunes,
                 "dc" => Ns::Dc,
+                "media" => Ns::Media,
                 _ => Ns::Other,
             },
             ResolveResult::Unbound => Ns::Other,
@@ -158,6 +167,7 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                             (Ns::Itunes, "new-feed-url", false) => Some(Capture::NewFeedUrl),
                             (Ns::Itunes, "duration", true) => Some(Capture::Duration),
                             (Ns::Dc, "title", true) => Some(Capture::DcTitle),
+                            (Ns::Media, "title", true) => Some(Capture::MediaTitle),
                             (Ns::Other, "link", true)
                                 if attr(e, "rel").is_some_and(|r| r.trim() == "enclosure")
                                     && attr(e, "href").is_none() =>
@@ -314,6 +324,11 @@ fn store_capture(out: &mut FeedExtras, kind: Capture, text: &str, base: Option<&
         Capture::DcTitle => {
             if let Some(item) = out.items.last_mut() {
                 item.dc_title = item.dc_title.take().or_else(|| non_empty(text));
+            }
+        }
+        Capture::MediaTitle => {
+            if let Some(item) = out.items.last_mut() {
+                item.media_title = item.media_title.take().or_else(|| non_empty(text));
             }
         }
         Capture::LinkEnclosure => {

@@ -9,6 +9,7 @@ mod catalog_common;
 mod catalog_corpus;
 mod catalog_identity;
 mod catalog_opml;
+mod catalog_parity;
 mod download_policy;
 mod download_transfer;
 mod fault_cancel;
