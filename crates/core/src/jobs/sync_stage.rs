@@ -61,6 +61,8 @@ async fn sync_one(engine: &Engine, ctx: &JobCtx, stage: u8, id: u64) -> Result<(
     match outcome {
         Ok(doc) => {
             let title = doc.title.clone().unwrap_or_else(|| row.display_title().to_string());
+            // Parse warnings (folded duplicate ids, skipped entries) go into the job log line.
+            let notes: String = doc.warnings.iter().map(|w| format!("; {w}")).collect();
             let out = engine
                 .blocking(move |s| {
                     let out = s.apply_sync(id, &doc, now)?;
@@ -68,7 +70,7 @@ async fn sync_one(engine: &Engine, ctx: &JobCtx, stage: u8, id: u64) -> Result<(
                         job,
                         stage,
                         id,
-                        WorkEnd::done(format!("{} new of {}", out.new_items.len(), out.total)),
+                        WorkEnd::done(format!("{} new of {}{notes}", out.new_items.len(), out.total)),
                         now,
                     )?;
                     Ok(out)
