@@ -7,7 +7,8 @@
 //! that returns a sentinel, which is mapped back to `None` (an empty `<guid/>` is also `None`).
 //!
 //! Enclosure choice, per item: the RSS `<enclosure>` elements, then Atom `link rel="enclosure"`,
-//! then Media RSS `media:content` (untyped or audio/video only); within the first source that has any, the first with an
+//! then Media RSS `media:content` (untyped or audio/video only), then an Atom `<content src=..>`
+//! (typed audio/video only); within the first source that has any, the first with an
 //! `audio/*` or `video/*` type wins, else the first. Declared length 0 is "unknown" (`None`).
 
 use super::model::{Enclosure, ParsedItem, ParsedPlaylist, PlaylistFormat};
@@ -127,7 +128,8 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
         .as_ref()
         .and_then(|s| non_empty(&s.content))
         .or_else(|| e.content.as_ref().and_then(|c| c.body.as_deref().and_then(non_empty)))
-        .or_else(|| e.media.iter().find_map(|m| m.description.as_ref().and_then(|d| non_empty(&d.content))));
+        .or_else(|| e.media.iter().find_map(|m| m.description.as_ref().and_then(|d| non_empty(&d.content))))
+        .or_else(|| extra.and_then(|x| x.dc_description.clone()));
     let media_duration = e
         .media
         .iter()
@@ -159,7 +161,23 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
         // Media RSS also carries thumbnails and images: drop typed non-audio/video content.
         .filter(|e| e.mime_type.is_none() || is_audio_video(e))
         .collect();
-    let enclosure = [rss_enclosures, atom_enclosures, media_enclosures]
+    // Atom `<content src=".." type="video/mp4"/>`: the entry's content is that media.
+    let content_src: Vec<Enclosure> = e
+        .content
+        .as_ref()
+        .and_then(|c| c.src.as_ref())
+        .and_then(|l| {
+            Some(Enclosure {
+                url: resolve_url(Some(base), &l.href)?,
+                length: None,
+                mime_type: l.media_type.as_deref().and_then(non_empty),
+            })
+        })
+        // Typed audio/video only: feed-rs also puts an RSS `content:encoded`'s xml:base here.
+        .filter(is_audio_video)
+        .into_iter()
+        .collect();
+    let enclosure = [rss_enclosures, atom_enclosures, media_enclosures, content_src]
         .into_iter()
         .find(|v| !v.is_empty())
         .and_then(pick_enclosure);
@@ -184,7 +202,8 @@ fn entry_title(e: &Entry, extra: Option<&podcast_ns::ItemExtras>) -> Option<Stri
         .and_then(|t| {
             if t.content_type.subty() == "html" {
                 let frag = scraper::Html::parse_fragment(&t.content);
-                non_empty(frag.root_element().text().collect::<String>())
+                // Markup with no text at all (`<img ...>`) stays as written rather than vanish.
+                non_empty(frag.root_element().text().collect::<String>()).or_else(|| non_empty(&t.content))
             } else {
                 non_empty(&t.content)
             }

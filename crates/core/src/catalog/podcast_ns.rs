@@ -40,6 +40,8 @@ pub struct ItemExtras {
     pub dc_title: Option<String>,
     /// `media:title` (Media RSS), the fallback after `dc:title`.
     pub media_title: Option<String>,
+    /// `dc:description` (Dublin Core), a fallback description.
+    pub dc_description: Option<String>,
 }
 
 /// What the extra pass found for the channel and its items.
@@ -77,6 +79,7 @@ enum Capture {
     NewFeedUrl,
     Duration,
     DcTitle,
+    DcDescription,
     MediaTitle,
     /// `<link rel="enclosure">URL</link>`: the URL as element text (feedparser accepts it).
     LinkEnclosure,
@@ -167,6 +170,7 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                             (Ns::Itunes, "new-feed-url", false) => Some(Capture::NewFeedUrl),
                             (Ns::Itunes, "duration", true) => Some(Capture::Duration),
                             (Ns::Dc, "title", true) => Some(Capture::DcTitle),
+                            (Ns::Dc, "description", true) => Some(Capture::DcDescription),
                             (Ns::Media, "title", true) => Some(Capture::MediaTitle),
                             (Ns::Other, "link", true)
                                 if attr(e, "rel").is_some_and(|r| r.trim() == "enclosure")
@@ -324,6 +328,11 @@ fn store_capture(out: &mut FeedExtras, kind: Capture, text: &str, base: Option<&
         Capture::DcTitle => {
             if let Some(item) = out.items.last_mut() {
                 item.dc_title = item.dc_title.take().or_else(|| non_empty(text));
+            }
+        }
+        Capture::DcDescription => {
+            if let Some(item) = out.items.last_mut() {
+                item.dc_description = item.dc_description.take().or_else(|| non_empty(text));
             }
         }
         Capture::MediaTitle => {

@@ -111,6 +111,10 @@ fn enclosure_choice() {
         </feed>"#);
     assert_eq!(p.items[0].enclosure, None);
     assert_eq!(p.items[1].enclosure.as_ref().unwrap().url, "http://example.com/b.mp3");
+    // Out-of-line Atom content that is media is the entry's media.
+    let p = doc(r#"<feed xmlns="http://www.w3.org/2005/Atom">
+        <entry><content type="video/mp4" src="http://example.com/movie.mp4"/></entry></feed>"#);
+    assert_eq!(p.items[0].enclosure.as_ref().unwrap().url, "http://example.com/movie.mp4");
 }
 
 /// Cause 6: title fallbacks and entities decoded exactly once.
@@ -127,6 +131,9 @@ fn title_fallbacks_and_entities() {
     let p = doc(r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>a</id>
         <title type="html">Q&amp;amp;A &lt;b&gt;live&lt;/b&gt;</title></entry></feed>"#);
     assert_eq!(p.items[0].title.as_deref(), Some("Q&A live"));
+    let p = doc(r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>
+        <item><dc:description>Only DC</dc:description></item></channel></rss>"#);
+    assert_eq!(p.items[0].description.as_deref(), Some("Only DC"));
 }
 
 /// Cause 7: duplicate ids still fold into one item, but the parse says so.
