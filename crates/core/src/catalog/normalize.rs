@@ -16,6 +16,8 @@
 //! * RSS 2.0 with a default namespace on `<rss>` (`http://backend.userland.com/rss2`): the
 //!   declaration is dropped, so the elements are plain RSS 2.0 again; with a prefixed root
 //!   (`<r:rss xmlns:r=...>`) that prefix is taken off every element.
+//! * RSS item full text in the old extensions XHTML `<body>` / `xhtml:body` / `<fullitem>`
+//!   becomes `content:encoded` (markup as escaped text).
 //! * `<rss>` without `<channel>` (items straight under the root): a `<channel>` is wrapped around
 //!   the content.
 //! * RSS 1.0 / 0.90 `<item>` without `<link>` (feed-rs drops those): a `<link>` with the item's
@@ -104,6 +106,11 @@ fn rewrite(text: &str) -> Option<String> {
                     if !empty {
                         depth += 1;
                     }
+                    continue;
+                }
+                if r == Root::Rss && !empty && is_body_extension(e, &name) {
+                    body_as_content_encoded(&mut reader, &mut w)?;
+                    changed = true;
                     continue;
                 }
                 if r == Root::Atom && TEXT_CONSTRUCTS.contains(&name.as_str()) {
@@ -251,6 +258,56 @@ fn fix_namespaces(e: &BytesStart<'_>) -> (BytesStart<'static>, bool) {
     (out, true)
 }
 
+/// An RSS item's full-text extension: XHTML `<body>` (`xmlns="http://www.w3.org/1999/xhtml"` or
+/// `xhtml:body`) or `<fullitem>` (escaped HTML).
+fn is_body_extension(e: &BytesStart<'_>, name: &str) -> bool {
+    name == "fullitem"
+        || name == "xhtml:body"
+        || (name == "body" && attr(e, "xmlns").is_some_and(|v| v.trim() == "http://www.w3.org/1999/xhtml"))
+}
+
+/// Reads the body extension up to its end tag and writes it as `content:encoded` (markup kept
+/// as escaped text), which feed-rs reads as the item's content.
+fn body_as_content_encoded(reader: &mut Reader<&[u8]>, w: &mut Writer<Vec<u8>>) -> Option<()> {
+    let mut inner: Vec<Event<'static>> = Vec::new();
+    let mut depth = 0usize;
+    let mut has_elements = false;
+    loop {
+        match reader.read_event().ok()? {
+            Event::Eof => return None,
+            Event::End(_) if depth == 0 => break,
+            ev => {
+                match &ev {
+                    Event::Start(_) => {
+                        depth += 1;
+                        has_elements = true;
+                    }
+                    Event::Empty(_) => has_elements = true,
+                    Event::End(_) => depth -= 1,
+                    _ => {}
+                }
+                inner.push(ev.into_owned());
+            }
+        }
+    }
+    let mut start = BytesStart::new("encoded");
+    start.push_attribute(("xmlns", "http://purl.org/rss/1.0/modules/content/"));
+    w.write_event(Event::Start(start)).ok()?;
+    if has_elements {
+        let mut inner_w = Writer::new(Vec::new());
+        for ev in &inner {
+            inner_w.write_event(ev.borrow()).ok()?;
+        }
+        let raw = String::from_utf8(inner_w.into_inner()).ok()?;
+        w.write_event(Event::Text(BytesText::new(&raw))).ok()?;
+    } else {
+        for ev in inner {
+            w.write_event(ev).ok()?;
+        }
+    }
+    w.write_event(Event::End(BytesEnd::new("encoded"))).ok()
+}
+
 /// Reads an Atom text construct up to its end tag and writes it back in RFC 4287 form.
 fn text_construct(
     reader: &mut Reader<&[u8]>,
@@ -389,6 +446,20 @@ mod tests {
             r#"<rss version="2.0" xmlns="http://backend.userland.com/rss2"><item/></rss>"#,
         );
         assert_eq!(y, r#"<rss version="2.0"><channel><item/></channel></rss>"#);
+    }
+
+    #[test]
+    fn body_extensions_become_content_encoded() {
+        let y = normalize_feed_xml(
+            r#"<rss version="2.0"><channel><item><body xmlns="http://www.w3.org/1999/xhtml"><p>Hi</p></body><fullitem>a &amp; b</fullitem></item></channel></rss>"#,
+        );
+        let enc = r#"<encoded xmlns="http://purl.org/rss/1.0/modules/content/">"#;
+        assert_eq!(
+            y,
+            format!(
+                r#"<rss version="2.0"><channel><item>{enc}&lt;p&gt;Hi&lt;/p&gt;</encoded>{enc}a &amp; b</encoded></item></channel></rss>"#
+            )
+        );
     }
 
     #[test]
