@@ -108,6 +108,11 @@ def main():
     print("\n== overall ==")
     print(head)
     print(line("all", total))
+    acc = max(total["accepted"], 1)
+    print(f"over accepted documents (the issue's measure): strict {100.0 * total['agree'] / acc:.1f}%, "
+          f"+folded {100.0 * (total['agree'] + total['folded']) / acc:.1f}% of {total['accepted']}")
+    rejected_with_entries = sum(1 for e in examples["rejected"] if " fp=0 " not in e)
+    print(f"rejected documents where feedparser finds entries: {rejected_with_entries}")
     print(f"entries: ours={ent['ours']} feedparser={ent['fp']} (folded/skipped on purpose, reported: {ent['merged']})")
     print(f"not feeds for feedparser (skipped): {total['not a feed for feedparser']}")
     print(f"accepted but silently empty where feedparser finds entries: {total['empty']}")

@@ -53,7 +53,12 @@ pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, P
             format!("{} entries in the document, none could be read", extras.items.len()),
         ));
     }
-    Ok(convert(feed, extras, source_url))
+    let (read, written) = (feed.entries.len(), extras.items.len());
+    let mut playlist = convert(feed, extras, source_url);
+    if written > read {
+        playlist.warnings.push(format!("{} of {written} entries could not be read", written - read));
+    }
+    Ok(playlist)
 }
 
 /// Reads the whole document with quick-xml to tell "empty feed" from "broken XML".
@@ -278,6 +283,15 @@ mod tests {
         assert_eq!(p.items[0].guid.as_deref(), Some("g"));
         let at_start = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{x}");
         assert_eq!(parse_feed(&at_start, &base()).unwrap().items.len(), 1);
+    }
+
+    #[test]
+    fn entries_feed_rs_skips_are_reported() {
+        let x = "<rss version=\"2.0\"><channel><item><guid>a</guid></item></channel>\
+                 <channel><item><guid>b</guid></item></channel></rss>";
+        let p = parse_feed(x, &base()).unwrap();
+        assert_eq!(p.items.len(), 1);
+        assert_eq!(p.warnings, ["1 of 2 entries could not be read"]);
     }
 
     #[test]
