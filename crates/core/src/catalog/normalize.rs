@@ -6,7 +6,8 @@
 //! * Atom 0.3 (<https://web.archive.org/web/2004/http://www.mnot.net/drafts/draft-nottingham-atom-format-02.html>,
 //!   namespace `http://purl.org/atom/ns#`): the namespace becomes Atom 1.0's (RFC 4287);
 //!   `modified` -> `updated`, `issued` -> `published`, `tagline` -> `subtitle`,
-//!   `copyright` -> `rights`.
+//!   `copyright` -> `rights`; an `<item>` inside an Atom feed is read as an `<entry>` (as
+//!   feedparser does).
 //! * Atom text constructs (`title`, `subtitle`, `summary`, `content`, `rights`): `mode="base64"`
 //!   is decoded (RFC 4648 standard alphabet); `mode="escaped"` becomes `type="html"` (or `text`);
 //!   MIME-style types (`text/plain`, `text/html`, `application/xhtml+xml`) become RFC 4287's
