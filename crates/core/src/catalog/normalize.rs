@@ -259,12 +259,13 @@ fn fix_namespaces(e: &BytesStart<'_>) -> (BytesStart<'static>, bool) {
     (out, true)
 }
 
-/// An RSS item's full-text extension: XHTML `<body>` (`xmlns="http://www.w3.org/1999/xhtml"` or
-/// `xhtml:body`) or `<fullitem>` (escaped HTML).
+/// An RSS item's full-text extension: XHTML `<body>` (with or without
+/// `xmlns="http://www.w3.org/1999/xhtml"`, or as `xhtml:body`) or `<fullitem>` (escaped HTML).
+/// A `<body>` in another namespace is left alone.
 fn is_body_extension(e: &BytesStart<'_>, name: &str) -> bool {
     name == "fullitem"
         || name == "xhtml:body"
-        || (name == "body" && attr(e, "xmlns").is_some_and(|v| v.trim() == "http://www.w3.org/1999/xhtml"))
+        || (name == "body" && attr(e, "xmlns").is_none_or(|v| v.trim() == "http://www.w3.org/1999/xhtml"))
 }
 
 /// Reads the body extension up to its end tag and writes it as `content:encoded` (markup kept
@@ -452,13 +453,13 @@ mod tests {
     #[test]
     fn body_extensions_become_content_encoded() {
         let y = normalize_feed_xml(
-            r#"<rss version="2.0"><channel><item><body xmlns="http://www.w3.org/1999/xhtml"><p>Hi</p></body><fullitem>a &amp; b</fullitem></item></channel></rss>"#,
+            r#"<rss version="2.0"><channel><item><body xmlns="http://www.w3.org/1999/xhtml"><p>Hi</p></body><fullitem>a &amp; b</fullitem><body xmlns="urn:x">x</body></item></channel></rss>"#,
         );
         let enc = r#"<encoded xmlns="http://purl.org/rss/1.0/modules/content/">"#;
         assert_eq!(
             y,
             format!(
-                r#"<rss version="2.0"><channel><item>{enc}&lt;p&gt;Hi&lt;/p&gt;</encoded>{enc}a &amp; b</encoded></item></channel></rss>"#
+                r#"<rss version="2.0"><channel><item>{enc}&lt;p&gt;Hi&lt;/p&gt;</encoded>{enc}a &amp; b</encoded><body xmlns="urn:x">x</body></item></channel></rss>"#
             )
         );
     }
