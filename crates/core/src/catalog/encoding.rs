@@ -62,6 +62,11 @@ fn decode_bytes(bytes: &[u8]) -> Result<String, ParseError> {
     if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
         return Ok(UTF_16BE.decode_without_bom_handling(rest).0.into_owned());
     }
+    // `<?xm` in EBCDIC (XML 1.0 Appendix F): no decoder here for the EBCDIC code pages, so say
+    // so rather than fail later with "not a feed".
+    if bytes.starts_with(&[0x4C, 0x6F, 0xA7, 0x94]) {
+        return Err(ParseError::Encoding("EBCDIC (cp037/cp500/...) documents are not supported".into()));
+    }
     // 2. BOM-less UTF-32 / UTF-16, recognised by the zero bytes around the first ASCII char.
     if bytes.len() >= 4 {
         match bytes[..4] {
@@ -219,6 +224,12 @@ mod tests {
         let b: Vec<u8> =
             "<?xml version=\"1.0\"?><a>\u{e9}</a>".encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
         assert_eq!(decode_xml(&b).unwrap(), "<a>\u{e9}</a>");
+    }
+
+    #[test]
+    fn ebcdic_is_a_clear_encoding_error() {
+        let err = decode_xml(&[0x4C, 0x6F, 0xA7, 0x94, 0x93, 0x40]).unwrap_err();
+        assert!(matches!(err, ParseError::Encoding(ref m) if m.contains("EBCDIC")), "{err:?}");
     }
 
     #[test]

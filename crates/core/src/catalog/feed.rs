@@ -7,10 +7,12 @@
 //! that returns a sentinel, which is mapped back to `None` (an empty `<guid/>` is also `None`).
 //!
 //! Enclosure choice, per item: the RSS `<enclosure>` elements, then Atom `link rel="enclosure"`,
-//! then Media RSS `media:content` (untyped or audio/video only); within the first source that has any, the first with an
+//! then Media RSS `media:content` (untyped or audio/video only), then an Atom `<content src=..>`
+//! (typed audio/video only); within the first source that has any, the first with an
 //! `audio/*` or `video/*` type wins, else the first. Declared length 0 is "unknown" (`None`).
 
 use super::model::{Enclosure, ParsedItem, ParsedPlaylist, PlaylistFormat};
+use super::normalize::{normalize_feed_xml, NO_LINK};
 use super::podcast_ns::{self, FeedExtras};
 use super::repair::repair_feed_xml;
 use super::util::{non_empty, resolve_url};
@@ -26,7 +28,7 @@ const NO_ID: &str = "\u{0}catalog-sync:no-id";
 /// [`ParseError::Malformed`] (`malformed rss: ...`) when feed-rs rejects the document, e.g.
 /// truncated XML or mismatched tags; [`ParseError::NotAFeed`] when no feed root is found.
 pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, ParseError> {
-    let repaired = repair_feed_xml(text);
+    let repaired = normalize_feed_xml(&repair_feed_xml(text));
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(source_url.as_str()))
         .id_generator(|_, _, _| NO_ID.to_string())
@@ -44,7 +46,19 @@ pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, P
         Err(other) => return Err(ParseError::malformed(format_name(&repaired), other)),
     };
     let extras = podcast_ns::scan(&repaired, Some(source_url));
-    Ok(convert(feed, extras, source_url))
+    // Never report a feed synced with nothing when it has entries we could not read.
+    if feed.entries.is_empty() && !extras.items.is_empty() {
+        return Err(ParseError::malformed(
+            format_name(&repaired),
+            format!("{} entries in the document, none could be read", extras.items.len()),
+        ));
+    }
+    let (read, written) = (feed.entries.len(), extras.items.len());
+    let mut playlist = convert(feed, extras, source_url);
+    if written > read {
+        playlist.warnings.push(format!("{} of {written} entries could not be read", written - read));
+    }
+    Ok(playlist)
 }
 
 /// Reads the whole document with quick-xml to tell "empty feed" from "broken XML".
@@ -98,6 +112,7 @@ fn convert(feed: Feed, extras: FeedExtras, base: &url::Url) -> ParsedPlaylist {
         podcast_guid: extras.podcast_guid,
         new_feed_url: extras.new_feed_url,
         items,
+        warnings: Vec::new(),
     }
 }
 
@@ -105,18 +120,21 @@ fn convert(feed: Feed, extras: FeedExtras, base: &url::Url) -> ParsedPlaylist {
 fn page_link(links: &[feed_rs::model::Link], base: &url::Url) -> Option<String> {
     links
         .iter()
+        .filter(|l| l.href.trim() != NO_LINK)
         .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .and_then(|l| resolve_url(Some(base), &l.href))
 }
 
 fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::Url) -> ParsedItem {
-    let guid = (e.id != NO_ID).then(|| non_empty(&e.id)).flatten();
+    let guid =
+        (e.id != NO_ID).then(|| non_empty(&e.id)).flatten().or_else(|| extra.and_then(|x| x.about.clone()));
     let description = e
         .summary
         .as_ref()
         .and_then(|s| non_empty(&s.content))
         .or_else(|| e.content.as_ref().and_then(|c| c.body.as_deref().and_then(non_empty)))
-        .or_else(|| e.media.iter().find_map(|m| m.description.as_ref().and_then(|d| non_empty(&d.content))));
+        .or_else(|| e.media.iter().find_map(|m| m.description.as_ref().and_then(|d| non_empty(&d.content))))
+        .or_else(|| extra.and_then(|x| x.dc_description.clone()));
     let media_duration = e
         .media
         .iter()
@@ -148,13 +166,29 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
         // Media RSS also carries thumbnails and images: drop typed non-audio/video content.
         .filter(|e| e.mime_type.is_none() || is_audio_video(e))
         .collect();
-    let enclosure = [rss_enclosures, atom_enclosures, media_enclosures]
+    // Atom `<content src=".." type="video/mp4"/>`: the entry's content is that media.
+    let content_src: Vec<Enclosure> = e
+        .content
+        .as_ref()
+        .and_then(|c| c.src.as_ref())
+        .and_then(|l| {
+            Some(Enclosure {
+                url: resolve_url(Some(base), &l.href)?,
+                length: None,
+                mime_type: l.media_type.as_deref().and_then(non_empty),
+            })
+        })
+        // Typed audio/video only: feed-rs also puts an RSS `content:encoded`'s xml:base here.
+        .filter(is_audio_video)
+        .into_iter()
+        .collect();
+    let enclosure = [rss_enclosures, atom_enclosures, media_enclosures, content_src]
         .into_iter()
         .find(|v| !v.is_empty())
         .and_then(pick_enclosure);
     ParsedItem {
         guid,
-        title: e.title.as_ref().and_then(|t| non_empty(&t.content)),
+        title: entry_title(e, extra),
         author: e.authors.iter().find_map(|a| a.name.as_deref().and_then(non_empty)),
         published: e.published.or(e.updated).map(|d| d.timestamp()),
         description,
@@ -163,6 +197,25 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
         enclosure,
         alternate_enclosures: extra.map(|x| x.alternate_enclosures.clone()).unwrap_or_default(),
     }
+}
+
+/// `<title>` (HTML titles as plain text: tags dropped, entities decoded once), else
+/// `dc:title`, else Media RSS `media:title`.
+fn entry_title(e: &Entry, extra: Option<&podcast_ns::ItemExtras>) -> Option<String> {
+    e.title
+        .as_ref()
+        .and_then(|t| {
+            if t.content_type.subty() == "html" {
+                let frag = scraper::Html::parse_fragment(&t.content);
+                // Markup with no text at all (`<img ...>`) stays as written rather than vanish.
+                non_empty(frag.root_element().text().collect::<String>()).or_else(|| non_empty(&t.content))
+            } else {
+                non_empty(&t.content)
+            }
+        })
+        .or_else(|| extra.and_then(|x| x.dc_title.clone()))
+        .or_else(|| e.media.iter().find_map(|m| m.title.as_ref().and_then(|t| non_empty(&t.content))))
+        .or_else(|| extra.and_then(|x| x.media_title.clone()))
 }
 
 /// Whether the declared type is `audio/*` or `video/*`.
@@ -230,6 +283,15 @@ mod tests {
         assert_eq!(p.items[0].guid.as_deref(), Some("g"));
         let at_start = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{x}");
         assert_eq!(parse_feed(&at_start, &base()).unwrap().items.len(), 1);
+    }
+
+    #[test]
+    fn entries_feed_rs_skips_are_reported() {
+        let x = "<rss version=\"2.0\"><channel><item><guid>a</guid></item></channel>\
+                 <channel><item><guid>b</guid></item></channel></rss>";
+        let p = parse_feed(x, &base()).unwrap();
+        assert_eq!(p.items.len(), 1);
+        assert_eq!(p.warnings, ["1 of 2 entries could not be read"]);
     }
 
     #[test]

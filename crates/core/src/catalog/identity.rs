@@ -1,14 +1,21 @@
 //! Item identity and in-document deduplication.
 //!
-//! An item is identified (ARCHITECTURE.md, "item") by its guid, else its enclosure URL, else a
-//! stable hash. The hash is SHA-256 over `title + "\n" + published` (published as decimal Unix
-//! seconds, empty when unknown), hex encoded. When an item has neither title nor date the hash
-//! covers `"desc:" + description + "\n" + link` instead, so text-only entries still get a key
-//! that is the same on every parse of the same document.
+//! The rule, as the code applies it ([`item_key`]; ARCHITECTURE.md, "item"):
+//! 1. the guid (RSS `<guid>`, Atom `<id>`, RSS 1.0 `rdf:about`), trimmed;
+//! 2. else the enclosure URL;
+//! 3. else a stable hash: SHA-256 over `title + "\n" + published` (published as decimal Unix
+//!    seconds, empty when unknown), hex encoded, when the item has a title or a date;
+//! 4. else SHA-256 over `"desc:" + description + "\n" + link`, so text-only entries still get
+//!    a key that is the same on every parse of the same document.
+//!
+//! An item with none of guid, enclosure, title, date, description or link has nothing to
+//! identify it by and nothing to download: [`merge_duplicates_reporting`] drops it (with a
+//! warning) rather than let it become a row no later sync can ever match again.
 //!
 //! [`merge_duplicates`] folds items with the same key into one: the first occurrence keeps its
 //! position and fields, later occurrences only fill fields that are still empty (e.g. a feed
-//! that repeats an item once per enclosure).
+//! that repeats an item once per enclosure). Feeds list newest first, so the first is normally
+//! the newest. [`merge_duplicates_reporting`] also says in words what it folded or dropped.
 
 use super::model::ParsedItem;
 use sha2::{Digest, Sha256};
@@ -67,19 +74,62 @@ pub fn item_key(item: &ParsedItem) -> ItemKey {
 /// Merges items with equal [`item_key`]s, keeping the first one's position; later duplicates
 /// fill only fields that are still `None` (alternate enclosures are appended when new).
 pub fn merge_duplicates(items: Vec<ParsedItem>) -> Vec<ParsedItem> {
+    merge_duplicates_reporting(items).0
+}
+
+/// Whether an item carries nothing to identify or download it by (module docs).
+pub fn is_unidentifiable(item: &ParsedItem) -> bool {
+    let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
+    blank(&item.guid)
+        && item.enclosure.as_ref().is_none_or(|e| e.url.trim().is_empty())
+        && blank(&item.title)
+        && item.published.is_none()
+        && blank(&item.description)
+        && blank(&item.link)
+}
+
+/// [`merge_duplicates`], first dropping [`is_unidentifiable`] items, plus one warning per
+/// folded key (`2 entries share the id "guid:x"; kept the first (newest) ...`) and one for the
+/// dropped items, for the sync report.
+pub fn merge_duplicates_reporting(items: Vec<ParsedItem>) -> (Vec<ParsedItem>, Vec<String>) {
     let mut out: Vec<ParsedItem> = Vec::with_capacity(items.len());
     let mut index: HashMap<ItemKey, usize> = HashMap::new();
+    let mut counts: Vec<(ItemKey, usize)> = Vec::new();
+    let mut dropped = 0usize;
     for item in items {
+        if is_unidentifiable(&item) {
+            dropped += 1;
+            continue;
+        }
         let key = item_key(&item);
         match index.get(&key) {
-            Some(&i) => fill_gaps(&mut out[i], item),
+            Some(&i) => {
+                fill_gaps(&mut out[i], item);
+                counts[i].1 += 1;
+            }
             None => {
-                index.insert(key, out.len());
+                index.insert(key.clone(), out.len());
+                counts.push((key, 1));
                 out.push(item);
             }
         }
     }
-    out
+    let mut warnings: Vec<String> = counts
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(k, n)| {
+            format!(
+                "{n} entries share the id \"{k}\"; kept the first in the document (normally the newest), \
+                 the others only fill its empty fields"
+            )
+        })
+        .collect();
+    if dropped > 0 {
+        warnings.push(format!(
+            "{dropped} entries have no guid, media, title, date, text or link; skipped (nothing to identify or download)"
+        ));
+    }
+    (out, warnings)
 }
 
 fn fill_gaps(into: &mut ParsedItem, from: ParsedItem) {
@@ -136,6 +186,21 @@ mod tests {
         let mut b = a.clone();
         b.description = Some("y".into());
         assert_ne!(item_key(&a), item_key(&b));
+    }
+
+    #[test]
+    fn duplicates_and_empty_items_are_reported() {
+        let (items, warnings) = merge_duplicates_reporting(vec![
+            item(Some("g"), None, Some("new")),
+            ParsedItem::default(),
+            item(Some("g"), None, Some("old")),
+            item(None, None, Some("t")),
+        ]);
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].title.as_deref(), Some("new"));
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].starts_with("2 entries share the id \"guid:g\"; kept the first"), "{warnings:?}");
+        assert!(warnings[1].starts_with("1 entries have no guid"), "{warnings:?}");
     }
 
     #[test]

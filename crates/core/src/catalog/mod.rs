@@ -11,6 +11,7 @@ pub mod fetch;
 pub mod identity;
 pub mod m3u;
 pub mod model;
+mod normalize;
 pub mod opml;
 pub mod pls;
 pub mod podcast_ns;
@@ -20,7 +21,7 @@ pub mod xspf;
 
 pub use detect::{detect, DetectedKind};
 pub use encoding::decode_xml;
-pub use identity::{item_key, merge_duplicates, ItemKey};
+pub use identity::{item_key, merge_duplicates, merge_duplicates_reporting, ItemKey};
 pub use model::*;
 pub use opml::{export_opml, parse_opml};
 
@@ -65,7 +66,8 @@ impl ParseError {
 ///
 /// `bytes` is the raw body (any encoding, see [`encoding::decode_xml`]); `source_url` is where
 /// it came from and is the base for relative URLs. Playlist items come back with duplicates
-/// (same [`ItemKey`]) merged, in document order.
+/// (same [`ItemKey`]) merged, in document order, and items with nothing to identify them
+/// dropped; both are said in [`ParsedPlaylist::warnings`].
 ///
 /// # Errors
 /// [`ParseError::Empty`] for an empty/whitespace-only body, [`ParseError::NotAFeed`] for HTML
@@ -83,7 +85,9 @@ pub fn parse_document(bytes: &[u8], source_url: &url::Url) -> Result<Document, P
         DetectedKind::Pls => pls::parse_pls(&text, source_url)?,
         DetectedKind::Xspf => xspf::parse_xspf(&text, source_url)?,
     };
-    playlist.items = merge_duplicates(std::mem::take(&mut playlist.items));
+    let (items, warnings) = merge_duplicates_reporting(std::mem::take(&mut playlist.items));
+    playlist.items = items;
+    playlist.warnings.extend(warnings);
     Ok(Document::Playlist(playlist))
 }
 
@@ -119,5 +123,7 @@ mod tests {
         assert_eq!(p.items.len(), 1);
         assert_eq!(p.items[0].title.as_deref(), Some("one"));
         assert_eq!(p.items[0].enclosure.as_ref().unwrap().url, "https://example.com/feeds/x.mp3");
+        assert_eq!(p.warnings.len(), 1);
+        assert!(p.warnings[0].starts_with("2 entries share the id \"guid:a\""), "{:?}", p.warnings);
     }
 }

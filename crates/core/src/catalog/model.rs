@@ -40,6 +40,10 @@ pub struct ParsedPlaylist {
     pub new_feed_url: Option<String>,
     /// Entries in document order, duplicates (same identity) already merged.
     pub items: Vec<ParsedItem>,
+    /// What parsing had to overlook or fold, in words for the sync report, e.g.
+    /// `2 entries share the id "x"; kept the newest`. Empty when nothing was.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// One entry of a playlist: an episode or a track.

@@ -34,6 +34,14 @@ pub struct ItemExtras {
     pub duration_secs: Option<u64>,
     /// `podcast:alternateEnclosure` elements in order.
     pub alternate_enclosures: Vec<AlternateEnclosure>,
+    /// RSS 1.0 `rdf:about` of the `<item>` (its URI, used as identity).
+    pub about: Option<String>,
+    /// `dc:title` (Dublin Core), a fallback title.
+    pub dc_title: Option<String>,
+    /// `media:title` (Media RSS), the fallback after `dc:title`.
+    pub media_title: Option<String>,
+    /// `dc:description` (Dublin Core), a fallback description.
+    pub dc_description: Option<String>,
 }
 
 /// What the extra pass found for the channel and its items.
@@ -55,14 +63,26 @@ pub struct FeedExtras {
 enum Ns {
     Podcast,
     Itunes,
+    Dc,
+    Media,
     Other,
 }
+
+/// Dublin Core elements 1.1.
+const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
+/// Media RSS.
+const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Capture {
     PodcastGuid,
     NewFeedUrl,
     Duration,
+    DcTitle,
+    DcDescription,
+    MediaTitle,
+    /// `<link rel="enclosure">URL</link>`: the URL as element text (feedparser accepts it).
+    LinkEnclosure,
 }
 
 /// Runs the pass over repaired, decoded feed text; `base` is the feed URL.
@@ -74,6 +94,8 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
     let mut item_depth: Option<usize> = None;
     let mut live_depth: Option<usize> = None;
     let mut alt_depth: Option<usize> = None;
+    // An Atom entry's `<source>`: metadata of the feed the entry came from, not of the entry.
+    let mut source_depth: Option<usize> = None;
     let mut capture: Option<(Capture, usize, String)> = None;
     let mut depth = 0usize;
     loop {
@@ -88,6 +110,10 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                     Ns::Podcast
                 } else if n.eq_ignore_ascii_case(ITUNES_NS) {
                     Ns::Itunes
+                } else if n == DC_NS {
+                    Ns::Dc
+                } else if n == MEDIA_NS {
+                    Ns::Media
                 } else {
                     Ns::Other
                 }
@@ -95,6 +121,8 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
             ResolveResult::Unknown(p) => match p.as_str() {
                 "podcast" => Ns::Podcast,
                 "itunes" => Ns::Itunes,
+                "dc" => Ns::Dc,
+                "media" => Ns::Media,
                 _ => Ns::Other,
             },
             ResolveResult::Unbound => Ns::Other,
@@ -105,7 +133,15 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                 let here = current_base(&bases, e);
                 let local = e.local_name();
                 let local: &str = local.as_ref();
-                if live_depth.is_none() {
+                if item_depth.is_some()
+                    && source_depth.is_none()
+                    && ns == Ns::Other
+                    && local == "source"
+                    && !empty
+                {
+                    source_depth = Some(depth);
+                }
+                if live_depth.is_none() && source_depth.is_none() {
                     handle_start(
                         &mut out,
                         ns,
@@ -120,7 +156,10 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                         live_depth = Some(depth);
                     } else if (local == "item" || local == "entry") && ns == Ns::Other && item_depth.is_none()
                     {
-                        out.items.push(ItemExtras::default());
+                        out.items.push(ItemExtras {
+                            about: attr(e, "rdf:about").and_then(non_empty),
+                            ..Default::default()
+                        });
                         if !empty {
                             item_depth = Some(depth);
                         }
@@ -130,6 +169,15 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                             (Ns::Podcast, "guid", false) => Some(Capture::PodcastGuid),
                             (Ns::Itunes, "new-feed-url", false) => Some(Capture::NewFeedUrl),
                             (Ns::Itunes, "duration", true) => Some(Capture::Duration),
+                            (Ns::Dc, "title", true) => Some(Capture::DcTitle),
+                            (Ns::Dc, "description", true) => Some(Capture::DcDescription),
+                            (Ns::Media, "title", true) => Some(Capture::MediaTitle),
+                            (Ns::Other, "link", true)
+                                if attr(e, "rel").is_some_and(|r| r.trim() == "enclosure")
+                                    && attr(e, "href").is_none() =>
+                            {
+                                Some(Capture::LinkEnclosure)
+                            }
                             _ => None,
                         };
                         if let Some(k) = kind {
@@ -153,6 +201,9 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                 }
                 if live_depth == Some(depth) {
                     live_depth = None;
+                }
+                if source_depth == Some(depth) {
+                    source_depth = None;
                 }
                 if item_depth == Some(depth) {
                     item_depth = None;
@@ -272,6 +323,26 @@ fn store_capture(out: &mut FeedExtras, kind: Capture, text: &str, base: Option<&
         Capture::Duration => {
             if let Some(item) = out.items.last_mut() {
                 item.duration_secs = item.duration_secs.or_else(|| parse_duration(text));
+            }
+        }
+        Capture::DcTitle => {
+            if let Some(item) = out.items.last_mut() {
+                item.dc_title = item.dc_title.take().or_else(|| non_empty(text));
+            }
+        }
+        Capture::DcDescription => {
+            if let Some(item) = out.items.last_mut() {
+                item.dc_description = item.dc_description.take().or_else(|| non_empty(text));
+            }
+        }
+        Capture::MediaTitle => {
+            if let Some(item) = out.items.last_mut() {
+                item.media_title = item.media_title.take().or_else(|| non_empty(text));
+            }
+        }
+        Capture::LinkEnclosure => {
+            if let (Some(item), Some(url)) = (out.items.last_mut(), resolve_url(base, text)) {
+                item.enclosures.push(Enclosure { url, length: None, mime_type: None });
             }
         }
     }

@@ -10,9 +10,11 @@
 //! * an XML declaration (`<?xml ...?>`) anywhere but at the start of the document, outside
 //!   CDATA/comments, is dropped (XML 1.0 §2.8 allows it only first; it carries no content, and
 //!   quick-xml under feed-rs panics on one that names an encoding mid-document);
+//! * a document that stops inside its last end tag (`...</rss`) gets the missing `>`;
 //! * common HTML entities (`&nbsp;`, `&hellip;`, ...) outside CDATA/comments become numeric
 //!   character references, unless the document declares entities of its own (`<!ENTITY`);
-//!   other unknown references are left alone (feed-rs keeps them as written).
+//!   other unknown references are left alone (feed-rs keeps them as written); `&#X41;` becomes
+//!   `&#x41;`, and a `&` that starts no reference at all (`?a=1&b=2`) becomes `&amp;`.
 //!
 //! Everything else (truncation, mismatched tags) is left for the parser to reject.
 
@@ -38,6 +40,7 @@ const NS_REWRITES: &[(&str, &str)] = &[
 
 /// Applies the repairs described in the module docs; returns the text unchanged when none apply.
 pub(crate) fn repair_feed_xml(text: &str) -> String {
+    let text = &close_final_end_tag(text);
     let text = &drop_misplaced_xml_declarations(text);
     let text = &html_entities_to_numeric(text);
     let Some((start, end)) = root_start_tag(text) else {
@@ -78,6 +81,20 @@ pub(crate) fn repair_feed_xml(text: &str) -> String {
     let name_end = new_tag.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(new_tag.len());
     new_tag.insert_str(name_end, &additions);
     format!("{}{}{}", &text[..start], new_tag, &text[end..])
+}
+
+/// Adds the `>` of a last end tag that the document stops inside (`...</rss` at the end).
+fn close_final_end_tag(text: &str) -> String {
+    let t = text.trim_end();
+    if let Some(i) = t.rfind("</") {
+        let name = &t[i + 2..];
+        let valid = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_alphanumeric() || ":_-.".contains(c));
+        if valid {
+            return format!("{t}>");
+        }
+    }
+    text.to_string()
 }
 
 /// Removes every `<?xml` declaration (followed by whitespace or `?`, up to its `?>`) except
@@ -145,9 +162,28 @@ fn html_entities_to_numeric(text: &str) -> String {
                     out.push_str(&format!("&#{};", c as u32));
                     rest = &after[name_len + 1..];
                 }
-                _ => {
+                _ if name_len > 0 && after[name_len..].starts_with(';') => {
                     out.push('&');
                     rest = after;
+                }
+                _ => {
+                    // `&#X41;` (upper-case X) is `&#x41;`; a `&` that starts no reference at
+                    // all (`?a=1&b=2`) is a literal ampersand.
+                    let hex = after.strip_prefix("#X").or_else(|| after.strip_prefix("#x"));
+                    let digits = |s: &str, radix: u32| {
+                        let n = s.find(|c: char| !c.is_digit(radix)).unwrap_or(s.len());
+                        n > 0 && s[n..].starts_with(';')
+                    };
+                    if let Some(h) = hex.filter(|h| digits(h, 16)) {
+                        out.push_str("&#x");
+                        rest = h;
+                    } else if after.strip_prefix('#').is_some_and(|d| digits(d, 10)) {
+                        out.push('&');
+                        rest = after;
+                    } else {
+                        out.push_str("&amp;");
+                        rest = after;
+                    }
                 }
             }
         } else if let Some(after) = rest.strip_prefix('<') {
@@ -286,6 +322,22 @@ mod tests {
             repair_feed_xml(x),
             "<rss version=\"2.0\"><t>a&#160;b &amp; &foo; <![CDATA[&nbsp;]]></t></rss>"
         );
+    }
+
+    #[test]
+    fn bare_ampersands_and_upper_hex_references() {
+        let x = "<rss version=\"2.0\"><l>?a=1&b=2 & &#X41; &#65; &x;</l></rss>";
+        assert_eq!(
+            repair_feed_xml(x),
+            "<rss version=\"2.0\"><l>?a=1&amp;b=2 &amp; &#x41; &#65; &x;</l></rss>"
+        );
+    }
+
+    #[test]
+    fn last_end_tag_is_closed() {
+        assert_eq!(close_final_end_tag("<rss version=\"2.0\">\n</rss\n"), "<rss version=\"2.0\">\n</rss>");
+        assert_eq!(close_final_end_tag("<a></a>"), "<a></a>");
+        assert_eq!(close_final_end_tag("<a><b>x</"), "<a><b>x</");
     }
 
     #[test]

@@ -67,6 +67,9 @@ async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), 
         }
         Ok(Synced::Parsed { doc, validators, notes }) => {
             let title = doc.title.clone().unwrap_or_else(|| row.display_title().to_string());
+            // parse warnings (folded duplicate ids, skipped entries) go into the line too
+            let mut notes = notes;
+            notes.extend(doc.warnings.iter().cloned());
             let out = cx
                 .blocking(move |s| {
                     let out = s.apply_sync(id, &doc, now)?;

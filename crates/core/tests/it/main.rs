@@ -11,6 +11,7 @@ mod catalog_corpus;
 mod catalog_fetch;
 mod catalog_identity;
 mod catalog_opml;
+mod catalog_parity;
 mod download_coding;
 mod download_policy;
 mod download_transfer;
