@@ -85,6 +85,10 @@ impl WorkerRegistry {
     }
 }
 
+/// A document parser: bytes and the URL they came from to a [`crate::catalog::Document`].
+pub type DocumentParser =
+    fn(&[u8], &url::Url) -> Result<crate::catalog::Document, crate::catalog::ParseError>;
+
 /// What a [`Context`] holds (module docs).
 pub(super) struct Services {
     pub(super) store: Store,
@@ -104,6 +108,8 @@ pub(super) struct Services {
     pub(super) transfers: Transfers,
     /// Free space of library roots (see `placement`).
     pub(super) space: Arc<dyn SpaceProbe>,
+    /// Reads a fetched document (`catalog::parse_document`; tests swap in a crashing one).
+    pub(super) parser: DocumentParser,
     /// The latest sample of every worker.
     pub(super) workers: Arc<WorkerRegistry>,
 }

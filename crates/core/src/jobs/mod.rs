@@ -24,7 +24,7 @@ mod sync_stage;
 pub mod task_center;
 pub mod throughput;
 
-pub use context::WorkerRegistry;
+pub use context::{DocumentParser, WorkerRegistry};
 pub use events::{Event, EventSink, ItemOutcome};
 pub use kinds::{lane_of, stages_of, Lane};
 pub use reaper::ReapReport;

@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::context::{Context, JobCtx, Running, Services, WorkerRegistry};
+use super::context::{Context, DocumentParser, JobCtx, Running, Services, WorkerRegistry};
 pub use super::error::EngineError;
 use super::events::EventSink;
 use super::kinds::{lane_of, stages_of, Lane};
@@ -69,6 +69,7 @@ impl Engine {
             live: Mutex::default(),
             transfers: Mutex::default(),
             space: Arc::new(FsSpace),
+            parser: crate::catalog::parse_document,
             workers: Arc::default(),
         };
         Engine { cx: Context { inner: Arc::new(services) }, running: Arc::default(), wake: Arc::default() }
@@ -81,6 +82,17 @@ impl Engine {
         match Arc::get_mut(&mut self.cx.inner) {
             Some(inner) => inner.space = probe,
             None => tracing::warn!("with_space_probe on a shared engine: probe not changed"),
+        }
+        self
+    }
+
+    /// The same engine reading documents with `parser` instead of
+    /// [`crate::catalog::parse_document`] (tests prove that a parser crash fails one playlist
+    /// only). Call it on a fresh engine, like [`Engine::with_space_probe`].
+    pub fn with_document_parser(mut self, parser: DocumentParser) -> Engine {
+        match Arc::get_mut(&mut self.cx.inner) {
+            Some(inner) => inner.parser = parser,
+            None => tracing::warn!("with_document_parser on a shared engine: parser not changed"),
         }
         self
     }

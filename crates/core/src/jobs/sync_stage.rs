@@ -16,7 +16,7 @@ use super::events::Event;
 use std::time::Duration;
 
 use crate::catalog::fetch::{fetch_document_conditional, Fetched, Validators};
-use crate::catalog::{parse_document, Document};
+use crate::catalog::Document;
 use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind};
 
@@ -146,13 +146,13 @@ async fn fetch_and_parse(
         return Ok(Synced::Unchanged { notes });
     }
     let final_url = fetched.final_url.clone().unwrap_or(url);
-    let doc = parse_playlist(&fetched.body, &final_url)?;
+    let doc = parse_playlist(cx, fetched.body, final_url.clone()).await?;
     let announced = doc.new_feed_url.as_deref().and_then(|u| url::Url::parse(u).ok());
     if let Some(new_url) = announced.filter(|u| matches!(u.scheme(), "http" | "https") && *u != final_url) {
         let elsewhere = async {
             let moved = fetch_with_retries(cx, ctx, &new_url, &Validators::default()).await?;
             let url = moved.final_url.clone().unwrap_or_else(|| new_url.clone());
-            Ok::<_, String>((parse_playlist(&moved.body, &url)?, moved.validators))
+            Ok::<_, String>((parse_playlist(cx, moved.body, url).await?, moved.validators))
         };
         match elsewhere.await {
             Ok((new_doc, validators)) => {
@@ -183,9 +183,29 @@ async fn move_to(cx: &Context, id: u64, to: &str, why: &'static str) -> String {
     }
 }
 
-/// Parses a fetched document as a playlist; an OPML list is refused with a hint.
-fn parse_playlist(bytes: &[u8], url: &url::Url) -> Result<crate::catalog::ParsedPlaylist, String> {
-    match parse_document(bytes, url).map_err(|e| e.to_string())? {
+/// Parses a fetched document as a playlist on the blocking pool; an OPML list is refused with
+/// a hint. A panic inside the parser (third-party code) fails this playlist only, with the
+/// panic's message, never the worker or the job.
+async fn parse_playlist(
+    cx: &Context,
+    bytes: Vec<u8>,
+    url: url::Url,
+) -> Result<crate::catalog::ParsedPlaylist, String> {
+    let parser = cx.parser;
+    let parsed = tokio::task::spawn_blocking(move || parser(&bytes, &url)).await.map_err(|e| {
+        if e.is_panic() {
+            let panic = e.into_panic();
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_string());
+            format!("the feed parser crashed on this document: {what}")
+        } else {
+            format!("parsing was stopped: {e}")
+        }
+    })?;
+    match parsed.map_err(|e| e.to_string())? {
         Document::Playlist(doc) => Ok(doc),
         Document::Subscriptions(subs) => Err(format!(
             "an OPML subscription list of {} feeds, not a playlist; add it with `catalog-sync import`",

@@ -114,3 +114,28 @@ async fn a_redirect_loop_fails_that_playlist_with_its_reason() {
     assert!(work_line(&rig, job).contains("redirect loop"), "{}", work_line(&rig, job));
     assert_eq!(rig.store.playlist(id).unwrap().url, server.url("/x.rss").to_string(), "not moved");
 }
+
+/// A parser that crashes on documents whose title says so, like a third-party parser bug.
+fn crashing_parser(
+    bytes: &[u8],
+    url: &url::Url,
+) -> Result<catalog_sync_core::catalog::Document, catalog_sync_core::catalog::ParseError> {
+    if String::from_utf8_lossy(bytes).contains("<title>Crash</title>") {
+        panic!("index out of bounds in a parser");
+    }
+    catalog_sync_core::catalog::parse_document(bytes, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parser_crash_fails_that_playlist_only() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let rig = Rig::new();
+    let good = rig.add(&server.add_feed("/good.rss", feed("Good", &["g1"], None), "application/rss+xml"));
+    let bad = rig.add(&server.add_feed("/bad.rss", feed("Crash", &["c1"], None), "application/rss+xml"));
+    let engine = rig.engine().with_document_parser(crashing_parser);
+    let job = engine.enqueue(JobKind::SyncOnly, vec![bad, good]).await.unwrap();
+    assert_eq!(engine.run_queued().await.unwrap(), vec![(job, JobStatus::Failed)]);
+    assert_eq!(rig.store.playlist_items(good).unwrap().len(), 1, "the other playlist synced");
+    let error = rig.store.playlist(bad).unwrap().last_error.unwrap_or_default();
+    assert!(error.contains("the feed parser crashed on this document: index out of bounds"), "{error}");
+}
