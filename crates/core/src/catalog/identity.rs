@@ -12,6 +12,14 @@
 //! identify it by and nothing to download: [`merge_duplicates_reporting`] drops it (with a
 //! warning) rather than let it become a row no later sync can ever match again.
 //!
+//! Across syncs, a host may change an episode's guid while its media stays where it was (a CMS
+//! migration, a re-import): then the new key matches nothing, yet it is the same episode. The
+//! store treats a new key as a known item of the same playlist when their media match
+//! ([`same_media`]): the same enclosure URL once tracking query parameters are dropped
+//! ([`media_url_identity`]), and the same declared length when both declare one. This is the
+//! duplicate users of gPodder and AntennaPod report most; AntennaPod likewise treats an episode
+//! with a known download URL as known.
+//!
 //! [`merge_duplicates`] folds items with the same key into one: the first occurrence keeps its
 //! position and fields, later occurrences only fill fields that are still empty (e.g. a feed
 //! that repeats an item once per enclosure). Feeds list newest first, so the first is normally
@@ -47,6 +55,42 @@ impl std::fmt::Display for ItemKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.as_string())
     }
+}
+
+/// Query parameters that only track who fetched a file and never select the media: Google
+/// Analytics' `utm_*`, ad click ids (`fbclid`, `gclid`, `msclkid`), Mailchimp's `mc_cid` and
+/// `mc_eid`, and the collection and episode ids Art19/Megaphone-style hosts append
+/// (`awCollectionId`, `awEpisodeId`).
+const TRACKING_PARAMS: &[&str] =
+    &["fbclid", "gclid", "msclkid", "mc_cid", "mc_eid", "awCollectionId", "awEpisodeId"];
+
+/// The enclosure URL as media identity: the URL without tracking query parameters
+/// ([`TRACKING_PARAMS`], `utm_*`) and without a fragment; other parameters keep their order.
+/// A string that is no URL is returned trimmed.
+pub fn media_url_identity(url: &str) -> String {
+    let Ok(mut u) = url::Url::parse(url.trim()) else { return url.trim().to_string() };
+    u.set_fragment(None);
+    let kept: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| !k.starts_with("utm_") && !TRACKING_PARAMS.contains(&k.as_ref()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        u.set_query(None);
+    } else {
+        u.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    u.to_string()
+}
+
+/// Whether two enclosures are the same media (module docs): equal [`media_url_identity`], and
+/// equal lengths when both declare a non-zero one.
+pub fn same_media(a_url: &str, a_len: Option<u64>, b_url: &str, b_len: Option<u64>) -> bool {
+    let lengths_agree = match (a_len.filter(|l| *l > 0), b_len.filter(|l| *l > 0)) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    lengths_agree && media_url_identity(a_url) == media_url_identity(b_url)
 }
 
 /// The identity key of `item`: guid, else enclosure URL, else a SHA-256 hash (module docs).
@@ -156,6 +200,24 @@ fn fill_gaps(into: &mut ParsedItem, from: ParsedItem) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn media_identity_drops_tracking_parameters_only() {
+        let cases = [
+            ("https://cdn.example/ep1.mp3?utm_source=rss&utm_medium=x", "https://cdn.example/ep1.mp3"),
+            ("https://cdn.example/ep1.mp3?id=7&fbclid=abc#t=10", "https://cdn.example/ep1.mp3?id=7"),
+            ("https://cdn.example/ep1.mp3?awCollectionId=1&awEpisodeId=2", "https://cdn.example/ep1.mp3"),
+            ("https://cdn.example/dl?file=ep1.mp3", "https://cdn.example/dl?file=ep1.mp3"),
+            ("  not a url ", "not a url"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(media_url_identity(url), want, "{url}");
+        }
+        assert!(same_media("https://a/1.mp3?utm_source=x", Some(10), "https://a/1.mp3", Some(10)));
+        assert!(same_media("https://a/1.mp3", None, "https://a/1.mp3", Some(10)), "an unknown length agrees");
+        assert!(!same_media("https://a/1.mp3", Some(10), "https://a/1.mp3", Some(11)), "lengths differ");
+        assert!(!same_media("https://a/1.mp3?id=1", None, "https://a/1.mp3?id=2", None));
+    }
     use crate::catalog::model::Enclosure;
 
     fn item(guid: Option<&str>, url: Option<&str>, title: Option<&str>) -> ParsedItem {

@@ -5,13 +5,17 @@
 //! Identity keys are scoped by [`scoped_key`]: an item known by its enclosure URL is the same
 //! item wherever it is listed (one item can sit in several playlists); a guid or a title+date
 //! hash is only trusted within its own feed, since real feeds reuse short guids like `1`.
+//! A new key whose enclosure is the same media as a known item of the same playlist
+//! (`catalog::identity::same_media`: the URL minus tracking parameters, the same length) is
+//! that item under a new guid: the key is added as another name of it, so nothing is
+//! downloaded twice.
 
 use std::collections::HashSet;
 
 use redb::ReadableTable;
 
 use super::{next_id, tables, FileRow, ItemRow, Result, Store, StoreError};
-use crate::catalog::identity::{item_key, ItemKey};
+use crate::catalog::identity::{item_key, same_media, ItemKey};
 use crate::catalog::{ParsedItem, ParsedPlaylist};
 
 /// The store key of an item listed by playlist `playlist_id`: `url:<enclosure url>` (global),
@@ -88,12 +92,29 @@ impl Store {
             let mut members = tx.open_table(tables::PLAYLIST_ITEM_INDEX)?;
             let mut out = SyncOutcome { total: doc.items.len() as u32, ..Default::default() };
             let mut seen = HashSet::new();
+            let mut known_media: Option<Vec<(u64, String, Option<u64>)>> = None;
             for (position, parsed) in doc.items.iter().enumerate() {
                 let key = scoped_key(id, parsed);
                 if !seen.insert(key.clone()) {
                     continue; // the parser merges duplicates; a second copy changes nothing
                 }
-                let existing = keys.get(key.as_str())?.map(|g| g.value());
+                let mut existing = keys.get(key.as_str())?.map(|g| g.value());
+                if existing.is_none() {
+                    // a new key may be a known episode whose guid changed (catalog::identity)
+                    if let Some(enc) = &parsed.enclosure {
+                        if known_media.is_none() {
+                            known_media = Some(media_of_playlist(&members, &items, id)?);
+                        }
+                        let media = known_media.as_deref().unwrap_or_default();
+                        existing = media
+                            .iter()
+                            .find(|(_, url, len)| same_media(url, *len, &enc.url, enc.length))
+                            .map(|(item_id, _, _)| *item_id);
+                        if let Some(item_id) = existing {
+                            keys.insert(key.as_str(), item_id)?; // the new key names the same item
+                        }
+                    }
+                }
                 let item_id = match existing {
                     Some(item_id) => {
                         let mut row = items.get(item_id)?.map(|g| g.value()).unwrap_or_default();
@@ -186,6 +207,22 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// (item id, enclosure URL, declared length) of every item of `playlist` with an enclosure.
+fn media_of_playlist(
+    members: &redb::Table<(u64, u64), u32>,
+    items: &redb::Table<u64, super::codec::Row<ItemRow>>,
+    playlist: u64,
+) -> Result<Vec<(u64, String, Option<u64>)>> {
+    let mut out = Vec::new();
+    for entry in members.range((playlist, 0)..=(playlist, u64::MAX))? {
+        let item_id = entry?.0.value().1;
+        if let Some(enc) = items.get(item_id)?.and_then(|g| g.value().enclosure) {
+            out.push((item_id, enc.url, enc.length));
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -139,3 +139,32 @@ async fn a_parser_crash_fails_that_playlist_only() {
     let error = rig.store.playlist(bad).unwrap().last_error.unwrap_or_default();
     assert!(error.contains("the feed parser crashed on this document: index out of bounds"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_episode_whose_guid_changed_is_not_downloaded_again() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let rig = Rig::new();
+    let media = server.add_media("/m/ep1.mp3", 4_000);
+    let other = server.add_media("/m/ep2.mp3", 4_000);
+    let doc = |guid: &str, query: &str, extra: &str| {
+        format!(
+            "<rss version=\"2.0\"><channel><title>G</title>{extra}<item><title>Ep 1</title><guid>{guid}</guid>\
+             <enclosure url=\"{}{query}\" length=\"4000\" type=\"audio/mpeg\"/></item></channel></rss>",
+            media.url
+        )
+        .into_bytes()
+    };
+    let url = server.add_feed("/g.rss", doc("old-guid", "?utm_source=feed", ""), "application/rss+xml");
+    let id = rig.add(&url);
+    assert_eq!(rig.run(JobKind::SyncDownload, vec![id]).await.1, JobStatus::Succeeded);
+    // the host migrates: a new guid, the tracking parameter gone; plus a really new episode
+    let new_episode = format!(
+        "<item><title>Ep 2</title><guid>ep2</guid><enclosure url=\"{}\" length=\"4000\" type=\"audio/mpeg\"/></item>",
+        other.url
+    );
+    server.add_feed("/g.rss", doc("new-guid", "", &new_episode), "application/rss+xml");
+    assert_eq!(rig.run(JobKind::SyncDownload, vec![id]).await.1, JobStatus::Succeeded);
+    assert_eq!(server.stats().from_zero_for("/m/ep1.mp3"), 1, "episode 1 was fetched once");
+    assert_eq!(rig.store.playlist_items(id).unwrap().len(), 2);
+    assert_eq!(rig.library_files().len(), 2, "no 'Ep 1 (2).mp3': {:?}", rig.library_files());
+}
