@@ -79,14 +79,37 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
     move |source| ExportError::Io { path: path.to_path_buf(), source }
 }
 
-/// Where the playlist titled `playlist_title` is exported: `<library>/<title>.m3u`, the title
-/// made one portable path component by [`sanitize_component`] (so `../x` gives `_x.m3u` and
-/// `CON` gives `_CON.m3u`). Two playlists whose titles sanitize alike share the path.
+/// The file-system name of playlist `id`: the stem of its `.m3u` file and the `{playlist}`
+/// folder of the name template. It is the title made one portable path component
+/// ([`sanitize_component`]); when other playlists' titles give the same name, compared
+/// case-folded as FAT32, exFAT and macOS volumes compare names, every one of them but the
+/// oldest (lowest id) gets ` (<id>)` after it. Ids never change, so names stay put as
+/// playlists come; a playlist keeps its suffix even after the one it collided with is gone
+/// only if another still collides. Errors: the store's.
+pub fn playlist_file_stem(store: &Store, id: u64) -> crate::store::Result<String> {
+    let all = store.playlists()?;
+    let stem_of = |title: &str| sanitize_component(title);
+    let Some((_, me)) = all.iter().find(|(pid, _)| *pid == id) else {
+        return Err(crate::store::StoreError::NotFound { what: "playlist", id: id.to_string() });
+    };
+    let mine = stem_of(me.display_title());
+    let folded = crate::store::tables::fold_path(&mine);
+    let oldest = all
+        .iter()
+        .filter(|(_, row)| crate::store::tables::fold_path(&stem_of(row.display_title())) == folded)
+        .map(|(pid, _)| *pid)
+        .min();
+    Ok(if oldest == Some(id) { mine } else { sanitize_component(&format!("{mine} ({id})")) })
+}
+
+/// Where a playlist whose file-system name is `stem` ([`playlist_file_stem`]) is exported:
+/// `<library>/<stem>.m3u`, the stem made one portable path component by [`sanitize_component`]
+/// (so `../x` gives `_x.m3u` and `CON` gives `_CON.m3u`).
 ///
 /// Errors: [`ExportError::Naming`] if the name could still escape `library` (it cannot for a
 /// sanitized component; [`safe_join`] is the last guard).
-pub fn m3u_path(library: &Path, playlist_title: &str) -> Result<PathBuf, ExportError> {
-    let name = format!("{}.{M3U_EXTENSION}", sanitize_component(playlist_title));
+pub fn m3u_path(library: &Path, stem: &str) -> Result<PathBuf, ExportError> {
+    let name = format!("{}.{M3U_EXTENSION}", sanitize_component(stem));
     Ok(safe_join(library, Path::new(&name))?)
 }
 
@@ -109,7 +132,7 @@ pub fn export_playlist(
 ) -> Result<Option<PathBuf>, ExportError> {
     let playlist = store.playlist(playlist_id)?;
     let title = playlist.display_title();
-    let path = m3u_path(library, title)?;
+    let path = m3u_path(library, &playlist_file_stem(store, playlist_id)?)?;
     let entries = downloaded_entries(store, library, playlist_id)?;
     if entries.is_empty() {
         remove_stale(&path, title)?;

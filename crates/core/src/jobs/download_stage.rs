@@ -22,8 +22,7 @@
 //! file goes to the first library root with room (`placement`); a full disk fails the item
 //! with the class `disk_full`.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -71,7 +70,7 @@ struct Shared {
     /// Settings as the cascade's sources read them.
     resolve_config: Arc<crate::config::Config>,
     /// Library-relative paths held by items in flight and not yet recorded in the store.
-    reserved: Arc<Mutex<HashSet<String>>>,
+    reserved: Arc<super::placement::ReservedPaths>,
     /// Refreshes M3U files of playlists whose items completed.
     exporter: PlaylistExporter,
 }
@@ -170,7 +169,7 @@ async fn resolver(
         };
         if !delivered {
             let now = cx.now();
-            shared.reserved.lock().expect("reserved lock").remove(&rel);
+            shared.reserved.release(&rel);
             cx.blocking(move |s| s.release_stage_item(job, stage, item, now)).await?;
             break;
         }
@@ -193,7 +192,7 @@ async fn downloader(
         if shared.ctx.stop.is_cancelled() {
             // paused: what is still queued goes back to the store's queue, untouched
             let (job, stage, item, now) = (shared.ctx.job, shared.stage, ready.item, shared.cx.now());
-            shared.reserved.lock().expect("reserved lock").remove(&ready.rel);
+            shared.reserved.release(&ready.rel);
             shared.cx.blocking(move |s| s.release_stage_item(job, stage, item, now)).await?;
             continue;
         }
@@ -218,11 +217,12 @@ async fn combined_worker(shared: Arc<Shared>, live: Arc<WorkerLive>) -> Result<(
 /// Resolves a claimed item: `None` when it ended here (already downloaded, or no source).
 async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Option<Ready>, EngineError> {
     let cx = &shared.cx;
-    let (item, playlist, file) = cx
+    let (item, playlist, stem, file) = cx
         .blocking(move |s| {
             let item = s.item(item_id)?;
             let playlist = s.playlist(item.playlist_id)?;
-            Ok((item, playlist, s.item_file(item_id)?))
+            let stem = crate::export::playlist_file_stem(s, item.playlist_id)?;
+            Ok((item, playlist, stem, s.item_file(item_id)?))
         })
         .await?;
     let title = item.title.clone().unwrap_or_else(|| format!("item {item_id}"));
@@ -260,7 +260,7 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         }
     };
     let vars = NameVars {
-        playlist: playlist.display_title().to_string(),
+        playlist: stem,
         title: title.clone(),
         published: item.published,
         item_key: item.key.clone(),
@@ -315,9 +315,7 @@ async fn choose_path(shared: &Shared, vars: NameVars) -> Result<Result<String, S
             let chosen = unique_path(&root, &rel, |abs| {
                 let Ok(candidate) = abs.strip_prefix(&root).map(slash_path) else { return true };
                 match s.file_path_taken(&candidate) {
-                    Ok(recorded) => {
-                        recorded || abs.exists() || !reserved.lock().expect("reserved lock").insert(candidate)
-                    }
+                    Ok(recorded) => recorded || abs.exists() || !reserved.reserve(&candidate),
                     Err(e) => {
                         *failed.borrow_mut() = Some(e);
                         false
@@ -360,7 +358,7 @@ async fn adopt_completed_file(
         return Ok(None);
     };
     let has_part = part_path(&abs).is_some_and(|p| p.exists());
-    if has_part || !abs.is_file() || !shared.reserved.lock().expect("reserved lock").insert(rel.clone()) {
+    if has_part || !abs.is_file() || !shared.reserved.reserve(&rel) {
         return Ok(None);
     }
     let probe = rel.clone();
@@ -385,7 +383,7 @@ async fn adopt_completed_file(
         Ok(Some(ItemOutcome::Downloaded { path: rel.clone(), bytes: size, resumed_from: size }))
     }
     .await;
-    shared.reserved.lock().expect("reserved lock").remove(&rel);
+    shared.reserved.release(&rel);
     adopted
 }
 
@@ -414,7 +412,7 @@ async fn download(
     let mut root = match placed {
         Ok(root) => root,
         Err(e) => {
-            shared.reserved.lock().expect("reserved lock").remove(&rel);
+            shared.reserved.release(&rel);
             return fail(shared, live, item, title, format!("{}: {e}", e.class())).await;
         }
     };
@@ -439,7 +437,7 @@ async fn download(
         cancel: &transfer.state.token,
     };
     let outcome = fetch_candidates(fetch_job, candidates, walk).await?;
-    shared.reserved.lock().expect("reserved lock").remove(&rel);
+    shared.reserved.release(&rel);
     match outcome {
         Fetched::File(found) => {
             let (candidate, mut fetched) = *found;
@@ -464,7 +462,7 @@ async fn download(
             let overflow = (root > 0).then(|| roots[root].clone());
             cx.blocking(move |s| s.finish_download_in(job, stage, item, &row, overflow.as_deref(), now))
                 .await?;
-            shared.reserved.lock().expect("reserved lock").remove(&rel);
+            shared.reserved.release(&rel);
             live.end(false);
             let outcome = ItemOutcome::Downloaded {
                 path: rel,

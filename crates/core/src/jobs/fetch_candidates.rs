@@ -12,9 +12,7 @@
 //! `.opus` alternate of an `.mp3` enclosure) is renamed to its own extension
 //! ([`rename_for_media`]).
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use tokio_util::sync::CancellationToken;
 
@@ -220,7 +218,7 @@ pub(super) async fn fetch_candidates(
 /// is renamed on disk and `fetched.path` follows. Errors: the store's.
 pub(super) async fn rename_for_media(
     cx: &Context,
-    reserved: &Mutex<HashSet<String>>,
+    reserved: &super::placement::ReservedPaths,
     library: &Path,
     rel: &str,
     candidate: &Candidate,
@@ -238,7 +236,7 @@ pub(super) async fn rename_for_media(
     if cx.blocking(move |s| s.file_path_taken(&probe)).await? || abs.exists() {
         return Ok(rel.to_string());
     }
-    if !reserved.lock().expect("reserved lock").insert(new_rel.clone()) {
+    if !reserved.reserve(&new_rel) {
         return Ok(rel.to_string());
     }
     match tokio::fs::rename(&fetched.path, &abs).await {
@@ -248,7 +246,7 @@ pub(super) async fn rename_for_media(
         }
         Err(e) => {
             tracing::warn!(from = %fetched.path.display(), to = %abs.display(), error = %e, "keeping the file's first name");
-            reserved.lock().expect("reserved lock").remove(&new_rel);
+            reserved.release(&new_rel);
             Ok(rel.to_string())
         }
     }

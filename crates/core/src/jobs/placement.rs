@@ -12,7 +12,9 @@
 //! library is recorded with its root (`Store::finish_download_in`), so its path stays
 //! resolvable.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use super::context::Context;
 use crate::download::space::{choose_root, SpaceProbe};
@@ -23,6 +25,24 @@ use crate::download::{part_path, TransferError};
 /// this the length counts as unknown, and the response's `Content-Length`, checked during the
 /// transfer, decides.
 pub(super) const ADVISORY_LENGTH_BOUND: u64 = 4 * 1024 * 1024 * 1024;
+
+/// Library-relative paths that workers of a stage hold right now (chosen, not yet recorded),
+/// compared case-folded (`store::tables::fold_path`): two names differing only in case are one
+/// file on FAT32, exFAT and macOS volumes.
+#[derive(Debug, Default)]
+pub(super) struct ReservedPaths(Mutex<HashSet<String>>);
+
+impl ReservedPaths {
+    /// Reserves `rel`; `false` when it (in any case) is held already.
+    pub(super) fn reserve(&self, rel: &str) -> bool {
+        self.0.lock().expect("reserved lock").insert(crate::store::tables::fold_path(rel))
+    }
+
+    /// Releases `rel`.
+    pub(super) fn release(&self, rel: &str) {
+        self.0.lock().expect("reserved lock").remove(&crate::store::tables::fold_path(rel));
+    }
+}
 
 /// The library roots in order: the library, then the overflow roots.
 pub(super) fn roots(cx: &Context) -> Vec<PathBuf> {

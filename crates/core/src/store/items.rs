@@ -186,9 +186,14 @@ impl Store {
         self.read(|tx| Ok(tx.open_table(tables::ITEM_ID_TO_FILE)?.get(id)?.map(|g| g.value())))
     }
 
-    /// Whether a library-relative path is already recorded for some item.
+    /// Whether a library-relative path is already recorded for some item, in this case or
+    /// another (`FILE_PATH_FOLDED_TO_ITEM_ID`: one file on case-insensitive volumes).
     pub fn file_path_taken(&self, rel_path: &str) -> Result<bool> {
-        self.read(|tx| Ok(tx.open_table(tables::FILE_PATH_TO_ITEM_ID)?.get(rel_path)?.is_some()))
+        self.read(|tx| {
+            let folded = tables::fold_path(rel_path);
+            Ok(tx.open_table(tables::FILE_PATH_TO_ITEM_ID)?.get(rel_path)?.is_some()
+                || tx.open_table(tables::FILE_PATH_FOLDED_TO_ITEM_ID)?.get(folded.as_str())?.is_some())
+        })
     }
 
     /// Items of the given playlists (all playlists when `scope` is empty) that have an

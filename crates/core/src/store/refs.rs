@@ -73,6 +73,7 @@ fn remove_file_row(tx: &redb::WriteTransaction, item: u64) -> Result<Option<(Opt
         return Ok(None);
     };
     tx.open_table(tables::FILE_PATH_TO_ITEM_ID)?.remove(file.path.as_str())?;
+    tx.open_table(tables::FILE_PATH_FOLDED_TO_ITEM_ID)?.remove(tables::fold_path(&file.path).as_str())?;
     let root = tx.open_table(tables::ITEM_ID_TO_FILE_ROOT)?.remove(item)?.map(|g| PathBuf::from(g.value()));
     Ok(Some((root, file.path)))
 }

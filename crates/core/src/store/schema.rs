@@ -55,9 +55,17 @@ fn v1_to_v2(tx: &redb::WriteTransaction) -> Result<()> {
     Ok(())
 }
 
-/// Version 3: each playlist's fetch state (validators for conditional refreshes, earlier URLs).
+/// Version 3: each playlist's fetch state (validators for conditional refreshes, earlier URLs),
+/// and the case-folded file path index (filled from the exact one).
 fn v2_to_v3(tx: &redb::WriteTransaction) -> Result<()> {
+    use redb::ReadableTable;
     tx.open_table(tables::PLAYLIST_ID_TO_FETCH_STATE)?;
+    let paths = tx.open_table(tables::FILE_PATH_TO_ITEM_ID)?;
+    let mut folded = tx.open_table(tables::FILE_PATH_FOLDED_TO_ITEM_ID)?;
+    for entry in paths.iter()? {
+        let (path, item) = entry?;
+        folded.insert(tables::fold_path(path.value()).as_str(), item.value())?;
+    }
     Ok(())
 }
 

@@ -39,6 +39,16 @@ pub const PLAYLIST_ITEM_INDEX: TableDefinition<(u64, u64), u32> =
 pub const ITEM_ID_TO_FILE: TableDefinition<u64, Row<FileRow>> = TableDefinition::new("item_id_to_file_v1");
 /// Library-relative path -> item id; keeps two items from claiming one file name.
 pub const FILE_PATH_TO_ITEM_ID: TableDefinition<&str, u64> = TableDefinition::new("file_path_to_item_id_v1");
+/// Library-relative path case-folded ([`fold_path`]) -> item id: two names that differ only in
+/// case are one file on FAT32, exFAT and macOS volumes, so a new name is checked here too
+/// (schema 3; filled from `FILE_PATH_TO_ITEM_ID` by the migration).
+pub const FILE_PATH_FOLDED_TO_ITEM_ID: TableDefinition<&str, u64> =
+    TableDefinition::new("file_path_folded_to_item_id_v1");
+
+/// A path as case-insensitive file systems compare it: Unicode lowercase.
+pub fn fold_path(path: &str) -> String {
+    path.to_lowercase()
+}
 
 /// Job id -> job row (kind, scope, status, stages).
 pub const JOB_ID_TO_JOB: TableDefinition<u64, Row<JobRow>> = TableDefinition::new("job_id_to_job_v1");

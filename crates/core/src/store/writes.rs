@@ -131,6 +131,8 @@ pub(crate) fn insert_file(tx: &redb::WriteTransaction, item_id: u64, file: &File
         }
     }
     paths.insert(file.path.as_str(), item_id)?;
+    tx.open_table(tables::FILE_PATH_FOLDED_TO_ITEM_ID)?
+        .insert(tables::fold_path(&file.path).as_str(), item_id)?;
     tx.open_table(tables::ITEM_ID_TO_FILE)?.insert(item_id, file)?;
     Ok(())
 }

@@ -19,6 +19,7 @@ mod fault_cancel;
 mod fault_suite;
 mod import_graph;
 mod jobs_engine;
+mod jobs_naming;
 mod jobs_reaper;
 mod jobs_refs;
 mod jobs_scheduler;
