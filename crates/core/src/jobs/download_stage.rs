@@ -436,8 +436,10 @@ async fn download(
         progress: &progress,
         cancel: &transfer.state.token,
     };
+    // the name stays reserved until its file row is written (or the item ends otherwise): a
+    // name released earlier could be chosen again, in another case, by another worker
+    let _held = shared.reserved.hold(&rel);
     let outcome = fetch_candidates(fetch_job, candidates, walk).await?;
-    shared.reserved.release(&rel);
     match outcome {
         Fetched::File(found) => {
             let (candidate, mut fetched) = *found;

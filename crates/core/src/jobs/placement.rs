@@ -42,6 +42,24 @@ impl ReservedPaths {
     pub(super) fn release(&self, rel: &str) {
         self.0.lock().expect("reserved lock").remove(&crate::store::tables::fold_path(rel));
     }
+
+    /// Releases `rel` (reserved already) when the returned guard drops: hold a name until the
+    /// file row that records it is written, on every path out.
+    pub(super) fn hold(&self, rel: &str) -> Held<'_> {
+        Held { paths: self, rel: rel.to_owned() }
+    }
+}
+
+/// A reservation released on drop ([`ReservedPaths::hold`]).
+pub(super) struct Held<'a> {
+    paths: &'a ReservedPaths,
+    rel: String,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.paths.release(&self.rel);
+    }
 }
 
 /// The library roots in order: the library, then the overflow roots.
