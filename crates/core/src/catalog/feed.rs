@@ -286,12 +286,14 @@ mod tests {
     }
 
     #[test]
-    fn entries_feed_rs_skips_are_reported() {
-        let x = "<rss version=\"2.0\"><channel><item><guid>a</guid></item></channel>\
-                 <channel><item><guid>b</guid></item></channel></rss>";
+    fn a_second_channel_is_read_too() {
+        // issue 12: a document with several channels is read fully (normalize merges them)
+        let x = "<rss version=\"2.0\"><channel><title>One</title><item><guid>a</guid></item></channel>\
+                 <channel><title>Two</title><item><guid>b</guid></item></channel></rss>";
         let p = parse_feed(x, &base()).unwrap();
-        assert_eq!(p.items.len(), 1);
-        assert_eq!(p.warnings, ["1 of 2 entries could not be read"]);
+        assert_eq!(p.items.len(), 2);
+        assert_eq!(p.title.as_deref(), Some("One"), "the first channel describes the playlist");
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
     }
 
     #[test]

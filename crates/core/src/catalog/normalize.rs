@@ -21,6 +21,8 @@
 //!   becomes `content:encoded` (markup as escaped text).
 //! * `<rss>` without `<channel>` (items straight under the root): a `<channel>` is wrapped around
 //!   the content.
+//! * RSS with several `<channel>`s: the later channels' items join the first channel
+//!   ([`merge_rss_channels`], a pass of its own before the others).
 //! * RSS 1.0 / 0.90 `<item>` without `<link>` (feed-rs drops those): a `<link>` with the item's
 //!   `rdf:about`, else [`NO_LINK`], is added; [`super::feed`] maps `NO_LINK` back to no link.
 
@@ -50,7 +52,75 @@ enum Root {
 /// Applies the rewrites in the module docs; returns `text` unchanged when none apply or the
 /// document cannot be read through.
 pub(crate) fn normalize_feed_xml(text: &str) -> String {
+    let merged = merge_rss_channels(text);
+    let text = merged.as_deref().unwrap_or(text);
     rewrite(text).unwrap_or_else(|| text.to_string())
+}
+
+/// An RSS document with several `<channel>`s (RSS 2.0 allows one; some generators write more):
+/// the items of every later channel are moved into the first, whose own elements (title,
+/// image...) describe the playlist; the later channels' other elements are dropped. `None`
+/// when there is at most one channel, or the document cannot be read through.
+fn merge_rss_channels(text: &str) -> Option<String> {
+    if text.matches("<channel").count() < 2 {
+        return None;
+    }
+    let mut reader = Reader::from_str(text);
+    let mut w = Writer::new(Vec::with_capacity(text.len()));
+    let (mut depth, mut channels, mut rss) = (0usize, 0usize, false);
+    let mut in_later = false;
+    loop {
+        let ev = reader.read_event().ok()?;
+        match ev {
+            Event::Eof => break,
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(ev, Event::Empty(_));
+                let name = e.name().into_inner().to_string();
+                if depth == 0 {
+                    rss = name == "rss";
+                } else if depth == 1 && rss && name == "channel" {
+                    channels += 1;
+                    if channels > 1 {
+                        in_later = !empty;
+                        if !empty {
+                            depth += 1;
+                        }
+                        continue;
+                    }
+                } else if depth == 2 && in_later && name != "item" {
+                    if !empty {
+                        reader.read_to_end(e.name()).ok()?;
+                    }
+                    continue;
+                }
+                w.write_event(ev.borrow()).ok()?;
+                if !empty {
+                    depth += 1;
+                }
+            }
+            Event::End(ref e) => {
+                depth = depth.saturating_sub(1);
+                let name = e.name().into_inner().to_string();
+                if depth == 1 && rss && name == "channel" {
+                    in_later = false;
+                    continue; // the first channel closes just before the root does
+                }
+                if depth == 0 && rss && channels > 0 {
+                    w.write_event(Event::End(BytesEnd::new("channel"))).ok()?;
+                }
+                w.write_event(ev.borrow()).ok()?;
+            }
+            other => {
+                if !(in_later && depth == 2) {
+                    w.write_event(other).ok()?;
+                }
+            }
+        }
+    }
+    if channels < 2 {
+        return None;
+    }
+    String::from_utf8(w.into_inner()).ok()
 }
 
 fn rewrite(text: &str) -> Option<String> {
@@ -440,6 +510,20 @@ mod tests {
             y,
             r#"<feed version="0.3" xmlns="http://www.w3.org/2005/Atom"><entry><updated>2004-01-01T00:00:00Z</updated><title type="text">Q&amp;A</title><summary type="html">a &amp;lt;b&amp;gt;</summary></entry></feed>"#
         );
+    }
+
+    #[test]
+    fn later_channels_give_their_items_to_the_first() {
+        let x = "<rss version=\"2.0\"><channel><title>One</title><item><title>a</title></item></channel>\
+                 <channel><title>Two</title><item><title>b</title></item><item><title>c</title></item></channel></rss>";
+        let y = normalize_feed_xml(x);
+        assert_eq!(
+            y,
+            "<rss version=\"2.0\"><channel><title>One</title><item><title>a</title></item>\
+             <item><title>b</title></item><item><title>c</title></item></channel></rss>"
+        );
+        let one = "<rss><channel><title>t</title></channel></rss>";
+        assert_eq!(merge_rss_channels(one), None);
     }
 
     #[test]

@@ -168,3 +168,17 @@ async fn an_episode_whose_guid_changed_is_not_downloaded_again() {
     assert_eq!(rig.store.playlist_items(id).unwrap().len(), 2);
     assert_eq!(rig.library_files().len(), 2, "no 'Ep 1 (2).mp3': {:?}", rig.library_files());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_with_two_channels_is_read_fully() {
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let rig = Rig::new();
+    let xml = "<rss version=\"2.0\"><channel><title>First</title><item><guid>a</guid><title>a</title></item></channel>\
+               <channel><title>Second</title><item><guid>b</guid><title>b</title></item>\
+               <item><guid>c</guid><title>c</title></item></channel></rss>";
+    let id = rig.add(&server.add_feed("/two.rss", xml.as_bytes().to_vec(), "application/rss+xml"));
+    let (job, status) = rig.run(JobKind::SyncOnly, vec![id]).await;
+    assert_eq!(status, JobStatus::Succeeded);
+    assert_eq!(rig.store.playlist_items(id).unwrap().len(), 3, "{}", work_line(&rig, job));
+    assert_eq!(rig.store.playlist(id).unwrap().title.as_deref(), Some("First"));
+}
