@@ -283,9 +283,14 @@ impl Store {
         })
     }
 
-    /// Claims the first queued work item of a stage (queued -> running, attempts + 1).
+    /// Claims the first queued work item of a stage (queued -> running, attempts + 1), in a
+    /// transaction committed without fsync, like a heartbeat (convention 6): a claim needs no
+    /// durability of its own, because after a crash a durable `running` row goes back to
+    /// `queued` anyway (the reaper, convention 8). A lost claim leaves the item `queued`, as if
+    /// the crash came just before it, with its `.part` kept for a resume; the next durable
+    /// commit (any state change, e.g. the item's end) persists the claim.
     pub fn claim_stage_item(&self, job: u64, stage: u8, now_ms: i64) -> Result<Option<u64>> {
-        self.write(|tx| {
+        self.write_volatile(|tx| {
             let code = WorkStatus::Queued.code();
             let first = {
                 let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;

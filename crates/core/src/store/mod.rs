@@ -1,8 +1,9 @@
 //! The embedded catalog database on redb. [`Store`] is a cheap clone around one
 //! `redb::Database`; each public method runs one read or one write transaction, so a row and
 //! its index entries always change together (convention 4). Methods are blocking: async code
-//! calls them through `tokio::task::spawn_blocking` (see `jobs::runner`). State changes commit
-//! with `Durability::Immediate`.
+//! calls them through `tokio::task::spawn_blocking` (see `jobs::runner`). State changes are
+//! durable when their method returns: each write transaction commits without fsync and then
+//! waits for a group commit ([`durable`]), so concurrent writers share one fsync.
 //!
 //! Aggregates live in their own modules: [`playlists`], [`items`] (items, membership and
 //! downloaded files), [`jobs`] (jobs, stages and stage work items), [`runs`] (attempts of a job
@@ -15,6 +16,7 @@
 mod codec;
 pub mod collections;
 pub mod commands;
+mod durable;
 pub mod failures;
 pub mod items;
 pub mod job_log;
@@ -109,6 +111,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     db: Arc<redb::Database>,
     path: PathBuf,
+    /// Group commit of the writes of every clone (see [`durable`]).
+    durable: Arc<durable::GroupCommit>,
 }
 
 impl Store {
@@ -129,7 +133,7 @@ impl Store {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.into() },
             source => StoreError::Open { path: path.into(), source },
         })?;
-        let store = Store { db: Arc::new(db), path: path.to_path_buf() };
+        let store = Store { db: Arc::new(db), path: path.to_path_buf(), durable: Arc::default() };
         schema::migrate(&store)?;
         Ok(store)
     }
@@ -139,11 +143,18 @@ impl Store {
         &self.path
     }
 
-    /// Runs `f` in one durable write transaction and commits it.
+    /// Runs `f` in one write transaction, commits it and returns once the commit is durable.
+    /// The transaction itself commits without fsync; one group commit ([`durable`]) then makes
+    /// it durable together with the writes of other threads that committed meanwhile. When `f`
+    /// fails, its transaction is aborted and nothing else is affected.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<T>) -> Result<T> {
-        let tx = self.db.begin_write()?;
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(redb::Durability::None)
+            .map_err(|e| StoreError::Conflict(format!("durability: {e}")))?;
         let out = f(&tx)?;
         tx.commit()?;
+        let seq = self.durable.committed();
+        self.durable.wait_durable(&self.db, seq)?;
         Ok(out)
     }
 

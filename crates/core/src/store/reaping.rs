@@ -1,7 +1,7 @@
 //! Work item heartbeats and the item-level reaper's store side (ARCHITECTURE.md convention 8).
 //!
 //! A running work item has a heartbeat in `WORK_HEARTBEAT`: stamped in the claim's own
-//! transaction, then by [`Store::beat_work`] when its transfer starts and about every
+//! transaction (itself committed without fsync, see [`Store::claim_stage_item`]), then by [`Store::beat_work`] when its transfer starts and about every
 //! `item_heartbeat_ms` while bytes flow, in transactions committed without fsync (convention 6;
 //! the next durable commit persists them). [`Store::reap_stale_work`] scans the cross-job
 //! `WORK_STATUS_INDEX` (convention 4: `(status, ...)` keys, no walk of the work items): a
