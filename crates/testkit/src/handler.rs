@@ -208,16 +208,18 @@ pub(crate) async fn handle(
 pub(crate) const STATS_PATH: &str = "/_testkit/stats";
 
 /// `200 text/plain` with one `name value` line per counter: `requests`, `body_bytes` (sum over
-/// paths, in bytes), `from_zero_requests` (GETs served from byte 0) and `media_bytes` (the sum
+/// paths, in bytes), `from_zero_requests` (GETs served from byte 0), `not_modified` (304
+/// answers) and `media_bytes` (the sum
 /// of the sizes of every registered media file, in bytes), for shell benchmarks.
 fn stats_text(shared: &Shared) -> Response<Body> {
     let stats = shared.stats.lock().expect("stats lock").clone();
     let media: u64 = shared.media_sizes();
     let body = format!(
-        "requests {}\nbody_bytes {}\nfrom_zero_requests {}\nmedia_bytes {media}\n",
+        "requests {}\nbody_bytes {}\nfrom_zero_requests {}\nnot_modified {}\nmedia_bytes {media}\n",
         stats.total_requests,
         stats.total_body_bytes(),
         stats.from_zero.values().sum::<u64>(),
+        stats.not_modified.values().sum::<u64>(),
     );
     Response::builder()
         .status(StatusCode::OK)

@@ -499,7 +499,7 @@ async fn counters_of_gets_from_byte_zero_and_the_stats_page() {
     assert_eq!(
         page,
         format!(
-            "requests 7\nbody_bytes {}\nfrom_zero_requests 4\nmedia_bytes 5000\n",
+            "requests 7\nbody_bytes {}\nfrom_zero_requests 4\nnot_modified 0\nmedia_bytes 5000\n",
             stats.total_body_bytes()
         )
     );
