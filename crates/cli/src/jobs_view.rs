@@ -1,5 +1,5 @@
-//! Rendering of the core's task-center projection and job logs. The projection is computed by
-//! `catalog_sync_core::jobs::task_center`; this module only lays it out as a table.
+//! Rendering of the core's task-center projection and job logs, as `Api::task_center` and
+//! `Api::job_history` return them; this module only lays them out as a table.
 
 use std::io::IsTerminal;
 use std::time::Duration;

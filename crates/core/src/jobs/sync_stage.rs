@@ -172,13 +172,12 @@ async fn fetch_and_parse(
 /// Moves playlist `id` to `to` in the store; returns the note for the log.
 async fn move_to(cx: &Context, id: u64, to: &str, why: &'static str) -> String {
     let (target, now) = (to.to_owned(), cx.now());
-    match cx.blocking(move |s| Ok(s.move_playlist(id, &target, why, now))).await {
-        Ok(Ok(true)) => {
+    match cx.blocking(move |s| s.move_playlist(id, &target, why, now)).await {
+        Ok(true) => {
             tracing::info!(playlist = id, to, why, "playlist moved");
             format!("moved to {to} ({why})")
         }
-        Ok(Ok(false)) => format!("already at {to}"),
-        Ok(Err(e)) => format!("not moved to {to} ({why}): {e}"),
+        Ok(false) => format!("already at {to}"),
         Err(e) => format!("not moved to {to} ({why}): {e}"),
     }
 }
