@@ -275,40 +275,48 @@ export type JobKind =
 /**  Download, then export. */
 "download_export";
 
-/**  One job row of the task center. */
+/**  One job as the task center shows it. */
 export type JobRowView = {
 	/**  Job id. */
 	id: number,
-	/**  Kind for people, e.g. `Sync and download`. */
+	/**  Name of the job's kind for people, e.g. `Sync and download`. */
 	display_name: string,
-	/**  Kind. */
+	/**  Kind of the job. */
 	kind: JobKind,
-	/**  Status. */
+	/**  Where the job is. */
 	status: JobStatus,
-	/**  Lane. */
+	/**  Scheduling lane. */
 	lane: Lane,
-	/**  `queued #k` while queued. */
+	/**  `queued #k` for a queued job: its place among queued jobs of its lane, oldest = #1. */
 	queue_label: string | null,
-	/**  `all playlists`, `1 playlist`, `N playlists`. */
+	/**  `all playlists`, `1 playlist` or `N playlists`. */
 	scope_summary: string,
-	/**  e.g. `12 / 40 items | 3.1 MB/s`. */
+	/**
+	 *  Progress of the current stage (the last stage once all finished), e.g.
+	 *  `12 / 40 items | 3.1 MB/s` or `3 / 20 playlists`; the speed part only while > 0 bytes/s.
+	 */
 	progress_text: string,
-	/**  0-100; `None` while the stage has no work items. */
+	/**  Finished / total work items of that stage, 0-100; `None` while it has no work items. */
 	percent: number | null,
-	/**  Current stage; `None` once all finished. */
+	/**  The current (first unfinished) stage; `None` once every stage finished. */
 	stage: StageKind | null,
-	/**  Live workers. */
+	/**  Live workers of the job: working on an item, heartbeat fresh, job running. */
 	active_workers: number,
-	/**  Summed speed of live workers (bytes/s). */
+	/**  Sum of the live workers' smoothed speeds, bytes/s. */
 	speed_bps: number,
-	/**  Pause applies. */
+	/**  Pause applies to the job's status. */
 	can_pause: boolean,
 	/**  Resume applies. */
 	can_resume: boolean,
 	/**  Cancel applies. */
 	can_cancel: boolean,
-	/**  Retry of failed items applies. */
+	/**  Retry applies: the job failed (or has failed work items) and retry moves it. */
 	can_retry: boolean,
+	/**
+	 *  The stored error of the job's latest failed work item, e.g. `attempt 3/3, transient:
+	 *  HTTP 503 Service Unavailable from <url>` or `playlist 3 <url>: HTTP 404 ...`.
+	 */
+	last_error: string | null,
 };
 
 /**  A job started. */
@@ -536,19 +544,19 @@ export type StepView = {
 	error: RunErrorView | null,
 };
 
-/**  Job counts of the task center. */
+/**  Job counts shown above the list. */
 export type SummaryView = {
 	/**  All jobs. */
 	total: number,
-	/**  Queued jobs. */
+	/**  Jobs with status `queued`. */
 	queued: number,
-	/**  Queued jobs of the download lane. */
+	/**  Queued jobs in the download lane. */
 	queued_download_jobs: number,
-	/**  Running or pausing jobs. */
+	/**  Jobs with status `running` or `pause_requested` (workers may still be active). */
 	running: number,
-	/**  Paused jobs. */
+	/**  Jobs with status `paused`. */
 	paused: number,
-	/**  Failed jobs. */
+	/**  Jobs with status `failed`. */
 	failed: number,
 };
 
@@ -560,7 +568,7 @@ export type TaskCenterChanged = {
 	task_center: TaskCenterView,
 };
 
-/**  The task center: every job, newest first, and counts. */
+/**  The whole task center. */
 export type TaskCenterView = {
 	/**  Every job, newest first. */
 	jobs: JobRowView[],
@@ -637,36 +645,38 @@ export type WorkStatus =
 export type WorkerState = 
 /**  Waiting for work. */
 "idle" | 
-/**  Working on `current_item`. */
+/**  Working on `item`. */
 "working" | 
 /**  Ended (stage finished, job paused or cancelled). */
 "stopped";
 
-/**  A live worker: a resolver (`resolve-N`) or downloader (`download-N`). */
+/**  The latest sample of one worker (shown to the UI as `WorkerView`). */
 export type WorkerView = {
-	/**  e.g. `download-2`. */
+	/**  Job id the worker belongs to. */
+	job: number,
+	/**  Worker name, unique within the job, e.g. `resolve-1` or `download-2`. */
 	name: string,
-	/**  Stage index. */
+	/**  Index of the stage the worker serves in the job's stages. */
 	stage: number,
-	/**  State. */
+	/**  What the worker is doing. */
 	state: WorkerState,
-	/**  Item worked on. */
+	/**  Target id (item or playlist) being worked on. */
 	item: number | null,
-	/**  Its title. */
+	/**  Title of the current work, e.g. the item's title. */
 	display: string,
-	/**  Bytes of the current item so far. */
+	/**  Bytes moved for the current item. */
 	downloaded: number,
-	/**  Expected size of the current item (bytes). */
+	/**  Expected size of the current item in bytes, when known. */
 	total: number | null,
-	/**  Smoothed speed (bytes/s). */
+	/**  Smoothed transfer speed in bytes/s; 0 unless working. */
 	speed_bps: number,
-	/**  0-100 when the size is known. */
+	/**  Progress of the current item, 0-100, when working and the total is known. */
 	percent: number | null,
-	/**  Items finished by this worker. */
+	/**  Work items this worker has finished. */
 	processed: number,
-	/**  Items it finished with an error. */
+	/**  Work items this worker has finished with an error. */
 	errors: number,
-	/**  Time of the sample (Unix ms). */
+	/**  Time of the sample (Unix ms); the task center ignores samples older than its stale window. */
 	heartbeat_ms: number,
 };
 

@@ -98,7 +98,7 @@ pub fn command_line(cmd: JobCommand, job: u64) -> String {
 
 async fn answer(api: &Api, line: &str) -> String {
     if line.trim() == "jobs" {
-        return match api.jobs_overview().await {
+        return match api.task_center().await {
             Ok(tc) => crate::jobs_view::render(&tc),
             Err(e) => format!("error: {e}\n"),
         };

@@ -4,10 +4,10 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use catalog_sync_core::api::{run_id, Api, JobHistory, JobStatus, TaskCenter};
+use catalog_sync_core::api::{run_id, Api, JobHistory, JobStatus, TaskCenterView};
 
 /// The task center as a text table.
-pub fn render(tc: &TaskCenter) -> String {
+pub fn render(tc: &TaskCenterView) -> String {
     let s = &tc.summary;
     let mut out = format!(
         "{} jobs: {} running, {} queued ({} download), {} paused, {} failed\n",
@@ -51,7 +51,7 @@ pub fn render(tc: &TaskCenter) -> String {
 pub async fn jobs(api: &Api, once: bool) -> anyhow::Result<()> {
     let refresh = !once && std::io::stdout().is_terminal();
     loop {
-        let tc = api.jobs_overview().await?;
+        let tc = api.task_center().await?;
         let text = render(&tc);
         if refresh {
             print!("\x1b[2J\x1b[H{text}");

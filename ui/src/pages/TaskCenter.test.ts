@@ -34,6 +34,14 @@ describe("task center", () => {
     expect(within(jobRow(7)).getByText("2 playlists")).toBeTruthy();
   });
 
+  it("shows a failed job's last error on its row", async () => {
+    fake.setJobs([job(9, { status: "failed", can_retry: true, can_pause: false, can_cancel: false, last_error: "attempt 3/3, transient: HTTP 503 from http://h/a.mp3" })]);
+    fake.emitTaskCenterChanged();
+    render(TaskCenter);
+    const row = await waitFor(() => jobRow(9) ?? Promise.reject(new Error("no row of job 9")));
+    expect(within(row).getByText(/^attempt 3\/3, transient: HTTP 503 from http:\/\/h\/a.mp3$/)).toBeTruthy();
+  });
+
   it("expands a row inline to stages, workers and runs, and collapses it", async () => {
     render(TaskCenter);
     const row = await waitFor(() => jobRow(7));

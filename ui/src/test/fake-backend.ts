@@ -39,6 +39,7 @@ export function job(id: number, over: Partial<JobRowView> = {}): JobRowView {
     can_resume: false,
     can_cancel: true,
     can_retry: false,
+    last_error: null,
     ...over,
   };
 }
@@ -57,8 +58,8 @@ export function detail(over: Partial<JobDetail> = {}): JobDetail {
     ],
     items_truncated: false,
     workers: [
-      { name: "resolve-1", stage: 1, state: "idle", item: null, display: "", downloaded: 0, total: null, speed_bps: 0, percent: null, processed: 6, errors: 0, heartbeat_ms: Date.now() },
-      { name: "download-1", stage: 1, state: "working", item: 51, display: "Episode 5", downloaded: 5_000_000, total: 20_000_000, speed_bps: 1_500_000, percent: 25, processed: 3, errors: 1, heartbeat_ms: Date.now() },
+      { job: 7, name: "resolve-1", stage: 1, state: "idle", item: null, display: "", downloaded: 0, total: null, speed_bps: 0, percent: null, processed: 6, errors: 0, heartbeat_ms: Date.now() },
+      { job: 7, name: "download-1", stage: 1, state: "working", item: 51, display: "Episode 5", downloaded: 5_000_000, total: 20_000_000, speed_bps: 1_500_000, percent: 25, processed: 3, errors: 1, heartbeat_ms: Date.now() },
     ],
     runs: [
       {

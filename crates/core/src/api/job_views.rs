@@ -1,145 +1,24 @@
 //! The task center and a job's detail as typed views. [`TaskCenterView`] is
-//! `jobs::task_center`'s projection converted field by field (the fronts compute nothing);
+//! `jobs::task_center`'s projection itself (the fronts compute nothing);
 //! [`JobDetail`] gathers what a row shows when expanded: stages with counts, work items with
 //! title, status, error and bytes, live workers by name, runs with their steps and typed
 //! errors, and the newest lines of the job's log. Sizes are bytes, speeds bytes/s, times Unix ms.
 
 use serde::{Deserialize, Serialize};
 
-use crate::jobs::task_center::{self, JobView, TaskCenter};
-use crate::jobs::Lane;
+pub use crate::jobs::task_center::{
+    JobView as JobRowView, Summary as SummaryView, TaskCenter as TaskCenterView,
+};
+pub use crate::jobs::WorkerSample as WorkerView;
+use crate::jobs::{task_center, WorkerSample};
 use crate::store::{
-    ErrorClass, JobKind, JobStatus, LogKind, RunOutcome, RunRow, StageKind, StepOutcome, Store, StoreError,
-    WorkStatus, WorkerRow, WorkerState,
+    ErrorClass, LogKind, RunOutcome, RunRow, StageKind, StepOutcome, Store, StoreError, WorkStatus,
 };
 
 /// Work items listed per stage in a job's detail (the first ones, in target order).
 pub const DETAIL_ITEMS_PER_STAGE: usize = 500;
 /// Log lines listed in a job's detail (the newest).
 pub const DETAIL_LOG_LINES: usize = 200;
-
-/// The task center: every job, newest first, and counts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct TaskCenterView {
-    /// Every job, newest first.
-    pub jobs: Vec<JobRowView>,
-    /// Counts over `jobs`.
-    pub summary: SummaryView,
-    /// Sum of the live workers' speeds over all jobs (bytes/s).
-    pub total_speed_bps: u64,
-    /// Live workers over all jobs.
-    pub active_workers: u32,
-}
-
-/// Job counts of the task center.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct SummaryView {
-    /// All jobs.
-    pub total: u32,
-    /// Queued jobs.
-    pub queued: u32,
-    /// Queued jobs of the download lane.
-    pub queued_download_jobs: u32,
-    /// Running or pausing jobs.
-    pub running: u32,
-    /// Paused jobs.
-    pub paused: u32,
-    /// Failed jobs.
-    pub failed: u32,
-}
-
-/// One job row of the task center.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct JobRowView {
-    /// Job id.
-    pub id: u64,
-    /// Kind for people, e.g. `Sync and download`.
-    pub display_name: String,
-    /// Kind.
-    pub kind: JobKind,
-    /// Status.
-    pub status: JobStatus,
-    /// Lane.
-    pub lane: Lane,
-    /// `queued #k` while queued.
-    pub queue_label: Option<String>,
-    /// `all playlists`, `1 playlist`, `N playlists`.
-    pub scope_summary: String,
-    /// e.g. `12 / 40 items | 3.1 MB/s`.
-    pub progress_text: String,
-    /// 0-100; `None` while the stage has no work items.
-    pub percent: Option<f32>,
-    /// Current stage; `None` once all finished.
-    pub stage: Option<StageKind>,
-    /// Live workers.
-    pub active_workers: u32,
-    /// Summed speed of live workers (bytes/s).
-    pub speed_bps: u64,
-    /// Pause applies.
-    pub can_pause: bool,
-    /// Resume applies.
-    pub can_resume: bool,
-    /// Cancel applies.
-    pub can_cancel: bool,
-    /// Retry of failed items applies.
-    pub can_retry: bool,
-}
-
-impl From<JobView> for JobRowView {
-    fn from(j: JobView) -> JobRowView {
-        JobRowView {
-            id: j.id,
-            display_name: j.display_name,
-            kind: j.kind,
-            status: j.status,
-            lane: j.lane,
-            queue_label: j.queue_label,
-            scope_summary: j.scope_summary,
-            progress_text: j.progress_text,
-            percent: j.percent,
-            stage: j.stage,
-            active_workers: j.active_workers,
-            speed_bps: j.speed_bps,
-            can_pause: j.can_pause,
-            can_resume: j.can_resume,
-            can_cancel: j.can_cancel,
-            can_retry: j.can_retry,
-        }
-    }
-}
-
-impl From<TaskCenter> for TaskCenterView {
-    fn from(tc: TaskCenter) -> TaskCenterView {
-        let s = tc.summary;
-        TaskCenterView {
-            total_speed_bps: tc.jobs.iter().map(|j| j.speed_bps).sum(),
-            active_workers: tc.jobs.iter().map(|j| j.active_workers).sum(),
-            jobs: tc.jobs.into_iter().map(Into::into).collect(),
-            summary: SummaryView {
-                total: s.total,
-                queued: s.queued,
-                queued_download_jobs: s.queued_download_jobs,
-                running: s.running,
-                paused: s.paused,
-                failed: s.failed,
-            },
-        }
-    }
-}
-
-/// The task center at `now_ms`; worker samples older than `stale_after_ms` do not count.
-/// Errors: [`StoreError`].
-pub fn task_center_view(
-    store: &Store,
-    workers: &[WorkerRow],
-    now_ms: i64,
-    stale_after_ms: i64,
-) -> Result<TaskCenterView, StoreError> {
-    Ok(task_center::task_center_with(store, workers, now_ms, stale_after_ms)?.into())
-}
 
 /// A stage of a job with its work item counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,55 +66,6 @@ pub struct WorkItemView {
     pub note: Option<String>,
     /// Size of the downloaded file (bytes), for download items that have one.
     pub bytes: Option<u64>,
-}
-
-/// A live worker: a resolver (`resolve-N`) or downloader (`download-N`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct WorkerView {
-    /// e.g. `download-2`.
-    pub name: String,
-    /// Stage index.
-    pub stage: u32,
-    /// State.
-    pub state: WorkerState,
-    /// Item worked on.
-    pub item: Option<u64>,
-    /// Its title.
-    pub display: String,
-    /// Bytes of the current item so far.
-    pub downloaded: u64,
-    /// Expected size of the current item (bytes).
-    pub total: Option<u64>,
-    /// Smoothed speed (bytes/s).
-    pub speed_bps: u64,
-    /// 0-100 when the size is known.
-    pub percent: Option<f32>,
-    /// Items finished by this worker.
-    pub processed: u32,
-    /// Items it finished with an error.
-    pub errors: u32,
-    /// Time of the sample (Unix ms).
-    pub heartbeat_ms: i64,
-}
-
-impl From<WorkerRow> for WorkerView {
-    fn from(w: WorkerRow) -> WorkerView {
-        WorkerView {
-            name: w.name,
-            stage: w.stage.into(),
-            state: w.state,
-            item: w.current_item,
-            display: w.display,
-            downloaded: w.downloaded,
-            total: w.total,
-            speed_bps: w.speed_bps,
-            percent: w.percent,
-            processed: w.processed,
-            errors: w.errors,
-            heartbeat_ms: w.heartbeat_ms,
-        }
-    }
 }
 
 /// A typed error recorded in a run step.
@@ -362,13 +192,13 @@ fn title_of(store: &Store, kind: StageKind, target: u64) -> (String, Option<u64>
 /// The detail of job `job` at `now_ms`. Errors: [`StoreError::NotFound`] for an unknown job.
 pub fn job_detail(
     store: &Store,
-    workers: Vec<WorkerRow>,
+    workers: Vec<WorkerSample>,
     job: u64,
     now_ms: i64,
     stale_after_ms: i64,
 ) -> Result<JobDetail, StoreError> {
     let row = store.job(job)?;
-    let tc = task_center::task_center_with(store, &workers, now_ms, stale_after_ms)?;
+    let tc = task_center::task_center(store, &workers, now_ms, stale_after_ms)?;
     let view = tc
         .jobs
         .into_iter()
@@ -408,11 +238,11 @@ pub fn job_detail(
     let log = store.job_log(job)?;
     let skip = log.len().saturating_sub(DETAIL_LOG_LINES);
     Ok(JobDetail {
-        job: view.into(),
+        job: view,
         stages,
         items,
         items_truncated: truncated,
-        workers: workers.into_iter().filter(|w| w.job == job).map(Into::into).collect(),
+        workers: workers.into_iter().filter(|w| w.job == job).collect(),
         runs: store.runs(job)?.into_iter().map(Into::into).collect(),
         log: log
             .into_iter()

@@ -52,7 +52,8 @@ pub use views::{
 /// The domain types the views carry and the fronts name (re-exported so a front needs
 /// nothing but `api`).
 pub use crate::download::naming::format_date;
-pub use crate::jobs::task_center::{display_name, format_speed, TaskCenter};
+pub use crate::jobs::task_center::{display_name, format_speed};
+pub use crate::jobs::WorkerState;
 pub use crate::jobs::{Event, ItemOutcome, Lane};
 pub use crate::store::commands::JobCommand;
 pub use crate::store::runs::run_id;

@@ -8,11 +8,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiResult, ErrorCode, WireError};
-use super::job_views::{job_detail, task_center_view, JobDetail, TaskCenterView};
+use super::job_views::{job_detail, JobDetail, TaskCenterView};
 use super::settings::Settings;
 use super::views::{self, AddResult, ImportResult, ItemView, PlaylistView, ThroughputPoint};
 use super::{Api, LIVE_WINDOW_MS};
-use crate::jobs::task_center::{self, TaskCenter};
+use crate::jobs::task_center;
 use crate::store::commands::{apply_command, JobCommand};
 use crate::store::{JobKind, JobStatus};
 use crate::subscriptions::{self, SubscriptionError};
@@ -319,17 +319,11 @@ impl Api {
         self.job_command_all(JobAction::Resume).await
     }
 
-    /// The task center projection now (worker samples older than [`LIVE_WINDOW_MS`] do not
-    /// count).
+    /// The task center projection now, every front's one view of the jobs (worker samples
+    /// older than [`LIVE_WINDOW_MS`] do not count).
     pub async fn task_center(&self) -> ApiResult<TaskCenterView> {
         let (now, workers) = (self.now_ms(), self.engine().worker_samples(None));
-        self.blocking(move |s| Ok(task_center_view(s, &workers, now, LIVE_WINDOW_MS)?)).await
-    }
-
-    /// The task center as the core computes it (with each job's last error), for text fronts.
-    pub async fn jobs_overview(&self) -> ApiResult<TaskCenter> {
-        let (now, workers) = (self.now_ms(), self.engine().worker_samples(None));
-        self.blocking(move |s| Ok(task_center::task_center_with(s, &workers, now, LIVE_WINDOW_MS)?)).await
+        self.blocking(move |s| Ok(task_center::task_center(s, &workers, now, LIVE_WINDOW_MS)?)).await
     }
 
     /// Stages, work items, workers, runs and recent log lines of `job`. Errors: `not_found`.

@@ -15,13 +15,14 @@ use tokio_util::sync::CancellationToken;
 use super::error::EngineError;
 use super::events::{Event, EventSink};
 use super::kinds::Lane;
+use super::workers::WorkerRegistry;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::download::limits::{BandwidthLimiter, HostLimiter};
 use crate::download::space::SpaceProbe;
 use crate::store::job_log::{JobLogRow, LogKind};
 use crate::store::reaping::WorkKey;
-use crate::store::{StageCounts, StageKind, Store, StoreError, WorkerRow};
+use crate::store::{StageCounts, StageKind, Store, StoreError};
 
 /// Cancellation handles of one running job.
 #[derive(Debug, Clone)]
@@ -52,37 +53,6 @@ pub(super) struct InFlight {
     pub(super) unwanted: AtomicBool,
     /// Set when the last holder asked for its files to be deleted: the part goes too.
     pub(super) delete: AtomicBool,
-}
-
-/// Most worker samples kept in memory; beyond it the samples of the oldest jobs go.
-const MAX_WORKER_SAMPLES: usize = 4096;
-
-/// The latest sample of every worker by (job, worker name), in memory (convention 6 and
-/// ARCHITECTURE.md "Live progress flows back through memory"): the sampler (`throughput`)
-/// writes here, the task center and a job's detail read here; nothing goes to the database.
-/// Shared by every engine a process builds (the API swaps engines when settings change).
-#[derive(Debug, Default)]
-pub struct WorkerRegistry {
-    rows: Mutex<std::collections::BTreeMap<(u64, String), WorkerRow>>,
-}
-
-impl WorkerRegistry {
-    /// Replaces the samples of `rows`' workers.
-    pub(super) fn put(&self, rows: Vec<WorkerRow>) {
-        let mut map = self.rows.lock().expect("workers lock");
-        for row in rows {
-            map.insert((row.job, row.name.clone()), row);
-        }
-        while map.len() > MAX_WORKER_SAMPLES {
-            map.pop_first();
-        }
-    }
-
-    /// The latest samples of `job`'s workers (every job's when `None`), by job and name.
-    pub fn samples(&self, job: Option<u64>) -> Vec<WorkerRow> {
-        let map = self.rows.lock().expect("workers lock");
-        map.values().filter(|w| job.is_none_or(|j| w.job == j)).cloned().collect()
-    }
 }
 
 /// A document parser: bytes and the URL they came from to a [`crate::catalog::Document`].

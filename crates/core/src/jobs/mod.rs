@@ -23,9 +23,11 @@ mod runner;
 mod sync_stage;
 pub mod task_center;
 pub mod throughput;
+pub mod workers;
 
-pub use context::{DocumentParser, WorkerRegistry};
+pub use context::DocumentParser;
 pub use events::{Event, EventSink, ItemOutcome};
 pub use kinds::{lane_of, stages_of, Lane};
 pub use reaper::ReapReport;
 pub use runner::{Engine, EngineError};
+pub use workers::{WorkerRegistry, WorkerSample, WorkerState};

@@ -21,11 +21,12 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::context::{Context, DocumentParser, JobCtx, Running, Services, WorkerRegistry};
+use super::context::{Context, DocumentParser, JobCtx, Running, Services};
 pub use super::error::EngineError;
 use super::events::EventSink;
 use super::kinds::{lane_of, stages_of, Lane};
 use super::reaper::ReapReport;
+use super::workers::WorkerRegistry;
 use super::{commands, job_task, reaper, refs};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -109,7 +110,7 @@ impl Engine {
     }
 
     /// The latest sample of `job`'s workers (every job's when `None`), from memory.
-    pub fn worker_samples(&self, job: Option<u64>) -> Vec<crate::store::WorkerRow> {
+    pub fn worker_samples(&self, job: Option<u64>) -> Vec<super::WorkerSample> {
         self.cx.workers.samples(job)
     }
 

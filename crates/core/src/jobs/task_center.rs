@@ -1,8 +1,8 @@
-//! The task center as a read model: [`task_center_with`] projects jobs and their stage counts
+//! The task center as a read model: [`task_center`] projects jobs and their stage counts
 //! (from the store) and the live worker samples (from the engine's memory,
-//! `Engine::worker_samples`) into [`TaskCenter`], which the desktop UI and the command line only
-//! render (they compute nothing themselves); [`task_center`] takes samples stored in the
-//! database instead. It reads the store and takes the time as
+//! `Engine::worker_samples`) into [`TaskCenter`], which every front only renders (they compute
+//! nothing themselves; the UI gets these very types, `TaskCenterView`, `SummaryView` and
+//! `JobRowView` in its bindings). It reads the store and takes the time as
 //! a parameter (ARCHITECTURE.md, convention 13), so the same store state and `now_ms` always
 //! give the same view.
 //!
@@ -14,25 +14,34 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::kinds::{lane_of, Lane};
+use super::workers::{WorkerSample, WorkerState};
 use crate::store::{
     apply_command, JobCommand, JobKind, JobRow, JobStatus, StageCounts, StageKind, Store, StoreError,
-    WorkStatus, WorkerRow, WorkerState,
+    WorkStatus,
 };
 
 /// The whole task center.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename = "TaskCenterView")] // the name the UI knows it by (bindings.ts)
 pub struct TaskCenter {
     /// Every job, newest first.
     pub jobs: Vec<JobView>,
     /// Counts over `jobs`.
     pub summary: Summary,
+    /// Sum of the live workers' speeds over all jobs (bytes/s).
+    pub total_speed_bps: u64,
+    /// Live workers over all jobs.
+    pub active_workers: u32,
 }
 
 /// Job counts shown above the list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename = "SummaryView")] // the name the UI knows it by (bindings.ts)
 pub struct Summary {
     /// All jobs.
     pub total: u32,
@@ -49,7 +58,9 @@ pub struct Summary {
 }
 
 /// One job as the task center shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename = "JobRowView")] // the name the UI knows it by (bindings.ts)
 pub struct JobView {
     /// Job id.
     pub id: u64,
@@ -72,7 +83,7 @@ pub struct JobView {
     pub percent: Option<f32>,
     /// The current (first unfinished) stage; `None` once every stage finished.
     pub stage: Option<StageKind>,
-    /// Live workers of the job (see the module docs).
+    /// Live workers of the job: working on an item, heartbeat fresh, job running.
     pub active_workers: u32,
     /// Sum of the live workers' smoothed speeds, bytes/s.
     pub speed_bps: u64,
@@ -143,7 +154,7 @@ pub fn format_progress(kind: StageKind, counts: &StageCounts, speed_bps: u64) ->
 
 /// Live workers and their summed speed (bytes/s) per job id; see the module docs.
 fn live_workers(
-    workers: &[WorkerRow],
+    workers: &[WorkerSample],
     jobs: &[(u64, JobRow)],
     now_ms: i64,
     stale_after_ms: i64,
@@ -154,7 +165,7 @@ fn live_workers(
     let mut live: HashMap<u64, (u32, u64)> = HashMap::new();
     for w in workers {
         let alive = w.state == WorkerState::Working
-            && w.current_item.is_some()
+            && w.item.is_some()
             && w.heartbeat_ms > fresh_after
             && running.get(&w.job).copied().unwrap_or(false);
         if alive {
@@ -166,21 +177,14 @@ fn live_workers(
     Ok(live)
 }
 
-/// Projects the store into the task center at `now_ms` (Unix ms); worker samples whose
-/// heartbeat is `stale_after_ms` (ms) old or older are ignored.
+/// Projects the store and the live worker samples `workers` (the engine's in-memory samples,
+/// `Engine::worker_samples`) into the task center at `now_ms` (Unix ms); samples whose
+/// heartbeat is `stale_after_ms` (ms) old or older do not count.
 ///
 /// Errors: [`StoreError`] from reading the store.
-pub fn task_center(store: &Store, now_ms: i64, stale_after_ms: i64) -> Result<TaskCenter, StoreError> {
-    task_center_with(store, &store.all_workers()?, now_ms, stale_after_ms)
-}
-
-/// [`task_center`] with the worker samples `workers` (the engine's in-memory samples, see
-/// `Engine::worker_samples`) instead of samples stored in the database.
-///
-/// Errors: [`StoreError`] from reading the store.
-pub fn task_center_with(
+pub fn task_center(
     store: &Store,
-    workers: &[WorkerRow],
+    workers: &[WorkerSample],
     now_ms: i64,
     stale_after_ms: i64,
 ) -> Result<TaskCenter, StoreError> {
@@ -263,7 +267,12 @@ pub fn task_center_with(
             last_error,
         });
     }
-    Ok(TaskCenter { jobs: views, summary })
+    Ok(TaskCenter {
+        total_speed_bps: views.iter().map(|j| j.speed_bps).sum(),
+        active_workers: views.iter().map(|j| j.active_workers).sum(),
+        jobs: views,
+        summary,
+    })
 }
 
 #[cfg(test)]
@@ -271,7 +280,6 @@ mod tests {
     use super::*;
     use crate::jobs::stages_of;
     use crate::store::jobs::WorkEnd;
-    use crate::store::WorkerRow;
 
     fn job(store: &Store, kind: JobKind, scope: &[u64], status: JobStatus) -> u64 {
         let id = store.create_job(kind, stages_of(kind), scope, 1).unwrap();
@@ -298,15 +306,14 @@ mod tests {
         item: Option<u64>,
         speed_bps: u64,
         heartbeat_ms: i64,
-    ) -> WorkerRow {
-        WorkerRow {
+    ) -> WorkerSample {
+        WorkerSample {
             job,
             name: name.into(),
             stage: 0,
             state,
-            current_item: item,
+            item,
             display: String::new(),
-            progress_text: String::new(),
             downloaded: 0,
             total: None,
             speed_bps,
@@ -328,7 +335,7 @@ mod tests {
         let a = job(&store, JobKind::DownloadOnly, &[], JobStatus::Queued);
         let s = job(&store, JobKind::SyncOnly, &[], JobStatus::Queued);
         let b = job(&store, JobKind::SyncDownload, &[], JobStatus::Queued);
-        let tc = task_center(&store, 100, 10).unwrap();
+        let tc = task_center(&store, &[], 100, 10).unwrap();
         assert_eq!(tc.jobs.iter().map(|j| j.id).collect::<Vec<_>>(), vec![b, s, a, running], "newest first");
         assert_eq!(view(&tc, a).queue_label.as_deref(), Some("queued #1"));
         assert_eq!(view(&tc, b).queue_label.as_deref(), Some("queued #2"));
@@ -348,8 +355,8 @@ mod tests {
         assert_eq!(scope_summary(&[4, 2]), "2 playlists");
         let (_d, store) = crate::store::temp_store();
         let id = job(&store, JobKind::SyncOnly, &[7, 8, 9], JobStatus::Queued);
-        assert_eq!(task_center(&store, 1, 1).unwrap().jobs[0].scope_summary, "3 playlists");
-        assert_eq!(view(&task_center(&store, 1, 1).unwrap(), id).display_name, "Sync");
+        assert_eq!(task_center(&store, &[], 1, 1).unwrap().jobs[0].scope_summary, "3 playlists");
+        assert_eq!(view(&task_center(&store, &[], 1, 1).unwrap(), id).display_name, "Sync");
     }
 
     #[test]
@@ -371,13 +378,11 @@ mod tests {
         work(&store, dl, 0, 1, 1);
         store.update_stage(dl, 0, |st| st.status = WorkStatus::Done).unwrap();
         work(&store, dl, 1, 40, 12);
-        store
-            .put_worker_samples(&[
-                worker(dl, "download-1", WorkerState::Working, Some(13), 2_000_000, 95),
-                worker(dl, "download-2", WorkerState::Working, Some(14), 1_100_000, 95),
-            ])
-            .unwrap();
-        let tc = task_center(&store, 100, 10).unwrap();
+        let workers = [
+            worker(dl, "download-1", WorkerState::Working, Some(13), 2_000_000, 95),
+            worker(dl, "download-2", WorkerState::Working, Some(14), 1_100_000, 95),
+        ];
+        let tc = task_center(&store, &workers, 100, 10).unwrap();
         let v = view(&tc, sd);
         assert_eq!(
             (v.progress_text.as_str(), v.stage, v.percent),
@@ -397,24 +402,22 @@ mod tests {
         let run = job(&store, JobKind::DownloadOnly, &[], JobStatus::Running);
         let done = job(&store, JobKind::DownloadOnly, &[], JobStatus::Succeeded);
         let paused = job(&store, JobKind::DownloadOnly, &[], JobStatus::Paused);
-        store
-            .put_worker_samples(&[
-                worker(run, "download-1", WorkerState::Working, Some(1), 1_000, 95), // live
-                worker(run, "download-2", WorkerState::Working, Some(2), 2_000, 91), // live, just fresh
-                worker(run, "download-3", WorkerState::Working, Some(3), 40_000, 90), // stale: heartbeat = now - window
-                worker(run, "download-4", WorkerState::Idle, None, 80_000, 99),       // idle
-                worker(run, "resolve-1", WorkerState::Working, None, 160_000, 99),    // no current item
-                worker(run, "download-5", WorkerState::Stopped, Some(5), 320_000, 99), // stopped
-                worker(done, "download-1", WorkerState::Working, Some(6), 640_000, 99), // finished job
-                worker(paused, "download-1", WorkerState::Working, Some(7), 1_280_000, 99), // paused job
-            ])
-            .unwrap();
-        let tc = task_center(&store, 100, 10).unwrap();
+        let workers = [
+            worker(run, "download-1", WorkerState::Working, Some(1), 1_000, 95), // live
+            worker(run, "download-2", WorkerState::Working, Some(2), 2_000, 91), // live, just fresh
+            worker(run, "download-3", WorkerState::Working, Some(3), 40_000, 90), // stale: heartbeat = now - window
+            worker(run, "download-4", WorkerState::Idle, None, 80_000, 99),       // idle
+            worker(run, "resolve-1", WorkerState::Working, None, 160_000, 99),    // no current item
+            worker(run, "download-5", WorkerState::Stopped, Some(5), 320_000, 99), // stopped
+            worker(done, "download-1", WorkerState::Working, Some(6), 640_000, 99), // finished job
+            worker(paused, "download-1", WorkerState::Working, Some(7), 1_280_000, 99), // paused job
+        ];
+        let tc = task_center(&store, &workers, 100, 10).unwrap();
         assert_eq!((view(&tc, run).active_workers, view(&tc, run).speed_bps), (2, 3_000));
         assert_eq!((view(&tc, done).active_workers, view(&tc, done).speed_bps), (0, 0));
         assert_eq!((view(&tc, paused).active_workers, view(&tc, paused).speed_bps), (0, 0));
         // with time passing, every sample goes stale
-        let later = task_center(&store, 1_000, 10).unwrap();
+        let later = task_center(&store, &workers, 1_000, 10).unwrap();
         assert_eq!((view(&later, run).active_workers, view(&later, run).speed_bps), (0, 0));
     }
 
@@ -425,7 +428,7 @@ mod tests {
         let statuses = [Queued, Running, Succeeded, Failed, Cancelled, PauseRequested, Paused];
         let ids: Vec<u64> = statuses.iter().map(|&s| job(&store, JobKind::DownloadOnly, &[], s)).collect();
         let general = job(&store, JobKind::ExportOnly, &[], Queued);
-        let tc = task_center(&store, 100, 10).unwrap();
+        let tc = task_center(&store, &[], 100, 10).unwrap();
         let flags = |id| {
             let v = view(&tc, id);
             (v.can_pause, v.can_resume, v.can_cancel, v.can_retry)
@@ -450,7 +453,7 @@ mod tests {
         assert_eq!(view(&tc, general).lane, Lane::General);
         // a finished job shows its last stage and no current stage
         store.update_stage(ids[2], 0, |st| st.status = WorkStatus::Done).unwrap();
-        let tc = task_center(&store, 100, 10).unwrap();
+        let tc = task_center(&store, &[], 100, 10).unwrap();
         let v = view(&tc, ids[2]);
         assert_eq!((v.stage, v.percent, v.progress_text.as_str()), (None, None, "0 / 0 items"));
     }

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::context::Context;
 use super::error::EngineError;
 use super::pools::{LiveSnapshot, LiveState, WorkerLive};
-use crate::store::workers::{WorkerRow, WorkerState};
+use super::workers::{WorkerSample, WorkerState};
 
 /// Sampling period.
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(500);
@@ -44,18 +44,9 @@ impl Drop for Sampler {
     }
 }
 
-/// `1.2 MB / 3.4 MB` (MB = 10^6 bytes); `1.2 MB` when the total is unknown.
-pub fn progress_text(downloaded: u64, total: Option<u64>) -> String {
-    let mb = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
-    match total {
-        Some(t) => format!("{} / {}", mb(downloaded), mb(t)),
-        None => mb(downloaded),
-    }
-}
-
-fn row(job: u64, stage: u8, s: &LiveSnapshot, speed: f64, now: i64) -> WorkerRow {
+fn row(job: u64, stage: u8, s: &LiveSnapshot, speed: f64, now: i64) -> WorkerSample {
     let working = s.state == LiveState::Working && s.current_item.is_some();
-    WorkerRow {
+    WorkerSample {
         job,
         name: s.name.clone(),
         stage,
@@ -64,9 +55,8 @@ fn row(job: u64, stage: u8, s: &LiveSnapshot, speed: f64, now: i64) -> WorkerRow
             LiveState::Working => WorkerState::Working,
             LiveState::Stopped => WorkerState::Stopped,
         },
-        current_item: s.current_item,
+        item: s.current_item,
         display: s.display.clone(),
-        progress_text: if working { progress_text(s.downloaded, s.total) } else { String::new() },
         downloaded: s.downloaded,
         total: s.total,
         speed_bps: if working { speed.round() as u64 } else { 0 },
@@ -95,7 +85,7 @@ pub(super) fn spawn_sampler(cx: Context, job: u64, stage: u8, lives: Vec<Arc<Wor
             let dt = at.elapsed().as_secs_f64().max(1e-3);
             at = Instant::now();
             let now = cx.now();
-            let rows: Vec<WorkerRow> = lives
+            let rows: Vec<WorkerSample> = lives
                 .iter()
                 .zip(last.iter_mut())
                 .map(|(live, (streamed, speed))| {
@@ -120,12 +110,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn progress_text_in_megabytes() {
-        assert_eq!(progress_text(1_234_567, Some(3_400_000)), "1.2 MB / 3.4 MB");
-        assert_eq!(progress_text(0, None), "0.0 MB");
-    }
-
-    #[test]
     fn idle_or_stopped_workers_report_no_speed() {
         let live = WorkerLive::new("download-1".into());
         let r = row(1, 0, &live.snapshot(), 5_000.0, 10);
@@ -133,9 +117,6 @@ mod tests {
         live.begin(3, "Ep");
         live.progress(500, Some(1000), 0);
         let r = row(1, 0, &live.snapshot(), 2_000.4, 10);
-        assert_eq!(
-            (r.speed_bps, r.percent, r.current_item, r.progress_text.as_str()),
-            (2_000, Some(50.0), Some(3), "0.0 MB / 0.0 MB")
-        );
+        assert_eq!((r.speed_bps, r.percent, r.item, r.display.as_str()), (2_000, Some(50.0), Some(3), "Ep"));
     }
 }

@@ -234,56 +234,6 @@ pub fn run_id(job: u64, n: u32) -> String {
     format!("job-{job}-run-{n}")
 }
 
-/// What a worker is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
-pub enum WorkerState {
-    /// Waiting for work.
-    Idle,
-    /// Working on `current_item`.
-    Working,
-    /// Ended (stage finished, job paused or cancelled).
-    Stopped,
-}
-
-/// A sample of one worker's live state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorkerRow {
-    /// Job id the worker belongs to.
-    pub job: u64,
-    /// Worker name, unique within the job, e.g. `resolve-1` or `download-2`.
-    pub name: String,
-    /// Index of the stage the worker serves in the job's stages.
-    pub stage: u8,
-    /// What the worker is doing.
-    pub state: WorkerState,
-    /// Target id (item or playlist) being worked on.
-    pub current_item: Option<u64>,
-    /// Display text of the current work, e.g. the item title.
-    pub display: String,
-    /// Progress as text, e.g. `1.2 MB / 3.4 MB`.
-    pub progress_text: String,
-    /// Bytes moved for the current item.
-    pub downloaded: u64,
-    /// Expected size of the current item in bytes, when known.
-    pub total: Option<u64>,
-    /// Smoothed transfer speed in bytes/s.
-    pub speed_bps: u64,
-    /// Progress of the current item, 0-100, when the total is known.
-    pub percent: Option<f32>,
-    /// Work items this worker has finished.
-    pub processed: u32,
-    /// Work items this worker has finished with an error.
-    pub errors: u32,
-    /// Time of the sample (Unix ms); the task center ignores rows older than its stale window.
-    pub heartbeat_ms: i64,
-}
-
-impl RowType for WorkerRow {
-    const NAME: &'static str = "WorkerRow_v1";
-}
-
 impl RowType for DownloadFailed {
     const NAME: &'static str = "DownloadFailed_v1";
 }

@@ -9,8 +9,7 @@
 //! downloaded files), [`jobs`] (jobs, stages and stage work items), [`runs`] (attempts of a job
 //! and their steps), [`job_log`] (per-job event log), [`commands`] (stored user commands),
 //! [`failures`] (the stored shape of a cascade that found nothing), [`resolutions`] (download
-//! failures naming every resolver source, replaced enclosures) and
-//! [`workers`] (live worker samples, written without fsync). Every table is defined in
+//! failures naming every resolver source, replaced enclosures). Every table is defined in
 //! [`tables`]; the schema version and migrations in [`schema`].
 
 mod codec;
@@ -30,7 +29,6 @@ mod rows;
 pub mod runs;
 pub mod schema;
 pub mod tables;
-pub mod workers;
 mod writes;
 
 use std::path::{Path, PathBuf};
@@ -43,7 +41,6 @@ pub use layouts::{FetchStateRow, UrlMove};
 pub use resolutions::EnclosureReplaced;
 pub use rows::*;
 pub use runs::{run_id, ErrorClass, RunOutcome, RunRow, StepOutcome, StepRow, TypedError};
-pub use workers::{WorkerRow, WorkerState};
 
 /// Errors of the store. Database errors are kept as their `redb` sources.
 #[derive(Debug, thiserror::Error)]

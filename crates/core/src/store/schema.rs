@@ -6,12 +6,12 @@
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1, v1_to_v2, v2_to_v3];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1, v1_to_v2, v2_to_v3, v3_to_v4];
 
 fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -28,7 +28,6 @@ fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::COLLECTION_URL_TO_ID)?;
     tx.open_table(tables::STAGE_ITEM)?;
     tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
-    tx.open_table(tables::WORKER_KEY_TO_WORKER)?;
     tx.open_table(tables::RUN_KEY_TO_RUN)?;
     tx.open_table(tables::RUN_OPEN_INDEX)?;
     tx.open_table(tables::JOB_LOG)?;
@@ -66,6 +65,13 @@ fn v2_to_v3(tx: &redb::WriteTransaction) -> Result<()> {
         let (path, item) = entry?;
         folded.insert(tables::fold_path(path.value()).as_str(), item.value())?;
     }
+    Ok(())
+}
+
+/// Version 4: live worker samples left the database (they live in memory, `jobs::workers`):
+/// the table that held them is deleted, when present.
+fn v3_to_v4(tx: &redb::WriteTransaction) -> Result<()> {
+    tx.delete_table(tables::RETIRED_WORKER_KEY_TO_WORKER)?;
     Ok(())
 }
 
@@ -140,6 +146,23 @@ mod tests {
         let running = store.work_with_status(crate::store::WorkStatus::Running).unwrap();
         let queued = store.work_with_status(crate::store::WorkStatus::Queued).unwrap();
         assert_eq!((running, queued), (vec![(job, 0, 4)], vec![(job, 0, 5)]));
+    }
+
+    #[test]
+    fn a_version_3_file_loses_its_worker_sample_table() {
+        use redb::ReadableDatabase;
+        let (_dir, store) = crate::store::temp_store();
+        store
+            .write(|tx| {
+                tx.open_table(tables::RETIRED_WORKER_KEY_TO_WORKER)?.insert((1, "download-1"), &b"x"[..])?;
+                Ok(tx.open_table(tables::META)?.insert("schema_version", 3).map(|_| ())?)
+            })
+            .unwrap();
+        migrate(&store).unwrap();
+        assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+        let tx = store.db.begin_read().unwrap();
+        let gone = tx.open_table(tables::RETIRED_WORKER_KEY_TO_WORKER);
+        assert!(matches!(gone, Err(redb::TableError::TableDoesNotExist(_))), "{:?}", gone.map(|_| ()));
     }
 
     #[test]

@@ -7,9 +7,7 @@ use redb::TableDefinition;
 
 use super::codec::Row;
 use super::failures::DownloadFailed;
-use super::layouts::{
-    CollectionRow, CommandRow, EnclosureReplaced, FetchStateRow, JobLogRow, RunRow, WorkerRow,
-};
+use super::layouts::{CollectionRow, CommandRow, EnclosureReplaced, FetchStateRow, JobLogRow, RunRow};
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
 /// Store-wide counters and the schema version: `"schema_version"`, `"next_playlist_id"`,
@@ -72,9 +70,9 @@ pub const COLLECTION_ID_TO_COLLECTION: TableDefinition<u64, Row<CollectionRow>> 
     TableDefinition::new("collection_id_to_collection_v1");
 /// Collection URL -> collection id. Unique.
 pub const COLLECTION_URL_TO_ID: TableDefinition<&str, u64> = TableDefinition::new("collection_url_to_id_v1");
-/// (job id, worker name such as `download-2`) -> live state of that worker. Written with
-/// `Durability::None` (samples and heartbeats, convention 6); read by the task center.
-pub const WORKER_KEY_TO_WORKER: TableDefinition<(u64, &str), Row<WorkerRow>> =
+/// Retired in schema version 4 (live worker samples are kept in memory now): named only so
+/// the migration can delete it from older files.
+pub const RETIRED_WORKER_KEY_TO_WORKER: TableDefinition<(u64, &str), &[u8]> =
     TableDefinition::new("worker_key_to_worker_v1");
 
 /// (job id, run number from 1) -> run: one attempt of a job with one step per stage.

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use catalog_sync_core::jobs::task_center::task_center_with;
+use catalog_sync_core::jobs::task_center::task_center;
 use catalog_sync_core::jobs::{Engine, Event};
 use catalog_sync_core::store::commands::JobCommand;
 use catalog_sync_core::store::runs::{run_id, StepOutcome};
@@ -51,7 +51,7 @@ async fn a_download_job_holds_its_lane_while_a_sync_job_runs_beside_it() {
     let store = rig.store.clone();
     wait_for("the first download job to run", || store.job(first).unwrap().status == JobStatus::Running)
         .await;
-    let tc = task_center_with(
+    let tc = task_center(
         &store,
         &engine.worker_samples(None),
         catalog_sync_core::clock::Clock::now_ms(&catalog_sync_core::clock::SystemClock),
@@ -176,8 +176,7 @@ async fn live_speed_is_reported_while_running_and_never_from_finished_workers() 
     let store = rig.store.clone();
     let now = || catalog_sync_core::clock::Clock::now_ms(&catalog_sync_core::clock::SystemClock);
     // worker samples live in the engine's memory
-    let task_center =
-        |store: &_, now, stale| task_center_with(store, &engine.worker_samples(None), now, stale);
+    let task_center = |store: &_, now, stale| task_center(store, &engine.worker_samples(None), now, stale);
     wait_for("a measured speed", || {
         task_center(&store, now(), 30_000).unwrap().jobs.iter().any(|j| j.id == job && j.speed_bps > 0)
     })
