@@ -46,7 +46,7 @@ run_catalog_sync() {
   local dir="$RUN/catalog-sync"
   mkdir -p "$dir"; catalog_env "$dir"
   "$BIN/catalog-sync" -q import "$OPML" > "$dir/import.txt"
-  timed "$dir/time.txt" "$BIN/catalog-sync" -q -j "$(workers_for_downloaders "$PARALLEL")" run > "$dir/run.txt"
+  timed "$dir/time.txt" "$BIN/catalog-sync" -q -j "$PARALLEL" run > "$dir/run.txt"
   record catalog-sync "$dir/library" "$dir/time.txt"
 }
 

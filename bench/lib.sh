@@ -82,15 +82,3 @@ sha_mismatches() {
 # div A B [DIGITS]: A / B as a decimal.
 div() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (b == 0) print "n/a"; else printf "%.*f\n", d, a / b }'; }
 
-# workers_for_downloaders D: the `-j` (download-stage workers T) that gives D downloaders under
-# the engine's split (jobs::pools::pool_split: T=1 one combined worker; T=2 1+1; otherwise
-# resolvers = clamp(T/3, 1, 3), downloaders = T - resolvers).
-workers_for_downloaders() {
-  local d=$1 t
-  [ "$d" -le 1 ] && { echo 1; return; }
-  for ((t = d; ; t++)); do
-    local r=$((t / 3)); ((r < 1)) && r=1; ((r > 3)) && r=3
-    ((t == 2)) && r=1
-    if ((t - r == d)); then echo "$t"; return; fi
-  done
-}

@@ -21,7 +21,7 @@ start_server "$RUN/server" --feeds "$FEEDS" --episodes "$EPISODES" --size "$SIZE
 for P in "${PARALLEL[@]}"; do
   WORK="$RUN/j$P"; mkdir -p "$WORK"; catalog_env "$WORK"
   "$BIN/catalog-sync" -q import "$OPML" >/dev/null
-  timed "$WORK/time.txt" "$BIN/catalog-sync" -q -j "$(workers_for_downloaders "$P")" run > "$WORK/run.txt"
+  timed "$WORK/time.txt" "$BIN/catalog-sync" -q -j "$P" run > "$WORK/run.txt"
   BOUND=$(div "$TOTAL" $((RATE * (P < ITEMS ? P : ITEMS))) 2)
   echo "parallel=$P wall=$(wall_s "$WORK/time.txt")s bound=${BOUND}s peak_rss=$(peak_rss_kb "$WORK/time.txt")KB" \
     "files=$(count_files "$WORK/library")/$ITEMS sha_mismatch=$(sha_mismatches "$WORK/library" "$MANIFEST") exit=$RC"

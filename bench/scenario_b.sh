@@ -40,7 +40,7 @@ WORK="$RUN/j$PARALLEL"; mkdir -p "$WORK"
 EXTRA_CONFIG=${STALL_MS:+stall_timeout_ms = $STALL_MS$'\n'} catalog_env "$WORK"
 "$BIN/catalog-sync" -q import "$OPML" >/dev/null
 curl -fsS "${BASE%/}/_testkit/stats" > "$WORK/stats.before"
-timed "$WORK/time.txt" "$BIN/catalog-sync" -q -j "$(workers_for_downloaders "$PARALLEL")" run > "$WORK/run.txt"
+timed "$WORK/time.txt" "$BIN/catalog-sync" -q -j "$PARALLEL" run > "$WORK/run.txt"
 curl -fsS "${BASE%/}/_testkit/stats" > "$WORK/stats.after"
 
 stat_of() { awk -v k="$1" '$1 == k {print $2}' "$2"; }

@@ -18,8 +18,8 @@ pub struct Args {
     /// Config file (TOML; default: <config dir>/catalog-sync/config.toml).
     #[arg(long, global = true, env = "CATALOG_SYNC_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Download-stage workers (default 4), split into resolvers and downloaders:
-    /// 4 = 1 + 3, 8 = 2 + 6, 19 = 3 + 16.
+    /// Transfers at once (default 8), each a downloader; resolvers are added as needed
+    /// (1 to 4, extra ones only while downloaders wait).
     #[arg(short = 'j', long, global = true)]
     pub parallel: Option<usize>,
     /// No progress bars; print only the summary.

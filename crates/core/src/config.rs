@@ -39,10 +39,10 @@ pub struct Config {
     pub database: PathBuf,
     /// Root folder of downloaded files; nothing is ever written outside it.
     pub library: PathBuf,
-    /// Workers of a download stage (default 4), split into resolvers and downloaders by
-    /// `jobs::pools::pool_split` (4 -> 1 resolver + 3 downloaders; 19 -> 3 + 16).
+    /// Transfers at once in a download stage (default 8): its downloaders, fed by
+    /// clamp(N / 4, 1, 4) resolvers that adapt to demand (`jobs::pools::pool_split`).
     pub parallel_downloads: usize,
-    /// Concurrent connections to one host (default 4).
+    /// Concurrent connections to one host (default 6, as browsers allow per HTTP/1.1 host).
     pub per_host_connections: usize,
     /// Global download bandwidth limit in bytes/s over all transfers; `None` = unlimited.
     pub bandwidth_limit_bytes_per_sec: Option<u64>,
@@ -158,8 +158,8 @@ impl Default for Config {
         Config {
             database: data.join("catalog.redb"),
             library,
-            parallel_downloads: 4,
-            per_host_connections: 4,
+            parallel_downloads: 8,
+            per_host_connections: 6,
             bandwidth_limit_bytes_per_sec: None,
             download_lane_jobs: 1,
             general_lane_jobs: 3,

@@ -13,7 +13,8 @@
 //!
 //! Pause (`stop`) ends claiming; transfers already running finish, queued ones go back to the
 //! store's queue. Cancel and shutdown (`abort`) end transfers at once; partial files stay for
-//! a resume. With one worker in all (T = 1) a single pool resolves and downloads in turn.
+//! a resume. Resolvers beyond the first stand by until the ready queue runs empty
+//! (`pools::PoolSplit`).
 //!
 //! A claimed item is held live (`reaper::LiveWork`) until it ends, so the reaper spares it; a
 //! transfer stamps the item's heartbeat as it starts and while bytes flow (`reaper::ItemBeat`),
@@ -25,7 +26,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinSet;
 
 use super::context::{Context, JobCtx};
@@ -103,24 +104,18 @@ pub(super) async fn run(
     let split = pool_split(cx.config().parallel_downloads);
     let mut lives = Vec::new();
     let mut workers = JoinSet::new();
-    if split.combined {
-        let live = Arc::new(WorkerLive::new("worker-1".into()));
+    let (tx, rx) = mpsc::channel::<(Ready, LiveWork)>(2 * split.downloaders);
+    let queue = Arc::new(ReadyQueue { rx: tokio::sync::Mutex::new(rx), starved: Notify::new() });
+    for n in 1..=split.resolvers {
+        let live = Arc::new(WorkerLive::new(format!("resolve-{n}")));
         lives.push(live.clone());
-        workers.spawn(combined_worker(shared.clone(), live));
-    } else {
-        let (tx, rx) = mpsc::channel::<(Ready, LiveWork)>(2 * split.downloaders);
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        for n in 1..=split.resolvers {
-            let live = Arc::new(WorkerLive::new(format!("resolve-{n}")));
-            lives.push(live.clone());
-            workers.spawn(resolver(shared.clone(), live, tx.clone()));
-        }
-        drop(tx);
-        for n in 1..=split.downloaders {
-            let live = Arc::new(WorkerLive::new(format!("download-{n}")));
-            lives.push(live.clone());
-            workers.spawn(downloader(shared.clone(), live, rx.clone()));
-        }
+        workers.spawn(resolver(shared.clone(), live, tx.clone(), queue.clone(), n > 1));
+    }
+    drop(tx);
+    for n in 1..=split.downloaders {
+        let live = Arc::new(WorkerLive::new(format!("download-{n}")));
+        lives.push(live.clone());
+        workers.spawn(downloader(shared.clone(), live, queue.clone()));
     }
     let sampler = throughput::spawn_sampler(cx.clone(), job, stage, lives.clone());
     let mut result = Ok(());
@@ -152,13 +147,27 @@ fn transfer_options(cx: &Context) -> TransferOptions {
     }
 }
 
+/// The ready queue's receiving side, shared by the downloaders, and the signal that it ran
+/// empty (standby resolvers wait for it).
+struct ReadyQueue {
+    rx: tokio::sync::Mutex<mpsc::Receiver<(Ready, LiveWork)>>,
+    starved: Notify,
+}
+
+/// A resolver; a `standby` one claims work only while the ready queue is empty (see
+/// [`super::pools::PoolSplit`]).
 async fn resolver(
     shared: Arc<Shared>,
     live: Arc<WorkerLive>,
     tx: mpsc::Sender<(Ready, LiveWork)>,
+    queue: Arc<ReadyQueue>,
+    standby: bool,
 ) -> Result<(), EngineError> {
     let (cx, job, stage) = (&shared.cx, shared.ctx.job, shared.stage);
     while !shared.ctx.stop.is_cancelled() {
+        if standby && !wait_until_starved(&shared, &tx, &queue).await {
+            break;
+        }
         let Some((item, held)) = super::reaper::claim_work(cx, job, stage).await? else { break };
         let Some(ready) = resolve(&shared, &live, item).await? else { continue };
         let rel = ready.rel.clone();
@@ -178,14 +187,41 @@ async fn resolver(
     Ok(())
 }
 
+/// Waits until the ready queue is empty; `false` when the stage stops first.
+async fn wait_until_starved(
+    shared: &Shared,
+    tx: &mpsc::Sender<(Ready, LiveWork)>,
+    queue: &ReadyQueue,
+) -> bool {
+    loop {
+        let starved = queue.starved.notified();
+        tokio::pin!(starved);
+        starved.as_mut().enable(); // before the check, so a signal in between is not lost
+        if tx.capacity() == tx.max_capacity() {
+            return true;
+        }
+        tokio::select! {
+            _ = starved => {}
+            _ = shared.ctx.stop.cancelled() => return false,
+        }
+    }
+}
+
 async fn downloader(
     shared: Arc<Shared>,
     live: Arc<WorkerLive>,
-    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<(Ready, LiveWork)>>>,
+    queue: Arc<ReadyQueue>,
 ) -> Result<(), EngineError> {
     loop {
         let next = tokio::select! {
-            next = async { rx.lock().await.recv().await } => next,
+            next = async {
+                let mut rx = queue.rx.lock().await;
+                let next = rx.recv().await;
+                if rx.is_empty() {
+                    queue.starved.notify_waiters();
+                }
+                next
+            } => next,
             _ = shared.ctx.abort.cancelled() => None,
         };
         let Some((ready, held)) = next else { break };
@@ -197,18 +233,6 @@ async fn downloader(
             continue;
         }
         download(&shared, &live, ready, held).await?;
-    }
-    live.stop();
-    Ok(())
-}
-
-async fn combined_worker(shared: Arc<Shared>, live: Arc<WorkerLive>) -> Result<(), EngineError> {
-    let (cx, job, stage) = (&shared.cx, shared.ctx.job, shared.stage);
-    while !shared.ctx.stop.is_cancelled() {
-        let Some((item, held)) = super::reaper::claim_work(cx, job, stage).await? else { break };
-        if let Some(ready) = resolve(&shared, &live, item).await? {
-            download(&shared, &live, ready, held).await?;
-        }
     }
     live.stop();
     Ok(())

@@ -1,34 +1,31 @@
 //! The two worker pools of a download stage and their live state. Resolvers turn claimed
 //! items into checked, named transfers; downloaders move the bytes; a bounded ready queue of
-//! capacity 2 x downloaders joins them, so resolvers stay a little ahead and never far.
+//! capacity 2 x downloaders joins them, so resolvers stay a little ahead and never far. The
+//! resolver pool adapts ([`PoolSplit`]): extra resolvers work only while downloaders starve.
 //! Each worker publishes its state in a [`WorkerLive`] (atomics, updated per chunk); the
 //! throughput sampler turns those into stored worker rows about twice a second.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 
-/// How a configured total of download-stage workers is split.
+/// The workers of a download stage for `parallel_downloads` = N.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolSplit {
-    /// Resolver tasks (`resolve-1`, ...); 0 when `combined`.
-    pub resolvers: usize,
-    /// Downloader tasks (`download-1`, ...).
+    /// Downloader tasks (`download-1`, ...): N, the transfers at once (at least 1), as
+    /// aria2c's `-j` counts them.
     pub downloaders: usize,
-    /// One pool doing both (T = 1): the worker resolves, then downloads, in turn.
-    pub combined: bool,
+    /// Resolver tasks (`resolve-1`, ...), at least 1. `resolve-1` always runs; the others stand
+    /// by and claim work only while the ready queue is empty, i.e. while resolution is what
+    /// keeps downloaders waiting (web-page or index lookups of the cascade). For known
+    /// enclosures resolving costs a store read, so one resolver keeps every downloader fed.
+    pub resolvers: usize,
 }
 
-/// The split of `total` workers: T=1 one pool doing both; T=2 one resolver and one
-/// downloader; otherwise resolvers = max(1, min(3, T/3)) and downloaders = the rest.
-pub fn pool_split(total: usize) -> PoolSplit {
-    match total {
-        0 | 1 => PoolSplit { resolvers: 0, downloaders: 1, combined: true },
-        2 => PoolSplit { resolvers: 1, downloaders: 1, combined: false },
-        t => {
-            let resolvers = (t / 3).clamp(1, 3);
-            PoolSplit { resolvers, downloaders: t - resolvers, combined: false }
-        }
-    }
+/// The split for N = `parallel_downloads`: N downloaders and clamp(N / 4, 1, 4) resolvers
+/// (1 -> 1 + 1, 8 -> 8 + 2, 16 -> 16 + 4).
+pub fn pool_split(parallel_downloads: usize) -> PoolSplit {
+    let downloaders = parallel_downloads.max(1);
+    PoolSplit { downloaders, resolvers: (downloaders / 4).clamp(1, 4) }
 }
 
 /// What a worker is doing.
@@ -47,7 +44,7 @@ pub enum LiveState {
 /// current item; `u64::MAX` in `total` means unknown, 0 in `current_item` means none.
 #[derive(Debug)]
 pub struct WorkerLive {
-    /// `resolve-N`, `download-N` or `worker-1` (combined pool).
+    /// `resolve-N` or `download-N`.
     pub name: String,
     state: AtomicU8,
     current_item: AtomicU64,
@@ -164,18 +161,8 @@ mod tests {
 
     #[test]
     fn split_table() {
-        let table = [
-            (1, 0, 1, true),
-            (2, 1, 1, false),
-            (3, 1, 2, false),
-            (4, 1, 3, false),
-            (6, 2, 4, false),
-            (9, 3, 6, false),
-            (16, 3, 13, false),
-            (19, 3, 16, false),
-        ];
-        for (t, r, d, c) in table {
-            assert_eq!(pool_split(t), PoolSplit { resolvers: r, downloaders: d, combined: c }, "T={t}");
+        for (n, d, r) in [(0, 1, 1), (1, 1, 1), (4, 4, 1), (8, 8, 2), (16, 16, 4), (40, 40, 4)] {
+            assert_eq!(pool_split(n), PoolSplit { downloaders: d, resolvers: r }, "N={n}");
         }
     }
 

@@ -40,6 +40,9 @@ impl Rig {
             stall_timeout_ms: 2_000,
             retry_backoff_ms: 10,
             max_attempts: 2,
+            // 3 transfers at once, 4 per host: tests that stop a stage mid-way need items waiting
+            parallel_downloads: 3,
+            per_host_connections: 4,
             // tests never reach real index APIs (podcastindex has no key here)
             fyyd_enabled: false,
             ..Config::default()

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use catalog_sync_core::config::Config;
 use catalog_sync_core::jobs::task_center::task_center;
 use catalog_sync_core::jobs::{Engine, Event};
 use catalog_sync_core::store::commands::JobCommand;
@@ -119,7 +120,7 @@ async fn items_flow_from_named_resolvers_to_named_downloaders() {
     let server = TestServer::start(ServerConfig::default()).await.unwrap();
     let rig = Rig::new();
     rig.add(&server.add_podcast("flow", 12, 20_000));
-    let (job, status) = rig.run(JobKind::SyncDownload, vec![]).await; // T = 4: 1 resolver, 3 downloaders
+    let (job, status) = rig.run(JobKind::SyncDownload, vec![]).await; // the rig's 3 downloaders: 1 resolver
     assert_eq!(status, JobStatus::Succeeded);
     let events = rig.events.lock().unwrap().clone();
     let resolvers: HashSet<String> = events
@@ -162,6 +163,34 @@ async fn items_flow_from_named_resolvers_to_named_downloaders() {
         workers.iter().filter(|w| w.name.starts_with("download")).map(|w| w.processed).sum::<u32>(),
         12
     );
+}
+
+/// With downloads slower than resolution (known enclosures), the standby resolver (`resolve-2`
+/// of 8 downloaders) works only while the ready queue runs dry at the start; `resolve-1` keeps
+/// every downloader fed after that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standby_resolvers_work_only_while_downloaders_starve() {
+    let server =
+        TestServer::start(ServerConfig { rate_limit: Some(200_000), ..Default::default() }).await.unwrap();
+    let rig = Rig::new();
+    rig.add(&server.add_podcast("many", 64, 20_000));
+    let config = Config { parallel_downloads: 8, per_host_connections: 8, ..rig.config() };
+    let engine = rig.engine_with(config);
+    let job = engine.enqueue(JobKind::SyncDownload, vec![]).await.unwrap();
+    let ran = engine.run_queued().await.unwrap();
+    assert_eq!(ran, vec![(job, JobStatus::Succeeded)]);
+    let resolved_by = |name: &str| {
+        rig.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, Event::ItemResolved { worker, .. } if worker == name))
+            .count()
+    };
+    let (first, standby) = (resolved_by("resolve-1"), resolved_by("resolve-2"));
+    assert_eq!(first + standby, 64);
+    // the queue (16) and the 8 downloaders fill at the start; after that it never runs dry
+    assert!(standby <= 24 && first >= 40, "resolve-1 {first}, resolve-2 {standby}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
