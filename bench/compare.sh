@@ -12,24 +12,35 @@
 #                 limit.downloads.concurrent is set to 16, but the gpo CLI downloads one episode
 #                 at a time (only the GTK app's queue manager honours that setting).
 # A client whose package (aria2, gpodder) cannot be installed with apt-get is skipped.
+#
+# PARALLEL=default runs every client at its own defaults instead (catalog-sync: no `-j`, its
+# per-host cap; aria2c: no `-j`, i.e. 5; gpo as ever), the comparison of issue 18. HOSTS=20
+# spreads the media over 20 loopback hosts (127.0.0.1-20; testkit-server --hosts): feed f's
+# enclosures on host f mod 20 + 1, so per-host caps no longer bind.
 # Not a test; the machine's load makes timings noisy.
 #
 # Usage: bench/compare.sh [client...]   (default: catalog-sync aria2c gpo)
-#   FEEDS=20 EPISODES=10 SIZE=2000000 RATE=2000000 LATENCY_MS=50 PARALLEL=16 to change it.
+#   FEEDS=20 EPISODES=10 SIZE=2000000 RATE=2000000 LATENCY_MS=50 PARALLEL=16 HOSTS=1 to change it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 FEEDS=${FEEDS:-20} EPISODES=${EPISODES:-10} SIZE=${SIZE:-2000000} RATE=${RATE:-2000000}
-LATENCY_MS=${LATENCY_MS:-50} PARALLEL=${PARALLEL:-16}
+LATENCY_MS=${LATENCY_MS:-50} PARALLEL=${PARALLEL:-16} HOSTS=${HOSTS:-1}
 CLIENTS=("$@"); [ $# -gt 0 ] || CLIENTS=(catalog-sync aria2c gpo)
 ITEMS=$((FEEDS * EPISODES))
 TOTAL=$((ITEMS * SIZE))
-CONNS=$((PARALLEL < ITEMS ? PARALLEL : ITEMS))
+if [ "$PARALLEL" = default ]; then
+  J=(); export PER_HOST=default
+  CONNS=5 # aria2c's default -j, the fewest of the clients' defaults (gpo aside)
+else
+  J=(-j "$PARALLEL")
+  CONNS=$((PARALLEL < ITEMS ? PARALLEL : ITEMS))
+fi
 BOUND=$(div "$TOTAL" $((RATE * CONNS)) 2)
 
 build
 RUN=$(mktemp -d -p "$OUT" compare.XXXXXX)
-start_server "$RUN/server" --feeds "$FEEDS" --episodes "$EPISODES" --size "$SIZE" --rate "$RATE" --latency-ms "$LATENCY_MS"
-echo "scenario: $FEEDS feeds x $EPISODES episodes x $SIZE bytes, --rate $RATE, --latency-ms $LATENCY_MS, $PARALLEL connections; server $BASE; work dir $RUN"
+start_server "$RUN/server" --feeds "$FEEDS" --episodes "$EPISODES" --size "$SIZE" --rate "$RATE" --latency-ms "$LATENCY_MS" --hosts "$HOSTS"
+echo "scenario: $FEEDS feeds x $EPISODES episodes x $SIZE bytes on $HOSTS host(s), --rate $RATE, --latency-ms $LATENCY_MS, parallel $PARALLEL; server $BASE; work dir $RUN"
 
 ROWS=()   # "client wall rss files mismatches"
 NOTES=()
@@ -46,7 +57,7 @@ run_catalog_sync() {
   local dir="$RUN/catalog-sync"
   mkdir -p "$dir"; catalog_env "$dir"
   "$BIN/catalog-sync" -q import "$OPML" > "$dir/import.txt"
-  timed "$dir/time.txt" "$BIN/catalog-sync" -q -j "$PARALLEL" run > "$dir/run.txt"
+  timed "$dir/time.txt" "$BIN/catalog-sync" -q "${J[@]}" run > "$dir/run.txt"
   record catalog-sync "$dir/library" "$dir/time.txt"
 }
 
@@ -54,9 +65,9 @@ run_aria2c() {
   ensure_pkg aria2c aria2 || { NOTES+=("aria2c: skipped (package aria2 could not be installed)"); return; }
   local dir="$RUN/aria2c"
   mkdir -p "$dir/files"
-  # one URL per media file; out= keeps feed-NNN/ apart (every feed has a 1.mp3)
-  awk -v base="${BASE%/}" '{print base $2; print "  out=" substr($2, 2)}' "$MANIFEST" > "$dir/urls.txt"
-  timed "$dir/time.txt" aria2c -j "$PARALLEL" -x1 -s1 --dir "$dir/files" -i "$dir/urls.txt" \
+  # one URL per media file, on the host the feed names; out= keeps feed-NNN/ apart
+  awk '{print $1; p = $1; sub(/^[a-z]+:\/\/[^\/]+\//, "", p); print "  out=" p}' "$MEDIA_URLS" > "$dir/urls.txt"
+  timed "$dir/time.txt" aria2c "${J[@]}" -x1 -s1 --dir "$dir/files" -i "$dir/urls.txt" \
     --console-log-level=warn --summary-interval=0 --allow-overwrite=true > "$dir/aria2c.txt"
   record aria2c "$dir/files" "$dir/time.txt"
   NOTES+=("aria2c: fetches the $ITEMS media URLs directly (list built from the manifest), no feed fetching or parsing")
@@ -67,7 +78,7 @@ run_gpo() {
   local dir="$RUN/gpo" f
   mkdir -p "$dir/home" "$dir/files"
   export GPODDER_HOME="$dir/home" GPODDER_DOWNLOAD_DIR="$dir/files"
-  if ! gpo set limit.downloads.concurrent "$PARALLEL" > "$dir/setup.txt" 2>&1; then
+  if [ "$PARALLEL" != default ] && ! gpo set limit.downloads.concurrent "$PARALLEL" > "$dir/setup.txt" 2>&1; then
     NOTES+=("gpo: skipped (gpo set failed, see $dir/setup.txt)"); return
   fi
   for f in $(seq 0 $((FEEDS - 1))); do

@@ -39,6 +39,7 @@ start_server() {
   BASE=$(awk '/^BASE/{print $2}' "$dir/server.txt")
   OPML=$(awk '/^OPML/{print $2}' "$dir/server.txt")
   MANIFEST=$(awk '/^MANIFEST/{print $2}' "$dir/server.txt")
+  MEDIA_URLS=$(awk '/^MEDIA_URLS/{print $2}' "$dir/server.txt")
 }
 
 stop_server() {
@@ -46,12 +47,15 @@ stop_server() {
 }
 
 # catalog_env DIR: points catalog-sync at a fresh database, library and config in DIR. The
-# config lifts the per-host connection cap (default 4) to PER_HOST (default 16): the loopback
-# server stands in for the many hosts real feeds are spread over.
+# config lifts the per-host connection cap (default 6) to PER_HOST (default 16): the loopback
+# server stands in for the many hosts real feeds are spread over. PER_HOST=default keeps the
+# app's own cap.
 catalog_env() {
   export CATALOG_SYNC_DATABASE="$1/catalog.redb" CATALOG_SYNC_LIBRARY="$1/library" CATALOG_SYNC_CONFIG="$1/config.toml"
   mkdir -p "$1"
-  printf 'per_host_connections = %s\n%s' "${PER_HOST:-16}" "${EXTRA_CONFIG:-}" > "$1/config.toml"
+  local cap=""
+  [ "${PER_HOST:-16}" = default ] || cap="per_host_connections = ${PER_HOST:-16}"
+  printf '%s\n%s' "$cap" "${EXTRA_CONFIG:-}" > "$1/config.toml"
 }
 
 # timed TIMEFILE COMMAND...: runs COMMAND under GNU time -v (its report goes to TIMEFILE, the

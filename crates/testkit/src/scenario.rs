@@ -57,6 +57,18 @@ impl TestServer {
     /// and an RSS 2.0 feed over them at `/<slug>/feed.xml`; returns the feed URL.
     /// Episode 1 is the newest.
     pub fn add_podcast(&self, slug: &str, episodes: usize, media_size: u64) -> Url {
+        self.add_podcast_with_media_on(slug, episodes, media_size, &self.base_url())
+    }
+
+    /// [`TestServer::add_podcast`] whose enclosure URLs name `media_base` (e.g. a base URL
+    /// from [`TestServer::also_listen_on`]) instead of this server's base URL.
+    pub fn add_podcast_with_media_on(
+        &self,
+        slug: &str,
+        episodes: usize,
+        media_size: u64,
+        media_base: &Url,
+    ) -> Url {
         let feed_url = self.url(&format!("/{slug}/feed.xml"));
         let t = xml_escape(slug);
         let mut xml = String::new();
@@ -80,7 +92,7 @@ impl TestServer {
                  <pubDate>{date}</pubDate>\n<itunes:duration>{dur}</itunes:duration>\n<itunes:episode>{n}</itunes:episode>\n\
                  <enclosure url=\"{url}\" length=\"{len}\" type=\"audio/mpeg\"/>\n</item>\n",
                 dur = 60 * n,
-                url = xml_escape(media.url.as_str()),
+                url = xml_escape(media_base.join(media.url.path()).expect("path joins").as_str()),
                 len = media.size,
             );
         }

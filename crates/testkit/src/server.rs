@@ -102,7 +102,8 @@ struct Inner {
     shared: Arc<Shared>,
     addr: SocketAddr,
     shutdown_tx: watch::Sender<bool>,
-    task: Mutex<Option<JoinHandle<()>>>,
+    /// Accept tasks: the first listener's, then those of [`TestServer::also_listen_on`].
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Drop for Inner {
@@ -150,7 +151,7 @@ impl TestServer {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, shared.clone(), shutdown_rx));
         tracing::debug!(%addr, "testkit server started");
-        Ok(TestServer { inner: Arc::new(Inner { shared, addr, shutdown_tx, task: Mutex::new(Some(task)) }) })
+        Ok(TestServer { inner: Arc::new(Inner { shared, addr, shutdown_tx, tasks: Mutex::new(vec![task]) }) })
     }
 
     pub(crate) fn shared(&self) -> &Shared {
@@ -175,12 +176,28 @@ impl TestServer {
         self.inner.shared.base.join(&path).expect("path joins onto base URL")
     }
 
+    /// Serves the same routes on `ip` too, at this server's port (e.g. 127.0.0.2 to 127.0.0.20,
+    /// which Linux routes to the loopback interface): a client then sees another host, with
+    /// its own per-host connection limits and DNS-free name. Returns that host's base URL.
+    /// Errors: binding fails (address not local, port taken there).
+    pub async fn also_listen_on(&self, ip: Ipv4Addr) -> io::Result<Url> {
+        let listener = TcpListener::bind(SocketAddr::from((ip, self.inner.addr.port()))).await?;
+        let base = Url::parse(&format!("http://{}/", listener.local_addr()?)).map_err(io::Error::other)?;
+        let task = tokio::spawn(accept_loop(
+            listener,
+            self.inner.shared.clone(),
+            self.inner.shutdown_tx.subscribe(),
+        ));
+        self.inner.tasks.lock().expect("tasks lock").push(task);
+        Ok(base)
+    }
+
     /// Stops accepting, aborts open connections (stalled ones too) and waits for the accept
     /// task. Idempotent; other handles see a stopped server afterwards.
     pub async fn shutdown(&self) {
         self.inner.shutdown_tx.send_replace(true);
-        let task = self.inner.task.lock().expect("task lock").take();
-        if let Some(task) = task {
+        let tasks = std::mem::take(&mut *self.inner.tasks.lock().expect("tasks lock"));
+        for task in tasks {
             let _ = task.await;
         }
     }

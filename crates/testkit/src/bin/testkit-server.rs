@@ -12,6 +12,11 @@
 //! of the file). The picks are written to `faults.txt` next to the manifest (`<kind>  <path>`)
 //! and counted in a `FAULTS <n>` line. The counters are served at `/_testkit/stats` and printed
 //! as a `STATS requests=.. body_bytes=.. from_zero_requests=.. media_bytes=..` line at exit.
+//!
+//! `--hosts N` (1 to 254) spreads the media over N hosts: the server also listens on
+//! 127.0.0.2 ... 127.0.0.N at its port, and feed f's enclosures name host 127.0.0.(f mod N + 1)
+//! (feeds and the OPML stay on 127.0.0.1). Every enclosure URL is listed in `media.urls` next
+//! to the manifest, printed as a `MEDIA_URLS <path>` line.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -20,8 +25,8 @@ use catalog_sync_testkit::{Fault, ServerConfig, TestServer};
 use sha2::{Digest, Sha256};
 
 const USAGE: &str = "usage: testkit-server [--feeds N] [--episodes N] [--size BYTES] [--rate BYTES_PER_SEC] \
-[--latency-ms MS] [--port P] [--out DIR] [--fault-percent P] [--fault-seed N]
-  defaults: --feeds 20 --episodes 10 --size 2000000, no rate limit, no latency, a free port,
+[--latency-ms MS] [--port P] [--out DIR] [--fault-percent P] [--fault-seed N] [--hosts N]
+  defaults: --feeds 20 --episodes 10 --size 2000000, no rate limit, no latency, a free port, 1 host,
   manifest in $TMPDIR/testkit-server-<pid>/manifest.sha256, no faults, seed 1";
 
 struct Args {
@@ -34,6 +39,7 @@ struct Args {
     out: Option<PathBuf>,
     fault_percent: u64,
     fault_seed: u64,
+    hosts: u8,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -47,6 +53,7 @@ fn parse_args() -> Result<Args, String> {
         out: None,
         fault_percent: 0,
         fault_seed: 1,
+        hosts: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -65,6 +72,12 @@ fn parse_args() -> Result<Args, String> {
             "--out" => a.out = Some(PathBuf::from(value)),
             "--fault-percent" => a.fault_percent = num(&value)?.min(100),
             "--fault-seed" => a.fault_seed = num(&value)?,
+            "--hosts" => {
+                a.hosts = u8::try_from(num(&value)?)
+                    .ok()
+                    .filter(|n| (1..=254).contains(n))
+                    .ok_or("--hosts: 1 to 254")?
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -90,8 +103,15 @@ async fn main() -> std::io::Result<()> {
         ..ServerConfig::default()
     };
     let server = TestServer::start(config).await?;
+    let mut hosts = vec![server.base_url()];
+    for n in 2..=args.hosts {
+        hosts.push(server.also_listen_on(std::net::Ipv4Addr::new(127, 0, 0, n)).await?);
+    }
     let feeds: Vec<_> = (0..args.feeds)
-        .map(|f| server.add_podcast(&format!("feed-{f:03}"), args.episodes, args.size))
+        .map(|f| {
+            let media_base = &hosts[f % hosts.len()];
+            server.add_podcast_with_media_on(&format!("feed-{f:03}"), args.episodes, args.size, media_base)
+        })
         .collect();
     let opml = server.add_opml("/subscriptions.opml", &feeds);
 
@@ -105,6 +125,15 @@ async fn main() -> std::io::Result<()> {
         manifest.push_str(&format!("{}  {}\n", info.sha256_hex, info.url.path()));
     }
     std::fs::write(&manifest_path, manifest)?;
+    let urls_path = dir.join("media.urls");
+    let mut urls = String::new();
+    for f in 0..args.feeds {
+        for n in 1..=args.episodes {
+            let path = format!("/feed-{f:03}/{n}.mp3"); // as `add_podcast_with_media_on` names them
+            urls.push_str(&format!("{}\n", hosts[f % hosts.len()].join(&path).expect("path joins")));
+        }
+    }
+    std::fs::write(&urls_path, urls)?;
     let faults = inject_faults(&server, args.fault_percent, args.fault_seed);
     std::fs::write(
         dir.join("faults.txt"),
@@ -116,6 +145,7 @@ async fn main() -> std::io::Result<()> {
     writeln!(out, "OPML {opml}")?;
     writeln!(out, "FAULTS {}", faults.len())?;
     writeln!(out, "MANIFEST {}", manifest_path.display())?;
+    writeln!(out, "MEDIA_URLS {}", urls_path.display())?;
     out.flush()?;
     drop(out);
 
