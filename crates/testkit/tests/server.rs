@@ -574,3 +574,21 @@ async fn the_server_binary_injects_a_deterministic_fault_mix_and_reports_its_cou
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+#[tokio::test]
+async fn a_podcast_can_name_its_media_on_another_loopback_host() {
+    let s = server().await;
+    let other = s.also_listen_on(std::net::Ipv4Addr::new(127, 0, 0, 7)).await.unwrap();
+    assert_eq!(other.as_str(), format!("http://127.0.0.7:{}/", s.local_addr().port()));
+    let feed = s.add_podcast_with_media_on("spread", 2, 1_000, &other);
+    let xml = reqwest::get(feed).await.unwrap().text().await.unwrap();
+    let url = format!("{other}spread/1.mp3");
+    assert!(xml.contains(&format!("url=\"{url}\"")), "{xml}");
+    let body = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(
+        sha_hex(&body),
+        s.manifest().values().find(|m| m.url.path() == "/spread/1.mp3").unwrap().sha256_hex
+    );
+    s.shutdown().await;
+    assert!(reqwest::get(&url).await.is_err(), "the extra listener stops with the server");
+}
