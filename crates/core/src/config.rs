@@ -63,6 +63,11 @@ pub struct Config {
     pub user_agent: String,
     /// A transfer that receives no bytes for this long is ended and retried (ms).
     pub stall_timeout_ms: u64,
+    /// A transfer silent this long (and for 8 times its usual gap between chunks) while its
+    /// host delivers bytes to other transfers is hedged with a second range request from
+    /// where it stopped, the first to deliver winning (`download::hedge`; ms, default 1 000;
+    /// 0 turns hedging off, leaving `stall_timeout_ms` alone).
+    pub hedge_after_ms: u64,
     /// Connection set-up limit (ms).
     pub connect_timeout_ms: u64,
     /// Attempts per download, resuming from the partial file each time (default 3).
@@ -169,6 +174,7 @@ impl Default for Config {
             name_template: DEFAULT_TEMPLATE.to_string(),
             user_agent: format!("CatalogSync/{} (+podcast downloader)", env!("CARGO_PKG_VERSION")),
             stall_timeout_ms: 30_000,
+            hedge_after_ms: 1_000,
             connect_timeout_ms: 15_000,
             max_attempts: 3,
             retry_backoff_ms: 1_000,

@@ -1,4 +1,4 @@
-//! Shared limits on transfers: a per-host connection cap ([`HostLimiter`], default 4, so one
+//! Shared limits on transfers: a per-host connection cap ([`HostLimiter`], default 6, so one
 //! server never sees more parallel connections than a polite client opens) and an optional
 //! global bandwidth limit ([`BandwidthLimiter`], bytes/s over all transfers together).
 

@@ -2,6 +2,7 @@
 //! how it reads a response in `response_plan`), the progress watchdog that ends stalled,
 //! overdue or cancelled transfers ([`watchdog`]), the retry policy by error class
 //! ([`retry`]), free space of library roots ([`space`]), HTTP range headers ([`http_range`]),
+//! hedged range requests for a transfer stuck while its host delivers elsewhere ([`hedge`]),
 //! the resolver cascade ([`resolve`]), the subprocess watchdog ([`subprocess`]), library file
 //! naming ([`naming`]) and media file extensions ([`media_ext`]).
 //!
@@ -12,6 +13,7 @@
 
 pub mod content_coding;
 pub mod error;
+pub mod hedge;
 pub mod http_range;
 pub mod limits;
 pub mod media_ext;

@@ -39,6 +39,16 @@ use super::http_range::range_from;
 use super::response_plan::{plan, Plan};
 use super::watchdog::{Watchdog, WatchdogStop};
 
+/// How often a silent transfer checks whether to hedge ([`super::hedge`]).
+const HEDGE_CHECK_EVERY: Duration = Duration::from_millis(100);
+
+/// What [`Attempt::next_chunk`] got: a chunk of the current response (`None` at its end), or
+/// a hedged response that won the race, with its first chunk.
+enum Next {
+    Chunk(Option<bytes::Bytes>),
+    Switched(reqwest::Response, bytes::Bytes),
+}
+
 /// Write buffer between the network and the part file, in bytes.
 const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
@@ -65,6 +75,9 @@ pub struct TransferOptions {
     /// Checks free space against the bytes a response announces before writing them; a
     /// short disk ends the attempt with [`TransferError::DiskFull`] (final). `None` = no check.
     pub space: Option<std::sync::Arc<dyn super::space::SpaceProbe>>,
+    /// Hedged range requests for a transfer stuck while its host delivers to others
+    /// ([`super::hedge`]); `None` = only the fixed stall window.
+    pub hedge: Option<super::hedge::Hedge>,
 }
 
 impl Default for TransferOptions {
@@ -77,6 +90,7 @@ impl Default for TransferOptions {
             deadline: Duration::from_secs(4 * 3600),
             bandwidth: None,
             space: None,
+            hedge: None,
         }
     }
 }
@@ -319,8 +333,20 @@ impl Attempt<'_> {
         let report =
             |downloaded| (self.progress)(TransferProgress { downloaded, total, resumed_from: offset });
         report(written);
+        let host = self.opts.hedge.as_ref().map(|_| super::hedge::host_key(self.url));
+        let (mut last_chunk, mut gaps) = (tokio::time::Instant::now(), super::hedge::GapAverage::default());
         let streamed: Result<(), TransferError> = loop {
-            let chunk = match self.dog.guard(response.chunk()).await {
+            let next = self.next_chunk(&mut response, written, total, coding, last_chunk, gaps.get()).await;
+            let next = next.map(|r| {
+                r.map(|n| match n {
+                    Next::Chunk(chunk) => chunk,
+                    Next::Switched(hedged, first) => {
+                        response = hedged;
+                        Some(first)
+                    }
+                })
+            });
+            let chunk = match next {
                 Err(WatchdogStop::Cancelled) => break Err(TransferError::Cancelled),
                 Err(WatchdogStop::DeadlineExceeded(after)) => {
                     break Err(TransferError::DeadlineExceeded { after, downloaded: written })
@@ -352,6 +378,12 @@ impl Attempt<'_> {
             hasher.update(&chunk);
             written = got;
             report(written);
+            if let (Some(hedge), Some(host)) = (&self.opts.hedge, &host) {
+                let now = tokio::time::Instant::now();
+                hedge.activity.note(host, now);
+                gaps.observe(now - last_chunk);
+                last_chunk = now;
+            }
             if let Some(limit) = &self.opts.bandwidth {
                 let wait = limit.reserve(chunk.len() as u64);
                 let slept = if wait.is_zero() { Ok(()) } else { self.dog.sleep(wait).await };
@@ -372,6 +404,64 @@ impl Attempt<'_> {
             return Err(TransferError::Incomplete { expected, got: written, cause: None });
         }
         self.finalize(writer.into_inner(), written, hasher, offset, content_type, coding).await
+    }
+
+    /// The next body chunk under the watchdog; with [`TransferOptions::hedge`], a hedged range
+    /// request races a silent response once the evidence says it is stuck (see
+    /// [`super::hedge`]), and the first to deliver a byte wins.
+    async fn next_chunk(
+        &self,
+        response: &mut reqwest::Response,
+        written: u64,
+        total: Option<u64>,
+        coding: Option<Coding>,
+        last_chunk: tokio::time::Instant,
+        usual_gap: Duration,
+    ) -> Result<Result<Next, reqwest::Error>, WatchdogStop> {
+        let Some(hedge) = &self.opts.hedge else {
+            return self.dog.guard(response.chunk()).await.map(|r| r.map(Next::Chunk));
+        };
+        let host = super::hedge::host_key(self.url);
+        let step = self.dog.guard(response.chunk());
+        tokio::pin!(step);
+        loop {
+            tokio::select! {
+                out = &mut step => return out.map(|r| r.map(Next::Chunk)),
+                () = tokio::time::sleep(HEDGE_CHECK_EVERY) => {
+                    if hedge.due(&host, last_chunk, usual_gap, tokio::time::Instant::now()) {
+                        break;
+                    }
+                }
+            }
+        }
+        tracing::info!(url = %self.url, offset = written, "silent while the host delivers elsewhere: hedging");
+        tokio::select! {
+            out = &mut step => out.map(|r| r.map(Next::Chunk)),
+            hedged = self.hedge_request(written, total, coding) => match hedged {
+                Some((response, first)) => Ok(Ok(Next::Switched(response, first))),
+                None => step.await.map(|r| r.map(Next::Chunk)),
+            },
+        }
+    }
+
+    /// A second request continuing the part at `written` and its first chunk; `None` when its
+    /// answer cannot continue the part (another start, total or coding, an error, no bytes).
+    async fn hedge_request(
+        &self,
+        written: u64,
+        total: Option<u64>,
+        coding: Option<Coding>,
+    ) -> Option<(reqwest::Response, bytes::Bytes)> {
+        let mut response = self.send(written).await.ok()?;
+        match plan(response.status(), response.headers(), written, self.url) {
+            Ok(Plan::Write { offset, total: t }) if offset == written && t == total => {}
+            _ => return None,
+        }
+        if coding_of(response.headers()).ok()? != coding {
+            return None;
+        }
+        let first = self.dog.guard(response.chunk()).await.ok()?.ok()??;
+        Some((response, first))
     }
 
     /// Opens the part for appending and hashes its first `offset` bytes (it must have exactly

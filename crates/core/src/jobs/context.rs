@@ -71,6 +71,8 @@ pub(super) struct Services {
     /// The engine's shutdown token; every job's and transfer's token is a child of it.
     pub(super) shutdown: CancellationToken,
     pub(super) hosts: HostLimiter,
+    /// Bytes received per host, the evidence hedged range requests go by.
+    pub(super) host_activity: Arc<crate::download::hedge::HostActivity>,
     pub(super) bandwidth: Option<Arc<BandwidthLimiter>>,
     /// Work items held by this engine's workers (see `reaper::LiveWork`); the reaper spares them.
     pub(super) live: Mutex<HashSet<WorkKey>>,

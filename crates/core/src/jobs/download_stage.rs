@@ -38,6 +38,7 @@ use super::placement;
 use super::pools::{pool_split, WorkerLive};
 use super::reaper::{ItemBeat, LiveWork};
 use super::throughput;
+use crate::download::hedge::Hedge;
 use crate::download::naming::{render_relative_path, safe_join, unique_path, NameVars};
 use crate::download::resolve::check::sha256_file;
 use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Resolution, ResolveCtx, Walk};
@@ -144,6 +145,10 @@ fn transfer_options(cx: &Context) -> TransferOptions {
         deadline: Duration::from_millis(c.transfer_deadline_ms),
         bandwidth: cx.bandwidth.clone(),
         space: Some(cx.space.clone()),
+        hedge: (c.hedge_after_ms > 0).then(|| Hedge {
+            min_silence: Duration::from_millis(c.hedge_after_ms),
+            ..Hedge::new(cx.host_activity.clone())
+        }),
     }
 }
 

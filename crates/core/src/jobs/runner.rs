@@ -66,6 +66,7 @@ impl Engine {
             sink,
             shutdown: CancellationToken::new(),
             hosts,
+            host_activity: Arc::default(),
             bandwidth,
             live: Mutex::default(),
             transfers: Mutex::default(),

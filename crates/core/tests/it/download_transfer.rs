@@ -219,6 +219,7 @@ fn quick_opts(max_attempts: u32) -> TransferOptions {
         deadline: Duration::from_secs(60),
         bandwidth: None,
         space: None,
+        hedge: None,
     }
 }
 

@@ -13,6 +13,7 @@ mod catalog_identity;
 mod catalog_opml;
 mod catalog_parity;
 mod download_coding;
+mod download_hedge;
 mod download_policy;
 mod download_transfer;
 mod fault_cancel;
