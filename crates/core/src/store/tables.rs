@@ -127,3 +127,9 @@ pub const PLAYLIST_WANTED: TableDefinition<u64, ()> = TableDefinition::new("play
 /// overflow root (`Config::overflow_libraries`); absent = the default library. Written with
 /// `ITEM_ID_TO_FILE` in the same transaction, so `FileRow` keeps its layout (convention 3).
 pub const ITEM_ID_TO_FILE_ROOT: TableDefinition<u64, &str> = TableDefinition::new("item_id_to_file_root_v1");
+
+/// Item id -> the item's own cover image URL (absolute; `catalog::ParsedItem::image`), absent
+/// when the entry names none. Written by `Store::apply_sync` in the item's transaction, so
+/// `ItemRow` keeps its layout (convention 3; schema 4). The image bytes live in the art cache
+/// (`library::art`), not here.
+pub const ITEM_ID_TO_IMAGE_URL: TableDefinition<u64, &str> = TableDefinition::new("item_id_to_image_url_v1");
