@@ -43,11 +43,11 @@ pub use config::{Fault, ServerConfig};
 pub use content::{guess_content_type, MediaInfo};
 pub use corpus::{corpus_dir, UrlRewrite, CORPUS_ENV};
 pub use error::TestkitError;
-pub use images::TestImage;
 pub use fakes::{
     episode_page, feed_xml, ChatStep, FakeEpisode, FakeFyyd, FakePodcastIndex, FeedAlternate, FeedItem,
     ScriptedChat,
 };
+pub use images::TestImage;
 pub use routes::{ApiRequest, ApiResponse, Route};
 pub use scenario::xml_escape;
 pub use server::TestServer;

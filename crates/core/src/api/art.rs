@@ -19,7 +19,8 @@ impl Api {
     /// The own image of item `id` as a `data:` URL, like [`Api::playlist_art`]; `None` when the
     /// entry names none (the playlist's cover is not substituted). Errors: `not_found`, `io`.
     pub async fn item_art(&self, id: u64) -> ApiResult<Option<String>> {
-        let url = self.blocking(move |s| s.item(id).and_then(|_| s.item_image(id)).map_err(Into::into)).await?;
+        let url =
+            self.blocking(move |s| s.item(id).and_then(|_| s.item_image(id)).map_err(Into::into)).await?;
         self.art_data_url(url).await
     }
 

@@ -350,8 +350,11 @@ impl ArtCache {
     }
 
     async fn remember(&self, key: &str, e: &ArtError) {
-        let (class, wait) =
-            if e.is_transient() { ("transient", ART_RETRY_TRANSIENT_MS) } else { ("final", ART_RETRY_FINAL_MS) };
+        let (class, wait) = if e.is_transient() {
+            ("transient", ART_RETRY_TRANSIENT_MS)
+        } else {
+            ("final", ART_RETRY_FINAL_MS)
+        };
         let text = format!("{class} {}\n{e}\n", self.clock.now_ms().saturating_add(wait));
         let path = self.failed_path(key);
         let written = async {

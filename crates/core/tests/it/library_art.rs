@@ -81,7 +81,11 @@ const ART_PATHS: [&str; 9] = [
 ];
 
 fn data_url(image: TestImage) -> String {
-    format!("data:{};base64,{}", image.mime(), base64::engine::general_purpose::STANDARD.encode(image.bytes()))
+    format!(
+        "data:{};base64,{}",
+        image.mime(),
+        base64::engine::general_purpose::STANDARD.encode(image.bytes())
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
