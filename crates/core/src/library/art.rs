@@ -406,3 +406,27 @@ impl ArtCache {
         .map_err(|e| ArtError::Io { path, source: std::io::Error::other(e.to_string()) })?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::ParsedItem;
+
+    #[test]
+    fn prefetch_takes_the_cover_then_the_first_distinct_item_images() {
+        let item =
+            |n: usize| ParsedItem { image: Some(format!("http://i/{}.jpg", n % 30)), ..Default::default() };
+        let mut items: Vec<ParsedItem> = (0..400).map(item).collect();
+        items.insert(0, ParsedItem { image: Some("http://i/cover.jpg".into()), ..Default::default() });
+        items.insert(1, ParsedItem::default());
+        let doc = ParsedPlaylist { image: Some("http://i/cover.jpg".into()), items, ..Default::default() };
+        let list = prefetch_list(&doc);
+        assert_eq!(list.len(), 1 + ART_PREFETCH_ITEMS);
+        assert_eq!(list[0], "http://i/cover.jpg");
+        assert_eq!(
+            list[1..],
+            (0..ART_PREFETCH_ITEMS).map(|n| format!("http://i/{n}.jpg")).collect::<Vec<_>>()
+        );
+        assert!(prefetch_list(&ParsedPlaylist::default()).is_empty());
+    }
+}
