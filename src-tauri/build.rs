@@ -14,6 +14,8 @@ fn main() {
 const COMMANDS: &[&str] = &[
     "list_playlists",
     "list_items",
+    "playlist_art",
+    "item_art",
     "add_playlists",
     "import_file",
     "export_opml",

@@ -39,6 +39,24 @@ pub async fn list_items(api: State<'_, Api>, playlist_id: u64) -> CmdResult<Vec<
     api.list_items(playlist_id, Page::ALL).await
 }
 
+/// The cover of a playlist as a `data:image/...;base64,...` URL from the app's art cache
+/// (fetched, size- and type-checked and cached on first request), or `null` when it names
+/// none or the image cannot be had: the window never loads a remote image (CSP `img-src
+/// 'self' data:`). Errors: `not_found`, `io`.
+#[tauri::command]
+#[specta::specta]
+pub async fn playlist_art(api: State<'_, Api>, playlist_id: u64) -> CmdResult<Option<String>> {
+    api.playlist_art(playlist_id).await
+}
+
+/// An item's own image as a `data:` URL, like `playlist_art`; `null` when it names none.
+/// Errors: `not_found`, `io`.
+#[tauri::command]
+#[specta::specta]
+pub async fn item_art(api: State<'_, Api>, item_id: u64) -> CmdResult<Option<String>> {
+    api.item_art(item_id).await
+}
+
 /// Adds playlists by URL or path. Each is fetched and added by its content, as an import: a
 /// feed or playlist becomes one playlist, an OPML subscription list adds every feed it lists.
 /// When the fetch fails transiently (offline, timeout, 5xx) the URL is added as it is and the

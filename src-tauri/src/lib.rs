@@ -36,6 +36,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         .commands(collect_commands![
             list_playlists,
             list_items,
+            playlist_art,
+            item_art,
             add_playlists,
             import_file,
             export_opml,

@@ -13,6 +13,18 @@ export const commands = {
 	/**  Items of one playlist in document order. Errors: `not_found`. */
 	listItems: (playlistId: number) => typedError<ItemView[], WireError>(__TAURI_INVOKE("list_items", { playlistId })),
 	/**
+	 *  The cover of a playlist as a `data:image/...;base64,...` URL from the app's art cache
+	 *  (fetched, size- and type-checked and cached on first request), or `null` when it names
+	 *  none or the image cannot be had: the window never loads a remote image (CSP `img-src
+	 *  'self' data:`). Errors: `not_found`, `io`.
+	 */
+	playlistArt: (playlistId: number) => typedError<string | null, WireError>(__TAURI_INVOKE("playlist_art", { playlistId })),
+	/**
+	 *  An item's own image as a `data:` URL, like `playlist_art`; `null` when it names none.
+	 *  Errors: `not_found`, `io`.
+	 */
+	itemArt: (itemId: number) => typedError<string | null, WireError>(__TAURI_INVOKE("item_art", { itemId })),
+	/**
 	 *  Adds playlists by URL or path. Each is fetched and added by its content, as an import: a
 	 *  feed or playlist becomes one playlist, an OPML subscription list adds every feed it lists.
 	 *  When the fetch fails transiently (offline, timeout, 5xx) the URL is added as it is and the
@@ -219,6 +231,8 @@ export type ItemView = {
 	error: string | null,
 	/**  Marked wanted. */
 	wanted: boolean,
+	/**  The entry names its own image (`item_art` serves it). */
+	has_image: boolean,
 };
 
 /**  A user command on a job, as the task center's buttons name them. */
@@ -403,6 +417,8 @@ export type PlaylistView = {
 	last_error: string | null,
 	/**  OPML folder path, outermost first. */
 	folders: string[],
+	/**  The last document named a cover image (`playlist_art` serves it). */
+	has_image: boolean,
 };
 
 /**  A typed error recorded in a run step. */

@@ -10,6 +10,9 @@
 //!   client asked for `identity`, as some misconfigured hosts do. The encoded bytes are the
 //!   representation: `Content-Length`, `Range` and `Content-Range` count encoded bytes, and the
 //!   `ETag` differs from the identity one (RFC 9110 §8.8.3).
+//! - [`Behaviour::NoContentLength`]: the body is sent without `Content-Length`, in chunked
+//!   transfer coding (RFC 9112 §7.1), so a client learns its size only by reading it: what a
+//!   server streaming generated content does, and what a client's size cap must survive.
 
 use std::io::Write;
 
@@ -88,6 +91,8 @@ pub enum Behaviour {
         /// Apply it even when the request's `Accept-Encoding` does not list it.
         forced: bool,
     },
+    /// Send the body without `Content-Length` (chunked).
+    NoContentLength,
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! rewrites the range outcome (206 from a shifted start) before the head is built; status
 //! faults answer before routing. A path's [`Behaviour`] comes next: a redirect answers at once,
 //! a content coding swaps the body for its encoded bytes (ranges and validators then apply to
-//! those). A conditional GET whose copy is current gets `304 Not Modified` (RFC 9110 §15.4.5).
+//! those); without `Content-Length` the body goes chunked. A conditional GET whose copy is current gets `304 Not Modified` (RFC 9110 §15.4.5).
 //! A drip fault sends the body one byte per interval. `GET /_testkit/stats` answers the
 //! counters as text.
 
@@ -125,6 +125,7 @@ pub(crate) async fn handle(
     let Some(mut res) = shared.resource(&path) else {
         return Ok(text(StatusCode::NOT_FOUND, "not found\n"));
     };
+    let no_length = behaviour == Some(Behaviour::NoContentLength);
     let coding = match behaviour {
         Some(Behaviour::Encode { coding, forced }) if forced || coding.accepted_by(&accept_encoding) => {
             let encoded = coding.encode(&res.source.slice(0, res.len()));
@@ -197,9 +198,10 @@ pub(crate) async fn handle(
             (start, end + 1)
         }
     };
-    builder = builder
-        .header(header::CONTENT_TYPE, &res.content_type)
-        .header(header::CONTENT_LENGTH, end_excl - start);
+    builder = builder.header(header::CONTENT_TYPE, &res.content_type);
+    if !no_length {
+        builder = builder.header(header::CONTENT_LENGTH, end_excl - start);
+    }
     let body = if head_only { empty() } else { body_stream(shared, conn, res, path, start, end_excl, fault) };
     Ok(builder.body(body).expect("valid response"))
 }

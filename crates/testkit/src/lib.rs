@@ -8,7 +8,8 @@
 //! podcastindex.org ([`FakePodcastIndex`]), fyyd.de ([`FakeFyyd`]) and an OpenAI-compatible
 //! chat-completions server ([`ScriptedChat`]). Responses can be shaped (per-connection rate limit in bytes/s,
 //! latency in ms), faulted per path ([`Fault`]), and made to behave like real hosts per path
-//! ([`Behaviour`]: redirects, content codings); conditional GETs get `304 Not Modified`, and
+//! ([`Behaviour`]: redirects, content codings, no `Content-Length`), and serve small real
+//! images ([`TestImage`]); conditional GETs get `304 Not Modified`, and
 //! [`Stats`] counts what was asked and sent.
 //!
 //! ```no_run
@@ -29,6 +30,7 @@ mod corpus;
 mod error;
 mod fakes;
 mod handler;
+mod images;
 mod range;
 mod routes;
 mod scenario;
@@ -45,6 +47,7 @@ pub use fakes::{
     episode_page, feed_xml, ChatStep, FakeEpisode, FakeFyyd, FakePodcastIndex, FeedAlternate, FeedItem,
     ScriptedChat,
 };
+pub use images::TestImage;
 pub use routes::{ApiRequest, ApiResponse, Route};
 pub use scenario::xml_escape;
 pub use server::TestServer;

@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use catalog_sync_testkit::{Behaviour, Coding, Fault, ServerConfig, TestServer};
+use catalog_sync_testkit::{Behaviour, Coding, Fault, ServerConfig, TestImage, TestServer};
 use reqwest::header;
 
 async fn server() -> TestServer {
@@ -158,4 +158,29 @@ async fn drip_sends_the_body_one_byte_per_interval() {
     // the fault was for one request only
     assert_eq!(raw().get(url).send().await.unwrap().bytes().await.unwrap().as_ref(), body);
     assert_eq!(s.stats().requests_for("/slow.rss"), 2);
+}
+
+#[tokio::test]
+async fn no_content_length_sends_the_body_chunked() {
+    let s = server().await;
+    let media = s.add_media("/big.bin", 100_000);
+    s.set_behaviour("/big.bin", Behaviour::NoContentLength);
+    let resp = raw().get(media.url.clone()).send().await.unwrap();
+    assert!(resp.headers().get(header::CONTENT_LENGTH).is_none(), "{:?}", resp.headers());
+    assert_eq!(resp.headers()[header::TRANSFER_ENCODING], "chunked");
+    assert_eq!(resp.bytes().await.unwrap().len(), 100_000);
+    s.clear_behaviour("/big.bin");
+    let resp = raw().get(media.url).send().await.unwrap();
+    assert_eq!(resp.headers()[header::CONTENT_LENGTH], "100000");
+}
+
+#[tokio::test]
+async fn images_are_served_with_their_type() {
+    let s = server().await;
+    for (n, image) in TestImage::ALL.into_iter().enumerate() {
+        let url = s.add_image(&format!("/art/{n}"), image);
+        let resp = raw().get(url).send().await.unwrap();
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], image.mime());
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), &image.bytes()[..]);
+    }
 }

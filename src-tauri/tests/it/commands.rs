@@ -1,7 +1,9 @@
 //! The commands end to end through the IPC of the mock runtime: import an OPML served over
 //! loopback, sync and download two playlists, read the task center and a job's detail, mark
-//! wanted, pause and resume, settings, and the wire errors the UI branches on.
+//! wanted, pause and resume, settings, covers as `data:` URLs, and the wire errors the UI
+//! branches on.
 
+use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::rig::Rig;
@@ -238,4 +240,46 @@ fn capabilities_grant_the_commands_to_the_main_window_only() {
     assert!(denied.as_str().unwrap_or_default().contains("not allowed"), "{denied}");
     let unknown = rig.call::<Value>("plugin:fs|read_file", json!({ "path": "/etc/passwd" })).unwrap_err();
     assert!(unknown.as_str().is_some(), "{unknown}");
+}
+
+#[test]
+fn covers_come_as_data_urls_from_the_art_cache() {
+    use catalog_sync_testkit::TestImage;
+    let rig = Rig::new();
+    rig.server.add_image("/art/cover.png", TestImage::Png);
+    rig.server.add_image("/art/ep.jpg", TestImage::Jpeg);
+    rig.server.add_feed("/art/page.jpg", b"<html><body>no</body></html>".to_vec(), "image/jpeg");
+    let xml = format!(
+        "<rss version=\"2.0\" xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\"><channel>\
+         <title>Covers</title><itunes:image href=\"{}\"/>\
+         <item><guid>a</guid><title>a</title><itunes:image href=\"/art/ep.jpg\"/></item>\
+         <item><guid>b</guid><title>b</title><itunes:image href=\"/art/page.jpg\"/></item>\
+         <item><guid>c</guid><title>c</title></item></channel></rss>",
+        rig.server.url("/art/cover.png")
+    );
+    let feed = rig.server.add_feed("/covers.xml", xml.into_bytes(), "application/rss+xml");
+    let out: Value = rig.ok("add_playlists", json!({ "urls": [feed.as_str()] }));
+    let id = out["ids"][0].as_u64().unwrap();
+    let job: u64 = rig.ok("enqueue_job", json!({ "kind": "sync_only", "playlistIds": [id] }));
+    assert_eq!(rig.wait_finished(job), "succeeded");
+
+    let playlists: Vec<Value> = rig.ok("list_playlists", json!({}));
+    assert_eq!(playlists[0]["has_image"], true);
+    let cover: Option<String> = rig.ok("playlist_art", json!({ "playlistId": id }));
+    let png = base64::engine::general_purpose::STANDARD.encode(TestImage::Png.bytes());
+    assert_eq!(cover, Some(format!("data:image/png;base64,{png}")));
+    let items: Vec<Value> = rig.ok("list_items", json!({ "playlistId": id }));
+    let art: Vec<Option<String>> = items
+        .iter()
+        .map(|i| rig.ok::<Option<String>>("item_art", json!({ "itemId": i["id"] })))
+        .map(|a| a.map(|u| u[..u.find(';').unwrap()].to_string()))
+        .collect();
+    assert_eq!(art, [Some("data:image/jpeg".to_string()), None, None]);
+    assert_eq!(
+        items.iter().map(|i| i["has_image"].as_bool().unwrap()).collect::<Vec<_>>(),
+        [true, true, false]
+    );
+    assert_eq!(rig.server.stats().requests_for("/art/page.jpg"), 1, "a refused image is remembered");
+    let e = rig.call::<Value>("item_art", json!({ "itemId": 999 })).unwrap_err();
+    assert_eq!(e["code"], "not_found", "{e}");
 }

@@ -87,6 +87,9 @@ export type Unsubscribe = () => void;
 export interface Backend {
   listPlaylists(): Promise<PlaylistView[]>;
   listItems(playlistId: number): Promise<ItemView[]>;
+  /** A playlist's cover / an item's own image as a `data:` URL from the shell's art cache; null when there is none. */
+  playlistArt(playlistId: number): Promise<string | null>;
+  itemArt(itemId: number): Promise<string | null>;
   addPlaylists(urls: string[]): Promise<AddResult>;
   importFile(path: string): Promise<ImportResult>;
   exportOpml(path: string): Promise<void>;
@@ -160,6 +163,8 @@ async function subscribe<T>(listen: (cb: (e: { payload: T }) => void) => Promise
 export const tauriBackend: Backend = {
   listPlaylists: () => call(commands.listPlaylists()),
   listItems: (playlistId) => call(commands.listItems(playlistId)),
+  playlistArt: (playlistId) => call(commands.playlistArt(playlistId)),
+  itemArt: (itemId) => call(commands.itemArt(itemId)),
   addPlaylists: (urls) => call(commands.addPlaylists(urls)),
   importFile: (path) => call(commands.importFile(path)),
   exportOpml: (path) => done(commands.exportOpml(path)),

@@ -80,8 +80,8 @@ describe("playlists page", () => {
   it("shows the items of the clicked playlist and closes them with Escape", async () => {
     await renderWith(3);
     fake.items.set(2, [
-      { id: 21, title: "Episode 21", published_ms: Date.UTC(2026, 0, 5), status: "downloaded", file_path: "Playlist 2/2026-01-05 Episode 21.mp3", size_bytes: 48_200_000, error: null, wanted: true },
-      { id: 22, title: "Episode 22", published_ms: null, status: "failed", file_path: null, size_bytes: null, error: "HTTP 404 from every source", wanted: true },
+      { id: 21, title: "Episode 21", published_ms: Date.UTC(2026, 0, 5), status: "downloaded", file_path: "Playlist 2/2026-01-05 Episode 21.mp3", size_bytes: 48_200_000, error: null, wanted: true, has_image: false },
+      { id: 22, title: "Episode 22", published_ms: null, status: "failed", file_path: null, size_bytes: null, error: "HTTP 404 from every source", wanted: true, has_image: false },
     ]);
     await fireEvent.click(rows()[1]);
     const pane = await screen.findByRole("region", { name: "Items of Playlist 2" });

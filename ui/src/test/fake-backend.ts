@@ -17,6 +17,7 @@ export function playlist(id: number, over: Partial<PlaylistView> = {}): Playlist
     last_sync_ms: Date.now() - 3_600_000,
     last_error: null,
     folders: [],
+    has_image: false,
     ...over,
   };
 }
@@ -105,6 +106,8 @@ export class FakeBackend implements Backend {
   tasks: TaskCenterView = { jobs: [], summary: { total: 0, queued: 0, queued_download_jobs: 0, running: 0, paused: 0, failed: 0 }, total_speed_bps: 0, active_workers: 0 };
   details = new Map<number, JobDetail>();
   items = new Map<number, ItemView[]>();
+  /** `data:` URLs by playlist id (`p<id>`) and item id (`i<id>`); absent = no picture. */
+  art = new Map<string, string>();
   stored: Settings = settings();
   calls: { method: string; args: unknown[] }[] = [];
   private failures = new Map<string, ApiError>();
@@ -171,6 +174,8 @@ export class FakeBackend implements Backend {
 
   listPlaylists = () => this.rec("listPlaylists", [], () => this.playlists);
   listItems = (id: number) => this.rec("listItems", [id], () => this.items.get(id) ?? []);
+  playlistArt = (id: number) => this.rec("playlistArt", [id], () => this.art.get(`p${id}`) ?? null);
+  itemArt = (id: number) => this.rec("itemArt", [id], () => this.art.get(`i${id}`) ?? null);
   addPlaylists = (urls: string[]) => this.rec("addPlaylists", [urls], () => ({ ids: urls.map((_, i) => 100 + i), created: urls.length }));
   importFile = (path: string) => this.rec("importFile", [path], () => ({ url: `file://${path}`, subscription_list: true, ids: [100, 101], created: 2, items: 0 }));
   exportOpml = (path: string) => this.rec("exportOpml", [path], () => undefined);

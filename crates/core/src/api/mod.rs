@@ -10,7 +10,7 @@
 //! operation wakes it (a queued job, a command, saved settings) or until shutdown. A one-shot
 //! front calls [`Api::run_until_idle`] instead. [`Api::shutdown`] cancels the engine (transfers
 //! end, partial files stay, claimed work returns to the queue) and waits until the driver, and
-//! with it every task of the engine, has ended.
+//! with it every task of the engine, has ended, background image fetches included.
 //!
 //! Live settings: [`Api::save_settings`] writes the config file and makes the new settings
 //! current; the driver swaps in an engine built with them between two `run_queued` calls, so
@@ -22,6 +22,7 @@
 //! Views and errors are plain serde types; with the `specta` feature they also derive
 //! `specta::Type`, so the desktop generates its TypeScript bindings from them.
 
+mod art;
 mod error;
 mod job_views;
 mod ops;
@@ -62,6 +63,7 @@ pub use crate::store::{JobKind, JobStatus, StageCounts, StageKind, WorkStatus};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::jobs::{Engine, WorkerRegistry};
+use crate::library::ArtCache;
 use crate::store::Store;
 
 /// Samples kept in the throughput history: 10 minutes at one sample per second.
@@ -101,6 +103,8 @@ struct Inner {
     workers: Arc<WorkerRegistry>,
     /// Runs of the engine in progress in this process (driver or `run_until_idle`).
     active: std::sync::atomic::AtomicUsize,
+    /// The cover art cache every engine of this process hands images to; `art` ops serve it.
+    art: Arc<ArtCache>,
 }
 
 /// The application API of one process; clone freely (clones share everything).
@@ -115,6 +119,7 @@ fn engine_for(
     clock: &Arc<dyn Clock>,
     tx: &mpsc::UnboundedSender<Event>,
     workers: &Arc<WorkerRegistry>,
+    art: &Arc<ArtCache>,
 ) -> Engine {
     let tx = tx.clone();
     Engine::new(
@@ -124,6 +129,7 @@ fn engine_for(
         Arc::new(move |e: &Event| drop(tx.send(e.clone()))),
     )
     .with_worker_registry(workers.clone())
+    .with_art_cache(art.clone())
 }
 
 impl Api {
@@ -134,7 +140,9 @@ impl Api {
         let store = Store::open(&config.database)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let workers = Arc::<WorkerRegistry>::default();
-        let engine = engine_for(&store, &config, &clock, &tx, &workers);
+        let documents = crate::catalog::fetch::build_document_client(&config.user_agent);
+        let art = Arc::new(ArtCache::beside(&config.database, documents, clock.clone()));
+        let engine = engine_for(&store, &config, &clock, &tx, &workers, &art);
         let inner = Inner {
             store,
             clock,
@@ -155,6 +163,7 @@ impl Api {
             driving: Default::default(),
             workers,
             active: Default::default(),
+            art,
         };
         Ok(Api { inner: Arc::new(inner) })
     }
@@ -286,6 +295,7 @@ impl Api {
         use std::sync::atomic::Ordering::SeqCst;
         self.inner.shutdown.cancel();
         self.engine().cancel_token().cancel();
+        self.inner.art.stop();
         let inner = &self.inner;
         let ended = async {
             if inner.driving.load(SeqCst) {
@@ -294,6 +304,7 @@ impl Api {
             while inner.active.load(SeqCst) > 0 {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
+            inner.art.settled().await;
         };
         let _ = tokio::time::timeout(wait, ended).await;
     }
@@ -321,7 +332,14 @@ impl Api {
         inner.driving.store(true, std::sync::atomic::Ordering::SeqCst);
         while !inner.shutdown.is_cancelled() {
             if let Some(config) = inner.pending_config.lock().expect("pending lock").take() {
-                let engine = engine_for(&inner.store, &config, &inner.clock, &inner.events, &inner.workers);
+                let engine = engine_for(
+                    &inner.store,
+                    &config,
+                    &inner.clock,
+                    &inner.events,
+                    &inner.workers,
+                    &inner.art,
+                );
                 *inner.engine.write().expect("engine lock") = engine;
             }
             let failed = match self.run_until_idle().await {

@@ -79,6 +79,8 @@ pub struct PlaylistView {
     pub last_error: Option<String>,
     /// OPML folder path, outermost first.
     pub folders: Vec<String>,
+    /// The last document named a cover image (`playlist_art` serves it).
+    pub has_image: bool,
 }
 
 /// Where an item is.
@@ -120,6 +122,8 @@ pub struct ItemView {
     pub error: Option<String>,
     /// Marked wanted.
     pub wanted: bool,
+    /// The entry names its own image (`item_art` serves it).
+    pub has_image: bool,
 }
 
 /// Download state of items from recent jobs, newest job first (see the module docs).
@@ -170,6 +174,7 @@ impl ItemStates {
                 .or_else(|| entry.item.enclosure.as_ref().and_then(|e| e.length)),
             error,
             wanted: self.wanted.contains(&entry.id),
+            has_image: entry.image.is_some(),
         }
     }
 
@@ -190,6 +195,7 @@ impl ItemStates {
             last_sync_ms: row.last_sync_ms,
             last_error: row.last_error.clone(),
             folders: row.folders.clone(),
+            has_image: row.image.is_some(),
         }
     }
 }

@@ -10,6 +10,11 @@
 //! then Media RSS `media:content` (untyped or audio/video only), then an Atom `<content src=..>`
 //! (typed audio/video only); within the first source that has any, the first with an
 //! `audio/*` or `video/*` type wins, else the first. Declared length 0 is "unknown" (`None`).
+//!
+//! Item image, per item: `itunes:image href`, then Media RSS images (`media:thumbnail`,
+//! `media:content` with `medium="image"` or an `image/*` type; from the extra pass, else from
+//! feed-rs's media objects), then the first RSS enclosure or Atom `link rel="enclosure"` typed
+//! `image/*`. Relative URLs resolve like enclosures (feed URL, `xml:base`).
 
 use super::model::{Enclosure, ParsedItem, ParsedPlaylist, PlaylistFormat};
 use super::normalize::{normalize_feed_xml, NO_LINK};
@@ -182,6 +187,7 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
         .filter(is_audio_video)
         .into_iter()
         .collect();
+    let image = entry_image(e, extra, base, rss_enclosures.iter().chain(&atom_enclosures));
     let enclosure = [rss_enclosures, atom_enclosures, media_enclosures, content_src]
         .into_iter()
         .find(|v| !v.is_empty())
@@ -196,7 +202,35 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
         duration_secs: extra.and_then(|x| x.duration_secs).or(media_duration),
         enclosure,
         alternate_enclosures: extra.map(|x| x.alternate_enclosures.clone()).unwrap_or_default(),
+        image,
     }
+}
+
+/// The entry's image (module docs): `itunes:image`, Media RSS images, an `image/*` enclosure.
+fn entry_image<'a>(
+    e: &Entry,
+    extra: Option<&podcast_ns::ItemExtras>,
+    base: &url::Url,
+    mut enclosures: impl Iterator<Item = &'a Enclosure>,
+) -> Option<String> {
+    let is_image = |t: &str| t.trim().to_ascii_lowercase().starts_with("image/");
+    extra
+        .and_then(|x| x.itunes_image.clone().or_else(|| x.media_images.first().cloned()))
+        .or_else(|| {
+            // without the extra pass's view of this entry: feed-rs's media objects (its
+            // thumbnails include `itunes:image`)
+            let thumbnails = e.media.iter().flat_map(|m| &m.thumbnails).map(|t| t.image.uri.as_str());
+            let typed = e
+                .media
+                .iter()
+                .flat_map(|m| &m.content)
+                .filter(|c| c.content_type.as_ref().is_some_and(|t| is_image(t.as_ref())))
+                .filter_map(|c| c.url.as_ref().map(|u| u.as_str()));
+            thumbnails.chain(typed).find_map(|u| resolve_url(Some(base), u))
+        })
+        .or_else(|| {
+            enclosures.find(|enc| enc.mime_type.as_deref().is_some_and(is_image)).map(|enc| enc.url.clone())
+        })
 }
 
 /// `<title>` (HTML titles as plain text: tags dropped, entities decoded once), else
@@ -262,6 +296,49 @@ mod tests {
         assert_eq!(e.url, "https://example.com/pod/ep.mp3");
         assert_eq!(e.length, None);
         assert_eq!(p.items[0].duration_secs, Some(3661));
+    }
+
+    #[test]
+    fn item_images_in_order_of_preference() {
+        let x = r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"
+              xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>
+            <itunes:image href="/show.jpg"/>
+            <item><guid>a</guid><media:thumbnail url="thumb.jpg"/><itunes:image href="ep.png"/>
+              <enclosure url="a.mp3" type="audio/mpeg"/></item>
+            <item><guid>b</guid><media:content url="still.gif" medium="image"/>
+              <media:content url="b.mp3" type="audio/mpeg"/></item>
+            <item><guid>c</guid><enclosure url="c.mp3" type="audio/mpeg"/>
+              <enclosure url="cover.webp" type="image/webp"/></item>
+            <item><guid>d</guid><enclosure url="d.mp3" type="audio/mpeg"/></item></channel></rss>"#;
+        let p = parse_feed(x, &base()).unwrap();
+        assert_eq!(p.image.as_deref(), Some("https://example.com/show.jpg"));
+        let images: Vec<_> = p.items.iter().map(|i| i.image.as_deref()).collect();
+        assert_eq!(
+            images,
+            [
+                Some("https://example.com/pod/ep.png"),
+                Some("https://example.com/pod/still.gif"),
+                Some("https://example.com/pod/cover.webp"),
+                None
+            ]
+        );
+        assert_eq!(p.items[1].enclosure.as_ref().unwrap().url, "https://example.com/pod/b.mp3");
+        assert_eq!(p.items[2].enclosure.as_ref().unwrap().url, "https://example.com/pod/c.mp3");
+    }
+
+    #[test]
+    fn atom_entry_images() {
+        let x = r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/"
+              xml:base="https://cdn.example/a/"><title>t</title><logo>logo.png</logo>
+            <entry><id>1</id><title>x</title><media:thumbnail url="t1.jpg"/>
+              <link rel="enclosure" href="1.mp3" type="audio/mpeg"/></entry>
+            <entry><id>2</id><title>y</title><link rel="enclosure" href="2.mp3" type="audio/mpeg"/>
+              <link rel="enclosure" href="2.png" type="image/png"/></entry></feed>"#;
+        let p = parse_feed(x, &base()).unwrap();
+        assert_eq!(p.image.as_deref(), Some("https://cdn.example/a/logo.png"));
+        assert_eq!(p.items[0].image.as_deref(), Some("https://cdn.example/a/t1.jpg"));
+        assert_eq!(p.items[1].image.as_deref(), Some("https://cdn.example/a/2.png"));
+        assert_eq!(p.items[1].enclosure.as_ref().unwrap().url, "https://cdn.example/a/2.mp3");
     }
 
     #[test]

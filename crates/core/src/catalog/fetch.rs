@@ -3,7 +3,10 @@
 //! (nothing received, no response head or body bytes, for that long ends the fetch with
 //! [`FetchError::Stalled`], transient), an overall deadline (a server that drips a byte now and
 //! then never stalls, so [`FetchError::DeadlineExceeded`] ends it, transient) and a size cap
-//! ([`FetchError::TooLarge`], final).
+//! ([`FetchError::TooLarge`], final; a declared `Content-Length` above it is refused before
+//! the body is read, and the bytes received are counted, so a body without a length or longer
+//! than declared is cut off at the cap too). The cover art cache (`library::art`) fetches
+//! images the same way, with its own limits.
 //!
 //! Redirects are followed here, not by the client, so that a fetch knows how it got where it
 //! did ([`Fetched::moved_to`]): the URL reached through permanent redirects only (`301`, `308`;
@@ -259,6 +262,11 @@ async fn fetch_http(
     }
     if !status.is_success() {
         return Err(FetchError::Status { status: status.as_u16() });
+    }
+    // a declared length above the cap is refused before the body is read (a decoded body
+    // has none: reqwest drops it with the coding, and the count below applies)
+    if resp.content_length().is_some_and(|n| n > limits.max_bytes) {
+        return Err(FetchError::TooLarge(limits.max_bytes));
     }
     let mut body = Vec::new();
     while let Some(chunk) =

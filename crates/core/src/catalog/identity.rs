@@ -190,6 +190,7 @@ fn fill_gaps(into: &mut ParsedItem, from: ParsedItem) {
     fill(&mut into.link, from.link);
     fill(&mut into.duration_secs, from.duration_secs);
     fill(&mut into.enclosure, from.enclosure);
+    fill(&mut into.image, from.image);
     for alt in from.alternate_enclosures {
         if !into.alternate_enclosures.contains(&alt) {
             into.alternate_enclosures.push(alt);

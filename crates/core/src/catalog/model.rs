@@ -32,7 +32,8 @@ pub struct ParsedPlaylist {
     pub description: Option<String>,
     /// Web page of the show (`<link>` / Atom `rel="alternate"`), absolute.
     pub link: Option<String>,
-    /// Cover image URL, absolute (`itunes:image`, `<image><url>`, Atom logo/icon).
+    /// Cover image URL, absolute (`itunes:image`, `<image><url>`, Atom logo/icon, XSPF
+    /// `<image>`).
     pub image: Option<String>,
     /// `podcast:guid` of the channel (Podcasting 2.0), a UUIDv5 string.
     pub podcast_guid: Option<String>,
@@ -70,6 +71,12 @@ pub struct ParsedItem {
     pub enclosure: Option<Enclosure>,
     /// `podcast:alternateEnclosure` elements, stored for the resolver cascade.
     pub alternate_enclosures: Vec<AlternateEnclosure>,
+    /// The entry's own cover image URL, absolute (resolved like enclosures): `itunes:image
+    /// href`, else Media RSS `media:thumbnail` / `media:content medium="image"` (or typed
+    /// `image/*`), else an `image/*` enclosure or Atom `link rel="enclosure"`; XSPF `<image>`.
+    /// `None` when the entry has none (the playlist's [`ParsedPlaylist::image`] may apply).
+    #[serde(default)]
+    pub image: Option<String>,
 }
 
 /// The media URL of an item with what the feed declared about it (RSS 2.0 `<enclosure>`,

@@ -1,6 +1,8 @@
 //! A second, light `quick-xml` pass over a feed for what feed-rs does not expose: the RSS
 //! `<enclosure>` elements (and `<link rel="enclosure">`) as written (so they win over Media RSS), `itunes:duration` text,
-//! channel `itunes:image` / `itunes:new-feed-url`, and the Podcasting 2.0 namespace
+//! channel `itunes:image` / `itunes:new-feed-url`, item images (`itunes:image href`, Media RSS
+//! `media:thumbnail url` and `media:content` with `medium="image"` or an `image/*` type, which
+//! feed-rs keeps without its `medium`), and the Podcasting 2.0 namespace
 //! (<https://podcastindex.org/namespace/1.0>): `podcast:guid` and `podcast:alternateEnclosure`
 //! with its `podcast:source` / `podcast:integrity` children.
 //!
@@ -42,6 +44,12 @@ pub struct ItemExtras {
     pub media_title: Option<String>,
     /// `dc:description` (Dublin Core), a fallback description.
     pub dc_description: Option<String>,
+    /// The item's `itunes:image href`, resolved.
+    pub itunes_image: Option<String>,
+    /// Media RSS images of the item in document order, resolved: `media:thumbnail url`, and
+    /// `media:content url` whose `medium` is `image` or whose `type` is `image/*`
+    /// (<https://www.rssboard.org/media-rss>).
+    pub media_images: Vec<String>,
 }
 
 /// What the extra pass found for the channel and its items.
@@ -286,6 +294,18 @@ fn handle_start(
                 });
             }
         }
+        (Ns::Itunes, "image") if item.itunes_image.is_none() => {
+            item.itunes_image = attr(e, "href").and_then(|h| resolve_url(base, &h));
+        }
+        (Ns::Media, "thumbnail") => {
+            item.media_images.extend(attr(e, "url").and_then(|u| resolve_url(base, &u)))
+        }
+        (Ns::Media, "content")
+            if attr(e, "medium").is_some_and(|m| m.trim().eq_ignore_ascii_case("image"))
+                || attr(e, "type").is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("image/")) =>
+        {
+            item.media_images.extend(attr(e, "url").and_then(|u| resolve_url(base, &u)));
+        }
         (Ns::Podcast, "alternateEnclosure") => {
             item.alternate_enclosures.push(AlternateEnclosure {
                 mime_type: attr(e, "type").and_then(non_empty),
@@ -376,5 +396,29 @@ mod tests {
         assert_eq!(it.alternate_enclosures[0].sources, vec!["https://h.example/f/alt.opus"]);
         assert_eq!(it.alternate_enclosures[0].integrity.as_deref(), Some("sri:sha384-x"));
         assert!(it.alternate_enclosures[0].default);
+    }
+
+    #[test]
+    fn item_images_itunes_and_media_rss() {
+        let x = r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"
+              xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>
+            <itunes:image href="show.jpg"/>
+            <item><itunes:image href=" ep1.png "/><itunes:image href="second.png"/></item>
+            <item xml:base="sub/"><media:group><media:content url="v.mp4" type="video/mp4"/>
+              <media:content url="still.jpg" medium="image"/></media:group>
+              <media:thumbnail url="thumb.jpg"/></item>
+            <item><media:content url="pic.webp" type="image/webp"/></item>
+            <item><enclosure url="a.mp3" type="audio/mpeg"/></item>
+            </channel></rss>"#;
+        let base = url::Url::parse("https://h.example/f/feed.xml").unwrap();
+        let ex = scan(x, Some(&base));
+        assert_eq!(ex.itunes_image.as_deref(), Some("https://h.example/f/show.jpg"));
+        assert_eq!(ex.items[0].itunes_image.as_deref(), Some("https://h.example/f/ep1.png"));
+        assert_eq!(
+            ex.items[1].media_images,
+            ["https://h.example/f/sub/still.jpg", "https://h.example/f/sub/thumb.jpg"]
+        );
+        assert_eq!(ex.items[2].media_images, ["https://h.example/f/pic.webp"]);
+        assert_eq!((ex.items[3].itunes_image.as_deref(), ex.items[3].media_images.len()), (None, 0));
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Each `<track>` with a `<location>` becomes an item: first `<location>` (resolved against
 //! nested `xml:base` and the playlist URL), `<title>`, `<creator>` (as the item author),
-//! `<duration>` in milliseconds (stored as whole seconds). A location that is not a URL as a
+//! `<duration>` in milliseconds (stored as whole seconds), `<image>` (the track's cover; the
+//! playlist's own `<image>` is the playlist's, both resolved like locations). A location that is not a URL as a
 //! whole but starts with one (`http://host:8000 extraparam=1`, seen in Audacious output) is cut
 //! at the first whitespace. `<extension>` blobs are skipped.
 
@@ -20,7 +21,9 @@ enum Field {
     Title,
     Creator,
     Duration,
+    Image,
     PlaylistTitle,
+    PlaylistImage,
 }
 
 /// Parses decoded XSPF text; `base` is the playlist URL.
@@ -58,7 +61,9 @@ pub fn parse_xspf(text: &str, base: &url::Url) -> Result<ParsedPlaylist, ParseEr
                     ("title", Some("track"), false) => field = Some((Field::Title, String::new())),
                     ("creator", Some("track"), false) => field = Some((Field::Creator, String::new())),
                     ("duration", Some("track"), false) => field = Some((Field::Duration, String::new())),
+                    ("image", Some("track"), false) => field = Some((Field::Image, String::new())),
                     ("title", Some("playlist"), false) => field = Some((Field::PlaylistTitle, String::new())),
+                    ("image", Some("playlist"), false) => field = Some((Field::PlaylistImage, String::new())),
                     _ => {}
                 }
                 path.push(local);
@@ -113,6 +118,10 @@ fn store(
         p.title = non_empty(s);
         return;
     }
+    if f == Field::PlaylistImage {
+        p.image = resolve_url(base, s);
+        return;
+    }
     let Some((item, loc)) = track.as_mut() else { return };
     match f {
         Field::Location if loc.is_none() => {
@@ -123,6 +132,7 @@ fn store(
         Field::Title => item.title = non_empty(s),
         Field::Creator => item.author = non_empty(s),
         Field::Duration => item.duration_secs = s.trim().parse::<u64>().ok().map(|ms| ms / 1000),
+        Field::Image if item.image.is_none() => item.image = resolve_url(base, s),
         _ => {}
     }
 }
@@ -134,8 +144,9 @@ mod tests {
     #[test]
     fn tracks_with_nested_base() {
         let x = r#"<playlist version="1" xmlns="http://xspf.org/ns/0/" xml:base="http://h/one/">
-          <title>P &amp; Q</title><trackList xml:base="two/"><track>
+          <title>P &amp; Q</title><image>cover.png</image><trackList xml:base="two/"><track>
           <location>a b.mp3</location><title>T</title><creator>C</creator><duration>61500</duration>
+          <image> art/t.jpg </image>
           <extension application="x"><track><location>no</location></track></extension>
           </track><track><title>no location</title></track></trackList></playlist>"#;
         let p = parse_xspf(x, &url::Url::parse("http://other/").unwrap()).unwrap();
@@ -145,5 +156,7 @@ mod tests {
         assert_eq!(it.enclosure.as_ref().unwrap().url, "http://h/one/two/a");
         assert_eq!(it.duration_secs, Some(61));
         assert_eq!(it.author.as_deref(), Some("C"));
+        assert_eq!(it.image.as_deref(), Some("http://h/one/two/art/t.jpg"));
+        assert_eq!(p.image.as_deref(), Some("http://h/one/cover.png"));
     }
 }

@@ -1,6 +1,6 @@
 //! [`Context`]: the narrow set of services a job's task and its stages work with: the store,
 //! the settings, the HTTP client, the clock, the event sink, the engine's shutdown token, the
-//! per-host and bandwidth limits, the free-space probe, and the two registries of work this
+//! per-host and bandwidth limits, the free-space probe, the cover art cache, and the two registries of work this
 //! engine holds (live work items, transfers in flight). Stages take a `&Context` and a
 //! [`JobCtx`]; they never see the scheduler (`runner`), which owns the running-job table and
 //! its wake-up signal. A `Context` is a cheap clone (one `Arc`).
@@ -84,6 +84,8 @@ pub(super) struct Services {
     pub(super) parser: DocumentParser,
     /// The latest sample of every worker.
     pub(super) workers: Arc<WorkerRegistry>,
+    /// The cover art cache; a sync hands it the playlist's images to fetch in the background.
+    pub(super) art: Arc<crate::library::ArtCache>,
 }
 
 /// The services of a job's task and its stages (module docs).

@@ -32,6 +32,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::download::limits::{BandwidthLimiter, HostLimiter};
 use crate::download::space::{FsSpace, SpaceProbe};
+use crate::library::ArtCache;
 use crate::store::commands::JobCommand;
 use crate::store::refs::DroppedRefs;
 use crate::store::{JobKind, JobStatus, Store};
@@ -57,6 +58,7 @@ impl Engine {
         let documents = crate::catalog::fetch::build_document_client(&config.user_agent);
         let hosts = HostLimiter::new(config.per_host_connections);
         let bandwidth = config.bandwidth_limit_bytes_per_sec.map(|b| Arc::new(BandwidthLimiter::new(b)));
+        let art = Arc::new(ArtCache::beside(&config.database, documents.clone(), clock.clone()));
         let services = Services {
             store,
             config,
@@ -73,6 +75,7 @@ impl Engine {
             space: Arc::new(FsSpace),
             parser: crate::catalog::parse_document,
             workers: Arc::default(),
+            art,
         };
         Engine { cx: Context { inner: Arc::new(services) }, running: Arc::default(), wake: Arc::default() }
     }
@@ -108,6 +111,22 @@ impl Engine {
             None => tracing::warn!("with_worker_registry on a shared engine: registry not changed"),
         }
         self
+    }
+
+    /// The same engine handing images to `art` (shared with the API, which serves them, and with
+    /// the engines built before it) instead of a cache of its own beside the database. Call it
+    /// on a fresh engine, like [`Engine::with_space_probe`].
+    pub fn with_art_cache(mut self, art: Arc<ArtCache>) -> Engine {
+        match Arc::get_mut(&mut self.cx.inner) {
+            Some(inner) => inner.art = art,
+            None => tracing::warn!("with_art_cache on a shared engine: cache not changed"),
+        }
+        self
+    }
+
+    /// The cover art cache the sync stage hands images to.
+    pub fn art_cache(&self) -> &Arc<ArtCache> {
+        &self.cx.art
     }
 
     /// The latest sample of `job`'s workers (every job's when `None`), from memory.

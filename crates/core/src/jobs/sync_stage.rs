@@ -7,6 +7,9 @@
 //! A refresh is conditional: a `304 Not Modified` is reported "unchanged" with no parse and no
 //! write but the sync time. A feed that moved (permanent redirect, `itunes:new-feed-url`) is
 //! stored under its new URL, the old one kept, the move noted in the work item's line.
+//! Once a document is applied, its cover and first item images go to the art cache, which
+//! fetches them in the background (`library::art`): the stage never waits for an image, and
+//! no image failure touches the sync's outcome.
 
 use tokio::task::JoinSet;
 
@@ -70,6 +73,7 @@ async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), 
             // parse warnings (folded duplicate ids, skipped entries) go into the line too
             let mut notes = notes;
             notes.extend(doc.warnings.iter().cloned());
+            let images = crate::library::art::prefetch_list(&doc);
             let out = cx
                 .blocking(move |s| {
                     let out = s.apply_sync(id, &doc, now)?;
@@ -83,6 +87,7 @@ async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), 
                     Ok(out)
                 })
                 .await?;
+            cx.art.prefetch(images);
             cx.emit(Event::PlaylistSynced {
                 job,
                 playlist: id,

@@ -38,7 +38,7 @@ pub struct SyncOutcome {
     pub total: u32,
 }
 
-/// One item with its downloaded file, if any.
+/// One item with its downloaded file, if any, and its own image URL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemEntry {
     /// Item id.
@@ -47,6 +47,8 @@ pub struct ItemEntry {
     pub item: ItemRow,
     /// Its file, once downloaded.
     pub file: Option<FileRow>,
+    /// Its own cover image URL (`ITEM_ID_TO_IMAGE_URL`), if the entry names one.
+    pub image: Option<String>,
 }
 
 fn copy_fields(row: &mut ItemRow, parsed: &ParsedItem) -> bool {
@@ -90,6 +92,7 @@ impl Store {
             let mut items = tx.open_table(tables::ITEM_ID_TO_ITEM)?;
             let mut keys = tx.open_table(tables::ITEM_KEY_TO_ID)?;
             let mut members = tx.open_table(tables::PLAYLIST_ITEM_INDEX)?;
+            let mut images = tx.open_table(tables::ITEM_ID_TO_IMAGE_URL)?;
             let mut out = SyncOutcome { total: doc.items.len() as u32, ..Default::default() };
             let mut seen = HashSet::new();
             let mut known_media: Option<Vec<(u64, String, Option<u64>)>> = None;
@@ -144,6 +147,10 @@ impl Store {
                     }
                 };
                 members.insert((id, item_id), position as u32)?;
+                match &parsed.image {
+                    Some(url) => images.insert(item_id, url.as_str()).map(drop)?,
+                    None => images.remove(item_id).map(drop)?,
+                }
                 super::refs::reference_if_wanted(tx, id, item_id)?;
             }
             Ok(out)
@@ -165,6 +172,7 @@ impl Store {
             let members = tx.open_table(tables::PLAYLIST_ITEM_INDEX)?;
             let items = tx.open_table(tables::ITEM_ID_TO_ITEM)?;
             let files = tx.open_table(tables::ITEM_ID_TO_FILE)?;
+            let images = tx.open_table(tables::ITEM_ID_TO_IMAGE_URL)?;
             let mut listed = Vec::new();
             for entry in members.range((id, 0)..=(id, u64::MAX))? {
                 let (k, pos) = entry?;
@@ -175,9 +183,19 @@ impl Store {
             for (_, item_id) in listed {
                 let Some(item) = items.get(item_id)?.map(|g| g.value()) else { continue };
                 let file = files.get(item_id)?.map(|g| g.value());
-                out.push(ItemEntry { id: item_id, item, file });
+                let image = images.get(item_id)?.map(|g| g.value().to_owned());
+                out.push(ItemEntry { id: item_id, item, file, image });
             }
             Ok(out)
+        })
+    }
+
+    /// The own cover image URL of item `id` (see `ITEM_ID_TO_IMAGE_URL`); `None` when its entry
+    /// names none. Errors: [`StoreError::Db`] (the table is missing in a database not yet
+    /// migrated to schema 4).
+    pub fn item_image(&self, id: u64) -> Result<Option<String>> {
+        self.read(|tx| {
+            Ok(tx.open_table(tables::ITEM_ID_TO_IMAGE_URL)?.get(id)?.map(|g| g.value().to_owned()))
         })
     }
 
@@ -271,6 +289,27 @@ mod tests {
             "a document without title keeps the old one"
         );
         assert_eq!(store.pending_downloads(&[]).unwrap(), vec![items[0].id, items[1].id]);
+    }
+
+    #[test]
+    fn item_images_follow_the_document() {
+        let (_dir, store) = crate::store::temp_store();
+        let p = store.add_playlist("http://x/feed", None, &[], 1).unwrap().id;
+        let with_image = |img: Option<&str>| ParsedItem {
+            image: img.map(str::to_string),
+            ..item(Some("g1"), "http://m/1.mp3", "One")
+        };
+        let doc = |img| ParsedPlaylist { items: vec![with_image(img)], ..Default::default() };
+        store.apply_sync(p, &doc(Some("http://i/1.jpg")), 1).unwrap();
+        let entry = &store.playlist_items(p).unwrap()[0];
+        assert_eq!(entry.image.as_deref(), Some("http://i/1.jpg"));
+        let before = entry.item.clone();
+        store.apply_sync(p, &doc(Some("http://i/2.jpg")), 2).unwrap();
+        let entry = &store.playlist_items(p).unwrap()[0];
+        assert_eq!(store.item_image(entry.id).unwrap().as_deref(), Some("http://i/2.jpg"));
+        assert_eq!(entry.item, before, "the item row itself is unchanged");
+        store.apply_sync(p, &doc(None), 3).unwrap();
+        assert_eq!(store.item_image(entry.id).unwrap(), None, "an image the feed dropped is gone");
     }
 
     #[test]

@@ -6,12 +6,12 @@
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1, v1_to_v2, v2_to_v3, v3_to_v4];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5];
 
 fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -68,9 +68,16 @@ fn v2_to_v3(tx: &redb::WriteTransaction) -> Result<()> {
     Ok(())
 }
 
-/// Version 4: live worker samples left the database (they live in memory, `jobs::workers`):
-/// the table that held them is deleted, when present.
+/// Version 4: each item's own image URL. Items synced before it have none until their
+/// playlist's next sync writes it (a sync rewrites every item of the document).
 fn v3_to_v4(tx: &redb::WriteTransaction) -> Result<()> {
+    tx.open_table(tables::ITEM_ID_TO_IMAGE_URL)?;
+    Ok(())
+}
+
+/// Version 5: live worker samples left the database (they live in memory, `jobs::workers`):
+/// the table that held them is deleted, when present.
+fn v4_to_v5(tx: &redb::WriteTransaction) -> Result<()> {
     tx.delete_table(tables::RETIRED_WORKER_KEY_TO_WORKER)?;
     Ok(())
 }
@@ -149,13 +156,42 @@ mod tests {
     }
 
     #[test]
-    fn a_version_3_file_loses_its_worker_sample_table() {
+    fn a_version_3_file_gets_the_item_image_table_and_keeps_its_items() {
+        use crate::catalog::{Enclosure, ParsedItem, ParsedPlaylist};
+        let (_dir, store) = crate::store::temp_store();
+        let p = store.add_playlist("http://x/feed", None, &[], 1).unwrap().id;
+        let item = ParsedItem {
+            guid: Some("g".into()),
+            enclosure: Some(Enclosure { url: "http://m/1.mp3".into(), ..Default::default() }),
+            image: Some("http://m/1.jpg".into()),
+            ..Default::default()
+        };
+        let doc = ParsedPlaylist { items: vec![item], ..Default::default() };
+        store.apply_sync(p, &doc, 1).unwrap();
+        let id = store.playlist_items(p).unwrap()[0].id;
+        store
+            .write(|tx| {
+                tx.delete_table(tables::ITEM_ID_TO_IMAGE_URL)?;
+                Ok(tx.open_table(tables::META)?.insert("schema_version", 3).map(|_| ())?)
+            })
+            .unwrap();
+        assert!(store.item_image(id).is_err(), "version 3 has no image table");
+        migrate(&store).unwrap();
+        assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.item_image(id).unwrap(), None, "known until the next sync");
+        assert_eq!(store.playlist_items(p).unwrap().len(), 1);
+        store.apply_sync(p, &doc, 2).unwrap();
+        assert_eq!(store.item_image(id).unwrap().as_deref(), Some("http://m/1.jpg"));
+    }
+
+    #[test]
+    fn a_version_4_file_loses_its_worker_sample_table() {
         use redb::ReadableDatabase;
         let (_dir, store) = crate::store::temp_store();
         store
             .write(|tx| {
                 tx.open_table(tables::RETIRED_WORKER_KEY_TO_WORKER)?.insert((1, "download-1"), &b"x"[..])?;
-                Ok(tx.open_table(tables::META)?.insert("schema_version", 3).map(|_| ())?)
+                Ok(tx.open_table(tables::META)?.insert("schema_version", 4).map(|_| ())?)
             })
             .unwrap();
         migrate(&store).unwrap();

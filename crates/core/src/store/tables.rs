@@ -70,7 +70,7 @@ pub const COLLECTION_ID_TO_COLLECTION: TableDefinition<u64, Row<CollectionRow>> 
     TableDefinition::new("collection_id_to_collection_v1");
 /// Collection URL -> collection id. Unique.
 pub const COLLECTION_URL_TO_ID: TableDefinition<&str, u64> = TableDefinition::new("collection_url_to_id_v1");
-/// Retired in schema version 4 (live worker samples are kept in memory now): named only so
+/// Retired in schema version 5 (live worker samples are kept in memory now): named only so
 /// the migration can delete it from older files.
 pub const RETIRED_WORKER_KEY_TO_WORKER: TableDefinition<(u64, &str), &[u8]> =
     TableDefinition::new("worker_key_to_worker_v1");
@@ -125,3 +125,9 @@ pub const PLAYLIST_WANTED: TableDefinition<u64, ()> = TableDefinition::new("play
 /// overflow root (`Config::overflow_libraries`); absent = the default library. Written with
 /// `ITEM_ID_TO_FILE` in the same transaction, so `FileRow` keeps its layout (convention 3).
 pub const ITEM_ID_TO_FILE_ROOT: TableDefinition<u64, &str> = TableDefinition::new("item_id_to_file_root_v1");
+
+/// Item id -> the item's own cover image URL (absolute; `catalog::ParsedItem::image`), absent
+/// when the entry names none. Written by `Store::apply_sync` in the item's transaction, so
+/// `ItemRow` keeps its layout (convention 3; schema 4). The image bytes live in the art cache
+/// (`library::art`), not here.
+pub const ITEM_ID_TO_IMAGE_URL: TableDefinition<u64, &str> = TableDefinition::new("item_id_to_image_url_v1");

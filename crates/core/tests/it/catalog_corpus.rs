@@ -184,6 +184,23 @@ fn channel_fields() {
     assert_eq!(playlist("feeds/nodepp__apple-example.xml").items[0].duration_secs, Some(7 * 60 + 4));
 }
 
+/// Item images on real feeds: per-item `itunes:image` (400 items, each its own picture) and
+/// a YouTube Atom entry's `media:thumbnail`; the channel image stays the channel's.
+#[test]
+fn item_images() {
+    let p = playlist("feeds/totem__podcast-different-item-images.rss");
+    let images: Vec<&str> = p.items.iter().filter_map(|i| i.image.as_deref()).collect();
+    assert_eq!(images.len(), 400);
+    assert!(images.iter().all(|u| u.starts_with("https://images.theabcdn.com/i/")), "{images:?}");
+    let distinct: std::collections::HashSet<_> = images.iter().collect();
+    assert!(distinct.len() > 300, "{} distinct", distinct.len());
+    assert!(p.image.is_some() && !distinct.contains(&p.image.as_deref().unwrap()));
+    let p = playlist("feeds/feedrs__atom_mediarss_youtube_1.xml");
+    assert_eq!(p.items[0].image.as_deref(), Some("https://i1.ytimg.com/vi/0A1ouV7iD8o/hqdefault.jpg"));
+    let p = playlist("feeds/pcns__example.xml");
+    assert!(p.items.iter().all(|i| i.image.as_deref().is_some_and(|u| u.ends_with("/artMd.jpg"))));
+}
+
 /// Feeds whose count of items-with-enclosure differs from the manifest's raw `enclosures=M`.
 const ENCLOSURE_EXCEPTIONS: &[(&str, usize, &str)] = &[
     ("pcns__example.xml", 3, "1 enclosure is inside a liveItem"),

@@ -3,7 +3,7 @@
 //! the job engine end to end against the testkit server with a real redb file, and the
 //! resolver cascade's sources against fake APIs, pages, feeds and yt-dlp on loopback; the
 //! fault-injection suite of issue 4 (`fault_*`: every fault kind, permanent failures, cancel
-//! during a silent stall); the import graph of `src/` has no cycle (`import_graph`).
+//! during a silent stall); cover art fetched, checked and cached (`library_art`); the import graph of `src/` has no cycle (`import_graph`).
 
 mod api_ops;
 mod catalog_common;
@@ -25,6 +25,7 @@ mod jobs_reaper;
 mod jobs_refs;
 mod jobs_scheduler;
 mod jobs_sync_moves;
+mod library_art;
 mod resolve_agent;
 mod resolve_cascade;
 mod resolve_common;
