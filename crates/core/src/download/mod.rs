@@ -3,7 +3,8 @@
 //! overdue or cancelled transfers ([`watchdog`]), the retry policy by error class
 //! ([`retry`]), free space of library roots ([`space`]), HTTP range headers ([`http_range`]),
 //! the resolver cascade ([`resolve`]), the subprocess watchdog ([`subprocess`]), library file
-//! naming ([`naming`]) and media file extensions ([`media_ext`]).
+//! naming ([`naming`]), media file extensions ([`media_ext`]) and yt-dlp's failures by class
+//! ([`ytdlp_errors`]).
 //!
 //! A transfer streams into `<dest>.part`, resumes it with an HTTP Range request (RFC 9110
 //! §14), verifies size and sha256, fsyncs and renames it into place, so a file at its final
@@ -23,6 +24,7 @@ pub mod space;
 pub mod subprocess;
 pub mod transfer;
 pub mod watchdog;
+pub mod ytdlp_errors;
 
 pub use naming::{
     extension_for, guid_hash, render_relative_path, safe_join, sanitize_component, split_ext, unique_path,

@@ -6,12 +6,12 @@
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1, v1_to_v2, v2_to_v3];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1, v1_to_v2, v2_to_v3, v3_to_v4];
 
 fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -66,6 +66,14 @@ fn v2_to_v3(tx: &redb::WriteTransaction) -> Result<()> {
         let (path, item) = entry?;
         folded.insert(tables::fold_path(path.value()).as_str(), item.value())?;
     }
+    Ok(())
+}
+
+/// Version 4: playlists of kind yt-dlp (format choice, listing checkpoint) and what yt-dlp
+/// said of their items. Both tables start empty: no playlist was of that kind before.
+fn v3_to_v4(tx: &redb::WriteTransaction) -> Result<()> {
+    tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?;
+    tx.open_table(tables::ITEM_ID_TO_YTDLP_ENTRY)?;
     Ok(())
 }
 
@@ -140,6 +148,29 @@ mod tests {
         let running = store.work_with_status(crate::store::WorkStatus::Running).unwrap();
         let queued = store.work_with_status(crate::store::WorkStatus::Queued).unwrap();
         assert_eq!((running, queued), (vec![(job, 0, 4)], vec![(job, 0, 5)]));
+    }
+
+    #[test]
+    fn a_version_3_file_gets_the_ytdlp_tables_and_keeps_its_playlists() {
+        use redb::ReadableTableMetadata;
+        let (_dir, store) = crate::store::temp_store();
+        let id = store.add_playlist("http://x/feed", Some("Show"), &[], 1).unwrap().id;
+        store
+            .write(|tx| {
+                tx.delete_table(tables::PLAYLIST_ID_TO_YTDLP)?;
+                tx.delete_table(tables::ITEM_ID_TO_YTDLP_ENTRY)?;
+                Ok(tx.open_table(tables::META)?.insert("schema_version", 3).map(|_| ())?)
+            })
+            .unwrap();
+        assert_eq!(stored_version(&store).unwrap(), 3);
+        migrate(&store).unwrap();
+        assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+        let empty = store
+            .read(|tx| Ok(tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?.len()? + tx.open_table(tables::ITEM_ID_TO_YTDLP_ENTRY)?.len()?))
+            .unwrap();
+        assert_eq!(empty, 0);
+        assert_eq!(store.playlist(id).unwrap().title.as_deref(), Some("Show"));
+        assert!(store.ytdlp_source(id).unwrap().is_none(), "a feed stays a feed");
     }
 
     #[test]

@@ -8,7 +8,8 @@ use redb::TableDefinition;
 use super::codec::Row;
 use super::failures::DownloadFailed;
 use super::layouts::{
-    CollectionRow, CommandRow, EnclosureReplaced, FetchStateRow, JobLogRow, RunRow, WorkerRow,
+    CollectionRow, CommandRow, EnclosureReplaced, FetchStateRow, JobLogRow, RunRow, WorkerRow, YtDlpEntryRow,
+    YtDlpSourceRow,
 };
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
@@ -127,3 +128,12 @@ pub const PLAYLIST_WANTED: TableDefinition<u64, ()> = TableDefinition::new("play
 /// overflow root (`Config::overflow_libraries`); absent = the default library. Written with
 /// `ITEM_ID_TO_FILE` in the same transaction, so `FileRow` keeps its layout (convention 3).
 pub const ITEM_ID_TO_FILE_ROOT: TableDefinition<u64, &str> = TableDefinition::new("item_id_to_file_root_v1");
+
+/// Playlist id -> the playlist's yt-dlp source: format choice and listing checkpoint. Present
+/// only for playlists of kind yt-dlp (schema 4).
+pub const PLAYLIST_ID_TO_YTDLP: TableDefinition<u64, Row<YtDlpSourceRow>> =
+    TableDefinition::new("playlist_id_to_ytdlp_v1");
+/// Item id -> extractor, video id and thumbnail of an item a yt-dlp playlist listed (schema 4).
+/// Written with the item row, in the same transaction.
+pub const ITEM_ID_TO_YTDLP_ENTRY: TableDefinition<u64, Row<YtDlpEntryRow>> =
+    TableDefinition::new("item_id_to_ytdlp_entry_v1");
