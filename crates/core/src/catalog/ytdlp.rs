@@ -115,7 +115,9 @@ impl MediaChoice {
             MediaChoice::BestAudio => ("bestaudio/best".to_string(), None),
             MediaChoice::AudioM4a => ("bestaudio[ext=m4a]/bestaudio[acodec^=mp4a]".to_string(), Some("m4a")),
             MediaChoice::AudioOpus => ("bestaudio[acodec=opus]".to_string(), Some("opus")),
-            MediaChoice::Video { max_height: Some(h) } => (format!("bv*[height<=?{h}]+ba/b[height<=?{h}]"), None),
+            MediaChoice::Video { max_height: Some(h) } => {
+                (format!("bv*[height<=?{h}]+ba/b[height<=?{h}]"), None)
+            }
             MediaChoice::Video { max_height: None } => ("bv*+ba/b".to_string(), None),
         };
         let mut args = vec!["-f".to_string(), format];
@@ -137,7 +139,9 @@ impl MediaChoice {
             "video" | "best" => Ok(MediaChoice::Video { max_height: None }),
             _ => match height.and_then(|h| h.parse::<u32>().ok()).filter(|h| *h > 0) {
                 Some(h) => Ok(MediaChoice::Video { max_height: Some(h) }),
-                None => Err(format!("unknown format {s:?}: use audio, m4a, opus, video or a height such as 1080p")),
+                None => Err(format!(
+                    "unknown format {s:?}: use audio, m4a, opus, video or a height such as 1080p"
+                )),
             },
         }
     }
@@ -190,9 +194,8 @@ pub fn unsmuggle(url: &str) -> (String, Option<String>) {
 }
 
 fn thumbnail(v: &Value) -> Option<String> {
-    text(v, "thumbnail").or_else(|| {
-        v.get("thumbnails")?.as_array()?.iter().rev().find_map(|t| text(t, "url"))
-    })
+    text(v, "thumbnail")
+        .or_else(|| v.get("thumbnails")?.as_array()?.iter().rev().find_map(|t| text(t, "url")))
 }
 
 /// Reads one entry (a `-J` document's `entries[i]` or one `-j` line); `fallback_extractor` is
@@ -212,11 +215,8 @@ pub fn parse_entry(v: &Value, fallback_extractor: Option<&str>) -> Result<YtDlpE
         .or_else(|| fallback_extractor.map(str::to_string))
         .unwrap_or_else(|| "generic".into())
         .to_lowercase();
-    let single_format = v
-        .get("formats")
-        .and_then(Value::as_array)
-        .filter(|f| f.len() == 1)
-        .and_then(|f| text(&f[0], "url"));
+    let single_format =
+        v.get("formats").and_then(Value::as_array).filter(|f| f.len() == 1).and_then(|f| text(&f[0], "url"));
     let page = text(v, "webpage_url").filter(|w| Some(w) != text(v, "playlist_webpage_url").as_ref());
     let Some(raw_url) = text(v, "url").or(page).or(single_format) else {
         return Err(format!("{} has no URL", what()));
@@ -230,10 +230,10 @@ pub fn parse_entry(v: &Value, fallback_extractor: Option<&str>) -> Result<YtDlpE
             None => return Err(format!("{} has no id", what())),
         }
     };
-    let published = number(v, "timestamp")
-        .or_else(|| number(v, "release_timestamp"))
-        .map(|t| t.floor() as i64)
-        .or_else(|| text(v, "upload_date").or_else(|| text(v, "release_date")).and_then(|d| parse_upload_date(&d)));
+    let published =
+        number(v, "timestamp").or_else(|| number(v, "release_timestamp")).map(|t| t.floor() as i64).or_else(
+            || text(v, "upload_date").or_else(|| text(v, "release_date")).and_then(|d| parse_upload_date(&d)),
+        );
     Ok(YtDlpEntry {
         extractor,
         id,
@@ -301,7 +301,8 @@ pub struct LinePlaylist {
 /// Reads one `--flat-playlist -j` line: the entry and its playlist's fields. Errors: not JSON,
 /// or the entry is skipped (see [`parse_entry`]).
 pub fn parse_line(line: &str) -> Result<(YtDlpEntry, LinePlaylist), String> {
-    let v: Value = serde_json::from_str(line.trim()).map_err(|e| format!("yt-dlp printed a line that is not JSON: {e}"))?;
+    let v: Value = serde_json::from_str(line.trim())
+        .map_err(|e| format!("yt-dlp printed a line that is not JSON: {e}"))?;
     let playlist = LinePlaylist {
         title: text(&v, "playlist_title").or_else(|| text(&v, "playlist")),
         uploader: text(&v, "playlist_uploader").or_else(|| text(&v, "playlist_channel")),
@@ -344,7 +345,10 @@ mod tests {
             "playlist_title": "My Show", "playlist_count": 3});
         assert_eq!(unsmuggle(line["url"].as_str().unwrap()), ("http://h/ep2.mp3".into(), Some("g2".into())));
         let (e, pl) = parse_line(&line.to_string()).unwrap();
-        assert_eq!((e.extractor.as_str(), e.id.as_str(), e.url.as_str()), ("generic", "http://h/ep2.mp3", "http://h/ep2.mp3"));
+        assert_eq!(
+            (e.extractor.as_str(), e.id.as_str(), e.url.as_str()),
+            ("generic", "http://h/ep2.mp3", "http://h/ep2.mp3")
+        );
         assert_eq!(e.key(), "ytdlp:generic:http://h/ep2.mp3");
         assert_eq!((e.published, e.index), (Some(1704189600), Some(2)));
         assert_eq!((pl.title.as_deref(), pl.count), (Some("My Show"), Some(3)));
@@ -352,7 +356,11 @@ mod tests {
 
     #[test]
     fn nested_playlists_and_null_are_refused() {
-        assert!(parse_entry(&json!({"_type": "url", "ie_key": "YoutubeTab", "url": "https://y/videos"}), None).is_err());
+        assert!(parse_entry(
+            &json!({"_type": "url", "ie_key": "YoutubeTab", "url": "https://y/videos"}),
+            None
+        )
+        .is_err());
         assert!(parse_entry(&json!({"_type": "playlist", "title": "x"}), None).is_err());
         assert!(parse_listing(&Value::Null).is_err());
         let single = parse_listing(&json!({"id": "a", "title": "One", "extractor_key": "Youtube",

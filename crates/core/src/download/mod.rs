@@ -25,6 +25,7 @@ pub mod subprocess;
 pub mod transfer;
 pub mod watchdog;
 pub mod ytdlp_errors;
+pub mod ytdlp_list;
 
 pub use naming::{
     extension_for, guid_hash, render_relative_path, safe_join, sanitize_component, split_ext, unique_path,

@@ -105,19 +105,39 @@ impl YtDlpFailure {
             YtDlpErrorKind::MembersOnly
         } else if has(&["sign in to confirm", "sign in to view"]) {
             YtDlpErrorKind::SignInRequired
-        } else if has(&["available in your country", "geo restrict", "geo-restrict", "geo-block", "from your location"]) {
+        } else if has(&[
+            "available in your country",
+            "geo restrict",
+            "geo-restrict",
+            "geo-block",
+            "from your location",
+        ]) {
             YtDlpErrorKind::GeoBlocked
         } else if has(&["unsupported url"]) {
             YtDlpErrorKind::Unsupported
         } else if matches!(status, Some(404 | 410))
-            || has(&["has been removed", "video unavailable", "no longer available", "does not exist", "account associated with this video has been terminated"])
+            || has(&[
+                "has been removed",
+                "video unavailable",
+                "no longer available",
+                "does not exist",
+                "account associated with this video has been terminated",
+            ])
         {
             YtDlpErrorKind::Removed
         } else if status.is_some_and(|s| (500..600).contains(&s)) {
             YtDlpErrorKind::ServerError
         } else if has(&["timed out", "timeout"]) {
             YtDlpErrorKind::Timeout
-        } else if status.is_none() && has(&["unable to download", "connection refused", "connection reset", "name or service not known", "temporary failure in name resolution"]) {
+        } else if status.is_none()
+            && has(&[
+                "unable to download",
+                "connection refused",
+                "connection reset",
+                "name or service not known",
+                "temporary failure in name resolution",
+            ])
+        {
             YtDlpErrorKind::Network
         } else {
             YtDlpErrorKind::Other
@@ -147,6 +167,19 @@ pub fn error_line(stderr: &[u8]) -> String {
         .or(lines.last())
         .map(|l| l.to_string())
         .unwrap_or_else(|| "yt-dlp failed without a message".into())
+}
+
+/// The site an extractor belongs to, the key of its rate-limit back-off: the extractor,
+/// lowercase, without the suffix yt-dlp gives a site's list extractors (`YoutubeTab` and
+/// `Youtube` are both `youtube`, `SoundcloudPlaylist` is `soundcloud`).
+pub fn site_of(extractor: &str) -> String {
+    let e = extractor.to_lowercase();
+    for suffix in ["tab", "playlist", "channel", "user", "set", "search"] {
+        if let Some(site) = e.strip_suffix(suffix).filter(|s| !s.is_empty()) {
+            return site.to_string();
+        }
+    }
+    e
 }
 
 /// Longest back-off of one extractor after repeated rate limits (ms): 30 minutes.
@@ -213,6 +246,15 @@ mod tests {
         }
         let f = YtDlpFailure::from_stderr(b"[youtube] x: Downloading\nERROR: [youtube] x: Private video\n");
         assert_eq!(f.to_string(), "final (private): ERROR: [youtube] x: Private video");
+    }
+
+    #[test]
+    fn sites_of_extractors() {
+        assert_eq!(site_of("YoutubeTab"), "youtube");
+        assert_eq!(site_of("youtube"), "youtube");
+        assert_eq!(site_of("SoundcloudPlaylist"), "soundcloud");
+        assert_eq!(site_of("PeerTubePlaylist"), "peertube");
+        assert_eq!(site_of("Generic"), "generic");
     }
 
     #[test]

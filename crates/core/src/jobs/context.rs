@@ -112,6 +112,8 @@ pub(super) struct Services {
     pub(super) parser: DocumentParser,
     /// The latest sample of every worker.
     pub(super) workers: Arc<WorkerRegistry>,
+    /// Rate-limit windows of yt-dlp's extractors, shared by syncs and downloads.
+    pub(super) ytdlp_backoff: crate::download::ytdlp_errors::ExtractorBackoff,
 }
 
 /// The services of a job's task and its stages (module docs).

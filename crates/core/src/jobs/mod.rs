@@ -23,6 +23,7 @@ mod runner;
 mod sync_stage;
 pub mod task_center;
 pub mod throughput;
+mod ytdlp_sync;
 
 pub use context::{DocumentParser, WorkerRegistry};
 pub use events::{Event, EventSink, ItemOutcome};

@@ -71,6 +71,7 @@ impl Engine {
             space: Arc::new(FsSpace),
             parser: crate::catalog::parse_document,
             workers: Arc::default(),
+            ytdlp_backoff: Default::default(),
         };
         Engine { cx: Context { inner: Arc::new(services) }, running: Arc::default(), wake: Arc::default() }
     }

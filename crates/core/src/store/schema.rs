@@ -166,7 +166,10 @@ mod tests {
         migrate(&store).unwrap();
         assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
         let empty = store
-            .read(|tx| Ok(tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?.len()? + tx.open_table(tables::ITEM_ID_TO_YTDLP_ENTRY)?.len()?))
+            .read(|tx| {
+                Ok(tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?.len()?
+                    + tx.open_table(tables::ITEM_ID_TO_YTDLP_ENTRY)?.len()?)
+            })
             .unwrap();
         assert_eq!(empty, 0);
         assert_eq!(store.playlist(id).unwrap().title.as_deref(), Some("Show"));

@@ -12,7 +12,9 @@
 
 use redb::ReadableTable;
 
-use super::{next_id, tables, ItemRow, PlaylistRow, Result, Store, StoreError, YtDlpEntryRow, YtDlpSourceRow};
+use super::{
+    next_id, tables, ItemRow, PlaylistRow, Result, Store, StoreError, YtDlpEntryRow, YtDlpSourceRow,
+};
 use crate::catalog::ytdlp::{MediaChoice, YtDlpEntry};
 use crate::catalog::Enclosure;
 
@@ -73,7 +75,12 @@ impl Store {
         self.write(|tx| {
             let mut sources = tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?;
             if sources.get(added.id)?.is_none() {
-                let row = YtDlpSourceRow { media, next_index: 1, head_position: LISTING_BASE, ..Default::default() };
+                let row = YtDlpSourceRow {
+                    media,
+                    next_index: 1,
+                    head_position: LISTING_BASE,
+                    ..Default::default()
+                };
                 sources.insert(added.id, row)?;
             }
             Ok(())
@@ -93,6 +100,18 @@ impl Store {
             let mut sources = tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?;
             let mut row = sources.get(id)?.map(|g| g.value()).ok_or_else(|| not_ytdlp(id))?;
             row.media = media;
+            sources.insert(id, row)?;
+            Ok(())
+        })
+    }
+
+    /// Records the extractor yt-dlp names playlist `id`'s URL with (the key of its rate-limit
+    /// back-off). Errors: [`StoreError::NotFound`] when it is not a yt-dlp playlist.
+    pub fn set_ytdlp_extractor(&self, id: u64, extractor: &str) -> Result<()> {
+        self.write(|tx| {
+            let mut sources = tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?;
+            let mut row = sources.get(id)?.map(|g| g.value()).ok_or_else(|| not_ytdlp(id))?;
+            row.extractor = Some(extractor.to_lowercase());
             sources.insert(id, row)?;
             Ok(())
         })
@@ -278,9 +297,18 @@ mod tests {
         assert_eq!(store.apply_ytdlp_batch(a, &batch, 5).unwrap().new_items.len(), 2);
         let src = store.ytdlp_source(a).unwrap().unwrap();
         assert_eq!((src.next_index, src.complete, src.newest_first), (3, false, Some(true)));
-        let done = YtDlpBatch { entries: vec![entry("v1", 3, 10)], next_index: Some(4), complete: true, ..Default::default() };
+        let done = YtDlpBatch {
+            entries: vec![entry("v1", 3, 10)],
+            next_index: Some(4),
+            complete: true,
+            ..Default::default()
+        };
         store.apply_ytdlp_batch(a, &done, 6).unwrap();
-        let head = YtDlpBatch { entries: vec![entry("v4", 1, 40), entry("v3", 2, 30)], head: true, ..Default::default() };
+        let head = YtDlpBatch {
+            entries: vec![entry("v4", 1, 40), entry("v3", 2, 30)],
+            head: true,
+            ..Default::default()
+        };
         let out = store.apply_ytdlp_batch(a, &head, 7).unwrap();
         assert_eq!((out.new_items.len(), out.known), (1, 1));
         let titles: Vec<_> =
@@ -289,11 +317,15 @@ mod tests {
         let pl = store.playlist(a).unwrap();
         assert_eq!((pl.title.as_deref(), pl.item_count), (Some("Channel A"), 4));
         // the same video in another playlist is the same item, new to that playlist
-        let out = store.apply_ytdlp_batch(b, &YtDlpBatch { entries: vec![entry("v2", 1, 20)], ..Default::default() }, 8).unwrap();
+        let out = store
+            .apply_ytdlp_batch(b, &YtDlpBatch { entries: vec![entry("v2", 1, 20)], ..Default::default() }, 8)
+            .unwrap();
         assert_eq!(out.new_items, vec![store.playlist_items(a).unwrap()[2].id]);
         let keys = ["ytdlp:youtube:v2".to_string(), "ytdlp:youtube:v4".to_string()];
         assert_eq!(store.ytdlp_known(b, &keys).unwrap(), [true, false]);
         assert_eq!(store.pending_downloads(&[]).unwrap().len(), 4, "one shared item, downloaded once");
-        assert!(store.apply_ytdlp_batch(store.add_playlist("http://feed", None, &[], 1).unwrap().id, &batch, 9).is_err());
+        assert!(store
+            .apply_ytdlp_batch(store.add_playlist("http://feed", None, &[], 1).unwrap().id, &batch, 9)
+            .is_err());
     }
 }
