@@ -12,6 +12,7 @@ mod catalog_fetch;
 mod catalog_identity;
 mod catalog_opml;
 mod catalog_parity;
+mod catalog_ytdlp;
 mod download_coding;
 mod download_policy;
 mod download_transfer;
