@@ -244,6 +244,12 @@ mod tests {
             assert_eq!(f.kind, kind, "{message}");
             assert_eq!(f.is_transient(), matches!(kind, ServerError | Timeout | Network | RateLimited));
         }
+        assert_eq!(
+            error_line(b"[generic] x\nERROR: Unsupported URL: http://a\n\n"),
+            "ERROR: Unsupported URL: http://a"
+        );
+        assert_eq!(error_line(b"just a line\n"), "just a line");
+        assert_eq!(error_line(b""), "yt-dlp failed without a message");
         let f = YtDlpFailure::from_stderr(b"[youtube] x: Downloading\nERROR: [youtube] x: Private video\n");
         assert_eq!(f.to_string(), "final (private): ERROR: [youtube] x: Private video");
     }
