@@ -4,8 +4,8 @@
 //! only commands of the shell's own.
 
 use catalog_sync_core::api::{
-    AddResult, Api, ImportResult, ItemView, JobAction, JobDetail, JobKind, Page, PlaylistView, Settings,
-    TaskCenterView, ThroughputPoint, WireError,
+    AddKind, AddResult, Api, ImportResult, ItemView, JobAction, JobDetail, JobKind, MediaChoice, Page,
+    PlaylistView, Settings, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -66,6 +66,40 @@ pub async fn item_art(api: State<'_, Api>, item_id: u64) -> CmdResult<Option<Str
 #[specta::specta]
 pub async fn add_playlists(api: State<'_, Api>, urls: Vec<String>) -> CmdResult<AddResult> {
     api.add_playlists(urls).await
+}
+
+/// Adds playlists by URL as `kind`: by content (a web page yt-dlp reads as a channel or
+/// playlist becomes a yt-dlp playlist), a document only, or a yt-dlp playlist; yt-dlp
+/// playlists download `media` (default: video up to 1080p). Errors: as `add_playlists`, and
+/// `invalid_input` when yt-dlp is not installed, `unparsable` when yt-dlp reads the URL as a
+/// single video or not at all.
+#[tauri::command]
+#[specta::specta]
+pub async fn add_playlists_as(
+    api: State<'_, Api>,
+    urls: Vec<String>,
+    kind: AddKind,
+    media: Option<MediaChoice>,
+) -> CmdResult<AddResult> {
+    api.add_playlists_as(urls, kind, media).await
+}
+
+/// Sets what a yt-dlp playlist downloads of each entry. Errors: `not_found`.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_playlist_media(
+    api: State<'_, Api>,
+    playlist_id: u64,
+    media: MediaChoice,
+) -> CmdResult<PlaylistView> {
+    api.set_playlist_media(playlist_id, media).await
+}
+
+/// The yt-dlp in use and its version.
+#[tauri::command]
+#[specta::specta]
+pub async fn ytdlp_status(api: State<'_, Api>) -> CmdResult<YtDlpStatus> {
+    api.ytdlp_status().await
 }
 
 /// Imports an OPML, M3U, PLS, XSPF or feed file (or URL) by its content. Errors: `io`,

@@ -67,7 +67,7 @@ describe("app window", () => {
     await fireEvent.dragOver(window, { dataTransfer });
     expect(await screen.findByText(/Drop a feed URL or a playlist file/)).toBeTruthy();
     await fireEvent.drop(window, { dataTransfer });
-    await waitFor(() => expect(fake.callsOf("addPlaylists")).toEqual([[["https://feeds.example.test/show.xml"]]]));
+    await waitFor(() => expect(fake.callsOf("addPlaylistsAs")).toEqual([[["https://feeds.example.test/show.xml"], "auto", null]]));
     expect(screen.queryByText(/Drop a feed URL or a playlist file/)).toBeNull();
   });
 

@@ -33,6 +33,18 @@ export const commands = {
 	 */
 	addPlaylists: (urls: string[]) => typedError<AddResult, WireError>(__TAURI_INVOKE("add_playlists", { urls })),
 	/**
+	 *  Adds playlists by URL as `kind`: by content (a web page yt-dlp reads as a channel or
+	 *  playlist becomes a yt-dlp playlist), a document only, or a yt-dlp playlist; yt-dlp
+	 *  playlists download `media` (default: video up to 1080p). Errors: as `add_playlists`, and
+	 *  `invalid_input` when yt-dlp is not installed, `unparsable` when yt-dlp reads the URL as a
+	 *  single video or not at all.
+	 */
+	addPlaylistsAs: (urls: string[], kind: AddKind, media: MediaChoice | null) => typedError<AddResult, WireError>(__TAURI_INVOKE("add_playlists_as", { urls, kind, media })),
+	/**  Sets what a yt-dlp playlist downloads of each entry. Errors: `not_found`. */
+	setPlaylistMedia: (playlistId: number, media: MediaChoice) => typedError<PlaylistView, WireError>(__TAURI_INVOKE("set_playlist_media", { playlistId, media })),
+	/**  The yt-dlp in use and its version. */
+	ytdlpStatus: () => typedError<YtDlpStatus, WireError>(__TAURI_INVOKE("ytdlp_status")),
+	/**
 	 *  Imports an OPML, M3U, PLS, XSPF or feed file (or URL) by its content. Errors: `io`,
 	 *  `not_found`, `network`, `unparsable`, `invalid_input`.
 	 */
@@ -111,6 +123,18 @@ export type ActivityLine = {
 	/**  The line, e.g. `downloaded Episode 3 (12.3 MB)`. */
 	text: string,
 };
+
+/**  What kind of playlist an added URL becomes. */
+export type AddKind = 
+/**
+ *  By content: a feed, M3U/PLS/XSPF or OPML document as such; anything else (a web page)
+ *  through yt-dlp when it reads the URL as a playlist or channel.
+ */
+"auto" | 
+/**  A feed, playlist or subscription list document only. */
+"document" | 
+/**  A channel or playlist yt-dlp lists, whatever the URL serves (a feed too). */
+"ytdlp";
 
 /**  What adding playlists did. */
 export type AddResult = {
@@ -390,6 +414,29 @@ export type LogLineView = {
 	text: string,
 };
 
+/**  What a yt-dlp playlist downloads of each entry: a per-playlist setting. */
+export type MediaChoice = 
+/**  The best audio-only format as the site serves it (`-f bestaudio/best`). */
+"best_audio" | 
+/**
+ *  The best audio in an MP4/AAC container, extracted to `.m4a` without re-encoding
+ *  (`-f bestaudio[ext=m4a]/bestaudio[acodec^=mp4a] -x --audio-format m4a`; needs ffmpeg).
+ */
+"audio_m4a" | 
+/**
+ *  The best Opus audio, extracted to `.opus` without re-encoding
+ *  (`-f bestaudio[acodec=opus] -x --audio-format opus`; needs ffmpeg).
+ */
+"audio_opus" | 
+/**
+ *  The best video with audio up to this height in pixels (e.g. 1080), or the best of all
+ *  when `None` (`-f bv*[height<=?H]+ba/b[height<=?H]`; merging needs ffmpeg).
+ */
+{ video: {
+	/**  Largest height in pixels; `None` for no limit. */
+	max_height: number | null,
+} };
+
 /**  One playlist row of the playlists page. */
 export type PlaylistView = {
 	/**  Playlist id. */
@@ -399,10 +446,15 @@ export type PlaylistView = {
 	/**  Title from the document or the OPML import, else the URL. */
 	title: string,
 	/**
-	 *  Format of the last parsed document (`rss`, `atom`, `m3u`, `pls`, `xspf`, ...); `None`
-	 *  before the first successful sync.
+	 *  Format of the last parsed document (`rss`, `atom`, `m3u`, `pls`, `xspf`, ...), or
+	 *  `ytdlp` for a channel or playlist yt-dlp lists; `None` before the first successful sync
+	 *  of a document.
 	 */
 	format: string | null,
+	/**  What a yt-dlp playlist downloads of each entry; `None` for other kinds. */
+	media: MediaChoice | null,
+	/**  The class of the last sync's yt-dlp failure (`private`, `rate limited`, `removed`...). */
+	error_kind: string | null,
 	/**  Items the catalog lists for it. */
 	item_count: number,
 	/**  Items with a complete file in the library. */
@@ -694,6 +746,16 @@ export type WorkerView = {
 	errors: number,
 	/**  Time of the sample (Unix ms); the task center ignores samples older than its stale window. */
 	heartbeat_ms: number,
+};
+
+/**  The yt-dlp this process would run. */
+export type YtDlpStatus = {
+	/**  The binary: the `ytdlp_path` setting, else `yt-dlp` on `PATH`; `None` when not found. */
+	path: string | null,
+	/**  Its version (`2026.10.26`), when it ran. */
+	version: string | null,
+	/**  Why it could not run or was not found. */
+	error: string | null,
 };
 
 /* Tauri Specta runtime */

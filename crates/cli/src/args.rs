@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use catalog_sync_core::api::{AddKind, MediaChoice};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Keep a catalog of podcast feeds and playlists, sync them and download their media.
@@ -33,12 +34,32 @@ pub struct Args {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Add playlists by URL (feed, M3U/PLS/XSPF) or local path.
+    /// Add playlists by URL (feed, M3U/PLS/XSPF) or local path, or a channel or playlist
+    /// yt-dlp lists (YouTube, PeerTube, Vimeo, SoundCloud, Bandcamp...).
     Add {
         /// URLs or paths.
         #[arg(required = true)]
         urls: Vec<String>,
+        /// What the URLs are: by content (a web page yt-dlp reads as a playlist becomes a
+        /// yt-dlp playlist), a document only, or a yt-dlp playlist whatever they serve.
+        #[arg(long, value_enum, default_value_t = AddKindArg::Auto)]
+        kind: AddKindArg,
+        /// What a yt-dlp playlist downloads: `audio`, `m4a`, `opus`, `video` or a height such as
+        /// `1080p` (default 1080p).
+        #[arg(long, value_parser = parse_media)]
+        format: Option<MediaChoice>,
     },
+    /// Set what a yt-dlp playlist downloads of each entry.
+    Format {
+        /// The playlist (id, URL or title).
+        playlist: String,
+        /// `audio` (best audio as served), `m4a` or `opus` (best audio extracted without
+        /// re-encoding; needs ffmpeg), `video` (best) or a height such as `1080p`.
+        #[arg(value_parser = parse_media)]
+        format: MediaChoice,
+    },
+    /// Show the yt-dlp in use (the `ytdlp_path` setting, else `yt-dlp` on PATH) and its version.
+    Ytdlp,
     /// Import an OPML subscription list, or add an M3U/PLS/XSPF/feed file as a playlist
     /// (decided by content).
     Import {
@@ -127,6 +148,31 @@ pub enum Command {
         /// Job id.
         job: u64,
     },
+}
+
+/// `--kind` of `add`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AddKindArg {
+    /// By content; a web page yt-dlp reads as a playlist or channel becomes a yt-dlp playlist.
+    Auto,
+    /// A feed, M3U/PLS/XSPF or OPML document only.
+    Document,
+    /// A channel or playlist yt-dlp lists.
+    Ytdlp,
+}
+
+impl From<AddKindArg> for AddKind {
+    fn from(k: AddKindArg) -> AddKind {
+        match k {
+            AddKindArg::Auto => AddKind::Auto,
+            AddKindArg::Document => AddKind::Document,
+            AddKindArg::Ytdlp => AddKind::Ytdlp,
+        }
+    }
+}
+
+fn parse_media(s: &str) -> Result<MediaChoice, String> {
+    MediaChoice::parse(s)
 }
 
 /// What `list` shows.

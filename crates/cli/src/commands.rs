@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use catalog_sync_core::api::{
-    Api, CatalogStatus, ErrorCode, JobAction, JobCommand, JobKind, ListedItem, Page, PlaylistListing,
+    AddKind, Api, CatalogStatus, ErrorCode, JobAction, JobCommand, JobKind, ListedItem, MediaChoice, Page,
+    PlaylistListing, WireError,
 };
 use catalog_sync_core::config::{Config, Overrides};
 
@@ -35,13 +36,32 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         Err(e) => return Err(e.into()),
     };
     match &args.command {
-        Command::Add { urls } => {
+        Command::Add { urls, kind, format } => {
             for input in urls {
-                let added = api.add_playlists(vec![input.clone()]).await?;
+                let added = api.add_playlists_as(vec![input.clone()], (*kind).into(), *format).await?;
                 let verb = if added.created > 0 { "added" } else { "already in the catalog:" };
                 for id in added.ids {
                     let p = api.playlist(id).await?;
-                    println!("{verb} playlist {id} {} ({} items)", p.url, p.item_count);
+                    let via = if p.format.as_deref() == Some("ytdlp") { ", listed by yt-dlp" } else { "" };
+                    println!("{verb} playlist {id} {} ({} items{via})", p.url, p.item_count);
+                }
+            }
+            Ok(true)
+        }
+        Command::Format { playlist, format } => {
+            let id = api.find_playlist(playlist.clone()).await?;
+            let p = api.set_playlist_media(id, *format).await?;
+            println!("playlist {id} {}: downloads {}", p.title, media_words(*format));
+            Ok(true)
+        }
+        Command::Ytdlp => {
+            let s = api.ytdlp_status().await?;
+            match (s.path, s.version, s.error) {
+                (Some(path), Some(version), _) => println!("yt-dlp {version} at {path}"),
+                (path, _, error) => {
+                    let at = path.map(|p| format!(" at {p}")).unwrap_or_default();
+                    println!("yt-dlp{at}: {}", error.unwrap_or_default());
+                    return Ok(false);
                 }
             }
             Ok(true)
@@ -199,8 +219,20 @@ async fn import(api: &Api, source: &str) -> anyhow::Result<Vec<u64>> {
     Ok(out.ids)
 }
 
+/// A format choice in words.
+fn media_words(m: MediaChoice) -> String {
+    match m {
+        MediaChoice::BestAudio => "the best audio".into(),
+        MediaChoice::AudioM4a => "the best audio as .m4a".into(),
+        MediaChoice::AudioOpus => "the best audio as .opus".into(),
+        MediaChoice::Video { max_height: Some(h) } => format!("the best video up to {h}p"),
+        MediaChoice::Video { max_height: None } => "the best video".into(),
+    }
+}
+
 /// Playlist ids for the selectors of a job command. With `add_unknown`, a selector that names
-/// no playlist but is a URL or an existing path is imported first (`run <url>`).
+/// no playlist but is a URL or an existing path is imported first (`run <url>`); a web page
+/// yt-dlp reads as a channel or playlist is added as a yt-dlp playlist.
 async fn scope(api: &Api, selectors: &[String], add_unknown: bool) -> anyhow::Result<Vec<u64>> {
     let mut ids = Vec::new();
     for selector in selectors {
@@ -211,7 +243,18 @@ async fn scope(api: &Api, selectors: &[String], add_unknown: bool) -> anyhow::Re
                     && add_unknown
                     && (selector.contains("://") || std::path::Path::new(selector).exists()) =>
             {
-                ids.extend(import(api, selector).await?);
+                match import(api, selector).await {
+                    Ok(found) => ids.extend(found),
+                    // a web page: a channel or playlist yt-dlp lists, else both reasons
+                    Err(e)
+                        if e.downcast_ref::<WireError>().is_some_and(|w| w.code == ErrorCode::Unparsable) =>
+                    {
+                        let added = api.add_playlists_as(vec![selector.clone()], AddKind::Auto, None).await?;
+                        println!("added playlist {} {selector} (listed by yt-dlp)", added.ids[0]);
+                        ids.extend(added.ids);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Err(e) => return Err(e.into()),
         }

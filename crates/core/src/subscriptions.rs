@@ -4,13 +4,18 @@
 //! by its content: an OPML subscription list (OPML 2.0, <http://opml.org/spec2.opml>) adds every
 //! subscription with its folder path and is followed as a collection, anything else (a feed,
 //! M3U, PLS, XSPF) is added as one playlist. [`export_opml_document`] renders the catalog as an
-//! OPML 2.0 subscription list.
+//! OPML 2.0 subscription list. [`add_ytdlp`] adds a channel or playlist yt-dlp lists (a
+//! playlist of kind yt-dlp) once yt-dlp's probe says the URL is one: what adding does when the
+//! user forces that kind, or when the URL's content is no feed, playlist or subscription list.
 
 use url::Url;
 
 use crate::catalog::fetch::{fetch_document, url_from_user_input, FetchError};
 use crate::catalog::opml::export_opml;
+use crate::catalog::ytdlp::MediaChoice;
 use crate::catalog::{parse_document, Document, ParseError, Subscription};
+use crate::download::subprocess::SubprocessLimits;
+use crate::download::ytdlp_list::{probe, ListError};
 use crate::store::{Store, StoreError};
 
 /// Why adding or importing failed.
@@ -41,6 +46,70 @@ pub enum SubscriptionError {
     /// The store failed (environment failure or bug).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// yt-dlp is not installed or not where the settings say (expected: the user installs it).
+    #[error("{0}")]
+    NoYtDlp(String),
+    /// yt-dlp could not list the URL; [`ListError::is_transient`] gives the class.
+    #[error("yt-dlp on {url}: {source}")]
+    YtDlp {
+        /// The URL probed.
+        url: String,
+        /// Why.
+        #[source]
+        source: ListError,
+    },
+    /// yt-dlp reads the URL as a single video, not a playlist or channel (expected).
+    #[error("{url}: yt-dlp reads it as a single video, not a playlist or channel")]
+    SingleVideo {
+        /// The URL probed.
+        url: String,
+    },
+}
+
+/// Adds the channel or playlist at `input` as a playlist of kind yt-dlp with the format choice
+/// `media`, after yt-dlp's probe (`download::ytdlp_list::probe`) found it one; its title is the
+/// probe's. When the probe fails transiently (offline, 5xx, a stall) it is added as it is and
+/// the first sync lists it. Errors: [`SubscriptionError::BadInput`] for a URL that is not
+/// http(s), [`SubscriptionError::NoYtDlp`], [`SubscriptionError::SingleVideo`],
+/// [`SubscriptionError::YtDlp`] with yt-dlp's final failure (unsupported URL, private,
+/// removed...), or the store's.
+pub async fn add_ytdlp(
+    store: &Store,
+    binary: Option<&std::path::Path>,
+    input: &str,
+    media: MediaChoice,
+    limits: SubprocessLimits,
+    now_ms: i64,
+) -> Result<ImportOutcome, SubscriptionError> {
+    let url: Url = url_from_user_input(input.trim()).map_err(SubscriptionError::BadInput)?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(SubscriptionError::BadInput(format!(
+            "{url}: yt-dlp lists web addresses (http or https)"
+        )));
+    }
+    let binary = binary.ok_or_else(|| {
+        SubscriptionError::NoYtDlp("yt-dlp is not installed (pipx install yt-dlp, or set ytdlp_path)".into())
+    })?;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let (title, extractor, items) = match probe(binary, url.as_str(), limits, &cancel).await {
+        Ok(listing) if listing.is_playlist => {
+            (listing.title, listing.extractor, listing.count.unwrap_or(0) as u32)
+        }
+        Ok(_) => return Err(SubscriptionError::SingleVideo { url: url.to_string() }),
+        Err(e) if e.is_transient() => (None, None, 0),
+        Err(source) => return Err(SubscriptionError::YtDlp { url: url.to_string(), source }),
+    };
+    let added = store.add_ytdlp_playlist(url.as_str(), title.as_deref(), media, now_ms)?;
+    if let Some(extractor) = extractor {
+        store.set_ytdlp_extractor(added.id, &extractor)?;
+    }
+    Ok(ImportOutcome {
+        url: url.to_string(),
+        subscription_list: false,
+        ids: vec![added.id],
+        created: u32::from(added.created),
+        items,
+    })
 }
 
 /// What [`import_source`] found and did.

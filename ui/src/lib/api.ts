@@ -17,6 +17,7 @@ import { commands, events } from "../bindings";
 // `bytes_per_sec` = bytes/s, `bytes`/`downloaded`/`total`/`size_bytes` = bytes).
 import type {
   ActivityLine,
+  AddKind,
   AddResult,
   AppInfo,
   ImportResult,
@@ -25,14 +26,17 @@ import type {
   JobDetail,
   JobFinished,
   JobKind,
+  MediaChoice,
   PlaylistView,
   Settings,
   TaskCenterView,
   ThroughputPoint,
+  YtDlpStatus,
 } from "../bindings";
 
 export type {
   ActivityLine,
+  AddKind,
   AddResult,
   AppInfo,
   ErrorClass,
@@ -49,6 +53,7 @@ export type {
   Lane,
   LogKind,
   LogLineView,
+  MediaChoice,
   PlaylistView,
   RunErrorView,
   RunOutcome,
@@ -65,6 +70,7 @@ export type {
   WorkerState,
   WorkerView,
   WorkItemView,
+  YtDlpStatus,
   WorkStatus,
 } from "../bindings";
 
@@ -112,6 +118,12 @@ export interface Backend {
   /** Saves and returns the settings as stored. */
   saveSettings(settings: Settings): Promise<Settings>;
   appInfo(): Promise<AppInfo>;
+  /** Adds by content ("auto": a web page yt-dlp lists becomes a yt-dlp playlist), as a document, or through yt-dlp. */
+  addPlaylistsAs(urls: string[], kind: AddKind, media: MediaChoice | null): Promise<AddResult>;
+  /** What a yt-dlp playlist downloads of each entry; returns the playlist. */
+  setPlaylistMedia(playlistId: number, media: MediaChoice): Promise<PlaylistView>;
+  /** The yt-dlp in use and its version (or why it cannot run). */
+  ytdlpStatus(): Promise<YtDlpStatus>;
   /** The whole task center, pushed by the shell when it changes (throttled, cumulative). */
   onTaskCenterChanged(cb: (tc: TaskCenterView) => void): Promise<Unsubscribe>;
   /** Playlists or items changed; `playlistIds` empty = any. */
@@ -182,6 +194,9 @@ export const tauriBackend: Backend = {
   getSettings: () => call(commands.getSettings()),
   saveSettings: (settings) => call(commands.saveSettings(settings)),
   appInfo: () => call(commands.appInfo()),
+  addPlaylistsAs: (urls, kind, media) => call(commands.addPlaylistsAs(urls, kind, media)),
+  setPlaylistMedia: (playlistId, media) => call(commands.setPlaylistMedia(playlistId, media)),
+  ytdlpStatus: () => call(commands.ytdlpStatus()),
   onTaskCenterChanged: (cb) => subscribe(events.taskCenterChanged.listen, (p) => cb(p.task_center)),
   onCatalogChanged: (cb) => subscribe(events.catalogChanged.listen, (p) => cb(p.playlist_ids)),
   onJobFinished: (cb) => subscribe(events.jobFinished.listen, cb),

@@ -28,6 +28,22 @@ async function renderWith(n: number) {
 }
 
 describe("playlists page", () => {
+  it("adds with the chosen kind and sets a yt-dlp playlist's format", async () => {
+    fake.playlists = [playlist(1), playlist(2, { format: "ytdlp", media: { video: { max_height: 1080 } } })];
+    const added: [string[], string | undefined][] = [];
+    render(Playlists, { onAddUrls: async (urls: string[], kind?: string) => void added.push([urls, kind]), onImportPaths: noop });
+    await waitFor(() => expect(rows()).toHaveLength(2));
+    expect(within(rows()[0]).queryByRole("combobox")).toBeNull();
+    const media = within(rows()[1]).getByRole("combobox") as HTMLSelectElement;
+    expect(media.value).toBe("1080");
+    await fireEvent.change(media, { target: { value: "opus" } });
+    await waitFor(() => expect(fake.callsOf("setPlaylistMedia")).toEqual([[2, "audio_opus"]]));
+    await fireEvent.change(screen.getByLabelText("Add as"), { target: { value: "ytdlp" } });
+    await fireEvent.input(screen.getByLabelText("Feed or playlist URL"), { target: { value: "https://www.youtube.com/@x" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Add" }));
+    await waitFor(() => expect(added).toEqual([[["https://www.youtube.com/@x"], "ytdlp"]]));
+  });
+
   it("says what to do when there are no playlists", async () => {
     render(Playlists, { onAddUrls: noop, onImportPaths: noop });
     expect(await screen.findByText("No playlists yet")).toBeTruthy();

@@ -22,6 +22,11 @@ async function field(label: string | RegExp): Promise<HTMLInputElement> {
 }
 
 describe("settings form", () => {
+  it("shows the yt-dlp in use and its version", async () => {
+    render(Settings);
+    await waitFor(() => expect(screen.getByTestId("ytdlp").textContent).toContain("2026.10.26"));
+  });
+
   it("shows an error per invalid field and does not save", async () => {
     render(Settings);
     await fireEvent.input(await field("Parallel downloads"), { target: { value: "0" } });

@@ -2,7 +2,7 @@
 //! in-memory playlists, items, jobs and settings, a log of every call with its arguments, and
 //! `emitTaskCenterChanged` / `emitJobEnded` to play the shell's events. Methods can be made to
 //! fail with a wire error through `failNext(method, code, message)`.
-import { ApiError, type ActivityLine, type Backend, type FileDrag, type ItemView, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type Settings, type TaskCenterView, type ThroughputPoint } from "../lib/api";
+import { ApiError, type ActivityLine, type AddKind, type Backend, type MediaChoice, type FileDrag, type ItemView, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type Settings, type TaskCenterView, type ThroughputPoint } from "../lib/api";
 
 export function playlist(id: number, over: Partial<PlaylistView> = {}): PlaylistView {
   return {
@@ -18,6 +18,8 @@ export function playlist(id: number, over: Partial<PlaylistView> = {}): Playlist
     last_error: null,
     folders: [],
     has_image: false,
+    media: null,
+    error_kind: null,
     ...over,
   };
 }
@@ -196,6 +198,16 @@ export class FakeBackend implements Backend {
       this.stored = s;
       return s;
     });
+  addPlaylistsAs = (urls: string[], kind: AddKind, media: MediaChoice | null) =>
+    this.rec("addPlaylistsAs", [urls, kind, media], () => ({ ids: urls.map((_, i) => 100 + i), created: urls.length }));
+  setPlaylistMedia = (playlistId: number, media: MediaChoice) =>
+    this.rec("setPlaylistMedia", [playlistId, media], () => {
+      const p = this.playlists.find((x) => x.id === playlistId);
+      if (!p || p.media == null) throw new ApiError("not_found", `yt-dlp playlist ${playlistId} not found`);
+      p.media = media;
+      return p;
+    });
+  ytdlpStatus = () => this.rec("ytdlpStatus", [], () => ({ path: "/home/ann/.local/bin/yt-dlp", version: "2026.10.26", error: null }));
   appInfo = () => this.rec("appInfo", [], () => ({ version: "0.1.0", database: "/home/ann/.local/share/catalog-sync/catalog.redb", config_file: "/home/ann/.config/catalog-sync/config.toml" }));
   onTaskCenterChanged = (cb: Listener<TaskCenterView>) => this.sub(this.listeners.tc, cb);
   onCatalogChanged = (cb: Listener<number[]>) => this.sub(this.listeners.catalog, cb);

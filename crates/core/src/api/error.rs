@@ -96,6 +96,9 @@ impl From<SubscriptionError> for WireError {
             }
             SubscriptionError::Fetch { .. } => ErrorCode::InvalidInput,
             SubscriptionError::Parse { .. } => ErrorCode::Unparsable,
+            SubscriptionError::NoYtDlp(_) => ErrorCode::InvalidInput,
+            SubscriptionError::YtDlp { source, .. } if source.is_transient() => ErrorCode::Network,
+            SubscriptionError::YtDlp { .. } | SubscriptionError::SingleVideo { .. } => ErrorCode::Unparsable,
         };
         WireError::new(code, e.to_string())
     }

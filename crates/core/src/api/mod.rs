@@ -29,6 +29,7 @@ mod ops;
 mod reports;
 mod settings;
 mod views;
+mod ytdlp_ops;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
+pub use crate::catalog::ytdlp::MediaChoice;
 pub use error::{ApiResult, ErrorCode, WireError};
 pub use job_views::{
     JobDetail, JobRowView, LogLineView, RunErrorView, RunView, StageView, StepView, SummaryView,
@@ -49,6 +51,7 @@ pub use settings::{write_config, Settings};
 pub use views::{
     AddResult, ImportResult, ItemStates, ItemStatus, ItemView, PlaylistView, ThroughputPoint, RECENT_JOBS,
 };
+pub use ytdlp_ops::{AddKind, YtDlpStatus};
 
 /// The domain types the views carry and the fronts name (re-exported so a front needs
 /// nothing but `api`).

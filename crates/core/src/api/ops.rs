@@ -167,7 +167,7 @@ impl Api {
         self.blocking(move |s| {
             let states = views::ItemStates::read(s)?;
             let (row, items) = (s.playlist(id)?, s.playlist_items(id)?);
-            Ok(states.playlist(id, &row, &items))
+            Ok(states.playlist(id, &row, &items, s.ytdlp_source(id)?.as_ref()))
         })
         .await
     }

@@ -11,7 +11,9 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::store::items::ItemEntry;
-use crate::store::{PlaylistRow, StageKind as CoreStage, Store, StoreError, WorkStatus as CoreWork};
+use crate::store::{
+    PlaylistRow, StageKind as CoreStage, Store, StoreError, WorkStatus as CoreWork, YtDlpSourceRow,
+};
 
 /// What adding playlists did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,9 +64,14 @@ pub struct PlaylistView {
     pub url: String,
     /// Title from the document or the OPML import, else the URL.
     pub title: String,
-    /// Format of the last parsed document (`rss`, `atom`, `m3u`, `pls`, `xspf`, ...); `None`
-    /// before the first successful sync.
+    /// Format of the last parsed document (`rss`, `atom`, `m3u`, `pls`, `xspf`, ...), or
+    /// `ytdlp` for a channel or playlist yt-dlp lists; `None` before the first successful sync
+    /// of a document.
     pub format: Option<String>,
+    /// What a yt-dlp playlist downloads of each entry; `None` for other kinds.
+    pub media: Option<crate::catalog::ytdlp::MediaChoice>,
+    /// The class of the last sync's yt-dlp failure (`private`, `rate limited`, `removed`...).
+    pub error_kind: Option<String>,
     /// Items the catalog lists for it.
     pub item_count: u32,
     /// Items with a complete file in the library.
@@ -179,14 +186,26 @@ impl ItemStates {
     }
 
     /// The view of playlist `id` with counts over its `items`.
-    pub fn playlist(&self, id: u64, row: &PlaylistRow, items: &[ItemEntry]) -> PlaylistView {
+    /// `ytdlp` is the playlist's yt-dlp source, for a playlist of that kind.
+    pub fn playlist(
+        &self,
+        id: u64,
+        row: &PlaylistRow,
+        items: &[ItemEntry],
+        ytdlp: Option<&YtDlpSourceRow>,
+    ) -> PlaylistView {
         let views: Vec<ItemView> = items.iter().map(|e| self.view(e)).collect();
         let count = |s: ItemStatus| views.iter().filter(|v| v.status == s).count() as u32;
         PlaylistView {
             id,
             url: row.url.clone(),
             title: row.display_title().to_string(),
-            format: row.format.map(|f| format!("{f:?}").to_lowercase()),
+            format: match ytdlp {
+                Some(_) => Some("ytdlp".to_string()),
+                None => row.format.map(|f| format!("{f:?}").to_lowercase()),
+            },
+            media: ytdlp.map(|y| y.media),
+            error_kind: ytdlp.and_then(|y| y.last_error_kind.clone()),
             item_count: items.len() as u32,
             downloaded_count: count(ItemStatus::Downloaded),
             failed_count: count(ItemStatus::Failed),
@@ -206,7 +225,7 @@ pub fn list_playlists(store: &Store) -> Result<Vec<PlaylistView>, StoreError> {
     let mut out = Vec::new();
     for (id, row) in store.playlists()? {
         let items = store.playlist_items(id)?;
-        out.push(states.playlist(id, &row, &items));
+        out.push(states.playlist(id, &row, &items, store.ytdlp_source(id)?.as_ref()));
     }
     Ok(out)
 }

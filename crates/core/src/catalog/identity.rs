@@ -20,6 +20,11 @@
 //! duplicate users of gPodder and AntennaPod report most; AntennaPod likewise treats an episode
 //! with a known download URL as known.
 //!
+//! Entries of a yt-dlp playlist (`catalog::ytdlp`) are named by their extractor and video id
+//! instead ([`extractor_key`], `ytdlp:youtube:dQw4w9WgXcQ`): the prefix keeps them apart from
+//! guid, enclosure and hash keys, and they are global, so a video listed by two channels or
+//! playlists is one item.
+//!
 //! [`merge_duplicates`] folds items with the same key into one: the first occurrence keeps its
 //! position and fields, later occurrences only fill fields that are still empty (e.g. a feed
 //! that repeats an item once per enclosure). Feeds list newest first, so the first is normally
@@ -55,6 +60,11 @@ impl std::fmt::Display for ItemKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.as_string())
     }
+}
+
+/// The identity key of a yt-dlp entry: `ytdlp:<extractor, lowercase>:<id>` (module docs).
+pub fn extractor_key(extractor: &str, id: &str) -> String {
+    format!("ytdlp:{}:{}", extractor.to_lowercase(), id.trim())
 }
 
 /// Query parameters that only track who fetched a file and never select the media: Google

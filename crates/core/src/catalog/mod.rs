@@ -18,6 +18,7 @@ pub mod podcast_ns;
 mod repair;
 mod util;
 pub mod xspf;
+pub mod ytdlp;
 
 pub use detect::{detect, DetectedKind};
 pub use encoding::decode_xml;

@@ -4,7 +4,8 @@
 //! ([`retry`]), free space of library roots ([`space`]), HTTP range headers ([`http_range`]),
 //! hedged range requests for a transfer stuck while its host delivers elsewhere ([`hedge`]),
 //! the resolver cascade ([`resolve`]), the subprocess watchdog ([`subprocess`]), library file
-//! naming ([`naming`]) and media file extensions ([`media_ext`]).
+//! naming ([`naming`]), media file extensions ([`media_ext`]) and yt-dlp's failures by class
+//! ([`ytdlp_errors`]).
 //!
 //! A transfer streams into `<dest>.part`, resumes it with an HTTP Range request (RFC 9110
 //! §14), verifies size and sha256, fsyncs and renames it into place, so a file at its final
@@ -25,6 +26,8 @@ pub mod space;
 pub mod subprocess;
 pub mod transfer;
 pub mod watchdog;
+pub mod ytdlp_errors;
+pub mod ytdlp_list;
 
 pub use naming::{
     extension_for, guid_hash, render_relative_path, safe_join, sanitize_component, split_ext, unique_path,

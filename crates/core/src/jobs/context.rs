@@ -86,6 +86,8 @@ pub(super) struct Services {
     pub(super) workers: Arc<WorkerRegistry>,
     /// The cover art cache; a sync hands it the playlist's images to fetch in the background.
     pub(super) art: Arc<crate::library::ArtCache>,
+    /// Rate-limit windows of yt-dlp's extractors, shared by syncs and downloads.
+    pub(super) ytdlp_backoff: crate::download::ytdlp_errors::ExtractorBackoff,
 }
 
 /// The services of a job's task and its stages (module docs).

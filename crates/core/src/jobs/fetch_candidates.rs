@@ -19,10 +19,12 @@ use tokio_util::sync::CancellationToken;
 use super::context::Context;
 use super::error::EngineError;
 use super::placement;
+use crate::download::resolve::ytdlp::YtDlpError;
 use crate::download::resolve::{
     self, Candidate, Cascade, DownloadFailed, Fetch, Resolution, ResolveCtx, Walk,
 };
 use crate::download::transfer::validator_path;
+use crate::download::ytdlp_errors::{site_of, YtDlpErrorKind};
 use crate::download::{
     extension_for, fetch_to_file_attempts, part_path, safe_join, split_ext, FetchFailure, FetchedFile,
     TransferError, TransferOptions, TransferProgress,
@@ -131,14 +133,32 @@ async fn fetch_one(
             .await
             .map_err(|f| Failure::of_transfer(f, job.declared)),
             Fetch::YtDlp { .. } => {
-                resolve::ytdlp::fetch(candidate, &dest, &job.ctx.config, job.cancel, job.progress)
-                    .await
-                    .map_err(|e| Failure {
-                        cancelled: e.is_cancelled() || job.cancel.is_cancelled(),
-                        transient: e.is_transient(),
+                // a rate limit holds every download of the site (`download::ytdlp_errors`)
+                let site = ytdlp_site(job.cx, job.item_id, candidate).await?;
+                if !super::ytdlp_sync::wait_for_site(job.cx, job.cancel, &site).await {
+                    return Ok(Err(Failure {
+                        cancelled: true,
+                        transient: false,
                         disk_full: None,
-                        reason: e.to_string(),
-                    })
+                        reason: "cancelled".into(),
+                    }));
+                }
+                let fetched =
+                    resolve::ytdlp::fetch(candidate, &dest, &job.ctx.config, job.cancel, job.progress).await;
+                match &fetched {
+                    Ok(_) => job.cx.ytdlp_backoff.succeeded(&site),
+                    Err(YtDlpError::Failed(f)) if f.kind == YtDlpErrorKind::RateLimited => {
+                        let base = job.cx.config().retry_backoff_ms;
+                        job.cx.ytdlp_backoff.rate_limited(&site, job.cx.now(), base);
+                    }
+                    Err(_) => {}
+                }
+                fetched.map_err(|e| Failure {
+                    cancelled: e.is_cancelled() || job.cancel.is_cancelled(),
+                    transient: e.is_transient(),
+                    disk_full: None,
+                    reason: e.to_string(),
+                })
             }
         };
         match fetched {
@@ -154,6 +174,16 @@ async fn fetch_one(
             other => return Ok(other),
         }
     }
+}
+
+/// The rate-limit key of a yt-dlp download: the site of the item's extractor when a yt-dlp
+/// playlist listed it, else the candidate's host.
+async fn ytdlp_site(cx: &Context, item: u64, candidate: &Candidate) -> Result<String, EngineError> {
+    let entry = cx.blocking(move |s| s.ytdlp_entry(item)).await?;
+    Ok(match entry {
+        Some(e) => site_of(&e.extractor),
+        None => candidate.url.host_str().unwrap_or_default().to_string(),
+    })
 }
 
 /// Tries `candidates`, then the rest of the cascade (module docs). Errors: the store's.

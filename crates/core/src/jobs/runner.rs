@@ -76,6 +76,7 @@ impl Engine {
             parser: crate::catalog::parse_document,
             workers: Arc::default(),
             art,
+            ytdlp_backoff: Default::default(),
         };
         Engine { cx: Context { inner: Arc::new(services) }, running: Arc::default(), wake: Arc::default() }
     }

@@ -6,7 +6,8 @@
 //! the `stall_timeout_ms` window, and up to `max_attempts` attempts for transient failures.
 //! A refresh is conditional: a `304 Not Modified` is reported "unchanged" with no parse and no
 //! write but the sync time. A feed that moved (permanent redirect, `itunes:new-feed-url`) is
-//! stored under its new URL, the old one kept, the move noted in the work item's line.
+//! stored under its new URL, the old one kept, the move noted in the work item's line. A
+//! playlist of kind yt-dlp is listed by yt-dlp instead (`ytdlp_sync`).
 //! Once a document is applied, its cover and first item images go to the art cache, which
 //! fetches them in the background (`library::art`): the stage never waits for an image, and
 //! no image failure touches the sync's outcome.
@@ -53,7 +54,11 @@ pub(super) async fn run(
 
 async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), EngineError> {
     let job = ctx.job;
-    let (row, state) = cx.blocking(move |s| Ok((s.playlist(id)?, s.fetch_state(id)?))).await?;
+    let (row, state, ytdlp) =
+        cx.blocking(move |s| Ok((s.playlist(id)?, s.fetch_state(id)?, s.ytdlp_source(id)?))).await?;
+    if let Some(source) = ytdlp {
+        return super::ytdlp_sync::sync_one(cx, ctx, stage, id, row, source).await;
+    }
     let known = Validators { etag: state.etag.clone(), last_modified: state.last_modified.clone() };
     let outcome = fetch_and_parse(cx, ctx, id, &row.url, &known).await;
     let now = cx.now();

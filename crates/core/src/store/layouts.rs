@@ -284,3 +284,47 @@ pub struct UrlMove {
     /// When (Unix ms).
     pub at_ms: i64,
 }
+
+/// A playlist of kind yt-dlp (a channel or playlist yt-dlp lists): its presence in
+/// `PLAYLIST_ID_TO_YTDLP` makes the playlist one. The format choice, and the checkpoint of its
+/// listing, so a sync cut short resumes where it was (`jobs::ytdlp_sync`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YtDlpSourceRow {
+    /// What to download of each entry.
+    pub media: crate::catalog::ytdlp::MediaChoice,
+    /// The playlist's extractor, lowercase (e.g. `youtubetab`), once listed.
+    pub extractor: Option<String>,
+    /// 1-based playlist index the listing continues from; 1 before the first sync.
+    pub next_index: u64,
+    /// The listing reached the playlist's end at least once.
+    pub complete: bool,
+    /// Whether the playlist lists its newest entries first (from their dates), once known.
+    pub newest_first: Option<bool>,
+    /// Lowest position (`PLAYLIST_ITEM_INDEX`) given to entries found at the head, newer than
+    /// everything listed before; listed entries sit at `LISTING_BASE + index`.
+    pub head_position: u32,
+    /// The kind of the last sync's failure (`private`, `rate limited`...), `None` after a
+    /// success.
+    pub last_error_kind: Option<String>,
+}
+
+impl RowType for YtDlpSourceRow {
+    const NAME: &'static str = "YtDlpSourceRow_v1";
+}
+
+/// What yt-dlp said of an item beyond the item row: its identity parts and thumbnail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YtDlpEntryRow {
+    /// Extractor, lowercase.
+    pub extractor: String,
+    /// The extractor's id of the entry.
+    pub video_id: String,
+    /// Thumbnail URL.
+    pub thumbnail: Option<String>,
+    /// Uploader or channel.
+    pub uploader: Option<String>,
+}
+
+impl RowType for YtDlpEntryRow {
+    const NAME: &'static str = "YtDlpEntryRow_v1";
+}

@@ -30,6 +30,7 @@ pub mod runs;
 pub mod schema;
 pub mod tables;
 mod writes;
+pub mod ytdlp;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,7 +38,7 @@ use std::sync::Arc;
 pub use commands::{apply_command, CommandRow, JobCommand};
 pub use job_log::{JobLogRow, LogKind};
 pub use jobs::StageCounts;
-pub use layouts::{FetchStateRow, UrlMove};
+pub use layouts::{FetchStateRow, UrlMove, YtDlpEntryRow, YtDlpSourceRow};
 pub use resolutions::EnclosureReplaced;
 pub use rows::*;
 pub use runs::{run_id, ErrorClass, RunOutcome, RunRow, StepOutcome, StepRow, TypedError};

@@ -6,12 +6,13 @@
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 5;
+pub const SCHEMA_VERSION: u64 = 6;
 
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] =
+    [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6];
 
 fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -79,6 +80,14 @@ fn v3_to_v4(tx: &redb::WriteTransaction) -> Result<()> {
 /// the table that held them is deleted, when present.
 fn v4_to_v5(tx: &redb::WriteTransaction) -> Result<()> {
     tx.delete_table(tables::RETIRED_WORKER_KEY_TO_WORKER)?;
+    Ok(())
+}
+
+/// Version 6: playlists of kind yt-dlp (format choice, listing checkpoint) and what yt-dlp
+/// said of their items. Both tables start empty: no playlist was of that kind before.
+fn v5_to_v6(tx: &redb::WriteTransaction) -> Result<()> {
+    tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?;
+    tx.open_table(tables::ITEM_ID_TO_YTDLP_ENTRY)?;
     Ok(())
 }
 
@@ -199,6 +208,32 @@ mod tests {
         let tx = store.db.begin_read().unwrap();
         let gone = tx.open_table(tables::RETIRED_WORKER_KEY_TO_WORKER);
         assert!(matches!(gone, Err(redb::TableError::TableDoesNotExist(_))), "{:?}", gone.map(|_| ()));
+    }
+
+    #[test]
+    fn a_version_5_file_gets_the_ytdlp_tables_and_keeps_its_playlists() {
+        use redb::ReadableTableMetadata;
+        let (_dir, store) = crate::store::temp_store();
+        let id = store.add_playlist("http://x/feed", Some("Show"), &[], 1).unwrap().id;
+        store
+            .write(|tx| {
+                tx.delete_table(tables::PLAYLIST_ID_TO_YTDLP)?;
+                tx.delete_table(tables::ITEM_ID_TO_YTDLP_ENTRY)?;
+                Ok(tx.open_table(tables::META)?.insert("schema_version", 5).map(|_| ())?)
+            })
+            .unwrap();
+        assert_eq!(stored_version(&store).unwrap(), 5);
+        migrate(&store).unwrap();
+        assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+        let empty = store
+            .read(|tx| {
+                Ok(tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?.len()?
+                    + tx.open_table(tables::ITEM_ID_TO_YTDLP_ENTRY)?.len()?)
+            })
+            .unwrap();
+        assert_eq!(empty, 0);
+        assert_eq!(store.playlist(id).unwrap().title.as_deref(), Some("Show"));
+        assert!(store.ytdlp_source(id).unwrap().is_none(), "a feed stays a feed");
     }
 
     #[test]

@@ -7,7 +7,9 @@ use redb::TableDefinition;
 
 use super::codec::Row;
 use super::failures::DownloadFailed;
-use super::layouts::{CollectionRow, CommandRow, EnclosureReplaced, FetchStateRow, JobLogRow, RunRow};
+use super::layouts::{
+    CollectionRow, CommandRow, EnclosureReplaced, FetchStateRow, JobLogRow, RunRow, YtDlpEntryRow, YtDlpSourceRow,
+};
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
 /// Store-wide counters and the schema version: `"schema_version"`, `"next_playlist_id"`,
@@ -131,3 +133,11 @@ pub const ITEM_ID_TO_FILE_ROOT: TableDefinition<u64, &str> = TableDefinition::ne
 /// `ItemRow` keeps its layout (convention 3; schema 4). The image bytes live in the art cache
 /// (`library::art`), not here.
 pub const ITEM_ID_TO_IMAGE_URL: TableDefinition<u64, &str> = TableDefinition::new("item_id_to_image_url_v1");
+/// Playlist id -> the playlist's yt-dlp source: format choice and listing checkpoint. Present
+/// only for playlists of kind yt-dlp (schema 6).
+pub const PLAYLIST_ID_TO_YTDLP: TableDefinition<u64, Row<YtDlpSourceRow>> =
+    TableDefinition::new("playlist_id_to_ytdlp_v1");
+/// Item id -> extractor, video id and thumbnail of an item a yt-dlp playlist listed (schema 6).
+/// Written with the item row, in the same transaction.
+pub const ITEM_ID_TO_YTDLP_ENTRY: TableDefinition<u64, Row<YtDlpEntryRow>> =
+    TableDefinition::new("item_id_to_ytdlp_entry_v1");

@@ -23,6 +23,7 @@ use super::http::Http;
 use super::{http_url, Candidate, Fetch, Found, Limits, ResolveCtx, Source, SourceError};
 use crate::config::Config;
 use crate::download::subprocess::{self, SubprocessError, SubprocessLimits};
+use crate::download::ytdlp_errors::{error_line, YtDlpFailure};
 use crate::download::{part_path, FetchedFile, TransferProgress};
 use crate::store::ItemRow;
 
@@ -68,10 +69,11 @@ pub enum YtDlpError {
     /// own class decides ([`SubprocessError::is_transient`]).
     #[error(transparent)]
     Subprocess(#[from] SubprocessError),
-    /// yt-dlp exited unsuccessfully; its `ERROR:` line (expected: unsupported URL, removed
-    /// video, geo block).
-    #[error("{0}")]
-    Tool(String),
+    /// yt-dlp exited unsuccessfully: its `ERROR:` line with its class
+    /// (`download::ytdlp_errors`): final (private, removed, geo-blocked, members-only, sign-in,
+    /// unsupported) or transient (5xx, timeouts, network, rate limits).
+    #[error("yt-dlp download: {0}")]
+    Failed(#[from] YtDlpFailure),
     /// yt-dlp exited successfully without writing a file. Expected.
     #[error("yt-dlp wrote no file")]
     NoFile,
@@ -90,9 +92,14 @@ pub enum YtDlpError {
 }
 
 impl YtDlpError {
-    /// True when a later attempt may succeed: the subprocess stalled or ran past its deadline.
+    /// True when a later attempt may succeed: the subprocess stalled or ran past its deadline,
+    /// or yt-dlp failed transiently (5xx, timeout, network, rate limit).
     pub fn is_transient(&self) -> bool {
-        matches!(self, YtDlpError::Subprocess(e) if e.is_transient())
+        match self {
+            YtDlpError::Subprocess(e) => e.is_transient(),
+            YtDlpError::Failed(f) => f.is_transient(),
+            _ => false,
+        }
     }
 
     /// True when the download was cancelled (its token fired).
@@ -104,19 +111,6 @@ impl YtDlpError {
         let what = what.into();
         move |source| YtDlpError::Io { what, source }
     }
-}
-
-/// yt-dlp's own error line (`ERROR: ...`) from its stderr, else the last line.
-fn error_line(stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr);
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    lines
-        .iter()
-        .rev()
-        .find(|l| l.starts_with("ERROR"))
-        .or(lines.last())
-        .map(|l| l.to_string())
-        .unwrap_or_else(|| "yt-dlp failed without a message".into())
 }
 
 /// Reads yt-dlp's `-J` info into a candidate for `page` (module docs).
@@ -318,7 +312,7 @@ async fn fetch_into(run: Run<'_>) -> Result<FetchedFile, YtDlpError> {
     };
     let out = subprocess::run_observed(cmd, limits(config, Duration::MAX), cancel, &on_stdout).await?;
     if !out.status.success() {
-        return Err(YtDlpError::Tool(error_line(&out.stderr)));
+        return Err(YtDlpFailure::from_stderr(&out.stderr).into());
     }
     let read_dir = || format!("read {}", work.display());
     let mut entries = tokio::fs::read_dir(work).await.map_err(YtDlpError::io(read_dir()))?;
@@ -430,14 +424,5 @@ mod tests {
         for (line, expected) in cases {
             assert_eq!(parse_progress(line), expected, "{line}");
         }
-    }
-
-    #[test]
-    fn error_line_prefers_errors() {
-        assert_eq!(
-            error_line(b"[generic] x\nERROR: Unsupported URL: http://a\n\n"),
-            "ERROR: Unsupported URL: http://a"
-        );
-        assert_eq!(error_line(b""), "yt-dlp failed without a message");
     }
 }
