@@ -1,6 +1,7 @@
 //! `catalog-sync serve` (with the `serve` feature): prepares the config (token, private-address
 //! default; `catalog_sync_server::setup`), opens the catalog with the config file as the place
-//! settings are saved, binds, prints where to log in, and serves until Ctrl-C or SIGTERM
+//! settings are saved, binds, prints where to log in, serves the control socket (as a `run`
+//! does, so `catalog-sync jobs`, `pause`... from a terminal reach it), and serves until Ctrl-C or SIGTERM
 //! (`catalog_sync_server::serve`), which stops transfers so their partial files resume at the
 //! next start.
 
@@ -41,6 +42,10 @@ pub async fn serve(
     if prepared.blocks_private {
         eprintln!("block_private_addresses is on: feeds and media on private addresses are refused");
     }
+    // `catalog-sync jobs|pause|resume|...` from a terminal reach this process as during a `run`
+    let _control = crate::control::serve(crate::control::socket_path(api.database_path()), api.clone())
+        .map_err(|e| tracing::warn!(error = %e, "no control socket"))
+        .ok();
     let auth = Auth::new(prepared.token, hosts, Arc::new(SystemClock));
     catalog_sync_server::serve(api, auth, listener, catalog_sync_server::shutdown_signal()).await?;
     eprintln!("catalog-sync serve: stopped");

@@ -117,7 +117,7 @@ pub struct Config {
     /// Start the desktop app (in the tray) at login.
     pub start_at_login: bool,
     /// Refuse feed, page and media fetches to loopback, link-local and private addresses
-    /// (`download::address_guard`); `None` = the front decides: off for the desktop app and the
+    /// (`net_guard`); `None` = the front decides: off for the desktop app and the
     /// command line, off for `serve` on a loopback address and on otherwise.
     pub block_private_addresses: Option<bool>,
     /// Host names, addresses and CIDR ranges (`192.168.1.0/24`) fetched even when
@@ -215,13 +215,11 @@ impl Default for Config {
 impl Config {
     /// The private-address guard these settings ask for (`None` when
     /// `block_private_addresses` is off). Errors: a malformed `allowed_private_hosts` entry.
-    pub fn address_guard(
-        &self,
-    ) -> Result<Option<std::sync::Arc<crate::download::address_guard::AddressGuard>>, String> {
+    pub fn address_guard(&self) -> Result<Option<std::sync::Arc<crate::net_guard::AddressGuard>>, String> {
         if self.block_private_addresses != Some(true) {
             return Ok(None);
         }
-        crate::download::address_guard::AddressGuard::new(&self.allowed_private_hosts).map(|g| Some(g.into()))
+        crate::net_guard::AddressGuard::new(&self.allowed_private_hosts).map(|g| Some(g.into()))
     }
 
     /// The limits of document fetches: `stall_timeout_ms`, `document_deadline_ms`,

@@ -10,5 +10,6 @@ pub mod download;
 pub mod error_chain;
 pub mod export;
 pub mod jobs;
+pub mod net_guard;
 pub mod store;
 pub mod subscriptions;

@@ -130,7 +130,7 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         match self {
             FetchError::Status { status } => *status >= 500 || *status == 429,
-            FetchError::Http(e) => !crate::download::address_guard::is_refusal(e),
+            FetchError::Http(e) => !crate::net_guard::is_refusal(e),
             FetchError::Stalled(_) | FetchError::DeadlineExceeded(_) => true,
             _ => false,
         }
@@ -144,10 +144,10 @@ pub fn build_document_client(user_agent: &str) -> reqwest::Client {
 }
 
 /// [`build_document_client`] with the private-address `guard` installed on every connection
-/// (`download::address_guard`), when given.
+/// (`net_guard`), when given.
 pub fn build_document_client_guarded(
     user_agent: &str,
-    guard: Option<&std::sync::Arc<crate::download::address_guard::AddressGuard>>,
+    guard: Option<&std::sync::Arc<crate::net_guard::AddressGuard>>,
 ) -> reqwest::Client {
     let builder = reqwest::Client::builder();
     let builder = match guard {

@@ -3,15 +3,13 @@
 //! overdue or cancelled transfers ([`watchdog`]), the retry policy by error class
 //! ([`retry`]), free space of library roots ([`space`]), HTTP range headers ([`http_range`]),
 //! the resolver cascade ([`resolve`]), the subprocess watchdog ([`subprocess`]), library file
-//! naming ([`naming`]), media file extensions ([`media_ext`]) and the private-address guard
-//! of every fetch ([`address_guard`]).
+//! naming ([`naming`]) and media file extensions ([`media_ext`]).
 //!
 //! A transfer streams into `<dest>.part`, resumes it with an HTTP Range request (RFC 9110
 //! §14), verifies size and sha256, fsyncs and renames it into place, so a file at its final
 //! name is always complete. Names come from a template rendered into sanitized, portable path
 //! components and are joined under the library root by [`naming::safe_join`].
 
-pub mod address_guard;
 pub mod content_coding;
 pub mod error;
 pub mod http_range;

@@ -119,10 +119,10 @@ pub fn build_client(user_agent: &str) -> reqwest::Client {
 }
 
 /// [`build_client`] with the private-address `guard` installed on every connection and
-/// redirect hop, when given (`download::address_guard`).
+/// redirect hop, when given (`net_guard`).
 pub fn build_client_guarded(
     user_agent: &str,
-    guard: Option<&std::sync::Arc<super::address_guard::AddressGuard>>,
+    guard: Option<&std::sync::Arc<crate::net_guard::AddressGuard>>,
 ) -> reqwest::Client {
     let builder = reqwest::Client::builder();
     let builder = match guard {

@@ -24,6 +24,7 @@ mod jobs_reaper;
 mod jobs_refs;
 mod jobs_scheduler;
 mod jobs_sync_moves;
+mod net_guard;
 mod resolve_agent;
 mod resolve_cascade;
 mod resolve_common;

@@ -186,7 +186,8 @@ async fn private_address_feeds_are_refused_when_blocked_with_the_reason_on_the_p
     assert!(message.contains("block_private_addresses"), "{message}");
     // a name that resolves to loopback too
     let by_name = feed.as_str().replace("127.0.0.1", "localhost");
-    let resp = rig.post("/api/playlists").json(&serde_json::json!({ "urls": [by_name] })).send().await.unwrap();
+    let resp =
+        rig.post("/api/playlists").json(&serde_json::json!({ "urls": [by_name] })).send().await.unwrap();
     let (status, _, message) = wire(resp).await;
     assert!(status == 400 && message.contains("refused"), "{status} {message}");
     // a list naming it adds it; the sync refuses it and stores why on the playlist

@@ -1,8 +1,10 @@
-//! The private-address guard (`block_private_addresses`): with it on, feed, page and media
-//! fetches never reach loopback, link-local, private, shared (CGNAT), unique-local or
-//! unspecified addresses, so a feed URL given to a server on the LAN cannot make it probe the
-//! LAN (server-side request forgery; cf. Audiobookshelf's advisory GHSA-mgj7-rfx8-vhpr). The
-//! ranges are those of RFC 1918, RFC 6598, RFC 3927, RFC 4193, RFC 4291 and RFC 5735.
+//! The private-address guard (`block_private_addresses`), a leaf module that the catalog
+//! (document fetches) and the download engine (media) both install into their HTTP clients:
+//! with it on, feed, page and media fetches never reach loopback, link-local, private, shared
+//! (CGNAT), unique-local or unspecified addresses, so a feed URL given to a server on the LAN
+//! cannot make it probe the LAN (server-side request forgery; cf. Audiobookshelf's advisory
+//! GHSA-mgj7-rfx8-vhpr). The ranges are those of RFC 1918, RFC 6598, RFC 3927, RFC 4193,
+//! RFC 4291 and RFC 5735.
 //!
 //! It is checked twice, both inside the HTTP client so that every request and every redirect
 //! hop passes through it: the DNS resolver ([`GuardedResolver`]) drops the refused addresses a
