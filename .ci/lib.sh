@@ -1,8 +1,9 @@
 # Helpers for .ci/run and tests/e2e/run.sh (sourced, not run).
 
-# The feature set of every cargo command in CI and in the end-to-end test: the desktop app with
-# its UI embedded. One feature set means one build; the e2e binary is the one `cargo test` built.
-CI_FEATURES="catalog-sync-desktop/custom-protocol"
+# The feature set of every cargo command in CI and in the end-to-end tests: the desktop app with
+# its UI embedded, and the command line with `serve` (which embeds the UI too). One feature set
+# means one build; the e2e binaries are the ones `cargo test` built.
+CI_FEATURES="catalog-sync-desktop/custom-protocol catalog-sync-cli/serve"
 
 # ci_env: the environment every cargo command of .ci/run and tests/e2e/run.sh shares, so they
 # share one build:

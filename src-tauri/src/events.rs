@@ -1,32 +1,15 @@
-//! Typed window events (tauri-specta) fed by the engine's domain events (ARCHITECTURE.md,
-//! convention 11). The forwarder task drains the engine's event channel and coalesces: a burst
-//! of events marks the task center and the catalog dirty, and at most every [`TICK`] it sends
-//! one [`TaskCenterChanged`] with the whole projection (cumulative totals, so a missed event
-//! loses nothing) and one [`CatalogChanged`]; download progress is batched per tick as the
-//! latest cumulative bytes per item ([`DownloadProgress`]), catalog changes at most once per
-//! [`CATALOG_EVERY`]; job ends go out at once
-//! ([`JobFinished`]) with a desktop notification. While jobs run it records one throughput
-//! sample a second ([`ThroughputSampled`]) and refreshes the tray tooltip. When nothing runs
-//! and nothing is dirty it waits for the next engine event without a timer.
+//! Typed window events (tauri-specta) fed by the core's live events (ARCHITECTURE.md,
+//! convention 11). The coalescing forwarder lives in `catalog_sync_core::api::live` (shared
+//! with `serve`'s Server-Sent Events); this module gives each of its payloads a Tauri event
+//! type of the same shape and name, for the generated bindings, and emits them. Side effects
+//! only the real app has (tray tooltip, notifications) go to a [`Shell`].
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
-
-use catalog_sync_core::api::{display_name, Api, Event, ItemOutcome, JobKind, JobStatus, TaskCenterView};
+use catalog_sync_core::api::live::{self, LiveEvent};
+use catalog_sync_core::api::{Api, EventStream, JobKind, JobStatus, TaskCenterView};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::{AppHandle, Runtime};
 use tauri_specta::Event as _;
-use tokio::sync::mpsc;
-
-/// Shortest time between two coalesced events of one kind.
-pub const TICK: Duration = Duration::from_millis(250);
-/// Time between throughput samples while jobs run.
-pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
-/// Shortest time between two [`CatalogChanged`] events from the engine: the window refetches
-/// the playlists table on each, so finished downloads are batched per second.
-pub const CATALOG_EVERY: Duration = Duration::from_secs(1);
 
 /// The task center changed; carries the whole projection. `version` increases by one per event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, tauri_specta::Event)]
@@ -126,57 +109,6 @@ pub fn collect() -> tauri_specta::Events {
     ]
 }
 
-/// A line for people of an engine event, `None` for progress.
-pub fn activity_text(e: &Event) -> Option<(u64, &'static str, String)> {
-    let mb = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
-    Some(match e {
-        Event::JobStarted { job, kind } => (*job, "info", format!("{} started", display_name(*kind))),
-        Event::StageStarted { job, stage, total, finished } => {
-            (*job, "info", format!("{stage} stage: {total} work items ({finished} already finished)"))
-        }
-        Event::PlaylistSynced { job, title, new_items, total, .. } => {
-            (*job, "info", format!("synced {title}: {new_items} new of {total} items"))
-        }
-        Event::PlaylistFailed { job, error, .. } => (*job, "error", error.clone()),
-        Event::ItemResolved { .. } | Event::DownloadProgress { .. } => return None,
-        Event::DownloadStarted { job, title, worker, .. } => {
-            (*job, "info", format!("{worker}: downloading {title}"))
-        }
-        Event::DownloadFinished { job, title, outcome, .. } => match outcome {
-            ItemOutcome::Downloaded { bytes, resumed_from, .. } if *resumed_from > 0 => (
-                *job,
-                "info",
-                format!("downloaded {title} ({}, resumed at {})", mb(*bytes), mb(*resumed_from)),
-            ),
-            ItemOutcome::Downloaded { bytes, .. } => {
-                (*job, "info", format!("downloaded {title} ({})", mb(*bytes)))
-            }
-            ItemOutcome::AlreadyDownloaded => (*job, "info", format!("{title}: already downloaded")),
-            ItemOutcome::Failed(reason) => (*job, "error", format!("{title}: {reason}")),
-        },
-        Event::StageFinished { job, stage, counts } => (
-            *job,
-            "info",
-            format!(
-                "{stage} stage finished: {} done, {} failed, {} skipped",
-                counts.done, counts.failed, counts.skipped
-            ),
-        ),
-        Event::CollectionRead { job, url, new_playlists } => (
-            *job,
-            "info",
-            format!("read {url}: {new_playlists} new playlist{}", if *new_playlists == 1 { "" } else { "s" }),
-        ),
-        Event::CollectionFailed { job, error } => (*job, "error", error.clone()),
-        Event::Exported { job, files } => {
-            (*job, "info", format!("wrote {files} playlist file{}", if *files == 1 { "" } else { "s" }))
-        }
-        Event::JobFinished { job, status } => {
-            (*job, if status.as_str() == "failed" { "error" } else { "info" }, format!("job {status}"))
-        }
-    })
-}
-
 /// Receives side effects of the forwarder that only the real app has (tray, notifications).
 pub trait Shell<R: Runtime>: Send + 'static {
     /// The task center changed (update the tray tooltip).
@@ -193,228 +125,67 @@ impl<R: Runtime> Shell<R> for NoShell {
     fn job_finished(&mut self, _: &AppHandle<R>, _: u64, _: JobStatus) {}
 }
 
-#[derive(Default)]
-struct Pending {
-    task_center: bool,
-    catalog: Vec<u64>,
-    catalog_any: bool,
-    progress: BTreeMap<(u64, u64), (u64, Option<u64>)>,
-    lines: Vec<ActivityLine>,
+fn line(l: live::ActivityLine) -> ActivityLine {
+    ActivityLine { at_ms: l.at_ms, job: l.job, level: l.level, text: l.text }
 }
 
-impl Pending {
-    fn is_dirty(&self) -> bool {
-        self.task_center
-            || self.catalog_any
-            || !self.catalog.is_empty()
-            || !self.progress.is_empty()
-            || !self.lines.is_empty()
-    }
-
-    fn take(&mut self, e: &Event, now_ms: i64) {
-        if let Some((job, level, text)) = activity_text(e) {
-            self.lines.push(ActivityLine { at_ms: now_ms, job, level: level.to_string(), text });
+/// Emits one live event as its Tauri event, telling `shell` what it needs.
+fn emit<R: Runtime>(app: &AppHandle<R>, shell: &mut impl Shell<R>, e: LiveEvent) {
+    let _ = match e {
+        LiveEvent::TaskCenterChanged(p) => {
+            shell.task_center(app, &p.task_center);
+            TaskCenterChanged { version: p.version, task_center: p.task_center }.emit(app)
         }
-        match e {
-            Event::DownloadProgress { job, item, downloaded, total } => {
-                self.progress.insert((*job, *item), (*downloaded, *total));
-            }
-            Event::PlaylistSynced { playlist, .. } | Event::PlaylistFailed { playlist, .. } => {
-                self.catalog.push(*playlist);
-                self.task_center = true;
-            }
-            Event::DownloadFinished { .. } | Event::CollectionRead { .. } | Event::JobFinished { .. } => {
-                self.catalog_any = true;
-                self.task_center = true;
-            }
-            _ => self.task_center = true,
+        LiveEvent::CatalogChanged(p) => {
+            CatalogChanged { version: p.version, playlist_ids: p.playlist_ids }.emit(app)
         }
-    }
-}
-
-static CATALOG_VERSION: AtomicU64 = AtomicU64::new(0);
-
-/// Emits a [`CatalogChanged`] for `playlist_ids` (empty = any playlist).
-pub fn catalog_changed<R: Runtime>(app: &AppHandle<R>, playlist_ids: Vec<u64>) {
-    let version = CATALOG_VERSION.fetch_add(1, Ordering::Relaxed) + 1;
-    let _ = CatalogChanged { version, playlist_ids }.emit(app);
-}
-
-struct Forwarder<R: Runtime, S: Shell<R>> {
-    app: AppHandle<R>,
-    api: Api,
-    shell: S,
-    pending: Pending,
-    tc_version: u64,
-    running: bool,
-    last_sample: Instant,
-    last_catalog: Instant,
-}
-
-impl<R: Runtime, S: Shell<R>> Forwarder<R, S> {
-    fn handle(&mut self, e: Event) {
-        match &e {
-            Event::JobFinished { job, status } => {
-                let _ = JobFinished { job: *job, status: *status }.emit(&self.app);
-                self.shell.job_finished(&self.app, *job, *status);
-            }
-            Event::JobStarted { job, kind } => {
-                self.running = true;
-                let _ = JobStarted { job: *job, kind: *kind }.emit(&self.app);
-            }
-            _ => {}
+        LiveEvent::JobFinished(p) => {
+            shell.job_finished(app, p.job, p.status);
+            JobFinished { job: p.job, status: p.status }.emit(app)
         }
-        self.pending.take(&e, self.api.now_ms());
-    }
-
-    fn touched(&mut self, (jobs, catalog): (bool, bool)) {
-        self.pending.task_center |= jobs;
-        self.pending.catalog_any |= catalog;
-    }
-
-    async fn flush(&mut self) {
-        let sample_due = self.running && self.last_sample.elapsed() >= SAMPLE_EVERY;
-        if self.pending.task_center || sample_due {
-            let now = self.api.now_ms();
-            match self.api.task_center().await {
-                Ok(tc) => {
-                    let was_running = self.running;
-                    self.running = tc.summary.running > 0;
-                    if sample_due || (was_running && !self.running) {
-                        self.last_sample = Instant::now();
-                        self.api.record_throughput(now, tc.total_speed_bps);
-                        let _ = ThroughputSampled { t_ms: now, bytes_per_sec: tc.total_speed_bps }
-                            .emit(&self.app);
-                    }
-                    self.shell.task_center(&self.app, &tc);
-                    self.tc_version += 1;
-                    let _ = TaskCenterChanged { version: self.tc_version, task_center: tc }.emit(&self.app);
-                }
-                Err(e) => tracing::warn!(error = %e.message, "task center projection failed"),
-            }
-            self.pending.task_center = false;
-        }
-        let p = &mut self.pending;
-        if (p.catalog_any || !p.catalog.is_empty()) && self.last_catalog.elapsed() >= CATALOG_EVERY {
-            self.last_catalog = Instant::now();
-            let mut ids = std::mem::take(&mut p.catalog);
-            ids.sort_unstable();
-            ids.dedup();
-            if std::mem::take(&mut p.catalog_any) {
-                ids.clear();
-            }
-            catalog_changed(&self.app, ids);
-        }
-        if !p.progress.is_empty() {
-            let items = std::mem::take(&mut p.progress)
+        LiveEvent::JobStarted(p) => JobStarted { job: p.job, kind: p.kind }.emit(app),
+        LiveEvent::DownloadProgress(p) => DownloadProgress {
+            items: p
+                .items
                 .into_iter()
-                .map(|((job, item), (downloaded, total))| ItemProgress { job, item, downloaded, total })
-                .collect();
-            let _ = DownloadProgress { items }.emit(&self.app);
+                .map(|i| ItemProgress { job: i.job, item: i.item, downloaded: i.downloaded, total: i.total })
+                .collect(),
         }
-        if !p.lines.is_empty() {
-            let _ = Activity { lines: std::mem::take(&mut p.lines) }.emit(&self.app);
+        .emit(app),
+        LiveEvent::Activity(p) => Activity { lines: p.lines.into_iter().map(line).collect() }.emit(app),
+        LiveEvent::ThroughputSampled(p) => {
+            ThroughputSampled { t_ms: p.t_ms, bytes_per_sec: p.bytes_per_sec }.emit(app)
         }
-    }
+    };
 }
 
-/// Runs the forwarder until the engine's channel closes (see the module docs): after the first
-/// event of a burst it collects for one [`TICK`], then flushes once.
-pub async fn forward<R: Runtime>(
-    app: AppHandle<R>,
-    api: Api,
-    mut rx: mpsc::UnboundedReceiver<Event>,
-    shell: impl Shell<R>,
-) {
-    let mut f = Forwarder {
-        app,
-        api,
-        shell,
-        pending: Pending { task_center: true, ..Default::default() },
-        tc_version: 0,
-        running: false,
-        last_sample: Instant::now(),
-        last_catalog: Instant::now().checked_sub(CATALOG_EVERY).unwrap_or_else(Instant::now),
-    };
-    let api = f.api.clone();
-    loop {
-        if !f.running && !f.pending.is_dirty() {
-            tokio::select! {
-                e = rx.recv() => match e {
-                    Some(e) => f.handle(e),
-                    None => return,
-                },
-                t = api.touched() => f.touched(t),
-            }
-        }
-        let deadline = tokio::time::Instant::now() + TICK;
-        loop {
-            tokio::select! {
-                e = rx.recv() => match e {
-                    Some(e) => f.handle(e),
-                    None => { f.flush().await; return; }
-                },
-                t = api.touched() => f.touched(t),
-                _ = tokio::time::sleep_until(deadline) => break,
-            }
-        }
-        f.flush().await;
-    }
+/// Runs the core's forwarder (`api::live::forward`) until the engine's channel closes,
+/// emitting each live event as its Tauri event.
+pub async fn forward<R: Runtime>(app: AppHandle<R>, api: Api, rx: EventStream, mut shell: impl Shell<R>) {
+    live::forward(api, rx, move |e| emit(&app, &mut shell, e)).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalog_sync_core::api::{StageCounts, StageKind};
 
+    /// The desktop's events and the core's live payloads (what `serve` sends) have one shape.
     #[test]
-    fn activity_lines_for_people() {
-        let line = |e: &Event| activity_text(e).map(|(job, level, text)| format!("{job} {level} {text}"));
-        assert_eq!(line(&Event::Exported { job: 3, files: 1 }).unwrap(), "3 info wrote 1 playlist file");
-        let done = Event::DownloadFinished {
-            job: 1,
-            item: 9,
-            title: "Ep".into(),
-            outcome: ItemOutcome::Downloaded {
-                path: "a/b.mp3".into(),
-                bytes: 2_500_000,
-                resumed_from: 1_000_000,
-            },
-        };
-        assert_eq!(line(&done).unwrap(), "1 info downloaded Ep (2.5 MB, resumed at 1.0 MB)");
-        let failed = Event::DownloadFinished {
-            job: 1,
-            item: 9,
-            title: "Ep".into(),
-            outcome: ItemOutcome::Failed("HTTP 404".into()),
-        };
-        assert_eq!(line(&failed).unwrap(), "1 error Ep: HTTP 404");
+    fn tauri_events_serialize_as_the_live_payloads() {
+        let core = live::ActivityLine { at_ms: 1, job: 2, level: "info".into(), text: "t".into() };
+        let desktop = Activity { lines: vec![line(core.clone())] };
         assert_eq!(
-            line(&Event::DownloadProgress { job: 1, item: 9, downloaded: 5, total: None }),
-            None,
-            "progress is no activity"
+            serde_json::to_value(&desktop).unwrap(),
+            serde_json::to_value(live::Activity { lines: vec![core] }).unwrap()
         );
-        let counts = StageCounts { done: 4, failed: 1, ..Default::default() };
-        assert_eq!(
-            line(&Event::StageFinished { job: 2, stage: StageKind::Download, counts }).unwrap(),
-            "2 info download stage finished: 4 done, 1 failed, 0 skipped"
-        );
-        assert_eq!(
-            line(&Event::JobFinished { job: 2, status: JobStatus::Failed }).unwrap(),
-            "2 error job failed"
-        );
-    }
-
-    #[test]
-    fn pending_keeps_the_latest_cumulative_progress_per_item() {
-        let mut p = Pending::default();
-        p.take(&Event::DownloadProgress { job: 1, item: 7, downloaded: 100, total: Some(1000) }, 0);
-        p.take(&Event::DownloadProgress { job: 1, item: 7, downloaded: 600, total: Some(1000) }, 0);
-        p.take(&Event::DownloadProgress { job: 1, item: 8, downloaded: 50, total: None }, 0);
-        assert_eq!(p.progress.len(), 2);
-        assert_eq!(p.progress[&(1, 7)], (600, Some(1000)));
-        assert!(!p.task_center && p.lines.is_empty(), "progress alone does not redraw the task center");
-        p.take(&Event::JobFinished { job: 1, status: JobStatus::Succeeded }, 5);
-        assert!(p.task_center && p.catalog_any && p.lines.len() == 1);
+        let core = live::ItemProgress { job: 1, item: 2, downloaded: 3, total: Some(4) };
+        let desktop = ItemProgress { job: 1, item: 2, downloaded: 3, total: Some(4) };
+        assert_eq!(serde_json::to_value(&desktop).unwrap(), serde_json::to_value(core).unwrap());
+        let core = live::ThroughputSampled { t_ms: 5, bytes_per_sec: 6 };
+        let desktop = ThroughputSampled { t_ms: 5, bytes_per_sec: 6 };
+        assert_eq!(serde_json::to_value(desktop).unwrap(), serde_json::to_value(core).unwrap());
+        let e = LiveEvent::ThroughputSampled(core);
+        assert_eq!(e.name(), ThroughputSampled::NAME);
+        assert_eq!(LiveEvent::Activity(live::Activity { lines: vec![] }).name(), Activity::NAME);
     }
 }

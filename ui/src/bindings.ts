@@ -194,7 +194,15 @@ export type ErrorCode =
 /**  Reading or writing a file failed. */
 "io" | 
 /**  A bug or a broken environment (corrupt database, panicked task). */
-"internal";
+"internal" | 
+/**  A network front (`serve`): no valid token or session. */
+"unauthorized" | 
+/**  A network front: the request is refused (an unknown `Host`, a disallowed address). */
+"forbidden" | 
+/**  A network front: too many attempts (logins); try again later. */
+"rate_limited" | 
+/**  A network front: the request body is larger than the route accepts. */
+"too_large";
 
 /**  What an import did. */
 export type ImportResult = {

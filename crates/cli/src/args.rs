@@ -148,6 +148,14 @@ pub enum Command {
         /// Job id.
         job: u64,
     },
+    /// Serve the web UI and the JSON API (engine in-process) until Ctrl-C or SIGTERM. The first
+    /// start creates an access token, saves it in the config file and prints a login URL.
+    #[cfg(feature = "serve")]
+    Serve {
+        /// Address and port to listen on (`0.0.0.0:8750` for every interface).
+        #[arg(long, env = "CATALOG_SYNC_LISTEN", default_value = catalog_sync_server::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+    },
 }
 
 /// `--kind` of `add`.

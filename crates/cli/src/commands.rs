@@ -28,6 +28,11 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
 /// Runs the command; `Ok(false)` when something it tried failed (already reported).
 pub async fn run(args: Args) -> anyhow::Result<bool> {
     let config = load_config(&args)?;
+    #[cfg(feature = "serve")]
+    if let Command::Serve { listen } = &args.command {
+        let path = args.config.clone().or_else(Config::path_from_env);
+        return crate::serve::serve(config, path, *listen).await.map(|()| true);
+    }
     let api = match Api::open_system(config.clone(), None) {
         Ok(api) => api,
         Err(e) if e.code == ErrorCode::InUse && remote_capable(&args.command) => {
@@ -99,6 +104,8 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         Command::Retry { job } => command(&api, *job, JobCommand::RetryFailed).await,
         Command::Want { playlists } => set_wanted(&api, playlists, true, false).await,
         Command::Unwant { playlists, delete } => set_wanted(&api, playlists, false, *delete).await,
+        #[cfg(feature = "serve")]
+        Command::Serve { .. } => unreachable!("handled before the catalog opens"),
     }
 }
 

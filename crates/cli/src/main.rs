@@ -8,6 +8,8 @@ mod commands;
 mod control;
 mod jobs_view;
 mod progress;
+#[cfg(feature = "serve")]
+mod serve;
 
 use clap::Parser;
 

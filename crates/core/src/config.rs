@@ -121,6 +121,18 @@ pub struct Config {
     pub auto_sync_hours: Option<u32>,
     /// Start the desktop app (in the tray) at login.
     pub start_at_login: bool,
+    /// Refuse feed, page and media fetches to loopback, link-local and private addresses
+    /// (`net_guard`); `None` = the front decides: off for the desktop app and the
+    /// command line, off for `serve` on a loopback address and on otherwise.
+    pub block_private_addresses: Option<bool>,
+    /// Host names, addresses and CIDR ranges (`192.168.1.0/24`) fetched even when
+    /// `block_private_addresses` is on.
+    pub allowed_private_hosts: Vec<String>,
+    /// The access token of `serve` (created at its first start); every API request needs it.
+    pub serve_token: Option<Secret>,
+    /// Host names `serve` answers to besides its listen address (and `localhost` when it
+    /// listens on loopback), e.g. `nas.local`: requests with another `Host` are refused.
+    pub serve_hosts: Vec<String>,
 }
 
 /// A credential from the config file. Serialized as the plain string (the file is the user's),
@@ -198,11 +210,24 @@ impl Default for Config {
             agent_api_key: None,
             auto_sync_hours: None,
             start_at_login: false,
+            block_private_addresses: None,
+            allowed_private_hosts: Vec::new(),
+            serve_token: None,
+            serve_hosts: Vec::new(),
         }
     }
 }
 
 impl Config {
+    /// The private-address guard these settings ask for (`None` when
+    /// `block_private_addresses` is off). Errors: a malformed `allowed_private_hosts` entry.
+    pub fn address_guard(&self) -> Result<Option<std::sync::Arc<crate::net_guard::AddressGuard>>, String> {
+        if self.block_private_addresses != Some(true) {
+            return Ok(None);
+        }
+        crate::net_guard::AddressGuard::new(&self.allowed_private_hosts).map(|g| Some(g.into()))
+    }
+
     /// The limits of document fetches: `stall_timeout_ms`, `document_deadline_ms`,
     /// `document_max_bytes`.
     pub fn document_limits(&self) -> crate::catalog::fetch::DocumentLimits {

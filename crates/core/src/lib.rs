@@ -12,5 +12,6 @@ pub mod error_chain;
 pub mod export;
 pub mod jobs;
 pub mod library;
+pub mod net_guard;
 pub mod store;
 pub mod subscriptions;

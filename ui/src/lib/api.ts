@@ -6,11 +6,14 @@
 //! tests replace it with `setBackend(fake)`, so no component knows about the transport.
 //! Events are the only refresh trigger: the shell pushes the whole task center (throttled to a
 //! few per second, cumulative totals), catalog changes, job ends, activity lines and throughput
-//! samples; nothing here polls.
+//! samples; nothing here polls. In a browser (`catalog-sync serve`: the page is not inside Tauri)
+//! the backend is `httpBackend` (`./http-backend.ts`): the same operations and events over HTTP
+//! and Server-Sent Events, with `web` set for what replaces the desktop's native dialogs.
 
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { commands, events } from "../bindings";
+import { httpBackend } from "./http-backend";
 
 // ---- Wire types: the shell's tauri-specta types from `src/bindings.ts` (generated from the
 // Rust types, never edited here). Units are in the field names (`_ms` = Unix ms, `_bps` and
@@ -89,6 +92,14 @@ export class ApiError extends Error {
 
 export type Unsubscribe = () => void;
 
+/** What a browser backend offers instead of native dialogs and file paths. */
+export interface WebBackend {
+  /** Uploads an OPML subscription list (the server never reads a client's path). */
+  importUpload(file: File): Promise<ImportResult>;
+  /** Where the catalog's OPML is downloaded from (a same-origin GET). */
+  exportUrl: string;
+}
+
 /** Everything the UI asks of the backend. Rejections are `ApiError`s. */
 export interface Backend {
   listPlaylists(): Promise<PlaylistView[]>;
@@ -139,6 +150,11 @@ export interface Backend {
    * paths (not File objects) and swallows the HTML drag events of files.
    */
   onFileDrag(cb: (e: FileDrag) => void): Promise<Unsubscribe>;
+  /**
+   * Set in a browser (`serve`): uploads and downloads replace the native dialogs and paths, and
+   * desktop-only settings (start at login, folder pickers) are shown as unavailable.
+   */
+  web?: WebBackend;
 }
 
 type WireResult<T> = { status: "ok"; data: T } | { status: "error"; error: { code: string; message: string } };
@@ -211,10 +227,17 @@ export const tauriBackend: Backend = {
     }),
 };
 
-let current: Backend = tauriBackend;
+/** Whether the page runs inside the Tauri shell (its IPC bridge is present). */
+export function inTauri(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}
 
-/** The backend in use. */
+// chosen at the first call (not at module load: `http-backend` imports this module)
+let current: Backend | null = null;
+
+/** The backend in use: the Tauri shell inside the app, else the HTTP server. */
 export function api(): Backend {
+  current ??= inTauri() ? tauriBackend : httpBackend;
   return current;
 }
 
@@ -223,7 +246,7 @@ export function setBackend(backend: Backend): void {
   current = backend;
 }
 
-/** Back to the Tauri shell. */
+/** Back to the default backend. */
 export function resetBackend(): void {
-  current = tauriBackend;
+  current = null;
 }

@@ -23,6 +23,10 @@ const BY_CODE: Record<string, { title?: string; hint?: string }> = {
   io: { title: "File system error" },
   internal: { title: "Internal error", hint: "This is a bug; the message says where it happened." },
   ipc: { title: "The app's backend did not answer", hint: "Restart Catalog Sync if this keeps happening." },
+  unauthorized: { title: "Not logged in", hint: "Log in with the token catalog-sync serve printed (serve_token in its config file)." },
+  forbidden: { title: "Refused by the server" },
+  rate_limited: { title: "Too many attempts", hint: "Wait a minute, then try again." },
+  too_large: { title: "Too large for the server" },
 };
 
 /** Describes any thrown value; `action` names what was attempted ("Add playlists"). */

@@ -33,6 +33,14 @@ pub enum ErrorCode {
     Io,
     /// A bug or a broken environment (corrupt database, panicked task).
     Internal,
+    /// A network front (`serve`): no valid token or session.
+    Unauthorized,
+    /// A network front: the request is refused (an unknown `Host`, a disallowed address).
+    Forbidden,
+    /// A network front: too many attempts (logins); try again later.
+    RateLimited,
+    /// A network front: the request body is larger than the route accepts.
+    TooLarge,
 }
 
 /// The error every command returns: a stable `code` and a human `message`.

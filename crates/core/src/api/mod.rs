@@ -17,7 +17,8 @@
 //! running transfers are never cut. Events: the engine's domain events go into one unbounded
 //! channel (the sink runs on worker tasks and must be cheap), which a front takes once with
 //! [`Api::take_events`]; changes made outside the engine (an import, a command on an idle job)
-//! are announced through [`Api::touched`].
+//! are announced through [`Api::touched`]. [`live`] turns that stream into the coalesced live
+//! events a window shows, for every front that has one.
 //!
 //! Views and errors are plain serde types; with the `specta` feature they also derive
 //! `specta::Type`, so the desktop generates its TypeScript bindings from them.
@@ -25,9 +26,11 @@
 mod art;
 mod error;
 mod job_views;
+pub mod live;
 mod ops;
 mod reports;
 mod settings;
+mod uploads;
 mod views;
 mod ytdlp_ops;
 
@@ -48,6 +51,7 @@ pub use job_views::{
 pub use ops::{CommandOutcome, JobAction, Page, WantedChange};
 pub use reports::{CatalogStatus, JobHistory, ListedItem, PlaylistListing};
 pub use settings::{write_config, Settings};
+pub use uploads::MAX_UPLOAD_BYTES;
 pub use views::{
     AddResult, ImportResult, ItemStates, ItemStatus, ItemView, PlaylistView, ThroughputPoint, RECENT_JOBS,
 };

@@ -128,11 +128,13 @@ pub struct Fetched {
 }
 
 impl FetchError {
-    /// Whether retrying later may succeed (5xx, 429, network errors, stalls, deadlines).
+    /// Whether retrying later may succeed (5xx, 429, network errors, stalls, deadlines; not
+    /// an address the private-address guard refused).
     pub fn is_transient(&self) -> bool {
         match self {
             FetchError::Status { status } => *status >= 500 || *status == 429,
-            FetchError::Http(_) | FetchError::Stalled(_) | FetchError::DeadlineExceeded(_) => true,
+            FetchError::Http(e) => !crate::net_guard::is_refusal(e),
+            FetchError::Stalled(_) | FetchError::DeadlineExceeded(_) => true,
             _ => false,
         }
     }
@@ -141,7 +143,21 @@ impl FetchError {
 /// The client for documents (feeds, playlists, OPML): the media client's settings plus
 /// `gzip`, `deflate` and `br` asked for and decoded (module docs).
 pub fn build_document_client(user_agent: &str) -> reqwest::Client {
-    reqwest::Client::builder()
+    build_document_client_guarded(user_agent, None)
+}
+
+/// [`build_document_client`] with the private-address `guard` installed on every connection
+/// (`net_guard`), when given.
+pub fn build_document_client_guarded(
+    user_agent: &str,
+    guard: Option<&std::sync::Arc<crate::net_guard::AddressGuard>>,
+) -> reqwest::Client {
+    let builder = reqwest::Client::builder();
+    let builder = match guard {
+        Some(g) => g.install(builder),
+        None => builder,
+    };
+    builder
         .user_agent(user_agent)
         // followed by fetch_document_conditional, which needs to see each hop
         .redirect(reqwest::redirect::Policy::none())

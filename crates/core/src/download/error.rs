@@ -173,7 +173,7 @@ impl TransferError {
                 }
             }
             Self::Http(e) if e.is_builder() => ErrorKind::Bug,
-            Self::Http(e) if e.is_redirect() => ErrorKind::Expected,
+            Self::Http(e) if e.is_redirect() || crate::net_guard::is_refusal(e) => ErrorKind::Expected,
             Self::Http(_)
             | Self::ResponseTimeout { .. }
             | Self::Stalled { .. }

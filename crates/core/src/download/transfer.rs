@@ -129,7 +129,21 @@ pub struct FetchedFile {
 /// byte-exact and `Range` must address the raw representation, RFC 9110 §14). Media
 /// requests also send `Accept-Encoding: identity` (see [`fetch_to_file`]).
 pub fn build_client(user_agent: &str) -> reqwest::Client {
-    reqwest::Client::builder()
+    build_client_guarded(user_agent, None)
+}
+
+/// [`build_client`] with the private-address `guard` installed on every connection and
+/// redirect hop, when given (`net_guard`).
+pub fn build_client_guarded(
+    user_agent: &str,
+    guard: Option<&std::sync::Arc<crate::net_guard::AddressGuard>>,
+) -> reqwest::Client {
+    let builder = reqwest::Client::builder();
+    let builder = match guard {
+        Some(g) => g.install(builder),
+        None => builder,
+    };
+    builder
         .user_agent(user_agent)
         .redirect(reqwest::redirect::Policy::limited(10))
         .connect_timeout(Duration::from_secs(15))

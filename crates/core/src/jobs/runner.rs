@@ -54,8 +54,14 @@ pub struct Engine {
 impl Engine {
     /// An engine over `store` with `config`, stamping time from `clock` and reporting to `sink`.
     pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>, sink: EventSink) -> Engine {
-        let client = crate::download::build_client(&config.user_agent);
-        let documents = crate::catalog::fetch::build_document_client(&config.user_agent);
+        // a malformed allow-list fails closed: everything private is refused
+        let guard = config.address_guard().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "allowed_private_hosts ignored");
+            Some(Default::default())
+        });
+        let client = crate::download::transfer::build_client_guarded(&config.user_agent, guard.as_ref());
+        let documents =
+            crate::catalog::fetch::build_document_client_guarded(&config.user_agent, guard.as_ref());
         let hosts = HostLimiter::new(config.per_host_connections);
         let bandwidth = config.bandwidth_limit_bytes_per_sec.map(|b| Arc::new(BandwidthLimiter::new(b)));
         let art = Arc::new(ArtCache::beside(&config.database, documents.clone(), clock.clone()));

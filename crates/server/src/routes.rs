@@ -1,0 +1,275 @@
+//! The JSON API: one route per `Api` operation (ARCHITECTURE.md, convention 1). Each handler
+//! parses its input, makes one call to the core's `Api` and returns its view as JSON, or the wire
+//! error with its status (`wire`). Bodies are JSON with the Rust argument names; ids are
+//! numbers. The routes, with the desktop command each mirrors:
+//!
+//! | route | `Api` call |
+//! | --- | --- |
+//! | `GET /api/health` (open) | none: `{"status":"ok","version"}` |
+//! | `POST /api/login`, `POST /api/logout` (open / session) | `auth` |
+//! | `GET /api/info` | `database_path`, `config_path` (`app_info`) |
+//! | `GET /api/playlists` | `list_playlists` |
+//! | `POST /api/playlists {"urls"}` | `add_playlists` (`http(s)` URLs only) |
+//! | `GET /api/playlists/{id}/items` | `list_items` |
+//! | `POST /api/import?name=FILE` (raw body) | `import_upload` |
+//! | `GET /api/opml` | `export_opml` |
+//! | `PUT /api/wanted {"playlist_ids","wanted"}` | `set_wanted` |
+//! | `POST /api/jobs {"kind","playlist_ids"}` | `enqueue` |
+//! | `GET /api/jobs/{id}` | `job_detail` |
+//! | `POST /api/jobs/{id}/command {"action"}` | `job_command` |
+//! | `POST /api/jobs/pause-all`, `/api/jobs/resume-all` | `pause_all`, `resume_all` |
+//! | `GET /api/task-center` | `task_center` |
+//! | `GET /api/throughput` | `throughput_history` |
+//! | `GET /api/settings`, `PUT /api/settings` | `settings`, `save_settings` |
+//! | `GET /api/events` | live events (`live`) |
+//!
+//! Through the API the server never reads a local path a client names: playlists are added by
+//! `http(s)` URL, subscription lists are uploaded, the OPML export is the response body. JSON
+//! bodies are capped at [`JSON_LIMIT`] bytes, uploads at `api::MAX_UPLOAD_BYTES`.
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use catalog_sync_core::api::{
+    AddResult, ImportResult, ItemView, JobAction, JobDetail, JobKind, Page, PlaylistView, Settings,
+    TaskCenterView, ThroughputPoint, WireError, MAX_UPLOAD_BYTES,
+};
+use serde::{Deserialize, Serialize};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::wire::{ApiBytes, ApiJson, ApiResult};
+use crate::{assets, auth, live, AppState};
+
+/// Largest JSON body a route reads (bytes).
+pub const JSON_LIMIT: usize = 1_000_000;
+
+/// The Content-Security-Policy of every response: only this origin's scripts, styles (inline
+/// style attributes allowed: the UI sets widths), images (and `data:` URLs) and connections;
+/// no framing, no plugins, no `<base>`.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+form-action 'self'";
+
+/// The whole app: API routes, live events, the UI, and the layers every response passes.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/health", get(health))
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/info", get(info))
+        .route("/api/playlists", get(list_playlists).post(add_playlists))
+        .route("/api/playlists/{id}/items", get(list_items))
+        .route("/api/import", post(import_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
+        .route("/api/opml", get(export_opml))
+        .route("/api/wanted", put(set_wanted))
+        .route("/api/jobs", post(enqueue_job))
+        .route("/api/jobs/pause-all", post(pause_all))
+        .route("/api/jobs/resume-all", post(resume_all))
+        .route("/api/jobs/{id}", get(job_detail))
+        .route("/api/jobs/{id}/command", post(job_command))
+        .route("/api/task-center", get(task_center))
+        .route("/api/throughput", get(throughput_history))
+        .route("/api/settings", get(get_settings).put(save_settings))
+        .route("/api/events", get(live::events))
+        .layer(DefaultBodyLimit::max(JSON_LIMIT));
+    api.fallback(assets::static_file)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .with_state(state)
+}
+
+/// `GET /api/health`.
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+/// Version and file locations: the desktop's `AppInfo`, same shape.
+#[derive(Debug, Serialize)]
+pub struct AppInfo {
+    /// Server version.
+    pub version: String,
+    /// The catalog database file.
+    pub database: String,
+    /// The config file settings are saved to, if any.
+    pub config_file: Option<String>,
+}
+
+async fn info(State(s): State<AppState>) -> Json<AppInfo> {
+    Json(AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        database: s.api.database_path().display().to_string(),
+        config_file: s.api.config_path().map(|p| p.display().to_string()),
+    })
+}
+
+async fn list_playlists(State(s): State<AppState>) -> ApiResult<Json<Vec<PlaylistView>>> {
+    Ok(Json(s.api.list_playlists(Page::ALL).await?))
+}
+
+async fn list_items(State(s): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<Vec<ItemView>>> {
+    Ok(Json(s.api.list_items(id, Page::ALL).await?))
+}
+
+/// Body of `POST /api/playlists`.
+#[derive(Debug, Deserialize)]
+pub struct AddPlaylists {
+    /// Feed, playlist or OPML URLs (`http`/`https`).
+    pub urls: Vec<String>,
+}
+
+/// Checks that every entry is an `http(s)` URL: a local path or `file:` URL would make the
+/// server read its own files for a client. Errors: `invalid_input` naming the entry.
+pub fn http_urls_only(urls: &[String]) -> Result<(), WireError> {
+    for u in urls.iter().map(|u| u.trim()).filter(|u| !u.is_empty()) {
+        let ok =
+            url_scheme(u).is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
+        if !ok {
+            return Err(WireError::invalid(format!(
+                "{u}: only http(s) URLs can be added here; upload OPML files"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn url_scheme(u: &str) -> Option<&str> {
+    let (scheme, rest) = u.split_once("://")?;
+    (!rest.is_empty() && !scheme.is_empty()).then_some(scheme)
+}
+
+async fn add_playlists(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<AddPlaylists>,
+) -> ApiResult<Json<AddResult>> {
+    http_urls_only(&b.urls)?;
+    Ok(Json(s.api.add_playlists(b.urls).await?))
+}
+
+/// Query of `POST /api/import`.
+#[derive(Debug, Deserialize)]
+pub struct ImportQuery {
+    /// The uploaded file's name (for messages).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+async fn import_upload(
+    State(s): State<AppState>,
+    Query(q): Query<ImportQuery>,
+    ApiBytes(body): ApiBytes,
+) -> ApiResult<Json<ImportResult>> {
+    let name = q.name.unwrap_or_else(|| "upload".into());
+    Ok(Json(s.api.import_upload(name, body.to_vec()).await?))
+}
+
+async fn export_opml(State(s): State<AppState>) -> ApiResult<Response> {
+    let xml = s.api.export_opml().await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/x-opml; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"catalog-sync.opml\""),
+        ],
+        xml,
+    )
+        .into_response())
+}
+
+/// Body of `PUT /api/wanted`.
+#[derive(Debug, Deserialize)]
+pub struct SetWanted {
+    /// Playlist ids.
+    pub playlist_ids: Vec<u64>,
+    /// Select (true) or unselect.
+    pub wanted: bool,
+}
+
+async fn set_wanted(State(s): State<AppState>, ApiJson(b): ApiJson<SetWanted>) -> ApiResult<Json<u32>> {
+    Ok(Json(s.api.set_wanted(b.playlist_ids, b.wanted, false).await?.changed))
+}
+
+/// Body of `POST /api/jobs`.
+#[derive(Debug, Deserialize)]
+pub struct EnqueueJob {
+    /// Job kind (`sync_download`, ...).
+    pub kind: JobKind,
+    /// Playlist ids; empty = every playlist.
+    #[serde(default)]
+    pub playlist_ids: Vec<u64>,
+}
+
+async fn enqueue_job(State(s): State<AppState>, ApiJson(b): ApiJson<EnqueueJob>) -> ApiResult<Json<u64>> {
+    Ok(Json(s.api.enqueue(b.kind, b.playlist_ids).await?))
+}
+
+async fn job_detail(State(s): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<JobDetail>> {
+    Ok(Json(s.api.job_detail(id).await?))
+}
+
+/// Body of `POST /api/jobs/{id}/command`.
+#[derive(Debug, Deserialize)]
+pub struct Command {
+    /// `pause`, `resume`, `cancel` or `retry`.
+    pub action: JobAction,
+}
+
+async fn job_command(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    ApiJson(b): ApiJson<Command>,
+) -> ApiResult<Json<()>> {
+    s.api.job_command(id, b.action).await?;
+    Ok(Json(()))
+}
+
+async fn pause_all(State(s): State<AppState>) -> ApiResult<Json<u32>> {
+    Ok(Json(s.api.pause_all().await?))
+}
+
+async fn resume_all(State(s): State<AppState>) -> ApiResult<Json<u32>> {
+    Ok(Json(s.api.resume_all().await?))
+}
+
+async fn task_center(State(s): State<AppState>) -> ApiResult<Json<TaskCenterView>> {
+    Ok(Json(s.api.task_center().await?))
+}
+
+async fn throughput_history(State(s): State<AppState>) -> Json<Vec<ThroughputPoint>> {
+    Json(s.api.throughput_history())
+}
+
+async fn get_settings(State(s): State<AppState>) -> Json<Settings> {
+    Json(s.api.settings())
+}
+
+async fn save_settings(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<Settings>,
+) -> ApiResult<Json<Settings>> {
+    Ok(Json(s.api.save_settings(b).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_urls() {
+        assert!(http_urls_only(&["https://a.example/f.xml".into(), "HTTP://b/x".into()]).is_ok());
+        for bad in ["/etc/passwd", "file:///etc/passwd", "ftp://x/y", "C:\\x.opml", "feed.xml"] {
+            assert!(http_urls_only(&[bad.into()]).is_err(), "{bad}");
+        }
+    }
+}
