@@ -2,7 +2,7 @@
 # Benchmark, scenario B (issue 4): scenario A (20 feeds x 10 episodes x 2 MB at 2 MB/s per
 # connection, 50 ms latency) with 20 % of the media URLs failing their first request -
 # stalls, resets, HTTP 500s and short bodies in turn, chosen deterministically by
-# `testkit-server --fault-percent 20 --fault-seed $SEED` - and 16 downloaders (`-j 19`).
+# `testkit-server --fault-percent 20 --fault-seed $SEED` - and 16 downloaders (`-j 16`).
 # Checks: 200/200 files, each with the server's sha256; no bad file left (no `.part`, nothing
 # under a final name whose sha256 is not the server's); body bytes the server sent <= 1.05 x
 # the payload (its /_testkit/stats counters over the run, feeds included: a cut transfer must

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of serve mode under load (issue 14): one sync-and-download job with 16 downloaders
-# (`-j 19`: 3 resolvers + 16 downloaders; per-host cap 16) over the testkit server on loopback
+# (`-j 16`: 16 downloaders and standby resolvers; per-host cap 16) over the testkit server on loopback
 # (20 feeds x 10 episodes x 2 MB at 2 MB/s per connection), run through `catalog-sync serve`
 # without and with load: 50 Server-Sent Events clients on /api/events and 20 requests/s to the
 # task-center route (`GET /api/task-center`) while the job runs (bench/serve_load.py). Runs
@@ -9,7 +9,7 @@
 # Goal: p99 < 50 ms and throughput within 5 % of the unloaded run. Not a test: timing goals
 # live here, not in CI.
 #
-# Usage: bench/serve_load.sh    (FEEDS, EPISODES, SIZE, RATE, PARALLEL=19, REPEAT=2 to change it;
+# Usage: bench/serve_load.sh    (FEEDS, EPISODES, SIZE, RATE, PARALLEL=16, REPEAT=2 to change it;
 #   RATE=0 serves unthrottled, so the job is CPU-bound and competes with the load)
 # Results: bench/out/serve_load.*/results.jsonl, and a summary on standard output.
 #
@@ -23,7 +23,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 FEEDS=${FEEDS:-20} EPISODES=${EPISODES:-10} SIZE=${SIZE:-2000000} RATE=${RATE:-2000000}
-PARALLEL=${PARALLEL:-19} REPEAT=${REPEAT:-2}
+PARALLEL=${PARALLEL:-16} REPEAT=${REPEAT:-2}
 
 if [ -z "${SKIP_BUILD:-}" ]; then
   [ -f ui/dist/index.html ] || { npm --prefix ui ci --no-audit --no-fund && npm --prefix ui run build; }

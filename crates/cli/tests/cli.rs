@@ -292,12 +292,14 @@ async fn the_task_center_log_and_job_commands_from_the_command_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_invocation_watches_and_pauses_a_running_job_over_the_control_socket() {
+    // One transfer at a time, 2 s each: the job runs for about 12 s, so the watcher below sees
+    // it running and the pause reaches it however slow each CLI invocation is on a loaded box.
     let server =
-        TestServer::start(ServerConfig { rate_limit: Some(300_000), ..Default::default() }).await.unwrap();
+        TestServer::start(ServerConfig { rate_limit: Some(150_000), ..Default::default() }).await.unwrap();
     let feed = server.add_podcast("ctl", 6, 300_000);
     let cli = Cli::new();
     cli.run(&["add", feed.as_str()]).await;
-    let child = cli.command(&["-q", "run"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let child = cli.command(&["-q", "-j", "1", "run"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
     let socket = cli.dir.path().join("catalog.sock");
     let mut running = String::new();
     for _ in 0..500 {

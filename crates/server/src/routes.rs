@@ -9,8 +9,11 @@
 //! | `POST /api/login`, `POST /api/logout` (open / session) | `auth` |
 //! | `GET /api/info` | `database_path`, `config_path` (`app_info`) |
 //! | `GET /api/playlists` | `list_playlists` |
-//! | `POST /api/playlists {"urls"}` | `add_playlists` (`http(s)` URLs only) |
+//! | `POST /api/playlists {"urls","kind"?,"media"?}` | `add_playlists_as` (`http(s)` URLs only) |
 //! | `GET /api/playlists/{id}/items` | `list_items` |
+//! | `PUT /api/playlists/{id}/media` (a `MediaChoice`) | `set_playlist_media` |
+//! | `GET /api/playlists/{id}/art`, `GET /api/items/{id}/art` | `playlist_art`, `item_art` (`data:` URL or null) |
+//! | `GET /api/ytdlp` | `ytdlp_status` |
 //! | `POST /api/import?name=FILE` (raw body) | `import_upload` |
 //! | `GET /api/opml` | `export_opml` |
 //! | `PUT /api/wanted {"playlist_ids","wanted"}` | `set_wanted` |
@@ -33,8 +36,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use catalog_sync_core::api::{
-    AddResult, ImportResult, ItemView, JobAction, JobDetail, JobKind, Page, PlaylistView, Settings,
-    TaskCenterView, ThroughputPoint, WireError, MAX_UPLOAD_BYTES,
+    AddKind, AddResult, ImportResult, ItemView, JobAction, JobDetail, JobKind, MediaChoice, Page,
+    PlaylistView, Settings, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus, MAX_UPLOAD_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -61,6 +64,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/info", get(info))
         .route("/api/playlists", get(list_playlists).post(add_playlists))
         .route("/api/playlists/{id}/items", get(list_items))
+        .route("/api/playlists/{id}/media", put(set_playlist_media))
+        .route("/api/playlists/{id}/art", get(playlist_art))
+        .route("/api/items/{id}/art", get(item_art))
+        .route("/api/ytdlp", get(ytdlp_status))
         .route("/api/import", post(import_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route("/api/opml", get(export_opml))
         .route("/api/wanted", put(set_wanted))
@@ -128,6 +135,12 @@ async fn list_items(State(s): State<AppState>, Path(id): Path<u64>) -> ApiResult
 pub struct AddPlaylists {
     /// Feed, playlist or OPML URLs (`http`/`https`).
     pub urls: Vec<String>,
+    /// How to read them: by content (default), as documents only, or through yt-dlp.
+    #[serde(default)]
+    pub kind: AddKind,
+    /// The format of the yt-dlp playlists this adds (default: the core's).
+    #[serde(default)]
+    pub media: Option<MediaChoice>,
 }
 
 /// Checks that every entry is an `http(s)` URL: a local path or `file:` URL would make the
@@ -155,7 +168,27 @@ async fn add_playlists(
     ApiJson(b): ApiJson<AddPlaylists>,
 ) -> ApiResult<Json<AddResult>> {
     http_urls_only(&b.urls)?;
-    Ok(Json(s.api.add_playlists(b.urls).await?))
+    Ok(Json(s.api.add_playlists_as(b.urls, b.kind, b.media).await?))
+}
+
+async fn set_playlist_media(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    ApiJson(media): ApiJson<MediaChoice>,
+) -> ApiResult<Json<PlaylistView>> {
+    Ok(Json(s.api.set_playlist_media(id, media).await?))
+}
+
+async fn playlist_art(State(s): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<Option<String>>> {
+    Ok(Json(s.api.playlist_art(id).await?))
+}
+
+async fn item_art(State(s): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<Option<String>>> {
+    Ok(Json(s.api.item_art(id).await?))
+}
+
+async fn ytdlp_status(State(s): State<AppState>) -> ApiResult<Json<YtDlpStatus>> {
+    Ok(Json(s.api.ytdlp_status().await?))
 }
 
 /// Query of `POST /api/import`.

@@ -24,6 +24,7 @@ import type {
   TaskCenterView,
   ThroughputPoint,
   ThroughputSampled,
+  YtDlpStatus,
 } from "../bindings";
 
 /** Calls a route; resolves with its JSON (or undefined for 204), rejects with an `ApiError`. */
@@ -86,6 +87,11 @@ export const httpBackend: Backend = {
   listPlaylists: () => request<PlaylistView[]>("GET", "/api/playlists"),
   listItems: (playlistId) => request<ItemView[]>("GET", `/api/playlists/${playlistId}/items`),
   addPlaylists: (urls) => request<AddResult>("POST", "/api/playlists", { urls }),
+  addPlaylistsAs: (urls, kind, media) => request<AddResult>("POST", "/api/playlists", { urls, kind, media }),
+  setPlaylistMedia: (playlistId, media) => request<PlaylistView>("PUT", `/api/playlists/${playlistId}/media`, media),
+  ytdlpStatus: () => request<YtDlpStatus>("GET", "/api/ytdlp"),
+  playlistArt: (playlistId) => request<string | null>("GET", `/api/playlists/${playlistId}/art`),
+  itemArt: (itemId) => request<string | null>("GET", `/api/items/${itemId}/art`),
   importFile: () => desktopOnly("Importing a file by path"),
   exportOpml: () => desktopOnly("Saving a file by path"),
   pickImportFile: () => Promise.resolve(null),

@@ -8,7 +8,8 @@ use redb::TableDefinition;
 use super::codec::Row;
 use super::failures::DownloadFailed;
 use super::layouts::{
-    CollectionRow, CommandRow, EnclosureReplaced, FetchStateRow, JobLogRow, RunRow, YtDlpEntryRow, YtDlpSourceRow,
+    CollectionRow, CommandRow, EnclosureReplaced, FetchStateRow, JobLogRow, RunRow, YtDlpEntryRow,
+    YtDlpSourceRow,
 };
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
