@@ -74,7 +74,7 @@ pub(super) async fn claim_work(
     stage: u8,
 ) -> Result<Option<(u64, LiveWork)>, EngineError> {
     let now = cx.now();
-    let Some(target) = cx.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else {
+    let Some(target) = cx.store().claim_stage_item_async(job, stage, now).await? else {
         return Ok(None);
     };
     let key = (job, stage, target);

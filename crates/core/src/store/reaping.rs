@@ -33,7 +33,11 @@ impl Store {
     /// Stamps the heartbeat of running work items at `now_ms` (Unix ms), without fsync.
     /// Keys of items not running are skipped, so a late beat never revives a finished item.
     pub fn beat_work(&self, keys: &[WorkKey], now_ms: i64) -> Result<()> {
-        self.write_volatile(|tx| beat_in(tx, keys, now_ms))
+        let keys = keys.to_vec();
+        self.write_volatile(move |tx| {
+            let keys = keys.as_slice();
+            beat_in(tx, keys, now_ms)
+        })
     }
 
     /// The heartbeat of a work item (Unix ms), while it runs.
@@ -56,7 +60,9 @@ impl Store {
         stale_after_ms: i64,
         live: &HashSet<WorkKey>,
     ) -> Result<ReapedWork> {
-        self.write(|tx| {
+        let live = live.clone();
+        self.write(move |tx| {
+            let live = &live;
             let (running, cancelling) = {
                 let index = tx.open_table(tables::WORK_STATUS_INDEX)?;
                 (scan(&index, WorkStatus::Running)?, scan(&index, WorkStatus::Cancelling)?)
@@ -147,7 +153,7 @@ impl Store {
         to: WorkStatus,
         now_ms: i64,
     ) -> Result<bool> {
-        self.write(|tx| move_work(tx, key, from, to, now_ms))
+        self.write(move |tx| move_work(tx, key, from, to, now_ms))
     }
 }
 
