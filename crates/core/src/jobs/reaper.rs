@@ -101,7 +101,8 @@ pub(super) async fn reap(cx: &Context, ours: HashSet<u64>) -> Result<ReapReport,
 }
 
 /// Stamps a running work item's heartbeat at most every `item_heartbeat_ms` (engine clock)
-/// while bytes flow; each stamp is a non-durable commit on the blocking pool.
+/// while bytes flow; each stamp is a non-durable write queued on the store's writer, which
+/// batches it with the other workers' writes.
 pub(super) struct ItemBeat {
     cx: Context,
     key: WorkKey,
@@ -129,9 +130,9 @@ impl ItemBeat {
         if self.last_ms.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
             return; // another chunk stamped it
         }
-        let (store, key) = (self.cx.store().clone(), self.key);
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = store.beat_work(&[key], now) {
+        let (stamped, key) = (self.cx.store().beat_work_async(self.key, now), self.key);
+        tokio::spawn(async move {
+            if let Err(e) = stamped.await {
                 tracing::warn!(?key, error = %e, "cannot stamp work item heartbeat");
             }
         });

@@ -158,7 +158,7 @@ impl Store {
 }
 
 /// Stamps the heartbeats of the running items among `keys` inside the caller's transaction.
-fn beat_in(tx: &redb::WriteTransaction, keys: &[WorkKey], now_ms: i64) -> Result<()> {
+pub(super) fn beat_in(tx: &redb::WriteTransaction, keys: &[WorkKey], now_ms: i64) -> Result<()> {
     let index = tx.open_table(tables::WORK_STATUS_INDEX)?;
     let mut beats = tx.open_table(tables::WORK_HEARTBEAT)?;
     for &(job, stage, target) in keys {

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use redb::{ReadableTable, WriteTransaction};
 
 use super::failures::DownloadFailed;
+use super::reaping::{beat_in, WorkKey};
 use super::writes::{finish_work, insert_file, put_work, WorkEnd};
 use super::{tables, FileRow, Result, Store, StoreError, WorkStatus};
 
@@ -116,6 +117,16 @@ pub(super) fn fail_download(
 
 /// The async twins of the hot-path writes: awaited on the writer, no blocking-pool thread.
 impl Store {
+    /// [`Store::beat_work`] for one running work item, queued on the writer at once and
+    /// committed without fsync, batched with whatever else is queued (convention 6).
+    pub fn beat_work_async(
+        &self,
+        key: WorkKey,
+        now_ms: i64,
+    ) -> impl std::future::Future<Output = Result<()>> {
+        self.submit(false, move |tx| beat_in(tx, &[key], now_ms))
+    }
+
     /// [`Store::claim_stage_item`], awaited (not durable, like a heartbeat).
     pub async fn claim_stage_item_async(&self, job: u64, stage: u8, now_ms: i64) -> Result<Option<u64>> {
         self.submit(false, claim(job, stage, now_ms)).await
