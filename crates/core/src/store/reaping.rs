@@ -14,7 +14,7 @@ use std::collections::HashSet;
 
 use redb::ReadableTable;
 
-use super::writes::put_work;
+use super::writes::{beat_in, put_work};
 use super::{tables, Result, Store, WorkStatus};
 
 /// A work item's key: (job id, stage index, target id).
@@ -155,18 +155,6 @@ impl Store {
     ) -> Result<bool> {
         self.write(move |tx| move_work(tx, key, from, to, now_ms))
     }
-}
-
-/// Stamps the heartbeats of the running items among `keys` inside the caller's transaction.
-pub(super) fn beat_in(tx: &redb::WriteTransaction, keys: &[WorkKey], now_ms: i64) -> Result<()> {
-    let index = tx.open_table(tables::WORK_STATUS_INDEX)?;
-    let mut beats = tx.open_table(tables::WORK_HEARTBEAT)?;
-    for &(job, stage, target) in keys {
-        if index.get((WorkStatus::Running.code(), job, stage, target))?.is_some() {
-            beats.insert((job, stage, target), now_ms)?;
-        }
-    }
-    Ok(())
 }
 
 fn scan(index: &impl ReadableTable<(u8, u64, u8, u64), ()>, status: WorkStatus) -> Result<Vec<WorkKey>> {

@@ -10,8 +10,7 @@ use std::path::PathBuf;
 use redb::{ReadableTable, WriteTransaction};
 
 use super::failures::DownloadFailed;
-use super::reaping::{beat_in, WorkKey};
-use super::writes::{finish_work, insert_file, put_work, WorkEnd};
+use super::writes::{beat_in, finish_work, insert_file, put_work, WorkEnd};
 use super::{tables, FileRow, Result, Store, StoreError, WorkStatus};
 
 /// Claims the first queued work item of a stage (see [`Store::claim_stage_item`]).
@@ -121,7 +120,7 @@ impl Store {
     /// committed without fsync, batched with whatever else is queued (convention 6).
     pub fn beat_work_async(
         &self,
-        key: WorkKey,
+        key: (u64, u8, u64),
         now_ms: i64,
     ) -> impl std::future::Future<Output = Result<()>> {
         self.submit(false, move |tx| beat_in(tx, &[key], now_ms))
