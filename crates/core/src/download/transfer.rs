@@ -52,6 +52,12 @@ enum Next {
 /// Write buffer between the network and the part file, in bytes.
 const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
+/// How long an idle media connection stays pooled for reuse (reqwest's default is 90 s). A
+/// connection that streamed a large body keeps its grown read buffer (hundreds of KB) while
+/// pooled, so a catalog spread over many hosts would otherwise hold dozens of them after each
+/// host's items are done; a downloader reuses a connection within moments, or not at all.
+const POOL_IDLE: Duration = Duration::from_secs(5);
+
 /// Limits of one [`fetch_to_file`] call.
 #[derive(Debug, Clone)]
 pub struct TransferOptions {
@@ -148,6 +154,7 @@ pub fn build_client_guarded(
         .redirect(reqwest::redirect::Policy::limited(10))
         .connect_timeout(Duration::from_secs(15))
         .tcp_keepalive(Duration::from_secs(60))
+        .pool_idle_timeout(POOL_IDLE)
         .no_gzip()
         .no_brotli()
         .no_deflate()
