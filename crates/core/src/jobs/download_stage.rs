@@ -494,6 +494,11 @@ async fn download(
             cx.blocking(move |s| s.finish_download_in(job, stage, item, &row, overflow.as_deref(), now))
                 .await?;
             shared.reserved.release(&rel);
+            // verified and recorded: now its tags (a file that cannot be tagged stays as it is)
+            let (library, now) = (cx.config().library.clone(), cx.now());
+            if let Err(e) = crate::library::tag_item(cx.store(), &cx.art, &library, item, now).await {
+                tracing::warn!(item, error = %e, "tagging failed");
+            }
             live.end(false);
             let outcome = ItemOutcome::Downloaded {
                 path: rel,

@@ -8,7 +8,8 @@
 //! write but the sync time. A feed that moved (permanent redirect, `itunes:new-feed-url`) is
 //! stored under its new URL, the old one kept, the move noted in the work item's line. A
 //! playlist of kind yt-dlp is listed by yt-dlp instead (`ytdlp_sync`).
-//! Once a document is applied, its cover and first item images go to the art cache, which
+//! Once a document is applied, the playlist's downloaded files whose tags no longer match
+//! the catalog are tagged again (`library::tagging`), and its cover and first item images go to the art cache, which
 //! fetches them in the background (`library::art`): the stage never waits for an image, and
 //! no image failure touches the sync's outcome.
 
@@ -93,6 +94,11 @@ async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), 
                 })
                 .await?;
             cx.art.prefetch(images);
+            // downloaded files whose tags no longer say what the catalog does: tagged again
+            let library = cx.config().library.clone();
+            if let Err(e) = crate::library::retag_playlist(cx.store(), &cx.art, &library, id, now).await {
+                tracing::warn!(playlist = id, error = %e, "re-tagging failed");
+            }
             cx.emit(Event::PlaylistSynced {
                 job,
                 playlist: id,
