@@ -8,10 +8,11 @@
 //! write but the sync time. A feed that moved (permanent redirect, `itunes:new-feed-url`) is
 //! stored under its new URL, the old one kept, the move noted in the work item's line. A
 //! playlist of kind yt-dlp is listed by yt-dlp instead (`ytdlp_sync`).
-//! Once a document is applied, the playlist's downloaded files whose tags no longer match
-//! the catalog are tagged again (`library::tagging`), and its cover and first item images go to the art cache, which
-//! fetches them in the background (`library::art`): the stage never waits for an image, and
-//! no image failure touches the sync's outcome.
+//! Once a document is applied, its cover and first item images go to the art cache, which
+//! fetches them in the background (`library::art`), and the playlist's downloaded files whose
+//! tags no longer say what the catalog does are tagged again (`library::tagging`; only then
+//! does the stage wait for a cover, the one those tags embed). No image or tag failure touches
+//! the sync's outcome.
 
 use tokio::task::JoinSet;
 
