@@ -1,10 +1,10 @@
-//! Auto-sync and start at login. [`run`] queues a `sync_download` of every playlist every
-//! `auto_sync_hours` (config) while the app runs, counted from start or from the last change
-//! of the setting, and skips a round while such a job is still queued or running (no pile-up).
+//! Auto-sync and start at login. [`run`] runs the core's auto-sync schedule
+//! (`Api::run_auto_sync`, the same `serve` runs): a `sync_download` of every playlist every
+//! `auto_sync_hours` (config), its next due time kept in the catalog across restarts, a run
+//! missed while the app was closed made up once at start, and no round queued while the last
+//! one is still queued or running.
 //! [`apply_start_at_login`] makes the login item (tauri-plugin-autostart; an XDG autostart
 //! entry on Linux) match the `start_at_login` setting.
-
-use std::time::Duration;
 
 use catalog_sync_core::api::Api;
 use tauri::{AppHandle, Manager, Runtime};
@@ -13,18 +13,7 @@ use crate::commands::CmdResult;
 
 /// Runs the auto-sync timer until shutdown.
 pub async fn run(api: Api) {
-    loop {
-        let every = api.config().auto_sync_hours.map(|h| Duration::from_secs(u64::from(h) * 3600));
-        tokio::select! {
-            _ = async { tokio::time::sleep(every.unwrap_or_default()).await }, if every.is_some() => {
-                if let Err(e) = sync_all(&api).await {
-                    tracing::warn!(error = %e.message, "auto-sync failed");
-                }
-            }
-            _ = api.settings_changed() => {}
-            _ = api.shutting_down() => return,
-        }
-    }
+    api.run_auto_sync().await
 }
 
 /// Queues a `sync_download` of every playlist unless one is already queued or running (see

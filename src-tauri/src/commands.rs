@@ -4,8 +4,8 @@
 //! only commands of the shell's own.
 
 use catalog_sync_core::api::{
-    AddKind, AddResult, Api, ImportResult, ItemView, JobAction, JobDetail, JobKind, MediaChoice, Page,
-    PlaylistView, Settings, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus,
+    AddKind, AddResult, Api, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind,
+    MediaChoice, Page, PlaylistView, Settings, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -95,11 +95,30 @@ pub async fn set_playlist_media(
     api.set_playlist_media(playlist_id, media).await
 }
 
+/// Turns tags and cover art for a playlist's downloads on or off (`null`: back to the
+/// default, on for feeds); returns the playlist. Errors: `not_found`.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_playlist_tagging(
+    api: State<'_, Api>,
+    playlist_id: u64,
+    enabled: Option<bool>,
+) -> CmdResult<PlaylistView> {
+    api.set_playlist_tagging(playlist_id, enabled).await
+}
+
 /// The yt-dlp in use and its version.
 #[tauri::command]
 #[specta::specta]
 pub async fn ytdlp_status(api: State<'_, Api>) -> CmdResult<YtDlpStatus> {
     api.ytdlp_status().await
+}
+
+/// The auto-sync schedule: interval, next run and last run (times in Unix ms). Errors: `io`.
+#[tauri::command]
+#[specta::specta]
+pub async fn auto_sync_status(api: State<'_, Api>) -> CmdResult<AutoSyncView> {
+    api.auto_sync_status().await
 }
 
 /// Imports an OPML, M3U, PLS, XSPF or feed file (or URL) by its content. Errors: `io`,

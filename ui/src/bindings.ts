@@ -42,8 +42,15 @@ export const commands = {
 	addPlaylistsAs: (urls: string[], kind: AddKind, media: MediaChoice | null) => typedError<AddResult, WireError>(__TAURI_INVOKE("add_playlists_as", { urls, kind, media })),
 	/**  Sets what a yt-dlp playlist downloads of each entry. Errors: `not_found`. */
 	setPlaylistMedia: (playlistId: number, media: MediaChoice) => typedError<PlaylistView, WireError>(__TAURI_INVOKE("set_playlist_media", { playlistId, media })),
+	/**
+	 *  Turns tags and cover art for a playlist's downloads on or off (`null`: back to the
+	 *  default, on for feeds); returns the playlist. Errors: `not_found`.
+	 */
+	setPlaylistTagging: (playlistId: number, enabled: boolean | null) => typedError<PlaylistView, WireError>(__TAURI_INVOKE("set_playlist_tagging", { playlistId, enabled })),
 	/**  The yt-dlp in use and its version. */
 	ytdlpStatus: () => typedError<YtDlpStatus, WireError>(__TAURI_INVOKE("ytdlp_status")),
+	/**  The auto-sync schedule: interval, next run and last run (times in Unix ms). Errors: `io`. */
+	autoSyncStatus: () => typedError<AutoSyncView, WireError>(__TAURI_INVOKE("auto_sync_status")),
 	/**
 	 *  Imports an OPML, M3U, PLS, XSPF or feed file (or URL) by its content. Errors: `io`,
 	 *  `not_found`, `network`, `unparsable`, `invalid_input`.
@@ -152,6 +159,21 @@ export type AppInfo = {
 	database: string,
 	/**  The config file settings are saved to, if any. */
 	config_file: string | null,
+};
+
+/**  The auto-sync schedule as a front shows it. */
+export type AutoSyncView = {
+	/**  The interval (hours); `None` when auto-sync is off. */
+	every_hours: number | null,
+	/**
+	 *  When the next run is due (Unix ms); `None` when off or not computed yet (no front
+	 *  runs the schedule, e.g. only the command line used this catalog).
+	 */
+	next_run_ms: number | null,
+	/**  When it last ran (Unix ms). */
+	last_run_ms: number | null,
+	/**  The job its last run queued; `None` when that run was skipped (a sync was still going). */
+	last_job: number | null,
 };
 
 /**  Playlists or items changed (a sync, a finished download, an import); refetch what is shown. */
@@ -479,6 +501,8 @@ export type PlaylistView = {
 	folders: string[],
 	/**  The last document named a cover image (`playlist_art` serves it). */
 	has_image: boolean,
+	/**  Its downloads get tags and cover art (`set_playlist_tagging`; on by default for feeds). */
+	tagging: boolean,
 };
 
 /**  A typed error recorded in a run step. */

@@ -58,6 +58,16 @@ pub enum Command {
         #[arg(value_parser = parse_media)]
         format: MediaChoice,
     },
+    /// Tags and cover art for a playlist's downloads: `on`, `off`, or `default` (on for feeds,
+    /// off for M3U/PLS/XSPF and yt-dlp playlists). Files downloaded before are tagged at the
+    /// playlist's next sync.
+    Tags {
+        /// The playlist (id, URL or title).
+        playlist: String,
+        /// `on`, `off` or `default`.
+        #[arg(value_enum)]
+        setting: TagsArg,
+    },
     /// Show the yt-dlp in use (the `ytdlp_path` setting, else `yt-dlp` on PATH) and its version.
     Ytdlp,
     /// Import an OPML subscription list, or add an M3U/PLS/XSPF/feed file as a playlist
@@ -143,6 +153,9 @@ pub enum Command {
         #[arg(long)]
         delete: bool,
     },
+    /// Show the auto-sync schedule (`auto_sync_hours`): the interval, the next run and the last.
+    /// The desktop app and `serve` run it; the next due time is kept in the catalog.
+    Schedule,
     /// Show a job's runs (newest first) and its event log.
     Log {
         /// Job id.
@@ -175,6 +188,28 @@ impl From<AddKindArg> for AddKind {
             AddKindArg::Auto => AddKind::Auto,
             AddKindArg::Document => AddKind::Document,
             AddKindArg::Ytdlp => AddKind::Ytdlp,
+        }
+    }
+}
+
+/// The setting of `tags`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TagsArg {
+    /// Tag this playlist's downloads.
+    On,
+    /// Leave them as downloaded.
+    Off,
+    /// On for feeds, off for playlist files and yt-dlp playlists.
+    Default,
+}
+
+impl TagsArg {
+    /// The `Api::set_playlist_tagging` argument.
+    pub fn enabled(self) -> Option<bool> {
+        match self {
+            TagsArg::On => Some(true),
+            TagsArg::Off => Some(false),
+            TagsArg::Default => None,
         }
     }
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use catalog_sync_core::api::{
-    AddKind, Api, CatalogStatus, ErrorCode, JobAction, JobCommand, JobKind, ListedItem, MediaChoice, Page,
-    PlaylistListing, WireError,
+    AddKind, Api, AutoSyncView, CatalogStatus, ErrorCode, JobAction, JobCommand, JobKind, ListedItem,
+    MediaChoice, Page, PlaylistListing, WireError,
 };
 use catalog_sync_core::config::{Config, Overrides};
 
@@ -59,6 +59,13 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             println!("playlist {id} {}: downloads {}", p.title, media_words(*format));
             Ok(true)
         }
+        Command::Tags { playlist, setting } => {
+            let id = api.find_playlist(playlist.clone()).await?;
+            let p = api.set_playlist_tagging(id, setting.enabled()).await?;
+            let state = if p.tagging { "on" } else { "off" };
+            println!("playlist {id} {}: tags and cover art {state}", p.title);
+            Ok(true)
+        }
         Command::Ytdlp => {
             let s = api.ytdlp_status().await?;
             match (s.path, s.version, s.error) {
@@ -94,6 +101,10 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             Ok(true)
         }
         Command::Jobs { once } => crate::jobs_view::jobs(&api, *once).await.map(|_| true),
+        Command::Schedule => {
+            println!("{}", schedule_text(&api.auto_sync_status().await?));
+            Ok(true)
+        }
         Command::Log { job } => {
             crate::jobs_view::log(&api.job_history(*job).await?);
             Ok(true)
@@ -362,6 +373,30 @@ pub fn format_date(secs: i64) -> String {
     catalog_sync_core::api::format_date(secs).unwrap_or_else(|| "?".into())
 }
 
+/// `YYYY-MM-DD HH:MM UTC` of Unix milliseconds.
+pub fn format_time_ms(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let day = secs.rem_euclid(86_400);
+    format!("{} {:02}:{:02} UTC", format_date(secs), day / 3600, day % 3600 / 60)
+}
+
+/// What `schedule` prints of the auto-sync schedule.
+pub fn schedule_text(v: &AutoSyncView) -> String {
+    let Some(every) = v.every_hours else {
+        return "auto-sync is off (set auto_sync_hours in the settings)".into();
+    };
+    let next = match v.next_run_ms {
+        Some(ms) => format!("next run {}", format_time_ms(ms)),
+        None => "next run set when the app or `serve` starts".into(),
+    };
+    let last = match (v.last_run_ms, v.last_job) {
+        (Some(ms), Some(job)) => format!("; last run {} (job {job})", format_time_ms(ms)),
+        (Some(ms), None) => format!("; last run {} (skipped: a sync was still going)", format_time_ms(ms)),
+        _ => String::new(),
+    };
+    format!("auto-sync every {every} h; {next}{last}")
+}
+
 fn status(st: &CatalogStatus, config: &Config) {
     println!("catalog  {}  ({} bytes)", st.database.display(), st.database_bytes);
     println!("library  {}", config.library.display());
@@ -404,6 +439,23 @@ fn status(st: &CatalogStatus, config: &Config) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn schedule_text_names_the_next_and_last_run() {
+        use catalog_sync_core::api::AutoSyncView;
+        let off = AutoSyncView { every_hours: None, next_run_ms: None, last_run_ms: None, last_job: None };
+        assert!(super::schedule_text(&off).contains("off"));
+        let on = AutoSyncView {
+            every_hours: Some(6),
+            next_run_ms: Some(1_710_288_000_000 + 3_723_000),
+            last_run_ms: Some(1_710_288_000_000),
+            last_job: Some(4),
+        };
+        assert_eq!(
+            super::schedule_text(&on),
+            "auto-sync every 6 h; next run 2024-03-13 01:02 UTC; last run 2024-03-13 00:00 UTC (job 4)"
+        );
+    }
+
     #[test]
     fn format_date_is_civil_utc() {
         assert_eq!(super::format_date(0), "1970-01-01");

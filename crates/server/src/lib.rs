@@ -13,9 +13,10 @@
 //! `X-Content-Type-Options: nosniff`; bodies are capped. [`setup`] prepares the config:
 //! creates the token at the first start and decides `block_private_addresses`.
 //!
-//! [`serve`] binds, spawns the engine driver and the event forwarder, and serves until its
-//! `shutdown` future resolves; then live streams end, in-flight requests finish, and the engine
-//! shuts down (transfers stop, partial files resume at the next start).
+//! [`serve`] binds, spawns the engine driver, the auto-sync schedule (`Api::run_auto_sync`, as
+//! in the desktop app) and the event forwarder, and serves until its `shutdown` future
+//! resolves; then live streams end, in-flight requests finish, and the engine shuts down
+//! (transfers stop, partial files resume at the next start).
 
 pub mod assets;
 pub mod auth;
@@ -69,6 +70,11 @@ pub async fn serve(
         let api = api.clone();
         tokio::spawn(async move { api.drive().await })
     };
+    // the auto-sync schedule, as in the desktop app; ends at the engine's shutdown
+    let schedule = {
+        let api = api.clone();
+        tokio::spawn(async move { api.run_auto_sync().await })
+    };
     let forwarder = match api.take_events() {
         Some(rx) => Some(tokio::spawn(live::run_forwarder(api.clone(), rx, hub))),
         None => {
@@ -88,6 +94,7 @@ pub async fn serve(
     stop.cancel();
     api.shutdown(SHUTDOWN_WAIT).await;
     let _ = driver.await;
+    let _ = schedule.await;
     if let Some(f) = forwarder {
         f.abort();
     }

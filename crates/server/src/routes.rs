@@ -13,7 +13,9 @@
 //! | `GET /api/playlists/{id}/items` | `list_items` |
 //! | `PUT /api/playlists/{id}/media` (a `MediaChoice`) | `set_playlist_media` |
 //! | `GET /api/playlists/{id}/art`, `GET /api/items/{id}/art` | `playlist_art`, `item_art` (`data:` URL or null) |
+//! | `PUT /api/playlists/{id}/tagging {"enabled"}` (true, false or null) | `set_playlist_tagging` |
 //! | `GET /api/ytdlp` | `ytdlp_status` |
+//! | `GET /api/auto-sync` | `auto_sync_status` (next run) |
 //! | `POST /api/import?name=FILE` (raw body) | `import_upload` |
 //! | `GET /api/opml` | `export_opml` |
 //! | `PUT /api/wanted {"playlist_ids","wanted"}` | `set_wanted` |
@@ -36,8 +38,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use catalog_sync_core::api::{
-    AddKind, AddResult, ImportResult, ItemView, JobAction, JobDetail, JobKind, MediaChoice, Page,
-    PlaylistView, Settings, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus, MAX_UPLOAD_BYTES,
+    AddKind, AddResult, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind, MediaChoice,
+    Page, PlaylistView, Settings, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus, MAX_UPLOAD_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -65,9 +67,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/playlists", get(list_playlists).post(add_playlists))
         .route("/api/playlists/{id}/items", get(list_items))
         .route("/api/playlists/{id}/media", put(set_playlist_media))
+        .route("/api/playlists/{id}/tagging", put(set_playlist_tagging))
         .route("/api/playlists/{id}/art", get(playlist_art))
         .route("/api/items/{id}/art", get(item_art))
         .route("/api/ytdlp", get(ytdlp_status))
+        .route("/api/auto-sync", get(auto_sync_status))
         .route("/api/import", post(import_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route("/api/opml", get(export_opml))
         .route("/api/wanted", put(set_wanted))
@@ -179,6 +183,21 @@ async fn set_playlist_media(
     Ok(Json(s.api.set_playlist_media(id, media).await?))
 }
 
+/// Body of `PUT /api/playlists/{id}/tagging`.
+#[derive(Debug, Deserialize)]
+pub struct SetTagging {
+    /// On, off, or `null` for the default (on for feeds).
+    pub enabled: Option<bool>,
+}
+
+async fn set_playlist_tagging(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    ApiJson(b): ApiJson<SetTagging>,
+) -> ApiResult<Json<PlaylistView>> {
+    Ok(Json(s.api.set_playlist_tagging(id, b.enabled).await?))
+}
+
 async fn playlist_art(State(s): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<Option<String>>> {
     Ok(Json(s.api.playlist_art(id).await?))
 }
@@ -189,6 +208,10 @@ async fn item_art(State(s): State<AppState>, Path(id): Path<u64>) -> ApiResult<J
 
 async fn ytdlp_status(State(s): State<AppState>) -> ApiResult<Json<YtDlpStatus>> {
     Ok(Json(s.api.ytdlp_status().await?))
+}
+
+async fn auto_sync_status(State(s): State<AppState>) -> ApiResult<Json<AutoSyncView>> {
+    Ok(Json(s.api.auto_sync_status().await?))
 }
 
 /// Query of `POST /api/import`.

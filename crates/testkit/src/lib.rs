@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod audio;
 mod behaviour;
 mod config;
 mod content;

@@ -23,6 +23,7 @@ import type {
   AddKind,
   AddResult,
   AppInfo,
+  AutoSyncView,
   ImportResult,
   ItemView,
   JobAction,
@@ -42,6 +43,7 @@ export type {
   AddKind,
   AddResult,
   AppInfo,
+  AutoSyncView,
   ErrorClass,
   ErrorCode,
   ImportResult,
@@ -133,8 +135,12 @@ export interface Backend {
   addPlaylistsAs(urls: string[], kind: AddKind, media: MediaChoice | null): Promise<AddResult>;
   /** What a yt-dlp playlist downloads of each entry; returns the playlist. */
   setPlaylistMedia(playlistId: number, media: MediaChoice): Promise<PlaylistView>;
+  /** Tags and cover art for the playlist's downloads on or off (null: the default, on for feeds); returns the playlist. */
+  setPlaylistTagging(playlistId: number, enabled: boolean | null): Promise<PlaylistView>;
   /** The yt-dlp in use and its version (or why it cannot run). */
   ytdlpStatus(): Promise<YtDlpStatus>;
+  /** The auto-sync schedule: interval, next run and last run (Unix ms; kept in the catalog). */
+  autoSyncStatus(): Promise<AutoSyncView>;
   /** The whole task center, pushed by the shell when it changes (throttled, cumulative). */
   onTaskCenterChanged(cb: (tc: TaskCenterView) => void): Promise<Unsubscribe>;
   /** Playlists or items changed; `playlistIds` empty = any. */
@@ -212,7 +218,9 @@ export const tauriBackend: Backend = {
   appInfo: () => call(commands.appInfo()),
   addPlaylistsAs: (urls, kind, media) => call(commands.addPlaylistsAs(urls, kind, media)),
   setPlaylistMedia: (playlistId, media) => call(commands.setPlaylistMedia(playlistId, media)),
+  setPlaylistTagging: (playlistId, enabled) => call(commands.setPlaylistTagging(playlistId, enabled)),
   ytdlpStatus: () => call(commands.ytdlpStatus()),
+  autoSyncStatus: () => call(commands.autoSyncStatus()),
   onTaskCenterChanged: (cb) => subscribe(events.taskCenterChanged.listen, (p) => cb(p.task_center)),
   onCatalogChanged: (cb) => subscribe(events.catalogChanged.listen, (p) => cb(p.playlist_ids)),
   onJobFinished: (cb) => subscribe(events.jobFinished.listen, cb),

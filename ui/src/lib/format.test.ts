@@ -1,7 +1,7 @@
 //! Unit tests of the formatting helpers: unit boundaries, rounding, and the relative-time and
 //! ETA edge cases (unknown values, clock skew, absurd estimates).
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatDuration, formatEta, formatRelative, formatSpeed, plural } from "./format";
+import { formatBytes, formatDateTime, formatDuration, formatEta, formatRelative, formatSpeed, plural } from "./format";
 
 describe("formatBytes", () => {
   it("prints small sizes exactly and larger ones in decimal units", () => {
@@ -68,5 +68,13 @@ describe("plural", () => {
     expect(plural(1, "item")).toBe("1 item");
     expect(plural(0, "item")).toBe("0 items");
     expect(plural(2, "entry", "entries")).toBe("2 entries");
+  });
+});
+
+describe("formatDateTime", () => {
+  it("prints local date and minutes, and a dash for none", () => {
+    const ms = new Date(2026, 2, 1, 14, 5, 9).getTime();
+    expect(formatDateTime(ms)).toBe("2026-03-01 14:05");
+    expect(formatDateTime(null)).toBe("-");
   });
 });

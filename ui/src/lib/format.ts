@@ -52,6 +52,14 @@ export function formatDate(ms: number | null | undefined): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 }
 
+/** `2026-03-01 14:05` in local time; `null` -> `-`. */
+export function formatDateTime(ms: number | null | undefined): string {
+  if (ms == null) return "-";
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${formatDate(ms)} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
 /** `14:05:09` in local time. */
 export function formatClock(ms: number): string {
   const d = new Date(ms);

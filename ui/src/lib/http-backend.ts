@@ -25,6 +25,7 @@ import type {
   ThroughputPoint,
   ThroughputSampled,
   YtDlpStatus,
+  AutoSyncView,
 } from "../bindings";
 
 /** Calls a route; resolves with its JSON (or undefined for 204), rejects with an `ApiError`. */
@@ -89,7 +90,9 @@ export const httpBackend: Backend = {
   addPlaylists: (urls) => request<AddResult>("POST", "/api/playlists", { urls }),
   addPlaylistsAs: (urls, kind, media) => request<AddResult>("POST", "/api/playlists", { urls, kind, media }),
   setPlaylistMedia: (playlistId, media) => request<PlaylistView>("PUT", `/api/playlists/${playlistId}/media`, media),
+  setPlaylistTagging: (playlistId, enabled) => request<PlaylistView>("PUT", `/api/playlists/${playlistId}/tagging`, { enabled }),
   ytdlpStatus: () => request<YtDlpStatus>("GET", "/api/ytdlp"),
+  autoSyncStatus: () => request<AutoSyncView>("GET", "/api/auto-sync"),
   playlistArt: (playlistId) => request<string | null>("GET", `/api/playlists/${playlistId}/art`),
   itemArt: (itemId) => request<string | null>("GET", `/api/items/${itemId}/art`),
   importFile: () => desktopOnly("Importing a file by path"),

@@ -123,6 +123,19 @@ describe("playlists page", () => {
     expect(selectedIds()).toEqual([2, 3]);
   });
 
+  it("turns a playlist's tags and cover art off and on from its items pane", async () => {
+    await renderWith(2);
+    await fireEvent.click(rows()[1]);
+    const pane = await screen.findByRole("region", { name: "Items of Playlist 2" });
+    const box = within(pane).getByRole("checkbox", { name: "Tags and cover art" }) as HTMLInputElement;
+    expect(box.checked).toBe(true);
+    await fireEvent.click(box);
+    await waitFor(() => expect(fake.callsOf("setPlaylistTagging")).toEqual([[2, false]]));
+    await waitFor(() => expect(box.checked).toBe(false));
+    await fireEvent.click(box);
+    await waitFor(() => expect(fake.callsOf("setPlaylistTagging")).toEqual([[2, false], [2, true]]));
+  });
+
   it("sorts by a clicked header and selects ranges in the shown order", async () => {
     fake.playlists = [playlist(1, { item_count: 5 }), playlist(2, { item_count: 50 }), playlist(3, { item_count: 7 })];
     render(Playlists, { onAddUrls: noop, onImportPaths: noop });

@@ -27,6 +27,16 @@ describe("settings form", () => {
     await waitFor(() => expect(screen.getByTestId("ytdlp").textContent).toContain("2026.10.26"));
   });
 
+  it("shows the next auto-sync run, and that it is off", async () => {
+    fake.stored = settings({ auto_sync_hours: 6 });
+    const { unmount } = render(Settings);
+    await waitFor(() => expect(screen.getByTestId("next-run").textContent).toMatch(/Next run \d{4}-\d{2}-\d{2} \d{2}:\d{2}/));
+    unmount();
+    fake.stored = settings({ auto_sync_hours: null });
+    render(Settings);
+    await waitFor(() => expect(screen.getByTestId("next-run").textContent).toContain("Auto-sync is off"));
+  });
+
   it("shows an error per invalid field and does not save", async () => {
     render(Settings);
     await fireEvent.input(await field("Parallel downloads"), { target: { value: "0" } });

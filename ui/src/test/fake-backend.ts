@@ -20,6 +20,7 @@ export function playlist(id: number, over: Partial<PlaylistView> = {}): Playlist
     has_image: false,
     media: null,
     error_kind: null,
+    tagging: true,
     ...over,
   };
 }
@@ -200,6 +201,13 @@ export class FakeBackend implements Backend {
     });
   addPlaylistsAs = (urls: string[], kind: AddKind, media: MediaChoice | null) =>
     this.rec("addPlaylistsAs", [urls, kind, media], () => ({ ids: urls.map((_, i) => 100 + i), created: urls.length }));
+  setPlaylistTagging = (playlistId: number, enabled: boolean | null) =>
+    this.rec("setPlaylistTagging", [playlistId, enabled], () => {
+      const p = this.playlists.find((x) => x.id === playlistId);
+      if (!p) throw new ApiError("not_found", `playlist ${playlistId} not found`);
+      p.tagging = enabled ?? p.format !== "m3u";
+      return { ...p };
+    });
   setPlaylistMedia = (playlistId: number, media: MediaChoice) =>
     this.rec("setPlaylistMedia", [playlistId, media], () => {
       const p = this.playlists.find((x) => x.id === playlistId);
@@ -207,6 +215,13 @@ export class FakeBackend implements Backend {
       p.media = media;
       return p;
     });
+  autoSyncStatus = () =>
+    this.rec("autoSyncStatus", [], () => ({
+      every_hours: this.stored.auto_sync_hours,
+      next_run_ms: this.stored.auto_sync_hours == null ? null : 1_764_590_400_000,
+      last_run_ms: null,
+      last_job: null,
+    }));
   ytdlpStatus = () => this.rec("ytdlpStatus", [], () => ({ path: "/home/ann/.local/bin/yt-dlp", version: "2026.10.26", error: null }));
   appInfo = () => this.rec("appInfo", [], () => ({ version: "0.1.0", database: "/home/ann/.local/share/catalog-sync/catalog.redb", config_file: "/home/ann/.config/catalog-sync/config.toml" }));
   onTaskCenterChanged = (cb: Listener<TaskCenterView>) => this.sub(this.listeners.tc, cb);

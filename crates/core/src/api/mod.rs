@@ -29,6 +29,7 @@ mod job_views;
 pub mod live;
 mod ops;
 mod reports;
+mod schedule_ops;
 mod settings;
 mod uploads;
 mod views;
@@ -50,6 +51,7 @@ pub use job_views::{
 };
 pub use ops::{CommandOutcome, JobAction, Page, WantedChange};
 pub use reports::{CatalogStatus, JobHistory, ListedItem, PlaylistListing};
+pub use schedule_ops::{AutoSyncView, RandomSource, CHECK_MS};
 pub use settings::{write_config, Settings};
 pub use uploads::MAX_UPLOAD_BYTES;
 pub use views::{
@@ -112,6 +114,12 @@ struct Inner {
     active: std::sync::atomic::AtomicUsize,
     /// The cover art cache every engine of this process hands images to; `art` ops serve it.
     art: Arc<ArtCache>,
+    /// Random draws (the schedule's jitter); see `schedule_ops`.
+    random: Mutex<RandomSource>,
+    /// One auto-sync tick at a time.
+    schedule_lock: tokio::sync::Mutex<()>,
+    /// Whether [`Api::run_auto_sync`] runs in this process (saved settings then tick it).
+    scheduling: std::sync::atomic::AtomicBool,
 }
 
 /// The application API of one process; clone freely (clones share everything).
@@ -171,6 +179,9 @@ impl Api {
             workers,
             active: Default::default(),
             art,
+            random: Mutex::new(schedule_ops::system_random()),
+            schedule_lock: tokio::sync::Mutex::new(()),
+            scheduling: Default::default(),
         };
         Ok(Api { inner: Arc::new(inner) })
     }

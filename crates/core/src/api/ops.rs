@@ -167,9 +167,18 @@ impl Api {
         self.blocking(move |s| {
             let states = views::ItemStates::read(s)?;
             let (row, items) = (s.playlist(id)?, s.playlist_items(id)?);
-            Ok(states.playlist(id, &row, &items, s.ytdlp_source(id)?.as_ref()))
+            Ok(states.playlist(id, &row, &items, s.ytdlp_source(id)?.as_ref(), s.tagging_enabled(id)?))
         })
         .await
+    }
+
+    /// Turns tags and cover art for playlist `id`'s downloads on or off (`None`: back to the
+    /// default, on for feeds); returns the playlist. Files downloaded before are tagged at the
+    /// playlist's next sync when turned on. Errors: `not_found`.
+    pub async fn set_playlist_tagging(&self, id: u64, enabled: Option<bool>) -> ApiResult<PlaylistView> {
+        self.blocking(move |s| Ok(s.set_tagging(id, enabled)?)).await?;
+        self.touch(false, true);
+        self.playlist(id).await
     }
 
     /// The id of the playlist `selector` names (its id, URL or title). Errors: `not_found`.
@@ -358,6 +367,7 @@ impl Api {
         tokio::task::spawn_blocking(move || api.save_config(config))
             .await
             .map_err(|e| WireError::internal(e.to_string()))??;
+        self.retick_after_save().await;
         Ok(saved)
     }
 }

@@ -88,6 +88,8 @@ pub struct PlaylistView {
     pub folders: Vec<String>,
     /// The last document named a cover image (`playlist_art` serves it).
     pub has_image: bool,
+    /// Its downloads get tags and cover art (`set_playlist_tagging`; on by default for feeds).
+    pub tagging: bool,
 }
 
 /// Where an item is.
@@ -186,13 +188,15 @@ impl ItemStates {
     }
 
     /// The view of playlist `id` with counts over its `items`.
-    /// `ytdlp` is the playlist's yt-dlp source, for a playlist of that kind.
+    /// `ytdlp` is the playlist's yt-dlp source, for a playlist of that kind; `tagging` whether
+    /// its downloads are tagged.
     pub fn playlist(
         &self,
         id: u64,
         row: &PlaylistRow,
         items: &[ItemEntry],
         ytdlp: Option<&YtDlpSourceRow>,
+        tagging: bool,
     ) -> PlaylistView {
         let views: Vec<ItemView> = items.iter().map(|e| self.view(e)).collect();
         let count = |s: ItemStatus| views.iter().filter(|v| v.status == s).count() as u32;
@@ -215,6 +219,7 @@ impl ItemStates {
             last_error: row.last_error.clone(),
             folders: row.folders.clone(),
             has_image: row.image.is_some(),
+            tagging,
         }
     }
 }
@@ -225,7 +230,8 @@ pub fn list_playlists(store: &Store) -> Result<Vec<PlaylistView>, StoreError> {
     let mut out = Vec::new();
     for (id, row) in store.playlists()? {
         let items = store.playlist_items(id)?;
-        out.push(states.playlist(id, &row, &items, store.ytdlp_source(id)?.as_ref()));
+        let tagging = store.tagging_enabled(id)?;
+        out.push(states.playlist(id, &row, &items, store.ytdlp_source(id)?.as_ref(), tagging));
     }
     Ok(out)
 }

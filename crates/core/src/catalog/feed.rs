@@ -116,6 +116,7 @@ fn convert(feed: Feed, extras: FeedExtras, base: &url::Url) -> ParsedPlaylist {
             .or_else(|| feed.icon.as_ref().and_then(|i| resolve_url(Some(base), &i.uri))),
         podcast_guid: extras.podcast_guid,
         new_feed_url: extras.new_feed_url,
+        author: extras.author,
         items,
         warnings: Vec::new(),
     }
@@ -203,6 +204,8 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
         enclosure,
         alternate_enclosures: extra.map(|x| x.alternate_enclosures.clone()).unwrap_or_default(),
         image,
+        episode: extra.and_then(|x| x.episode),
+        season: extra.and_then(|x| x.season),
     }
 }
 

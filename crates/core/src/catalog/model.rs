@@ -39,6 +39,9 @@ pub struct ParsedPlaylist {
     pub podcast_guid: Option<String>,
     /// `itunes:new-feed-url`: the publisher moved the feed here.
     pub new_feed_url: Option<String>,
+    /// The channel's `itunes:author` (RSS `managingEditor` is an address, not a name: not used).
+    #[serde(default)]
+    pub author: Option<String>,
     /// Entries in document order, duplicates (same identity) already merged.
     pub items: Vec<ParsedItem>,
     /// What parsing had to overlook or fold, in words for the sync report, e.g.
@@ -77,6 +80,12 @@ pub struct ParsedItem {
     /// `None` when the entry has none (the playlist's [`ParsedPlaylist::image`] may apply).
     #[serde(default)]
     pub image: Option<String>,
+    /// `itunes:episode`: the episode number, positive.
+    #[serde(default)]
+    pub episode: Option<u32>,
+    /// `itunes:season`: the season number, positive.
+    #[serde(default)]
+    pub season: Option<u32>,
 }
 
 /// The media URL of an item with what the feed declared about it (RSS 2.0 `<enclosure>`,

@@ -1,6 +1,7 @@
 //! A second, light `quick-xml` pass over a feed for what feed-rs does not expose: the RSS
 //! `<enclosure>` elements (and `<link rel="enclosure">`) as written (so they win over Media RSS), `itunes:duration` text,
-//! channel `itunes:image` / `itunes:new-feed-url`, item images (`itunes:image href`, Media RSS
+//! channel `itunes:image` / `itunes:new-feed-url` / `itunes:author`, item `itunes:episode` /
+//! `itunes:season` (numbers the tags write as track and disc), item images (`itunes:image href`, Media RSS
 //! `media:thumbnail url` and `media:content` with `medium="image"` or an `image/*` type, which
 //! feed-rs keeps without its `medium`), and the Podcasting 2.0 namespace
 //! (<https://podcastindex.org/namespace/1.0>): `podcast:guid` and `podcast:alternateEnclosure`
@@ -50,6 +51,10 @@ pub struct ItemExtras {
     /// `media:content url` whose `medium` is `image` or whose `type` is `image/*`
     /// (<https://www.rssboard.org/media-rss>).
     pub media_images: Vec<String>,
+    /// `itunes:episode`: the episode number (a positive integer per Apple's spec).
+    pub episode: Option<u32>,
+    /// `itunes:season`: the season number.
+    pub season: Option<u32>,
 }
 
 /// What the extra pass found for the channel and its items.
@@ -61,6 +66,8 @@ pub struct FeedExtras {
     pub new_feed_url: Option<String>,
     /// Channel `itunes:image href`, resolved.
     pub itunes_image: Option<String>,
+    /// Channel `itunes:author`.
+    pub author: Option<String>,
     /// One entry per `<item>` / `<entry>`, document order.
     pub items: Vec<ItemExtras>,
     /// Whether the pass read the whole document without an XML error.
@@ -91,6 +98,9 @@ enum Capture {
     MediaTitle,
     /// `<link rel="enclosure">URL</link>`: the URL as element text (feedparser accepts it).
     LinkEnclosure,
+    ChannelAuthor,
+    Episode,
+    Season,
 }
 
 /// Runs the pass over repaired, decoded feed text; `base` is the feed URL.
@@ -177,6 +187,9 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                             (Ns::Podcast, "guid", false) => Some(Capture::PodcastGuid),
                             (Ns::Itunes, "new-feed-url", false) => Some(Capture::NewFeedUrl),
                             (Ns::Itunes, "duration", true) => Some(Capture::Duration),
+                            (Ns::Itunes, "author", false) => Some(Capture::ChannelAuthor),
+                            (Ns::Itunes, "episode", true) => Some(Capture::Episode),
+                            (Ns::Itunes, "season", true) => Some(Capture::Season),
                             (Ns::Dc, "title", true) => Some(Capture::DcTitle),
                             (Ns::Dc, "description", true) => Some(Capture::DcDescription),
                             (Ns::Media, "title", true) => Some(Capture::MediaTitle),
@@ -360,6 +373,16 @@ fn store_capture(out: &mut FeedExtras, kind: Capture, text: &str, base: Option<&
                 item.media_title = item.media_title.take().or_else(|| non_empty(text));
             }
         }
+        Capture::ChannelAuthor => out.author = out.author.take().or_else(|| non_empty(text)),
+        Capture::Episode | Capture::Season => {
+            let n = text.trim().parse::<u32>().ok().filter(|n| *n > 0);
+            if let Some(item) = out.items.last_mut() {
+                match kind {
+                    Capture::Episode => item.episode = item.episode.or(n),
+                    _ => item.season = item.season.or(n),
+                }
+            }
+        }
         Capture::LinkEnclosure => {
             if let (Some(item), Some(url)) = (out.items.last_mut(), resolve_url(base, text)) {
                 item.enclosures.push(Enclosure { url, length: None, mime_type: None });
@@ -396,6 +419,20 @@ mod tests {
         assert_eq!(it.alternate_enclosures[0].sources, vec!["https://h.example/f/alt.opus"]);
         assert_eq!(it.alternate_enclosures[0].integrity.as_deref(), Some("sri:sha384-x"));
         assert!(it.alternate_enclosures[0].default);
+    }
+
+    #[test]
+    fn channel_author_and_episode_numbers() {
+        let x = r#"<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>
+            <itunes:author> The Hosts </itunes:author>
+            <item><itunes:author>Guest</itunes:author><itunes:episode> 12 </itunes:episode>
+              <itunes:season>3</itunes:season></item>
+            <item><itunes:episode>bonus</itunes:episode><itunes:season>0</itunes:season></item>
+            </channel></rss>"#;
+        let ex = scan(x, None);
+        assert_eq!(ex.author.as_deref(), Some("The Hosts"), "an item's author is not the channel's");
+        assert_eq!((ex.items[0].episode, ex.items[0].season), (Some(12), Some(3)));
+        assert_eq!((ex.items[1].episode, ex.items[1].season), (None, None));
     }
 
     #[test]

@@ -493,6 +493,11 @@ async fn download(
             let overflow = (root > 0).then(|| roots[root].clone());
             cx.store().finish_download_async(job, stage, item, row, overflow, now).await?;
             shared.reserved.release(&rel);
+            // verified and recorded: now its tags (a file that cannot be tagged stays as it is)
+            let (library, now) = (cx.config().library.clone(), cx.now());
+            if let Err(e) = crate::library::tag_item(cx.store(), &cx.art, &library, item, now).await {
+                tracing::warn!(item, error = %e, "tagging failed");
+            }
             live.end(false);
             let outcome = ItemOutcome::Downloaded {
                 path: rel,

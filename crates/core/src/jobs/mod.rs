@@ -20,6 +20,7 @@ pub mod pools;
 pub mod reaper;
 mod refs;
 mod runner;
+pub mod schedule;
 mod sync_stage;
 pub mod task_center;
 pub mod throughput;

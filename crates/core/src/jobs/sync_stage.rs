@@ -9,8 +9,10 @@
 //! stored under its new URL, the old one kept, the move noted in the work item's line. A
 //! playlist of kind yt-dlp is listed by yt-dlp instead (`ytdlp_sync`).
 //! Once a document is applied, its cover and first item images go to the art cache, which
-//! fetches them in the background (`library::art`): the stage never waits for an image, and
-//! no image failure touches the sync's outcome.
+//! fetches them in the background (`library::art`), and the playlist's downloaded files whose
+//! tags no longer say what the catalog does are tagged again (`library::tagging`; only then
+//! does the stage wait for a cover, the one those tags embed). No image or tag failure touches
+//! the sync's outcome.
 
 use tokio::task::JoinSet;
 
@@ -93,6 +95,11 @@ async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), 
                 })
                 .await?;
             cx.art.prefetch(images);
+            // downloaded files whose tags no longer say what the catalog does: tagged again
+            let library = cx.config().library.clone();
+            if let Err(e) = crate::library::retag_playlist(cx.store(), &cx.art, &library, id, now).await {
+                tracing::warn!(playlist = id, error = %e, "re-tagging failed");
+            }
             cx.emit(Event::PlaylistSynced {
                 job,
                 playlist: id,

@@ -90,6 +90,7 @@ impl Store {
             pl.last_error = None;
             pl.item_count = doc.items.len() as u32;
             playlists.insert(id, pl)?;
+            super::tagging::record_sync_meta(tx, id, doc.author.as_deref())?;
 
             let mut items = tx.open_table(tables::ITEM_ID_TO_ITEM)?;
             let mut keys = tx.open_table(tables::ITEM_KEY_TO_ID)?;
@@ -153,6 +154,7 @@ impl Store {
                     Some(url) => images.insert(item_id, url.as_str()).map(drop)?,
                     None => images.remove(item_id).map(drop)?,
                 }
+                super::tagging::record_item_meta(tx, item_id, parsed)?;
                 super::refs::reference_if_wanted(tx, id, item_id)?;
             }
             Ok(out)

@@ -328,3 +328,60 @@ pub struct YtDlpEntryRow {
 impl RowType for YtDlpEntryRow {
     const NAME: &'static str = "YtDlpEntryRow_v1";
 }
+
+/// A recurring schedule's state (schema 7): when it is next due and what it last did. Kept in
+/// the catalog so the count survives restarts (issue 16, part 4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleRow {
+    /// When the next run is due (Unix ms).
+    pub due_ms: i64,
+    /// The interval the due time was computed with (ms); a changed setting recomputes it.
+    pub every_ms: i64,
+    /// When it last ran (Unix ms), queued or skipped because a run was still going.
+    pub last_run_ms: Option<i64>,
+    /// The job its last run queued; `None` when that run was skipped.
+    pub last_job: Option<u64>,
+}
+
+impl RowType for ScheduleRow {
+    const NAME: &'static str = "ScheduleRow_v1";
+}
+
+/// What a sync read of an episode beyond `ItemRow` for its tags (schema 7): its author and
+/// its iTunes episode and season numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpisodeMetaRow {
+    /// `itunes:author` (or the entry's author).
+    pub author: Option<String>,
+    /// `itunes:episode`.
+    pub episode: Option<u32>,
+    /// `itunes:season`.
+    pub season: Option<u32>,
+}
+
+impl RowType for EpisodeMetaRow {
+    const NAME: &'static str = "EpisodeMetaRow_v1";
+}
+
+/// The tags written into an item's file (schema 7). The file row keeps the downloaded bytes'
+/// size and SHA-256 (the original); this row the tagged file's, and the fingerprint of what
+/// the tags say, so a sync that changes the metadata tags the file again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaggedRow {
+    /// SHA-256 of the file as downloaded (lowercase hex).
+    pub original_sha256: String,
+    /// SHA-256 of the file as tagged; `None` when the file could not be tagged.
+    pub tagged_sha256: Option<String>,
+    /// Size of the tagged file (bytes); 0 when not tagged.
+    pub tagged_size: u64,
+    /// Fingerprint of the tag contents (`library::tags::TagInfo::fingerprint`).
+    pub fingerprint: String,
+    /// Why the file stayed untagged (lofty's words).
+    pub error: Option<String>,
+    /// When (Unix ms).
+    pub at_ms: i64,
+}
+
+impl RowType for TaggedRow {
+    const NAME: &'static str = "TaggedRow_v1";
+}

@@ -10,7 +10,8 @@
 //! downloaded files), [`jobs`] (jobs, stages and stage work items), [`runs`] (attempts of a job
 //! and their steps), [`job_log`] (per-job event log), [`commands`] (stored user commands),
 //! [`failures`] (the stored shape of a cascade that found nothing), [`resolutions`] (download
-//! failures naming every resolver source, replaced enclosures). Every table is defined in
+//! failures naming every resolver source, replaced enclosures), [`schedule`] (recurring
+//! schedules' next due times), [`tagging`] (what tags need and what was tagged). Every table is defined in
 //! [`tables`]; the schema version and migrations in [`schema`].
 
 mod codec;
@@ -27,8 +28,10 @@ pub mod refs;
 pub mod resolutions;
 mod rows;
 pub mod runs;
+pub mod schedule;
 pub mod schema;
 pub mod tables;
+pub mod tagging;
 mod work_ops;
 mod writer;
 mod writes;
@@ -40,7 +43,9 @@ use std::sync::Arc;
 pub use commands::{apply_command, CommandRow, JobCommand};
 pub use job_log::{JobLogRow, LogKind};
 pub use jobs::StageCounts;
-pub use layouts::{FetchStateRow, UrlMove, YtDlpEntryRow, YtDlpSourceRow};
+pub use layouts::{
+    EpisodeMetaRow, FetchStateRow, ScheduleRow, TaggedRow, UrlMove, YtDlpEntryRow, YtDlpSourceRow,
+};
 pub use resolutions::EnclosureReplaced;
 pub use rows::*;
 pub use runs::{run_id, ErrorClass, RunOutcome, RunRow, StepOutcome, StepRow, TypedError};

@@ -75,6 +75,7 @@ fn remove_file_row(tx: &redb::WriteTransaction, item: u64) -> Result<Option<(Opt
     tx.open_table(tables::FILE_PATH_TO_ITEM_ID)?.remove(file.path.as_str())?;
     tx.open_table(tables::FILE_PATH_FOLDED_TO_ITEM_ID)?.remove(tables::fold_path(&file.path).as_str())?;
     let root = tx.open_table(tables::ITEM_ID_TO_FILE_ROOT)?.remove(item)?.map(|g| PathBuf::from(g.value()));
+    tx.open_table(tables::ITEM_ID_TO_TAGGED)?.remove(item)?;
     Ok(Some((root, file.path)))
 }
 

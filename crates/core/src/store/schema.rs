@@ -6,13 +6,13 @@
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 6;
+pub const SCHEMA_VERSION: u64 = 7;
 
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
 const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] =
-    [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6];
+    [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7];
 
 fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -88,6 +88,19 @@ fn v4_to_v5(tx: &redb::WriteTransaction) -> Result<()> {
 fn v5_to_v6(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?;
     tx.open_table(tables::ITEM_ID_TO_YTDLP_ENTRY)?;
+    Ok(())
+}
+
+/// Version 7 (library care, issue 16): recurring schedules' state (auto-sync's next due time);
+/// what tags need beyond the item row (episode author and numbers, channel author), the
+/// per-playlist tagging choice and the tags written. Tables start empty: the first start
+/// computes the due time, the next sync of each playlist fills the metadata.
+fn v6_to_v7(tx: &redb::WriteTransaction) -> Result<()> {
+    tx.open_table(tables::SCHEDULE_NAME_TO_SCHEDULE)?;
+    tx.open_table(tables::ITEM_ID_TO_EPISODE_META)?;
+    tx.open_table(tables::PLAYLIST_ID_TO_AUTHOR)?;
+    tx.open_table(tables::PLAYLIST_ID_TO_TAGGING)?;
+    tx.open_table(tables::ITEM_ID_TO_TAGGED)?;
     Ok(())
 }
 
@@ -234,6 +247,31 @@ mod tests {
         assert_eq!(empty, 0);
         assert_eq!(store.playlist(id).unwrap().title.as_deref(), Some("Show"));
         assert!(store.ytdlp_source(id).unwrap().is_none(), "a feed stays a feed");
+    }
+
+    #[test]
+    fn a_version_6_file_gets_the_library_care_tables_and_keeps_its_playlists() {
+        let (_dir, store) = crate::store::temp_store();
+        let id = store.add_playlist("http://x/feed", Some("Show"), &[], 1).unwrap().id;
+        store
+            .write(|tx| {
+                tx.delete_table(tables::SCHEDULE_NAME_TO_SCHEDULE)?;
+                tx.delete_table(tables::ITEM_ID_TO_EPISODE_META)?;
+                tx.delete_table(tables::PLAYLIST_ID_TO_AUTHOR)?;
+                tx.delete_table(tables::PLAYLIST_ID_TO_TAGGING)?;
+                tx.delete_table(tables::ITEM_ID_TO_TAGGED)?;
+                Ok(tx.open_table(tables::META)?.insert("schema_version", 6).map(|_| ())?)
+            })
+            .unwrap();
+        assert!(
+            store.schedule(crate::store::schedule::AUTO_SYNC).is_err(),
+            "version 6 has no schedule table"
+        );
+        migrate(&store).unwrap();
+        assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.schedule(crate::store::schedule::AUTO_SYNC).unwrap(), None);
+        assert_eq!(store.playlist(id).unwrap().title.as_deref(), Some("Show"));
+        assert!(store.tagging_enabled(id).unwrap(), "a playlist of unknown format counts as a feed");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use redb::TableDefinition;
 use super::codec::Row;
 use super::failures::DownloadFailed;
 use super::layouts::{
-    CollectionRow, CommandRow, EnclosureReplaced, FetchStateRow, JobLogRow, RunRow, YtDlpEntryRow,
-    YtDlpSourceRow,
+    CollectionRow, CommandRow, EnclosureReplaced, EpisodeMetaRow, FetchStateRow, JobLogRow, RunRow,
+    ScheduleRow, TaggedRow, YtDlpEntryRow, YtDlpSourceRow,
 };
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
@@ -142,3 +142,23 @@ pub const PLAYLIST_ID_TO_YTDLP: TableDefinition<u64, Row<YtDlpSourceRow>> =
 /// Written with the item row, in the same transaction.
 pub const ITEM_ID_TO_YTDLP_ENTRY: TableDefinition<u64, Row<YtDlpEntryRow>> =
     TableDefinition::new("item_id_to_ytdlp_entry_v1");
+/// Schedule name (`"auto_sync"`) -> its state: next due time, interval, last run (schema 7).
+/// See `store::schedule`.
+pub const SCHEDULE_NAME_TO_SCHEDULE: TableDefinition<&str, Row<ScheduleRow>> =
+    TableDefinition::new("schedule_name_to_schedule_v1");
+
+/// Item id -> its author and iTunes episode / season numbers, for tags (schema 7). Written by
+/// `Store::apply_sync` in the item's transaction, absent when the entry has none of them.
+pub const ITEM_ID_TO_EPISODE_META: TableDefinition<u64, Row<EpisodeMetaRow>> =
+    TableDefinition::new("item_id_to_episode_meta_v1");
+/// Playlist id -> the channel's author (`itunes:author`), for tags (schema 7). Written by
+/// `Store::apply_sync`.
+pub const PLAYLIST_ID_TO_AUTHOR: TableDefinition<u64, &str> =
+    TableDefinition::new("playlist_id_to_author_v1");
+/// Playlist id -> whether its downloads are tagged, when the user chose (schema 7); absent =
+/// the default (on for feeds, off for M3U/PLS/XSPF and yt-dlp playlists). See `store::tagging`.
+pub const PLAYLIST_ID_TO_TAGGING: TableDefinition<u64, bool> =
+    TableDefinition::new("playlist_id_to_tagging_v1");
+/// Item id -> the tags written into its file (schema 7); removed with the file row.
+pub const ITEM_ID_TO_TAGGED: TableDefinition<u64, Row<TaggedRow>> =
+    TableDefinition::new("item_id_to_tagged_v1");

@@ -3,9 +3,11 @@
 //! the job engine end to end against the testkit server with a real redb file, and the
 //! resolver cascade's sources against fake APIs, pages, feeds and yt-dlp on loopback; the
 //! fault-injection suite of issue 4 (`fault_*`: every fault kind, permanent failures, cancel
-//! during a silent stall); cover art fetched, checked and cached (`library_art`); the import graph of `src/` has no cycle (`import_graph`).
+//! during a silent stall); cover art fetched, checked and cached (`library_art`); the auto-sync schedule on the injected
+//! clock (`api_schedule`); tags and cover art written and read back with lofty (`library_tags`); the import graph of `src/` has no cycle (`import_graph`).
 
 mod api_ops;
+mod api_schedule;
 mod catalog_common;
 mod catalog_corpus;
 mod catalog_fetch;
@@ -28,6 +30,7 @@ mod jobs_scheduler;
 mod jobs_sync_moves;
 mod jobs_ytdlp_sync;
 mod library_art;
+mod library_tags;
 mod net_guard;
 mod resolve_agent;
 mod resolve_cascade;
