@@ -58,6 +58,7 @@ impl Progress {
                     StageKind::Download => ("download", "items"),
                     StageKind::Collect => ("collect", "lists"),
                     StageKind::Export => ("export", "playlists"),
+                    StageKind::Upload => ("upload", "playlists"),
                 };
                 let bar = self.multi.add(ProgressBar::new(u64::from(*total)));
                 bar.set_style(style(&format!("{label:>8} [{{bar:30}}] {{pos}}/{{len}} {unit} {{msg}}")));
@@ -81,6 +82,10 @@ impl Progress {
                 self.inc_stage();
             }
             Event::Exported { files, .. } => tally.exported = tally.exported.max(*files),
+            Event::Uploaded { target, sent, deleted, failed, .. } => {
+                let line = format!("uploaded to {target}: {sent} sent, {deleted} deleted, {failed} failed");
+                self.multi.suspend(|| eprintln!("{line}"));
+            }
             Event::ItemResolved { .. } => {}
             Event::PlaylistFailed { error, .. } => {
                 tally.failures.push(error.clone());

@@ -30,6 +30,7 @@ pub mod live;
 mod ops;
 mod reports;
 mod settings;
+mod targets;
 mod uploads;
 mod views;
 mod ytdlp_ops;
@@ -51,6 +52,7 @@ pub use job_views::{
 pub use ops::{CommandOutcome, JobAction, Page, WantedChange};
 pub use reports::{CatalogStatus, JobHistory, ListedItem, PlaylistListing};
 pub use settings::{write_config, Settings};
+pub use targets::{target_view, TargetInput, TargetTest, TargetView};
 pub use uploads::MAX_UPLOAD_BYTES;
 pub use views::{
     AddResult, ImportResult, ItemStates, ItemStatus, ItemView, PlaylistView, ThroughputPoint, RECENT_JOBS,

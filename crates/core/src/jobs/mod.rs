@@ -23,6 +23,7 @@ mod runner;
 mod sync_stage;
 pub mod task_center;
 pub mod throughput;
+mod upload_stage;
 pub mod workers;
 mod ytdlp_sync;
 

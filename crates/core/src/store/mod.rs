@@ -29,6 +29,7 @@ mod rows;
 pub mod runs;
 pub mod schema;
 pub mod tables;
+pub mod uploads;
 mod writes;
 pub mod ytdlp;
 
@@ -38,7 +39,7 @@ use std::sync::Arc;
 pub use commands::{apply_command, CommandRow, JobCommand};
 pub use job_log::{JobLogRow, LogKind};
 pub use jobs::StageCounts;
-pub use layouts::{FetchStateRow, UrlMove, YtDlpEntryRow, YtDlpSourceRow};
+pub use layouts::{FetchStateRow, UploadJobRow, UploadedRow, UrlMove, YtDlpEntryRow, YtDlpSourceRow};
 pub use resolutions::EnclosureReplaced;
 pub use rows::*;
 pub use runs::{run_id, ErrorClass, RunOutcome, RunRow, StepOutcome, StepRow, TypedError};

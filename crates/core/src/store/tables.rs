@@ -8,8 +8,8 @@ use redb::TableDefinition;
 use super::codec::Row;
 use super::failures::DownloadFailed;
 use super::layouts::{
-    CollectionRow, CommandRow, EnclosureReplaced, FetchStateRow, JobLogRow, RunRow, YtDlpEntryRow,
-    YtDlpSourceRow,
+    CollectionRow, CommandRow, EnclosureReplaced, FetchStateRow, JobLogRow, RunRow, UploadJobRow,
+    UploadedRow, YtDlpEntryRow, YtDlpSourceRow,
 };
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
@@ -142,3 +142,22 @@ pub const PLAYLIST_ID_TO_YTDLP: TableDefinition<u64, Row<YtDlpSourceRow>> =
 /// Written with the item row, in the same transaction.
 pub const ITEM_ID_TO_YTDLP_ENTRY: TableDefinition<u64, Row<YtDlpEntryRow>> =
     TableDefinition::new("item_id_to_ytdlp_entry_v1");
+
+/// (playlist id, upload target name) -> (): the playlist is sent to that target by the
+/// `upload` stage (schema 7). Targets themselves live in the config file, never here.
+pub const PLAYLIST_TARGET: TableDefinition<(u64, &str), ()> = TableDefinition::new("playlist_target_v1");
+/// (upload target name, target-relative path) -> what we put there: size, SHA-256, time
+/// (schema 7). The only files mirror mode ever deletes; written once the file is complete
+/// under its final name.
+pub const TARGET_PATH_TO_UPLOAD: TableDefinition<(&str, &str), Row<UploadedRow>> =
+    TableDefinition::new("target_path_to_upload_v1");
+/// (upload target name, target-relative temporary path) -> when the upload to it started
+/// (Unix ms; schema 7). Written before a temporary file is created on the target and removed
+/// after its rename, so the next run deletes the temporary files a crash or a dropped
+/// connection left behind.
+pub const TARGET_TEMP_PATHS: TableDefinition<(&str, &str), i64> =
+    TableDefinition::new("target_temp_paths_v1");
+/// Job id -> the upload targets an upload job was limited to (`--target`); absent = every
+/// target of the playlists in scope (schema 7).
+pub const JOB_ID_TO_UPLOAD_TARGETS: TableDefinition<u64, Row<UploadJobRow>> =
+    TableDefinition::new("job_id_to_upload_targets_v1");
