@@ -32,6 +32,9 @@ import type {
   MediaChoice,
   PlaylistView,
   Settings,
+  TargetInput,
+  TargetTest,
+  TargetView,
   TaskCenterView,
   ThroughputPoint,
   YtDlpStatus,
@@ -67,6 +70,9 @@ export type {
   StepOutcome,
   StepView,
   SummaryView,
+  TargetInput,
+  TargetTest,
+  TargetView,
   TaskCenterView,
   ThroughputPoint,
   WireError,
@@ -135,6 +141,17 @@ export interface Backend {
   setPlaylistMedia(playlistId: number, media: MediaChoice): Promise<PlaylistView>;
   /** The yt-dlp in use and its version (or why it cannot run). */
   ytdlpStatus(): Promise<YtDlpStatus>;
+  /** Upload targets with their playlists; credentials never come back (`has_password`). */
+  listTargets(): Promise<TargetView[]>;
+  /** Adds or replaces a target by name; an empty password keeps the stored one. */
+  saveTarget(target: TargetInput): Promise<TargetView>;
+  removeTarget(name: string): Promise<void>;
+  /** Writes, reads back and deletes a probe file; a failure is `{ok: false, message}`. */
+  testTarget(name: string): Promise<TargetTest>;
+  /** Assigns a playlist to exactly these targets; returns them. */
+  setPlaylistTargets(playlistId: number, targets: string[]): Promise<string[]>;
+  /** Queues `upload_only` or `download_upload` over the playlists (to `targets`, empty = all of theirs). */
+  enqueueUpload(kind: JobKind, playlistIds: number[], targets: string[]): Promise<number>;
   /** The whole task center, pushed by the shell when it changes (throttled, cumulative). */
   onTaskCenterChanged(cb: (tc: TaskCenterView) => void): Promise<Unsubscribe>;
   /** Playlists or items changed; `playlistIds` empty = any. */
@@ -213,6 +230,12 @@ export const tauriBackend: Backend = {
   addPlaylistsAs: (urls, kind, media) => call(commands.addPlaylistsAs(urls, kind, media)),
   setPlaylistMedia: (playlistId, media) => call(commands.setPlaylistMedia(playlistId, media)),
   ytdlpStatus: () => call(commands.ytdlpStatus()),
+  listTargets: () => call(commands.listTargets()),
+  saveTarget: (target) => call(commands.saveTarget(target)),
+  removeTarget: (name) => done(commands.removeTarget(name)),
+  testTarget: (name) => call(commands.testTarget(name)),
+  setPlaylistTargets: (playlistId, targets) => call(commands.setPlaylistTargets(playlistId, targets)),
+  enqueueUpload: (kind, playlistIds, targets) => call(commands.enqueueUpload(kind, playlistIds, targets)),
   onTaskCenterChanged: (cb) => subscribe(events.taskCenterChanged.listen, (p) => cb(p.task_center)),
   onCatalogChanged: (cb) => subscribe(events.catalogChanged.listen, (p) => cb(p.playlist_ids)),
   onJobFinished: (cb) => subscribe(events.jobFinished.listen, cb),
