@@ -21,6 +21,8 @@ struct Tally {
     bytes: u64,
     resumed: u32,
     already: u32,
+    /// Upload runs by target: (sent, deleted).
+    uploads: Vec<(String, u32, u32)>,
     failures: Vec<String>,
 }
 
@@ -82,9 +84,13 @@ impl Progress {
                 self.inc_stage();
             }
             Event::Exported { files, .. } => tally.exported = tally.exported.max(*files),
-            Event::Uploaded { target, sent, deleted, failed, .. } => {
-                let line = format!("uploaded to {target}: {sent} sent, {deleted} deleted, {failed} failed");
-                self.multi.suspend(|| eprintln!("{line}"));
+            Event::Uploaded { job, target, sent, deleted, failed } => {
+                tally.uploads.push((target.clone(), *sent, *deleted));
+                if *failed > 0 {
+                    let line = format!("upload to {target}: {failed} failed (`catalog-sync log {job}`)");
+                    self.multi.suspend(|| eprintln!("{line}"));
+                    tally.failures.push(line);
+                }
             }
             Event::ItemResolved { .. } => {}
             Event::PlaylistFailed { error, .. } => {
@@ -162,6 +168,9 @@ impl Progress {
         );
         if tally.new_playlists > 0 {
             println!("collected {} new playlists", tally.new_playlists);
+        }
+        for (target, sent, deleted) in &tally.uploads {
+            println!("uploaded to {target}: {sent} files sent, {deleted} deleted");
         }
         println!("library: {}", library.display());
         let interrupted = ran.iter().any(|(_, s)| *s == JobStatus::Queued);

@@ -145,7 +145,7 @@ pub enum Event {
         sent: u32,
         /// Files of ours deleted (mirror mode).
         deleted: u32,
-        /// Files that could not be sent.
+        /// Files that could not be sent (or, when the target failed as a whole, its playlists).
         failed: u32,
     },
     /// M3U files were written.

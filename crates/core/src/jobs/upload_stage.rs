@@ -30,6 +30,7 @@ use super::events::Event;
 use super::pools::WorkerLive;
 use super::throughput;
 use crate::config::UploadTarget;
+use crate::store::job_log::LogKind;
 use crate::store::jobs::WorkEnd;
 use crate::store::{StageCounts, StageKind, UploadedRow};
 use crate::upload::fat::{fs_kind, DeviceNames, FsKind};
@@ -98,6 +99,8 @@ pub(super) async fn run(
             for &p in &scope {
                 outcome.fail(p, format!("{name}: {e}"));
             }
+            cx.log(job, LogKind::Stage, Some(stage), format!("upload to {name} failed: {e}")).await?;
+            cx.emit(Event::Uploaded { job, target: name, sent: 0, deleted: 0, failed: scope.len() as u32 });
         }
     }
     for live in &lives {
