@@ -152,3 +152,50 @@ async fn a_server_killed_mid_upload_loses_nothing_and_resends_nothing_complete()
     assert!(store.temps("nas").unwrap().is_empty(), "no temporary file is still noted");
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_upload_finishes_its_running_files_and_resumes_where_it_stopped() {
+    if !have("rclone", "CATALOG_SYNC_REQUIRE_RCLONE") {
+        return;
+    }
+    let remote = tempfile::tempdir().unwrap();
+    let server = rclone_webdav(remote.path(), free_port());
+    let relay = Relay::start(server.port, Duration::from_millis(3));
+    let rig = Rig::new(vec![webdav(relay.port, false)], 2);
+    let (a, files) = rig.playlist("Show", 12, 512 * 1024);
+    rig.api.set_playlist_targets(a, vec!["nas".into()]).await.unwrap();
+    let total: u64 = 12 * 512 * 1024;
+    let job =
+        rig.api.enqueue_upload(catalog_sync_core::store::JobKind::UploadOnly, vec![], vec![]).await.unwrap();
+    let api = rig.api.clone();
+    let run = tokio::spawn(async move { api.run_until_idle().await.unwrap() });
+    let mut paused = false;
+    for _ in 0..6000 {
+        if relay.bytes() >= total / 4 {
+            rig.api.pause(job).await.unwrap();
+            paused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(paused, "the upload never got under way");
+    let ran = run.await.unwrap();
+    assert_eq!(ran.iter().find(|(j, _)| *j == job).unwrap().1, JobStatus::Paused);
+    let store = rig.api.engine().store().clone();
+    let before = store.uploaded("nas").unwrap();
+    assert!(!before.is_empty() && before.len() < 12, "paused part way: {} files", before.len());
+    // running files finished (renamed into place): nothing partial is left behind
+    assert!(!tree(remote.path()).iter().any(|p| p.ends_with(".csync-part")), "{:?}", tree(remote.path()));
+    let detail = rig.api.job_detail(job).await.unwrap();
+    assert!(detail.workers.iter().any(|w| w.name == "upload-1" && w.processed > 0), "{:?}", detail.workers);
+
+    rig.api.resume(job).await.unwrap();
+    let ran = rig.api.run_until_idle().await.unwrap();
+    assert_eq!(ran.iter().find(|(j, _)| *j == job).unwrap().1, JobStatus::Succeeded);
+    check_files(remote.path(), &files);
+    let after = store.uploaded("nas").unwrap();
+    for (path, row) in &before {
+        assert_eq!(after[path].uploaded_ms, row.uploaded_ms, "{path} was sent again");
+    }
+    drop(server);
+}
