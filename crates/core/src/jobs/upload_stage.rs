@@ -8,8 +8,9 @@
 //! 2. `upload::plan` decides what to send, what is unchanged and, in mirror mode, which of our
 //!    own files to delete; a folder target's free space must hold what is sent;
 //! 3. `upload-1`... workers (`Config::parallel_uploads`) send files, each a live worker in the
-//!    task center (bytes, speed, current file); each finished file is recorded at once, so a
-//!    later run never sends it again;
+//!    task center (bytes, speed, current file); a file whose send failed at the target or on
+//!    the wire is tried again (`max_attempts`, `retry_backoff_ms`); each finished file is
+//!    recorded at once, so a later run never sends it again;
 //! 4. M3U files go up last, listing only files now on the target; mirror deletions follow.
 //!
 //! A playlist ends `done` when all its files reached all its targets, else `failed` naming
@@ -297,7 +298,36 @@ async fn send_files(
     }
 }
 
+/// Sends one file, trying again up to `Config::max_attempts` times after `retry_backoff_ms`
+/// when the target or the connection failed (a dropped connection, a 5xx, a race between
+/// workers creating one folder); the device's rules, a cancel and bad settings are final.
 async fn send_one(
+    cx: &Context,
+    ctx: &JobCtx,
+    live: &Arc<WorkerLive>,
+    backend: &Backend,
+    name: &str,
+    file: &PlannedFile,
+) -> Result<(), UploadError> {
+    let attempts = cx.config().max_attempts.max(1);
+    let backoff = std::time::Duration::from_millis(cx.config().retry_backoff_ms);
+    let mut attempt = 1;
+    loop {
+        match send_attempt(cx, ctx, live, backend, name, file).await {
+            Err(e @ (UploadError::Remote(_) | UploadError::Io { .. })) if attempt < attempts => {
+                tracing::debug!(target = name, path = %file.path, attempt, error = %e, "upload attempt failed; trying again");
+                attempt += 1;
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = ctx.abort.cancelled() => return Err(UploadError::Cancelled),
+                }
+            }
+            result => return result,
+        }
+    }
+}
+
+async fn send_attempt(
     cx: &Context,
     ctx: &JobCtx,
     live: &Arc<WorkerLive>,

@@ -35,6 +35,7 @@ impl Rig {
             library: library.clone(),
             fyyd_enabled: false,
             parallel_uploads: parallel,
+            retry_backoff_ms: 50,
             upload_targets: targets,
             ..Config::default()
         };

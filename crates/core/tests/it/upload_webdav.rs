@@ -56,8 +56,9 @@ async fn webdav_sends_only_new_or_changed_files_and_mirror_spares_foreign_ones()
     std::fs::write(remote.path().join("pods/Show B/notes.txt"), b"mine, not the app's").unwrap();
     std::fs::write(remote.path().join("pods/foreign.mp3"), b"someone else's").unwrap();
 
-    let (_, status) = rig.upload(vec![], vec![]).await;
-    assert_eq!(status, JobStatus::Succeeded);
+    let (job, status) = rig.upload(vec![], vec![]).await;
+    let detail = rig.api.job_detail(job).await.unwrap();
+    assert_eq!(status, JobStatus::Succeeded, "{:?}", detail.items);
     check_files(remote.path(), &files_a);
     check_files(remote.path(), &files_b);
     let m3u = std::fs::read_to_string(remote.path().join("pods/Show A.m3u")).unwrap();
