@@ -122,6 +122,22 @@ ensure_ytdlp() {
   yt-dlp --version
 }
 
+# ensure_moto: `moto_server` (PyPI `moto[server]`, an S3 API on loopback) on PATH; when missing,
+# into the same virtualenv as yt-dlp.
+ensure_moto() {
+  if ! command -v moto_server >/dev/null; then
+    local venv="${XDG_CACHE_HOME:-$HOME/.cache}/catalog-sync/venv"
+    if [ ! -x "$venv/bin/pip" ]; then
+      python3 -m venv "$venv" 2>/dev/null || { ensure_apt_packages python3-venv && python3 -m venv "$venv"; } \
+        || die "could not make a Python virtualenv at $venv (apt-get install python3-venv)"
+    fi
+    "$venv/bin/pip" install --quiet --retries 1 --timeout 20 "moto[server]" \
+      || die "could not install moto from PyPI: $venv/bin/pip install 'moto[server]'"
+    export PATH="$PATH:$venv/bin"
+  fi
+  command -v moto_server
+}
+
 # npm_ci: the UI's exact npm packages (package-lock.json), skipped when node_modules already
 # matches the lock file.
 npm_ci() {

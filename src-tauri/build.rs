@@ -38,4 +38,10 @@ const COMMANDS: &[&str] = &[
     "get_settings",
     "save_settings",
     "app_info",
+    "list_targets",
+    "save_target",
+    "remove_target",
+    "test_target",
+    "set_playlist_targets",
+    "enqueue_upload",
 ];

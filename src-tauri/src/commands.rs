@@ -5,7 +5,8 @@
 
 use catalog_sync_core::api::{
     AddKind, AddResult, Api, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind,
-    MediaChoice, Page, PlaylistView, Settings, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus,
+    MediaChoice, Page, PlaylistView, Settings, TargetInput, TargetTest, TargetView, TaskCenterView,
+    ThroughputPoint, WireError, YtDlpStatus,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -260,4 +261,57 @@ pub async fn app_info(api: State<'_, Api>) -> CmdResult<AppInfo> {
         database: api.database_path().display().to_string(),
         config_file: api.config_path().map(|p| p.display().to_string()),
     })
+}
+
+/// The upload targets with their assigned playlists (no credentials: `has_password`).
+#[tauri::command]
+#[specta::specta]
+pub async fn list_targets(api: State<'_, Api>) -> CmdResult<Vec<TargetView>> {
+    api.list_targets().await
+}
+
+/// Adds or replaces (by name) an upload target; an empty password keeps the stored one.
+/// Errors: `invalid_input` naming the field, `io`.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_target(api: State<'_, Api>, target: TargetInput) -> CmdResult<TargetView> {
+    api.save_target(target).await
+}
+
+/// Removes an upload target and its playlist assignments. Errors: `not_found`, `io`.
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_target(api: State<'_, Api>, name: String) -> CmdResult<()> {
+    api.remove_target(name).await
+}
+
+/// Tests an upload target with a probe file. Errors: `not_found`.
+#[tauri::command]
+#[specta::specta]
+pub async fn test_target(api: State<'_, Api>, name: String) -> CmdResult<TargetTest> {
+    api.test_target(name).await
+}
+
+/// Assigns a playlist to exactly these upload targets. Errors: `not_found`, `invalid_input`.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_playlist_targets(
+    api: State<'_, Api>,
+    playlist_id: u64,
+    targets: Vec<String>,
+) -> CmdResult<Vec<String>> {
+    api.set_playlist_targets(playlist_id, targets).await
+}
+
+/// Queues `upload_only` or `download_upload` over `playlist_ids` (empty = every playlist with
+/// a target), limited to `targets` (empty = all of theirs); returns the job id.
+#[tauri::command]
+#[specta::specta]
+pub async fn enqueue_upload(
+    api: State<'_, Api>,
+    kind: JobKind,
+    playlist_ids: Vec<u64>,
+    targets: Vec<String>,
+) -> CmdResult<u64> {
+    api.enqueue_upload(kind, playlist_ids, targets).await
 }

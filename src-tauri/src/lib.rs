@@ -60,6 +60,12 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             get_settings,
             save_settings,
             app_info,
+            list_targets,
+            save_target,
+            remove_target,
+            test_target,
+            set_playlist_targets,
+            enqueue_upload,
         ])
         .events(events::collect())
         .dangerously_cast_bigints_to_number()

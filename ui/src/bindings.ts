@@ -99,6 +99,24 @@ export const commands = {
 	saveSettings: (settings: Settings) => typedError<Settings, WireError>(__TAURI_INVOKE("save_settings", { settings })),
 	/**  Version and file locations. */
 	appInfo: () => typedError<AppInfo, WireError>(__TAURI_INVOKE("app_info")),
+	/**  The upload targets with their assigned playlists (no credentials: `has_password`). */
+	listTargets: () => typedError<TargetView[], WireError>(__TAURI_INVOKE("list_targets")),
+	/**
+	 *  Adds or replaces (by name) an upload target; an empty password keeps the stored one.
+	 *  Errors: `invalid_input` naming the field, `io`.
+	 */
+	saveTarget: (target: TargetInput) => typedError<TargetView, WireError>(__TAURI_INVOKE("save_target", { target })),
+	/**  Removes an upload target and its playlist assignments. Errors: `not_found`, `io`. */
+	removeTarget: (name: string) => typedError<null, WireError>(__TAURI_INVOKE("remove_target", { name })),
+	/**  Tests an upload target with a probe file. Errors: `not_found`. */
+	testTarget: (name: string) => typedError<TargetTest, WireError>(__TAURI_INVOKE("test_target", { name })),
+	/**  Assigns a playlist to exactly these upload targets. Errors: `not_found`, `invalid_input`. */
+	setPlaylistTargets: (playlistId: number, targets: string[]) => typedError<string[], WireError>(__TAURI_INVOKE("set_playlist_targets", { playlistId, targets })),
+	/**
+	 *  Queues `upload_only` or `download_upload` over `playlist_ids` (empty = every playlist with
+	 *  a target), limited to `targets` (empty = all of theirs); returns the job id.
+	 */
+	enqueueUpload: (kind: JobKind, playlistIds: number[], targets: string[]) => typedError<number, WireError>(__TAURI_INVOKE("enqueue_upload", { kind, playlistIds, targets })),
 };
 
 /** Events */
@@ -341,7 +359,11 @@ export type JobKind =
 /**  Write M3U playlists of downloaded files only. */
 "export_only" | 
 /**  Download, then export. */
-"download_export";
+"download_export" | 
+/**  Send downloaded files to the playlists' upload targets. */
+"upload_only" | 
+/**  Download, then upload. */
+"download_upload";
 
 /**  One job as the task center shows it. */
 export type JobRowView = {
@@ -589,7 +611,9 @@ export type StageKind =
 /**  Discover playlists: re-read the subscription lists (OPML) playlists came from. */
 "collect" | 
 /**  Write an M3U file per playlist listing its downloaded files. */
-"export";
+"export" | 
+/**  Send downloaded files and M3U playlists to upload targets; work items are playlists. */
+"upload";
 
 /**  A stage of a job with its work item counts. */
 export type StageView = {
@@ -658,6 +682,72 @@ export type SummaryView = {
 	paused: number,
 	/**  Jobs with status `failed`. */
 	failed: number,
+};
+
+/**  A target as the settings page saves it. `password` empty or absent keeps the stored one. */
+export type TargetInput = {
+	/**  Unique name (an existing one is replaced). */
+	name: string,
+	/**  `folder`, `webdav`, `sftp` or `s3`. */
+	kind: string,
+	/**  Folder path (folder) or endpoint URL. */
+	location: string,
+	/**  Folder under the endpoint or key prefix. */
+	root: string,
+	/**  WebDAV user, SFTP user or S3 access key id. */
+	username: string | null,
+	/**  S3 bucket (required for `s3`). */
+	bucket: string | null,
+	/**  S3 region. */
+	region: string | null,
+	/**  SFTP private key file. */
+	key_path: string | null,
+	/**  SFTP host key check. */
+	known_hosts: string | null,
+	/**  New password or secret key; empty/absent keeps the stored one. */
+	password: string | null,
+	/**  Mirror mode. */
+	mirror: boolean,
+	/**  CRLF M3U files. */
+	m3u_crlf: boolean,
+};
+
+/**  The result of [`Api::test_target`]. */
+export type TargetTest = {
+	/**  Whether the target took, gave back and deleted a probe file. */
+	ok: boolean,
+	/**  What happened, for people (the error when not `ok`). */
+	message: string,
+};
+
+/**  A target as the settings page shows it: everything but the credential. */
+export type TargetView = {
+	/**  Unique name. */
+	name: string,
+	/**  `folder`, `webdav`, `sftp` or `s3`. */
+	kind: string,
+	/**  Folder path (folder) or endpoint URL (the others). */
+	location: string,
+	/**  Folder under the endpoint (WebDAV, SFTP) or key prefix (S3). */
+	root: string,
+	/**  WebDAV user, SFTP user or S3 access key id. */
+	username: string | null,
+	/**  S3 bucket. */
+	bucket: string | null,
+	/**  S3 region. */
+	region: string | null,
+	/**  SFTP private key file. */
+	key_path: string | null,
+	/**  SFTP host key check: `strict`, `accept` or `add`. */
+	known_hosts: string | null,
+	/**  Whether a password (WebDAV) or secret key (S3) is stored; it is never shown. */
+	has_password: boolean,
+	/**  Mirror mode: delete our own files no assigned playlist wants any more. */
+	mirror: boolean,
+	/**  M3U files with CRLF line ends. */
+	m3u_crlf: boolean,
+	/**  Ids of the playlists assigned to it. */
+	playlists: number[],
 };
 
 /**  The task center changed; carries the whole projection. `version` increases by one per event. */

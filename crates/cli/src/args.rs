@@ -156,6 +156,31 @@ pub enum Command {
     /// Show the auto-sync schedule (`auto_sync_hours`): the interval, the next run and the last.
     /// The desktop app and `serve` run it; the next due time is kept in the catalog.
     Schedule,
+    /// Send the downloaded files and M3U playlists of playlists to their upload targets (all
+    /// playlists with a target when none is named); only new or changed files are sent.
+    Upload {
+        /// Playlists by id, URL or title.
+        playlists: Vec<String>,
+        /// Only these targets (by name; repeat for several).
+        #[arg(long)]
+        target: Vec<String>,
+        /// Download what is missing first (`download_upload`).
+        #[arg(long)]
+        download: bool,
+    },
+    /// List the upload targets (from the config file) with their playlists.
+    Targets {
+        /// Also test each target: write, read back and delete a probe file.
+        #[arg(long)]
+        test: bool,
+    },
+    /// Assign a playlist to upload targets (replacing its earlier ones; none = unassign).
+    Assign {
+        /// The playlist (id, URL or title).
+        playlist: String,
+        /// Target names.
+        targets: Vec<String>,
+    },
     /// Show a job's runs (newest first) and its event log.
     Log {
         /// Job id.

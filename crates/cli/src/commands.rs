@@ -93,9 +93,25 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             list(&api.listing(playlist.clone(), *what == ListWhat::Items).await?, *what);
             Ok(true)
         }
-        Command::Sync { playlists } => run_job(&api, JobKind::SyncOnly, playlists, args.quiet).await,
-        Command::Download { playlists } => run_job(&api, JobKind::DownloadOnly, playlists, args.quiet).await,
-        Command::Run { playlists } => run_job(&api, JobKind::SyncDownload, playlists, args.quiet).await,
+        Command::Sync { playlists } => run_job(&api, JobKind::SyncOnly, playlists, None, args.quiet).await,
+        Command::Download { playlists } => {
+            run_job(&api, JobKind::DownloadOnly, playlists, None, args.quiet).await
+        }
+        Command::Run { playlists } => run_job(&api, JobKind::SyncDownload, playlists, None, args.quiet).await,
+        Command::Upload { playlists, target, download } => {
+            let kind = if *download { JobKind::DownloadUpload } else { JobKind::UploadOnly };
+            run_job(&api, kind, playlists, Some(target.clone()), args.quiet).await
+        }
+        Command::Targets { test } => targets(&api, *test).await,
+        Command::Assign { playlist, targets } => {
+            let id = api.find_playlist(playlist.clone()).await?;
+            let set = api.set_playlist_targets(id, targets.clone()).await?;
+            match set.is_empty() {
+                true => println!("playlist {id}: no upload targets"),
+                false => println!("playlist {id}: uploads to {}", set.join(", ")),
+            }
+            Ok(true)
+        }
         Command::Status => {
             status(&api.catalog_status(20).await?, &config);
             Ok(true)
@@ -282,7 +298,37 @@ async fn scope(api: &Api, selectors: &[String], add_unknown: bool) -> anyhow::Re
 
 /// Queues a job of `kind` and runs the engine until nothing is left to run, rendering its
 /// events as progress bars and serving the control socket meanwhile.
-async fn run_job(api: &Api, kind: JobKind, selectors: &[String], quiet: bool) -> anyhow::Result<bool> {
+/// Prints the upload targets (`targets`), testing each with `test`; `Ok(false)` when a test
+/// failed.
+async fn targets(api: &Api, test: bool) -> anyhow::Result<bool> {
+    let targets = api.list_targets().await?;
+    if targets.is_empty() {
+        println!("no upload targets; add [[upload_targets]] to the config file");
+    }
+    let mut all_ok = true;
+    for t in targets {
+        let secret = if t.has_password { ", password set" } else { "" };
+        let mirror = if t.mirror { ", mirror" } else { "" };
+        println!(
+            "{}  {} {}{}{secret}{mirror}  playlists: {:?}",
+            t.name, t.kind, t.location, t.root, t.playlists
+        );
+        if test {
+            let r = api.test_target(t.name.clone()).await?;
+            println!("  test: {} {}", if r.ok { "ok:" } else { "FAILED:" }, r.message);
+            all_ok &= r.ok;
+        }
+    }
+    Ok(all_ok)
+}
+
+async fn run_job(
+    api: &Api,
+    kind: JobKind,
+    selectors: &[String],
+    targets: Option<Vec<String>>,
+    quiet: bool,
+) -> anyhow::Result<bool> {
     let scope = scope(api, selectors, kind == JobKind::SyncDownload).await?;
     if api.list_playlists(Page { offset: 0, limit: Some(1) }).await?.is_empty() {
         bail!("the catalog has no playlists yet; add some with `catalog-sync add <url>` or `catalog-sync import <opml>`");
@@ -294,7 +340,10 @@ async fn run_job(api: &Api, kind: JobKind, selectors: &[String], quiet: bool) ->
         .map_err(|e| tracing::warn!(error = %e, "no control socket"))
         .ok();
     let mut events = api.take_events().context("the event stream was taken already")?;
-    api.enqueue(kind, scope).await?;
+    match targets {
+        Some(targets) => api.enqueue_upload(kind, scope, targets).await?,
+        None => api.enqueue(kind, scope).await?,
+    };
     let stopper = api.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {

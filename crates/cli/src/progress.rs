@@ -21,6 +21,8 @@ struct Tally {
     bytes: u64,
     resumed: u32,
     already: u32,
+    /// Upload runs by target: (sent, deleted).
+    uploads: Vec<(String, u32, u32)>,
     failures: Vec<String>,
 }
 
@@ -58,6 +60,7 @@ impl Progress {
                     StageKind::Download => ("download", "items"),
                     StageKind::Collect => ("collect", "lists"),
                     StageKind::Export => ("export", "playlists"),
+                    StageKind::Upload => ("upload", "playlists"),
                 };
                 let bar = self.multi.add(ProgressBar::new(u64::from(*total)));
                 bar.set_style(style(&format!("{label:>8} [{{bar:30}}] {{pos}}/{{len}} {unit} {{msg}}")));
@@ -81,6 +84,14 @@ impl Progress {
                 self.inc_stage();
             }
             Event::Exported { files, .. } => tally.exported = tally.exported.max(*files),
+            Event::Uploaded { job, target, sent, deleted, failed } => {
+                tally.uploads.push((target.clone(), *sent, *deleted));
+                if *failed > 0 {
+                    let line = format!("upload to {target}: {failed} failed (`catalog-sync log {job}`)");
+                    self.multi.suspend(|| eprintln!("{line}"));
+                    tally.failures.push(line);
+                }
+            }
             Event::ItemResolved { .. } => {}
             Event::PlaylistFailed { error, .. } => {
                 tally.failures.push(error.clone());
@@ -157,6 +168,9 @@ impl Progress {
         );
         if tally.new_playlists > 0 {
             println!("collected {} new playlists", tally.new_playlists);
+        }
+        for (target, sent, deleted) in &tally.uploads {
+            println!("uploaded to {target}: {sent} files sent, {deleted} deleted");
         }
         println!("library: {}", library.display());
         let interrupted = ran.iter().any(|(_, s)| *s == JobStatus::Queued);

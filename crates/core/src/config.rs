@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod targets;
+
+pub use targets::{Remote, UploadTarget};
+
 /// Errors reading the configuration file.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -133,6 +137,10 @@ pub struct Config {
     /// Host names `serve` answers to besides its listen address (and `localhost` when it
     /// listens on loopback), e.g. `nas.local`: requests with another `Host` are refused.
     pub serve_hosts: Vec<String>,
+    /// Files sent at once by an upload stage (default 4).
+    pub parallel_uploads: usize,
+    /// Named places the library is uploaded to (`[[upload_targets]]`, see [`targets`]).
+    pub upload_targets: Vec<UploadTarget>,
 }
 
 /// A credential from the config file. Serialized as the plain string (the file is the user's),
@@ -214,6 +222,8 @@ impl Default for Config {
             allowed_private_hosts: Vec::new(),
             serve_token: None,
             serve_hosts: Vec::new(),
+            parallel_uploads: 4,
+            upload_targets: Vec::new(),
         }
     }
 }
@@ -236,6 +246,11 @@ impl Config {
             deadline: std::time::Duration::from_millis(self.document_deadline_ms),
             max_bytes: self.document_max_bytes,
         }
+    }
+
+    /// The upload target named `name`.
+    pub fn target(&self, name: &str) -> Option<&UploadTarget> {
+        self.upload_targets.iter().find(|t| t.name == name)
     }
 
     /// The default config file: `<config dir>/catalog-sync/config.toml`.

@@ -15,3 +15,4 @@ pub mod library;
 pub mod net_guard;
 pub mod store;
 pub mod subscriptions;
+pub mod upload;

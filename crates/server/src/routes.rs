@@ -26,20 +26,27 @@
 //! | `GET /api/task-center` | `task_center` |
 //! | `GET /api/throughput` | `throughput_history` |
 //! | `GET /api/settings`, `PUT /api/settings` | `settings`, `save_settings` |
+//! | `GET /api/targets`, `PUT /api/targets` (a `TargetInput`) | `list_targets`, `save_target` (remote kinds only) |
+//! | `DELETE /api/targets/{name}`, `POST /api/targets/{name}/test` | `remove_target`, `test_target` |
+//! | `PUT /api/playlists/{id}/targets {"targets"}` | `set_playlist_targets` |
+//! | `POST /api/uploads {"kind","playlist_ids","targets"}` | `enqueue_upload` |
 //! | `GET /api/events` | live events (`live`) |
 //!
 //! Through the API the server never reads a local path a client names: playlists are added by
-//! `http(s)` URL, subscription lists are uploaded, the OPML export is the response body. JSON
+//! `http(s)` URL, subscription lists are uploaded, the OPML export is the response body; upload
+//! targets saved over the network are WebDAV or S3 only (a folder or an SFTP key file is a
+//! local path: those are set in the config file). JSON
 //! bodies are capped at [`JSON_LIMIT`] bytes, uploads at `api::MAX_UPLOAD_BYTES`.
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use catalog_sync_core::api::{
     AddKind, AddResult, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind, MediaChoice,
-    Page, PlaylistView, Settings, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus, MAX_UPLOAD_BYTES,
+    Page, PlaylistView, Settings, TargetInput, TargetTest, TargetView, TaskCenterView, ThroughputPoint,
+    WireError, YtDlpStatus, MAX_UPLOAD_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -83,6 +90,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/task-center", get(task_center))
         .route("/api/throughput", get(throughput_history))
         .route("/api/settings", get(get_settings).put(save_settings))
+        .route("/api/targets", get(list_targets).put(save_target))
+        .route("/api/targets/{name}", delete(remove_target))
+        .route("/api/targets/{name}/test", post(test_target))
+        .route("/api/playlists/{id}/targets", put(set_playlist_targets))
+        .route("/api/uploads", post(enqueue_upload))
         .route("/api/events", get(live::events))
         .layer(DefaultBodyLimit::max(JSON_LIMIT));
     api.fallback(assets::static_file)
@@ -315,6 +327,68 @@ async fn save_settings(
     ApiJson(b): ApiJson<Settings>,
 ) -> ApiResult<Json<Settings>> {
     Ok(Json(s.api.save_settings(b).await?))
+}
+
+async fn list_targets(State(s): State<AppState>) -> ApiResult<Json<Vec<TargetView>>> {
+    Ok(Json(s.api.list_targets().await?))
+}
+
+async fn save_target(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<TargetInput>,
+) -> ApiResult<Json<TargetView>> {
+    if !matches!(b.kind.as_str(), "webdav" | "s3") {
+        return Err(WireError::new(
+            catalog_sync_core::api::ErrorCode::Forbidden,
+            "folder and SFTP targets name local paths: set them in the config file",
+        )
+        .into());
+    }
+    Ok(Json(s.api.save_target(b).await?))
+}
+
+async fn remove_target(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<()>> {
+    s.api.remove_target(name).await?;
+    Ok(Json(()))
+}
+
+async fn test_target(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<TargetTest>> {
+    Ok(Json(s.api.test_target(name).await?))
+}
+
+/// Body of `PUT /api/playlists/{id}/targets`.
+#[derive(Debug, Deserialize)]
+pub struct SetTargets {
+    /// Target names; empty = none.
+    pub targets: Vec<String>,
+}
+
+async fn set_playlist_targets(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    ApiJson(b): ApiJson<SetTargets>,
+) -> ApiResult<Json<Vec<String>>> {
+    Ok(Json(s.api.set_playlist_targets(id, b.targets).await?))
+}
+
+/// Body of `POST /api/uploads`.
+#[derive(Debug, Deserialize)]
+pub struct EnqueueUpload {
+    /// `upload_only` or `download_upload`.
+    pub kind: JobKind,
+    /// Playlist ids; empty = every playlist with a target.
+    #[serde(default)]
+    pub playlist_ids: Vec<u64>,
+    /// Target names; empty = every target of those playlists.
+    #[serde(default)]
+    pub targets: Vec<String>,
+}
+
+async fn enqueue_upload(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<EnqueueUpload>,
+) -> ApiResult<Json<u64>> {
+    Ok(Json(s.api.enqueue_upload(b.kind, b.playlist_ids, b.targets).await?))
 }
 
 #[cfg(test)]

@@ -33,6 +33,9 @@ import type {
   MediaChoice,
   PlaylistView,
   Settings,
+  TargetInput,
+  TargetTest,
+  TargetView,
   TaskCenterView,
   ThroughputPoint,
   YtDlpStatus,
@@ -69,6 +72,9 @@ export type {
   StepOutcome,
   StepView,
   SummaryView,
+  TargetInput,
+  TargetTest,
+  TargetView,
   TaskCenterView,
   ThroughputPoint,
   WireError,
@@ -141,6 +147,17 @@ export interface Backend {
   ytdlpStatus(): Promise<YtDlpStatus>;
   /** The auto-sync schedule: interval, next run and last run (Unix ms; kept in the catalog). */
   autoSyncStatus(): Promise<AutoSyncView>;
+  /** Upload targets with their playlists; credentials never come back (`has_password`). */
+  listTargets(): Promise<TargetView[]>;
+  /** Adds or replaces a target by name; an empty password keeps the stored one. */
+  saveTarget(target: TargetInput): Promise<TargetView>;
+  removeTarget(name: string): Promise<void>;
+  /** Writes, reads back and deletes a probe file; a failure is `{ok: false, message}`. */
+  testTarget(name: string): Promise<TargetTest>;
+  /** Assigns a playlist to exactly these targets; returns them. */
+  setPlaylistTargets(playlistId: number, targets: string[]): Promise<string[]>;
+  /** Queues `upload_only` or `download_upload` over the playlists (to `targets`, empty = all of theirs). */
+  enqueueUpload(kind: JobKind, playlistIds: number[], targets: string[]): Promise<number>;
   /** The whole task center, pushed by the shell when it changes (throttled, cumulative). */
   onTaskCenterChanged(cb: (tc: TaskCenterView) => void): Promise<Unsubscribe>;
   /** Playlists or items changed; `playlistIds` empty = any. */
@@ -221,6 +238,12 @@ export const tauriBackend: Backend = {
   setPlaylistTagging: (playlistId, enabled) => call(commands.setPlaylistTagging(playlistId, enabled)),
   ytdlpStatus: () => call(commands.ytdlpStatus()),
   autoSyncStatus: () => call(commands.autoSyncStatus()),
+  listTargets: () => call(commands.listTargets()),
+  saveTarget: (target) => call(commands.saveTarget(target)),
+  removeTarget: (name) => done(commands.removeTarget(name)),
+  testTarget: (name) => call(commands.testTarget(name)),
+  setPlaylistTargets: (playlistId, targets) => call(commands.setPlaylistTargets(playlistId, targets)),
+  enqueueUpload: (kind, playlistIds, targets) => call(commands.enqueueUpload(kind, playlistIds, targets)),
   onTaskCenterChanged: (cb) => subscribe(events.taskCenterChanged.listen, (p) => cb(p.task_center)),
   onCatalogChanged: (cb) => subscribe(events.catalogChanged.listen, (p) => cb(p.playlist_ids)),
   onJobFinished: (cb) => subscribe(events.jobFinished.listen, cb),

@@ -54,6 +54,22 @@ describe("http backend", () => {
     expect(api().web?.exportUrl).toBe("/api/opml");
   });
 
+  it("maps the upload operations to their routes", async () => {
+    const sent = fakeFetch(() => ({ status: 200, body: 5 }));
+    await httpBackend.enqueueUpload("download_upload", [4], ["nas"]);
+    await httpBackend.setPlaylistTargets(4, ["nas", "usb stick"]);
+    await httpBackend.testTarget("usb stick");
+    await httpBackend.removeTarget("a/b");
+    await httpBackend.listTargets();
+    expect(sent.map((s) => [s.method, s.url, s.body])).toEqual([
+      ["POST", "/api/uploads", { kind: "download_upload", playlist_ids: [4], targets: ["nas"] }],
+      ["PUT", "/api/playlists/4/targets", { targets: ["nas", "usb stick"] }],
+      ["POST", "/api/targets/usb%20stick/test", undefined],
+      ["DELETE", "/api/targets/a%2Fb", undefined],
+      ["GET", "/api/targets", undefined],
+    ]);
+  });
+
   it("calls the routes with snake_case bodies", async () => {
     const sent = fakeFetch(() => ({ status: 200, body: 7 }));
     expect(await httpBackend.enqueueJob("sync_download", [1, 2])).toBe(7);

@@ -20,6 +20,8 @@ import type {
   JobFinished,
   PlaylistView,
   Settings,
+  TargetTest,
+  TargetView,
   TaskCenterChanged,
   TaskCenterView,
   ThroughputPoint,
@@ -113,6 +115,14 @@ export const httpBackend: Backend = {
   getSettings: () => request<Settings>("GET", "/api/settings"),
   saveSettings: (settings) => request<Settings>("PUT", "/api/settings", settings),
   appInfo: () => request<AppInfo>("GET", "/api/info"),
+  listTargets: () => request<TargetView[]>("GET", "/api/targets"),
+  saveTarget: (target) => request<TargetView>("PUT", "/api/targets", target),
+  removeTarget: async (name) => {
+    await request<null>("DELETE", `/api/targets/${encodeURIComponent(name)}`);
+  },
+  testTarget: (name) => request<TargetTest>("POST", `/api/targets/${encodeURIComponent(name)}/test`),
+  setPlaylistTargets: (playlistId, targets) => request<string[]>("PUT", `/api/playlists/${playlistId}/targets`, { targets }),
+  enqueueUpload: (kind, playlistIds, targets) => request<number>("POST", "/api/uploads", { kind, playlist_ids: playlistIds, targets }),
   onTaskCenterChanged: (cb) => listen<TaskCenterChanged>("task-center-changed", (p) => cb(p.task_center)),
   onCatalogChanged: (cb) => listen<CatalogChanged>("catalog-changed", (p) => cb(p.playlist_ids)),
   onJobFinished: (cb) => listen<JobFinished>("job-finished", cb),

@@ -1,6 +1,7 @@
 //! Component tests of the playlists page against the fake backend: the empty state, the
 //! "sync recommended" hint, click / Shift-click / Ctrl-click / checkbox / Ctrl+A / Escape
-//! selection, and that the job actions send exactly the selected playlist ids in table order.
+//! selection, that the job actions send exactly the selected playlist ids in table order, and
+//! the upload actions and the targets menu.
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { beforeEach, describe, expect, it } from "vitest";
 import { setBackend } from "../lib/api";
@@ -169,5 +170,25 @@ describe("playlists page", () => {
     expect(selectedIds()).toEqual([2]);
     await fireEvent.keyDown(rows()[1], { key: "ArrowDown", shiftKey: true });
     expect(selectedIds()).toEqual([2, 3]);
+  });
+
+  it("queues uploads of the selection and assigns upload targets", async () => {
+    fake.targets = [
+      { name: "nas", kind: "webdav", location: "http://nas", root: "/", username: null, bucket: null, region: null, key_path: null, known_hosts: null, has_password: true, mirror: false, m3u_crlf: false, playlists: [1] },
+    ];
+    await renderWith(3);
+    await fireEvent.click(rows()[1]);
+    await fireEvent.click(rows()[2], { shiftKey: true });
+    await fireEvent.click(screen.getByRole("button", { name: "Upload" }));
+    await waitFor(() => expect(fake.callsOf("enqueueUpload")).toEqual([["upload_only", [2, 3], []]]));
+    await fireEvent.click(screen.getByRole("button", { name: "Download then upload" }));
+    await waitFor(() => expect(fake.callsOf("enqueueUpload")[1]).toEqual(["download_upload", [2, 3], []]));
+
+    const menu = screen.getByTestId("targets-menu");
+    const box = within(menu).getByRole("checkbox") as HTMLInputElement;
+    expect(box.checked).toBe(false);
+    await fireEvent.click(box);
+    await waitFor(() => expect(fake.callsOf("setPlaylistTargets")).toEqual([[2, ["nas"]], [3, ["nas"]]]));
+    await waitFor(() => expect((within(menu).getByRole("checkbox") as HTMLInputElement).checked).toBe(true));
   });
 });

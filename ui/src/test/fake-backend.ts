@@ -2,7 +2,7 @@
 //! in-memory playlists, items, jobs and settings, a log of every call with its arguments, and
 //! `emitTaskCenterChanged` / `emitJobEnded` to play the shell's events. Methods can be made to
 //! fail with a wire error through `failNext(method, code, message)`.
-import { ApiError, type ActivityLine, type AddKind, type Backend, type MediaChoice, type FileDrag, type ItemView, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type Settings, type TaskCenterView, type ThroughputPoint } from "../lib/api";
+import { ApiError, type ActivityLine, type AddKind, type Backend, type MediaChoice, type FileDrag, type ItemView, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type Settings, type TargetInput, type TargetView, type TaskCenterView, type ThroughputPoint } from "../lib/api";
 
 export function playlist(id: number, over: Partial<PlaylistView> = {}): PlaylistView {
   return {
@@ -112,6 +112,9 @@ export class FakeBackend implements Backend {
   /** `data:` URLs by playlist id (`p<id>`) and item id (`i<id>`); absent = no picture. */
   art = new Map<string, string>();
   stored: Settings = settings();
+  targets: TargetView[] = [];
+  /** Stored credentials by target name (the fake's "config file"; never in a view). */
+  secrets = new Map<string, string>();
   calls: { method: string; args: unknown[] }[] = [];
   private failures = new Map<string, ApiError>();
   private listeners = {
@@ -224,6 +227,43 @@ export class FakeBackend implements Backend {
     }));
   ytdlpStatus = () => this.rec("ytdlpStatus", [], () => ({ path: "/home/ann/.local/bin/yt-dlp", version: "2026.10.26", error: null }));
   appInfo = () => this.rec("appInfo", [], () => ({ version: "0.1.0", database: "/home/ann/.local/share/catalog-sync/catalog.redb", config_file: "/home/ann/.config/catalog-sync/config.toml" }));
+  listTargets = () => this.rec("listTargets", [], () => this.targets);
+  saveTarget = (t: TargetInput) =>
+    this.rec("saveTarget", [t], () => {
+      if (t.password) this.secrets.set(t.name, t.password);
+      const old = this.targets.find((x) => x.name === t.name);
+      const view: TargetView = {
+        name: t.name,
+        kind: t.kind,
+        location: t.location,
+        root: t.root,
+        username: t.username,
+        bucket: t.bucket,
+        region: t.region,
+        key_path: t.key_path,
+        known_hosts: t.known_hosts,
+        has_password: this.secrets.has(t.name),
+        mirror: t.mirror,
+        m3u_crlf: t.m3u_crlf,
+        playlists: old?.playlists ?? [],
+      };
+      this.targets = [...this.targets.filter((x) => x.name !== t.name), view];
+      return view;
+    });
+  removeTarget = (name: string) =>
+    this.rec("removeTarget", [name], () => {
+      this.targets = this.targets.filter((x) => x.name !== name);
+    });
+  testTarget = (name: string) => this.rec("testTarget", [name], () => ({ ok: name !== "down", message: name === "down" ? "connection refused" : "webdav reachable: wrote, read and deleted a probe file" }));
+  setPlaylistTargets = (playlistId: number, names: string[]) =>
+    this.rec("setPlaylistTargets", [playlistId, names], () => {
+      for (const t of this.targets) {
+        t.playlists = t.playlists.filter((p) => p !== playlistId);
+        if (names.includes(t.name)) t.playlists.push(playlistId);
+      }
+      return names;
+    });
+  enqueueUpload = (kind: string, ids: number[], names: string[]) => this.rec("enqueueUpload", [kind, ids, names], () => 98);
   onTaskCenterChanged = (cb: Listener<TaskCenterView>) => this.sub(this.listeners.tc, cb);
   onCatalogChanged = (cb: Listener<number[]>) => this.sub(this.listeners.catalog, cb);
   onJobFinished = (cb: Listener<JobFinished>) => this.sub(this.listeners.finished, cb);

@@ -179,7 +179,7 @@ fn title_of(store: &Store, kind: StageKind, target: u64) -> (String, Option<u64>
             (title, store.item_file(target).ok().flatten().map(|f| f.size))
         }
         StageKind::Collect => (format!("list {target}"), None),
-        StageKind::Sync | StageKind::Export => (
+        StageKind::Sync | StageKind::Export | StageKind::Upload => (
             store
                 .playlist(target)
                 .map(|p| p.display_title().to_string())

@@ -221,6 +221,11 @@ pub fn activity_text(e: &Event) -> Option<(u64, &'static str, String)> {
         Event::Exported { job, files } => {
             (*job, "info", format!("wrote {files} playlist file{}", if *files == 1 { "" } else { "s" }))
         }
+        Event::Uploaded { job, target, sent, deleted, failed } => (
+            *job,
+            if *failed > 0 { "error" } else { "info" },
+            format!("uploaded to {target}: {sent} sent, {deleted} deleted, {failed} failed"),
+        ),
         Event::JobFinished { job, status } => {
             (*job, if status.as_str() == "failed" { "error" } else { "info" }, format!("job {status}"))
         }

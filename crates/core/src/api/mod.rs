@@ -31,6 +31,7 @@ mod ops;
 mod reports;
 mod schedule_ops;
 mod settings;
+mod targets;
 mod uploads;
 mod views;
 mod ytdlp_ops;
@@ -53,6 +54,7 @@ pub use ops::{CommandOutcome, JobAction, Page, WantedChange};
 pub use reports::{CatalogStatus, JobHistory, ListedItem, PlaylistListing};
 pub use schedule_ops::{AutoSyncView, RandomSource, CHECK_MS};
 pub use settings::{write_config, Settings};
+pub use targets::{target_view, TargetInput, TargetTest, TargetView};
 pub use uploads::MAX_UPLOAD_BYTES;
 pub use views::{
     AddResult, ImportResult, ItemStates, ItemStatus, ItemView, PlaylistView, ThroughputPoint, RECENT_JOBS,

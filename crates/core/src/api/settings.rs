@@ -137,7 +137,8 @@ impl Settings {
     }
 }
 
-/// Writes `config` to `path` as TOML via a temp file and a rename (creating the folder).
+/// Writes `config` to `path` as TOML via a temp file (mode `0600` on Unix: it holds
+/// credentials) and a rename (creating the folder).
 /// Errors: `io` when the folder or file cannot be written.
 pub fn write_config(path: &Path, config: &Config) -> ApiResult<()> {
     let text = toml::to_string(config)
@@ -146,7 +147,16 @@ pub fn write_config(path: &Path, config: &Config) -> ApiResult<()> {
         std::fs::create_dir_all(dir)?;
     }
     let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, text)?;
+    let _ = std::fs::remove_file(&tmp);
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    // the file holds credentials (upload targets, API keys): readable by its owner only
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    let mut file = open.open(&tmp)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.sync_all()?;
+    drop(file);
     std::fs::rename(&tmp, path)?;
     Ok(())
 }
@@ -171,6 +181,12 @@ mod tests {
         assert_eq!(back, config);
         assert_eq!((back.user_agent.as_str(), back.general_lane_jobs), ("UA/1", 7));
         assert_eq!(back.agent_api_key, None, "a blank secret is no secret");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "the config file holds credentials");
+        }
         let again = Settings::from_config(&back);
         assert_eq!((again.podcastindex_key.as_deref(), again.auto_sync_hours), (Some("k-1"), Some(6)));
     }

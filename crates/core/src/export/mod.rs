@@ -157,15 +157,37 @@ pub fn export_all(store: &Store, library: &Path) -> Result<Vec<PathBuf>, ExportE
     Ok(written)
 }
 
-/// The playlist's items with a file row whose file exists under `library`, in document order.
-fn downloaded_entries(store: &Store, library: &Path, playlist_id: u64) -> Result<Vec<M3uEntry>, ExportError> {
-    let mut entries = Vec::new();
+/// A downloaded file of a playlist, present on disk ([`downloaded_files`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadedFile {
+    /// The item.
+    pub item: u64,
+    /// Title players show: the item's title, else the file name.
+    pub title: String,
+    /// Duration in whole seconds, when known.
+    pub duration_secs: Option<u64>,
+    /// The file row (`path` relative to its library root).
+    pub file: FileRow,
+    /// Where the file is on disk.
+    pub full: PathBuf,
+    /// Whether it lives in an overflow root rather than `library`.
+    pub overflow: bool,
+}
+
+/// The playlist's items with a file row whose file exists on disk (under `library` or its
+/// overflow root), in document order. A file row whose path would leave its root is skipped
+/// with a warning. Errors: the store's.
+pub fn downloaded_files(
+    store: &Store,
+    library: &Path,
+    playlist_id: u64,
+) -> Result<Vec<DownloadedFile>, ExportError> {
+    let mut out = Vec::new();
     let items = store.playlist_items(playlist_id)?;
     let with_files: Vec<u64> = items.iter().filter(|e| e.file.is_some()).map(|e| e.id).collect();
     let mut roots = store.item_file_roots(&with_files)?;
     for entry in items {
         let Some(file) = entry.file else { continue };
-        // a file in an overflow root is listed by its absolute path
         let overflow = roots.remove(&entry.id);
         let root = overflow.as_deref().unwrap_or(library);
         let full = match safe_join(root, Path::new(&file.path)) {
@@ -179,13 +201,28 @@ fn downloaded_entries(store: &Store, library: &Path, playlist_id: u64) -> Result
             continue;
         }
         let title = entry.item.title.clone().unwrap_or_else(|| file_name(&file).to_owned());
-        let path = match overflow {
-            Some(_) => full.to_string_lossy().replace('\\', "/"),
-            None => file.path,
-        };
-        entries.push(M3uEntry { title, duration_secs: entry.item.duration_secs, path });
+        out.push(DownloadedFile {
+            item: entry.id,
+            title,
+            duration_secs: entry.item.duration_secs,
+            file,
+            full,
+            overflow: overflow.is_some(),
+        });
     }
-    Ok(entries)
+    Ok(out)
+}
+
+/// The playlist's M3U entries (module docs): [`downloaded_files`], a file in an overflow root
+/// listed by its absolute path.
+fn downloaded_entries(store: &Store, library: &Path, playlist_id: u64) -> Result<Vec<M3uEntry>, ExportError> {
+    Ok(downloaded_files(store, library, playlist_id)?
+        .into_iter()
+        .map(|f| {
+            let path = if f.overflow { f.full.to_string_lossy().replace('\\', "/") } else { f.file.path };
+            M3uEntry { title: f.title, duration_secs: f.duration_secs, path }
+        })
+        .collect())
 }
 
 /// Last `/`-separated component of a file row's path.

@@ -135,6 +135,19 @@ pub enum Event {
         /// The full error line.
         error: String,
     },
+    /// An upload stage finished its run on one target.
+    Uploaded {
+        /// Job id.
+        job: u64,
+        /// Target name.
+        target: String,
+        /// Files sent (new or changed).
+        sent: u32,
+        /// Files of ours deleted (mirror mode).
+        deleted: u32,
+        /// Files that could not be sent (or, when the target failed as a whole, its playlists).
+        failed: u32,
+    },
     /// M3U files were written.
     Exported {
         /// Job id.

@@ -38,6 +38,8 @@ pub fn stages_of(kind: JobKind) -> &'static [StageKind] {
         JobKind::DownloadOnly => &[Download],
         JobKind::ExportOnly => &[Export],
         JobKind::DownloadExport => &[Download, Export],
+        JobKind::UploadOnly => &[Upload],
+        JobKind::DownloadUpload => &[Download, Upload],
     }
 }
 
@@ -56,14 +58,20 @@ mod tests {
 
     #[test]
     fn lanes_follow_the_download_stage() {
-        let download =
-            [JobKind::CatalogSync, JobKind::SyncDownload, JobKind::DownloadOnly, JobKind::DownloadExport];
-        let general = [JobKind::CollectOnly, JobKind::SyncOnly, JobKind::ExportOnly];
+        let download = [
+            JobKind::CatalogSync,
+            JobKind::SyncDownload,
+            JobKind::DownloadOnly,
+            JobKind::DownloadExport,
+            JobKind::DownloadUpload,
+        ];
+        let general = [JobKind::CollectOnly, JobKind::SyncOnly, JobKind::ExportOnly, JobKind::UploadOnly];
         assert!(download.iter().all(|&k| lane_of(k) == Lane::Download));
         assert!(general.iter().all(|&k| lane_of(k) == Lane::General));
         assert_eq!(
             stages_of(JobKind::CatalogSync),
             &[StageKind::Collect, StageKind::Sync, StageKind::Download]
         );
+        assert_eq!(stages_of(JobKind::DownloadUpload), &[StageKind::Download, StageKind::Upload]);
     }
 }

@@ -24,6 +24,7 @@ pub mod schedule;
 mod sync_stage;
 pub mod task_center;
 pub mod throughput;
+mod upload_stage;
 pub mod workers;
 mod ytdlp_sync;
 

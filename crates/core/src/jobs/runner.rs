@@ -176,6 +176,23 @@ impl Engine {
         Ok(id)
     }
 
+    /// Queues an upload job of `kind` scoped to `scope` playlists and limited to the upload
+    /// `targets` (empty = all of theirs). Returns its id.
+    pub async fn enqueue_upload(
+        &self,
+        kind: JobKind,
+        scope: Vec<u64>,
+        targets: Vec<String>,
+    ) -> Result<u64, EngineError> {
+        let now = self.cx.now();
+        let id = self
+            .cx
+            .blocking(move |s| s.create_upload_job(kind, stages_of(kind), &scope, &targets, now))
+            .await?;
+        self.wake.notify_one();
+        Ok(id)
+    }
+
     /// Stores `command` for `job` and wakes the scheduler (see `commands`). Returns the
     /// command's sequence number. Errors: `StoreError::NotFound` for an unknown job.
     pub async fn command(&self, job: u64, command: JobCommand) -> Result<u64, EngineError> {

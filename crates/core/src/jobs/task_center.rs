@@ -110,6 +110,8 @@ pub fn display_name(kind: JobKind) -> &'static str {
         JobKind::CollectOnly => "Collect",
         JobKind::ExportOnly => "Export",
         JobKind::DownloadExport => "Download and export",
+        JobKind::UploadOnly => "Upload",
+        JobKind::DownloadUpload => "Download then upload",
     }
 }
 
@@ -126,7 +128,7 @@ pub fn scope_summary(scope: &[u64]) -> String {
 /// `items` (download).
 fn unit(kind: StageKind) -> &'static str {
     match kind {
-        StageKind::Sync | StageKind::Export => "playlists",
+        StageKind::Sync | StageKind::Export | StageKind::Upload => "playlists",
         StageKind::Collect => "lists",
         StageKind::Download => "items",
     }

@@ -66,39 +66,45 @@ fn set_status(
     Ok(())
 }
 
+/// Inserts a queued job (see [`Store::create_job`]) in `tx`; returns its id.
+pub(super) fn insert_job(
+    tx: &redb::WriteTransaction,
+    kind: JobKind,
+    stages: &[StageKind],
+    scope: &[u64],
+    now_ms: i64,
+) -> Result<u64> {
+    let id = next_id(tx, "next_job_id")?;
+    let stages = stages
+        .iter()
+        .map(|&kind| StageRow {
+            kind,
+            status: WorkStatus::Queued,
+            started_ms: None,
+            ended_ms: None,
+            error: None,
+        })
+        .collect();
+    let row = JobRow {
+        kind,
+        scope: scope.to_vec(),
+        status: JobStatus::Queued,
+        stages,
+        created_ms: now_ms,
+        updated_ms: now_ms,
+        runs: 0,
+    };
+    tx.open_table(tables::JOB_STATUS_INDEX)?.insert((JobStatus::Queued.code(), id), ())?;
+    tx.open_table(tables::JOB_ID_TO_JOB)?.insert(id, row)?;
+    Ok(id)
+}
+
 impl Store {
     /// Creates a queued job of `kind` with the given stages, scoped to `scope` playlists (in
     /// that order; empty = all). Returns the job id.
     pub fn create_job(&self, kind: JobKind, stages: &[StageKind], scope: &[u64], now_ms: i64) -> Result<u64> {
-        let stages = stages.to_vec();
-        let scope = scope.to_vec();
-        self.write(move |tx| {
-            let stages = stages.as_slice();
-            let scope = scope.as_slice();
-            let id = next_id(tx, "next_job_id")?;
-            let stages = stages
-                .iter()
-                .map(|&kind| StageRow {
-                    kind,
-                    status: WorkStatus::Queued,
-                    started_ms: None,
-                    ended_ms: None,
-                    error: None,
-                })
-                .collect();
-            let row = JobRow {
-                kind,
-                scope: scope.to_vec(),
-                status: JobStatus::Queued,
-                stages,
-                created_ms: now_ms,
-                updated_ms: now_ms,
-                runs: 0,
-            };
-            tx.open_table(tables::JOB_STATUS_INDEX)?.insert((JobStatus::Queued.code(), id), ())?;
-            tx.open_table(tables::JOB_ID_TO_JOB)?.insert(id, row)?;
-            Ok(id)
-        })
+        let (stages, scope) = (stages.to_vec(), scope.to_vec());
+        self.write(move |tx| insert_job(tx, kind, &stages, &scope, now_ms))
     }
 
     /// The job with this id. Errors: [`StoreError::NotFound`].

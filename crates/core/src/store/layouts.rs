@@ -385,3 +385,34 @@ pub struct TaggedRow {
 impl RowType for TaggedRow {
     const NAME: &'static str = "TaggedRow_v1";
 }
+
+/// A file we put on an upload target (`TARGET_PATH_TO_UPLOAD`, schema 8).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadedRow {
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the bytes sent, lowercase hex.
+    pub sha256: String,
+    /// SHA-256 the catalog recorded for the source (`FileRow::sha256`; for an M3U file, of its
+    /// text) when it was sent: a different one later means the source changed.
+    pub source_sha256: String,
+    /// When the file was complete on the target (Unix ms).
+    pub uploaded_ms: i64,
+    /// The catalog item the file came from; `None` for an M3U playlist file.
+    pub item: Option<u64>,
+}
+
+impl RowType for UploadedRow {
+    const NAME: &'static str = "UploadedRow_v1";
+}
+
+/// The targets an upload job was limited to (`JOB_ID_TO_UPLOAD_TARGETS`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadJobRow {
+    /// Target names; empty = every target of the playlists in scope.
+    pub targets: Vec<String>,
+}
+
+impl RowType for UploadJobRow {
+    const NAME: &'static str = "UploadJobRow_v1";
+}

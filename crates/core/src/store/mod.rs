@@ -32,6 +32,7 @@ pub mod schedule;
 pub mod schema;
 pub mod tables;
 pub mod tagging;
+pub mod uploads;
 mod work_ops;
 mod writer;
 mod writes;
@@ -44,7 +45,8 @@ pub use commands::{apply_command, CommandRow, JobCommand};
 pub use job_log::{JobLogRow, LogKind};
 pub use jobs::StageCounts;
 pub use layouts::{
-    EpisodeMetaRow, FetchStateRow, ScheduleRow, TaggedRow, UrlMove, YtDlpEntryRow, YtDlpSourceRow,
+    EpisodeMetaRow, FetchStateRow, ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, UrlMove, YtDlpEntryRow,
+    YtDlpSourceRow,
 };
 pub use resolutions::EnclosureReplaced;
 pub use rows::*;

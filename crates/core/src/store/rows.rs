@@ -181,6 +181,10 @@ status_enum!(
         ExportOnly = 5 => "export_only",
         /// Download, then export.
         DownloadExport = 6 => "download_export",
+        /// Send downloaded files to the playlists' upload targets.
+        UploadOnly = 7 => "upload_only",
+        /// Download, then upload.
+        DownloadUpload = 8 => "download_upload",
     }
 );
 
@@ -195,6 +199,8 @@ status_enum!(
         Collect = 2 => "collect",
         /// Write an M3U file per playlist listing its downloaded files.
         Export = 3 => "export",
+        /// Send downloaded files and M3U playlists to upload targets; work items are playlists.
+        Upload = 4 => "upload",
     }
 );
 

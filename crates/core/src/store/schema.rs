@@ -6,13 +6,13 @@
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 7;
+pub const SCHEMA_VERSION: u64 = 8;
 
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
 const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] =
-    [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7];
+    [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8];
 
 fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -101,6 +101,16 @@ fn v6_to_v7(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_AUTHOR)?;
     tx.open_table(tables::PLAYLIST_ID_TO_TAGGING)?;
     tx.open_table(tables::ITEM_ID_TO_TAGGED)?;
+    Ok(())
+}
+
+/// Version 8: uploads. Playlist -> target assignments, what we put on each target, the
+/// temporary files in flight and the targets an upload job is limited to; all start empty.
+fn v7_to_v8(tx: &redb::WriteTransaction) -> Result<()> {
+    tx.open_table(tables::PLAYLIST_TARGET)?;
+    tx.open_table(tables::TARGET_PATH_TO_UPLOAD)?;
+    tx.open_table(tables::TARGET_TEMP_PATHS)?;
+    tx.open_table(tables::JOB_ID_TO_UPLOAD_TARGETS)?;
     Ok(())
 }
 
@@ -288,5 +298,36 @@ mod tests {
         let err = Store::open(&path).unwrap_err();
         assert!(matches!(err, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 5), "{err}");
         assert!(err.to_string().contains("newer than this build"), "{err}");
+    }
+
+    #[test]
+    fn a_version_7_file_gets_the_upload_tables_and_keeps_its_playlists() {
+        use redb::ReadableTableMetadata;
+        let (_dir, store) = crate::store::temp_store();
+        let id = store.add_playlist("http://x/feed", Some("Show"), &[], 1).unwrap().id;
+        store
+            .write(|tx| {
+                tx.delete_table(tables::PLAYLIST_TARGET)?;
+                tx.delete_table(tables::TARGET_PATH_TO_UPLOAD)?;
+                tx.delete_table(tables::TARGET_TEMP_PATHS)?;
+                tx.delete_table(tables::JOB_ID_TO_UPLOAD_TARGETS)?;
+                Ok(tx.open_table(tables::META)?.insert("schema_version", 7).map(|_| ())?)
+            })
+            .unwrap();
+        let gone = store.read(|tx| Ok(tx.open_table(tables::PLAYLIST_TARGET).map(|_| ()).is_err())).unwrap();
+        assert!(gone, "the test starts from a file without the tables");
+        migrate(&store).unwrap();
+        assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+        let empty = store
+            .read(|tx| {
+                Ok(tx.open_table(tables::PLAYLIST_TARGET)?.len()?
+                    + tx.open_table(tables::TARGET_PATH_TO_UPLOAD)?.len()?
+                    + tx.open_table(tables::TARGET_TEMP_PATHS)?.len()?
+                    + tx.open_table(tables::JOB_ID_TO_UPLOAD_TARGETS)?.len()?)
+            })
+            .unwrap();
+        assert_eq!(empty, 0);
+        assert_eq!(store.playlist(id).unwrap().title.as_deref(), Some("Show"));
+        assert!(store.playlist_targets(id).unwrap().is_empty());
     }
 }

@@ -9,7 +9,7 @@ use super::codec::Row;
 use super::failures::DownloadFailed;
 use super::layouts::{
     CollectionRow, CommandRow, EnclosureReplaced, EpisodeMetaRow, FetchStateRow, JobLogRow, RunRow,
-    ScheduleRow, TaggedRow, YtDlpEntryRow, YtDlpSourceRow,
+    ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, YtDlpEntryRow, YtDlpSourceRow,
 };
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
@@ -162,3 +162,22 @@ pub const PLAYLIST_ID_TO_TAGGING: TableDefinition<u64, bool> =
 /// Item id -> the tags written into its file (schema 7); removed with the file row.
 pub const ITEM_ID_TO_TAGGED: TableDefinition<u64, Row<TaggedRow>> =
     TableDefinition::new("item_id_to_tagged_v1");
+
+/// (playlist id, upload target name) -> (): the playlist is sent to that target by the
+/// `upload` stage (schema 8). Targets themselves live in the config file, never here.
+pub const PLAYLIST_TARGET: TableDefinition<(u64, &str), ()> = TableDefinition::new("playlist_target_v1");
+/// (upload target name, target-relative path) -> what we put there: size, SHA-256, time
+/// (schema 8). The only files mirror mode ever deletes; written once the file is complete
+/// under its final name.
+pub const TARGET_PATH_TO_UPLOAD: TableDefinition<(&str, &str), Row<UploadedRow>> =
+    TableDefinition::new("target_path_to_upload_v1");
+/// (upload target name, target-relative temporary path) -> when the upload to it started
+/// (Unix ms; schema 8). Written before a temporary file is created on the target and removed
+/// after its rename, so the next run deletes the temporary files a crash or a dropped
+/// connection left behind.
+pub const TARGET_TEMP_PATHS: TableDefinition<(&str, &str), i64> =
+    TableDefinition::new("target_temp_paths_v1");
+/// Job id -> the upload targets an upload job was limited to (`--target`); absent = every
+/// target of the playlists in scope (schema 8).
+pub const JOB_ID_TO_UPLOAD_TARGETS: TableDefinition<u64, Row<UploadJobRow>> =
+    TableDefinition::new("job_id_to_upload_targets_v1");

@@ -38,3 +38,7 @@ mod resolve_common;
 mod resolve_indexes;
 mod resolve_sources;
 mod resolve_ytdlp;
+mod upload_common;
+mod upload_folder;
+mod upload_remotes;
+mod upload_webdav;

@@ -110,3 +110,65 @@ async fn add_as_a_kind_art_formats_and_yt_dlp_have_their_routes() {
     assert!(ytdlp.get("path").is_some() && ytdlp.get("version").is_some(), "{ytdlp}");
     rig.stop().await;
 }
+
+/// Upload targets over HTTP: a WebDAV target is saved with its password and listed without it
+/// (`has_password`), saving again without one keeps it, a folder target is refused (a local
+/// path), a playlist is assigned, the connection test answers with its result, and an upload
+/// job is queued.
+#[tokio::test]
+async fn upload_targets_through_the_routes_never_return_a_password() {
+    let rig = Rig::start().await;
+    let target = serde_json::json!({
+        "name": "nas", "kind": "webdav", "location": "http://127.0.0.1:9", "root": "/pods",
+        "username": "me", "bucket": null, "region": null, "key_path": null, "known_hosts": null,
+        "password": "pw-secret-1", "mirror": true, "m3u_crlf": false
+    });
+    let put = |body: serde_json::Value| {
+        rig.client().put(rig.url("/api/targets")).bearer_auth(crate::rig::TOKEN).json(&body).send()
+    };
+    let saved = put(target.clone()).await.unwrap();
+    assert_eq!(saved.status(), 200);
+    let text = saved.text().await.unwrap();
+    assert!(text.contains("\"has_password\":true") && !text.contains("pw-secret-1"), "{text}");
+    let mut again = target.clone();
+    again["password"] = serde_json::Value::Null;
+    assert_eq!(put(again).await.unwrap().status(), 200);
+    let listed = rig.get("/api/targets").send().await.unwrap().text().await.unwrap();
+    assert!(listed.contains("\"has_password\":true") && !listed.contains("pw-secret-1"), "{listed}");
+    let mut folder = target.clone();
+    folder["kind"] = serde_json::json!("folder");
+    folder["location"] = serde_json::json!("/root/.ssh");
+    let (status, code, _) = wire(put(folder).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (403, "forbidden"));
+
+    let test: serde_json::Value =
+        rig.post("/api/targets/nas/test").send().await.unwrap().json().await.unwrap();
+    assert_eq!(test["ok"], false, "nothing listens on port 9: {test}");
+    let (status, code, _) = wire(
+        rig.client()
+            .put(rig.url("/api/playlists/1/targets"))
+            .bearer_auth(crate::rig::TOKEN)
+            .json(&serde_json::json!({ "targets": ["nas"] }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (404, "not_found"), "no playlist 1 yet");
+    let job = rig
+        .post("/api/uploads")
+        .json(&serde_json::json!({ "kind": "upload_only", "playlist_ids": [], "targets": ["nas"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(job.status(), 200);
+    let (status, code, _) = wire(
+        rig.post("/api/uploads")
+            .json(&serde_json::json!({ "kind": "sync_only", "playlist_ids": [] }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (400, "invalid_input"));
+}
