@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "add_playlists_as",
     "set_playlist_media",
     "ytdlp_status",
+    "update_ytdlp",
     "import_file",
     "export_opml",
     "pick_import_file",

@@ -5,7 +5,7 @@
 
 use catalog_sync_core::api::{
     AddKind, AddResult, Api, ImportResult, ItemView, JobAction, JobDetail, JobKind, MediaChoice, Page,
-    PlaylistView, Settings, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus,
+    PlaylistView, Settings, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus, YtDlpUpdate,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -100,6 +100,14 @@ pub async fn set_playlist_media(
 #[specta::specta]
 pub async fn ytdlp_status(api: State<'_, Api>) -> CmdResult<YtDlpStatus> {
     api.ytdlp_status().await
+}
+
+/// Updates yt-dlp where the user installed it. Errors: `invalid_input` (not found),
+/// `conflict` (installed system-wide), `network`, `io`.
+#[tauri::command]
+#[specta::specta]
+pub async fn update_ytdlp(api: State<'_, Api>) -> CmdResult<YtDlpUpdate> {
+    api.update_ytdlp().await
 }
 
 /// Imports an OPML, M3U, PLS, XSPF or feed file (or URL) by its content. Errors: `io`,

@@ -42,6 +42,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             add_playlists_as,
             set_playlist_media,
             ytdlp_status,
+            update_ytdlp,
             import_file,
             export_opml,
             pick_import_file,

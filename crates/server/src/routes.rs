@@ -14,6 +14,7 @@
 //! | `PUT /api/playlists/{id}/media` (a `MediaChoice`) | `set_playlist_media` |
 //! | `GET /api/playlists/{id}/art`, `GET /api/items/{id}/art` | `playlist_art`, `item_art` (`data:` URL or null) |
 //! | `GET /api/ytdlp` | `ytdlp_status` |
+//! | `POST /api/ytdlp/update` | `update_ytdlp` |
 //! | `POST /api/import?name=FILE` (raw body) | `import_upload` |
 //! | `GET /api/opml` | `export_opml` |
 //! | `PUT /api/wanted {"playlist_ids","wanted"}` | `set_wanted` |
@@ -37,7 +38,8 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use catalog_sync_core::api::{
     AddKind, AddResult, ImportResult, ItemView, JobAction, JobDetail, JobKind, MediaChoice, Page,
-    PlaylistView, Settings, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus, MAX_UPLOAD_BYTES,
+    PlaylistView, Settings, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus, YtDlpUpdate,
+    MAX_UPLOAD_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -68,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/playlists/{id}/art", get(playlist_art))
         .route("/api/items/{id}/art", get(item_art))
         .route("/api/ytdlp", get(ytdlp_status))
+        .route("/api/ytdlp/update", post(update_ytdlp))
         .route("/api/import", post(import_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route("/api/opml", get(export_opml))
         .route("/api/wanted", put(set_wanted))
@@ -189,6 +192,10 @@ async fn item_art(State(s): State<AppState>, Path(id): Path<u64>) -> ApiResult<J
 
 async fn ytdlp_status(State(s): State<AppState>) -> ApiResult<Json<YtDlpStatus>> {
     Ok(Json(s.api.ytdlp_status().await?))
+}
+
+async fn update_ytdlp(State(s): State<AppState>) -> ApiResult<Json<YtDlpUpdate>> {
+    Ok(Json(s.api.update_ytdlp().await?))
 }
 
 /// Query of `POST /api/import`.

@@ -35,6 +35,8 @@ import type {
   TaskCenterView,
   ThroughputPoint,
   YtDlpStatus,
+  YtDlpUpdate,
+  YtDlpInstall,
 } from "../bindings";
 
 export type {
@@ -74,6 +76,8 @@ export type {
   WorkerView,
   WorkItemView,
   YtDlpStatus,
+  YtDlpUpdate,
+  YtDlpInstall,
   WorkStatus,
 } from "../bindings";
 
@@ -135,6 +139,8 @@ export interface Backend {
   setPlaylistMedia(playlistId: number, media: MediaChoice): Promise<PlaylistView>;
   /** The yt-dlp in use and its version (or why it cannot run). */
   ytdlpStatus(): Promise<YtDlpStatus>;
+  /** Updates yt-dlp where the user installed it (`conflict` when it is installed system-wide). */
+  updateYtdlp(): Promise<YtDlpUpdate>;
   /** The whole task center, pushed by the shell when it changes (throttled, cumulative). */
   onTaskCenterChanged(cb: (tc: TaskCenterView) => void): Promise<Unsubscribe>;
   /** Playlists or items changed; `playlistIds` empty = any. */
@@ -213,6 +219,7 @@ export const tauriBackend: Backend = {
   addPlaylistsAs: (urls, kind, media) => call(commands.addPlaylistsAs(urls, kind, media)),
   setPlaylistMedia: (playlistId, media) => call(commands.setPlaylistMedia(playlistId, media)),
   ytdlpStatus: () => call(commands.ytdlpStatus()),
+  updateYtdlp: () => call(commands.updateYtdlp()),
   onTaskCenterChanged: (cb) => subscribe(events.taskCenterChanged.listen, (p) => cb(p.task_center)),
   onCatalogChanged: (cb) => subscribe(events.catalogChanged.listen, (p) => cb(p.playlist_ids)),
   onJobFinished: (cb) => subscribe(events.jobFinished.listen, cb),

@@ -25,6 +25,7 @@ import type {
   ThroughputPoint,
   ThroughputSampled,
   YtDlpStatus,
+  YtDlpUpdate,
 } from "../bindings";
 
 /** Calls a route; resolves with its JSON (or undefined for 204), rejects with an `ApiError`. */
@@ -90,6 +91,7 @@ export const httpBackend: Backend = {
   addPlaylistsAs: (urls, kind, media) => request<AddResult>("POST", "/api/playlists", { urls, kind, media }),
   setPlaylistMedia: (playlistId, media) => request<PlaylistView>("PUT", `/api/playlists/${playlistId}/media`, media),
   ytdlpStatus: () => request<YtDlpStatus>("GET", "/api/ytdlp"),
+  updateYtdlp: () => request<YtDlpUpdate>("POST", "/api/ytdlp/update"),
   playlistArt: (playlistId) => request<string | null>("GET", `/api/playlists/${playlistId}/art`),
   itemArt: (itemId) => request<string | null>("GET", `/api/items/${itemId}/art`),
   importFile: () => desktopOnly("Importing a file by path"),

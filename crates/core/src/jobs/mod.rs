@@ -24,6 +24,7 @@ mod sync_stage;
 pub mod task_center;
 pub mod throughput;
 pub mod workers;
+mod ytdlp_download;
 mod ytdlp_sync;
 
 pub use context::DocumentParser;

@@ -26,6 +26,7 @@ mod jobs_reaper;
 mod jobs_refs;
 mod jobs_scheduler;
 mod jobs_sync_moves;
+mod jobs_ytdlp_download;
 mod jobs_ytdlp_sync;
 mod library_art;
 mod net_guard;
