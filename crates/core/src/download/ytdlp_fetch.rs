@@ -210,7 +210,8 @@ pub async fn fetch(
     let resumed_from = part_bytes(&work);
     let _ = tokio::fs::remove_file(work.join(FINAL_NAME)).await;
     // `-o` and `--print-to-file` take output templates: a literal `%` is doubled
-    let template = |name: &str| work.join(name).to_string_lossy().replace('%', "%%");
+    let escaped = work.to_string_lossy().replace('%', "%%");
+    let template = |name: &str| format!("{escaped}/{name}");
     let mut cmd = Command::new(binary);
     cmd.args(["--no-playlist", "--continue", "--newline", "--no-warnings", "--socket-timeout", "30"])
         .args(["--progress-template", PROGRESS_TEMPLATE])
