@@ -6,6 +6,7 @@
 //! during a silent stall); cover art fetched, checked and cached (`library_art`); the import graph of `src/` has no cycle (`import_graph`).
 
 mod api_ops;
+mod api_ytdlp;
 mod catalog_common;
 mod catalog_corpus;
 mod catalog_fetch;
