@@ -7,7 +7,8 @@
 //!   extraction without re-encoding), else the resolver's `format_id`, else yt-dlp's default.
 //! - Output: yt-dlp writes into a work folder beside the destination, `<dest>.part.d/`, named
 //!   after our own destination (the library's naming template), so the folder is the same
-//!   on every attempt and after a restart. yt-dlp keeps its `.part` files there and
+//!   on every attempt and after a restart. A yt-dlp still writing there after a crash of the
+//!   run that started it (its process group outlives us) is killed first ([`kill_orphans`]). yt-dlp keeps its `.part` files there and
 //!   `--continue` resumes them (an HTTP Range request); the folder is removed once the file
 //!   is in place, or when yt-dlp fails for good, and kept on a transient failure, a stall or
 //!   a cancel. `--download-archive` is never used: the catalog is the archive.
@@ -212,13 +213,16 @@ pub async fn fetch(
     // `-o` and `--print-to-file` take output templates: a literal `%` is doubled
     let escaped = work.to_string_lossy().replace('%', "%%");
     let template = |name: &str| format!("{escaped}/{name}");
+    let output = template("media.%(ext)s");
+    // a yt-dlp a crashed run left behind would write into the same parts: it goes first
+    kill_orphans(&output);
     let mut cmd = Command::new(binary);
     cmd.args(["--no-playlist", "--continue", "--newline", "--no-warnings", "--socket-timeout", "30"])
         .args(["--progress-template", PROGRESS_TEMPLATE])
         .args(["--print-to-file", "after_move:filepath"])
         .arg(template(FINAL_NAME))
         .arg("-o")
-        .arg(template("media.%(ext)s"))
+        .arg(&output)
         .args(format_args(format.as_deref(), *media))
         .arg("--")
         .arg(candidate.url.as_str());
@@ -250,6 +254,34 @@ pub async fn fetch(
         let _ = tokio::fs::remove_dir_all(&work).await;
     }
     result
+}
+
+/// Kills (SIGKILL, with its process group) every process whose command line has the argument
+/// `output`: a yt-dlp still downloading into this work folder after the run that started it
+/// crashed (its process group outlives our process). Reads `/proc`; where there is none (not
+/// Linux) nothing is done. Returns the pids killed.
+pub fn kill_orphans(output: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut killed = Vec::new();
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        if pid != me && cmdline.split(|b| *b == 0).any(|arg| arg == output.as_bytes()) {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            let group = nix::unistd::getpgid(Some(pid)).unwrap_or(pid);
+            let own = nix::unistd::getpgid(None).ok();
+            let signal = nix::sys::signal::Signal::SIGKILL;
+            let _ = if Some(group) != own {
+                nix::sys::signal::killpg(group, signal)
+            } else {
+                nix::sys::signal::kill(pid, signal)
+            };
+            tracing::warn!(pid = pid.as_raw(), %output, "killed a yt-dlp left by an earlier run");
+            killed.push(pid.as_raw());
+        }
+    }
+    killed
 }
 
 /// The file yt-dlp produced in `work`: the path it printed, else the one finished media file.
@@ -377,6 +409,29 @@ mod tests {
         for (format, media, want) in cases {
             assert_eq!(format_args(format, media), want, "{format:?} {media:?}");
         }
+    }
+
+    #[test]
+    fn a_process_writing_into_the_work_folder_is_killed_with_its_group() {
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().unwrap();
+        let output = format!("{}/media.%(ext)s", dir.path().display());
+        let mut orphan = std::process::Command::new("sh")
+            .args(["-c", "sleep 600; exit 0", "yt-dlp", "-o", &output])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut other = std::process::Command::new("sh")
+            .args(["-c", "sleep 600; exit 0", "yt-dlp", "-o", "/elsewhere/media.%(ext)s"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        assert_eq!(kill_orphans(&output), vec![orphan.id() as i32]);
+        let status = orphan.wait().unwrap();
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
+        assert!(other.try_wait().unwrap().is_none(), "another folder's yt-dlp runs on");
+        other.kill().unwrap();
+        other.wait().unwrap();
     }
 
     #[test]
