@@ -21,8 +21,10 @@ ensure_pkg() {
 }
 
 # build: the release binaries of the CLI and the test server.
+# SKIP_BUILD=1 uses the binaries already in $BIN (e.g. to compare two builds side by side).
 build() {
   ensure_pkg /usr/bin/time time || { echo "GNU time (package time) is required" >&2; exit 2; }
+  [ -n "${SKIP_BUILD:-}" ] && return 0
   cargo build --release --locked -p catalog-sync-cli -p catalog-sync-testkit --bins
 }
 

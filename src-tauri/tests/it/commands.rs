@@ -210,14 +210,14 @@ fn wire_errors_carry_codes_the_ui_branches_on() {
 fn settings_round_trip_through_the_config_file() {
     let rig = Rig::new();
     let mut s: Value = rig.ok("get_settings", json!({}));
-    assert_eq!(s["parallel_downloads"], 4);
-    s["parallel_downloads"] = json!(8);
+    assert_eq!(s["parallel_downloads"], 8, "the default");
+    s["parallel_downloads"] = json!(12);
     s["auto_sync_hours"] = json!(12);
     s["podcastindex_key"] = json!("key-123");
     let saved: Value = rig.ok("save_settings", json!({ "settings": s }));
-    assert_eq!(saved["parallel_downloads"], 8);
+    assert_eq!(saved["parallel_downloads"], 12);
     let file = std::fs::read_to_string(rig.dir.path().join("config/config.toml")).unwrap();
-    assert!(file.contains("parallel_downloads = 8") && file.contains("auto_sync_hours = 12"), "{file}");
+    assert!(file.contains("parallel_downloads = 12") && file.contains("auto_sync_hours = 12"), "{file}");
     let again: Value = rig.ok("get_settings", json!({}));
     assert_eq!(
         (again["auto_sync_hours"].as_u64(), again["podcastindex_key"].as_str()),

@@ -87,19 +87,29 @@ pub struct PartMeta {
 impl PartMeta {
     /// Reads the sidecar at `path`; a missing or unreadable one means "nothing known".
     pub async fn read(path: &Path) -> PartMeta {
-        let Ok(text) = tokio::fs::read_to_string(path).await else {
-            return PartMeta::default();
-        };
+        match tokio::fs::read_to_string(path).await {
+            Ok(text) => PartMeta::parse(&text),
+            Err(_) => PartMeta::default(),
+        }
+    }
+
+    /// [`PartMeta::read`] on the calling (blocking) thread.
+    pub fn read_blocking(path: &Path) -> PartMeta {
+        std::fs::read_to_string(path).map(|t| PartMeta::parse(&t)).unwrap_or_default()
+    }
+
+    fn parse(text: &str) -> PartMeta {
         let mut lines = text.lines();
         let validator = lines.next().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
         let coding = lines.find_map(|l| l.trim().strip_prefix("coding=")).and_then(Coding::from_token);
         PartMeta { validator, coding }
     }
 
-    /// Writes the sidecar at `path`, or removes it when there is nothing to record.
-    pub async fn write(&self, path: &Path) -> std::io::Result<()> {
+    /// Writes the sidecar at `path`, or removes it when there is nothing to record; on the
+    /// calling (blocking) thread.
+    pub fn write_blocking(&self, path: &Path) -> std::io::Result<()> {
         if self.validator.is_none() && self.coding.is_none() {
-            return match tokio::fs::remove_file(path).await {
+            return match std::fs::remove_file(path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),
             };
@@ -109,7 +119,7 @@ impl PartMeta {
             text.push_str("\ncoding=");
             text.push_str(coding.token());
         }
-        tokio::fs::write(path, text).await
+        std::fs::write(path, text)
     }
 }
 
@@ -219,14 +229,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.part.validator");
         let meta = PartMeta { validator: Some("\"abc\"".into()), coding: Some(Coding::Brotli) };
-        meta.write(&path).await.unwrap();
+        meta.write_blocking(&path).unwrap();
         assert_eq!(PartMeta::read(&path).await, meta);
         let no_validator = PartMeta { validator: None, coding: Some(Coding::Gzip) };
-        no_validator.write(&path).await.unwrap();
+        no_validator.write_blocking(&path).unwrap();
         assert_eq!(PartMeta::read(&path).await, no_validator);
         tokio::fs::write(&path, "\"old\"").await.unwrap();
         assert_eq!(PartMeta::read(&path).await, PartMeta { validator: Some("\"old\"".into()), coding: None });
-        PartMeta::default().write(&path).await.unwrap();
+        assert_eq!(
+            PartMeta::read_blocking(&path),
+            PartMeta { validator: Some("\"old\"".into()), coding: None }
+        );
+        PartMeta::default().write_blocking(&path).unwrap();
         assert!(!path.exists());
     }
 

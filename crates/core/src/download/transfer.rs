@@ -52,6 +52,12 @@ enum Next {
 /// Write buffer between the network and the part file, in bytes.
 const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
+/// How long an idle media connection stays pooled for reuse (reqwest's default is 90 s). A
+/// connection that streamed a large body keeps its grown read buffer (hundreds of KB) while
+/// pooled, so a catalog spread over many hosts would otherwise hold dozens of them after each
+/// host's items are done; a downloader reuses a connection within moments, or not at all.
+const POOL_IDLE: Duration = Duration::from_secs(5);
+
 /// Limits of one [`fetch_to_file`] call.
 #[derive(Debug, Clone)]
 pub struct TransferOptions {
@@ -148,6 +154,7 @@ pub fn build_client_guarded(
         .redirect(reqwest::redirect::Policy::limited(10))
         .connect_timeout(Duration::from_secs(15))
         .tcp_keepalive(Duration::from_secs(60))
+        .pool_idle_timeout(POOL_IDLE)
         .no_gzip()
         .no_brotli()
         .no_deflate()
@@ -262,14 +269,9 @@ struct Attempt<'a> {
 impl Attempt<'_> {
     /// One attempt: request (resuming when a part exists), then write, verify and finalize.
     async fn run(&self) -> Result<FetchedFile, TransferError> {
-        let mut offset = match tokio::fs::metadata(self.part).await {
-            Ok(m) => m.len(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(e) => return Err(io_err("inspect", self.part)(e)),
-        };
+        let (mut offset, mut stored) = self.inspect_part().await?;
         loop {
-            let response = self.send(offset).await?;
-            let stored = PartMeta::read(&validator_path(self.part)).await;
+            let response = self.send(offset, stored.validator.as_deref()).await?;
             let reason = match plan(response.status(), response.headers(), offset, self.url)? {
                 Plan::Write { offset: start, total } => {
                     let coding = coding_of(response.headers())?;
@@ -289,16 +291,32 @@ impl Attempt<'_> {
             drop(response);
             tokio::fs::remove_file(self.part).await.map_err(io_err("remove", self.part))?;
             let _ = tokio::fs::remove_file(validator_path(self.part)).await;
-            offset = 0;
+            (offset, stored) = (0, PartMeta::default());
         }
     }
 
-    /// Sends the GET, with `Range: bytes=offset-` when `offset > 0`, under the watchdog.
-    async fn send(&self, offset: u64) -> Result<reqwest::Response, TransferError> {
+    /// The part's size in bytes (0 when there is none) and what its sidecar recorded, read in
+    /// one blocking call.
+    async fn inspect_part(&self) -> Result<(u64, PartMeta), TransferError> {
+        let part = self.part.to_path_buf();
+        let inspected = tokio::task::spawn_blocking(move || match std::fs::metadata(&part) {
+            Ok(m) => Ok((m.len(), PartMeta::read_blocking(&validator_path(&part)))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((0, PartMeta::default())),
+            Err(e) => Err(e),
+        });
+        inspected
+            .await
+            .map_err(|e| io_err("inspect", self.part)(std::io::Error::other(e)))?
+            .map_err(io_err("inspect", self.part))
+    }
+
+    /// Sends the GET, with `Range: bytes=offset-` (and `If-Range: validator`) when
+    /// `offset > 0`, under the watchdog.
+    async fn send(&self, offset: u64, validator: Option<&str>) -> Result<reqwest::Response, TransferError> {
         let mut request = self.client.get(self.url.clone()).header(ACCEPT_ENCODING, "identity");
         if offset > 0 {
             request = request.header(RANGE, range_from(offset));
-            if let Some(validator) = PartMeta::read(&validator_path(self.part)).await.validator {
+            if let Some(validator) = validator {
                 request = request.header(IF_RANGE, validator);
             }
         }
@@ -337,10 +355,16 @@ impl Attempt<'_> {
         let file = if offset > 0 {
             self.open_and_hash_prefix(offset, &mut hasher).await?
         } else {
-            let sidecar = validator_path(self.part);
+            // the sidecar, then the part, in one blocking call
             let meta = PartMeta { validator: validator_of(response.headers()), coding };
-            meta.write(&sidecar).await.map_err(io_err("write", &sidecar))?;
-            tokio::fs::File::create(self.part).await.map_err(io_err("create", self.part))?
+            let part = self.part.to_path_buf();
+            let created = tokio::task::spawn_blocking(move || {
+                let sidecar = validator_path(&part);
+                meta.write_blocking(&sidecar).map_err(io_err("write", &sidecar))?;
+                std::fs::File::create(&part).map_err(io_err("create", &part))
+            });
+            let created = created.await.map_err(|e| io_err("create", self.part)(std::io::Error::other(e)))?;
+            tokio::fs::File::from_std(created?)
         };
         let mut writer = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
         let mut written = offset;
@@ -466,7 +490,8 @@ impl Attempt<'_> {
         total: Option<u64>,
         coding: Option<Coding>,
     ) -> Option<(reqwest::Response, bytes::Bytes)> {
-        let mut response = self.send(written).await.ok()?;
+        let validator = PartMeta::read(&validator_path(self.part)).await.validator;
+        let mut response = self.send(written, validator.as_deref()).await.ok()?;
         match plan(response.status(), response.headers(), written, self.url) {
             Ok(Plan::Write { offset, total: t }) if offset == written && t == total => {}
             _ => return None,
@@ -532,13 +557,34 @@ impl Attempt<'_> {
         content_type: Option<String>,
         coding: Option<Coding>,
     ) -> Result<FetchedFile, TransferError> {
-        file.sync_all().await.map_err(io_err("fsync", self.part))?;
-        drop(file);
+        let file = file.into_std().await;
+        if coding.is_none() {
+            // fsync, rename, sidecar gone, directory fsynced: one blocking call
+            let (part, dest) = (self.part.to_path_buf(), self.dest.to_path_buf());
+            let done = tokio::task::spawn_blocking(move || {
+                file.sync_all().map_err(io_err("fsync", &part))?;
+                drop(file);
+                std::fs::rename(&part, &dest).map_err(io_err("rename", &part))?;
+                let _ = std::fs::remove_file(validator_path(&part));
+                sync_dir_blocking(&parent_dir(&dest))
+            });
+            done.await.map_err(|e| io_err("finalize", self.part)(std::io::Error::other(e)))??;
+            return Ok(FetchedFile {
+                path: self.dest.to_path_buf(),
+                size,
+                sha256_hex: hex::encode(hasher.finalize()),
+                resumed_from,
+                attempts: 1,
+                content_type,
+            });
+        }
+        tokio::task::spawn_blocking(move || file.sync_all())
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+            .map_err(io_err("fsync", self.part))?;
         let (size, hasher) = match coding {
-            None => {
-                tokio::fs::rename(self.part, self.dest).await.map_err(io_err("rename", self.part))?;
-                (size, hasher)
-            }
+            None => (size, hasher),
             Some(coding) => {
                 let mut decoded = self.part.as_os_str().to_owned();
                 decoded.push(".decoded");
@@ -584,10 +630,18 @@ async fn hash_reader(reader: &mut tokio::fs::File, hasher: &mut Sha256) -> std::
 
 /// fsyncs a directory so a rename inside it is durable (unix; a no-op elsewhere).
 async fn sync_dir(dir: &Path) -> Result<(), TransferError> {
+    let owned = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || sync_dir_blocking(&owned))
+        .await
+        .map_err(|e| io_err("fsync directory", dir)(std::io::Error::other(e)))?
+}
+
+/// [`sync_dir`] on the calling (blocking) thread.
+fn sync_dir_blocking(dir: &Path) -> Result<(), TransferError> {
     #[cfg(unix)]
     {
-        let handle = tokio::fs::File::open(dir).await.map_err(io_err("open directory", dir))?;
-        handle.sync_all().await.map_err(io_err("fsync directory", dir))?;
+        let handle = std::fs::File::open(dir).map_err(io_err("open directory", dir))?;
+        handle.sync_all().map_err(io_err("fsync directory", dir))?;
     }
     #[cfg(not(unix))]
     let _ = dir;

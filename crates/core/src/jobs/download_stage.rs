@@ -186,7 +186,7 @@ async fn resolver(
         if !delivered {
             let now = cx.now();
             shared.reserved.release(&rel);
-            cx.blocking(move |s| s.release_stage_item(job, stage, item, now)).await?;
+            cx.store().release_stage_item_async(job, stage, item, now).await?;
             break;
         }
     }
@@ -236,7 +236,7 @@ async fn downloader(
             // paused: what is still queued goes back to the store's queue, untouched
             let (job, stage, item, now) = (shared.ctx.job, shared.stage, ready.item, shared.cx.now());
             shared.reserved.release(&ready.rel);
-            shared.cx.blocking(move |s| s.release_stage_item(job, stage, item, now)).await?;
+            shared.cx.store().release_stage_item_async(job, stage, item, now).await?;
             continue;
         }
         download(&shared, &live, ready, held).await?;
@@ -292,7 +292,7 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         }
         Resolution::Cancelled => {
             let (job, stage, now) = (shared.ctx.job, shared.stage, cx.now());
-            cx.blocking(move |s| s.release_stage_item(job, stage, item_id, now)).await?;
+            cx.store().release_stage_item_async(job, stage, item_id, now).await?;
             live.end(false);
             return Ok(None);
         }
@@ -416,7 +416,7 @@ async fn adopt_completed_file(
         let (job, stage, now) = (shared.ctx.job, shared.stage, shared.cx.now());
         let row =
             FileRow { path: rel.clone(), size, sha256, url: candidate.url.to_string(), downloaded_ms: now };
-        shared.cx.blocking(move |s| s.finish_download(job, stage, item, &row, now)).await?;
+        shared.cx.store().finish_download_async(job, stage, item, row, None, now).await?;
         tracing::info!(item, path = %rel, "recorded a complete file left by an interrupted run");
         Ok(Some(ItemOutcome::Downloaded { path: rel.clone(), bytes: size, resumed_from: size }))
     }
@@ -500,8 +500,7 @@ async fn download(
             };
             let (stage, now) = (shared.stage, cx.now());
             let overflow = (root > 0).then(|| roots[root].clone());
-            cx.blocking(move |s| s.finish_download_in(job, stage, item, &row, overflow.as_deref(), now))
-                .await?;
+            cx.store().finish_download_async(job, stage, item, row, overflow, now).await?;
             shared.reserved.release(&rel);
             live.end(false);
             let outcome = ItemOutcome::Downloaded {
@@ -543,7 +542,7 @@ async fn download(
 
 async fn finish(shared: &Shared, item: u64, end: WorkEnd) -> Result<(), EngineError> {
     let (job, stage, now) = (shared.ctx.job, shared.stage, shared.cx.now());
-    shared.cx.blocking(move |s| s.finish_stage_item(job, stage, item, end, now)).await
+    Ok(shared.cx.store().finish_stage_item_async(job, stage, item, end, now).await?)
 }
 
 /// Ends the item as failed with every source the cascade tried, stored with the item.
@@ -555,7 +554,7 @@ async fn fail_download(
 ) -> Result<(), EngineError> {
     let (job, stage, now, item) = (shared.ctx.job, shared.stage, shared.cx.now(), failed.item);
     let reason = failed.to_string();
-    shared.cx.blocking(move |s| s.fail_download(job, stage, &failed, now)).await?;
+    shared.cx.store().fail_download_async(job, stage, failed, now).await?;
     live.end(true);
     shared.cx.emit(Event::DownloadFinished { job, item, title, outcome: ItemOutcome::Failed(reason) });
     Ok(())

@@ -38,7 +38,7 @@ pub(super) async fn run_job(cx: &Context, ctx: JobCtx) -> Result<JobStatus, Engi
         }
         let (kind, now) = (stage.kind, cx.now());
         cx.blocking(move |s| {
-            s.update_stage(job, index, |st| {
+            s.update_stage(job, index, move |st| {
                 st.status = WorkStatus::Running;
                 st.started_ms.get_or_insert(now);
             })?;
@@ -84,7 +84,7 @@ pub(super) async fn run_job(cx: &Context, ctx: JobCtx) -> Result<JobStatus, Engi
         });
         let outcome = if error.is_some() { StepOutcome::Failed } else { StepOutcome::Succeeded };
         cx.blocking(move |s| {
-            s.update_stage(job, index, |st| finish_stage(st, counts, now))?;
+            s.update_stage(job, index, move |st| finish_stage(st, counts, now))?;
             s.end_step(job, run, index, outcome, error, now)
         })
         .await?;

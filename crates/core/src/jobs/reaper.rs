@@ -74,7 +74,7 @@ pub(super) async fn claim_work(
     stage: u8,
 ) -> Result<Option<(u64, LiveWork)>, EngineError> {
     let now = cx.now();
-    let Some(target) = cx.blocking(move |s| s.claim_stage_item(job, stage, now)).await? else {
+    let Some(target) = cx.store().claim_stage_item_async(job, stage, now).await? else {
         return Ok(None);
     };
     let key = (job, stage, target);
@@ -101,7 +101,8 @@ pub(super) async fn reap(cx: &Context, ours: HashSet<u64>) -> Result<ReapReport,
 }
 
 /// Stamps a running work item's heartbeat at most every `item_heartbeat_ms` (engine clock)
-/// while bytes flow; each stamp is a non-durable commit on the blocking pool.
+/// while bytes flow; each stamp is a non-durable write queued on the store's writer, which
+/// batches it with the other workers' writes.
 pub(super) struct ItemBeat {
     cx: Context,
     key: WorkKey,
@@ -129,9 +130,9 @@ impl ItemBeat {
         if self.last_ms.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
             return; // another chunk stamped it
         }
-        let (store, key) = (self.cx.store().clone(), self.key);
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = store.beat_work(&[key], now) {
+        let (stamped, key) = (self.cx.store().beat_work_async(self.key, now), self.key);
+        tokio::spawn(async move {
+            if let Err(e) = stamped.await {
                 tracing::warn!(?key, error = %e, "cannot stamp work item heartbeat");
             }
         });

@@ -246,8 +246,10 @@ impl Engine {
                     break;
                 }
                 let now = self.cx.now();
-                let Some(job) =
-                    self.cx.blocking(move |s| s.claim_next_job(|j| lane_of(j.kind) == lane, now)).await?
+                let Some(job) = self
+                    .cx
+                    .blocking(move |s| s.claim_next_job(move |j| lane_of(j.kind) == lane, now))
+                    .await?
                 else {
                     break;
                 };

@@ -14,7 +14,9 @@ pub use super::layouts::CollectionRow;
 impl Store {
     /// Follows the subscription list at `url`, or returns the existing one unchanged.
     pub fn add_collection(&self, url: &str, now_ms: i64) -> Result<Added> {
-        self.write(|tx| {
+        let url = url.to_owned();
+        self.write(move |tx| {
+            let url = url.as_str();
             let mut by_url = tx.open_table(tables::COLLECTION_URL_TO_ID)?;
             if let Some(id) = by_url.get(url)?.map(|g| g.value()) {
                 return Ok(Added { id, created: false });
@@ -55,7 +57,9 @@ impl Store {
         outcome: std::result::Result<u32, &str>,
         now_ms: i64,
     ) -> Result<()> {
-        self.write(|tx| {
+        let outcome = outcome.map_err(str::to_owned);
+        self.write(move |tx| {
+            let outcome = outcome.as_ref().copied().map_err(String::as_str);
             let mut t = tx.open_table(tables::COLLECTION_ID_TO_COLLECTION)?;
             let mut row = t
                 .get(id)?

@@ -43,7 +43,7 @@ impl Store {
     /// Stores `command` for `job`, issued at `now_ms`, and returns its sequence number (from 1,
     /// increasing). Errors: [`super::StoreError::NotFound`] when the job does not exist.
     pub fn push_command(&self, job: u64, command: JobCommand, now_ms: i64) -> Result<u64> {
-        self.write(|tx| {
+        self.write(move |tx| {
             load_job(&tx.open_table(tables::JOB_ID_TO_JOB)?, job)?;
             let seq = next_id(tx, "next_command_seq")?;
             tx.open_table(tables::COMMAND_SEQ_TO_COMMAND)?
@@ -69,7 +69,7 @@ impl Store {
     /// Removes command `seq` once applied. Acknowledging an unknown or already acknowledged
     /// command does nothing. Errors: [`super::StoreError::Db`].
     pub fn ack_command(&self, seq: u64) -> Result<()> {
-        self.write(|tx| {
+        self.write(move |tx| {
             tx.open_table(tables::COMMAND_SEQ_TO_COMMAND)?.remove(seq)?;
             Ok(())
         })
@@ -83,7 +83,7 @@ impl Store {
     ///
     /// Errors: [`super::StoreError::NotFound`] when the job does not exist.
     pub fn retry_failed_items(&self, job: u64, now_ms: i64) -> Result<u32> {
-        self.write(|tx| {
+        self.write(move |tx| {
             let mut jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
             let mut row = load_job(&jobs, job)?;
             let mut requeued = 0;

@@ -69,7 +69,9 @@ impl Store {
     /// known ones updated in place) and membership positions, in one transaction.
     /// Errors: [`StoreError::NotFound`] for an unknown playlist.
     pub fn apply_sync(&self, id: u64, doc: &ParsedPlaylist, now_ms: i64) -> Result<SyncOutcome> {
-        self.write(|tx| {
+        let doc = doc.clone();
+        self.write(move |tx| {
+            let doc = &doc;
             let mut playlists = tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
             let mut pl = playlists
                 .get(id)?

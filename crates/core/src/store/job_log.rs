@@ -28,7 +28,11 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        self.write(|tx| append_in(tx, job, rows))
+        let rows = rows.to_vec();
+        self.write(move |tx| {
+            let rows = rows.as_slice();
+            append_in(tx, job, rows)
+        })
     }
 
     /// The log of `job` as `(seq, entry)`, oldest first. Errors: [`super::StoreError::Db`].

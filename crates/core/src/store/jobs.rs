@@ -7,8 +7,9 @@
 
 use redb::ReadableTable;
 
+use super::work_ops;
 pub use super::writes::WorkEnd;
-use super::writes::{finish_work, insert_file, put_work, requeue_items};
+use super::writes::{put_work, requeue_items};
 use super::{
     next_id, tables, FileRow, JobKind, JobRow, JobStatus, Result, StageItemRow, StageKind, StageRow, Store,
     StoreError, WorkStatus,
@@ -69,7 +70,11 @@ impl Store {
     /// Creates a queued job of `kind` with the given stages, scoped to `scope` playlists (in
     /// that order; empty = all). Returns the job id.
     pub fn create_job(&self, kind: JobKind, stages: &[StageKind], scope: &[u64], now_ms: i64) -> Result<u64> {
-        self.write(|tx| {
+        let stages = stages.to_vec();
+        let scope = scope.to_vec();
+        self.write(move |tx| {
+            let stages = stages.as_slice();
+            let scope = scope.as_slice();
             let id = next_id(tx, "next_job_id")?;
             let stages = stages
                 .iter()
@@ -128,8 +133,12 @@ impl Store {
 
     /// Claims the oldest queued job whose kind passes `accept`: queued -> running and `runs`
     /// incremented, as one compare-and-set. Returns `None` when nothing is claimable.
-    pub fn claim_next_job(&self, accept: impl Fn(&JobRow) -> bool, now_ms: i64) -> Result<Option<u64>> {
-        self.write(|tx| {
+    pub fn claim_next_job(
+        &self,
+        accept: impl Fn(&JobRow) -> bool + Send + 'static,
+        now_ms: i64,
+    ) -> Result<Option<u64>> {
+        self.write(move |tx| {
             let queued: Vec<u64> = {
                 let index = tx.open_table(tables::JOB_STATUS_INDEX)?;
                 let code = JobStatus::Queued.code();
@@ -155,7 +164,7 @@ impl Store {
 
     /// Moves job `id` to `status`. Errors: [`StoreError::NotFound`].
     pub fn set_job_status(&self, id: u64, status: JobStatus, now_ms: i64) -> Result<()> {
-        self.write(|tx| {
+        self.write(move |tx| {
             let mut jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
             let mut row = load_job(&jobs, id)?;
             set_status(tx, id, &mut row, status, now_ms)?;
@@ -165,8 +174,13 @@ impl Store {
     }
 
     /// Changes stage `stage` of job `id` through `f` (status, times, error).
-    pub fn update_stage(&self, id: u64, stage: u8, f: impl FnOnce(&mut StageRow)) -> Result<()> {
-        self.write(|tx| {
+    pub fn update_stage(
+        &self,
+        id: u64,
+        stage: u8,
+        mut f: impl FnMut(&mut StageRow) + Send + 'static,
+    ) -> Result<()> {
+        self.write(move |tx| {
             let mut jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
             let mut row = load_job(&jobs, id)?;
             let st = row
@@ -181,7 +195,9 @@ impl Store {
 
     /// Stamps the heartbeat of jobs a runner is working on (no fsync).
     pub fn beat_jobs(&self, jobs: &[u64], now_ms: i64) -> Result<()> {
-        self.write_volatile(|tx| {
+        let jobs = jobs.to_vec();
+        self.write_volatile(move |tx| {
+            let jobs = jobs.as_slice();
             let mut beats = tx.open_table(tables::JOB_ID_TO_HEARTBEAT)?;
             for &job in jobs {
                 beats.insert(job, now_ms)?;
@@ -210,7 +226,7 @@ impl Store {
         let mut candidates = self.jobs_with_status(JobStatus::Running)?;
         candidates.extend(self.jobs_with_status(JobStatus::PauseRequested)?);
         candidates.retain(|id| !live.contains(id));
-        self.write(|tx| {
+        self.write(move |tx| {
             let mut jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
             let mut reaped = Vec::new();
             for &id in &candidates {
@@ -241,28 +257,21 @@ impl Store {
     /// Returns every running work item of a job's stage to the queue; for a runner that stops
     /// a stage early (pause, shutdown). Returns how many were returned.
     pub fn requeue_running_items(&self, job: u64, stage: u8, now_ms: i64) -> Result<u32> {
-        self.write(|tx| requeue_running_items(tx, job, stage, now_ms))
+        self.write(move |tx| requeue_running_items(tx, job, stage, now_ms))
     }
 
     /// Returns one claimed (running) work item to the queue, e.g. one a resolver had handed to
     /// the ready queue when the stage was paused. A work item in another state is left alone.
     pub fn release_stage_item(&self, job: u64, stage: u8, target: u64, now_ms: i64) -> Result<()> {
-        self.write(|tx| {
-            let key = (job, stage, target);
-            let item = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value());
-            if let Some(mut item) = item.filter(|i| i.status == WorkStatus::Running) {
-                item.status = WorkStatus::Queued;
-                item.updated_ms = now_ms;
-                put_work(tx, key, Some(WorkStatus::Running), &item)?;
-            }
-            Ok(())
-        })
+        self.write(work_ops::release(job, stage, target, now_ms))
     }
 
     /// Adds queued work items for `targets` to a stage; targets already present keep their
     /// state (so re-planning a resumed stage loses and repeats nothing). Returns how many were new.
     pub fn add_stage_items(&self, job: u64, stage: u8, targets: &[u64], now_ms: i64) -> Result<u32> {
-        self.write(|tx| {
+        let targets = targets.to_vec();
+        self.write(move |tx| {
+            let targets = targets.as_slice();
             let mut added = 0;
             for &target in targets {
                 let key = (job, stage, target);
@@ -290,28 +299,7 @@ impl Store {
     /// the crash came just before it, with its `.part` kept for a resume; the next durable
     /// commit (any state change, e.g. the item's end) persists the claim.
     pub fn claim_stage_item(&self, job: u64, stage: u8, now_ms: i64) -> Result<Option<u64>> {
-        self.write_volatile(|tx| {
-            let code = WorkStatus::Queued.code();
-            let first = {
-                let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
-                let mut range = index.range((job, stage, code, 0)..=(job, stage, code, u64::MAX))?;
-                let first = range.next().transpose()?.map(|(k, _)| k.value().3);
-                first
-            };
-            let Some(target) = first else { return Ok(None) };
-            let key = (job, stage, target);
-            let mut row = tx
-                .open_table(tables::STAGE_ITEM)?
-                .get(key)?
-                .map(|g| g.value())
-                .ok_or_else(|| StoreError::Conflict(format!("index names missing work item {key:?}")))?;
-            row.status = WorkStatus::Running;
-            row.attempts += 1;
-            row.updated_ms = now_ms;
-            put_work(tx, key, Some(WorkStatus::Queued), &row)?;
-            tx.open_table(tables::WORK_HEARTBEAT)?.insert(key, now_ms)?;
-            Ok(Some(target))
-        })
+        self.write_volatile(work_ops::claim(job, stage, now_ms))
     }
 
     /// Ends a work item as `end` says (done, failed, skipped, with its error or note).
@@ -323,7 +311,7 @@ impl Store {
         end: WorkEnd,
         now_ms: i64,
     ) -> Result<()> {
-        self.write(|tx| finish_work(tx, (job, stage, target), end, now_ms))
+        self.write(work_ops::finish(job, stage, target, end, now_ms))
     }
 
     /// Records a completed download and ends its work item as done, in one transaction: the
@@ -350,25 +338,7 @@ impl Store {
         root: Option<&std::path::Path>,
         now_ms: i64,
     ) -> Result<()> {
-        self.write(|tx| {
-            insert_file(tx, item_id, file)?;
-            let mut roots = tx.open_table(tables::ITEM_ID_TO_FILE_ROOT)?;
-            match root {
-                Some(root) => {
-                    roots.insert(item_id, root.to_string_lossy().as_ref())?;
-                }
-                None => {
-                    roots.remove(item_id)?;
-                }
-            }
-            drop(roots);
-            finish_work(
-                tx,
-                (job, stage, item_id),
-                WorkEnd { status: WorkStatus::Done, error: None, note: None },
-                now_ms,
-            )
-        })
+        self.write(work_ops::finish_download(job, stage, item_id, file.clone(), root.map(Into::into), now_ms))
     }
 
     /// Work items of a stage with their state, by target id.

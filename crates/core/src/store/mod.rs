@@ -1,9 +1,10 @@
 //! The embedded catalog database on redb. [`Store`] is a cheap clone around one
 //! `redb::Database`; each public method runs one read or one write transaction, so a row and
 //! its index entries always change together (convention 4). Methods are blocking: async code
-//! calls them through `tokio::task::spawn_blocking` (see `jobs::runner`). State changes are
-//! durable when their method returns: each write transaction commits without fsync and then
-//! waits for a group commit ([`durable`]), so concurrent writers share one fsync.
+//! calls them through `tokio::task::spawn_blocking` (see `jobs::runner`), or, on the hot paths,
+//! awaits the `_async` variants. Every write runs on one writer thread that batches concurrent
+//! writes into one transaction and one fsync ([`writer`]); a state change is durable when its
+//! method returns.
 //!
 //! Aggregates live in their own modules: [`playlists`], [`items`] (items, membership and
 //! downloaded files), [`jobs`] (jobs, stages and stage work items), [`runs`] (attempts of a job
@@ -15,7 +16,6 @@
 mod codec;
 pub mod collections;
 pub mod commands;
-mod durable;
 pub mod failures;
 pub mod items;
 pub mod job_log;
@@ -29,6 +29,8 @@ mod rows;
 pub mod runs;
 pub mod schema;
 pub mod tables;
+mod work_ops;
+mod writer;
 mod writes;
 pub mod ytdlp;
 
@@ -109,8 +111,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     db: Arc<redb::Database>,
     path: PathBuf,
-    /// Group commit of the writes of every clone (see [`durable`]).
-    durable: Arc<durable::GroupCommit>,
+    /// The thread that runs every write of every clone (see [`writer`]).
+    writer: Arc<writer::Writer>,
 }
 
 impl Store {
@@ -131,7 +133,10 @@ impl Store {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.into() },
             source => StoreError::Open { path: path.into(), source },
         })?;
-        let store = Store { db: Arc::new(db), path: path.to_path_buf(), durable: Arc::default() };
+        let db = Arc::new(db);
+        let writer = writer::Writer::start(db.clone())
+            .map_err(|source| StoreError::Io { path: path.into(), source })?;
+        let store = Store { db, path: path.to_path_buf(), writer: Arc::new(writer) };
         schema::migrate(&store)?;
         Ok(store)
     }
@@ -141,33 +146,42 @@ impl Store {
         &self.path
     }
 
-    /// Runs `f` in one write transaction, commits it and returns once the commit is durable.
-    /// The transaction itself commits without fsync; one group commit ([`durable`]) then makes
-    /// it durable together with the writes of other threads that committed meanwhile. When `f`
-    /// fails, its transaction is aborted and nothing else is affected.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<T>) -> Result<T> {
-        let mut tx = self.db.begin_write()?;
-        tx.set_durability(redb::Durability::None)
-            .map_err(|e| StoreError::Conflict(format!("durability: {e}")))?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        let seq = self.durable.committed();
-        self.durable.wait_durable(&self.db, seq)?;
-        Ok(out)
+    /// Runs `f` in a write transaction and returns once it is committed durably. The writer
+    /// thread runs it, batched with the writes queued meanwhile ([`writer`]): one transaction
+    /// and one fsync for the batch. `f` may run more than once when another write of its batch
+    /// fails (each run sees the same prior state; only the last one's effect is kept). When
+    /// `f` fails, its effect is rolled back and nothing else is affected.
+    pub(crate) fn write<T: Send + 'static>(
+        &self,
+        f: impl FnMut(&redb::WriteTransaction) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.writer.run_blocking(true, f)
     }
 
-    /// Runs `f` in one write transaction committed without fsync (`Durability::None`): for
-    /// heartbeats and throughput samples, which the next durable commit persists (convention 6).
-    pub(crate) fn write_volatile<T>(
+    /// As [`Store::write`], committed without fsync (`Durability::None`): for heartbeats,
+    /// claims and throughput samples, which the next durable commit persists (convention 6).
+    pub(crate) fn write_volatile<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&redb::WriteTransaction) -> Result<T>,
+        f: impl FnMut(&redb::WriteTransaction) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let mut tx = self.db.begin_write()?;
-        tx.set_durability(redb::Durability::None)
-            .map_err(|e| StoreError::Conflict(format!("durability: {e}")))?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        self.writer.run_blocking(false, f)
+    }
+
+    /// As [`Store::write`] (durable) or [`Store::write_volatile`], awaited instead of blocking:
+    /// for async hot paths, which then need no blocking-pool thread. `f` owns what it uses.
+    /// The write is queued when this is called, so writes submitted one after another commit
+    /// in that order; dropping the future does not withdraw it.
+    pub(crate) fn submit<T: Send + 'static>(
+        &self,
+        durable: bool,
+        f: impl FnMut(&redb::WriteTransaction) -> Result<T> + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<T>> {
+        self.writer.submit(durable, f)
+    }
+
+    /// Write transactions committed so far (each may hold many writes).
+    pub fn commits(&self) -> u64 {
+        self.writer.commits()
     }
 
     /// Runs `f` in one read transaction.

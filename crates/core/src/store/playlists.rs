@@ -26,7 +26,13 @@ impl Store {
         folders: &[String],
         now_ms: i64,
     ) -> Result<Added> {
-        self.write(|tx| {
+        let url = url.to_owned();
+        let title = title.map(str::to_owned);
+        let folders = folders.to_vec();
+        self.write(move |tx| {
+            let url = url.as_str();
+            let title = title.as_deref();
+            let folders = folders.as_slice();
             let mut by_url = tx.open_table(tables::PLAYLIST_URL_TO_ID)?;
             if let Some(id) = by_url.get(url)?.map(|g| g.value()) {
                 return Ok(Added { id, created: false });
@@ -126,7 +132,11 @@ impl Store {
         etag: Option<&str>,
         last_modified: Option<&str>,
     ) -> Result<()> {
-        self.write(|tx| {
+        let etag = etag.map(str::to_owned);
+        let last_modified = last_modified.map(str::to_owned);
+        self.write(move |tx| {
+            let etag = etag.as_deref();
+            let last_modified = last_modified.as_deref();
             let mut t = tx.open_table(tables::PLAYLIST_ID_TO_FETCH_STATE)?;
             let mut state = t.get(id)?.map(|g| g.value()).unwrap_or_default();
             state.etag = etag.map(str::to_owned);
@@ -139,7 +149,7 @@ impl Store {
     /// Records an unchanged refresh of playlist `id` (a `304 Not Modified`): the time, and no
     /// error; nothing else is written.
     pub fn record_unchanged(&self, id: u64, now_ms: i64) -> Result<()> {
-        self.update_playlist(id, |row| {
+        self.update_playlist(id, move |row| {
             row.last_sync_ms = Some(now_ms);
             row.last_error = None;
         })
@@ -151,7 +161,11 @@ impl Store {
     /// playlist's URL already. Errors: [`StoreError::Conflict`] when another playlist has
     /// that URL, or when the playlist lived at `to` before (a move back and forth).
     pub fn move_playlist(&self, id: u64, to: &str, why: &str, now_ms: i64) -> Result<bool> {
-        self.write(|tx| {
+        let to = to.to_owned();
+        let why = why.to_owned();
+        self.write(move |tx| {
+            let to = to.as_str();
+            let why = why.as_str();
             let mut rows = tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
             let mut row = rows
                 .get(id)?
@@ -186,8 +200,12 @@ impl Store {
         })
     }
 
-    fn update_playlist(&self, id: u64, change: impl FnOnce(&mut PlaylistRow)) -> Result<()> {
-        self.write(|tx| {
+    fn update_playlist(
+        &self,
+        id: u64,
+        mut change: impl FnMut(&mut PlaylistRow) + Send + 'static,
+    ) -> Result<()> {
+        self.write(move |tx| {
             let mut t = tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
             let mut row = t
                 .get(id)?
@@ -201,9 +219,10 @@ impl Store {
 
     /// Records a failed sync of playlist `id`: the error text and the time; items are kept.
     pub fn record_sync_error(&self, id: u64, error: &str, now_ms: i64) -> Result<()> {
-        self.update_playlist(id, |row| {
+        let error = error.to_owned();
+        self.update_playlist(id, move |row| {
             row.last_sync_ms = Some(now_ms);
-            row.last_error = Some(error.to_string());
+            row.last_error = Some(error.clone());
         })
     }
 }

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 
 use redb::ReadableTable;
 
-use super::writes::put_work;
+use super::writes::{beat_in, put_work};
 use super::{tables, Result, Store, WorkStatus};
 
 /// A work item's key: (job id, stage index, target id).
@@ -33,7 +33,11 @@ impl Store {
     /// Stamps the heartbeat of running work items at `now_ms` (Unix ms), without fsync.
     /// Keys of items not running are skipped, so a late beat never revives a finished item.
     pub fn beat_work(&self, keys: &[WorkKey], now_ms: i64) -> Result<()> {
-        self.write_volatile(|tx| beat_in(tx, keys, now_ms))
+        let keys = keys.to_vec();
+        self.write_volatile(move |tx| {
+            let keys = keys.as_slice();
+            beat_in(tx, keys, now_ms)
+        })
     }
 
     /// The heartbeat of a work item (Unix ms), while it runs.
@@ -56,7 +60,9 @@ impl Store {
         stale_after_ms: i64,
         live: &HashSet<WorkKey>,
     ) -> Result<ReapedWork> {
-        self.write(|tx| {
+        let live = live.clone();
+        self.write(move |tx| {
+            let live = &live;
             let (running, cancelling) = {
                 let index = tx.open_table(tables::WORK_STATUS_INDEX)?;
                 (scan(&index, WorkStatus::Running)?, scan(&index, WorkStatus::Cancelling)?)
@@ -147,20 +153,8 @@ impl Store {
         to: WorkStatus,
         now_ms: i64,
     ) -> Result<bool> {
-        self.write(|tx| move_work(tx, key, from, to, now_ms))
+        self.write(move |tx| move_work(tx, key, from, to, now_ms))
     }
-}
-
-/// Stamps the heartbeats of the running items among `keys` inside the caller's transaction.
-fn beat_in(tx: &redb::WriteTransaction, keys: &[WorkKey], now_ms: i64) -> Result<()> {
-    let index = tx.open_table(tables::WORK_STATUS_INDEX)?;
-    let mut beats = tx.open_table(tables::WORK_HEARTBEAT)?;
-    for &(job, stage, target) in keys {
-        if index.get((WorkStatus::Running.code(), job, stage, target))?.is_some() {
-            beats.insert((job, stage, target), now_ms)?;
-        }
-    }
-    Ok(())
 }
 
 fn scan(index: &impl ReadableTable<(u8, u64, u8, u64), ()>, status: WorkStatus) -> Result<Vec<WorkKey>> {

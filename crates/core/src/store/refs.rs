@@ -124,7 +124,7 @@ fn drop_in(
 impl Store {
     /// Adds `holder`'s reference on `item`, idempotently. Returns true when it is new.
     pub fn add_reference(&self, item: u64, holder: Holder) -> Result<bool> {
-        self.write(|tx| add_ref(tx, item, holder))
+        self.write(move |tx| add_ref(tx, item, holder))
     }
 
     /// Adds `holder`'s reference on each of `items` (idempotent) in one transaction committed
@@ -132,7 +132,9 @@ impl Store {
     /// planning commit right after persists it (a crash in between loses nothing: the next run
     /// plans again). Returns how many references are new.
     pub fn add_references(&self, items: &[u64], holder: Holder) -> Result<u32> {
-        self.write_volatile(|tx| {
+        let items = items.to_vec();
+        self.write_volatile(move |tx| {
+            let items = items.as_slice();
             let mut added = 0;
             for &item in items {
                 added += u32::from(add_ref(tx, item, holder)?);
@@ -158,7 +160,7 @@ impl Store {
     /// are reported as orphans; with `delete_orphans`, their file rows go too and their files
     /// are returned for the caller to delete ([`DroppedRefs`]).
     pub fn drop_holder(&self, holder: Holder, delete_orphans: bool) -> Result<DroppedRefs> {
-        self.write(|tx| drop_in(tx, holder, &[], delete_orphans))
+        self.write(move |tx| drop_in(tx, holder, &[], delete_orphans))
     }
 
     /// Selects (`wanted`) or unselects a playlist for download, in one transaction. Selecting
@@ -172,7 +174,7 @@ impl Store {
         wanted: bool,
         delete_orphans: bool,
     ) -> Result<DroppedRefs> {
-        self.write(|tx| {
+        self.write(move |tx| {
             if tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?.get(playlist)?.is_none() {
                 return Err(StoreError::NotFound { what: "playlist", id: playlist.to_string() });
             }
@@ -285,15 +287,8 @@ mod tests {
         assert!(store.add_reference(shared, Holder::Job(9)).unwrap());
         assert!(!store.add_reference(shared, Holder::Job(9)).unwrap(), "idempotent");
         let write = |id: u64, path: &str| {
-            store
-                .write(|tx| {
-                    crate::store::writes::insert_file(
-                        tx,
-                        id,
-                        &FileRow { path: path.into(), ..Default::default() },
-                    )
-                })
-                .unwrap()
+            let row = FileRow { path: path.into(), ..Default::default() };
+            store.write(move |tx| crate::store::writes::insert_file(tx, id, &row)).unwrap()
         };
         write(shared, "s.mp3");
         write(only_a, "a.mp3");

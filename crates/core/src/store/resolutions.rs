@@ -13,7 +13,6 @@
 use redb::ReadableTable;
 
 use super::failures::DownloadFailed;
-use super::writes::{finish_work, WorkEnd};
 use super::{tables, Result, Store, StoreError};
 use crate::catalog::ParsedItem;
 
@@ -50,10 +49,7 @@ impl Store {
     /// text, and stores `failed` as the item's last download failure, in one transaction.
     /// Errors: [`StoreError::NotFound`] for an unknown work item; database errors.
     pub fn fail_download(&self, job: u64, stage: u8, failed: &DownloadFailed, now_ms: i64) -> Result<()> {
-        self.write(|tx| {
-            tx.open_table(tables::ITEM_ID_TO_DOWNLOAD_FAILURE)?.insert(failed.item, failed)?;
-            finish_work(tx, (job, stage, failed.item), WorkEnd::failed(failed.to_string()), now_ms)
-        })
+        self.write(super::work_ops::fail_download(job, stage, failed.clone(), now_ms))
     }
 
     /// The last download failure of `item`, if any (kept after a later success: compare with
@@ -70,7 +66,11 @@ impl Store {
     /// caller checked the new URL). No-op when the URL is already `new_url`.
     /// Errors: [`StoreError::NotFound`] for an unknown item.
     pub fn replace_enclosure(&self, item: u64, new_url: &str, source: &str, now_ms: i64) -> Result<()> {
-        self.write(|tx| {
+        let new_url = new_url.to_owned();
+        let source = source.to_owned();
+        self.write(move |tx| {
+            let new_url = new_url.as_str();
+            let source = source.as_str();
             let mut items = tx.open_table(tables::ITEM_ID_TO_ITEM)?;
             let mut row = items
                 .get(item)?

@@ -68,7 +68,7 @@ impl Store {
     ///
     /// Errors: [`StoreError::NotFound`] when the job does not exist; [`StoreError::Db`].
     pub fn start_run(&self, job: u64, now_ms: i64) -> Result<u32> {
-        self.write(|tx| {
+        self.write(move |tx| {
             if tx.open_table(tables::JOB_ID_TO_JOB)?.get(job)?.is_none() {
                 return Err(StoreError::NotFound { what: "job", id: job.to_string() });
             }
@@ -97,7 +97,7 @@ impl Store {
     /// Errors: [`StoreError::NotFound`] for an unknown run; [`StoreError::Conflict`] when the
     /// run has ended.
     pub fn start_step(&self, job: u64, n: u32, stage: u8, kind: StageKind, now_ms: i64) -> Result<()> {
-        self.write(|tx| {
+        self.write(move |tx| {
             let mut run = load_run(tx, job, n)?;
             if run.ended_ms.is_some() {
                 return Err(StoreError::Conflict(format!("{} has ended; cannot start a step", run.id())));
@@ -127,14 +127,14 @@ impl Store {
         error: Option<TypedError>,
         now_ms: i64,
     ) -> Result<()> {
-        self.write(|tx| {
+        self.write(move |tx| {
             let mut run = load_run(tx, job, n)?;
             let step = run.steps.iter_mut().rev().find(|s| s.stage == stage).ok_or_else(|| {
                 StoreError::NotFound { what: "step", id: format!("{}/{stage}", run_id(job, n)) }
             })?;
             step.ended_ms = Some(now_ms);
             step.outcome = Some(outcome);
-            step.error = error;
+            step.error = error.clone();
             put_run(tx, &run)
         })
     }
@@ -142,7 +142,7 @@ impl Store {
     /// Ends run `n` of `job` with `outcome` at `now_ms`; steps still open end with the same
     /// outcome. Errors: [`StoreError::NotFound`] for an unknown run.
     pub fn end_run(&self, job: u64, n: u32, outcome: RunOutcome, now_ms: i64) -> Result<()> {
-        self.write(|tx| {
+        self.write(move |tx| {
             let mut run = load_run(tx, job, n)?;
             close_run(&mut run, outcome, now_ms);
             put_run(tx, &run)
@@ -165,7 +165,7 @@ impl Store {
     /// `now_ms`, in one transaction. Called by the reaper at start-up before any runner starts.
     /// Returns how many runs it closed. Errors: [`StoreError::Db`].
     pub fn interrupt_open_runs(&self, now_ms: i64) -> Result<u32> {
-        self.write(|tx| {
+        self.write(move |tx| {
             let open = open_runs(tx, None)?;
             for &(job, n) in &open {
                 let mut run = load_run(tx, job, n)?;

@@ -113,7 +113,7 @@ pub(super) fn migrate(store: &Store) -> Result<()> {
     if found == SCHEMA_VERSION {
         return Ok(());
     }
-    store.write(|tx| {
+    store.write(move |tx| {
         for migration in &MIGRATIONS[found as usize..] {
             migration(tx)?;
         }

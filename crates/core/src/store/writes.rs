@@ -1,6 +1,6 @@
 //! Write-transaction building blocks several aggregates share, inside the caller's
 //! transaction: a work item's row with both status indexes and its heartbeat ([`put_work`]),
-//! its end with the job-log line ([`finish_work`]), requeueing a stage's items
+//! its end with the job-log line ([`finish_work`]), heartbeats ([`beat_in`]), requeueing a stage's items
 //! ([`requeue_items`]), and a file row with its path index ([`insert_file`]). They sit below
 //! the aggregate modules (`jobs`, `resolutions`, `reaping`, `commands`, `refs`) that use them,
 //! so those never import each other in a circle.
@@ -134,5 +134,17 @@ pub(crate) fn insert_file(tx: &redb::WriteTransaction, item_id: u64, file: &File
     tx.open_table(tables::FILE_PATH_FOLDED_TO_ITEM_ID)?
         .insert(tables::fold_path(&file.path).as_str(), item_id)?;
     tx.open_table(tables::ITEM_ID_TO_FILE)?.insert(item_id, file)?;
+    Ok(())
+}
+
+/// Stamps the heartbeats of the running items among `keys` inside the caller's transaction.
+pub(super) fn beat_in(tx: &redb::WriteTransaction, keys: &[(u64, u8, u64)], now_ms: i64) -> Result<()> {
+    let index = tx.open_table(tables::WORK_STATUS_INDEX)?;
+    let mut beats = tx.open_table(tables::WORK_HEARTBEAT)?;
+    for &(job, stage, target) in keys {
+        if index.get((WorkStatus::Running.code(), job, stage, target))?.is_some() {
+            beats.insert((job, stage, target), now_ms)?;
+        }
+    }
     Ok(())
 }

@@ -72,7 +72,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<super::playlists::Added> {
         let added = self.add_playlist(url, title, &[], now_ms)?;
-        self.write(|tx| {
+        self.write(move |tx| {
             let mut sources = tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?;
             if sources.get(added.id)?.is_none() {
                 let row = YtDlpSourceRow {
@@ -96,7 +96,7 @@ impl Store {
     /// Sets what playlist `id` downloads of each entry. Errors: [`StoreError::NotFound`] when
     /// it is not a yt-dlp playlist.
     pub fn set_ytdlp_media(&self, id: u64, media: MediaChoice) -> Result<()> {
-        self.write(|tx| {
+        self.write(move |tx| {
             let mut sources = tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?;
             let mut row = sources.get(id)?.map(|g| g.value()).ok_or_else(|| not_ytdlp(id))?;
             row.media = media;
@@ -108,7 +108,9 @@ impl Store {
     /// Records the extractor yt-dlp names playlist `id`'s URL with (the key of its rate-limit
     /// back-off). Errors: [`StoreError::NotFound`] when it is not a yt-dlp playlist.
     pub fn set_ytdlp_extractor(&self, id: u64, extractor: &str) -> Result<()> {
-        self.write(|tx| {
+        let extractor = extractor.to_owned();
+        self.write(move |tx| {
+            let extractor = extractor.as_str();
             let mut sources = tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?;
             let mut row = sources.get(id)?.map(|g| g.value()).ok_or_else(|| not_ytdlp(id))?;
             row.extractor = Some(extractor.to_lowercase());
@@ -144,7 +146,9 @@ impl Store {
     /// checkpoint and the playlist's title. Errors: [`StoreError::NotFound`] when `id` is not
     /// a yt-dlp playlist.
     pub fn apply_ytdlp_batch(&self, id: u64, batch: &YtDlpBatch, now_ms: i64) -> Result<YtDlpBatchOutcome> {
-        self.write(|tx| {
+        let batch = batch.clone();
+        self.write(move |tx| {
+            let batch = &batch;
             let mut sources = tx.open_table(tables::PLAYLIST_ID_TO_YTDLP)?;
             let mut source = sources.get(id)?.map(|g| g.value()).ok_or_else(|| not_ytdlp(id))?;
             let mut playlists = tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -233,7 +237,9 @@ impl Store {
     /// Ends a sync of yt-dlp playlist `id`: the sync time, and its error and error kind (both
     /// `None` after a success). Errors: [`StoreError::NotFound`].
     pub fn finish_ytdlp_sync(&self, id: u64, error: Option<(&str, &str)>, now_ms: i64) -> Result<()> {
-        self.write(|tx| {
+        let error = error.map(|(a, b)| (a.to_owned(), b.to_owned()));
+        self.write(move |tx| {
+            let error = error.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
             let mut playlists = tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
             let mut pl = playlists.get(id)?.map(|g| g.value()).ok_or_else(|| not_ytdlp(id))?;
             pl.last_sync_ms = Some(now_ms);

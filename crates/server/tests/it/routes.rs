@@ -67,3 +67,46 @@ async fn a_job_through_the_routes_and_its_expanded_detail() {
     assert_eq!((status, code.as_str()), (409, "conflict"));
     rig.stop().await;
 }
+
+#[tokio::test]
+async fn add_as_a_kind_art_formats_and_yt_dlp_have_their_routes() {
+    let server = TestServer::start(Default::default()).await.unwrap();
+    let feed = server.add_podcast("kinds", 1, 1_000);
+    let rig = Rig::start().await;
+    let resp = rig
+        .post("/api/playlists")
+        .json(&serde_json::json!({ "urls": [feed.as_str()], "kind": "document" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let added: serde_json::Value = resp.json().await.unwrap();
+    let id = added["ids"][0].as_u64().unwrap();
+    let (status, code, _) = wire(
+        rig.post("/api/playlists")
+            .json(&serde_json::json!({ "urls": [feed.as_str()], "kind": "sideways" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (400, "invalid_input"), "an unknown kind");
+    let art = rig.get(&format!("/api/playlists/{id}/art")).send().await.unwrap();
+    assert_eq!(art.status(), 200);
+    assert_eq!(art.json::<serde_json::Value>().await.unwrap(), serde_json::Value::Null, "no cover known");
+    let (status, code, _) = wire(rig.get("/api/items/999/art").send().await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (404, "not_found"));
+    let media = rig
+        .client()
+        .put(rig.url(&format!("/api/playlists/{id}/media")))
+        .bearer_auth(crate::rig::TOKEN)
+        .json(&serde_json::json!("best_audio"))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = wire(media).await;
+    assert_eq!((status, code.as_str()), (404, "not_found"), "a feed has no yt-dlp format: {message}");
+    let ytdlp: serde_json::Value = rig.get("/api/ytdlp").send().await.unwrap().json().await.unwrap();
+    assert!(ytdlp.get("path").is_some() && ytdlp.get("version").is_some(), "{ytdlp}");
+    rig.stop().await;
+}

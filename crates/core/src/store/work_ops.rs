@@ -1,0 +1,180 @@
+//! The writes of a stage's hot path, per work item: claim, release, finish, and a finished or
+//! failed download. Each is built here once as an owned operation for the writer
+//! ([`super::writer`]), so the blocking methods (`Store::claim_stage_item`, ...) and their
+//! async twins below run the same code. The async twins are what the download and sync stages
+//! await: no blocking-pool thread per write, and concurrent workers' writes share one
+//! transaction and one fsync.
+
+use std::path::PathBuf;
+
+use redb::{ReadableTable, WriteTransaction};
+
+use super::failures::DownloadFailed;
+use super::writes::{beat_in, finish_work, insert_file, put_work, WorkEnd};
+use super::{tables, FileRow, Result, Store, StoreError, WorkStatus};
+
+/// Claims the first queued work item of a stage (see [`Store::claim_stage_item`]).
+pub(super) fn claim(
+    job: u64,
+    stage: u8,
+    now_ms: i64,
+) -> impl FnMut(&WriteTransaction) -> Result<Option<u64>> + Send + 'static {
+    move |tx| {
+        let code = WorkStatus::Queued.code();
+        let first = {
+            let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
+            let mut range = index.range((job, stage, code, 0)..=(job, stage, code, u64::MAX))?;
+            let first = range.next().transpose()?.map(|(k, _)| k.value().3);
+            first
+        };
+        let Some(target) = first else { return Ok(None) };
+        let key = (job, stage, target);
+        let mut row = tx
+            .open_table(tables::STAGE_ITEM)?
+            .get(key)?
+            .map(|g| g.value())
+            .ok_or_else(|| StoreError::Conflict(format!("index names missing work item {key:?}")))?;
+        row.status = WorkStatus::Running;
+        row.attempts += 1;
+        row.updated_ms = now_ms;
+        put_work(tx, key, Some(WorkStatus::Queued), &row)?;
+        tx.open_table(tables::WORK_HEARTBEAT)?.insert(key, now_ms)?;
+        Ok(Some(target))
+    }
+}
+
+/// Returns a running work item to the queue (see [`Store::release_stage_item`]).
+pub(super) fn release(
+    job: u64,
+    stage: u8,
+    target: u64,
+    now_ms: i64,
+) -> impl FnMut(&WriteTransaction) -> Result<()> + Send + 'static {
+    move |tx| {
+        let key = (job, stage, target);
+        let item = tx.open_table(tables::STAGE_ITEM)?.get(key)?.map(|g| g.value());
+        if let Some(mut item) = item.filter(|i| i.status == WorkStatus::Running) {
+            item.status = WorkStatus::Queued;
+            item.updated_ms = now_ms;
+            put_work(tx, key, Some(WorkStatus::Running), &item)?;
+        }
+        Ok(())
+    }
+}
+
+/// Ends a work item as `end` says (see [`Store::finish_stage_item`]).
+pub(super) fn finish(
+    job: u64,
+    stage: u8,
+    target: u64,
+    end: WorkEnd,
+    now_ms: i64,
+) -> impl FnMut(&WriteTransaction) -> Result<()> + Send + 'static {
+    move |tx| finish_work(tx, (job, stage, target), end.clone(), now_ms)
+}
+
+/// Records a completed download under `root` and ends its work item as done (see
+/// [`Store::finish_download_in`]).
+pub(super) fn finish_download(
+    job: u64,
+    stage: u8,
+    item_id: u64,
+    file: FileRow,
+    root: Option<PathBuf>,
+    now_ms: i64,
+) -> impl FnMut(&WriteTransaction) -> Result<()> + Send + 'static {
+    move |tx| {
+        insert_file(tx, item_id, &file)?;
+        let mut roots = tx.open_table(tables::ITEM_ID_TO_FILE_ROOT)?;
+        match &root {
+            Some(root) => {
+                roots.insert(item_id, root.to_string_lossy().as_ref())?;
+            }
+            None => {
+                roots.remove(item_id)?;
+            }
+        }
+        drop(roots);
+        let done = WorkEnd { status: WorkStatus::Done, error: None, note: None };
+        finish_work(tx, (job, stage, item_id), done, now_ms)
+    }
+}
+
+/// Records a failed download with every source's reason and ends its work item as failed
+/// (see [`Store::fail_download`]).
+pub(super) fn fail_download(
+    job: u64,
+    stage: u8,
+    failed: DownloadFailed,
+    now_ms: i64,
+) -> impl FnMut(&WriteTransaction) -> Result<()> + Send + 'static {
+    move |tx| {
+        tx.open_table(tables::ITEM_ID_TO_DOWNLOAD_FAILURE)?.insert(failed.item, &failed)?;
+        finish_work(tx, (job, stage, failed.item), WorkEnd::failed(failed.to_string()), now_ms)
+    }
+}
+
+/// The async twins of the hot-path writes: awaited on the writer, no blocking-pool thread.
+impl Store {
+    /// [`Store::beat_work`] for one running work item, queued on the writer at once and
+    /// committed without fsync, batched with whatever else is queued (convention 6).
+    pub fn beat_work_async(
+        &self,
+        key: (u64, u8, u64),
+        now_ms: i64,
+    ) -> impl std::future::Future<Output = Result<()>> {
+        self.submit(false, move |tx| beat_in(tx, &[key], now_ms))
+    }
+
+    /// [`Store::claim_stage_item`], awaited (not durable, like a heartbeat).
+    pub async fn claim_stage_item_async(&self, job: u64, stage: u8, now_ms: i64) -> Result<Option<u64>> {
+        self.submit(false, claim(job, stage, now_ms)).await
+    }
+
+    /// [`Store::release_stage_item`], awaited; durable when it resolves.
+    pub async fn release_stage_item_async(
+        &self,
+        job: u64,
+        stage: u8,
+        target: u64,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.submit(true, release(job, stage, target, now_ms)).await
+    }
+
+    /// [`Store::finish_stage_item`], awaited; durable when it resolves.
+    pub async fn finish_stage_item_async(
+        &self,
+        job: u64,
+        stage: u8,
+        target: u64,
+        end: WorkEnd,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.submit(true, finish(job, stage, target, end, now_ms)).await
+    }
+
+    /// [`Store::finish_download_in`], awaited; durable when it resolves.
+    pub async fn finish_download_async(
+        &self,
+        job: u64,
+        stage: u8,
+        item_id: u64,
+        file: FileRow,
+        root: Option<PathBuf>,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.submit(true, finish_download(job, stage, item_id, file, root, now_ms)).await
+    }
+
+    /// [`Store::fail_download`], awaited; durable when it resolves.
+    pub async fn fail_download_async(
+        &self,
+        job: u64,
+        stage: u8,
+        failed: DownloadFailed,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.submit(true, fail_download(job, stage, failed, now_ms)).await
+    }
+}
