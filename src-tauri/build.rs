@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "set_playlist_tagging",
     "ytdlp_status",
     "auto_sync_status",
+    "update_ytdlp",
     "import_file",
     "export_opml",
     "pick_import_file",

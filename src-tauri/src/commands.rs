@@ -6,7 +6,7 @@
 use catalog_sync_core::api::{
     AddKind, AddResult, Api, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind,
     MediaChoice, Page, PlaylistView, Settings, TargetInput, TargetTest, TargetView, TaskCenterView,
-    ThroughputPoint, WireError, YtDlpStatus,
+    ThroughputPoint, WireError, YtDlpStatus, YtDlpUpdate,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -120,6 +120,14 @@ pub async fn ytdlp_status(api: State<'_, Api>) -> CmdResult<YtDlpStatus> {
 #[specta::specta]
 pub async fn auto_sync_status(api: State<'_, Api>) -> CmdResult<AutoSyncView> {
     api.auto_sync_status().await
+}
+
+/// Updates yt-dlp where the user installed it. Errors: `invalid_input` (not found),
+/// `conflict` (installed system-wide), `network`, `io`.
+#[tauri::command]
+#[specta::specta]
+pub async fn update_ytdlp(api: State<'_, Api>) -> CmdResult<YtDlpUpdate> {
+    api.update_ytdlp().await
 }
 
 /// Imports an OPML, M3U, PLS, XSPF or feed file (or URL) by its content. Errors: `io`,

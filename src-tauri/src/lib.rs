@@ -44,6 +44,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             set_playlist_tagging,
             ytdlp_status,
             auto_sync_status,
+            update_ytdlp,
             import_file,
             export_opml,
             pick_import_file,

@@ -52,6 +52,11 @@ export const commands = {
 	/**  The auto-sync schedule: interval, next run and last run (times in Unix ms). Errors: `io`. */
 	autoSyncStatus: () => typedError<AutoSyncView, WireError>(__TAURI_INVOKE("auto_sync_status")),
 	/**
+	 *  Updates yt-dlp where the user installed it. Errors: `invalid_input` (not found),
+	 *  `conflict` (installed system-wide), `network`, `io`.
+	 */
+	updateYtdlp: () => typedError<YtDlpUpdate, WireError>(__TAURI_INVOKE("update_ytdlp")),
+	/**
 	 *  Imports an OPML, M3U, PLS, XSPF or feed file (or URL) by its content. Errors: `io`,
 	 *  `not_found`, `network`, `unparsable`, `invalid_input`.
 	 */
@@ -257,6 +262,19 @@ export type ImportResult = {
 	/**  Items in the document, for a single playlist. */
 	items: number,
 };
+
+/**  How yt-dlp was installed (module docs). */
+export type InstallKind = 
+/**  yt-dlp's standalone binary (zipapp or executable) in a folder the user can write. */
+"standalone" | 
+/**  Installed with pipx. */
+"pipx" | 
+/**  Installed with pip in a virtualenv the user can write. */
+"venv" | 
+/**  Installed with `pip install --user`. */
+"pip_user" | 
+/**  Installed system-wide or in a way we do not update. */
+"system";
 
 /**  Bytes of one download so far. */
 export type ItemProgress = {
@@ -870,6 +888,19 @@ export type WorkerView = {
 	heartbeat_ms: number,
 };
 
+/**  How yt-dlp was installed and how to update it. */
+export type YtDlpInstall = {
+	/**  How it was installed. */
+	kind: InstallKind,
+	/**
+	 *  The update command we would run, as words (program first); `None` for
+	 *  [`InstallKind::System`].
+	 */
+	update_command: string[] | null,
+	/**  In words: where it is and how it is updated (for a system install: how the user can). */
+	note: string,
+};
+
 /**  The yt-dlp this process would run. */
 export type YtDlpStatus = {
 	/**  The binary: the `ytdlp_path` setting, else `yt-dlp` on `PATH`; `None` when not found. */
@@ -878,6 +909,20 @@ export type YtDlpStatus = {
 	version: string | null,
 	/**  Why it could not run or was not found. */
 	error: string | null,
+	/**  How it was installed and whether we can update it, when it ran. */
+	install: YtDlpInstall | null,
+};
+
+/**  What an update of yt-dlp did ([`Api::update_ytdlp`]). */
+export type YtDlpUpdate = {
+	/**  The version before the update (`2026.10.26`), when it ran. */
+	before: string | null,
+	/**  The version after the update, when it ran; equal to `before` when it was up to date. */
+	after: string | null,
+	/**  The command run, as typed. */
+	command: string,
+	/**  The command's output, its last 20 lines. */
+	output: string,
 };
 
 /* Tauri Specta runtime */

@@ -68,8 +68,14 @@ pub enum Command {
         #[arg(value_enum)]
         setting: TagsArg,
     },
-    /// Show the yt-dlp in use (the `ytdlp_path` setting, else `yt-dlp` on PATH) and its version.
-    Ytdlp,
+    /// Show the yt-dlp in use (the `ytdlp_path` setting, else `yt-dlp` on PATH), its version
+    /// and how it was installed; `--update` updates it where the user installed it.
+    Ytdlp {
+        /// Update yt-dlp (`yt-dlp -U`, `pipx upgrade yt-dlp` or pip) when it is installed in a
+        /// user location; a system-wide install is reported, not changed.
+        #[arg(long)]
+        update: bool,
+    },
     /// Import an OPML subscription list, or add an M3U/PLS/XSPF/feed file as a playlist
     /// (decided by content).
     Import {

@@ -66,7 +66,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             println!("playlist {id} {}: tags and cover art {state}", p.title);
             Ok(true)
         }
-        Command::Ytdlp => {
+        Command::Ytdlp { update: false } => {
             let s = api.ytdlp_status().await?;
             match (s.path, s.version, s.error) {
                 (Some(path), Some(version), _) => println!("yt-dlp {version} at {path}"),
@@ -75,6 +75,24 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
                     println!("yt-dlp{at}: {}", error.unwrap_or_default());
                     return Ok(false);
                 }
+            }
+            if let Some(install) = s.install {
+                let how = if install.update_command.is_some() { "" } else { " (not updatable here)" };
+                println!("{}{how}", install.note);
+            }
+            Ok(true)
+        }
+        Command::Ytdlp { update: true } => {
+            let u = api.update_ytdlp().await?;
+            if !u.output.is_empty() {
+                println!("{}", u.output);
+            }
+            let v = |v: Option<String>| v.unwrap_or_else(|| "unknown".into());
+            match (&u.before, &u.after) {
+                (before, after) if before == after => {
+                    println!("yt-dlp {} is up to date ({})", v(u.after), u.command)
+                }
+                _ => println!("yt-dlp updated from {} to {} ({})", v(u.before), v(u.after), u.command),
             }
             Ok(true)
         }

@@ -16,6 +16,7 @@
 //! | `PUT /api/playlists/{id}/tagging {"enabled"}` (true, false or null) | `set_playlist_tagging` |
 //! | `GET /api/ytdlp` | `ytdlp_status` |
 //! | `GET /api/auto-sync` | `auto_sync_status` (next run) |
+//! | `POST /api/ytdlp/update` | `update_ytdlp` |
 //! | `POST /api/import?name=FILE` (raw body) | `import_upload` |
 //! | `GET /api/opml` | `export_opml` |
 //! | `PUT /api/wanted {"playlist_ids","wanted"}` | `set_wanted` |
@@ -46,7 +47,7 @@ use axum::{Json, Router};
 use catalog_sync_core::api::{
     AddKind, AddResult, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind, MediaChoice,
     Page, PlaylistView, Settings, TargetInput, TargetTest, TargetView, TaskCenterView, ThroughputPoint,
-    WireError, YtDlpStatus, MAX_UPLOAD_BYTES,
+    WireError, YtDlpStatus, YtDlpUpdate, MAX_UPLOAD_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/items/{id}/art", get(item_art))
         .route("/api/ytdlp", get(ytdlp_status))
         .route("/api/auto-sync", get(auto_sync_status))
+        .route("/api/ytdlp/update", post(update_ytdlp))
         .route("/api/import", post(import_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route("/api/opml", get(export_opml))
         .route("/api/wanted", put(set_wanted))
@@ -224,6 +226,10 @@ async fn ytdlp_status(State(s): State<AppState>) -> ApiResult<Json<YtDlpStatus>>
 
 async fn auto_sync_status(State(s): State<AppState>) -> ApiResult<Json<AutoSyncView>> {
     Ok(Json(s.api.auto_sync_status().await?))
+}
+
+async fn update_ytdlp(State(s): State<AppState>) -> ApiResult<Json<YtDlpUpdate>> {
+    Ok(Json(s.api.update_ytdlp().await?))
 }
 
 /// Query of `POST /api/import`.

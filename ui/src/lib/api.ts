@@ -39,6 +39,8 @@ import type {
   TaskCenterView,
   ThroughputPoint,
   YtDlpStatus,
+  YtDlpUpdate,
+  YtDlpInstall,
 } from "../bindings";
 
 export type {
@@ -82,6 +84,8 @@ export type {
   WorkerView,
   WorkItemView,
   YtDlpStatus,
+  YtDlpUpdate,
+  YtDlpInstall,
   WorkStatus,
 } from "../bindings";
 
@@ -158,6 +162,8 @@ export interface Backend {
   setPlaylistTargets(playlistId: number, targets: string[]): Promise<string[]>;
   /** Queues `upload_only` or `download_upload` over the playlists (to `targets`, empty = all of theirs). */
   enqueueUpload(kind: JobKind, playlistIds: number[], targets: string[]): Promise<number>;
+  /** Updates yt-dlp where the user installed it (`conflict` when it is installed system-wide). */
+  updateYtdlp(): Promise<YtDlpUpdate>;
   /** The whole task center, pushed by the shell when it changes (throttled, cumulative). */
   onTaskCenterChanged(cb: (tc: TaskCenterView) => void): Promise<Unsubscribe>;
   /** Playlists or items changed; `playlistIds` empty = any. */
@@ -244,6 +250,7 @@ export const tauriBackend: Backend = {
   testTarget: (name) => call(commands.testTarget(name)),
   setPlaylistTargets: (playlistId, targets) => call(commands.setPlaylistTargets(playlistId, targets)),
   enqueueUpload: (kind, playlistIds, targets) => call(commands.enqueueUpload(kind, playlistIds, targets)),
+  updateYtdlp: () => call(commands.updateYtdlp()),
   onTaskCenterChanged: (cb) => subscribe(events.taskCenterChanged.listen, (p) => cb(p.task_center)),
   onCatalogChanged: (cb) => subscribe(events.catalogChanged.listen, (p) => cb(p.playlist_ids)),
   onJobFinished: (cb) => subscribe(events.jobFinished.listen, cb),

@@ -28,6 +28,7 @@ import type {
   ThroughputSampled,
   YtDlpStatus,
   AutoSyncView,
+  YtDlpUpdate,
 } from "../bindings";
 
 /** Calls a route; resolves with its JSON (or undefined for 204), rejects with an `ApiError`. */
@@ -95,6 +96,7 @@ export const httpBackend: Backend = {
   setPlaylistTagging: (playlistId, enabled) => request<PlaylistView>("PUT", `/api/playlists/${playlistId}/tagging`, { enabled }),
   ytdlpStatus: () => request<YtDlpStatus>("GET", "/api/ytdlp"),
   autoSyncStatus: () => request<AutoSyncView>("GET", "/api/auto-sync"),
+  updateYtdlp: () => request<YtDlpUpdate>("POST", "/api/ytdlp/update"),
   playlistArt: (playlistId) => request<string | null>("GET", `/api/playlists/${playlistId}/art`),
   itemArt: (itemId) => request<string | null>("GET", `/api/items/${itemId}/art`),
   importFile: () => desktopOnly("Importing a file by path"),

@@ -37,6 +37,27 @@ describe("settings form", () => {
     await waitFor(() => expect(screen.getByTestId("next-run").textContent).toContain("Auto-sync is off"));
   });
 
+  it("offers to update a yt-dlp installed in a user location and shows the result", async () => {
+    render(Settings);
+    await fireEvent.click(await screen.findByRole("button", { name: "Update yt-dlp" }));
+    await waitFor(() => expect(screen.getByTestId("ytdlp-update").textContent).toContain("Updated yt-dlp from 2026.10.26 to 2026.11.20 (/home/ann/.local/bin/pipx upgrade yt-dlp)"));
+    await waitFor(() => expect(screen.getByTestId("ytdlp").textContent).toContain("2026.11.20"));
+    expect(fake.callsOf("updateYtdlp")).toHaveLength(1);
+  });
+
+  it("does not offer an update for a system-wide yt-dlp and says so; a failed update shows why", async () => {
+    fake.ytdlpInstall = { kind: "system", update_command: null, note: "installed system-wide at /usr/bin/yt-dlp: update it with the package manager" };
+    const { unmount } = render(Settings);
+    await waitFor(() => expect(screen.getByTestId("ytdlp-install").textContent).toContain("installed system-wide"));
+    expect(screen.queryByRole("button", { name: "Update yt-dlp" })).toBeNull();
+    unmount();
+    fake.ytdlpInstall = { kind: "standalone", update_command: ["/home/ann/bin/yt-dlp", "-U"], note: "standalone binary" };
+    render(Settings);
+    fake.failNext("updateYtdlp", "network", "`/home/ann/bin/yt-dlp -U` failed: ERROR: Unable to obtain version info");
+    await fireEvent.click(await screen.findByRole("button", { name: "Update yt-dlp" }));
+    await waitFor(() => expect(screen.getByTestId("ytdlp-update").textContent).toContain("Unable to obtain version info"));
+  });
+
   it("shows an error per invalid field and does not save", async () => {
     render(Settings);
     await fireEvent.input(await field("Parallel downloads"), { target: { value: "0" } });

@@ -2,7 +2,7 @@
 //! in-memory playlists, items, jobs and settings, a log of every call with its arguments, and
 //! `emitTaskCenterChanged` / `emitJobEnded` to play the shell's events. Methods can be made to
 //! fail with a wire error through `failNext(method, code, message)`.
-import { ApiError, type ActivityLine, type AddKind, type Backend, type MediaChoice, type FileDrag, type ItemView, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type Settings, type TargetInput, type TargetView, type TaskCenterView, type ThroughputPoint } from "../lib/api";
+import { ApiError, type ActivityLine, type AddKind, type Backend, type MediaChoice, type FileDrag, type ItemView, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type Settings, type TargetInput, type TargetView, type TaskCenterView, type ThroughputPoint, type YtDlpInstall } from "../lib/api";
 
 export function playlist(id: number, over: Partial<PlaylistView> = {}): PlaylistView {
   return {
@@ -225,7 +225,20 @@ export class FakeBackend implements Backend {
       last_run_ms: null,
       last_job: null,
     }));
-  ytdlpStatus = () => this.rec("ytdlpStatus", [], () => ({ path: "/home/ann/.local/bin/yt-dlp", version: "2026.10.26", error: null }));
+  ytdlpVersion = "2026.10.26";
+  ytdlpInstall: YtDlpInstall | null = {
+    kind: "pipx",
+    update_command: ["/home/ann/.local/bin/pipx", "upgrade", "yt-dlp"],
+    note: "installed with pipx (/home/ann/.local/share/pipx/venvs/yt-dlp), updated by `pipx upgrade yt-dlp`",
+  };
+  ytdlpStatus = () =>
+    this.rec("ytdlpStatus", [], () => ({ path: "/home/ann/.local/bin/yt-dlp", version: this.ytdlpVersion, error: null, install: this.ytdlpInstall }));
+  updateYtdlp = () =>
+    this.rec("updateYtdlp", [], () => {
+      const before = this.ytdlpVersion;
+      this.ytdlpVersion = "2026.11.20";
+      return { before, after: this.ytdlpVersion, command: (this.ytdlpInstall?.update_command ?? []).join(" "), output: "upgraded package yt-dlp from 2026.10.26 to 2026.11.20" };
+    });
   appInfo = () => this.rec("appInfo", [], () => ({ version: "0.1.0", database: "/home/ann/.local/share/catalog-sync/catalog.redb", config_file: "/home/ann/.config/catalog-sync/config.toml" }));
   listTargets = () => this.rec("listTargets", [], () => this.targets);
   saveTarget = (t: TargetInput) =>

@@ -45,6 +45,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 pub use crate::catalog::ytdlp::MediaChoice;
+pub use crate::download::ytdlp_update::{InstallKind, YtDlpInstall};
 pub use error::{ApiResult, ErrorCode, WireError};
 pub use job_views::{
     JobDetail, JobRowView, LogLineView, RunErrorView, RunView, StageView, StepView, SummaryView,
@@ -59,7 +60,7 @@ pub use uploads::MAX_UPLOAD_BYTES;
 pub use views::{
     AddResult, ImportResult, ItemStates, ItemStatus, ItemView, PlaylistView, ThroughputPoint, RECENT_JOBS,
 };
-pub use ytdlp_ops::{AddKind, YtDlpStatus};
+pub use ytdlp_ops::{AddKind, YtDlpStatus, YtDlpUpdate};
 
 /// The domain types the views carry and the fronts name (re-exported so a front needs
 /// nothing but `api`).

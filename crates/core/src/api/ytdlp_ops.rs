@@ -1,7 +1,8 @@
 //! The operations of playlists of kind yt-dlp (channels and playlists yt-dlp lists): adding
 //! with a kind ([`Api::add_playlists_as`]: by content, as a document, or through yt-dlp), the
-//! per-playlist format choice ([`Api::set_playlist_media`]) and what yt-dlp is installed
-//! ([`Api::ytdlp_status`]).
+//! per-playlist format choice ([`Api::set_playlist_media`]), what yt-dlp is installed and how
+//! ([`Api::ytdlp_status`]), and its update where the user installed it ([`Api::update_ytdlp`],
+//! `download::ytdlp_update`).
 
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +11,9 @@ use super::views::{AddResult, PlaylistView};
 use super::Api;
 use crate::catalog::ytdlp::MediaChoice;
 use crate::download::resolve::ytdlp::{find_binary, limits, RESOLVE_DEADLINE};
+use crate::download::subprocess::SubprocessError;
 use crate::download::ytdlp_list::version;
+use crate::download::ytdlp_update::{self, UpdateError, YtDlpInstall};
 use crate::subscriptions;
 
 /// What kind of playlist an added URL becomes.
@@ -38,6 +41,33 @@ pub struct YtDlpStatus {
     pub version: Option<String>,
     /// Why it could not run or was not found.
     pub error: Option<String>,
+    /// How it was installed and whether we can update it, when it ran.
+    pub install: Option<YtDlpInstall>,
+}
+
+/// What an update of yt-dlp did ([`Api::update_ytdlp`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct YtDlpUpdate {
+    /// The version before the update (`2026.10.26`), when it ran.
+    pub before: Option<String>,
+    /// The version after the update, when it ran; equal to `before` when it was up to date.
+    pub after: Option<String>,
+    /// The command run, as typed.
+    pub command: String,
+    /// The command's output, its last 20 lines.
+    pub output: String,
+}
+
+fn update_error(e: UpdateError) -> WireError {
+    let code = match &e {
+        UpdateError::NotUpdatable(_) => super::ErrorCode::Conflict,
+        UpdateError::Failed { .. } => super::ErrorCode::Network,
+        UpdateError::Subprocess(SubprocessError::Spawn { .. }) => super::ErrorCode::Io,
+        UpdateError::Subprocess(s) if s.is_transient() => super::ErrorCode::Network,
+        UpdateError::Subprocess(_) => super::ErrorCode::Internal,
+    };
+    WireError::new(code, e.to_string())
 }
 
 impl Api {
@@ -134,12 +164,40 @@ impl Api {
                     "not found on PATH; install it with `pipx install yt-dlp` or the standalone binary".into()
                 }
             };
-            return Ok(YtDlpStatus { path: None, version: None, error: Some(error) });
+            return Ok(YtDlpStatus { path: None, version: None, error: Some(error), install: None });
         };
         let path = Some(binary.display().to_string());
         Ok(match version(&binary).await {
-            Ok(v) => YtDlpStatus { path, version: Some(v), error: None },
-            Err(e) => YtDlpStatus { path, version: None, error: Some(e.to_string()) },
+            Ok(v) => {
+                let install = ytdlp_update::inspect(&binary).await.ok();
+                YtDlpStatus { path, version: Some(v), error: None, install }
+            }
+            Err(e) => YtDlpStatus { path, version: None, error: Some(e.to_string()), install: None },
         })
+    }
+
+    /// Updates yt-dlp where the user installed it (`download::ytdlp_update`: `yt-dlp -U` for
+    /// the standalone binary, `pipx upgrade yt-dlp`, or pip in a virtualenv or `--user`) and
+    /// says what changed. Errors: `invalid_input` when yt-dlp is not found, `conflict` when it is
+    /// installed system-wide (the message says how to update it), `network` when the update
+    /// command failed or stalled (its error line), `io` when it could not start.
+    pub async fn update_ytdlp(&self) -> ApiResult<YtDlpUpdate> {
+        let status = self.ytdlp_status().await?;
+        let Some(path) = status.path else {
+            return Err(WireError::new(super::ErrorCode::InvalidInput, status.error.unwrap_or_default()));
+        };
+        let binary = std::path::PathBuf::from(path);
+        let install = match status.install {
+            Some(install) => install,
+            None => ytdlp_update::inspect(&binary).await.map_err(update_error)?,
+        };
+        let command = install.update_command.as_deref().unwrap_or_default().join(" ");
+        let output = ytdlp_update::update(&install, &tokio_util::sync::CancellationToken::new())
+            .await
+            .map_err(update_error)?;
+        let lines: Vec<&str> = output.lines().collect();
+        let output = lines[lines.len().saturating_sub(20)..].join("\n");
+        let after = version(&binary).await.ok();
+        Ok(YtDlpUpdate { before: status.version, after, command, output })
     }
 }

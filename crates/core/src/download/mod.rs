@@ -5,7 +5,8 @@
 //! hedged range requests for a transfer stuck while its host delivers elsewhere ([`hedge`]),
 //! the resolver cascade ([`resolve`]), the subprocess watchdog ([`subprocess`]), library file
 //! naming ([`naming`]), media file extensions ([`media_ext`]) and yt-dlp's failures by class
-//! ([`ytdlp_errors`]).
+//! ([`ytdlp_errors`]), yt-dlp as a downloader with its progress ([`ytdlp_fetch`]) and its
+//! update where the user installed it ([`ytdlp_update`]).
 //!
 //! A transfer streams into `<dest>.part`, resumes it with an HTTP Range request (RFC 9110
 //! §14), verifies size and sha256, fsyncs and renames it into place, so a file at its final
@@ -27,7 +28,9 @@ pub mod subprocess;
 pub mod transfer;
 pub mod watchdog;
 pub mod ytdlp_errors;
+pub mod ytdlp_fetch;
 pub mod ytdlp_list;
+pub mod ytdlp_update;
 
 pub use naming::{
     extension_for, guid_hash, render_relative_path, safe_join, sanitize_component, split_ext, unique_path,

@@ -4,7 +4,9 @@
 //! (`download::resolve`) and a library path from the name template, and hand a [`Ready`]
 //! transfer to the queue (capacity 2 x downloaders). Downloaders (`download-1`...) take
 //! transfers, hold a per-host connection slot, and move the bytes with
-//! `download::fetch_to_file` (`.part`, resume, size check, fsync, atomic rename) or yt-dlp,
+//! `download::fetch_to_file` (`.part`, resume, size check, fsync, atomic rename) or yt-dlp
+//! (`download::ytdlp_fetch`; an item of a yt-dlp playlist goes to yt-dlp directly, without
+//! the cascade: `ytdlp_download`),
 //! verify them against the candidate (exact length, `podcast:integrity`), and try the next
 //! candidate when one fails with an expected error. A URL found past the known enclosure
 //! replaces the stale one in the catalog once its bytes are in; an item no source serves ends
@@ -275,7 +277,14 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         feed_url: url::Url::parse(&playlist.url).ok(),
         feed_title: playlist.title.clone(),
     };
-    let (candidates, walk) = match shared.cascade.resolve(item_id, &item, &ctx).await {
+    // an item of a yt-dlp playlist goes to yt-dlp directly (`ytdlp_download`)
+    let direct =
+        super::ytdlp_download::direct(cx, &shared.cascade, item_id, &item, &shared.resolve_config).await?;
+    let resolution = match direct {
+        Some(resolution) => resolution,
+        None => shared.cascade.resolve(item_id, &item, &ctx).await,
+    };
+    let (candidates, walk) = match resolution {
         Resolution::Found { candidates, walk } => (candidates, walk),
         Resolution::Failed(failed) => {
             fail_download(shared, live, title, failed).await?;
@@ -293,7 +302,7 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         title: title.clone(),
         published: item.published,
         item_key: item.key.clone(),
-        enclosure_url: Some(candidates[0].url.to_string()),
+        enclosure_url: super::ytdlp_download::naming_url(&candidates[0]),
         mime_type: candidates[0].mime_type.clone(),
     };
     if let Some(outcome) = adopt_completed_file(shared, item_id, &vars, &candidates[0]).await? {

@@ -19,12 +19,12 @@ use tokio_util::sync::CancellationToken;
 use super::context::Context;
 use super::error::EngineError;
 use super::placement;
-use crate::download::resolve::ytdlp::YtDlpError;
 use crate::download::resolve::{
     self, Candidate, Cascade, DownloadFailed, Fetch, Resolution, ResolveCtx, Walk,
 };
 use crate::download::transfer::validator_path;
 use crate::download::ytdlp_errors::{site_of, YtDlpErrorKind};
+use crate::download::ytdlp_fetch::{self, YtDlpError};
 use crate::download::{
     extension_for, fetch_to_file_attempts, part_path, safe_join, split_ext, FetchFailure, FetchedFile,
     TransferError, TransferOptions, TransferProgress,
@@ -95,11 +95,14 @@ pub(super) fn dest_in(roots: &[PathBuf], root: usize, rel: &str) -> Result<PathB
     safe_join(&roots[root], Path::new(rel)).map_err(|e| EngineError::Worker(e.to_string()))
 }
 
-/// Removes the part of `dest` and its validator, if any.
+/// Removes the part of `dest` and its validator, and yt-dlp's work folder, if any.
 pub(super) async fn remove_part(dest: &Path) {
     if let Some(part) = part_path(dest) {
         let _ = tokio::fs::remove_file(validator_path(&part)).await;
         let _ = tokio::fs::remove_file(part).await;
+    }
+    if let Some(work) = crate::download::ytdlp_fetch::work_dir(dest) {
+        let _ = tokio::fs::remove_dir_all(work).await;
     }
 }
 
@@ -144,7 +147,7 @@ async fn fetch_one(
                     }));
                 }
                 let fetched =
-                    resolve::ytdlp::fetch(candidate, &dest, &job.ctx.config, job.cancel, job.progress).await;
+                    ytdlp_fetch::fetch(candidate, &dest, &job.ctx.config, job.cancel, job.progress).await;
                 match &fetched {
                     Ok(_) => job.cx.ytdlp_backoff.succeeded(&site),
                     Err(YtDlpError::Failed(f)) if f.kind == YtDlpErrorKind::RateLimited => {
@@ -242,10 +245,13 @@ pub(super) async fn fetch_candidates(
 }
 
 /// The library-relative name the file of `candidate` ends under: `rel`, or `rel` with the
-/// candidate's own extension when a later tier's media has another format and that name is
-/// free (not recorded in the store, not on disk, not reserved by another worker; it is then
-/// reserved in `reserved` and the caller releases it once the file row is written). The file
-/// is renamed on disk and `fetched.path` follows. Errors: the store's.
+/// media's own extension when it differs and that name is free (not recorded in the store,
+/// not on disk, not reserved by another worker; it is then reserved in `reserved` and the
+/// caller releases it once the file row is written). The media's extension is the one yt-dlp
+/// gave its file for a yt-dlp download (`download::ytdlp_fetch` already moved it there when
+/// no file had that name), else the candidate's (a later tier's `.opus` alternate of an
+/// `.mp3` enclosure). The file is renamed on disk and `fetched.path` follows. Errors: the
+/// store's.
 pub(super) async fn rename_for_media(
     cx: &Context,
     reserved: &super::placement::ReservedPaths,
@@ -254,20 +260,30 @@ pub(super) async fn rename_for_media(
     candidate: &Candidate,
     fetched: &mut FetchedFile,
 ) -> Result<String, EngineError> {
-    let want = extension_for(Some(candidate.url.as_str()), candidate.mime_type.as_deref());
+    let ytdlp = matches!(candidate.fetch, Fetch::YtDlp { .. });
+    let want = if ytdlp {
+        fetched.path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default()
+    } else {
+        extension_for(Some(candidate.url.as_str()), candidate.mime_type.as_deref())
+    };
     let (stem, dot_ext) = split_ext(rel);
     let ext = dot_ext.trim_start_matches('.');
-    if candidate.source == resolve::known::NAME || want == "bin" || want.eq_ignore_ascii_case(ext) {
+    let (Ok(dest), false) = (safe_join(library, Path::new(rel)), want.is_empty()) else {
         return Ok(rel.to_string());
+    };
+    if (!ytdlp && candidate.source == resolve::known::NAME) || want == "bin" || want.eq_ignore_ascii_case(ext)
+    {
+        return keep_name(fetched, dest, rel).await;
     }
     let new_rel = format!("{stem}.{want}");
-    let Ok(abs) = safe_join(library, Path::new(&new_rel)) else { return Ok(rel.to_string()) };
+    let Ok(abs) = safe_join(library, Path::new(&new_rel)) else { return keep_name(fetched, dest, rel).await };
     let probe = new_rel.clone();
-    if cx.blocking(move |s| s.file_path_taken(&probe)).await? || abs.exists() {
-        return Ok(rel.to_string());
+    let taken = cx.blocking(move |s| s.file_path_taken(&probe)).await?;
+    if taken || (abs.exists() && abs != fetched.path) || !reserved.reserve(&new_rel) {
+        return keep_name(fetched, dest, rel).await;
     }
-    if !reserved.reserve(&new_rel) {
-        return Ok(rel.to_string());
+    if abs == fetched.path {
+        return Ok(new_rel);
     }
     match tokio::fs::rename(&fetched.path, &abs).await {
         Ok(()) => {
@@ -277,7 +293,20 @@ pub(super) async fn rename_for_media(
         Err(e) => {
             tracing::warn!(from = %fetched.path.display(), to = %abs.display(), error = %e, "keeping the file's first name");
             reserved.release(&new_rel);
-            Ok(rel.to_string())
+            keep_name(fetched, dest, rel).await
         }
     }
+}
+
+/// Keeps the file under `rel` (at `dest`), moving it back there when yt-dlp's extension
+/// put it elsewhere. Errors: none (a failed move keeps the file where it is, under `rel`'s
+/// record only when it is at `dest`).
+async fn keep_name(fetched: &mut FetchedFile, dest: PathBuf, rel: &str) -> Result<String, EngineError> {
+    if fetched.path != dest {
+        tokio::fs::rename(&fetched.path, &dest).await.map_err(|e| {
+            EngineError::Worker(format!("move {} to {}: {e}", fetched.path.display(), dest.display()))
+        })?;
+        fetched.path = dest;
+    }
+    Ok(rel.to_string())
 }

@@ -26,6 +26,7 @@ pub mod task_center;
 pub mod throughput;
 mod upload_stage;
 pub mod workers;
+mod ytdlp_download;
 mod ytdlp_sync;
 
 pub use context::DocumentParser;

@@ -8,6 +8,7 @@
 
 mod api_ops;
 mod api_schedule;
+mod api_ytdlp;
 mod catalog_common;
 mod catalog_corpus;
 mod catalog_fetch;
@@ -28,6 +29,7 @@ mod jobs_reaper;
 mod jobs_refs;
 mod jobs_scheduler;
 mod jobs_sync_moves;
+mod jobs_ytdlp_download;
 mod jobs_ytdlp_sync;
 mod library_art;
 mod library_tags;

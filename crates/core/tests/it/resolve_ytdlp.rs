@@ -12,6 +12,7 @@ use catalog_sync_core::config::Config;
 use catalog_sync_core::download::resolve::ytdlp::{self, YtDlp};
 use catalog_sync_core::download::resolve::{Candidate, Fetch, SourceError};
 use catalog_sync_core::download::subprocess::SubprocessError;
+use catalog_sync_core::download::ytdlp_fetch;
 use catalog_sync_core::store::ItemRow;
 use catalog_sync_testkit::{ServerConfig, TestServer};
 use sha2::{Digest, Sha256};
@@ -66,13 +67,14 @@ async fn ytdlp_downloads_into_a_work_folder_and_the_file_is_renamed_into_place()
         mime_type: None,
         length: None,
         integrity: None,
-        fetch: Fetch::YtDlp { binary, format: None },
+        fetch: Fetch::YtDlp { binary, format: None, media: None },
     };
     let config = Config { subprocess_stall_timeout_ms: 60_000, ..offline_config() };
     let seen = std::sync::Mutex::new(Vec::new());
     let progress =
         |p: catalog_sync_core::download::TransferProgress| seen.lock().unwrap().push((p.downloaded, p.total));
-    let file = ytdlp::fetch(&candidate, &dest, &config, &CancellationToken::new(), &progress).await.unwrap();
+    let file =
+        ytdlp_fetch::fetch(&candidate, &dest, &config, &CancellationToken::new(), &progress).await.unwrap();
     let seen = seen.into_inner().unwrap();
     assert!(
         seen.len() >= 2 && seen.last() == Some(&(30_000, Some(30_000))),
@@ -134,9 +136,10 @@ async fn a_stalled_ytdlp_is_killed_with_its_process_group() {
         mime_type: None,
         length: None,
         integrity: None,
-        fetch: Fetch::YtDlp { binary: script, format: None },
+        fetch: Fetch::YtDlp { binary: script, format: None, media: None },
     };
-    let err = ytdlp::fetch(&candidate, &dest, &config, &CancellationToken::new(), &|_| {}).await.unwrap_err();
+    let err =
+        ytdlp_fetch::fetch(&candidate, &dest, &config, &CancellationToken::new(), &|_| {}).await.unwrap_err();
     assert!(err.to_string().contains("printed nothing"), "{err}");
     assert!(err.is_transient(), "a stalled yt-dlp is transient: {err}");
     assert!(!dest.exists());

@@ -16,6 +16,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/playlists/1/art"),
     ("GET", "/api/items/1/art"),
     ("GET", "/api/ytdlp"),
+    ("POST", "/api/ytdlp/update"),
     ("POST", "/api/import"),
     ("GET", "/api/opml"),
     ("PUT", "/api/wanted"),

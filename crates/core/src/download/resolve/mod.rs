@@ -52,12 +52,16 @@ pub use known::KnownEnclosure;
 pub enum Fetch {
     /// A plain HTTP(S) transfer of [`Candidate::url`] by our downloader.
     Http,
-    /// yt-dlp downloads the page [`Candidate::url`] with this format into the `.part` path.
+    /// yt-dlp downloads the page [`Candidate::url`] itself (`download::ytdlp_fetch`), in a
+    /// work folder beside the destination.
     YtDlp {
         /// The yt-dlp binary.
         binary: PathBuf,
-        /// yt-dlp's `format_id`, when it named one.
+        /// yt-dlp's `format_id`, when the resolver's `-J` named one.
         format: Option<String>,
+        /// The playlist's format choice (`-f`, `-x --audio-format`) for an item of a yt-dlp
+        /// playlist; it wins over `format`.
+        media: Option<crate::catalog::ytdlp::MediaChoice>,
     },
 }
 
