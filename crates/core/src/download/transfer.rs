@@ -558,34 +558,26 @@ impl Attempt<'_> {
         coding: Option<Coding>,
     ) -> Result<FetchedFile, TransferError> {
         let file = file.into_std().await;
-        if coding.is_none() {
-            // fsync, rename, sidecar gone, directory fsynced: one blocking call
-            let (part, dest) = (self.part.to_path_buf(), self.dest.to_path_buf());
-            let done = tokio::task::spawn_blocking(move || {
-                file.sync_all().map_err(io_err("fsync", &part))?;
-                drop(file);
-                std::fs::rename(&part, &dest).map_err(io_err("rename", &part))?;
-                let _ = std::fs::remove_file(validator_path(&part));
-                sync_dir_blocking(&parent_dir(&dest))
-            });
-            done.await.map_err(|e| io_err("finalize", self.part)(std::io::Error::other(e)))??;
-            return Ok(FetchedFile {
-                path: self.dest.to_path_buf(),
-                size,
-                sha256_hex: hex::encode(hasher.finalize()),
-                resumed_from,
-                attempts: 1,
-                content_type,
-            });
-        }
-        tokio::task::spawn_blocking(move || file.sync_all())
-            .await
-            .map_err(std::io::Error::other)
-            .and_then(|r| r)
-            .map_err(io_err("fsync", self.part))?;
         let (size, hasher) = match coding {
-            None => (size, hasher),
+            None => {
+                // fsync, rename, sidecar gone, directory fsynced: one blocking call
+                let (part, dest) = (self.part.to_path_buf(), self.dest.to_path_buf());
+                let done = tokio::task::spawn_blocking(move || {
+                    file.sync_all().map_err(io_err("fsync", &part))?;
+                    drop(file);
+                    std::fs::rename(&part, &dest).map_err(io_err("rename", &part))?;
+                    let _ = std::fs::remove_file(validator_path(&part));
+                    sync_dir_blocking(&parent_dir(&dest))
+                });
+                done.await.map_err(|e| io_err("finalize", self.part)(std::io::Error::other(e)))??;
+                (size, hasher)
+            }
             Some(coding) => {
+                tokio::task::spawn_blocking(move || file.sync_all())
+                    .await
+                    .map_err(std::io::Error::other)
+                    .and_then(|r| r)
+                    .map_err(io_err("fsync", self.part))?;
                 let mut decoded = self.part.as_os_str().to_owned();
                 decoded.push(".decoded");
                 let decoded = PathBuf::from(decoded);
@@ -598,11 +590,11 @@ impl Attempt<'_> {
                 let out = result?;
                 tokio::fs::rename(&decoded, self.dest).await.map_err(io_err("rename", &decoded))?;
                 tokio::fs::remove_file(self.part).await.map_err(io_err("remove", self.part))?;
+                let _ = tokio::fs::remove_file(validator_path(self.part)).await;
+                sync_dir(&parent_dir(self.dest)).await?;
                 out
             }
         };
-        let _ = tokio::fs::remove_file(validator_path(self.part)).await;
-        sync_dir(&parent_dir(self.dest)).await?;
         Ok(FetchedFile {
             path: self.dest.to_path_buf(),
             size,
