@@ -588,7 +588,7 @@ export type Settings = {
 	library: string,
 	/**  Overflow roots, tried in order when the library root lacks space. */
 	overflow_libraries: string[],
-	/**  Workers of a download stage (resolvers + downloaders), at least 1. */
+	/**  Transfers at once in a download stage (downloaders; resolvers adapt, `jobs::pools`), at least 1. */
 	parallel_downloads: number,
 	/**  Connections to one host at once, at least 1. */
 	per_host_connections: number,

@@ -21,7 +21,7 @@ pub struct Settings {
     pub library: String,
     /// Overflow roots, tried in order when the library root lacks space.
     pub overflow_libraries: Vec<String>,
-    /// Workers of a download stage (resolvers + downloaders), at least 1.
+    /// Transfers at once in a download stage (downloaders; resolvers adapt, `jobs::pools`), at least 1.
     pub parallel_downloads: u32,
     /// Connections to one host at once, at least 1.
     pub per_host_connections: u32,
