@@ -83,7 +83,7 @@ async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), 
             let images = crate::library::art::prefetch_list(&doc);
             let out = cx
                 .blocking(move |s| {
-                    let out = s.apply_sync(id, &doc, now)?;
+                    let out = s.apply_sync_owned(id, *doc, now)?;
                     s.set_fetch_validators(
                         id,
                         validators.etag.as_deref(),

@@ -69,7 +69,11 @@ impl Store {
     /// known ones updated in place) and membership positions, in one transaction.
     /// Errors: [`StoreError::NotFound`] for an unknown playlist.
     pub fn apply_sync(&self, id: u64, doc: &ParsedPlaylist, now_ms: i64) -> Result<SyncOutcome> {
-        let doc = doc.clone();
+        self.apply_sync_owned(id, doc.clone(), now_ms)
+    }
+
+    /// [`Store::apply_sync`] taking the document, so a big feed is not copied for the writer.
+    pub fn apply_sync_owned(&self, id: u64, doc: ParsedPlaylist, now_ms: i64) -> Result<SyncOutcome> {
         self.write(move |tx| {
             let doc = &doc;
             let mut playlists = tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
