@@ -1,12 +1,13 @@
 //! Audio extraction through yt-dlp (issue 13, part 2): the `opus` and `m4a` choices of a
 //! yt-dlp playlist run `-x --audio-format opus|m4a`, which needs ffmpeg. With the real
-//! yt-dlp and the real ffmpeg, on loopback: an entry whose media is already Ogg Opus ends in
-//! our library as `.opus` under our naming, its bytes the source's (yt-dlp's
-//! `FFmpegExtractAudio` sees the stream is already in the target codec and container and
-//! keeps it as is: nothing is re-encoded); an entry with no stream in the chosen codec (MP3
-//! for `opus`) fails for good with yt-dlp's message on the item. Without ffmpeg the choice
-//! fails before yt-dlp runs ([`YtDlpError::NoFfmpeg`]), checked in a child test process
-//! whose `PATH` has no ffmpeg.
+//! yt-dlp and the real ffmpeg, on loopback: an entry whose media is already Ogg Opus (or
+//! AAC in M4A, written by `testkit::audio`) ends in our library as `.opus` (`.m4a`) under
+//! our naming, its bytes the source's: yt-dlp's `FFmpegExtractAudio` probes the stream
+//! (ffprobe), finds it already in the target codec and container ("Not converting audio
+//! ...; file is already in target format") and keeps it as is, so nothing is re-encoded. An
+//! entry with no stream in the chosen codec (an MP3) fails for good with yt-dlp's "Requested
+//! format is not available" on the item. Without ffmpeg the choice fails before yt-dlp runs
+//! ([`YtDlpError::NoFfmpeg`]), checked in a child test process whose `PATH` has no ffmpeg.
 
 use std::path::PathBuf;
 
@@ -42,14 +43,33 @@ fn real_ffmpeg() -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_opus_choice_keeps_an_opus_stream_as_is_and_fails_for_good_on_mp3() {
+    // RFC 7845 §9: Ogg Opus is `audio/ogg`; yt-dlp takes the codec from the `.opus` extension
+    let (bytes, sig) = (audio::tiny_opus(50), (28..36, &b"OpusHead"[..]));
+    extracts_as_is(MediaChoice::AudioOpus, "opus", bytes, "audio/ogg", sig).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_m4a_choice_keeps_an_aac_stream_as_is_and_fails_for_good_on_mp3() {
+    let (bytes, sig) = (audio::tiny_aac_m4a(80), (4..12, &b"ftypM4A "[..]));
+    extracts_as_is(MediaChoice::AudioM4a, "m4a", bytes, "audio/mp4", sig).await;
+}
+
+/// A yt-dlp playlist with `choice` (extracting to `ext`) of two entries: `source` (already
+/// in that codec and container, served as `mime` at a URL ending `.ext`, its signature
+/// `sig` at a byte range) and an MP3. The first lands as is; the second fails for good.
+async fn extracts_as_is(
+    choice: MediaChoice,
+    ext: &str,
+    source: Vec<u8>,
+    mime: &str,
+    sig: (std::ops::Range<usize>, &[u8]),
+) {
     let Some(real) = real_ytdlp() else { return };
     if !real_ffmpeg() {
         return;
     }
     let server = TestServer::start(ServerConfig::default()).await.unwrap();
-    let opus = audio::tiny_opus(50);
-    // RFC 7845 §9: Ogg Opus is `audio/ogg`; yt-dlp takes the codec from the `.opus` extension
-    let opus_url = server.add_feed("/yx/ep1.opus", opus.clone(), "audio/ogg");
+    let source_url = server.add_feed(&format!("/yx/ep1.{ext}"), source.clone(), mime);
     let mp3_url = server.add_feed("/yx/ep2.mp3", audio::tiny_mp3(40), "audio/mpeg");
     let item = |title: &str, day: u32, url: &url::Url, mime: &str| {
         format!(
@@ -58,18 +78,15 @@ async fn the_opus_choice_keeps_an_opus_stream_as_is_and_fails_for_good_on_mp3() 
         )
     };
     let xml = format!(
-        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Opus Show</title>{}{}</channel></rss>",
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Show</title>{}{}</channel></rss>",
         item("Mp3 Only", 2, &mp3_url, "audio/mpeg"),
-        item("Ep 1", 1, &opus_url, "audio/ogg")
+        item("Ep 1", 1, &source_url, mime)
     );
     let url = server.add_feed("/yx/feed.xml", xml.into_bytes(), "application/rss+xml");
     let bin_dir = tempfile::tempdir().unwrap();
     let wrapper = recording_wrapper(bin_dir.path(), &real);
     let rig = Rig::new();
-    let id = add_ytdlp(&rig.store, Some(&real), url.as_str(), MediaChoice::AudioOpus, limits(), 1)
-        .await
-        .unwrap()
-        .ids[0];
+    let id = add_ytdlp(&rig.store, Some(&real), url.as_str(), choice, limits(), 1).await.unwrap().ids[0];
     let engine = rig.engine_with(Config { max_attempts: 1, ..config_with(&rig, &wrapper) });
     let job = engine.enqueue(JobKind::SyncDownload, vec![id]).await.unwrap();
     engine.run_queued().await.unwrap();
@@ -81,27 +98,29 @@ async fn the_opus_choice_keeps_an_opus_stream_as_is_and_fails_for_good_on_mp3() 
         stages.into_iter().find(|(i, _)| *i == item).map(|(_, w)| w).expect("a download work item")
     };
 
-    // the Opus entry: in our library as `.opus`, the very bytes the server sent
+    // the entry in that codec: in our library as `.<ext>`, the very bytes the server sent
     let ep1 = by_title("Ep 1");
     assert_eq!(work(ep1).status, WorkStatus::Done, "{:?}", work(ep1).last_error);
     let file = rig.store.item_file(ep1).unwrap().expect("downloaded");
-    assert_eq!(file.path, "Opus Show/2024-01-01 Ep 1.opus", "our naming, yt-dlp's extension");
+    let name = format!("Show/2024-01-01 Ep 1.{ext}");
+    assert_eq!(file.path, name, "our naming, yt-dlp's extension");
     let bytes = std::fs::read(rig.library().join(&file.path)).unwrap();
-    assert_eq!((&bytes[..4], &bytes[28..36]), (&b"OggS"[..], &b"OpusHead"[..]), "an Ogg Opus file");
+    assert_eq!(&bytes[sig.0.clone()], sig.1, "a {ext} file");
     assert_eq!(
         hex::encode(Sha256::digest(&bytes)),
-        hex::encode(Sha256::digest(&opus)),
-        "not re-encoded: yt-dlp kept the Opus stream as it came"
+        hex::encode(Sha256::digest(&source)),
+        "not re-encoded: yt-dlp kept the {ext} stream as it came"
     );
     let runs = calls(bin_dir.path());
     let downloads: Vec<&String> = runs.iter().filter(|c| c.contains("--progress-template")).collect();
     assert_eq!(downloads.len(), 2, "{runs:?}");
     for c in &downloads {
-        assert!(c.contains("-f bestaudio[acodec=opus] -x --audio-format opus"), "{c}");
+        let args = choice.ytdlp_args().join(" ");
+        assert!(c.contains(&args) && args.ends_with(&format!("-x --audio-format {ext}")), "{c}");
         assert!(!c.contains("--audio-quality") && !c.contains("--postprocessor-args"), "{c}");
     }
 
-    // the MP3 entry has no Opus stream: a final failure, with yt-dlp's own message
+    // the MP3 entry has no stream in that codec: a final failure, with yt-dlp's own message
     let mp3 = by_title("Mp3 Only");
     let failed = work(mp3);
     assert_eq!(failed.status, WorkStatus::Failed);
@@ -118,7 +137,7 @@ async fn the_opus_choice_keeps_an_opus_stream_as_is_and_fails_for_good_on_mp3() 
     assert!(shown, "the failure reached the live events");
     assert_eq!(
         rig.library_files().keys().cloned().collect::<Vec<_>>(),
-        ["Opus Show/2024-01-01 Ep 1.opus"],
+        [name],
         "no file and no work folder for the MP3 entry"
     );
 }
