@@ -116,8 +116,9 @@ async fn extracts_as_is(
     assert_eq!(downloads.len(), 2, "{runs:?}");
     for c in &downloads {
         let args = choice.ytdlp_args().join(" ");
-        assert!(c.contains(&args) && args.ends_with(&format!("-x --audio-format {ext}")), "{c}");
-        assert!(!c.contains("--audio-quality") && !c.contains("--postprocessor-args"), "{c}");
+        let extract = format!("-x --audio-format {ext} --postprocessor-args ExtractAudio:-c:a copy");
+        assert!(c.contains(&args) && args.contains(&extract), "{c}");
+        assert!(!c.contains("--audio-quality"), "{c}");
     }
 
     // the MP3 entry has no stream in that codec: a final failure, with yt-dlp's own message
@@ -140,6 +141,57 @@ async fn extracts_as_is(
         [name],
         "no file and no work folder for the MP3 entry"
     );
+}
+
+/// ALAC in a `.m4a` (made by the real ffmpeg: testkit writes no ALAC): the generic extractor
+/// names no codec, so `bestaudio[ext=m4a]` picks it, and yt-dlp's `FFmpegExtractAudio`, seeing
+/// a codec other than AAC, would re-encode it to lossy AAC (`-acodec aac -q:a 2.05`); our
+/// `-c:a copy` keeps the ALAC stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_m4a_choice_copies_alac_instead_of_re_encoding_it() {
+    let Some(real) = real_ytdlp() else { return };
+    if !real_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let alac = dir.path().join("alac.m4a");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+        .args(["-t", "0.5", "-c:a", "alac"])
+        .arg(&alac)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let source = std::fs::read(&alac).unwrap();
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let url = server.add_feed("/ya/lossless.m4a", source.clone(), "audio/mp4");
+    let candidate = Candidate {
+        source: "yt-dlp",
+        url,
+        mime_type: None,
+        length: None,
+        integrity: None,
+        fetch: Fetch::YtDlp { binary: real, format: None, media: Some(MediaChoice::AudioM4a) },
+    };
+    let dest = dir.path().join("Show").join("2024-01-01 Lossless.m4a");
+    let config = Config { subprocess_stall_timeout_ms: 60_000, ..Config::default() };
+    let file =
+        ytdlp_fetch::fetch(&candidate, &dest, &config, &CancellationToken::new(), &|_| {}).await.unwrap();
+    assert_eq!(file.path, dest);
+    let probed = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0"])
+        .arg(&file.path)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&probed.stdout).trim(), "alac", "the ALAC stream, not AAC");
+    // the ALAC frames themselves are unchanged: the source's media data is in the file
+    let mdat = |b: &[u8]| {
+        let at = b.windows(4).position(|w| w == b"mdat").expect("an mdat box") - 4;
+        let len = u32::from_be_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+        b[at + 8..at + len].to_vec()
+    };
+    let (before, after) = (mdat(&source), std::fs::read(&file.path).unwrap());
+    assert!(after.windows(before.len()).any(|w| w == before.as_slice()), "ALAC frames copied as they were");
 }
 
 /// Set in the child process of [`an_extracting_choice_without_ffmpeg_fails_before_ytdlp_runs`]:
