@@ -107,9 +107,15 @@ impl Default for MediaChoice {
 }
 
 impl MediaChoice {
-    /// yt-dlp's arguments for this choice (`-f` and, for extraction, `-x --audio-format`);
-    /// the selectors are yt-dlp's format selection syntax
-    /// (<https://github.com/yt-dlp/yt-dlp#format-selection>).
+    /// yt-dlp's arguments for this choice (`-f` and, for extraction, `-x --audio-format`
+    /// with `--postprocessor-args "ExtractAudio:-c:a copy"`); the selectors are yt-dlp's
+    /// format selection syntax (<https://github.com/yt-dlp/yt-dlp#format-selection>).
+    ///
+    /// The copy makes "without re-encoding" hold whatever the stream: yt-dlp's
+    /// `FFmpegExtractAudio` keeps a stream already in the target codec as is (or copies it
+    /// into the target container), but one it does not recognise as such (e.g. ALAC in a
+    /// `.m4a`, which `bestaudio[ext=m4a]` picks when the site names no codec) it would
+    /// re-encode with `-acodec aac`; our `-c:a copy`, placed after its options, wins.
     pub fn ytdlp_args(self) -> Vec<String> {
         let (format, extract) = match self {
             MediaChoice::BestAudio => ("bestaudio/best".to_string(), None),
@@ -122,7 +128,10 @@ impl MediaChoice {
         };
         let mut args = vec!["-f".to_string(), format];
         if let Some(codec) = extract {
-            args.extend(["-x".to_string(), "--audio-format".to_string(), codec.to_string()]);
+            args.extend(
+                ["-x", "--audio-format", codec, "--postprocessor-args", "ExtractAudio:-c:a copy"]
+                    .map(String::from),
+            );
         }
         args
     }
@@ -324,7 +333,15 @@ mod tests {
         assert_eq!(MediaChoice::BestAudio.ytdlp_args(), ["-f", "bestaudio/best"]);
         assert_eq!(
             MediaChoice::AudioM4a.ytdlp_args(),
-            ["-f", "bestaudio[ext=m4a]/bestaudio[acodec^=mp4a]", "-x", "--audio-format", "m4a"]
+            [
+                "-f",
+                "bestaudio[ext=m4a]/bestaudio[acodec^=mp4a]",
+                "-x",
+                "--audio-format",
+                "m4a",
+                "--postprocessor-args",
+                "ExtractAudio:-c:a copy"
+            ]
         );
         assert_eq!(MediaChoice::default().ytdlp_args(), ["-f", "bv*[height<=?1080]+ba/b[height<=?1080]"]);
     }

@@ -3,8 +3,9 @@
 //! the subprocess watchdog (`download::subprocess`: own process group, killed after
 //! `subprocess_stall_timeout_ms` without output, at `subprocess_deadline_ms`, or on cancel).
 //!
-//! - Format: the playlist's [`MediaChoice`] (`-f`, and `-x --audio-format m4a|opus` for
-//!   extraction without re-encoding), else the resolver's `format_id`, else yt-dlp's default.
+//! - Format: the playlist's [`MediaChoice`] (`-f`, and `-x --audio-format m4a|opus` with
+//!   `--postprocessor-args "ExtractAudio:-c:a copy"` for extraction without re-encoding),
+//!   else the resolver's `format_id`, else yt-dlp's default.
 //! - Output: yt-dlp writes into a work folder beside the destination, `<dest>.part.d/`, named
 //!   after our own destination (the library's naming template), so the folder is the same
 //!   on every attempt and after a restart. A yt-dlp still writing there after a crash of the
@@ -401,7 +402,15 @@ mod tests {
             (
                 None,
                 Some(MediaChoice::AudioOpus),
-                vec!["-f", "bestaudio[acodec=opus]", "-x", "--audio-format", "opus"],
+                vec![
+                    "-f",
+                    "bestaudio[acodec=opus]",
+                    "-x",
+                    "--audio-format",
+                    "opus",
+                    "--postprocessor-args",
+                    "ExtractAudio:-c:a copy",
+                ],
             ),
             (Some("18"), None, vec!["-f", "18"]),
             (None, None, vec![]),

@@ -30,6 +30,7 @@ mod jobs_refs;
 mod jobs_scheduler;
 mod jobs_sync_moves;
 mod jobs_ytdlp_download;
+mod jobs_ytdlp_extract;
 mod jobs_ytdlp_sync;
 mod library_art;
 mod library_tags;
