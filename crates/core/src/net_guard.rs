@@ -120,6 +120,20 @@ impl AddressGuard {
     }
 }
 
+/// The settings every HTTP client of ours starts from: `user_agent`, a 15 s connect timeout,
+/// 60 s TCP keepalive, and `guard`'s checks on every connection when given. The document and
+/// media clients add their redirect policy, decoding and pooling.
+pub fn client_builder(user_agent: &str, guard: Option<&Arc<AddressGuard>>) -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder()
+        .user_agent(user_agent)
+        .connect_timeout(std::time::Duration::from_secs(15))
+        .tcp_keepalive(std::time::Duration::from_secs(60));
+    match guard {
+        Some(g) => g.install(builder),
+        None => builder,
+    }
+}
+
 /// Whether `err` or one of its sources is an [`AddressRefused`].
 pub fn is_refusal(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur = Some(err);

@@ -152,17 +152,9 @@ pub fn build_document_client_guarded(
     user_agent: &str,
     guard: Option<&std::sync::Arc<crate::net_guard::AddressGuard>>,
 ) -> reqwest::Client {
-    let builder = reqwest::Client::builder();
-    let builder = match guard {
-        Some(g) => g.install(builder),
-        None => builder,
-    };
-    builder
-        .user_agent(user_agent)
+    crate::net_guard::client_builder(user_agent, guard)
         // followed by fetch_document_conditional, which needs to see each hop
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(15))
-        .tcp_keepalive(Duration::from_secs(60))
         .gzip(true)
         .brotli(true)
         .deflate(true)

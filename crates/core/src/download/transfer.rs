@@ -144,16 +144,8 @@ pub fn build_client_guarded(
     user_agent: &str,
     guard: Option<&std::sync::Arc<crate::net_guard::AddressGuard>>,
 ) -> reqwest::Client {
-    let builder = reqwest::Client::builder();
-    let builder = match guard {
-        Some(g) => g.install(builder),
-        None => builder,
-    };
-    builder
-        .user_agent(user_agent)
+    crate::net_guard::client_builder(user_agent, guard)
         .redirect(reqwest::redirect::Policy::limited(10))
-        .connect_timeout(Duration::from_secs(15))
-        .tcp_keepalive(Duration::from_secs(60))
         .pool_idle_timeout(POOL_IDLE)
         .no_gzip()
         .no_brotli()

@@ -14,7 +14,8 @@ use std::collections::HashSet;
 
 use redb::ReadableTable;
 
-use super::{next_id, tables, FileRow, ItemRow, Result, Store, StoreError};
+use super::writes::insert_item;
+use super::{tables, FileRow, ItemRow, Result, Store, StoreError};
 use crate::catalog::identity::{item_key, same_media, ItemKey};
 use crate::catalog::{ParsedItem, ParsedPlaylist};
 
@@ -138,17 +139,9 @@ impl Store {
                         item_id
                     }
                     None => {
-                        let item_id = next_id(tx, "next_item_id")?;
-                        let mut row = ItemRow {
-                            key: key.clone(),
-                            playlist_id: id,
-                            first_seen_ms: now_ms,
-                            updated_ms: now_ms,
-                            ..Default::default()
-                        };
-                        copy_fields(&mut row, parsed);
-                        items.insert(item_id, row)?;
-                        keys.insert(key.as_str(), item_id)?;
+                        let item_id = insert_item(tx, &mut items, &mut keys, (&key, id, now_ms), |row| {
+                            copy_fields(row, parsed);
+                        })?;
                         out.new_items.push(item_id);
                         item_id
                     }

@@ -1,6 +1,6 @@
 //! Write-transaction building blocks several aggregates share, inside the caller's
 //! transaction: a work item's row with both status indexes and its heartbeat ([`put_work`]),
-//! its end with the job-log line ([`finish_work`]), heartbeats ([`beat_in`]), requeueing a stage's items
+//! its end with the job-log line ([`finish_work`]), heartbeats ([`beat_in`]), a new item ([`insert_item`]), requeueing a stage's items
 //! ([`requeue_items`]), and a file row with its path index ([`insert_file`]). They sit below
 //! the aggregate modules (`jobs`, `resolutions`, `reaping`, `commands`, `refs`) that use them,
 //! so those never import each other in a circle.
@@ -147,4 +147,27 @@ pub(super) fn beat_in(tx: &redb::WriteTransaction, keys: &[(u64, u8, u64)], now_
         }
     }
     Ok(())
+}
+
+/// Inserts a new item of playlist `playlist_id` under identity `key` (first seen and updated
+/// at `now_ms`), its fields filled by `fill`, with its key index entry; returns its id.
+pub(super) fn insert_item(
+    tx: &redb::WriteTransaction,
+    items: &mut redb::Table<u64, super::codec::Row<super::ItemRow>>,
+    keys: &mut redb::Table<&str, u64>,
+    (key, playlist_id, now_ms): (&str, u64, i64),
+    fill: impl FnOnce(&mut super::ItemRow),
+) -> Result<u64> {
+    let item_id = super::next_id(tx, "next_item_id")?;
+    let mut row = super::ItemRow {
+        key: key.to_string(),
+        playlist_id,
+        first_seen_ms: now_ms,
+        updated_ms: now_ms,
+        ..Default::default()
+    };
+    fill(&mut row);
+    items.insert(item_id, row)?;
+    keys.insert(key, item_id)?;
+    Ok(item_id)
 }

@@ -12,9 +12,8 @@
 
 use redb::ReadableTable;
 
-use super::{
-    next_id, tables, ItemRow, PlaylistRow, Result, Store, StoreError, YtDlpEntryRow, YtDlpSourceRow,
-};
+use super::writes::insert_item;
+use super::{tables, ItemRow, PlaylistRow, Result, Store, StoreError, YtDlpEntryRow, YtDlpSourceRow};
 use crate::catalog::ytdlp::{MediaChoice, YtDlpEntry};
 use crate::catalog::Enclosure;
 
@@ -171,20 +170,9 @@ impl Store {
                         }
                         item_id
                     }
-                    None => {
-                        let item_id = next_id(tx, "next_item_id")?;
-                        let mut row = ItemRow {
-                            key: key.clone(),
-                            playlist_id: id,
-                            first_seen_ms: now_ms,
-                            updated_ms: now_ms,
-                            ..Default::default()
-                        };
-                        copy_entry(&mut row, entry);
-                        items.insert(item_id, row)?;
-                        keys.insert(key.as_str(), item_id)?;
-                        item_id
-                    }
+                    None => insert_item(tx, &mut items, &mut keys, (&key, id, now_ms), |row| {
+                        copy_entry(row, entry);
+                    })?,
                 };
                 extra.insert(
                     item_id,
