@@ -29,6 +29,23 @@ ci_build() {
   cargo build --workspace --all-targets --locked --features "$CI_FEATURES"
 }
 
+# e2e_binaries NAME...: for the end-to-end tests: sets `bin` (the debug binaries of ci_build),
+# builds the UI and the workspace first unless E2E_SKIP_BUILD is set (CI built them already),
+# and dies when one of the named binaries is missing.
+e2e_binaries() {
+  ci_env
+  bin="$CARGO_TARGET_DIR/debug"
+  if [ -z "${E2E_SKIP_BUILD:-}" ]; then
+    [ -d ui/node_modules ] || npm --prefix ui ci --no-audit --no-fund
+    npm --prefix ui run build
+    ci_build
+  fi
+  local name
+  for name in "$@"; do
+    [ -x "$bin/$name" ] || die "$bin/$name not built"
+  done
+}
+
 # lint_gate_selftest: proves the wrapper lints and denies: a file with a clippy warning must
 # fail to compile through it. Without this a changed clippy could turn the gate off silently.
 lint_gate_selftest() {

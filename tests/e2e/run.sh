@@ -27,15 +27,7 @@ driver_bin=$(command -v WebKitWebDriver || true)
 [ -n "$driver_bin" ] || die "WebKitWebDriver missing: apt-get install webkit2gtk-driver"
 command -v python3 >/dev/null || die "python3 missing: apt-get install python3"
 
-ci_env
-bin="$CARGO_TARGET_DIR/debug"
-if [ -z "${E2E_SKIP_BUILD:-}" ]; then
-  [ -d ui/node_modules ] || npm --prefix ui ci --no-audit --no-fund
-  npm --prefix ui run build
-  ci_build
-fi
-[ -x "$bin/catalog-sync-desktop" ] || die "$bin/catalog-sync-desktop not built"
-[ -x "$bin/testkit-server" ] || die "$bin/testkit-server not built"
+e2e_binaries catalog-sync-desktop testkit-server
 
 work=$(mktemp -d)
 out="$root/target/e2e"

@@ -13,15 +13,7 @@ chromium_bin=${CHROMIUM:-$(command -v chromium || command -v chromium-browser ||
 [ -n "$chromium_bin" ] || die "chromium missing: apt-get install chromium"
 command -v node >/dev/null || die "node missing: install Node.js 20 or newer"
 
-ci_env
-bin="$CARGO_TARGET_DIR/debug"
-if [ -z "${E2E_SKIP_BUILD:-}" ]; then
-  [ -d ui/node_modules ] || npm --prefix ui ci --no-audit --no-fund
-  npm --prefix ui run build
-  ci_build
-fi
-[ -x "$bin/catalog-sync" ] || die "$bin/catalog-sync not built"
-[ -x "$bin/testkit-server" ] || die "$bin/testkit-server not built"
+e2e_binaries catalog-sync testkit-server
 "$bin/catalog-sync" serve --help >/dev/null 2>&1 || die "$bin/catalog-sync has no serve command: build with --features catalog-sync-cli/serve"
 
 work=$(mktemp -d)
