@@ -5,13 +5,15 @@
 //! time:
 //!
 //! 1. temporary files an earlier run left (noted in `TARGET_TEMP_PATHS`) are deleted;
-//! 2. `upload::plan` decides what to send, what is unchanged and, in mirror mode, which of our
+//! 2. our records of files the target no longer holds (deleted or replaced on the device; each
+//!    folder we wrote to is listed once) are forgotten, so they are sent again;
+//! 3. `upload::plan` decides what to send, what is unchanged and, in mirror mode, which of our
 //!    own files to delete; a folder target's free space must hold what is sent;
-//! 3. `upload-1`... workers (`Config::parallel_uploads`) send files, each a live worker in the
+//! 4. `upload-1`... workers (`Config::parallel_uploads`) send files, each a live worker in the
 //!    task center (bytes, speed, current file); a file whose send failed at the target or on
 //!    the wire is tried again (`max_attempts`, `retry_backoff_ms`); each finished file is
 //!    recorded at once, so a later run never sends it again;
-//! 4. M3U files go up last, listing only files now on the target; mirror deletions follow.
+//! 5. M3U files go up last, listing only files now on the target; mirror deletions follow.
 //!
 //! A playlist ends `done` when all its files reached all its targets, else `failed` naming
 //! each file that did not. Pause lets running files finish and starts no new one; cancel and
@@ -132,7 +134,7 @@ pub(super) async fn run(
     cx.blocking(move |s| s.stage_counts(job, stage)).await
 }
 
-/// One run on one target (module docs, steps 1-4). Errors of the target as a whole (it cannot
+/// One run on one target (module docs, steps 1-5). Errors of the target as a whole (it cannot
 /// be reached, the catalog cannot be read, no space) fail every playlist of the scope.
 async fn upload_target(
     cx: &Context,
@@ -154,7 +156,10 @@ async fn upload_target(
         let key = name.clone();
         cx.blocking(move |s| s.end_temp(&key, &temp)).await.map_err(store_err)?;
     }
-    // 2. the plan
+    // 2. what the target lost since we put it there (deleted or replaced on the device):
+    // forget it, so the plan sends it again
+    forget_lost(cx, &backend, &name).await?;
+    // 3. the plan
     let kind = match &backend {
         Backend::Folder { root } => {
             std::fs::create_dir_all(root).map_err(UploadError::io(root))?;
@@ -183,12 +188,12 @@ async fn upload_target(
             return Err(UploadError::NoSpace { need: plan.bytes(), free });
         }
     }
-    // 3. the files
+    // 4. the files
     send_files(cx, ctx, lives, &backend, &name, &plan, outcome).await;
     if ctx.stop.is_cancelled() {
         return Ok(());
     }
-    // 4. playlists, then mirror deletions
+    // 5. playlists, then mirror deletions
     let key = name.clone();
     let recorded = cx.blocking(move |s| s.uploaded(&key)).await.map_err(store_err)?;
     let present: BTreeSet<String> = recorded.keys().cloned().collect();
@@ -225,6 +230,33 @@ async fn upload_target(
     let sent = outcome.sent.values().sum::<u32>() - sent_before;
     cx.emit(Event::Uploaded { job: ctx.job, target: name, sent, deleted, failed });
     Ok(())
+}
+
+/// Forgets our records of files no longer on the target, or there with another size than we
+/// sent (a size the listing does not give is not compared).
+async fn forget_lost(cx: &Context, backend: &Backend, name: &str) -> Result<(), UploadError> {
+    let key = name.to_string();
+    let recorded = cx.blocking(move |s| s.uploaded(&key)).await.map_err(store_err)?;
+    if recorded.is_empty() {
+        return Ok(());
+    }
+    let paths: Vec<String> = recorded.keys().cloned().collect();
+    let on_target = backend.present(&paths).await?;
+    let lost: Vec<String> = recorded
+        .iter()
+        .filter(|(p, r)| on_target.get(*p).is_none_or(|&len| len != 0 && len != r.size))
+        .map(|(p, _)| p.clone())
+        .collect();
+    if lost.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(
+        target = name,
+        files = lost.len(),
+        "files we sent are gone from the target; sending them again"
+    );
+    let key = name.to_string();
+    cx.blocking(move |s| lost.iter().try_for_each(|p| s.forget_upload(&key, p))).await.map_err(store_err)
 }
 
 fn store_err(e: EngineError) -> UploadError {

@@ -13,9 +13,12 @@
 //! The caller records each temporary path in the store before the write and drops it with the
 //! final record, so a temporary file a crash left behind is deleted on the next run.
 //!
-//! OpenDAL's WebDAV writer sends a file in one `PUT` and holds it in memory until then; SFTP
-//! streams. SFTP goes through the system's OpenSSH client (`ssh` on `PATH`, key auth only).
+//! OpenDAL's WebDAV writer sends a file in one `PUT` and holds it in memory until then, so
+//! files go to WebDAV through our streaming `PUT` ([`super::webdav_put`]) and OpenDAL does the
+//! rest (folders, `MOVE`, `DELETE`, listing, small M3U bodies). SFTP streams. SFTP goes through
+//! the system's OpenSSH client (`ssh` on `PATH`, key auth only).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -23,6 +26,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
+use super::webdav_put::StreamingPut;
 use super::UploadError;
 use crate::config::{Remote, UploadTarget};
 
@@ -47,6 +51,8 @@ pub enum Backend {
         op: opendal::Operator,
         /// Whether writes go through a temporary name and a rename (false for S3).
         rename: bool,
+        /// WebDAV only: the streaming `PUT` files go through.
+        put: Option<std::sync::Arc<StreamingPut>>,
     },
 }
 
@@ -76,9 +82,18 @@ impl Backend {
     /// OpenDAL refuses (a malformed endpoint).
     pub fn open(target: &UploadTarget) -> Result<Backend, UploadError> {
         let config = |e: opendal::Error| UploadError::Config(format!("target {}: {e}", target.name));
+        let mut put = None;
         let op = match &target.remote {
             Remote::Folder { path } => return Ok(Backend::Folder { root: path.clone() }),
             Remote::Webdav { endpoint, root, username, password } => {
+                let streaming = StreamingPut::new(
+                    endpoint,
+                    root,
+                    username.as_deref(),
+                    password.as_ref().map(|p| p.expose()),
+                )
+                .map_err(|e| UploadError::Config(format!("target {}: {e}", target.name)))?;
+                put = Some(std::sync::Arc::new(streaming));
                 let mut b = opendal::services::Webdav::default().endpoint(endpoint).root(root_or_slash(root));
                 if let Some(u) = username {
                     b = b.username(u);
@@ -117,10 +132,11 @@ impl Backend {
                 return Ok(Backend::Remote {
                     op: opendal::Operator::new(b).map_err(config)?.finish(),
                     rename: false,
+                    put: None,
                 });
             }
         };
-        Ok(Backend::Remote { op, rename: true })
+        Ok(Backend::Remote { op, rename: true, put })
     }
 
     /// The temporary path a write of `path` goes through, or `None` when the target writes
@@ -214,6 +230,13 @@ impl Backend {
                 }
                 out.sync_all().await.map_err(UploadError::io(&full))?;
             }
+            Backend::Remote { op, put: Some(put), .. } => {
+                if let Some((dir, _)) = to.rsplit_once('/') {
+                    op.create_dir(&format!("{dir}/")).await.map_err(dal)?;
+                }
+                let len = file.metadata().await.map_err(UploadError::io(local))?.len();
+                return put.put(file, local, len, to, progress).await;
+            }
             Backend::Remote { op, .. } => {
                 let mut w = op.writer_with(to).chunk(S3_CHUNK_BYTES).await.map_err(dal)?;
                 let written: Result<(), UploadError> = async {
@@ -276,6 +299,50 @@ impl Backend {
                 _ => Ok(()),
             },
         }
+    }
+
+    /// Which of `paths` (target-relative files) are on the target now, each with its size in
+    /// bytes as the target's listing gives it (`0` where the listing does not say). Lists each
+    /// parent folder once (a folder's `read_dir`; OpenDAL's `list`: WebDAV `PROPFIND` depth 1,
+    /// S3 `ListObjectsV2`, SFTP `readdir`); a missing folder holds nothing. Errors: the
+    /// target's, other than a missing folder.
+    pub async fn present(&self, paths: &[String]) -> Result<BTreeMap<String, u64>, UploadError> {
+        let dirs: BTreeSet<&str> = paths.iter().map(|p| p.rsplit_once('/').map_or("", |(d, _)| d)).collect();
+        let mut found = BTreeMap::new();
+        for dir in dirs {
+            let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+            match self {
+                Backend::Folder { root } => {
+                    let full = if dir.is_empty() { root.clone() } else { join(root, dir)? };
+                    let mut entries = match tokio::fs::read_dir(&full).await {
+                        Ok(entries) => entries,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(UploadError::io(&full)(e)),
+                    };
+                    while let Some(entry) = entries.next_entry().await.map_err(UploadError::io(&full))? {
+                        let meta = entry.metadata().await.map_err(UploadError::io(&full))?;
+                        if meta.is_file() {
+                            found.insert(
+                                format!("{prefix}{}", entry.file_name().to_string_lossy()),
+                                meta.len(),
+                            );
+                        }
+                    }
+                }
+                Backend::Remote { op, .. } => {
+                    let listed = match op.list(if dir.is_empty() { "/" } else { &prefix }).await {
+                        Ok(listed) => listed,
+                        Err(e) if e.kind() == opendal::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(dal(e)),
+                    };
+                    for entry in listed.into_iter().filter(|e| e.metadata().is_file()) {
+                        let path = entry.path().trim_start_matches('/').to_string();
+                        found.insert(path, entry.metadata().content_length());
+                    }
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Checks the target works: writes, reads back and deletes a small probe file at its root.

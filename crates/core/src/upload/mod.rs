@@ -5,6 +5,7 @@
 //!
 //! - [`backend`]: one file to one target, never partial under its final name;
 //! - [`fat`]: FAT32/exFAT naming and size rules of folder targets;
+//! - [`webdav_put`]: files to WebDAV as one streamed `PUT` (OpenDAL's writer buffers them);
 //! - [`plan`]: what a target should hold (every playlist assigned to it), what to send (new
 //!   or changed since what we recorded) and, in mirror mode, what to delete (only files we
 //!   recorded putting there).
@@ -15,6 +16,7 @@
 pub mod backend;
 pub mod fat;
 pub mod plan;
+pub mod webdav_put;
 
 pub use backend::Backend;
 

@@ -47,6 +47,18 @@ async fn a_folder_target_gets_new_files_once_and_mirror_deletes_only_ours() {
     assert_eq!(status, JobStatus::Succeeded);
     assert_eq!(store.uploaded("player").unwrap(), first, "nothing sent again");
 
+    // the user deletes one file on the device and replaces another: both are sent again
+    std::fs::remove_file(device.path().join(&files[0].0)).unwrap();
+    std::fs::write(device.path().join(&files[1].0), b"edited on the player").unwrap();
+    let (_, status) = rig.upload(vec![], vec![]).await;
+    assert_eq!(status, JobStatus::Succeeded);
+    for (rel, sha) in &files {
+        assert_eq!(&sha_of(&device.path().join(rel)), sha);
+    }
+    let now = store.uploaded("player").unwrap();
+    let again: Vec<&String> = now.keys().filter(|p| now[*p].uploaded_ms != first[*p].uploaded_ms).collect();
+    assert_eq!(again, vec![&files[0].0, &files[1].0], "only the lost and the replaced file");
+
     rig.api.set_playlist_targets(b, vec![]).await.unwrap();
     let (_, status) = rig.upload(vec![], vec![]).await;
     assert_eq!(status, JobStatus::Succeeded);

@@ -1,6 +1,7 @@
 //! Uploads to a real WebDAV server on loopback (`rclone serve webdav` with a user and a
 //! password, started by the test) through a byte-counting relay: a first run sends every file
-//! and an M3U per playlist, a second sends nothing, a changed file alone is sent again, mirror
+//! and an M3U per playlist, a second sends nothing, a changed file alone is sent again, and so
+//! is a file deleted on the server (it is streamed: OpenDAL's writer would buffer it), mirror
 //! mode deletes only our own files (a foreign file survives). The fault test kills the server
 //! mid-upload and restarts it: the next run completes with every SHA-256 right, leaves no
 //! temporary file, and sends nothing that was complete already (bytes the server received).
@@ -69,7 +70,21 @@ async fn webdav_sends_only_new_or_changed_files_and_mirror_spares_foreign_ones()
 
     let (_, status) = rig.upload(vec![], vec![]).await;
     assert_eq!(status, JobStatus::Succeeded);
-    assert_eq!(relay.bytes(), first, "a second run sends nothing");
+    let listed = relay.bytes() - first;
+    assert!(listed < 5_000, "a second run sends nothing but its folder listings: {listed} bytes");
+
+    // a file deleted on the server is sent again, alone
+    // (through the server: rclone caches its folder listings)
+    let gone = catalog_sync_core::upload::Backend::open(&webdav(server.port, false)).unwrap();
+    gone.delete(&files_b[1].0).await.unwrap();
+    assert!(!remote.path().join("pods").join(&files_b[1].0).exists());
+    let before = relay.bytes();
+    let (_, status) = rig.upload(vec![], vec![]).await;
+    assert_eq!(status, JobStatus::Succeeded);
+    let resent = relay.bytes() - before;
+    assert!((50_000..55_000).contains(&resent), "only the deleted file: {resent}");
+    check_files(remote.path(), &files_b);
+    let first = relay.bytes();
 
     // a changed file is sent again, alone
     let store = rig.api.engine().store().clone();
