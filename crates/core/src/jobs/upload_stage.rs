@@ -4,7 +4,8 @@
 //! `--target` names, when it has some). The stage claims them all, then takes one target at a
 //! time:
 //!
-//! 1. temporary files an earlier run left (noted in `TARGET_TEMP_PATHS`) are deleted;
+//! 1. temporary files an earlier run left (noted in `TARGET_TEMP_PATHS`) are deleted, and
+//!    its pending S3 multipart uploads aborted;
 //! 2. our records of files the target no longer holds (deleted or replaced on the device; each
 //!    folder we wrote to is listed once) are forgotten, so they are sent again;
 //! 3. `upload::plan` decides what to send, what is unchanged and, in mirror mode, which of our
@@ -152,7 +153,7 @@ async fn upload_target(
     // 1. temporary files an earlier run left behind
     let key = name.clone();
     for temp in cx.blocking(move |s| s.temps(&key)).await.map_err(store_err)? {
-        backend.delete(&temp).await?;
+        backend.discard(&temp).await?;
         let key = name.clone();
         cx.blocking(move |s| s.end_temp(&key, &temp)).await.map_err(store_err)?;
     }
@@ -368,7 +369,8 @@ async fn send_attempt(
     file: &PlannedFile,
 ) -> Result<(), UploadError> {
     let temp = backend.temp_for(&file.path);
-    note_temp(cx, name, temp.as_deref()).await?;
+    let noted = backend.noted_for(&file.path);
+    note_temp(cx, name, noted.as_deref()).await?;
     let total = file.size;
     let progress = {
         let live = live.clone();
@@ -382,5 +384,5 @@ async fn send_attempt(
         uploaded_ms: cx.now(),
         item: Some(file.item),
     };
-    record(cx, name, &file.path, temp, row).await
+    record(cx, name, &file.path, noted, row).await
 }

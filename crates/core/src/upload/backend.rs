@@ -8,10 +8,12 @@
 //!   `fsync`, then the folder is fsynced; WebDAV: `MOVE`, RFC 4918 §9.9; SFTP: `rename`);
 //! - S3 has no rename, but an object appears only when its `PUT` or multipart upload
 //!   completes (chunks of [`S3_CHUNK_BYTES`]), so it is written under its final key; a failed
-//!   multipart upload is aborted.
+//!   multipart upload is aborted, and one a crash left pending is aborted by the next run
+//!   ([`Backend::discard`], [`super::s3_pending`]).
 //!
-//! The caller records each temporary path in the store before the write and drops it with the
-//! final record, so a temporary file a crash left behind is deleted on the next run.
+//! The caller records each temporary path ([`Backend::noted_for`]) in the store before the
+//! write and drops it with the final record, so what a crash left behind is discarded on the
+//! next run.
 //!
 //! OpenDAL's WebDAV writer sends a file in one `PUT` and holds it in memory until then, so
 //! files go to WebDAV through our streaming `PUT` ([`super::webdav_put`]) and OpenDAL does the
@@ -26,6 +28,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
+use super::s3_pending::PendingUploads;
 use super::webdav_put::StreamingPut;
 use super::UploadError;
 use crate::config::{Remote, UploadTarget};
@@ -53,6 +56,8 @@ pub enum Backend {
         rename: bool,
         /// WebDAV only: the streaming `PUT` files go through.
         put: Option<std::sync::Arc<StreamingPut>>,
+        /// S3 only: finds and aborts multipart uploads a crash left pending.
+        pending: Option<std::sync::Arc<PendingUploads>>,
     },
 }
 
@@ -129,14 +134,24 @@ impl Backend {
                 if let Some(s) = secret_access_key {
                     b = b.secret_access_key(s.expose());
                 }
+                let pending = PendingUploads::new(
+                    endpoint,
+                    bucket,
+                    region.as_deref().unwrap_or("us-east-1"),
+                    root,
+                    access_key_id.as_deref().unwrap_or_default(),
+                    secret_access_key.as_ref().map(|s| s.expose()).unwrap_or_default(),
+                )
+                .map_err(|e| UploadError::Config(format!("target {}: {e}", target.name)))?;
                 return Ok(Backend::Remote {
                     op: opendal::Operator::new(b).map_err(config)?.finish(),
                     rename: false,
                     put: None,
+                    pending: Some(std::sync::Arc::new(pending)),
                 });
             }
         };
-        Ok(Backend::Remote { op, rename: true, put })
+        Ok(Backend::Remote { op, rename: true, put, pending: None })
     }
 
     /// The temporary path a write of `path` goes through, or `None` when the target writes
@@ -145,6 +160,36 @@ impl Backend {
         match self {
             Backend::Remote { rename: false, .. } => None,
             _ => Some(temp_path(path)),
+        }
+    }
+
+    /// What the caller notes in the store before sending `path`, so that a crash leaves
+    /// nothing behind ([`Backend::discard`] on the next run): the temporary file, or for S3 the
+    /// key itself (its multipart upload).
+    pub fn noted_for(&self, path: &str) -> Option<String> {
+        match self {
+            Backend::Remote { pending: Some(_), .. } => Some(path.to_string()),
+            _ => self.temp_for(path),
+        }
+    }
+
+    /// Undoes what an interrupted send of a noted path ([`Backend::noted_for`]) left: deletes
+    /// the temporary file, or aborts the key's pending S3 multipart uploads (the object, if a
+    /// complete one exists, stays). A missing file is no error.
+    pub async fn discard(&self, noted: &str) -> Result<(), UploadError> {
+        match self {
+            Backend::Remote { pending: Some(pending), .. } => {
+                let aborted = pending.abort_all(noted).await?;
+                if aborted > 0 {
+                    tracing::info!(
+                        key = noted,
+                        aborted,
+                        "aborted multipart uploads left by an interrupted run"
+                    );
+                }
+                Ok(())
+            }
+            _ => self.delete(noted).await,
         }
     }
 

@@ -5,6 +5,7 @@
 //!
 //! - [`backend`]: one file to one target, never partial under its final name;
 //! - [`fat`]: FAT32/exFAT naming and size rules of folder targets;
+//! - [`s3_pending`]: S3 multipart uploads a crash left pending, found and aborted;
 //! - [`webdav_put`]: files to WebDAV as one streamed `PUT` (OpenDAL's writer buffers them);
 //! - [`plan`]: what a target should hold (every playlist assigned to it), what to send (new
 //!   or changed since what we recorded) and, in mirror mode, what to delete (only files we
@@ -16,6 +17,7 @@
 pub mod backend;
 pub mod fat;
 pub mod plan;
+pub mod s3_pending;
 pub mod webdav_put;
 
 pub use backend::Backend;

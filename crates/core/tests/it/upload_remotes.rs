@@ -84,6 +84,19 @@ fn moto() -> Option<Server> {
     Some(Server { child, port })
 }
 
+fn s3_pending(port: u16) -> catalog_sync_core::upload::s3_pending::PendingUploads {
+    let endpoint = format!("http://127.0.0.1:{port}");
+    catalog_sync_core::upload::s3_pending::PendingUploads::new(
+        &endpoint,
+        "pods",
+        "us-east-1",
+        "/library",
+        "testing",
+        "testing",
+    )
+    .unwrap()
+}
+
 fn s3(port: u16, secret: &str) -> UploadTarget {
     UploadTarget {
         name: "bucket".into(),
@@ -118,9 +131,7 @@ async fn s3_target_with_multipart_and_mirror() {
     for p in [a, big] {
         rig.api.set_playlist_targets(p, vec!["bucket".into()]).await.unwrap();
     }
-    let (_, status) = rig.upload(vec![], vec![]).await;
-    assert_eq!(status, JobStatus::Succeeded);
-    // read back with the credentials (objects are private)
+    // read and write with the credentials (objects are private)
     let op = opendal::Operator::new(
         opendal::services::S3::default()
             .endpoint(&format!("http://127.0.0.1:{}", server.port))
@@ -134,11 +145,23 @@ async fn s3_target_with_multipart_and_mirror() {
     )
     .unwrap()
     .finish();
+    // a run that crashed while sending the big file: its key noted, a multipart upload begun
+    let big_key = &big_files[0].0;
+    let store = rig.api.engine().store().clone();
+    store.begin_temp("bucket", big_key, 1).unwrap();
+    let begun = http.post(format!("{base}/library/{big_key}?uploads")).send().await.unwrap();
+    assert!(begun.status().is_success(), "CreateMultipartUpload: {}", begun.status());
+    let pending = s3_pending(server.port);
+    assert_eq!(pending.pending(big_key).await.unwrap().len(), 1, "a multipart upload was left pending");
+
+    let (_, status) = rig.upload(vec![], vec![]).await;
+    assert_eq!(status, JobStatus::Succeeded);
+    assert!(pending.pending(big_key).await.unwrap().is_empty(), "the pending upload was aborted");
+    assert!(store.temps("bucket").unwrap().is_empty(), "nothing left noted");
     for (rel, sha) in files.iter().chain(&big_files) {
         let body = op.read(rel).await.unwrap().to_vec();
         assert_eq!(&hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body)), sha, "{rel}");
     }
-    let store = rig.api.engine().store().clone();
     let recorded = store.uploaded("bucket").unwrap();
     assert_eq!(recorded.len(), 3 + 2, "3 files and 2 M3U");
     let (_, status) = rig.upload(vec![], vec![]).await;
