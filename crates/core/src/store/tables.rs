@@ -11,6 +11,7 @@ use super::layouts::{
     CollectionRow, CommandRow, EnclosureReplaced, EpisodeMetaRow, FetchStateRow, JobLogRow, RunRow,
     ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, YtDlpEntryRow, YtDlpSourceRow,
 };
+use super::organize::OrganizeMoveRow;
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
 /// Store-wide counters and the schema version: `"schema_version"`, `"next_playlist_id"`,
@@ -181,3 +182,11 @@ pub const TARGET_TEMP_PATHS: TableDefinition<(&str, &str), i64> =
 /// target of the playlists in scope (schema 8).
 pub const JOB_ID_TO_UPLOAD_TARGETS: TableDefinition<u64, Row<UploadJobRow>> =
     TableDefinition::new("job_id_to_upload_targets_v1");
+
+/// Item id -> a rename of its file the `organize` stage planned and has not committed yet
+/// (schema 9): the old and new library-relative paths and the root. Written durably before the
+/// file is moved and removed in the transaction that records the new path, so after a crash
+/// the next run finds, for each entry, which of the two paths holds the file and finishes
+/// (see `store::organize`).
+pub const ITEM_ID_TO_ORGANIZE_MOVE: TableDefinition<u64, Row<OrganizeMoveRow>> =
+    TableDefinition::new("item_id_to_organize_move_v1");
