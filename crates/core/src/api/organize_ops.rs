@@ -72,7 +72,8 @@ impl Api {
     }
 
     /// Queues an `organize` job (general lane): downloaded files move to the names the saved
-    /// `name_template` gives them, empty folders go, M3U files follow. Returns its id; while
+    /// `name_template` gives them (recorded with the job, so an engine still running with the
+    /// settings before the save renames after the new one too), empty folders go, M3U files follow. Returns its id; while
     /// an organize job is unfinished (queued, running, paused) that job's id instead, so two
     /// never rename at once. Errors: the store's.
     pub async fn organize(&self) -> ApiResult<u64> {
@@ -97,7 +98,7 @@ impl Api {
             self.wake();
             return Ok(id);
         }
-        let id = self.engine().enqueue(JobKind::Organize, Vec::new()).await?;
+        let id = self.engine().enqueue_organize(self.config().name_template).await?;
         self.wake();
         self.touch(true, false);
         Ok(id)

@@ -59,7 +59,9 @@ fn planned(store: &Store, library: &std::path::Path, template: &str) -> Result<V
 
 pub(super) async fn run(cx: &Context, ctx: &JobCtx, stage: u8) -> Result<StageCounts, EngineError> {
     let job = ctx.job;
-    let (library, template) = (cx.config().library.clone(), cx.config().name_template.clone());
+    let library = cx.config().library.clone();
+    let saved = cx.blocking(move |s| s.organize_template(job)).await?;
+    let template = saved.unwrap_or_else(|| cx.config().name_template.clone());
     let lib = library.clone();
     let recovered = match off_thread(cx, move |s| organize::recover(s, &lib)).await? {
         Ok(r) => r,

@@ -45,6 +45,30 @@ pub enum Committed {
 }
 
 impl Store {
+    /// Creates a queued `organize` job that renames after `template`, in one transaction;
+    /// returns its id.
+    pub fn create_organize_job(&self, template: &str, now_ms: i64) -> Result<u64> {
+        let template = template.to_owned();
+        self.write(move |tx| {
+            let id = super::jobs::insert_job(
+                tx,
+                super::JobKind::Organize,
+                &[super::StageKind::Organize],
+                &[],
+                now_ms,
+            )?;
+            tx.open_table(tables::JOB_ID_TO_ORGANIZE_TEMPLATE)?.insert(id, template.as_str())?;
+            Ok(id)
+        })
+    }
+
+    /// The template organize job `job` renames after, when one was recorded.
+    pub fn organize_template(&self, job: u64) -> Result<Option<String>> {
+        self.read(|tx| {
+            Ok(tx.open_table(tables::JOB_ID_TO_ORGANIZE_TEMPLATE)?.get(job)?.map(|g| g.value().to_string()))
+        })
+    }
+
     /// Every journaled move, by item id.
     pub fn organize_journal(&self) -> Result<Vec<(u64, OrganizeMoveRow)>> {
         self.read(|tx| {

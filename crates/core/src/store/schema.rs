@@ -114,9 +114,11 @@ fn v7_to_v8(tx: &redb::WriteTransaction) -> Result<()> {
     Ok(())
 }
 
-/// Version 9: the journal of planned renames of the `organize` job; starts empty.
+/// Version 9: the journal of planned renames of the `organize` job and the template each
+/// organize job renames after; both start empty.
 fn v8_to_v9(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::ITEM_ID_TO_ORGANIZE_MOVE)?;
+    tx.open_table(tables::JOB_ID_TO_ORGANIZE_TEMPLATE)?;
     Ok(())
 }
 
@@ -345,6 +347,7 @@ mod tests {
         store
             .write(|tx| {
                 tx.delete_table(tables::ITEM_ID_TO_ORGANIZE_MOVE)?;
+                tx.delete_table(tables::JOB_ID_TO_ORGANIZE_TEMPLATE)?;
                 Ok(tx.open_table(tables::META)?.insert("schema_version", 8).map(|_| ())?)
             })
             .unwrap();

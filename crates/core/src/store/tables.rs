@@ -190,3 +190,8 @@ pub const JOB_ID_TO_UPLOAD_TARGETS: TableDefinition<u64, Row<UploadJobRow>> =
 /// (see `store::organize`).
 pub const ITEM_ID_TO_ORGANIZE_MOVE: TableDefinition<u64, Row<OrganizeMoveRow>> =
     TableDefinition::new("item_id_to_organize_move_v1");
+/// Job id -> the name template an `organize` job renames after (schema 9): the one saved when
+/// the user asked, even if the engine that runs the job was built with an older one. Absent:
+/// the engine's template.
+pub const JOB_ID_TO_ORGANIZE_TEMPLATE: TableDefinition<u64, &str> =
+    TableDefinition::new("job_id_to_organize_template_v1");
