@@ -5,7 +5,7 @@
 //! The stage first settles the moves a crash left in the journal, then takes its items one at
 //! a time: journal the move, move the file, commit the new path (each durable before the
 //! next), and remove the folders left empty. A name taken meanwhile (a file appeared on disk)
-//! is chosen again, up to [`TRIES`] times. Afterwards the M3U files are refreshed: every
+//! is chosen again, up to [`TRIES`] times. At the end the M3U files are refreshed: every
 //! playlist's when `export_m3u` is on, else those already written, so no M3U file keeps a
 //! name that moved. A rerun after a kill finishes the job: its items are still queued (or
 //! running, and the reaper returns them), and the journal is settled first.
@@ -95,9 +95,8 @@ pub(super) async fn run(cx: &Context, ctx: &JobCtx, stage: u8) -> Result<StageCo
     if let Ok(r) = off_thread(cx, move |s| organize::recover(s, &lib)).await? {
         renamed += r.committed;
     }
-    if renamed > 0 {
-        refresh_m3u(cx, job, library).await;
-    }
+    // always: a run killed after its last move but before this point left them stale
+    refresh_m3u(cx, job, library).await;
     cx.emit(Event::Organized { job, renamed, failed });
     cx.blocking(move |s| s.stage_counts(job, stage)).await
 }
