@@ -109,7 +109,10 @@ async fn sigkill_during_organize_keeps_every_file_reachable_and_the_next_run_fin
         assert_eq!(rows, 30);
         journaled_at_kill += journaled;
         let moved = shas.keys().filter(|p| p.starts_with("Shows/")).count();
-        println!("kill {kills} after {:4} ms: {moved:2} of 30 moved, {journaled} journaled", delay.as_millis());
+        println!(
+            "kill {kills} after {:4} ms: {moved:2} of 30 moved, {journaled} journaled",
+            delay.as_millis()
+        );
         tokio::time::sleep(Duration::from_millis(350)).await; // the dead runner's heartbeat goes stale
     }
     assert!(kills >= 3, "at least 3 kills landed mid-organize: {kills} in {runs} runs");

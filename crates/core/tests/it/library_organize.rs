@@ -236,3 +236,41 @@ async fn a_crash_at_each_step_of_a_move_keeps_files_reachable_and_the_next_run_f
     assert_eq!(rows[&r2.item], r2.to);
     assert!(lib.folders().is_empty(), "every old folder emptied and removed: {:?}", lib.folders());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_upload_sends_renamed_files_under_their_new_names_and_drops_the_old_copies() {
+    use crate::upload_common::{sha_of, tree, Rig};
+    use catalog_sync_core::config::{Remote, UploadTarget};
+    let device = tempfile::tempdir().unwrap();
+    let target = UploadTarget {
+        name: "player".into(),
+        remote: Remote::Folder { path: device.path().into() },
+        mirror: false,
+        m3u_crlf: false,
+    };
+    let rig = Rig::new(vec![target], 1);
+    let (show, files) = rig.playlist("Show", 2, 3_000);
+    rig.api.set_playlist_targets(show, vec!["player".into()]).await.unwrap();
+    assert_eq!(rig.upload(vec![], vec![]).await.1, JobStatus::Succeeded);
+    assert_eq!(tree(device.path()), ["Show.m3u", "Show/episode 00.mp3", "Show/episode 01.mp3"]);
+
+    let mut settings = rig.api.settings();
+    settings.name_template = "{playlist}/{title}.{ext}".into();
+    rig.api.save_settings(settings).await.unwrap();
+    rig.api.organize().await.unwrap();
+    assert!(rig.api.run_until_idle().await.unwrap().iter().all(|(_, s)| *s == JobStatus::Succeeded));
+    assert_eq!(rig.upload(vec![], vec![]).await.1, JobStatus::Succeeded);
+    let store = rig.api.engine().store().clone();
+    let recorded: Vec<String> = store.uploaded("player").unwrap().into_keys().collect();
+    assert_eq!(
+        recorded,
+        ["Show.m3u", "Show/Show episode 0.mp3", "Show/Show episode 1.mp3"],
+        "records follow"
+    );
+    assert_eq!(tree(device.path()), recorded, "no orphan under the old names (not a mirror target)");
+    for (i, (_, sha)) in files.iter().enumerate() {
+        assert_eq!(&sha_of(&device.path().join(format!("Show/Show episode {i}.mp3"))), sha);
+    }
+    let m3u = std::fs::read_to_string(device.path().join("Show.m3u")).unwrap();
+    assert!(m3u.contains("Show/Show episode 0.mp3") && !m3u.contains("episode 00"), "{m3u}");
+}
