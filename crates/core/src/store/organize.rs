@@ -13,27 +13,9 @@
 //! or download picks it while the move is in flight.
 
 use redb::ReadableTable;
-use serde::{Deserialize, Serialize};
 
-use super::codec::RowType;
+pub use super::layouts::OrganizeMoveRow;
 use super::{tables, FileRow, Result, Store, StoreError};
-
-/// One planned rename of an item's file, as journaled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrganizeMoveRow {
-    /// The job that planned it.
-    pub job: u64,
-    /// The file's library-relative path before the move (`/`-separated).
-    pub from: String,
-    /// Its library-relative path after the move (`/`-separated).
-    pub to: String,
-    /// When it was journaled (Unix ms).
-    pub planned_ms: i64,
-}
-
-impl RowType for OrganizeMoveRow {
-    const NAME: &'static str = "OrganizeMoveRow_v1";
-}
 
 /// What [`Store::commit_move`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
