@@ -93,9 +93,27 @@ fn slash(rel: &Path) -> String {
     rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
-fn facts(store: &Store, library: &Path, template: &str, item: u64) -> Result<Option<Facts>, OrganizeError> {
+/// Playlist id -> its file-system name (`export::playlist_file_stem`, which reads every
+/// playlist): computed once per playlist within one pass.
+type Stems = std::collections::HashMap<u64, String>;
+
+fn facts(
+    store: &Store,
+    library: &Path,
+    template: &str,
+    item: u64,
+    stems: &mut Stems,
+) -> Result<Option<Facts>, OrganizeError> {
     let Some(file) = store.item_file(item)? else { return Ok(None) };
     let row = store.item(item)?;
+    let playlist = match stems.get(&row.playlist_id) {
+        Some(stem) => stem.clone(),
+        None => {
+            let stem = crate::export::playlist_file_stem(store, row.playlist_id)?;
+            stems.insert(row.playlist_id, stem.clone());
+            stem
+        }
+    };
     let title = row.title.clone().unwrap_or_else(|| format!("item {item}"));
     let (_, ext) = split_ext(&file.path);
     // `{ext}` keeps the file's own extension: an `x.<ext>` URL gives exactly it
@@ -104,7 +122,7 @@ fn facts(store: &Store, library: &Path, template: &str, item: u64) -> Result<Opt
         _ => Some(file.url.clone()),
     };
     let vars = NameVars {
-        playlist: crate::export::playlist_file_stem(store, row.playlist_id)?,
+        playlist,
         title: title.clone(),
         published: row.published,
         item_key: row.key.clone(),
@@ -160,8 +178,9 @@ fn on_disk(abs: &Path, own: &Path) -> bool {
 pub fn preview(store: &Store, library: &Path, template: &str) -> Result<OrganizePlan, OrganizeError> {
     let mut plan = OrganizePlan::default();
     let (mut claimed, mut vacated) = (HashSet::new(), HashSet::new());
+    let mut stems = Stems::new();
     for item in store.downloaded_item_ids()? {
-        let f = match facts(store, library, template, item) {
+        let f = match facts(store, library, template, item, &mut stems) {
             Ok(Some(f)) => f,
             Ok(None) => continue,
             Err(OrganizeError::Naming(e)) => {
@@ -227,7 +246,7 @@ pub fn prepare(
     item: u64,
     now_ms: i64,
 ) -> Result<Option<Rename>, OrganizeError> {
-    let Some(f) = facts(store, library, template, item)? else { return Ok(None) };
+    let Some(f) = facts(store, library, template, item, &mut Stems::new())? else { return Ok(None) };
     let own = safe_join(&f.root, Path::new(&f.file.path))?;
     if !own.is_file() {
         return Ok(None);

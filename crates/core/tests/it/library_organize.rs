@@ -274,3 +274,33 @@ async fn the_next_upload_sends_renamed_files_under_their_new_names_and_drops_the
     let m3u = std::fs::read_to_string(device.path().join("Show.m3u")).unwrap();
     assert!(m3u.contains("Show/Show episode 0.mp3") && !m3u.contains("episode 00"), "{m3u}");
 }
+
+/// Figures, not a test of time (run with `--ignored --nocapture`): the dry run and the job
+/// over `ORGANIZE_FILES` (default 1000) recorded files in 10 playlists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "prints figures; run by hand"]
+async fn figures_of_a_large_rename() {
+    let n: usize = std::env::var("ORGANIZE_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let rig = crate::upload_common::Rig::new(vec![], 1);
+    for p in 0..10 {
+        rig.playlist(&format!("Show {p}"), n / 10, 1_000);
+    }
+    let mut settings = rig.api.settings();
+    settings.name_template = "Shows/{playlist}/{title}.{ext}".into();
+    rig.api.save_settings(settings).await.unwrap();
+    let t = std::time::Instant::now();
+    let plan = rig.api.organize_preview().await.unwrap();
+    let preview = t.elapsed();
+    assert_eq!(plan.renames.len(), n / 10 * 10);
+    let t = std::time::Instant::now();
+    rig.api.organize().await.unwrap();
+    assert!(rig.api.run_until_idle().await.unwrap().iter().all(|(_, s)| *s == JobStatus::Succeeded));
+    let job = t.elapsed();
+    println!(
+        "{} files: dry run {:.0} ms, organize job {:.0} ms ({:.2} ms per file)",
+        plan.renames.len(),
+        preview.as_secs_f64() * 1e3,
+        job.as_secs_f64() * 1e3,
+        job.as_secs_f64() * 1e3 / plan.renames.len() as f64
+    );
+}
