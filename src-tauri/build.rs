@@ -45,4 +45,6 @@ const COMMANDS: &[&str] = &[
     "test_target",
     "set_playlist_targets",
     "enqueue_upload",
+    "organize_preview",
+    "organize",
 ];

@@ -5,8 +5,8 @@
 
 use catalog_sync_core::api::{
     AddKind, AddResult, Api, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind,
-    MediaChoice, Page, PlaylistView, Settings, TargetInput, TargetTest, TargetView, TaskCenterView,
-    ThroughputPoint, WireError, YtDlpStatus, YtDlpUpdate,
+    MediaChoice, OrganizePreview, Page, PlaylistView, Settings, TargetInput, TargetTest, TargetView,
+    TaskCenterView, ThroughputPoint, WireError, YtDlpStatus, YtDlpUpdate,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -322,4 +322,20 @@ pub async fn enqueue_upload(
     targets: Vec<String>,
 ) -> CmdResult<u64> {
     api.enqueue_upload(kind, playlist_ids, targets).await
+}
+
+/// The dry run of renaming: which downloaded files would move where under the saved
+/// `name_template` (nothing changes). Errors: `invalid_input` (the template), `io`.
+#[tauri::command]
+#[specta::specta]
+pub async fn organize_preview(api: State<'_, Api>) -> CmdResult<OrganizePreview> {
+    api.organize_preview().await
+}
+
+/// Queues the `organize` job (or returns the unfinished one's id): files move to their
+/// template names, empty folders go. Errors: `io`.
+#[tauri::command]
+#[specta::specta]
+pub async fn organize(api: State<'_, Api>) -> CmdResult<u64> {
+    api.organize().await
 }

@@ -67,6 +67,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             test_target,
             set_playlist_targets,
             enqueue_upload,
+            organize_preview,
+            organize,
         ])
         .events(events::collect())
         .dangerously_cast_bigints_to_number()

@@ -122,6 +122,16 @@ export const commands = {
 	 *  a target), limited to `targets` (empty = all of theirs); returns the job id.
 	 */
 	enqueueUpload: (kind: JobKind, playlistIds: number[], targets: string[]) => typedError<number, WireError>(__TAURI_INVOKE("enqueue_upload", { kind, playlistIds, targets })),
+	/**
+	 *  The dry run of renaming: which downloaded files would move where under the saved
+	 *  `name_template` (nothing changes). Errors: `invalid_input` (the template), `io`.
+	 */
+	organizePreview: () => typedError<OrganizePreview, WireError>(__TAURI_INVOKE("organize_preview")),
+	/**
+	 *  Queues the `organize` job (or returns the unfinished one's id): files move to their
+	 *  template names, empty folders go. Errors: `io`.
+	 */
+	organize: () => typedError<number, WireError>(__TAURI_INVOKE("organize")),
 };
 
 /** Events */
@@ -381,7 +391,9 @@ export type JobKind =
 /**  Send downloaded files to the playlists' upload targets. */
 "upload_only" | 
 /**  Download, then upload. */
-"download_upload";
+"download_upload" | 
+/**  Move downloaded files to the names the current template gives them (`organize`). */
+"organize";
 
 /**  One job as the task center shows it. */
 export type JobRowView = {
@@ -507,6 +519,20 @@ export type MediaChoice =
 	max_height: number | null,
 } };
 
+/**  The dry run of an organize job. */
+export type OrganizePreview = {
+	/**  The template the names come from. */
+	template: string,
+	/**  Renames in the order the job makes them. */
+	renames: RenameView[],
+	/**  Downloaded files already named after the template. */
+	unchanged: number,
+	/**  Recorded files missing from disk (left alone). */
+	missing: number,
+	/**  Items no name could be chosen for, one line each. */
+	errors: string[],
+};
+
 /**  One playlist row of the playlists page. */
 export type PlaylistView = {
 	/**  Playlist id. */
@@ -543,6 +569,18 @@ export type PlaylistView = {
 	has_image: boolean,
 	/**  Its downloads get tags and cover art (`set_playlist_tagging`; on by default for feeds). */
 	tagging: boolean,
+};
+
+/**  One planned rename: library-relative paths (`/`-separated). */
+export type RenameView = {
+	/**  The catalog item. */
+	item: number,
+	/**  Its title. */
+	title: string,
+	/**  Its file's path now. */
+	from: string,
+	/**  Its path after the rename. */
+	to: string,
 };
 
 /**  A typed error recorded in a run step. */
@@ -631,7 +669,9 @@ export type StageKind =
 /**  Write an M3U file per playlist listing its downloaded files. */
 "export" | 
 /**  Send downloaded files and M3U playlists to upload targets; work items are playlists. */
-"upload";
+"upload" | 
+/**  Rename downloaded files after the name template; work items are catalog items. */
+"organize";
 
 /**  A stage of a job with its work item counts. */
 export type StageView = {

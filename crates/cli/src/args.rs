@@ -187,6 +187,13 @@ pub enum Command {
         /// Target names.
         targets: Vec<String>,
     },
+    /// Move downloaded files to the names the current `name_template` gives them and remove
+    /// the folders left empty (an `organize` job; a killed run is finished by the next one).
+    Organize {
+        /// Only list the renames (old -> new); change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Show a job's runs (newest first) and its event log.
     Log {
         /// Job id.

@@ -139,6 +139,24 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             println!("{}", schedule_text(&api.auto_sync_status().await?));
             Ok(true)
         }
+        Command::Organize { dry_run: true } => {
+            let plan = api.organize_preview().await?;
+            for r in &plan.renames {
+                println!("{} -> {}", r.from, r.to);
+            }
+            println!(
+                "{} to rename, {} already named after {:?}, {} missing from disk",
+                plan.renames.len(),
+                plan.unchanged,
+                plan.template,
+                plan.missing
+            );
+            for line in &plan.errors {
+                println!("cannot name {line}");
+            }
+            Ok(plan.errors.is_empty())
+        }
+        Command::Organize { dry_run: false } => run_job(&api, JobKind::Organize, &[], None, args.quiet).await,
         Command::Log { job } => {
             crate::jobs_view::log(&api.job_history(*job).await?);
             Ok(true)
@@ -360,6 +378,7 @@ async fn run_job(
     let mut events = api.take_events().context("the event stream was taken already")?;
     match targets {
         Some(targets) => api.enqueue_upload(kind, scope, targets).await?,
+        None if kind == JobKind::Organize => api.organize().await?,
         None => api.enqueue(kind, scope).await?,
     };
     let stopper = api.clone();

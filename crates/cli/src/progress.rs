@@ -23,6 +23,8 @@ struct Tally {
     already: u32,
     /// Upload runs by target: (sent, deleted).
     uploads: Vec<(String, u32, u32)>,
+    /// Files renamed by organize stages.
+    renamed: u32,
     failures: Vec<String>,
 }
 
@@ -61,6 +63,7 @@ impl Progress {
                     StageKind::Collect => ("collect", "lists"),
                     StageKind::Export => ("export", "playlists"),
                     StageKind::Upload => ("upload", "playlists"),
+                    StageKind::Organize => ("organize", "files"),
                 };
                 let bar = self.multi.add(ProgressBar::new(u64::from(*total)));
                 bar.set_style(style(&format!("{label:>8} [{{bar:30}}] {{pos}}/{{len}} {unit} {{msg}}")));
@@ -84,6 +87,14 @@ impl Progress {
                 self.inc_stage();
             }
             Event::Exported { files, .. } => tally.exported = tally.exported.max(*files),
+            Event::Organized { job, renamed, failed } => {
+                tally.renamed += renamed;
+                if *failed > 0 {
+                    let line = format!("organize: {failed} files not renamed (`catalog-sync log {job}`)");
+                    self.multi.suspend(|| eprintln!("{line}"));
+                    tally.failures.push(line);
+                }
+            }
             Event::Uploaded { job, target, sent, deleted, failed } => {
                 tally.uploads.push((target.clone(), *sent, *deleted));
                 if *failed > 0 {
@@ -168,6 +179,9 @@ impl Progress {
         );
         if tally.new_playlists > 0 {
             println!("collected {} new playlists", tally.new_playlists);
+        }
+        if tally.renamed > 0 {
+            println!("renamed {} files after the name template", tally.renamed);
         }
         for (target, sent, deleted) in &tally.uploads {
             println!("uploaded to {target}: {sent} files sent, {deleted} deleted");

@@ -31,6 +31,7 @@
 //! | `DELETE /api/targets/{name}`, `POST /api/targets/{name}/test` | `remove_target`, `test_target` |
 //! | `PUT /api/playlists/{id}/targets {"targets"}` | `set_playlist_targets` |
 //! | `POST /api/uploads {"kind","playlist_ids","targets"}` | `enqueue_upload` |
+//! | `GET /api/organize` (the dry run), `POST /api/organize` (the job) | `organize_preview`, `organize` |
 //! | `GET /api/events` | live events (`live`) |
 //!
 //! Through the API the server never reads a local path a client names: playlists are added by
@@ -46,8 +47,8 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use catalog_sync_core::api::{
     AddKind, AddResult, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind, MediaChoice,
-    Page, PlaylistView, Settings, TargetInput, TargetTest, TargetView, TaskCenterView, ThroughputPoint,
-    WireError, YtDlpStatus, YtDlpUpdate, MAX_UPLOAD_BYTES,
+    OrganizePreview, Page, PlaylistView, Settings, TargetInput, TargetTest, TargetView, TaskCenterView,
+    ThroughputPoint, WireError, YtDlpStatus, YtDlpUpdate, MAX_UPLOAD_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/targets/{name}/test", post(test_target))
         .route("/api/playlists/{id}/targets", put(set_playlist_targets))
         .route("/api/uploads", post(enqueue_upload))
+        .route("/api/organize", get(organize_preview).post(organize))
         .route("/api/events", get(live::events))
         .layer(DefaultBodyLimit::max(JSON_LIMIT));
     api.fallback(assets::static_file)
@@ -395,6 +397,14 @@ async fn enqueue_upload(
     ApiJson(b): ApiJson<EnqueueUpload>,
 ) -> ApiResult<Json<u64>> {
     Ok(Json(s.api.enqueue_upload(b.kind, b.playlist_ids, b.targets).await?))
+}
+
+async fn organize_preview(State(s): State<AppState>) -> ApiResult<Json<OrganizePreview>> {
+    Ok(Json(s.api.organize_preview().await?))
+}
+
+async fn organize(State(s): State<AppState>) -> ApiResult<Json<u64>> {
+    Ok(Json(s.api.organize().await?))
 }
 
 #[cfg(test)]

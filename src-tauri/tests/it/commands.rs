@@ -283,3 +283,22 @@ fn covers_come_as_data_urls_from_the_art_cache() {
     let e = rig.call::<Value>("item_art", json!({ "itemId": 999 })).unwrap_err();
     assert_eq!(e["code"], "not_found", "{e}");
 }
+
+#[test]
+fn organize_previews_then_queues_the_rename_job() {
+    let rig = Rig::new();
+    two_podcasts(&rig, 2, 2_000);
+    let job: u64 = rig.ok("enqueue_job", json!({ "kind": "sync_download", "playlistIds": [] }));
+    assert_eq!(rig.wait_finished(job), "succeeded");
+    let mut s: Value = rig.ok("get_settings", json!({}));
+    s["name_template"] = json!("All/{playlist} - {title}.{ext}");
+    let _: Value = rig.ok("save_settings", json!({ "settings": s }));
+    let preview: Value = rig.ok("organize_preview", json!({}));
+    let renames = preview["renames"].as_array().unwrap();
+    assert_eq!(renames.len(), 4, "{preview}");
+    assert!(renames.iter().all(|r| r["to"].as_str().unwrap().starts_with("All/")), "{preview}");
+    let job: u64 = rig.ok("organize", json!({}));
+    assert_eq!(rig.wait_finished(job), "succeeded");
+    let again: Value = rig.ok("organize_preview", json!({}));
+    assert_eq!((again["renames"].as_array().unwrap().len(), again["unchanged"].as_u64()), (0, Some(4)));
+}

@@ -31,6 +31,7 @@ import type {
   JobFinished,
   JobKind,
   MediaChoice,
+  OrganizePreview,
   PlaylistView,
   Settings,
   TargetInput,
@@ -58,6 +59,8 @@ export type {
   JobDetail,
   JobFinished,
   JobKind,
+  OrganizePreview,
+  RenameView,
   JobRowView,
   JobStatus,
   Lane,
@@ -162,6 +165,10 @@ export interface Backend {
   setPlaylistTargets(playlistId: number, targets: string[]): Promise<string[]>;
   /** Queues `upload_only` or `download_upload` over the playlists (to `targets`, empty = all of theirs). */
   enqueueUpload(kind: JobKind, playlistIds: number[], targets: string[]): Promise<number>;
+  /** The dry run of renaming: which downloaded files move where under the saved template. */
+  organizePreview(): Promise<OrganizePreview>;
+  /** Queues the `organize` job (or returns the unfinished one's id): files move to their template names. */
+  organize(): Promise<number>;
   /** Updates yt-dlp where the user installed it (`conflict` when it is installed system-wide). */
   updateYtdlp(): Promise<YtDlpUpdate>;
   /** The whole task center, pushed by the shell when it changes (throttled, cumulative). */
@@ -250,6 +257,8 @@ export const tauriBackend: Backend = {
   testTarget: (name) => call(commands.testTarget(name)),
   setPlaylistTargets: (playlistId, targets) => call(commands.setPlaylistTargets(playlistId, targets)),
   enqueueUpload: (kind, playlistIds, targets) => call(commands.enqueueUpload(kind, playlistIds, targets)),
+  organizePreview: () => call(commands.organizePreview()),
+  organize: () => call(commands.organize()),
   updateYtdlp: () => call(commands.updateYtdlp()),
   onTaskCenterChanged: (cb) => subscribe(events.taskCenterChanged.listen, (p) => cb(p.task_center)),
   onCatalogChanged: (cb) => subscribe(events.catalogChanged.listen, (p) => cb(p.playlist_ids)),

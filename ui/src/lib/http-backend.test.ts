@@ -54,6 +54,16 @@ describe("http backend", () => {
     expect(api().web?.exportUrl).toBe("/api/opml");
   });
 
+  it("maps the organize operations to their routes", async () => {
+    const sent = fakeFetch(() => ({ status: 200, body: 5 }));
+    await httpBackend.organizePreview();
+    await httpBackend.organize();
+    expect(sent.map((s) => [s.method, s.url, s.body])).toEqual([
+      ["GET", "/api/organize", undefined],
+      ["POST", "/api/organize", undefined],
+    ]);
+  });
+
   it("maps the upload operations to their routes", async () => {
     const sent = fakeFetch(() => ({ status: 200, body: 5 }));
     await httpBackend.enqueueUpload("download_upload", [4], ["nas"]);

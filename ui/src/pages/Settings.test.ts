@@ -97,4 +97,23 @@ describe("settings form", () => {
     await waitFor(() => expect(toasts).toHaveLength(1));
     expect(toasts[0]).toMatchObject({ kind: "error", title: "File system error", detail: "library folder is not writable" });
   });
+
+  it("previews renames after the saved template, then queues the organize job", async () => {
+    fake.renames = [{ item: 1, title: "Ep 1", from: "Show/2024-01-01 Ep 1.mp3", to: "Shows/Show/Ep 1.mp3" }];
+    render(Settings);
+    const template = await field("File names");
+    await fireEvent.input(template, { target: { value: "Shows/{playlist}/{title}.{ext}" } });
+    const preview = screen.getByRole("button", { name: "Preview renames" }) as HTMLButtonElement;
+    expect(preview.disabled, "unsaved template: save first").toBe(true);
+    await fireEvent.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(fake.callsOf("saveSettings")).toHaveLength(1));
+    await waitFor(() => expect(preview.disabled).toBe(false));
+    await fireEvent.click(preview);
+    const list = await screen.findByRole("list", { name: "Planned renames" });
+    expect(list.textContent).toContain("Show/2024-01-01 Ep 1.mp3 → Shows/Show/Ep 1.mp3");
+    expect(fake.callsOf("organize")).toHaveLength(0);
+    await fireEvent.click(screen.getByRole("button", { name: "Rename" }));
+    await waitFor(() => expect(fake.callsOf("organize")).toHaveLength(1));
+    expect(toasts.map((t) => t.title)).toContain("Renaming 1 files");
+  });
 });

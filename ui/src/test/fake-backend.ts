@@ -2,7 +2,7 @@
 //! in-memory playlists, items, jobs and settings, a log of every call with its arguments, and
 //! `emitTaskCenterChanged` / `emitJobEnded` to play the shell's events. Methods can be made to
 //! fail with a wire error through `failNext(method, code, message)`.
-import { ApiError, type ActivityLine, type AddKind, type Backend, type MediaChoice, type FileDrag, type ItemView, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type Settings, type TargetInput, type TargetView, type TaskCenterView, type ThroughputPoint, type YtDlpInstall } from "../lib/api";
+import { ApiError, type ActivityLine, type AddKind, type Backend, type MediaChoice, type FileDrag, type ItemView, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type RenameView, type Settings, type TargetInput, type TargetView, type TaskCenterView, type ThroughputPoint, type YtDlpInstall } from "../lib/api";
 
 export function playlist(id: number, over: Partial<PlaylistView> = {}): PlaylistView {
   return {
@@ -277,6 +277,16 @@ export class FakeBackend implements Backend {
       return names;
     });
   enqueueUpload = (kind: string, ids: number[], names: string[]) => this.rec("enqueueUpload", [kind, ids, names], () => 98);
+  renames: RenameView[] = [];
+  organizePreview = () =>
+    this.rec("organizePreview", [], () => ({
+      template: this.stored.name_template,
+      renames: this.renames,
+      unchanged: 2,
+      missing: 0,
+      errors: [],
+    }));
+  organize = () => this.rec("organize", [], () => 97);
   onTaskCenterChanged = (cb: Listener<TaskCenterView>) => this.sub(this.listeners.tc, cb);
   onCatalogChanged = (cb: Listener<number[]>) => this.sub(this.listeners.catalog, cb);
   onJobFinished = (cb: Listener<JobFinished>) => this.sub(this.listeners.finished, cb);

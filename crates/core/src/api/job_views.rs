@@ -173,7 +173,7 @@ pub struct JobDetail {
 
 fn title_of(store: &Store, kind: StageKind, target: u64) -> (String, Option<u64>) {
     match kind {
-        StageKind::Download => {
+        StageKind::Download | StageKind::Organize => {
             let title =
                 store.item(target).ok().and_then(|i| i.title).unwrap_or_else(|| format!("item {target}"));
             (title, store.item_file(target).ok().flatten().map(|f| f.size))

@@ -226,6 +226,11 @@ pub fn activity_text(e: &Event) -> Option<(u64, &'static str, String)> {
             if *failed > 0 { "error" } else { "info" },
             format!("uploaded to {target}: {sent} sent, {deleted} deleted, {failed} failed"),
         ),
+        Event::Organized { job, renamed, failed } => (
+            *job,
+            if *failed > 0 { "error" } else { "info" },
+            format!("renamed {renamed} file{}, {failed} failed", if *renamed == 1 { "" } else { "s" }),
+        ),
         Event::JobFinished { job, status } => {
             (*job, if status.as_str() == "failed" { "error" } else { "info" }, format!("job {status}"))
         }

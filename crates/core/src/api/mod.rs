@@ -28,6 +28,7 @@ mod error;
 mod job_views;
 pub mod live;
 mod ops;
+mod organize_ops;
 mod reports;
 mod schedule_ops;
 mod settings;
@@ -52,6 +53,7 @@ pub use job_views::{
     TaskCenterView, WorkItemView, WorkerView, DETAIL_ITEMS_PER_STAGE, DETAIL_LOG_LINES,
 };
 pub use ops::{CommandOutcome, JobAction, Page, WantedChange};
+pub use organize_ops::{OrganizePreview, RenameView};
 pub use reports::{CatalogStatus, JobHistory, ListedItem, PlaylistListing};
 pub use schedule_ops::{AutoSyncView, RandomSource, CHECK_MS};
 pub use settings::{write_config, Settings};

@@ -218,6 +218,9 @@ impl Api {
     /// Queues a job of `kind` over `playlists` (empty = every playlist) and wakes the driver;
     /// returns its id. Errors: `invalid_input` for an unknown playlist id.
     pub async fn enqueue(&self, kind: JobKind, playlists: Vec<u64>) -> ApiResult<u64> {
+        if kind == JobKind::Organize {
+            return self.organize().await; // one organize job at a time, over the whole library
+        }
         let ids = playlists.clone();
         self.blocking(move |s| {
             for id in ids {

@@ -148,6 +148,15 @@ pub enum Event {
         /// Files that could not be sent (or, when the target failed as a whole, its playlists).
         failed: u32,
     },
+    /// An organize stage ended its pass: files renamed after the name template.
+    Organized {
+        /// Job id.
+        job: u64,
+        /// Files moved to their new names (moves a crash left and this run finished included).
+        renamed: u32,
+        /// Files that could not be moved (each named in the job's log).
+        failed: u32,
+    },
     /// M3U files were written.
     Exported {
         /// Job id.

@@ -8,7 +8,7 @@
 use super::context::{Context, JobCtx};
 use super::error::EngineError;
 use super::events::Event;
-use super::{collect_stage, download_stage, export_stage, sync_stage, upload_stage};
+use super::{collect_stage, download_stage, export_stage, organize_stage, sync_stage, upload_stage};
 use crate::store::job_log::LogKind;
 use crate::store::runs::{ErrorClass, RunOutcome, StepOutcome, TypedError};
 use crate::store::{JobStatus, StageCounts, StageKind, StageRow, WorkStatus};
@@ -52,6 +52,7 @@ pub(super) async fn run_job(cx: &Context, ctx: JobCtx) -> Result<JobStatus, Engi
             StageKind::Download => download_stage::run(cx, &ctx, index, &row.scope).await,
             StageKind::Export => export_stage::run(cx, &ctx, index, &row.scope).await,
             StageKind::Upload => upload_stage::run(cx, &ctx, index, &row.scope).await,
+            StageKind::Organize => organize_stage::run(cx, &ctx, index).await,
         };
         let counts = match counts {
             Ok(counts) => counts,

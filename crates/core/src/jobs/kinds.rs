@@ -40,6 +40,7 @@ pub fn stages_of(kind: JobKind) -> &'static [StageKind] {
         JobKind::DownloadExport => &[Download, Export],
         JobKind::UploadOnly => &[Upload],
         JobKind::DownloadUpload => &[Download, Upload],
+        JobKind::Organize => &[Organize],
     }
 }
 
@@ -65,7 +66,13 @@ mod tests {
             JobKind::DownloadExport,
             JobKind::DownloadUpload,
         ];
-        let general = [JobKind::CollectOnly, JobKind::SyncOnly, JobKind::ExportOnly, JobKind::UploadOnly];
+        let general = [
+            JobKind::CollectOnly,
+            JobKind::SyncOnly,
+            JobKind::ExportOnly,
+            JobKind::UploadOnly,
+            JobKind::Organize,
+        ];
         assert!(download.iter().all(|&k| lane_of(k) == Lane::Download));
         assert!(general.iter().all(|&k| lane_of(k) == Lane::General));
         assert_eq!(

@@ -193,6 +193,15 @@ impl Engine {
         Ok(id)
     }
 
+    /// Queues an `organize` job that renames after `template` (see `organize_stage`).
+    /// Returns its id.
+    pub async fn enqueue_organize(&self, template: String) -> Result<u64, EngineError> {
+        let now = self.cx.now();
+        let id = self.cx.blocking(move |s| s.create_organize_job(&template, now)).await?;
+        self.wake.notify_one();
+        Ok(id)
+    }
+
     /// Stores `command` for `job` and wakes the scheduler (see `commands`). Returns the
     /// command's sequence number. Errors: `StoreError::NotFound` for an unknown job.
     pub async fn command(&self, job: u64, command: JobCommand) -> Result<u64, EngineError> {

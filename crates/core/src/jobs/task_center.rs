@@ -112,6 +112,7 @@ pub fn display_name(kind: JobKind) -> &'static str {
         JobKind::DownloadExport => "Download and export",
         JobKind::UploadOnly => "Upload",
         JobKind::DownloadUpload => "Download then upload",
+        JobKind::Organize => "Rename files",
     }
 }
 
@@ -130,7 +131,7 @@ fn unit(kind: StageKind) -> &'static str {
     match kind {
         StageKind::Sync | StageKind::Export | StageKind::Upload => "playlists",
         StageKind::Collect => "lists",
-        StageKind::Download => "items",
+        StageKind::Download | StageKind::Organize => "items",
     }
 }
 

@@ -14,7 +14,8 @@
 //!    task center (bytes, speed, current file); a file whose send failed at the target or on
 //!    the wire is tried again (`max_attempts`, `retry_backoff_ms`); each finished file is
 //!    recorded at once, so a later run never sends it again;
-//! 5. M3U files go up last, listing only files now on the target; mirror deletions follow.
+//! 5. M3U files go up last, listing only files now on the target; mirror deletions follow, and
+//!    (any mode) the old copies of renamed files (`organize`) whose new name is on the target.
 //!
 //! A playlist ends `done` when all its files reached all its targets, else `failed` naming
 //! each file that did not. Pause lets running files finish and starts no new one; cancel and
@@ -221,7 +222,9 @@ async fn upload_target(
         }
     }
     let mut deleted = 0;
-    for path in &plan.delete {
+    // the old copy of a renamed file goes once its new name is on the target
+    let stale = plan.superseded.iter().filter(|(_, new)| present.contains(new)).map(|(old, _)| old);
+    for path in plan.delete.iter().chain(stale) {
         backend.delete(path).await?;
         let (key, p) = (name.clone(), path.clone());
         cx.blocking(move |s| s.forget_upload(&key, &p)).await.map_err(store_err)?;

@@ -7,6 +7,7 @@
 //! download is verified, and again when a sync changes what they would say).
 
 pub mod art;
+pub mod organize;
 pub mod sniff;
 pub mod tagging;
 pub mod tags;

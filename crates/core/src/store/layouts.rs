@@ -416,3 +416,20 @@ pub struct UploadJobRow {
 impl RowType for UploadJobRow {
     const NAME: &'static str = "UploadJobRow_v1";
 }
+
+/// One planned rename of an item's file, as journaled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizeMoveRow {
+    /// The job that planned it.
+    pub job: u64,
+    /// The file's library-relative path before the move (`/`-separated).
+    pub from: String,
+    /// Its library-relative path after the move (`/`-separated).
+    pub to: String,
+    /// When it was journaled (Unix ms).
+    pub planned_ms: i64,
+}
+
+impl RowType for OrganizeMoveRow {
+    const NAME: &'static str = "OrganizeMoveRow_v1";
+}

@@ -22,6 +22,7 @@ pub mod items;
 pub mod job_log;
 pub mod jobs;
 mod layouts;
+pub mod organize;
 pub mod playlists;
 pub mod reaping;
 pub mod refs;

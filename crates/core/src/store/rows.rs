@@ -185,6 +185,8 @@ status_enum!(
         UploadOnly = 7 => "upload_only",
         /// Download, then upload.
         DownloadUpload = 8 => "download_upload",
+        /// Move downloaded files to the names the current template gives them (`organize`).
+        Organize = 9 => "organize",
     }
 );
 
@@ -201,6 +203,8 @@ status_enum!(
         Export = 3 => "export",
         /// Send downloaded files and M3U playlists to upload targets; work items are playlists.
         Upload = 4 => "upload",
+        /// Rename downloaded files after the name template; work items are catalog items.
+        Organize = 5 => "organize",
     }
 );
 

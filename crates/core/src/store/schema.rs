@@ -6,13 +6,13 @@
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 8;
+pub const SCHEMA_VERSION: u64 = 9;
 
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
 const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] =
-    [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8];
+    [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8, v8_to_v9];
 
 fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -111,6 +111,14 @@ fn v7_to_v8(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::TARGET_PATH_TO_UPLOAD)?;
     tx.open_table(tables::TARGET_TEMP_PATHS)?;
     tx.open_table(tables::JOB_ID_TO_UPLOAD_TARGETS)?;
+    Ok(())
+}
+
+/// Version 9: the journal of planned renames of the `organize` job and the template each
+/// organize job renames after; both start empty.
+fn v8_to_v9(tx: &redb::WriteTransaction) -> Result<()> {
+    tx.open_table(tables::ITEM_ID_TO_ORGANIZE_MOVE)?;
+    tx.open_table(tables::JOB_ID_TO_ORGANIZE_TEMPLATE)?;
     Ok(())
 }
 
@@ -329,5 +337,26 @@ mod tests {
         assert_eq!(empty, 0);
         assert_eq!(store.playlist(id).unwrap().title.as_deref(), Some("Show"));
         assert!(store.playlist_targets(id).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_version_8_file_gets_the_organize_journal_and_keeps_its_playlists() {
+        use redb::ReadableTableMetadata;
+        let (_dir, store) = crate::store::temp_store();
+        let id = store.add_playlist("http://x/feed", Some("Show"), &[], 1).unwrap().id;
+        store
+            .write(|tx| {
+                tx.delete_table(tables::ITEM_ID_TO_ORGANIZE_MOVE)?;
+                tx.delete_table(tables::JOB_ID_TO_ORGANIZE_TEMPLATE)?;
+                Ok(tx.open_table(tables::META)?.insert("schema_version", 8).map(|_| ())?)
+            })
+            .unwrap();
+        assert!(store.organize_journal().is_err(), "version 8 has no journal table");
+        migrate(&store).unwrap();
+        assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+        let empty = store.read(|tx| Ok(tx.open_table(tables::ITEM_ID_TO_ORGANIZE_MOVE)?.len()?)).unwrap();
+        assert_eq!(empty, 0);
+        assert!(store.organize_journal().unwrap().is_empty());
+        assert_eq!(store.playlist(id).unwrap().title.as_deref(), Some("Show"));
     }
 }

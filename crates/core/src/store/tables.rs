@@ -8,8 +8,8 @@ use redb::TableDefinition;
 use super::codec::Row;
 use super::failures::DownloadFailed;
 use super::layouts::{
-    CollectionRow, CommandRow, EnclosureReplaced, EpisodeMetaRow, FetchStateRow, JobLogRow, RunRow,
-    ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, YtDlpEntryRow, YtDlpSourceRow,
+    CollectionRow, CommandRow, EnclosureReplaced, EpisodeMetaRow, FetchStateRow, JobLogRow, OrganizeMoveRow,
+    RunRow, ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, YtDlpEntryRow, YtDlpSourceRow,
 };
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
@@ -181,3 +181,16 @@ pub const TARGET_TEMP_PATHS: TableDefinition<(&str, &str), i64> =
 /// target of the playlists in scope (schema 8).
 pub const JOB_ID_TO_UPLOAD_TARGETS: TableDefinition<u64, Row<UploadJobRow>> =
     TableDefinition::new("job_id_to_upload_targets_v1");
+
+/// Item id -> a rename of its file the `organize` stage planned and has not committed yet
+/// (schema 9): the old and new library-relative paths and the root. Written durably before the
+/// file is moved and removed in the transaction that records the new path, so after a crash
+/// the next run finds, for each entry, which of the two paths holds the file and finishes
+/// (see `store::organize`).
+pub const ITEM_ID_TO_ORGANIZE_MOVE: TableDefinition<u64, Row<OrganizeMoveRow>> =
+    TableDefinition::new("item_id_to_organize_move_v1");
+/// Job id -> the name template an `organize` job renames after (schema 9): the one saved when
+/// the user asked, even if the engine that runs the job was built with an older one. Absent:
+/// the engine's template.
+pub const JOB_ID_TO_ORGANIZE_TEMPLATE: TableDefinition<u64, &str> =
+    TableDefinition::new("job_id_to_organize_template_v1");

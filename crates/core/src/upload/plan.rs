@@ -81,6 +81,10 @@ pub struct TargetPlan {
     pub m3u: Vec<PlannedM3u>,
     /// Recorded paths to delete (mirror mode only).
     pub delete: Vec<String>,
+    /// Recorded paths of ours whose item is wanted under another path now (its library file
+    /// was renamed, `organize`): (old path, new path). Any mode deletes the old copy once the
+    /// new one is on the target, so a rename never leaves an orphan behind.
+    pub superseded: Vec<(String, String)>,
     /// Per-file errors (FAT rules), by playlist.
     pub errors: Vec<(u64, String)>,
     /// Wanted files already on the target as recorded.
@@ -114,6 +118,7 @@ pub fn plan_target(
     let mut plan = TargetPlan::default();
     let mut wanted: BTreeSet<String> = BTreeSet::new();
     let mut sending: BTreeMap<String, usize> = BTreeMap::new();
+    let mut wanted_items: BTreeMap<u64, String> = BTreeMap::new();
     for &playlist in assigned {
         let in_scope = scope.contains(&playlist);
         let files = downloaded_files(store, library, playlist)?;
@@ -130,6 +135,7 @@ pub fn plan_target(
                 }
             };
             wanted.insert(path.clone());
+            wanted_items.entry(f.item).or_insert_with(|| path.clone());
             entries.push(M3uEntry {
                 title: f.title.clone(),
                 duration_secs: f.duration_secs,
@@ -172,6 +178,12 @@ pub fn plan_target(
     }
     if target.mirror {
         plan.delete = recorded.keys().filter(|p| !wanted.contains(*p)).cloned().collect();
+    } else {
+        plan.superseded = recorded
+            .iter()
+            .filter(|(p, _)| !wanted.contains(*p))
+            .filter_map(|(p, r)| Some((p.clone(), wanted_items.get(&r.item?)?.clone())))
+            .collect();
     }
     Ok(plan)
 }

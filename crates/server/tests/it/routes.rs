@@ -172,3 +172,15 @@ async fn upload_targets_through_the_routes_never_return_a_password() {
     .await;
     assert_eq!((status, code.as_str()), (400, "invalid_input"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organize_routes_give_the_dry_run_and_queue_the_job() {
+    let rig = crate::rig::Rig::start().await;
+    let preview: serde_json::Value = rig.get("/api/organize").send().await.unwrap().json().await.unwrap();
+    assert_eq!(preview["renames"], serde_json::json!([]), "{preview}");
+    assert_eq!(preview["template"], "{playlist}/{date} {title}.{ext}", "{preview}");
+    let job = rig.post("/api/organize").send().await.unwrap();
+    assert_eq!(job.status(), 200);
+    assert!(job.json::<u64>().await.unwrap() > 0);
+    rig.stop().await;
+}
