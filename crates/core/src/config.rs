@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod retention;
 pub mod targets;
 
+pub use retention::Retention;
 pub use targets::{Remote, UploadTarget};
 
 /// Errors reading the configuration file.
@@ -139,6 +141,9 @@ pub struct Config {
     pub serve_hosts: Vec<String>,
     /// Files sent at once by an upload stage (default 4).
     pub parallel_uploads: usize,
+    /// The retention rule of playlists without their own (`[retention]`, see [`retention`];
+    /// default keep everything). Runs after each download stage and on `clean`.
+    pub retention: Retention,
     /// Named places the library is uploaded to (`[[upload_targets]]`, see [`targets`]).
     pub upload_targets: Vec<UploadTarget>,
 }
@@ -223,6 +228,7 @@ impl Default for Config {
             serve_token: None,
             serve_hosts: Vec::new(),
             parallel_uploads: 4,
+            retention: Retention::KeepAll,
             upload_targets: Vec::new(),
         }
     }

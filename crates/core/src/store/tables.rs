@@ -11,6 +11,7 @@ use super::layouts::{
     CollectionRow, CommandRow, EnclosureReplaced, EpisodeMetaRow, FetchStateRow, JobLogRow, RunRow,
     ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, YtDlpEntryRow, YtDlpSourceRow,
 };
+use super::retention::RemovedRow;
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
 /// Store-wide counters and the schema version: `"schema_version"`, `"next_playlist_id"`,
@@ -181,3 +182,18 @@ pub const TARGET_TEMP_PATHS: TableDefinition<(&str, &str), i64> =
 /// target of the playlists in scope (schema 8).
 pub const JOB_ID_TO_UPLOAD_TARGETS: TableDefinition<u64, Row<UploadJobRow>> =
     TableDefinition::new("job_id_to_upload_targets_v1");
+
+/// Playlist id -> its own retention rule as `config::Retention::to_code` (kind, value)
+/// (schema 9); absent = the global default (`Config::retention`). See `store::retention`.
+pub const PLAYLIST_ID_TO_RETENTION: TableDefinition<u64, (u8, u32)> =
+    TableDefinition::new("playlist_id_to_retention_v1");
+/// Item id -> (): items the user marked "keep"; retention never deletes them (schema 9).
+pub const ITEM_KEEP: TableDefinition<u64, ()> = TableDefinition::new("item_keep_v1");
+/// Item id -> what retention deleted of it (schema 9). Such an item is not downloaded again
+/// (`Store::pending_downloads`) until the user marks it "keep", which removes the row.
+pub const ITEM_ID_TO_REMOVED: TableDefinition<u64, Row<RemovedRow>> =
+    TableDefinition::new("item_id_to_removed_v1");
+/// Item id -> a deletion recorded but whose file may still be on disk (schema 9): written with
+/// the `ITEM_ID_TO_REMOVED` row in the transaction that removes the file row, removed once the
+/// file is gone, so the next run finishes what a crash interrupted.
+pub const REMOVAL_PENDING: TableDefinition<u64, Row<RemovedRow>> = TableDefinition::new("removal_pending_v1");

@@ -33,6 +33,7 @@ mod jobs_ytdlp_download;
 mod jobs_ytdlp_extract;
 mod jobs_ytdlp_sync;
 mod library_art;
+mod library_retention;
 mod library_tags;
 mod net_guard;
 mod resolve_agent;
