@@ -59,6 +59,9 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             println!("playlist {id} {}: downloads {}", p.title, media_words(*format));
             Ok(true)
         }
+        Command::Clean { playlists, dry_run } => crate::retention_cmd::clean(&api, playlists, *dry_run).await,
+        Command::Keep { item, unkeep } => crate::retention_cmd::keep(&api, *item, !*unkeep).await,
+        Command::Retention { playlist, rule } => crate::retention_cmd::set_rule(&api, playlist, *rule).await,
         Command::Tags { playlist, setting } => {
             let id = api.find_playlist(playlist.clone()).await?;
             let p = api.set_playlist_tagging(id, setting.enabled()).await?;
