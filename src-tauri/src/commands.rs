@@ -4,9 +4,9 @@
 //! only commands of the shell's own.
 
 use catalog_sync_core::api::{
-    AddKind, AddResult, Api, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind,
-    KeepChange, MediaChoice, Page, PlaylistView, Retention, RetentionReport, Settings, TargetInput, TargetTest, TargetView, TaskCenterView,
-    ThroughputPoint, WireError, YtDlpStatus, YtDlpUpdate,
+    AddKind, AddResult, Api, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind, KeepChange,
+    MediaChoice, Page, PlaylistView, Retention, RetentionReport, Settings, TargetInput, TargetTest,
+    TargetView, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus, YtDlpUpdate,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;

@@ -160,7 +160,7 @@ pub fn run() {
 
     let builder = match opened {
         Ok(api) => wire(builder, api.clone()).setup(move |app| {
-            start(app, tray::TrayShell);
+            start(app, tray::TrayShell::default());
             tray::build(app.handle())?;
             autosync::apply_start_at_login(app.handle(), api.config().start_at_login);
             let handle = app.handle().clone();

@@ -48,7 +48,9 @@ pub async fn clean(api: &Api, selectors: &[String], dry_run: bool) -> anyhow::Re
 pub async fn keep(api: &Api, item: u64, keep: bool) -> anyhow::Result<bool> {
     let change = api.set_item_keep(item, keep).await?;
     match (change.keep, change.restored) {
-        (true, true) => println!("item {item}: kept; it was deleted and is downloaded again by the next download"),
+        (true, true) => {
+            println!("item {item}: kept; it was deleted and is downloaded again by the next download")
+        }
         (true, false) => println!("item {item}: kept (retention never deletes it)"),
         (false, _) => println!("item {item}: no longer kept"),
     }

@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod notify;
 pub mod retention;
 pub mod targets;
 
+pub use notify::NotifyMode;
 pub use retention::Retention;
 pub use targets::{Remote, UploadTarget};
 
@@ -144,6 +146,9 @@ pub struct Config {
     /// The retention rule of playlists without their own (`[retention]`, see [`retention`];
     /// default keep everything). Runs after each download stage and on `clean`.
     pub retention: Retention,
+    /// Which finished jobs the desktop app notifies about (`off`, `failures`, `every_job`;
+    /// default every job), grouped so that many jobs ending together give one notification.
+    pub notify: NotifyMode,
     /// Named places the library is uploaded to (`[[upload_targets]]`, see [`targets`]).
     pub upload_targets: Vec<UploadTarget>,
 }
@@ -229,6 +234,7 @@ impl Default for Config {
             serve_hosts: Vec::new(),
             parallel_uploads: 4,
             retention: Retention::KeepAll,
+            notify: NotifyMode::EveryJob,
             upload_targets: Vec::new(),
         }
     }

@@ -55,6 +55,9 @@ pub struct Clean {
 }
 
 /// `POST /api/clean`.
-pub async fn clean(State(s): State<AppState>, ApiJson(b): ApiJson<Clean>) -> ApiResult<Json<RetentionReport>> {
+pub async fn clean(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<Clean>,
+) -> ApiResult<Json<RetentionReport>> {
     Ok(Json(s.api.clean(b.playlist_ids, b.dry_run).await?))
 }

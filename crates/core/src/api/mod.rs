@@ -27,6 +27,7 @@ mod art;
 mod error;
 mod job_views;
 pub mod live;
+pub mod notifications;
 mod ops;
 mod reports;
 mod retention_ops;
@@ -66,7 +67,7 @@ pub use ytdlp_ops::{AddKind, YtDlpStatus, YtDlpUpdate};
 
 /// The domain types the views carry and the fronts name (re-exported so a front needs
 /// nothing but `api`).
-pub use crate::config::Retention;
+pub use crate::config::{NotifyMode, Retention};
 pub use crate::download::naming::format_date;
 pub use crate::jobs::task_center::{display_name, format_speed};
 pub use crate::jobs::WorkerState;

@@ -53,6 +53,8 @@ pub struct Settings {
     pub start_at_login: bool,
     /// The retention rule of playlists without their own (default keep everything).
     pub retention: crate::config::Retention,
+    /// Which finished jobs raise a desktop notification (grouped; default every job).
+    pub notify: crate::config::NotifyMode,
 }
 
 fn text(s: &Option<Secret>) -> Option<String> {
@@ -89,6 +91,7 @@ impl Settings {
             auto_sync_hours: c.auto_sync_hours,
             start_at_login: c.start_at_login,
             retention: c.retention,
+            notify: c.notify,
         }
     }
 
@@ -139,6 +142,7 @@ impl Settings {
         c.auto_sync_hours = self.auto_sync_hours;
         c.start_at_login = self.start_at_login;
         c.retention = retention;
+        c.notify = self.notify;
         Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! Where retention (`library::retention`) meets the engine: after each completed download
 //! stage the rules of the job's playlists run (the job's own references do not protect its
 //! files; the M3U refresh that follows the stage, `export_hooks::stage_completed`, then lists
-//! what stays), and at the engine's start the deletions a crash left pending are finished.
+//! what stays), and at the engine's start the deletions a crash left pending are finished
+//! and tagging copies a crash left are swept.
 //! Failures are logged; they never fail the job.
 
 use super::context::Context;
@@ -32,7 +33,8 @@ pub(super) async fn after_download(cx: &Context, job: u64, stage: u8, scope: &[u
     }
 }
 
-/// At the engine's start: finishes the deletions a crash left pending.
+/// At the engine's start, before any job: finishes the deletions a crash left pending and
+/// deletes the tagging copies a crash left beside media (`library::leftovers`).
 pub(super) async fn at_start(cx: &Context) {
     let library = cx.config().library.clone();
     match cx.blocking(move |s| crate::library::retention::finish_pending(s, &library)).await {
@@ -41,5 +43,11 @@ pub(super) async fn at_start(cx: &Context) {
             tracing::info!(files = n, bytes, "finished deletions an interrupted retention run left")
         }
         Err(e) => tracing::warn!(error = %e, "cannot finish pending retention deletions"),
+    }
+    let library = cx.config().library.clone();
+    if let Err(e) =
+        cx.blocking(move |s| crate::library::leftovers::sweep_tagging_leftovers(s, &library)).await
+    {
+        tracing::warn!(error = %e, "cannot sweep tagging copies");
     }
 }

@@ -215,6 +215,21 @@ impl Store {
         })
     }
 
+    /// Every downloaded file the catalog records: (item id, library-relative path, overflow
+    /// root or `None` for the default library), by item id.
+    pub fn recorded_files(&self) -> Result<Vec<(u64, String, Option<PathBuf>)>> {
+        self.read(|tx| {
+            let roots = tx.open_table(tables::ITEM_ID_TO_FILE_ROOT)?;
+            let mut out = Vec::new();
+            for e in tx.open_table(tables::ITEM_ID_TO_FILE)?.iter()? {
+                let (k, v) = e?;
+                let item = k.value();
+                out.push((item, v.value().path, roots.get(item)?.map(|g| PathBuf::from(g.value()))));
+            }
+            Ok(out)
+        })
+    }
+
     /// Records deletions decided by retention in one transaction (module docs): for each
     /// removal whose item still has the same file row, is not marked "keep" and has no
     /// protecting holder ([`protecting_holder`]), the file row goes (with its path index
