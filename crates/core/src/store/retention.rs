@@ -13,34 +13,11 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use redb::ReadableTable;
-use serde::{Deserialize, Serialize};
-
-use super::codec::RowType;
+pub use super::layouts::RemovedRow;
 use super::refs::{remove_file_row, Holder};
 use super::{tables, FileRow, Result, Store, StoreError};
 use crate::config::Retention;
-
-/// An item retention deleted: where its file was and why (`ITEM_ID_TO_REMOVED`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemovedRow {
-    /// Library-relative path of the deleted file, `/`-separated.
-    pub path: String,
-    /// The overflow root it lived under (absolute); `None` = the default library.
-    pub root: Option<String>,
-    /// Size the catalog recorded (bytes).
-    pub size: u64,
-    /// The playlist whose rule deleted it.
-    pub playlist: u64,
-    /// The rule, in words (`keep newest 5`).
-    pub rule: String,
-    /// When the deletion was decided (Unix ms).
-    pub removed_ms: i64,
-}
-
-impl RowType for RemovedRow {
-    const NAME: &'static str = "RemovedRow_v1";
-}
+use redb::ReadableTable;
 
 /// What retention needs to know of one downloaded item of a playlist.
 #[derive(Debug, Clone, PartialEq)]
