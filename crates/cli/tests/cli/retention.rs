@@ -37,6 +37,11 @@ async fn retention_clean_and_keep_from_the_command_line() {
     let m3u = std::fs::read_to_string(m3u).unwrap();
     assert!(!m3u.contains("episode 2") && !m3u.contains("episode 3"), "refreshed: {m3u}");
 
+    let (_, out, _) = cli.run(&["list", "items"]).await;
+    assert!(
+        out.lines().any(|l| l.contains("rt episode 3") && l.ends_with("[deleted by retention]")),
+        "{out}"
+    );
     // deleted items are not downloaded again, until kept
     let (code, _, _) = cli.run(&["-q", "run"]).await;
     assert_eq!(code, 0);
@@ -47,6 +52,8 @@ async fn retention_clean_and_keep_from_the_command_line() {
     let (code, _, _) = cli.run(&["-q", "run"]).await;
     assert_eq!(code, 0);
     assert_eq!(cli.files().0.len(), 2, "the kept item is back and stays past the rule");
+    let (_, out, _) = cli.run(&["list", "items"]).await;
+    assert!(out.lines().any(|l| l.contains("rt episode 3") && l.ends_with(", keep]")), "{out}");
     let (code, out, _) = cli.run(&["keep", "--unkeep", "3"]).await;
     assert_eq!(code, 0);
     assert!(out.contains("no longer kept"), "{out}");
