@@ -4,9 +4,9 @@
 //! only commands of the shell's own.
 
 use catalog_sync_core::api::{
-    AddKind, AddResult, Api, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind,
-    MediaChoice, OrganizePreview, Page, PlaylistView, Settings, TargetInput, TargetTest, TargetView,
-    TaskCenterView, ThroughputPoint, WireError, YtDlpStatus, YtDlpUpdate,
+    AddKind, AddResult, Api, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind, KeepChange,
+    MediaChoice, OrganizePreview, Page, PlaylistView, Retention, RetentionReport, Settings, TargetInput,
+    TargetTest, TargetView, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus, YtDlpUpdate,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -106,6 +106,38 @@ pub async fn set_playlist_tagging(
     enabled: Option<bool>,
 ) -> CmdResult<PlaylistView> {
     api.set_playlist_tagging(playlist_id, enabled).await
+}
+
+/// Sets a playlist's own retention rule (`null`: the global default); returns the playlist.
+/// Errors: `not_found`; `invalid_input` for a count or age of 0.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_playlist_retention(
+    api: State<'_, Api>,
+    playlist_id: u64,
+    rule: Option<Retention>,
+) -> CmdResult<PlaylistView> {
+    api.set_playlist_retention(playlist_id, rule).await
+}
+
+/// Marks an item "keep" (retention never deletes it; a deleted one is downloaded again) or
+/// clears the mark. Errors: `not_found`.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_item_keep(api: State<'_, Api>, item_id: u64, keep: bool) -> CmdResult<KeepChange> {
+    api.set_item_keep(item_id, keep).await
+}
+
+/// Runs retention over `playlists` (empty = all) now; with `dry_run`, only previews.
+/// Errors: `invalid_input` for an unknown playlist.
+#[tauri::command]
+#[specta::specta]
+pub async fn clean_library(
+    api: State<'_, Api>,
+    playlists: Vec<u64>,
+    dry_run: bool,
+) -> CmdResult<RetentionReport> {
+    api.clean(playlists, dry_run).await
 }
 
 /// The yt-dlp in use and its version.

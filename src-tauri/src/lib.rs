@@ -42,6 +42,9 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             add_playlists_as,
             set_playlist_media,
             set_playlist_tagging,
+            set_playlist_retention,
+            set_item_keep,
+            clean_library,
             ytdlp_status,
             auto_sync_status,
             update_ytdlp,
@@ -159,7 +162,7 @@ pub fn run() {
 
     let builder = match opened {
         Ok(api) => wire(builder, api.clone()).setup(move |app| {
-            start(app, tray::TrayShell);
+            start(app, tray::TrayShell::default());
             tray::build(app.handle())?;
             autosync::apply_start_at_login(app.handle(), api.config().start_at_login);
             let handle = app.handle().clone();

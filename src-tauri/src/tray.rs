@@ -3,8 +3,11 @@
 //! native dialog, when downloads are running, then shuts the engine down so claimed work goes
 //! back to the queue and partial files resume next time. The tooltip shows the active
 //! downloads and the summed speed, refreshed from the task center events (no timer of its own);
-//! a finished or failed job raises a desktop notification.
+//! finished or failed jobs raise one grouped desktop notification, as the `notify` setting asks.
 
+use std::sync::{Arc, Mutex};
+
+use catalog_sync_core::api::notifications::{self, FinishedJob, NotifyGroup};
 use catalog_sync_core::api::{format_speed, Api, JobAction, JobStatus, TaskCenterView};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
@@ -112,8 +115,14 @@ fn quit<R: Runtime>(app: AppHandle<R>, api: Api) {
     });
 }
 
-/// The real app's [`Shell`]: tray tooltip and notifications.
-pub struct TrayShell;
+/// The real app's [`Shell`]: tray tooltip and notifications. Finished jobs go into the core's
+/// [`NotifyGroup`] (the `notify` setting decides which count); a timer per finished job wakes
+/// at the group's due time and shows the group's one notification if it is due, so many jobs
+/// ending together raise one notification.
+#[derive(Default)]
+pub struct TrayShell {
+    group: Arc<Mutex<NotifyGroup>>,
+}
 
 impl<R: Runtime> Shell<R> for TrayShell {
     fn task_center(&mut self, app: &AppHandle<R>, tc: &TaskCenterView) {
@@ -123,21 +132,32 @@ impl<R: Runtime> Shell<R> for TrayShell {
     }
 
     fn job_finished(&mut self, app: &AppHandle<R>, job: u64, status: JobStatus) {
-        let what = match status {
-            JobStatus::Succeeded => "finished",
-            JobStatus::Failed => "failed",
-            _ => return, // paused, cancelled by the user, or re-queued at shutdown: no news
-        };
-        let (api, app) = (app.state::<Api>().inner().clone(), app.clone());
+        let (api, app, group) = (app.state::<Api>().inner().clone(), app.clone(), self.group.clone());
+        let mode = api.config().notify;
+        if !notifications::counts(mode, status) {
+            return; // paused, cancelled by the user, re-queued at shutdown, or not asked for
+        }
         tauri::async_runtime::spawn(async move {
             let detail = api.job_detail(job).await.ok();
             let name = detail.as_ref().map_or("Job".to_string(), |d| d.job.display_name.clone());
-            let body = detail
+            let error = detail
                 .and_then(|d| d.runs.last().cloned())
-                .and_then(|run| run.steps.iter().find_map(|s| s.error.as_ref().map(|e| e.message.clone())))
-                .unwrap_or_else(|| format!("Job {job} {what}."));
-            if app.try_state::<tauri_plugin_notification::Notification<R>>().is_some() {
-                let _ = app.notification().builder().title(format!("{name} {what}")).body(body).show();
+                .and_then(|run| run.steps.iter().find_map(|s| s.error.as_ref().map(|e| e.message.clone())));
+            let now = api.now_ms();
+            let due = {
+                let mut g = group.lock().expect("notify group lock");
+                g.push(mode, FinishedJob { job, name, status, error }, now);
+                g.due_ms()
+            };
+            if let Some(due) = due {
+                tokio::time::sleep(std::time::Duration::from_millis(due.saturating_sub(now).max(0) as u64))
+                    .await;
+            }
+            let notice = group.lock().expect("notify group lock").take(api.now_ms());
+            if let Some(n) = notice {
+                if app.try_state::<tauri_plugin_notification::Notification<R>>().is_some() {
+                    let _ = app.notification().builder().title(n.title).body(n.body).show();
+                }
             }
         });
     }

@@ -47,6 +47,21 @@ export const commands = {
 	 *  default, on for feeds); returns the playlist. Errors: `not_found`.
 	 */
 	setPlaylistTagging: (playlistId: number, enabled: boolean | null) => typedError<PlaylistView, WireError>(__TAURI_INVOKE("set_playlist_tagging", { playlistId, enabled })),
+	/**
+	 *  Sets a playlist's own retention rule (`null`: the global default); returns the playlist.
+	 *  Errors: `not_found`; `invalid_input` for a count or age of 0.
+	 */
+	setPlaylistRetention: (playlistId: number, rule: Retention | null) => typedError<PlaylistView, WireError>(__TAURI_INVOKE("set_playlist_retention", { playlistId, rule })),
+	/**
+	 *  Marks an item "keep" (retention never deletes it; a deleted one is downloaded again) or
+	 *  clears the mark. Errors: `not_found`.
+	 */
+	setItemKeep: (itemId: number, keep: boolean) => typedError<KeepChange, WireError>(__TAURI_INVOKE("set_item_keep", { itemId, keep })),
+	/**
+	 *  Runs retention over `playlists` (empty = all) now; with `dry_run`, only previews.
+	 *  Errors: `invalid_input` for an unknown playlist.
+	 */
+	cleanLibrary: (playlists: number[], dryRun: boolean) => typedError<RetentionReport, WireError>(__TAURI_INVOKE("clean_library", { playlists, dryRun })),
 	/**  The yt-dlp in use and its version. */
 	ytdlpStatus: () => typedError<YtDlpStatus, WireError>(__TAURI_INVOKE("ytdlp_status")),
 	/**  The auto-sync schedule: interval, next run and last run (times in Unix ms). Errors: `io`. */
@@ -333,6 +348,10 @@ export type ItemView = {
 	wanted: boolean,
 	/**  The entry names its own image (`item_art` serves it). */
 	has_image: boolean,
+	/**  Marked "keep": retention never deletes it (`set_item_keep`). */
+	keep: boolean,
+	/**  Retention deleted its file; not downloaded again until marked "keep". */
+	removed: boolean,
 };
 
 /**  A user command on a job, as the task center's buttons name them. */
@@ -464,6 +483,16 @@ export type JobStatus =
 /**  Paused: no worker runs; `resume` queues it again. */
 "paused";
 
+/**  What marking an item did. */
+export type KeepChange = {
+	/**  Item id. */
+	item: number,
+	/**  Marked "keep" now. */
+	keep: boolean,
+	/**  Retention had deleted it; it is downloaded again by the next download. */
+	restored: boolean,
+};
+
 /**  Scheduling class of a job. */
 export type Lane = 
 /**  Jobs with a download stage; default limit 1 running. */
@@ -519,6 +548,15 @@ export type MediaChoice =
 	max_height: number | null,
 } };
 
+/**  Which finished jobs raise a desktop notification. In TOML: `notify = "failures"`. */
+export type NotifyMode = 
+/**  Never. */
+"off" | 
+/**  Only when a job failed. */
+"failures" | 
+/**  When any job succeeded or failed (the default; cancelled and paused jobs never notify). */
+"every_job";
+
 /**  The dry run of an organize job. */
 export type OrganizePreview = {
 	/**  The template the names come from. */
@@ -569,6 +607,22 @@ export type PlaylistView = {
 	has_image: boolean,
 	/**  Its downloads get tags and cover art (`set_playlist_tagging`; on by default for feeds). */
 	tagging: boolean,
+	/**  Its own retention rule (`set_playlist_retention`); `None` = the global default. */
+	retention: Retention | null,
+};
+
+/**  One file retention deleted (or would delete, in a dry run). */
+export type RemovedFile = {
+	/**  Item id. */
+	item: number,
+	/**  The playlist whose rule chose it. */
+	playlist: number,
+	/**  The item's title, else `(untitled)`. */
+	title: string,
+	/**  Library-relative path of the file. */
+	path: string,
+	/**  Bytes freed (a dry run: the file's size now). */
+	bytes: number,
 };
 
 /**  One planned rename: library-relative paths (`/`-separated). */
@@ -581,6 +635,42 @@ export type RenameView = {
 	from: string,
 	/**  Its path after the rename. */
 	to: string,
+};
+
+/**
+ *  A retention rule. In TOML: `[retention]` with `kind = "keep_all"`, `kind = "keep_newest"`
+ *  and `count = N`, or `kind = "older_than_days"` and `days = D`.
+ */
+export type Retention = 
+/**  Keep every downloaded episode (the default). */
+{ kind: "keep_all" } | 
+/**
+ *  Keep the newest `count` downloaded episodes (by publication date, else by download
+ *  time); older ones are deleted.
+ */
+{ kind: "keep_newest"; 
+/**  Episodes kept, at least 1. */
+count: number } | 
+/**  Delete episodes published (else downloaded) more than `days` days ago. */
+{ kind: "older_than_days"; 
+/**  Age limit in days, at least 1. */
+days: number };
+
+/**  What a retention run did (or, with `dry_run`, would do). */
+export type RetentionReport = {
+	/**  Only reported, nothing deleted. */
+	dry_run: boolean,
+	/**  Files deleted (would be deleted), in playlist order then newest first. */
+	removed: RemovedFile[],
+	/**
+	 *  Bytes freed by them (a dry run: their sizes now), plus the bytes of pending deletions
+	 *  finished.
+	 */
+	bytes_freed: number,
+	/**  Files past their rule that stay. */
+	spared: SparedFile[],
+	/**  Deletions an interrupted run left on disk, finished now. */
+	finished_pending: number,
 };
 
 /**  A typed error recorded in a run step. */
@@ -656,6 +746,25 @@ export type Settings = {
 	auto_sync_hours: number | null,
 	/**  Start the app in the tray at login. */
 	start_at_login: boolean,
+	/**  The retention rule of playlists without their own (default keep everything). */
+	retention: Retention,
+	/**  Which finished jobs raise a desktop notification (grouped; default every job). */
+	notify: NotifyMode,
+};
+
+/**  A file past its playlist's rule that stays, and why. */
+export type SparedFile = {
+	/**  Item id. */
+	item: number,
+	/**  The playlist whose rule chose it. */
+	playlist: number,
+	/**  The item's title, else `(untitled)`. */
+	title: string,
+	/**
+	 *  Why it stays: `marked keep`, `playlist N wants it`, `job N references it`,
+	 *  `changed on disk (not ours)`, `missing on disk`.
+	 */
+	reason: string,
 };
 
 /**  Kind of a stage. */

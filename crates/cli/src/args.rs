@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use catalog_sync_core::api::{AddKind, MediaChoice};
+use catalog_sync_core::api::{AddKind, MediaChoice, Retention};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Keep a catalog of podcast feeds and playlists, sync them and download their media.
@@ -67,6 +67,36 @@ pub enum Command {
         /// `on`, `off` or `default`.
         #[arg(value_enum)]
         setting: TagsArg,
+    },
+    /// Delete downloaded episodes past each playlist's retention rule (its own, else
+    /// `[retention]` of the config file) now; never a file marked keep, one another playlist
+    /// or a running job references, or one not written by us. Reports what went and the bytes
+    /// freed; M3U playlists are refreshed afterwards.
+    Clean {
+        /// Playlists by id, URL or title (all when none is named).
+        playlists: Vec<String>,
+        /// Only show what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Mark an item "keep": retention never deletes it; an item retention deleted is
+    /// downloaded again by the next download. `--unkeep` clears the mark.
+    Keep {
+        /// Item id (`list items` shows them).
+        item: u64,
+        /// Clear the mark instead.
+        #[arg(long)]
+        unkeep: bool,
+    },
+    /// Set a playlist's retention rule: `all` (keep everything), `newest:N` (keep the newest
+    /// N episodes), `days:D` (delete episodes older than D days) or `default` (the config
+    /// file's `[retention]`, keep everything unless set).
+    Retention {
+        /// The playlist (id, URL or title).
+        playlist: String,
+        /// `all`, `newest:N`, `days:D` or `default`.
+        #[arg(value_parser = parse_retention)]
+        rule: RetentionArg,
     },
     /// Show the yt-dlp in use (the `ytdlp_path` setting, else `yt-dlp` on PATH), its version
     /// and how it was installed; `--update` updates it where the user installed it.
@@ -263,4 +293,36 @@ pub enum ListWhat {
     Playlists,
     /// Items with their download state.
     Items,
+}
+
+/// The rule of `retention`: a rule, or `None` for the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionArg(pub Option<Retention>);
+
+/// Parses `all`, `newest:N`, `days:D` or `default` (N, D at least 1).
+pub fn parse_retention(s: &str) -> Result<RetentionArg, String> {
+    let number = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("{v:?} is not a whole number"));
+    let rule = match s.trim().split_once(':') {
+        None if s.trim() == "default" => return Ok(RetentionArg(None)),
+        None if s.trim() == "all" => Retention::KeepAll,
+        Some(("newest", n)) => Retention::KeepNewest { count: number(n)? },
+        Some(("days", d)) => Retention::OlderThanDays { days: number(d)? },
+        _ => return Err("expected all, newest:N, days:D or default".into()),
+    };
+    rule.validate().map(|r| RetentionArg(Some(r)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_rules_parse() {
+        assert_eq!(parse_retention("newest:5"), Ok(RetentionArg(Some(Retention::KeepNewest { count: 5 }))));
+        assert_eq!(parse_retention("days:30"), Ok(RetentionArg(Some(Retention::OlderThanDays { days: 30 }))));
+        assert_eq!(parse_retention("all"), Ok(RetentionArg(Some(Retention::KeepAll))));
+        assert_eq!(parse_retention("default"), Ok(RetentionArg(None)));
+        assert!(parse_retention("newest:0").is_err());
+        assert!(parse_retention("weekly").is_err());
+    }
 }

@@ -59,6 +59,9 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             println!("playlist {id} {}: downloads {}", p.title, media_words(*format));
             Ok(true)
         }
+        Command::Clean { playlists, dry_run } => crate::retention_cmd::clean(&api, playlists, *dry_run).await,
+        Command::Keep { item, unkeep } => crate::retention_cmd::keep(&api, *item, !*unkeep).await,
+        Command::Retention { playlist, rule } => crate::retention_cmd::set_rule(&api, playlist, *rule).await,
         Command::Tags { playlist, setting } => {
             let id = api.find_playlist(playlist.clone()).await?;
             let p = api.set_playlist_tagging(id, setting.enabled()).await?;
@@ -425,10 +428,11 @@ fn list(listing: &[PlaylistListing], what: ListWhat) {
             continue;
         }
         println!("{id:>5}  {}", p.display_title());
-        for ListedItem { entry, failure, last_error } in items {
+        for ListedItem { entry, failure, last_error, keep, removed } in items {
             let date = entry.item.published.map(format_date).unwrap_or_else(|| "undated   ".into());
-            let state = match (&entry.file, &entry.item.enclosure, failure, last_error) {
+            let mut state = match (&entry.file, &entry.item.enclosure, failure, last_error) {
                 (Some(f), _, _, _) => format!("downloaded {}", f.path),
+                (None, _, _, _) if *removed => "deleted by retention".into(),
                 // the sources tried follow, each with its attempt, class and reason
                 (None, _, Some(_), _) => "failed".into(),
                 // e.g. `failed: attempt 3/3, transient: HTTP 503 Service Unavailable from <url>`
@@ -436,6 +440,9 @@ fn list(listing: &[PlaylistListing], what: ListWhat) {
                 (None, Some(_), None, None) => "pending".into(),
                 (None, None, None, None) => "no enclosure".into(),
             };
+            if *keep {
+                state.push_str(", keep");
+            }
             println!(
                 "{:>7}  {date}  {}  [{state}]",
                 entry.id,

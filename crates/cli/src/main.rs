@@ -8,6 +8,7 @@ mod commands;
 mod control;
 mod jobs_view;
 mod progress;
+mod retention_cmd;
 #[cfg(feature = "serve")]
 mod serve;
 

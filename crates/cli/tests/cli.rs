@@ -1,12 +1,14 @@
 //! `catalog-sync` end to end: the real binary against the testkit server over loopback, on
 //! corpus feeds, with a real redb file and library in a temp folder. One test binary for the
 //! crate (ARCHITECTURE.md, convention 14); the SIGKILL crash test lives in `cli/crash.rs` (of renaming: `cli/organize.rs`), the scenario
-//! shared with the desktop in `cli/scenario.rs`, `ytdlp [--update]` in `cli/ytdlp.rs`.
+//! shared with the desktop in `cli/scenario.rs`, retention in `cli/retention.rs`, `ytdlp [--update]` in `cli/ytdlp.rs`.
 
 #[path = "cli/crash.rs"]
 mod crash;
 #[path = "cli/organize.rs"]
 mod organize;
+#[path = "cli/retention.rs"]
+mod retention;
 #[path = "cli/scenario.rs"]
 mod scenario;
 #[path = "cli/ytdlp.rs"]

@@ -8,8 +8,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod notify;
+pub mod retention;
 pub mod targets;
 
+pub use notify::NotifyMode;
+pub use retention::Retention;
 pub use targets::{Remote, UploadTarget};
 
 /// Errors reading the configuration file.
@@ -139,6 +143,12 @@ pub struct Config {
     pub serve_hosts: Vec<String>,
     /// Files sent at once by an upload stage (default 4).
     pub parallel_uploads: usize,
+    /// The retention rule of playlists without their own (`[retention]`, see [`retention`];
+    /// default keep everything). Runs after each download stage and on `clean`.
+    pub retention: Retention,
+    /// Which finished jobs the desktop app notifies about (`off`, `failures`, `every_job`;
+    /// default every job), grouped so that many jobs ending together give one notification.
+    pub notify: NotifyMode,
     /// Named places the library is uploaded to (`[[upload_targets]]`, see [`targets`]).
     pub upload_targets: Vec<UploadTarget>,
 }
@@ -223,6 +233,8 @@ impl Default for Config {
             serve_token: None,
             serve_hosts: Vec::new(),
             parallel_uploads: 4,
+            retention: Retention::KeepAll,
+            notify: NotifyMode::EveryJob,
             upload_targets: Vec::new(),
         }
     }

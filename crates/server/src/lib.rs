@@ -21,6 +21,7 @@
 pub mod assets;
 pub mod auth;
 pub mod live;
+pub mod retention_routes;
 pub mod routes;
 pub mod setup;
 pub mod wire;

@@ -14,6 +14,9 @@
 //! | `PUT /api/playlists/{id}/media` (a `MediaChoice`) | `set_playlist_media` |
 //! | `GET /api/playlists/{id}/art`, `GET /api/items/{id}/art` | `playlist_art`, `item_art` (`data:` URL or null) |
 //! | `PUT /api/playlists/{id}/tagging {"enabled"}` (true, false or null) | `set_playlist_tagging` |
+//! | `PUT /api/playlists/{id}/retention {"rule"}` (a `Retention` or null) | `set_playlist_retention` |
+//! | `PUT /api/items/{id}/keep {"keep"}` | `set_item_keep` |
+//! | `POST /api/clean {"playlist_ids","dry_run"}` | `clean` (`clean_library`) |
 //! | `GET /api/ytdlp` | `ytdlp_status` |
 //! | `GET /api/auto-sync` | `auto_sync_status` (next run) |
 //! | `POST /api/ytdlp/update` | `update_ytdlp` |
@@ -54,7 +57,7 @@ use serde::{Deserialize, Serialize};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::wire::{ApiBytes, ApiJson, ApiResult};
-use crate::{assets, auth, live, AppState};
+use crate::{assets, auth, live, retention_routes, AppState};
 
 /// Largest JSON body a route reads (bytes).
 pub const JSON_LIMIT: usize = 1_000_000;
@@ -77,6 +80,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/playlists/{id}/items", get(list_items))
         .route("/api/playlists/{id}/media", put(set_playlist_media))
         .route("/api/playlists/{id}/tagging", put(set_playlist_tagging))
+        .route("/api/playlists/{id}/retention", put(retention_routes::set_playlist_retention))
+        .route("/api/items/{id}/keep", put(retention_routes::set_item_keep))
+        .route("/api/clean", post(retention_routes::clean))
         .route("/api/playlists/{id}/art", get(playlist_art))
         .route("/api/items/{id}/art", get(item_art))
         .route("/api/ytdlp", get(ytdlp_status))

@@ -64,7 +64,7 @@ describe("covers", () => {
     fake.playlists = [playlist(1, { has_image: true })];
     fake.art.set("p1", PNG);
     fake.art.set("i11", JPEG);
-    const item = { published_ms: null, status: "not_downloaded" as const, file_path: null, size_bytes: null, error: null, wanted: false };
+    const item = { published_ms: null, status: "not_downloaded" as const, file_path: null, size_bytes: null, error: null, wanted: false, keep: false, removed: false };
     fake.items.set(1, [
       { ...item, id: 11, title: "Has art", has_image: true },
       { ...item, id: 12, title: "No art", has_image: false },

@@ -30,9 +30,12 @@ import type {
   JobDetail,
   JobFinished,
   JobKind,
+  KeepChange,
   MediaChoice,
   OrganizePreview,
   PlaylistView,
+  Retention,
+  RetentionReport,
   Settings,
   TargetInput,
   TargetTest,
@@ -63,15 +66,20 @@ export type {
   RenameView,
   JobRowView,
   JobStatus,
+  KeepChange,
   Lane,
   LogKind,
   LogLineView,
   MediaChoice,
   PlaylistView,
+  RemovedFile,
+  Retention,
+  RetentionReport,
   RunErrorView,
   RunOutcome,
   RunView,
   Settings,
+  SparedFile,
   StageKind,
   StageView,
   StepOutcome,
@@ -150,6 +158,12 @@ export interface Backend {
   setPlaylistMedia(playlistId: number, media: MediaChoice): Promise<PlaylistView>;
   /** Tags and cover art for the playlist's downloads on or off (null: the default, on for feeds); returns the playlist. */
   setPlaylistTagging(playlistId: number, enabled: boolean | null): Promise<PlaylistView>;
+  /** The playlist's own retention rule (null: the global default from the settings); returns the playlist. */
+  setPlaylistRetention(playlistId: number, rule: Retention | null): Promise<PlaylistView>;
+  /** Marks an item "keep" (retention never deletes it; a deleted one is downloaded again) or clears the mark. */
+  setItemKeep(itemId: number, keep: boolean): Promise<KeepChange>;
+  /** Runs retention over the playlists (empty = all) now; `dryRun` only previews what would go. */
+  cleanLibrary(playlistIds: number[], dryRun: boolean): Promise<RetentionReport>;
   /** The yt-dlp in use and its version (or why it cannot run). */
   ytdlpStatus(): Promise<YtDlpStatus>;
   /** The auto-sync schedule: interval, next run and last run (Unix ms; kept in the catalog). */
@@ -249,6 +263,9 @@ export const tauriBackend: Backend = {
   addPlaylistsAs: (urls, kind, media) => call(commands.addPlaylistsAs(urls, kind, media)),
   setPlaylistMedia: (playlistId, media) => call(commands.setPlaylistMedia(playlistId, media)),
   setPlaylistTagging: (playlistId, enabled) => call(commands.setPlaylistTagging(playlistId, enabled)),
+  setPlaylistRetention: (playlistId, rule) => call(commands.setPlaylistRetention(playlistId, rule)),
+  setItemKeep: (itemId, keep) => call(commands.setItemKeep(itemId, keep)),
+  cleanLibrary: (playlistIds, dryRun) => call(commands.cleanLibrary(playlistIds, dryRun)),
   ytdlpStatus: () => call(commands.ytdlpStatus()),
   autoSyncStatus: () => call(commands.autoSyncStatus()),
   listTargets: () => call(commands.listTargets()),

@@ -6,6 +6,7 @@
 //! requires `{ext}`) and returns either
 //! the settings or a message per invalid field.
 import type { Settings } from "./api";
+import { parseRetention, retentionValue, type RetentionKind } from "./retention";
 
 /** What the inputs hold: text for numbers so a half-typed value is not lost. */
 export interface SettingsForm {
@@ -31,6 +32,12 @@ export interface SettingsForm {
   auto_sync_enabled: boolean;
   auto_sync_hours: string;
   start_at_login: boolean;
+  /** The retention rule of playlists without their own. */
+  retention_kind: RetentionKind;
+  /** Its count (keep newest) or days (older than), as text. */
+  retention_value: string;
+  /** Which finished jobs raise a desktop notification (grouped). */
+  notify: Settings["notify"];
 }
 
 export type FieldErrors = Partial<Record<keyof SettingsForm, string>>;
@@ -59,6 +66,9 @@ export function toForm(s: Settings): SettingsForm {
     auto_sync_enabled: s.auto_sync_hours != null,
     auto_sync_hours: String(s.auto_sync_hours ?? 24),
     start_at_login: s.start_at_login,
+    retention_kind: s.retention.kind,
+    retention_value: retentionValue(s.retention) || "30",
+    notify: s.notify,
   };
 }
 
@@ -163,6 +173,8 @@ export function fromForm(f: SettingsForm): { ok: true; settings: Settings } | { 
   let autoSync: number | null = null;
   if (f.auto_sync_enabled) autoSync = take<number>("auto_sync_hours", intIn(f.auto_sync_hours, 1, 24 * 7, "Auto-sync interval"));
 
+  const retention = take<Settings["retention"]>("retention_value", parseRetention(f.retention_kind, f.retention_value));
+
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -184,6 +196,8 @@ export function fromForm(f: SettingsForm): { ok: true; settings: Settings } | { 
       agent_api_key: optional(f.agent_api_key),
       auto_sync_hours: autoSync,
       start_at_login: f.start_at_login,
+      retention,
+      notify: f.notify,
     },
   };
 }

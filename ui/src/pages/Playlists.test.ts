@@ -97,8 +97,8 @@ describe("playlists page", () => {
   it("shows the items of the clicked playlist and closes them with Escape", async () => {
     await renderWith(3);
     fake.items.set(2, [
-      { id: 21, title: "Episode 21", published_ms: Date.UTC(2026, 0, 5), status: "downloaded", file_path: "Playlist 2/2026-01-05 Episode 21.mp3", size_bytes: 48_200_000, error: null, wanted: true, has_image: false },
-      { id: 22, title: "Episode 22", published_ms: null, status: "failed", file_path: null, size_bytes: null, error: "HTTP 404 from every source", wanted: true, has_image: false },
+      { id: 21, title: "Episode 21", published_ms: Date.UTC(2026, 0, 5), status: "downloaded", file_path: "Playlist 2/2026-01-05 Episode 21.mp3", size_bytes: 48_200_000, error: null, wanted: true, has_image: false, keep: false, removed: false },
+      { id: 22, title: "Episode 22", published_ms: null, status: "failed", file_path: null, size_bytes: null, error: "HTTP 404 from every source", wanted: true, has_image: false, keep: false, removed: false },
     ]);
     await fireEvent.click(rows()[1]);
     const pane = await screen.findByRole("region", { name: "Items of Playlist 2" });
@@ -135,6 +135,50 @@ describe("playlists page", () => {
     await waitFor(() => expect(box.checked).toBe(false));
     await fireEvent.click(box);
     await waitFor(() => expect(fake.callsOf("setPlaylistTagging")).toEqual([[2, false], [2, true]]));
+  });
+
+  it("keeps items, sets the playlist's retention rule and cleans up after a preview", async () => {
+    await renderWith(2);
+    const base = { published_ms: null, status: "downloaded" as const, size_bytes: 1_000, error: null, wanted: true, has_image: false };
+    fake.items.set(2, [
+      { ...base, id: 21, title: "Episode 21", file_path: "P/21.mp3", keep: false, removed: false },
+      { ...base, id: 22, title: "Episode 22", status: "not_downloaded", file_path: null, keep: false, removed: true },
+    ]);
+    await fireEvent.click(rows()[1]);
+    const pane = await screen.findByRole("region", { name: "Items of Playlist 2" });
+    await within(pane).findByText("Deleted by retention");
+    await fireEvent.click(within(pane).getByRole("checkbox", { name: "Keep Episode 22" }));
+    await waitFor(() => expect(fake.callsOf("setItemKeep")).toEqual([[22, true]]));
+    await waitFor(() => expect(within(pane).queryByText("Deleted by retention")).toBeNull());
+
+    const rule = within(pane).getByRole("combobox", { name: "Retention" }) as HTMLSelectElement;
+    expect(rule.value).toBe("default");
+    await fireEvent.change(rule, { target: { value: "keep_newest" } });
+    const count = within(pane).getByRole("textbox", { name: "Episodes to keep" });
+    await fireEvent.input(count, { target: { value: "0" } });
+    await fireEvent.click(within(pane).getByRole("button", { name: "Apply" }));
+    expect(within(pane).getByRole("alert").textContent).toContain("at least 1");
+    expect(fake.callsOf("setPlaylistRetention")).toEqual([]);
+    await fireEvent.input(count, { target: { value: "3" } });
+    await fireEvent.click(within(pane).getByRole("button", { name: "Apply" }));
+    await waitFor(() => expect(fake.callsOf("setPlaylistRetention")).toEqual([[2, { kind: "keep_newest", count: 3 }]]));
+
+    fake.cleanReport = {
+      dry_run: true,
+      removed: [{ item: 21, playlist: 2, title: "Episode 21", path: "P/21.mp3", bytes: 1_500_000 }],
+      bytes_freed: 1_500_000,
+      spared: [{ item: 23, playlist: 2, title: "Episode 23", reason: "marked keep" }],
+      finished_pending: 0,
+    };
+    await fireEvent.click(within(pane).getByRole("button", { name: "Clean up…" }));
+    const preview = await within(pane).findByRole("dialog", { name: "Clean up preview" });
+    expect(preview.textContent).toContain("P/21.mp3");
+    expect(preview.textContent).toContain("freeing 1.50 MB");
+    expect(preview.textContent).toContain("Episode 23, marked keep");
+    expect(fake.callsOf("cleanLibrary")).toEqual([[[2], true]]);
+    await fireEvent.click(within(preview).getByRole("button", { name: "Delete 1 file" }));
+    await waitFor(() => expect(fake.callsOf("cleanLibrary")).toEqual([[[2], true], [[2], false]]));
+    await waitFor(() => expect(within(pane).queryByRole("dialog")).toBeNull());
   });
 
   it("sorts by a clicked header and selects ranges in the shown order", async () => {

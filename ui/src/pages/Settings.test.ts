@@ -89,6 +89,25 @@ describe("settings form", () => {
     expect(toasts.map((t) => t.title)).toContain("Settings saved");
   });
 
+  it("saves the default retention rule and the notification choice, refusing a count of 0", async () => {
+    render(Settings);
+    const kind = (await field("Downloaded episodes")) as unknown as HTMLSelectElement;
+    expect(kind.value).toBe("keep_all");
+    await fireEvent.change(kind, { target: { value: "keep_newest" } });
+    const count = await field("Episodes to keep");
+    await fireEvent.input(count, { target: { value: "0" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Save" }));
+    await screen.findByText("Keep at least 1 episode (a whole number)");
+    expect(fake.callsOf("saveSettings")).toEqual([]);
+    await fireEvent.input(count, { target: { value: "5" } });
+    await fireEvent.change(await field("Notify"), { target: { value: "failures" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(fake.callsOf("saveSettings")).toHaveLength(1));
+    const saved = fake.callsOf("saveSettings")[0][0] as ReturnType<typeof settings>;
+    expect(saved.retention).toEqual({ kind: "keep_newest", count: 5 });
+    expect(saved.notify).toBe("failures");
+  });
+
   it("shows the backend's rejection as an error toast", async () => {
     render(Settings);
     await field("Parallel downloads");

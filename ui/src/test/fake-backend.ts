@@ -2,7 +2,7 @@
 //! in-memory playlists, items, jobs and settings, a log of every call with its arguments, and
 //! `emitTaskCenterChanged` / `emitJobEnded` to play the shell's events. Methods can be made to
 //! fail with a wire error through `failNext(method, code, message)`.
-import { ApiError, type ActivityLine, type AddKind, type Backend, type MediaChoice, type FileDrag, type ItemView, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type RenameView, type Settings, type TargetInput, type TargetView, type TaskCenterView, type ThroughputPoint, type YtDlpInstall } from "../lib/api";
+import { ApiError, type ActivityLine, type AddKind, type Backend, type MediaChoice, type FileDrag, type ItemView, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type RenameView, type Retention, type RetentionReport, type Settings, type TargetInput, type TargetView, type TaskCenterView, type ThroughputPoint, type YtDlpInstall } from "../lib/api";
 
 export function playlist(id: number, over: Partial<PlaylistView> = {}): PlaylistView {
   return {
@@ -21,6 +21,7 @@ export function playlist(id: number, over: Partial<PlaylistView> = {}): Playlist
     media: null,
     error_kind: null,
     tagging: true,
+    retention: null,
     ...over,
   };
 }
@@ -98,6 +99,8 @@ export function settings(over: Partial<Settings> = {}): Settings {
     agent_api_key: null,
     auto_sync_hours: null,
     start_at_login: false,
+    retention: { kind: "keep_all" },
+    notify: "every_job",
     ...over,
   };
 }
@@ -211,6 +214,30 @@ export class FakeBackend implements Backend {
       p.tagging = enabled ?? p.format !== "m3u";
       return { ...p };
     });
+  setPlaylistRetention = (playlistId: number, rule: Retention | null) =>
+    this.rec("setPlaylistRetention", [playlistId, rule], () => {
+      const p = this.playlists.find((x) => x.id === playlistId);
+      if (!p) throw new ApiError("not_found", `playlist ${playlistId} not found`);
+      p.retention = rule;
+      return { ...p };
+    });
+  setItemKeep = (itemId: number, keep: boolean) =>
+    this.rec("setItemKeep", [itemId, keep], () => {
+      let restored = false;
+      for (const list of this.items.values()) {
+        for (const it of list) {
+          if (it.id !== itemId) continue;
+          restored = keep && it.removed;
+          it.keep = keep;
+          if (restored) it.removed = false;
+        }
+      }
+      return { item: itemId, keep, restored };
+    });
+  /** What `cleanLibrary` answers (its `dry_run` set from the call). */
+  cleanReport: RetentionReport = { dry_run: true, removed: [], bytes_freed: 0, spared: [], finished_pending: 0 };
+  cleanLibrary = (playlistIds: number[], dryRun: boolean) =>
+    this.rec("cleanLibrary", [playlistIds, dryRun], () => ({ ...this.cleanReport, dry_run: dryRun }));
   setPlaylistMedia = (playlistId: number, media: MediaChoice) =>
     this.rec("setPlaylistMedia", [playlistId, media], () => {
       const p = this.playlists.find((x) => x.id === playlistId);

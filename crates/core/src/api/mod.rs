@@ -27,9 +27,11 @@ mod art;
 mod error;
 mod job_views;
 pub mod live;
+pub mod notifications;
 mod ops;
 mod organize_ops;
 mod reports;
+mod retention_ops;
 mod schedule_ops;
 mod settings;
 mod targets;
@@ -55,6 +57,7 @@ pub use job_views::{
 pub use ops::{CommandOutcome, JobAction, Page, WantedChange};
 pub use organize_ops::{OrganizePreview, RenameView};
 pub use reports::{CatalogStatus, JobHistory, ListedItem, PlaylistListing};
+pub use retention_ops::{KeepChange, RemovedFile, RetentionReport, SparedFile};
 pub use schedule_ops::{AutoSyncView, RandomSource, CHECK_MS};
 pub use settings::{write_config, Settings};
 pub use targets::{target_view, TargetInput, TargetTest, TargetView};
@@ -66,6 +69,7 @@ pub use ytdlp_ops::{AddKind, YtDlpStatus, YtDlpUpdate};
 
 /// The domain types the views carry and the fronts name (re-exported so a front needs
 /// nothing but `api`).
+pub use crate::config::{NotifyMode, Retention};
 pub use crate::download::naming::format_date;
 pub use crate::jobs::task_center::{display_name, format_speed};
 pub use crate::jobs::WorkerState;

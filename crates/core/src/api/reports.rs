@@ -33,6 +33,10 @@ pub struct ListedItem {
     pub failure: Option<DownloadFailed>,
     /// The last failed download attempt's error, e.g. `attempt 3/3, transient: HTTP 503 ...`.
     pub last_error: Option<String>,
+    /// Marked "keep": retention never deletes it.
+    pub keep: bool,
+    /// Retention deleted its file; not downloaded again until marked "keep".
+    pub removed: bool,
 }
 
 /// The catalog at a glance.
@@ -81,6 +85,7 @@ impl Api {
             };
             let errors: HashMap<u64, String> =
                 if with_items { s.download_failures()? } else { HashMap::new() };
+            let (kept, removed) = (s.kept_items()?, s.removed_items()?);
             let mut out = Vec::new();
             for id in ids {
                 let mut items = Vec::new();
@@ -88,7 +93,8 @@ impl Api {
                     let failure =
                         if with_items && entry.file.is_none() { s.download_failure(entry.id)? } else { None };
                     let last_error = errors.get(&entry.id).cloned();
-                    items.push(ListedItem { entry, failure, last_error });
+                    let (keep, removed) = (kept.contains(&entry.id), removed.contains(&entry.id));
+                    items.push(ListedItem { entry, failure, last_error, keep, removed });
                 }
                 out.push(PlaylistListing {
                     id,

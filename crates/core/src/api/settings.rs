@@ -51,6 +51,10 @@ pub struct Settings {
     pub auto_sync_hours: Option<u32>,
     /// Start the app in the tray at login.
     pub start_at_login: bool,
+    /// The retention rule of playlists without their own (default keep everything).
+    pub retention: crate::config::Retention,
+    /// Which finished jobs raise a desktop notification (grouped; default every job).
+    pub notify: crate::config::NotifyMode,
 }
 
 fn text(s: &Option<Secret>) -> Option<String> {
@@ -86,11 +90,14 @@ impl Settings {
             agent_api_key: text(&c.agent_api_key),
             auto_sync_hours: c.auto_sync_hours,
             start_at_login: c.start_at_login,
+            retention: c.retention,
+            notify: c.notify,
         }
     }
 
     /// Checks the values and writes them over `c`. Errors: `invalid_input` naming the field
-    /// (empty library, zero workers, zero windows, a template without `{ext}`).
+    /// (empty library, zero workers, zero windows, a template without `{ext}`, a retention
+    /// count or age of 0).
     pub fn apply_to(&self, c: &mut Config) -> ApiResult<()> {
         if self.library.trim().is_empty() {
             return Err(WireError::invalid("library: choose a folder"));
@@ -110,6 +117,7 @@ impl Settings {
         if self.auto_sync_hours == Some(0) || self.bandwidth_limit_bytes_per_sec == Some(0) {
             return Err(WireError::invalid("auto-sync hours and bandwidth limit must be empty or above 0"));
         }
+        let retention = self.retention.validate().map_err(WireError::invalid)?;
         c.library = PathBuf::from(self.library.trim());
         c.overflow_libraries = self
             .overflow_libraries
@@ -133,6 +141,8 @@ impl Settings {
         c.agent_api_key = secret(&self.agent_api_key);
         c.auto_sync_hours = self.auto_sync_hours;
         c.start_at_login = self.start_at_login;
+        c.retention = retention;
+        c.notify = self.notify;
         Ok(())
     }
 }

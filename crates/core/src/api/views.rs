@@ -90,6 +90,8 @@ pub struct PlaylistView {
     pub has_image: bool,
     /// Its downloads get tags and cover art (`set_playlist_tagging`; on by default for feeds).
     pub tagging: bool,
+    /// Its own retention rule (`set_playlist_retention`); `None` = the global default.
+    pub retention: Option<crate::config::Retention>,
 }
 
 /// Where an item is.
@@ -133,16 +135,24 @@ pub struct ItemView {
     pub wanted: bool,
     /// The entry names its own image (`item_art` serves it).
     pub has_image: bool,
+    /// Marked "keep": retention never deletes it (`set_item_keep`).
+    pub keep: bool,
+    /// Retention deleted its file; not downloaded again until marked "keep".
+    pub removed: bool,
 }
 
 /// Download state of items from recent jobs, newest job first (see the module docs).
 pub struct ItemStates {
     latest: HashMap<u64, (CoreWork, Option<String>)>,
     wanted: HashSet<u64>,
+    kept: HashSet<u64>,
+    removed: HashSet<u64>,
+    retention: HashMap<u64, crate::config::Retention>,
 }
 
 impl ItemStates {
-    /// Reads the download stages of the newest [`RECENT_JOBS`] jobs and the wanted marks.
+    /// Reads the download stages of the newest [`RECENT_JOBS`] jobs, the wanted and keep marks,
+    /// the items retention deleted and the playlists' own retention rules.
     /// Errors: [`StoreError`] from reading.
     pub fn read(store: &Store) -> Result<ItemStates, StoreError> {
         let mut latest = HashMap::new();
@@ -156,7 +166,13 @@ impl ItemStates {
                 }
             }
         }
-        Ok(ItemStates { latest, wanted: store.wanted_items()? })
+        Ok(ItemStates {
+            latest,
+            wanted: store.wanted_items()?,
+            kept: store.kept_items()?,
+            removed: store.removed_items()?,
+            retention: store.playlist_retentions()?,
+        })
     }
 
     /// The view of one item.
@@ -184,6 +200,8 @@ impl ItemStates {
             error,
             wanted: self.wanted.contains(&entry.id),
             has_image: entry.image.is_some(),
+            keep: self.kept.contains(&entry.id),
+            removed: self.removed.contains(&entry.id),
         }
     }
 
@@ -220,6 +238,7 @@ impl ItemStates {
             folders: row.folders.clone(),
             has_image: row.image.is_some(),
             tagging,
+            retention: self.retention.get(&id).copied(),
         }
     }
 }

@@ -102,6 +102,7 @@ pub(super) async fn run_job(cx: &Context, ctx: JobCtx) -> Result<JobStatus, Engi
         .await?;
         cx.emit(Event::StageFinished { job, stage: kind, counts });
         if kind == StageKind::Download {
+            super::retention_hook::after_download(cx, job, index, &row.scope).await;
             super::export_hooks::stage_completed(cx, job).await;
         }
     }

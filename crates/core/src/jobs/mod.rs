@@ -20,6 +20,7 @@ mod placement;
 pub mod pools;
 pub mod reaper;
 mod refs;
+mod retention_hook;
 mod runner;
 pub mod schedule;
 mod sync_stage;

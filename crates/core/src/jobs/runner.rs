@@ -27,7 +27,7 @@ use super::events::EventSink;
 use super::kinds::{lane_of, stages_of, Lane};
 use super::reaper::ReapReport;
 use super::workers::WorkerRegistry;
-use super::{commands, job_task, reaper, refs};
+use super::{commands, job_task, reaper, refs, retention_hook};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::download::limits::{BandwidthLimiter, HostLimiter};
@@ -49,6 +49,8 @@ pub struct Engine {
     running: Arc<Running>,
     /// Wakes the scheduler (a job queued, a command stored, work reaped).
     wake: Arc<Notify>,
+    /// Set by the first [`Engine::run_queued`]: the start-up chores ran (`retention_hook`).
+    started: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Engine {
@@ -84,7 +86,12 @@ impl Engine {
             art,
             ytdlp_backoff: Default::default(),
         };
-        Engine { cx: Context { inner: Arc::new(services) }, running: Arc::default(), wake: Arc::default() }
+        Engine {
+            cx: Context { inner: Arc::new(services) },
+            running: Arc::default(),
+            wake: Arc::default(),
+            started: Arc::default(),
+        }
     }
 
     /// The same engine measuring free space with `probe` instead of the file system (tests
@@ -295,6 +302,10 @@ impl Engine {
     /// resume), or until shutdown. Returns each job run with the status it ended in
     /// (`queued` when interrupted by shutdown).
     pub async fn run_queued(&self) -> Result<Vec<(u64, JobStatus)>, EngineError> {
+        if !self.started.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            // nothing runs yet: finish what a crash left half done on disk
+            retention_hook::at_start(&self.cx).await;
+        }
         self.reap().await?;
         let mut last_reap = self.cx.now();
         let mut tasks = JoinSet::new();

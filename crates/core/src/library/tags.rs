@@ -110,9 +110,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TagError + '_ {
 pub fn tag_file(path: &Path, info: &TagInfo, cover: Option<Cover<'_>>) -> Result<Tagged, TagError> {
     // the format by content, before any copy: most files that cannot be tagged cost a probe
     let file_type = Some(taggable(path)?);
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tagging");
-    let tmp = path.with_file_name(name);
+    let tmp = super::leftovers::tagging_temp(path);
     // a copy left by a crash is replaced: `fs::copy` truncates what is there
     std::fs::copy(path, &tmp).map_err(io(&tmp))?;
     let written = write_tags(&tmp, file_type, info, cover).and_then(|()| {

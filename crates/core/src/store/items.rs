@@ -216,11 +216,12 @@ impl Store {
     }
 
     /// Items of the given playlists (all playlists when `scope` is empty) that have an
-    /// enclosure and no downloaded file, in playlist order then document order, without
+    /// enclosure, no downloaded file and were not deleted by retention (`store::retention`), in playlist order then document order, without
     /// repeats (an item listed by two playlists is downloaded once).
     pub fn pending_downloads(&self, scope: &[u64]) -> Result<Vec<u64>> {
         let ids = self.scope_playlists(scope)?;
-        let mut seen = HashSet::new();
+        // items retention deleted stay deleted until the user marks them "keep"
+        let mut seen = self.removed_items()?;
         let mut out = Vec::new();
         for id in ids {
             for entry in self.playlist_items(id)? {

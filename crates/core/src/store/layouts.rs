@@ -433,3 +433,24 @@ pub struct OrganizeMoveRow {
 impl RowType for OrganizeMoveRow {
     const NAME: &'static str = "OrganizeMoveRow_v1";
 }
+
+/// An item retention deleted: where its file was and why (`ITEM_ID_TO_REMOVED`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedRow {
+    /// Library-relative path of the deleted file, `/`-separated.
+    pub path: String,
+    /// The overflow root it lived under (absolute); `None` = the default library.
+    pub root: Option<String>,
+    /// Size the catalog recorded (bytes).
+    pub size: u64,
+    /// The playlist whose rule deleted it.
+    pub playlist: u64,
+    /// The rule, in words (`keep newest 5`).
+    pub rule: String,
+    /// When the deletion was decided (Unix ms).
+    pub removed_ms: i64,
+}
+
+impl RowType for RemovedRow {
+    const NAME: &'static str = "RemovedRow_v1";
+}

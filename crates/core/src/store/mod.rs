@@ -11,7 +11,8 @@
 //! and their steps), [`job_log`] (per-job event log), [`commands`] (stored user commands),
 //! [`failures`] (the stored shape of a cascade that found nothing), [`resolutions`] (download
 //! failures naming every resolver source, replaced enclosures), [`schedule`] (recurring
-//! schedules' next due times), [`tagging`] (what tags need and what was tagged). Every table is defined in
+//! schedules' next due times), [`tagging`] (what tags need and what was tagged), [`retention`]
+//! (retention rules, "keep" marks, deleted items, deletions pending on disk). Every table is defined in
 //! [`tables`]; the schema version and migrations in [`schema`].
 
 mod codec;
@@ -27,6 +28,7 @@ pub mod playlists;
 pub mod reaping;
 pub mod refs;
 pub mod resolutions;
+pub mod retention;
 mod rows;
 pub mod runs;
 pub mod schedule;

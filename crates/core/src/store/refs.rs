@@ -67,8 +67,12 @@ fn has_refs(tx: &redb::WriteTransaction, item: u64) -> Result<bool> {
     Ok(found)
 }
 
-/// Removes the file row of `item` with its path index entry and root, returning the file.
-fn remove_file_row(tx: &redb::WriteTransaction, item: u64) -> Result<Option<(Option<PathBuf>, String)>> {
+/// Removes the file row of `item` with its path index entries, root and tag record, returning
+/// the file (its root, `None` = the default library; its library-relative path).
+pub(super) fn remove_file_row(
+    tx: &redb::WriteTransaction,
+    item: u64,
+) -> Result<Option<(Option<PathBuf>, String)>> {
     let Some(file) = tx.open_table(tables::ITEM_ID_TO_FILE)?.remove(item)?.map(|g| g.value()) else {
         return Ok(None);
     };

@@ -6,13 +6,13 @@
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 9;
+pub const SCHEMA_VERSION: u64 = 10;
 
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
 const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] =
-    [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8, v8_to_v9];
+    [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8, v8_to_v9, v9_to_v10];
 
 fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -119,6 +119,16 @@ fn v7_to_v8(tx: &redb::WriteTransaction) -> Result<()> {
 fn v8_to_v9(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::ITEM_ID_TO_ORGANIZE_MOVE)?;
     tx.open_table(tables::JOB_ID_TO_ORGANIZE_TEMPLATE)?;
+    Ok(())
+}
+
+/// Version 10 (retention, issue 16 part 2): per-playlist retention rules, "keep" marks, items
+/// retention deleted and deletions pending on disk; all start empty (keep everything).
+fn v9_to_v10(tx: &redb::WriteTransaction) -> Result<()> {
+    tx.open_table(tables::PLAYLIST_ID_TO_RETENTION)?;
+    tx.open_table(tables::ITEM_KEEP)?;
+    tx.open_table(tables::ITEM_ID_TO_REMOVED)?;
+    tx.open_table(tables::REMOVAL_PENDING)?;
     Ok(())
 }
 
@@ -357,6 +367,28 @@ mod tests {
         let empty = store.read(|tx| Ok(tx.open_table(tables::ITEM_ID_TO_ORGANIZE_MOVE)?.len()?)).unwrap();
         assert_eq!(empty, 0);
         assert!(store.organize_journal().unwrap().is_empty());
+        assert_eq!(store.playlist(id).unwrap().title.as_deref(), Some("Show"));
+    }
+
+    #[test]
+    fn a_version_9_file_gets_the_retention_tables_and_keeps_its_playlists() {
+        let (_dir, store) = crate::store::temp_store();
+        let id = store.add_playlist("http://x/feed", Some("Show"), &[], 1).unwrap().id;
+        store
+            .write(|tx| {
+                tx.delete_table(tables::PLAYLIST_ID_TO_RETENTION)?;
+                tx.delete_table(tables::ITEM_KEEP)?;
+                tx.delete_table(tables::ITEM_ID_TO_REMOVED)?;
+                tx.delete_table(tables::REMOVAL_PENDING)?;
+                Ok(tx.open_table(tables::META)?.insert("schema_version", 9).map(|_| ())?)
+            })
+            .unwrap();
+        assert!(store.playlist_retention(id).is_err(), "version 9 has no retention table");
+        migrate(&store).unwrap();
+        assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.playlist_retention(id).unwrap(), None);
+        assert!(store.kept_items().unwrap().is_empty() && store.removed_items().unwrap().is_empty());
+        assert!(store.pending_removals().unwrap().is_empty());
         assert_eq!(store.playlist(id).unwrap().title.as_deref(), Some("Show"));
     }
 }

@@ -9,7 +9,7 @@ use super::codec::Row;
 use super::failures::DownloadFailed;
 use super::layouts::{
     CollectionRow, CommandRow, EnclosureReplaced, EpisodeMetaRow, FetchStateRow, JobLogRow, OrganizeMoveRow,
-    RunRow, ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, YtDlpEntryRow, YtDlpSourceRow,
+    RemovedRow, RunRow, ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, YtDlpEntryRow, YtDlpSourceRow,
 };
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
@@ -194,3 +194,17 @@ pub const ITEM_ID_TO_ORGANIZE_MOVE: TableDefinition<u64, Row<OrganizeMoveRow>> =
 /// the engine's template.
 pub const JOB_ID_TO_ORGANIZE_TEMPLATE: TableDefinition<u64, &str> =
     TableDefinition::new("job_id_to_organize_template_v1");
+/// Playlist id -> its own retention rule as `config::Retention::to_code` (kind, value)
+/// (schema 10); absent = the global default (`Config::retention`). See `store::retention`.
+pub const PLAYLIST_ID_TO_RETENTION: TableDefinition<u64, (u8, u32)> =
+    TableDefinition::new("playlist_id_to_retention_v1");
+/// Item id -> (): items the user marked "keep"; retention never deletes them (schema 10).
+pub const ITEM_KEEP: TableDefinition<u64, ()> = TableDefinition::new("item_keep_v1");
+/// Item id -> what retention deleted of it (schema 10). Such an item is not downloaded again
+/// (`Store::pending_downloads`) until the user marks it "keep", which removes the row.
+pub const ITEM_ID_TO_REMOVED: TableDefinition<u64, Row<RemovedRow>> =
+    TableDefinition::new("item_id_to_removed_v1");
+/// Item id -> a deletion recorded but whose file may still be on disk (schema 10): written with
+/// the `ITEM_ID_TO_REMOVED` row in the transaction that removes the file row, removed once the
+/// file is gone, so the next run finishes what a crash interrupted.
+pub const REMOVAL_PENDING: TableDefinition<u64, Row<RemovedRow>> = TableDefinition::new("removal_pending_v1");

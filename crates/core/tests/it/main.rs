@@ -4,7 +4,9 @@
 //! resolver cascade's sources against fake APIs, pages, feeds and yt-dlp on loopback; the
 //! fault-injection suite of issue 4 (`fault_*`: every fault kind, permanent failures, cancel
 //! during a silent stall); cover art fetched, checked and cached (`library_art`); the auto-sync schedule on the injected
-//! clock (`api_schedule`); tags and cover art written and read back with lofty (`library_tags`); renaming after the name template with a crash at each step of a move (`library_organize`); the import graph of `src/` has no cycle (`import_graph`).
+//! clock (`api_schedule`); tags and cover art written and read back with lofty (`library_tags`); renaming after the name template with a crash at each step of a move (`library_organize`); retention on a real
+//! library, its never-delete rules and a crash mid-run (`library_retention`); tagging copies a
+//! crash left, swept at start (`library_leftovers`); the import graph of `src/` has no cycle (`import_graph`).
 
 mod api_ops;
 mod api_schedule;
@@ -33,7 +35,9 @@ mod jobs_ytdlp_download;
 mod jobs_ytdlp_extract;
 mod jobs_ytdlp_sync;
 mod library_art;
+mod library_leftovers;
 mod library_organize;
+mod library_retention;
 mod library_tags;
 mod net_guard;
 mod resolve_agent;

@@ -184,3 +184,79 @@ async fn the_organize_routes_give_the_dry_run_and_queue_the_job() {
     assert!(job.json::<u64>().await.unwrap() > 0);
     rig.stop().await;
 }
+
+#[tokio::test]
+async fn retention_routes_set_a_rule_keep_an_item_and_clean_with_a_preview() {
+    let server = TestServer::start(Default::default()).await.unwrap();
+    let feed = server.add_podcast("keep", 3, 10_000);
+    let rig = Rig::start().await;
+    let added: serde_json::Value = rig
+        .post("/api/playlists")
+        .json(&serde_json::json!({ "urls": [feed.as_str()] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = added["ids"][0].as_u64().unwrap();
+    let job: u64 = rig
+        .post("/api/jobs")
+        .json(&serde_json::json!({ "kind": "sync_download", "playlist_ids": [id] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    wait_until_ended(&rig, job).await;
+    let put = |path: String, body: serde_json::Value| {
+        rig.client().put(rig.url(&path)).bearer_auth(crate::rig::TOKEN).json(&body).send()
+    };
+    let p: serde_json::Value = put(
+        format!("/api/playlists/{id}/retention"),
+        serde_json::json!({ "rule": { "kind": "keep_newest", "count": 1 } }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(p["retention"], serde_json::json!({ "kind": "keep_newest", "count": 1 }), "{p}");
+    let (status, code, _) = wire(
+        put(
+            format!("/api/playlists/{id}/retention"),
+            serde_json::json!({ "rule": { "kind": "older_than_days", "days": 0 } }),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (400, "invalid_input"));
+    let items: serde_json::Value =
+        rig.get(&format!("/api/playlists/{id}/items")).send().await.unwrap().json().await.unwrap();
+    let last = items[2]["id"].as_u64().unwrap();
+    let kept: serde_json::Value = put(format!("/api/items/{last}/keep"), serde_json::json!({ "keep": true }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(kept, serde_json::json!({ "item": last, "keep": true, "restored": false }));
+    let clean = |dry_run: bool| {
+        rig.post("/api/clean").json(&serde_json::json!({ "playlist_ids": [id], "dry_run": dry_run })).send()
+    };
+    let preview: serde_json::Value = clean(true).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (preview["dry_run"].as_bool(), preview["removed"].as_array().map(Vec::len)),
+        (Some(true), Some(1))
+    );
+    assert_eq!(preview["spared"][0]["reason"], "marked keep", "{preview}");
+    let done: serde_json::Value = clean(false).await.unwrap().json().await.unwrap();
+    assert_eq!(done["bytes_freed"], 10_000, "{done}");
+    let items: serde_json::Value =
+        rig.get(&format!("/api/playlists/{id}/items")).send().await.unwrap().json().await.unwrap();
+    let removed: Vec<bool> =
+        items.as_array().unwrap().iter().map(|i| i["removed"].as_bool().unwrap()).collect();
+    assert_eq!(removed, vec![false, true, false], "{items}");
+}
