@@ -15,6 +15,7 @@ mod export_stage;
 mod fetch_candidates;
 mod job_task;
 pub mod kinds;
+mod parse_lane;
 mod placement;
 pub mod pools;
 pub mod reaper;
