@@ -5,6 +5,8 @@
 
 #[path = "cli/crash.rs"]
 mod crash;
+#[path = "cli/crash_sync.rs"]
+mod crash_sync;
 #[path = "cli/scenario.rs"]
 mod scenario;
 #[path = "cli/ytdlp.rs"]
