@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use catalog_sync_core::api::{
     AddKind, Api, AutoSyncView, CatalogStatus, ErrorCode, JobAction, JobCommand, JobKind, ListedItem,
-    MediaChoice, Page, PlaylistListing, WireError,
+    MediaChoice, PlaylistListing, WireError,
 };
 use catalog_sync_core::config::{Config, Overrides};
 
@@ -369,7 +369,7 @@ async fn run_job(
     quiet: bool,
 ) -> anyhow::Result<bool> {
     let scope = scope(api, selectors, kind == JobKind::SyncDownload).await?;
-    if api.list_playlists(Page { offset: 0, limit: Some(1) }).await?.is_empty() {
+    if api.catalog_is_empty().await? {
         bail!("the catalog has no playlists yet; add some with `catalog-sync add <url>` or `catalog-sync import <opml>`");
     }
     let progress = Arc::new(Progress::new(quiet));

@@ -1,10 +1,12 @@
 //! `catalog-sync` end to end: the real binary against the testkit server over loopback, on
 //! corpus feeds, with a real redb file and library in a temp folder. One test binary for the
-//! crate (ARCHITECTURE.md, convention 14); the SIGKILL crash test lives in `cli/crash.rs` (of renaming: `cli/organize.rs`), the scenario
+//! crate (ARCHITECTURE.md, convention 14); the SIGKILL crash test lives in `cli/crash.rs` (of a sync: `cli/crash_sync.rs`; of renaming: `cli/organize.rs`), the scenario
 //! shared with the desktop in `cli/scenario.rs`, retention in `cli/retention.rs`, `ytdlp [--update]` in `cli/ytdlp.rs`.
 
 #[path = "cli/crash.rs"]
 mod crash;
+#[path = "cli/crash_sync.rs"]
+mod crash_sync;
 #[path = "cli/organize.rs"]
 mod organize;
 #[path = "cli/retention.rs"]

@@ -152,6 +152,12 @@ impl Api {
             .map_err(|e| WireError::new(ErrorCode::Io, format!("writing {path}: {e}")))
     }
 
+    /// Whether the catalog has no playlist yet: a front's check before it starts a job over
+    /// "every playlist" (reads one key, unlike a listing, which reads every item).
+    pub async fn catalog_is_empty(&self) -> ApiResult<bool> {
+        self.blocking(|s| Ok(s.has_no_playlists()?)).await
+    }
+
     /// Playlists with their counts, by id, one page of them.
     pub async fn list_playlists(&self, page: Page) -> ApiResult<Vec<PlaylistView>> {
         self.blocking(move |s| Ok(page.apply(views::list_playlists(s)?))).await

@@ -82,6 +82,8 @@ pub(super) struct Services {
     pub(super) space: Arc<dyn SpaceProbe>,
     /// Reads a fetched document (`catalog::parse_document`; tests swap in a crashing one).
     pub(super) parser: DocumentParser,
+    /// The thread documents are parsed on, one at a time (`parse_lane`).
+    pub(super) parse_lane: super::parse_lane::ParseLane,
     /// The latest sample of every worker.
     pub(super) workers: Arc<WorkerRegistry>,
     /// The cover art cache; a sync hands it the playlist's images to fetch in the background.

@@ -16,6 +16,7 @@ mod fetch_candidates;
 mod job_task;
 pub mod kinds;
 mod organize_stage;
+mod parse_lane;
 mod placement;
 pub mod pools;
 pub mod reaper;

@@ -82,6 +82,7 @@ impl Engine {
             transfers: Mutex::default(),
             space: Arc::new(FsSpace),
             parser: crate::catalog::parse_document,
+            parse_lane: Default::default(),
             workers: Arc::default(),
             art,
             ytdlp_backoff: Default::default(),

@@ -1,7 +1,10 @@
 //! The sync stage: fetch each playlist in scope, parse it by content and write the result to
 //! the catalog in one transaction per playlist. A playlist that cannot be fetched or parsed
 //! fails alone, with the line `playlist <id> <url>: <reason>` stored on its work item and the
-//! reason on the playlist; the other playlists go on. Up to `parallel_syncs` run at once.
+//! reason on the playlist; the other playlists go on. Up to `parallel_syncs` run at once;
+//! their documents are parsed one at a time on the engine's parse thread (`parse_lane`), and
+//! a document's items are written in one transaction (`store::sync_apply`), which rewrites
+//! only what changed.
 //! A pause stops claiming; playlists being fetched finish. A fetch uses the transfer settings:
 //! the `stall_timeout_ms` window, and up to `max_attempts` attempts for transient failures.
 //! A refresh is conditional: a `304 Not Modified` is reported "unchanged" with no parse and no
@@ -199,28 +202,21 @@ async fn move_to(cx: &Context, id: u64, to: &str, why: &'static str) -> String {
     }
 }
 
-/// Parses a fetched document as a playlist on the blocking pool; an OPML list is refused with
-/// a hint. A panic inside the parser (third-party code) fails this playlist only, with the
-/// panic's message, never the worker or the job.
+/// Parses a fetched document as a playlist on the engine's parse thread (`parse_lane`: one
+/// document at a time); an OPML list is refused with a hint. A panic inside the parser
+/// (third-party code) fails this playlist only, with the panic's message, never the worker or
+/// the job.
 async fn parse_playlist(
     cx: &Context,
     bytes: Vec<u8>,
     url: url::Url,
 ) -> Result<crate::catalog::ParsedPlaylist, String> {
     let parser = cx.parser;
-    let parsed = tokio::task::spawn_blocking(move || parser(&bytes, &url)).await.map_err(|e| {
-        if e.is_panic() {
-            let panic = e.into_panic();
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".to_string());
-            format!("the feed parser crashed on this document: {what}")
-        } else {
-            format!("parsing was stopped: {e}")
-        }
-    })?;
+    let parsed = cx
+        .parse_lane
+        .run(move || parser(&bytes, &url))
+        .await
+        .map_err(|what| format!("the feed parser crashed on this document: {what}"))?;
     match parsed.map_err(|e| e.to_string())? {
         Document::Playlist(doc) => Ok(doc),
         Document::Subscriptions(subs) => Err(format!(

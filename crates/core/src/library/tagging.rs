@@ -150,12 +150,7 @@ pub async fn retag_playlist(
         if !s.tagging_enabled(playlist)? {
             return Ok(Vec::new());
         }
-        let entries = s.playlist_items(playlist)?;
-        Ok(entries
-            .into_iter()
-            .filter(|e| e.file.is_some() && e.item.playlist_id == playlist)
-            .map(|e| e.id)
-            .collect())
+        s.playlist_downloads(playlist)
     })
     .await?;
     let mut tagged = 0;

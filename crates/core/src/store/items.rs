@@ -1,6 +1,7 @@
 //! Items, playlist membership and downloaded files. A sync writes the playlist's fields, every
 //! item (insert or update by identity key) and the membership index in one write transaction
-//! ([`Store::apply_sync`]), so a crash mid-sync leaves the previous catalog intact.
+//! ([`Store::apply_sync`], written by [`super::sync_apply`]), so a crash mid-sync leaves the
+//! previous catalog intact.
 //!
 //! Identity keys are scoped by [`scoped_key`]: an item known by its enclosure URL is the same
 //! item wherever it is listed (one item can sit in several playlists); a guid or a title+date
@@ -10,13 +11,8 @@
 //! that item under a new guid: the key is added as another name of it, so nothing is
 //! downloaded twice.
 
-use std::collections::HashSet;
-
-use redb::ReadableTable;
-
-use super::writes::insert_item;
 use super::{tables, FileRow, ItemRow, Result, Store, StoreError};
-use crate::catalog::identity::{item_key, same_media, ItemKey};
+use crate::catalog::identity::{item_key, ItemKey};
 use crate::catalog::{ParsedItem, ParsedPlaylist};
 
 /// The store key of an item listed by playlist `playlist_id`: `url:<enclosure url>` (global),
@@ -52,7 +48,8 @@ pub struct ItemEntry {
     pub image: Option<String>,
 }
 
-fn copy_fields(row: &mut ItemRow, parsed: &ParsedItem) -> bool {
+/// Copies the fields a feed sets from `parsed` into `row`; whether anything changed.
+pub(super) fn copy_fields(row: &mut ItemRow, parsed: &ParsedItem) -> bool {
     let before = row.clone();
     row.guid = parsed.guid.clone();
     row.title = parsed.title.clone();
@@ -71,91 +68,6 @@ impl Store {
     /// Errors: [`StoreError::NotFound`] for an unknown playlist.
     pub fn apply_sync(&self, id: u64, doc: &ParsedPlaylist, now_ms: i64) -> Result<SyncOutcome> {
         self.apply_sync_owned(id, doc.clone(), now_ms)
-    }
-
-    /// [`Store::apply_sync`] taking the document, so a big feed is not copied for the writer.
-    pub fn apply_sync_owned(&self, id: u64, doc: ParsedPlaylist, now_ms: i64) -> Result<SyncOutcome> {
-        self.write(move |tx| {
-            let doc = &doc;
-            let mut playlists = tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
-            let mut pl = playlists
-                .get(id)?
-                .map(|g| g.value())
-                .ok_or_else(|| StoreError::NotFound { what: "playlist", id: id.to_string() })?;
-            pl.format = doc.format;
-            if doc.title.is_some() {
-                pl.title = doc.title.clone();
-            }
-            pl.description = doc.description.clone();
-            pl.link = doc.link.clone();
-            pl.image = doc.image.clone();
-            pl.podcast_guid = doc.podcast_guid.clone();
-            pl.new_feed_url = doc.new_feed_url.clone();
-            pl.last_sync_ms = Some(now_ms);
-            pl.last_error = None;
-            pl.item_count = doc.items.len() as u32;
-            playlists.insert(id, pl)?;
-            super::tagging::record_sync_meta(tx, id, doc.author.as_deref())?;
-
-            let mut items = tx.open_table(tables::ITEM_ID_TO_ITEM)?;
-            let mut keys = tx.open_table(tables::ITEM_KEY_TO_ID)?;
-            let mut members = tx.open_table(tables::PLAYLIST_ITEM_INDEX)?;
-            let mut images = tx.open_table(tables::ITEM_ID_TO_IMAGE_URL)?;
-            let mut out = SyncOutcome { total: doc.items.len() as u32, ..Default::default() };
-            let mut seen = HashSet::new();
-            let mut known_media: Option<Vec<(u64, String, Option<u64>)>> = None;
-            for (position, parsed) in doc.items.iter().enumerate() {
-                let key = scoped_key(id, parsed);
-                if !seen.insert(key.clone()) {
-                    continue; // the parser merges duplicates; a second copy changes nothing
-                }
-                let mut existing = keys.get(key.as_str())?.map(|g| g.value());
-                if existing.is_none() {
-                    // a new key may be a known episode whose guid changed (catalog::identity)
-                    if let Some(enc) = &parsed.enclosure {
-                        if known_media.is_none() {
-                            known_media = Some(media_of_playlist(&members, &items, id)?);
-                        }
-                        let media = known_media.as_deref().unwrap_or_default();
-                        existing = media
-                            .iter()
-                            .find(|(_, url, len)| same_media(url, *len, &enc.url, enc.length))
-                            .map(|(item_id, _, _)| *item_id);
-                        if let Some(item_id) = existing {
-                            keys.insert(key.as_str(), item_id)?; // the new key names the same item
-                        }
-                    }
-                }
-                let item_id = match existing {
-                    Some(item_id) => {
-                        let mut row = items.get(item_id)?.map(|g| g.value()).unwrap_or_default();
-                        // a stale URL the resolver replaced stays replaced
-                        let kept = super::resolutions::keep_replaced(tx, item_id, parsed)?;
-                        if copy_fields(&mut row, kept.as_ref().unwrap_or(parsed)) {
-                            row.updated_ms = now_ms;
-                            out.updated += 1;
-                            items.insert(item_id, row)?;
-                        }
-                        item_id
-                    }
-                    None => {
-                        let item_id = insert_item(tx, &mut items, &mut keys, (&key, id, now_ms), |row| {
-                            copy_fields(row, parsed);
-                        })?;
-                        out.new_items.push(item_id);
-                        item_id
-                    }
-                };
-                members.insert((id, item_id), position as u32)?;
-                match &parsed.image {
-                    Some(url) => images.insert(item_id, url.as_str()).map(drop)?,
-                    None => images.remove(item_id).map(drop)?,
-                }
-                super::tagging::record_item_meta(tx, item_id, parsed)?;
-                super::refs::reference_if_wanted(tx, id, item_id)?;
-            }
-            Ok(out)
-        })
     }
 
     /// The item with this id. Errors: [`StoreError::NotFound`].
@@ -186,6 +98,27 @@ impl Store {
                 let file = files.get(item_id)?.map(|g| g.value());
                 let image = images.get(item_id)?.map(|g| g.value().to_owned());
                 out.push(ItemEntry { id: item_id, item, file, image });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Ids of the items playlist `id` lists that have a downloaded file and were first listed
+    /// by it (their file sits in its folder), in key order. Only those items' rows are read:
+    /// a sync asks this of every playlist it refreshes (`library::retag_playlist`).
+    pub fn playlist_downloads(&self, id: u64) -> Result<Vec<u64>> {
+        self.read(|tx| {
+            let members = tx.open_table(tables::PLAYLIST_ITEM_INDEX)?;
+            let items = tx.open_table(tables::ITEM_ID_TO_ITEM)?;
+            let files = tx.open_table(tables::ITEM_ID_TO_FILE)?;
+            let mut out = Vec::new();
+            for entry in members.range((id, 0)..=(id, u64::MAX))? {
+                let item_id = entry?.0.value().1;
+                if files.get(item_id)?.is_some()
+                    && items.get(item_id)?.is_some_and(|g| g.value().playlist_id == id)
+                {
+                    out.push(item_id);
+                }
             }
             Ok(out)
         })
@@ -232,22 +165,6 @@ impl Store {
         }
         Ok(out)
     }
-}
-
-/// (item id, enclosure URL, declared length) of every item of `playlist` with an enclosure.
-fn media_of_playlist(
-    members: &redb::Table<(u64, u64), u32>,
-    items: &redb::Table<u64, super::codec::Row<ItemRow>>,
-    playlist: u64,
-) -> Result<Vec<(u64, String, Option<u64>)>> {
-    let mut out = Vec::new();
-    for entry in members.range((playlist, 0)..=(playlist, u64::MAX))? {
-        let item_id = entry?.0.value().1;
-        if let Some(enc) = items.get(item_id)?.and_then(|g| g.value().enclosure) {
-            out.push((item_id, enc.url, enc.length));
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

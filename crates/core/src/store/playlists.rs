@@ -60,6 +60,11 @@ impl Store {
         })
     }
 
+    /// Whether the catalog has no playlist at all (one key looked at).
+    pub fn has_no_playlists(&self) -> Result<bool> {
+        self.read(|tx| Ok(tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?.first()?.is_none()))
+    }
+
     /// Every playlist, by id.
     pub fn playlists(&self) -> Result<Vec<(u64, PlaylistRow)>> {
         self.read(|tx| {

@@ -27,14 +27,15 @@ fn missing_is_none<T>(r: std::result::Result<T, redb::TableError>) -> Result<Opt
 }
 
 /// `parsed` with its enclosure URL swapped for the replacement, when `parsed` still names the
-/// stale URL the resolver replaced for `item`; `None` otherwise. Inside a sync's transaction.
+/// stale URL the resolver replaced for `item`; `None` otherwise. Inside a sync's transaction,
+/// with its open `ITEM_ID_TO_ENCLOSURE_REPLACED` table.
 pub(super) fn keep_replaced(
-    tx: &redb::WriteTransaction,
+    replaced: &impl ReadableTable<u64, super::codec::Row<EnclosureReplaced>>,
     item: u64,
     parsed: &ParsedItem,
 ) -> Result<Option<ParsedItem>> {
     let Some(url) = parsed.enclosure.as_ref().map(|e| e.url.as_str()) else { return Ok(None) };
-    let replaced = tx.open_table(tables::ITEM_ID_TO_ENCLOSURE_REPLACED)?.get(item)?.map(|g| g.value());
+    let replaced = replaced.get(item)?.map(|g| g.value());
     Ok(replaced.filter(|r| r.old_url == url).map(|r| {
         let mut kept = parsed.clone();
         if let Some(e) = kept.enclosure.as_mut() {

@@ -1,6 +1,6 @@
 //! What tagging a downloaded file needs from the catalog and what it leaves there (schema 7,
 //! issue 16 part 1): each item's author and iTunes episode / season numbers and each channel's
-//! author (written by a sync, [`record_sync_meta`] / [`record_item_meta`], in its transaction),
+//! author (written by a sync in its transaction: [`record_sync_meta`], `super::sync_apply`),
 //! the per-playlist choice ([`Store::tagging_enabled`], on by default for feeds), everything a
 //! tag is made of in one read ([`Store::tag_parts`]), and the tags written
 //! ([`Store::record_tagged`]).
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use redb::ReadableTable;
 
 use super::{tables, EpisodeMetaRow, FileRow, ItemRow, PlaylistRow, Result, Store, StoreError, TaggedRow};
-use crate::catalog::{ParsedItem, PlaylistFormat};
+use crate::catalog::PlaylistFormat;
 
 /// Everything the tags of one item's file are made of, read in one transaction.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,19 +41,6 @@ pub(super) fn record_sync_meta(tx: &redb::WriteTransaction, id: u64, author: Opt
     match author {
         Some(a) => drop(t.insert(id, a)?),
         None => drop(t.remove(id)?),
-    }
-    Ok(())
-}
-
-/// Records an item's author and numbers from a sync, in the sync's transaction.
-pub(super) fn record_item_meta(tx: &redb::WriteTransaction, item: u64, parsed: &ParsedItem) -> Result<()> {
-    let row =
-        EpisodeMetaRow { author: parsed.author.clone(), episode: parsed.episode, season: parsed.season };
-    let mut t = tx.open_table(tables::ITEM_ID_TO_EPISODE_META)?;
-    if row == EpisodeMetaRow::default() {
-        t.remove(item)?;
-    } else {
-        t.insert(item, &row)?;
     }
     Ok(())
 }

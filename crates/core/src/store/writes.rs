@@ -159,6 +159,19 @@ pub(super) fn insert_item(
     fill: impl FnOnce(&mut super::ItemRow),
 ) -> Result<u64> {
     let item_id = super::next_id(tx, "next_item_id")?;
+    insert_item_with_id(items, keys, item_id, (key, playlist_id, now_ms), fill)?;
+    Ok(item_id)
+}
+
+/// [`insert_item`] under `item_id`, taken by the caller from the `next_item_id` counter (a
+/// sync of many new items reads and writes that counter once: `super::sync_apply`).
+pub(super) fn insert_item_with_id(
+    items: &mut redb::Table<u64, super::codec::Row<super::ItemRow>>,
+    keys: &mut redb::Table<&str, u64>,
+    item_id: u64,
+    (key, playlist_id, now_ms): (&str, u64, i64),
+    fill: impl FnOnce(&mut super::ItemRow),
+) -> Result<()> {
     let mut row = super::ItemRow {
         key: key.to_string(),
         playlist_id,
@@ -169,5 +182,5 @@ pub(super) fn insert_item(
     fill(&mut row);
     items.insert(item_id, row)?;
     keys.insert(key, item_id)?;
-    Ok(item_id)
+    Ok(())
 }

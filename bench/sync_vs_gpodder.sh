@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Benchmark (issue 18, part 3): syncing a big catalog side by side with gPodder, in one run on
+# the same loopback feeds: FEEDS feeds x EPISODES episodes (default 100 x 1,000 = 100,000
+# items) from one testkit server, which answers conditional GETs (ETag / Last-Modified) with
+# `304 Not Modified`. Sync only, no media is downloaded. Four rows, each under GNU time -v:
+#
+#   gpo import          `gpo import <opml>`: subscribes to every feed, i.e. fetches and parses
+#                       it and stores its episodes. limit.episodes is set to EPISODES first
+#                       (gPodder keeps 200 per feed by default), so both tools store the same
+#                       catalog; GPO_LIMIT=default keeps gPodder's default.
+#   gpo update          `gpo update`, nothing changed: every feed answers 304.
+#   our first sync      `catalog-sync import <opml>` (adds the playlists, fetches nothing) and
+#                       `catalog-sync sync` (fetches, parses and stores every feed), timed together.
+#   our re-sync         `catalog-sync sync` again, nothing changed: every feed answers 304.
+#
+# Printed per row: wall time, CPU (user + sys) and peak RSS, then our speed-up over gpo and
+# the goals of issue 18 (>= 10x faster than gpo on both rows, peak RSS <= 30 MB). When gpo
+# cannot be installed or run here, the script says why and still prints our rows.
+# Not a test; the machine's load makes timings noisy.
+#
+# Usage: bench/sync_vs_gpodder.sh      FEEDS=100 EPISODES=1000 GPO=0 (skip gpodder) to change it.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+FEEDS=${FEEDS:-100} EPISODES=${EPISODES:-1000} GPO=${GPO:-1} GPO_LIMIT=${GPO_LIMIT:-$EPISODES}
+
+build
+RUN=$(mktemp -d -p "$OUT" syncgpo.XXXXXX)
+start_server "$RUN/server" --feeds "$FEEDS" --episodes "$EPISODES" --size 1
+echo "catalog: $FEEDS feeds x $EPISODES episodes = $((FEEDS * EPISODES)) items; server $BASE; work dir $RUN"
+
+ROWS=()   # "name|wall_s|cpu_s|rss_kb|exit"
+NOTES=()
+
+cpu_s() { awk -F': ' '/User time/{u = $2} /System time/{s = $2} END {printf "%.2f", u + s}' "$1"; }
+row() { # row NAME TIMEFILE
+  ROWS+=("$1|$(wall_s "$2")|$(cpu_s "$2")|$(peak_rss_kb "$2")|$RC")
+  [ "$RC" -eq 0 ] || NOTES+=("$1: exit status $RC (see $2)")
+}
+
+run_gpo() {
+  [ "$GPO" = 1 ] || { NOTES+=("gpo: skipped (GPO=$GPO)"); return; }
+  ensure_pkg gpo gpodder || { NOTES+=("gpo: skipped: the Debian package gpodder could not be installed with apt-get"); return; }
+  local dir="$RUN/gpo"
+  mkdir -p "$dir/home" "$dir/files"
+  # gpo keeps everything below GPODDER_HOME; HOME too, so nothing lands in the real home
+  export GPODDER_HOME="$dir/home" GPODDER_DOWNLOAD_DIR="$dir/files"
+  if [ "$GPO_LIMIT" != default ] && ! HOME="$dir" gpo set limit.episodes "$GPO_LIMIT" > "$dir/setup.txt" 2>&1; then
+    NOTES+=("gpo: cannot run here: \`gpo set\` failed: $(tail -1 "$dir/setup.txt")"); return
+  fi
+  timed "$dir/import.time" env HOME="$dir" gpo import "$OPML" > "$dir/import.txt"
+  row "gpo import" "$dir/import.time"
+  local subscribed
+  subscribed=$(HOME="$dir" gpo list 2>/dev/null | grep -c '^http' || true)
+  [ "$subscribed" -eq "$FEEDS" ] || NOTES+=("gpo import: $subscribed of $FEEDS feeds subscribed (see $dir/import.txt)")
+  timed "$dir/update.time" env HOME="$dir" gpo update > "$dir/update.txt"
+  row "gpo update" "$dir/update.time"
+  NOTES+=("gpo: limit.episodes=$GPO_LIMIT (gPodder's default is 200 per feed)")
+}
+
+run_ours() {
+  local dir="$RUN/catalog-sync"
+  catalog_env "$dir"
+  timed "$dir/first.time" bash -c '"$1" -q import "$2" > /dev/null && "$1" -q sync' _ "$BIN/catalog-sync" "$OPML" > "$dir/first.txt"
+  row "our first sync" "$dir/first.time"
+  timed "$dir/resync.time" "$BIN/catalog-sync" -q sync > "$dir/resync.txt"
+  row "our re-sync" "$dir/resync.time"
+  local items
+  items=$("$BIN/catalog-sync" list items 2>/dev/null | wc -l || true)
+  NOTES+=("catalog-sync: \`list items\` prints $items lines for $((FEEDS * EPISODES)) items")
+}
+
+run_gpo
+run_ours
+
+echo
+printf '%-16s %9s %8s %12s\n' step wall_s cpu_s peak_rss_kb
+declare -A WALL CPU
+for r in "${ROWS[@]}"; do
+  IFS='|' read -r name wall cpu rss _ <<< "$r"
+  WALL[$name]=$wall CPU[$name]=$cpu
+  printf '%-16s %9s %8s %12s\n' "$name" "$wall" "$cpu" "$rss"
+done
+echo
+if [ -n "${WALL[gpo import]:-}" ] && [ -n "${WALL[our first sync]:-}" ]; then
+  echo "first sync vs gpo import: $(div "${WALL[gpo import]}" "${WALL[our first sync]}" 1)x faster (wall), $(div "${CPU[gpo import]}" "${CPU[our first sync]}" 1)x less CPU; goal >= 10x"
+fi
+if [ -n "${WALL[gpo update]:-}" ] && [ -n "${WALL[our re-sync]:-}" ]; then
+  echo "re-sync vs gpo update:    $(div "${WALL[gpo update]}" "${WALL[our re-sync]}" 1)x faster (wall), $(div "${CPU[gpo update]}" "${CPU[our re-sync]}" 1)x less CPU; goal >= 10x"
+fi
+echo "goal: peak RSS <= 30720 kB (30 MB) for both of our rows"
+for n in "${NOTES[@]}"; do echo "note: $n"; done
