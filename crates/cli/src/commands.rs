@@ -348,7 +348,7 @@ async fn run_job(
     quiet: bool,
 ) -> anyhow::Result<bool> {
     let scope = scope(api, selectors, kind == JobKind::SyncDownload).await?;
-    if api.list_playlists(Page { offset: 0, limit: Some(1) }).await?.is_empty() {
+    if api.list_playlists(Page::first(1)).await?.playlists.is_empty() {
         bail!("the catalog has no playlists yet; add some with `catalog-sync add <url>` or `catalog-sync import <opml>`");
     }
     let progress = Arc::new(Progress::new(quiet));

@@ -416,3 +416,26 @@ pub struct UploadJobRow {
 impl RowType for UploadJobRow {
     const NAME: &'static str = "UploadJobRow_v1";
 }
+
+/// What compaction keeps of a finished job whose work items and log it trimmed
+/// (`store::history`): the stage counts and the last failure the task center shows, and how
+/// much was trimmed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSummaryRow {
+    /// Work item counts per stage, in stage order, as they were before the trim.
+    pub counts: Vec<super::jobs::StageCounts>,
+    /// The error of the job's latest failed work item (`Store::last_failure`), if any.
+    pub last_error: Option<String>,
+    /// When the job was compacted (Unix ms).
+    pub compacted_ms: i64,
+    /// Work item rows removed.
+    pub work_items: u64,
+    /// Log lines removed.
+    pub log_lines: u64,
+    /// Runs removed (every run but the last is dropped).
+    pub runs: u32,
+}
+
+impl RowType for JobSummaryRow {
+    const NAME: &'static str = "JobSummaryRow_v1";
+}

@@ -9,7 +9,7 @@
 //! Aggregates live in their own modules: [`playlists`], [`items`] (items, membership and
 //! downloaded files), [`jobs`] (jobs, stages and stage work items), [`runs`] (attempts of a job
 //! and their steps), [`job_log`] (per-job event log), [`commands`] (stored user commands),
-//! [`failures`] (the stored shape of a cascade that found nothing), [`resolutions`] (download
+//! [`history`] (compaction of old finished jobs), [`failures`] (the stored shape of a cascade that found nothing), [`resolutions`] (download
 //! failures naming every resolver source, replaced enclosures), [`schedule`] (recurring
 //! schedules' next due times), [`tagging`] (what tags need and what was tagged). Every table is defined in
 //! [`tables`]; the schema version and migrations in [`schema`].
@@ -18,10 +18,12 @@ mod codec;
 pub mod collections;
 pub mod commands;
 pub mod failures;
+pub mod history;
 pub mod items;
 pub mod job_log;
 pub mod jobs;
 mod layouts;
+pub mod listing;
 pub mod playlists;
 pub mod reaping;
 pub mod refs;
@@ -45,8 +47,8 @@ pub use commands::{apply_command, CommandRow, JobCommand};
 pub use job_log::{JobLogRow, LogKind};
 pub use jobs::StageCounts;
 pub use layouts::{
-    EpisodeMetaRow, FetchStateRow, ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, UrlMove, YtDlpEntryRow,
-    YtDlpSourceRow,
+    EpisodeMetaRow, FetchStateRow, JobSummaryRow, ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, UrlMove,
+    YtDlpEntryRow, YtDlpSourceRow,
 };
 pub use resolutions::EnclosureReplaced;
 pub use rows::*;
@@ -196,6 +198,17 @@ impl Store {
         use redb::ReadableDatabase;
         let tx = self.db.begin_read()?;
         f(&tx)
+    }
+
+    /// Bytes the tables hold (redb's stored bytes: keys and values, plus their trees'
+    /// metadata; free and fragmented space not counted), what the data needs apart from the
+    /// file's spare room; reads
+    /// redb's statistics in a write transaction that changes nothing. Errors: [`StoreError::Db`].
+    pub fn stored_bytes(&self) -> Result<u64> {
+        self.write(|tx| {
+            let s = tx.stats()?;
+            Ok(s.stored_bytes() + s.metadata_bytes())
+        })
     }
 
     /// Size of the database file in bytes.

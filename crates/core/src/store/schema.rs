@@ -6,13 +6,13 @@
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 8;
+pub const SCHEMA_VERSION: u64 = 9;
 
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
 const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] =
-    [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8];
+    [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8, v8_to_v9];
 
 fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -112,6 +112,20 @@ fn v7_to_v8(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::TARGET_TEMP_PATHS)?;
     tx.open_table(tables::JOB_ID_TO_UPLOAD_TARGETS)?;
     Ok(())
+}
+
+/// Version 9 (issue 18): summaries of compacted jobs (`store::history`); starts empty, the
+/// first compaction fills it.
+fn v8_to_v9(tx: &redb::WriteTransaction) -> Result<()> {
+    tx.open_table(tables::JOB_ID_TO_SUMMARY)?;
+    Ok(())
+}
+
+/// Stamps schema version `version` into the file without migrating anything: for the bench
+/// generator only (`bench-catalog generate --schema 8` makes a file builds before schema 9
+/// open, since schema 9 only added an empty table). Errors: [`StoreError::Db`].
+pub fn stamp_version(store: &Store, version: u64) -> Result<()> {
+    store.write(move |tx| Ok(tx.open_table(tables::META)?.insert("schema_version", version).map(drop)?))
 }
 
 /// Reads the stored schema version; 0 for a new, empty file.
@@ -329,5 +343,28 @@ mod tests {
         assert_eq!(empty, 0);
         assert_eq!(store.playlist(id).unwrap().title.as_deref(), Some("Show"));
         assert!(store.playlist_targets(id).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_version_8_file_gets_the_job_summary_table_and_keeps_its_jobs() {
+        use redb::ReadableTableMetadata;
+        let (_dir, store) = crate::store::temp_store();
+        let job = store
+            .create_job(crate::store::JobKind::SyncOnly, &[crate::store::StageKind::Sync], &[], 1)
+            .unwrap();
+        store
+            .write(|tx| {
+                tx.delete_table(tables::JOB_ID_TO_SUMMARY)?;
+                Ok(tx.open_table(tables::META)?.insert("schema_version", 8).map(|_| ())?)
+            })
+            .unwrap();
+        let gone =
+            store.read(|tx| Ok(tx.open_table(tables::JOB_ID_TO_SUMMARY).map(|_| ()).is_err())).unwrap();
+        assert!(gone, "the test starts from a file without the table");
+        migrate(&store).unwrap();
+        assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+        let n = store.read(|tx| Ok(tx.open_table(tables::JOB_ID_TO_SUMMARY)?.len()?)).unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(store.job(job).unwrap().kind, crate::store::JobKind::SyncOnly);
     }
 }

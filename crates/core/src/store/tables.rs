@@ -8,8 +8,8 @@ use redb::TableDefinition;
 use super::codec::Row;
 use super::failures::DownloadFailed;
 use super::layouts::{
-    CollectionRow, CommandRow, EnclosureReplaced, EpisodeMetaRow, FetchStateRow, JobLogRow, RunRow,
-    ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, YtDlpEntryRow, YtDlpSourceRow,
+    CollectionRow, CommandRow, EnclosureReplaced, EpisodeMetaRow, FetchStateRow, JobLogRow, JobSummaryRow,
+    RunRow, ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, YtDlpEntryRow, YtDlpSourceRow,
 };
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
@@ -181,3 +181,9 @@ pub const TARGET_TEMP_PATHS: TableDefinition<(&str, &str), i64> =
 /// target of the playlists in scope (schema 8).
 pub const JOB_ID_TO_UPLOAD_TARGETS: TableDefinition<u64, Row<UploadJobRow>> =
     TableDefinition::new("job_id_to_upload_targets_v1");
+
+/// Job id -> the summary compaction kept of a finished job whose work items, log and earlier
+/// runs it trimmed (schema 9; see `store::history`). Present only for compacted jobs: their
+/// stage counts and last error come from here.
+pub const JOB_ID_TO_SUMMARY: TableDefinition<u64, Row<JobSummaryRow>> =
+    TableDefinition::new("job_id_to_summary_v1");
