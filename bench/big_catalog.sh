@@ -88,22 +88,6 @@ echo "    with the catalog: $(serve_rss "$DB") kB; empty catalog: $(serve_rss "$
 DESKTOP=${DESKTOP:-${CARGO_TARGET_DIR:-target}/debug/catalog-sync-desktop}
 if [ "$DESKTOP" != 0 ]; then
   echo "== 5. desktop app opening the catalog ($DESKTOP)"
-  if [ -z "${DISPLAY:-}" ]; then
-    run_desktop=(xvfb-run -a -s "-screen 0 1400x900x24" dbus-run-session --)
-  else
-    run_desktop=()
-  fi
-  desktop() { # desktop LABEL DB [EMPTY]
-    local port wd
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    printf '#!/bin/sh\necho $$ > "%s/app.pid"\nexec "%s" "$@" > "%s/app.log" 2>&1\n' "$RUN" "$(realpath "$DESKTOP")" "$RUN" > "$RUN/app.sh"
-    chmod +x "$RUN/app.sh"
-    CATALOG_SYNC_DATABASE="$2" CATALOG_SYNC_LIBRARY="$RUN/library" CATALOG_SYNC_CONFIG="$RUN/config.toml" \
-      XDG_CONFIG_HOME="$RUN/xdg-config" XDG_DATA_HOME="$RUN/xdg-data" TAURI_WEBVIEW_AUTOMATION=true \
-      "${run_desktop[@]}" sh -c "WebKitWebDriver --host=127.0.0.1 --port=$port > '$RUN/driver.log' 2>&1 & wd=\$!; \
-        DRIVER=http://127.0.0.1:$port APP='$RUN/app.sh' PIDFILE='$RUN/app.pid' EMPTY='${3:-}' python3 bench/desktop_open.py; \
-        kill \$(cat '$RUN/app.pid') 2>/dev/null; kill \$wd" | sed "s/^/    $1: /"
-  }
-  desktop "empty catalog" "$RUN/empty-desktop.redb" 1
-  desktop "big catalog  " "$DB"
+  bench/desktop_open.sh "$DESKTOP" "$RUN/empty-desktop.redb" empty | sed 's/^/    empty catalog: /'
+  bench/desktop_open.sh "$DESKTOP" "$DB" | sed 's/^/    big catalog:   /'
 fi

@@ -70,24 +70,65 @@ for _ in range(60):
         break
     except (urllib.error.URLError, ConnectionError):
         time.sleep(0.5)
-probe = "return document.querySelector('tr[data-id]') != null" if not EMPTY else \
-    "return document.body.innerText.includes('No playlists yet')"
-paint = None
+probe = {"using": "css selector", "value": "tr[data-id]"} if not EMPTY else \
+    {"using": "xpath", "value": "//*[contains(text(), 'No playlists yet')]"}
+paint, error = None, None
 while time.time() - t0 < 60:
     try:
-        if call("POST", f"/session/{sid}/execute/sync", {"script": probe, "args": []}):
+        if call("POST", f"/session/{sid}/elements", probe):
             paint = (time.time() - t0) * 1000
             break
-    except urllib.error.HTTPError:
-        pass
+    except Exception as e:  # the page may not be there yet
+        error = e
     time.sleep(0.05)
-time.sleep(max(0.0, 10 - (time.time() - t0)))
+if paint is None and error is not None:
+    print(f"probe failed: {error}")
+WAIT_S = float(os.environ.get("WAIT_S", "10"))
+time.sleep(max(0.0, WAIT_S - (time.time() - t0)))
 with open(PIDFILE) as f:
     app = int(f.read().strip())
 procs = tree(app)
 cpu = sum(cpu_s(p) for p in procs)
 web = sum(rss_kb(p) for p in procs if p != app)
-print(f"first_paint_ms={paint if paint is None else round(paint)} cpu_s_10s={cpu:.2f} rss_kb={rss_kb(app)} web_rss_kb={web}")
+threads = []
+for t in os.listdir(f"/proc/{app}/task"):
+    try:
+        with open(f"/proc/{app}/task/{t}/stat") as f:
+            raw = f.read()
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw.rsplit(")", 1)[1].split()
+        threads.append(((int(fields[11]) + int(fields[12])) / TICK, name))
+    except OSError:
+        pass
+busy = ", ".join(f"{n}={c:.2f}" for c, n in sorted(threads, reverse=True)[:4])
+def count(css):
+    try:
+        return len(call("POST", f"/session/{sid}/elements", {"using": "css selector", "value": css}))
+    except Exception:
+        return -1
+
+
+rows = count(".tablewrap tbody tr[data-id]")
+if os.environ.get("PER_PROCESS"):
+    for p in procs:
+        try:
+            with open(f"/proc/{p}/comm") as f:
+                comm = f.read().strip()
+            ts = []
+            for t in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{t}/stat") as f:
+                    raw = f.read()
+                fl = raw.rsplit(")", 1)[1].split()
+                ts.append(((int(fl[11]) + int(fl[12])) / TICK, raw[raw.index("(") + 1:raw.rindex(")")]))
+            top = ", ".join(f"{n}={c:.2f}" for c, n in sorted(ts, reverse=True)[:3])
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                kinds = {l.split(":")[0]: l.split()[1] for l in f if l.startswith(("Rss", "Anonymous", "Shared_Clean", "Private_Clean"))}
+            print(f"  {comm}: memory_kb {kinds}")
+            print(f"  {comm}: cpu_s={cpu_s(p):.2f} rss_kb={rss_kb(p)} threads: {top}")
+        except OSError:
+            pass
+print(f"first_paint_ms={paint if paint is None else round(paint)} cpu_s_10s={cpu:.2f} app_cpu_s={cpu_s(app):.2f} "
+      f"rss_kb={rss_kb(app)} web_rss_kb={web} playlist_rows_in_dom={rows} busiest_app_threads: {busy}")
 try:
     call("DELETE", f"/session/{sid}")
 except Exception:
