@@ -15,34 +15,7 @@ use super::{
     StoreError, WorkStatus,
 };
 
-/// Count of a stage's work items by status (also stored in a compacted job's summary,
-/// `store::history::JobSummaryRow`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StageCounts {
-    /// Not started.
-    pub queued: u32,
-    /// In progress.
-    pub running: u32,
-    /// Finished successfully.
-    pub done: u32,
-    /// Finished with an error.
-    pub failed: u32,
-    /// Nothing to do.
-    pub skipped: u32,
-    /// Cancelled (or being cancelled) because no reference wants the item any more.
-    pub cancelled: u32,
-}
-
-impl StageCounts {
-    /// All work items of the stage.
-    pub fn total(&self) -> u32 {
-        self.queued + self.running + self.done + self.failed + self.skipped + self.cancelled
-    }
-    /// Work items that reached an end state.
-    pub fn finished(&self) -> u32 {
-        self.done + self.failed + self.skipped + self.cancelled
-    }
-}
+pub use super::layouts::StageCounts;
 
 fn not_found(id: u64) -> StoreError {
     StoreError::NotFound { what: "job", id: id.to_string() }
