@@ -1,6 +1,6 @@
 // Scroll benchmark of the web UI's virtual lists (issue 18, part 2), run by bench/ui_scroll.sh
 // against `catalog-sync serve` in headless Chromium (playwright-core). It opens the playlists
-// page (20,000 playlists), scrolls its table from top to bottom at a steady speed for SECONDS
+// page (20,000 playlists), scrolls its table from top to bottom at a steady speed for SCROLL_S
 // seconds, then opens the 20,000-item playlist and scrolls its items pane the same way (items
 // are fetched page by page as the window nears their end). Frame timings come from
 // requestAnimationFrame deltas inside the page; a frame is dropped when its delta exceeds 1.5
@@ -8,7 +8,7 @@
 // delta (ms), dropped frames, the most table rows in the DOM at once, and the time to the first
 // row (ms).
 //
-// Environment: LOGIN_URL, CHROMIUM, BIG_TITLE (title of the big playlist), SECONDS (default 4).
+// Environment: LOGIN_URL, CHROMIUM, BIG_TITLE (title of the big playlist), SCROLL_S (default 4).
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,7 +17,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, "../ui/package.json"));
 const { chromium } = require("playwright-core");
 const { LOGIN_URL, CHROMIUM, BIG_TITLE } = process.env;
-const SECONDS = Number(process.env.SECONDS ?? "4");
+const SECONDS = Number(process.env.SCROLL_S ?? "4");
 
 /** Scrolls `selector` from top to bottom over `seconds`, one step per frame; frame deltas and DOM rows. */
 function scrollRun([selector, seconds]) {
