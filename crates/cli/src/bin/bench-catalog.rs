@@ -12,6 +12,9 @@
 //! store size after the items and after every simulated month: the file's size (redb grows it
 //! by doubling) and the bytes its tables hold (`Store::stored_bytes`).
 //!
+//! `compact DB` compacts every finished job but the newest, one per transaction (the SIGKILL
+//! test of compaction in `crates/cli/tests/cli/crash.rs` kills it midway).
+//!
 //! `stamp DB 8` stamps the file with schema version 8, so builds from before schema 9 (which
 //! only added an empty table) open it for before/after figures.
 //!
@@ -56,6 +59,9 @@ enum Command {
         #[arg(long)]
         compact_daily: bool,
     },
+    /// Compacts the whole history now, one job per transaction (for the SIGKILL test of
+    /// compaction: many commits to land a kill between).
+    Compact { db: PathBuf },
     /// Stamps schema version `version` into the file (8: readable by builds before schema 9).
     Stamp { db: PathBuf, version: u64 },
     /// Times the views (see the module docs).
@@ -227,6 +233,12 @@ async fn main() -> Result<()> {
     match Args::parse().command {
         Command::Generate { db, playlists, items, big, jobs, compact_daily } => {
             tokio::task::block_in_place(|| generate(db, playlists, items, big, jobs, compact_daily))
+        }
+        Command::Compact { db } => {
+            let policy = CompactPolicy { keep_newest: 1, min_age_ms: 0, batch: 1 };
+            let report = Store::open(&db)?.compact_history(policy, i64::MAX / 2)?;
+            println!("compacted {} jobs", report.jobs);
+            Ok(())
         }
         Command::Stamp { db, version } => {
             Ok(catalog_sync_core::store::schema::stamp_version(&Store::open(&db)?, version)?)
