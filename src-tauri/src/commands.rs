@@ -4,9 +4,10 @@
 //! only commands of the shell's own.
 
 use catalog_sync_core::api::{
-    AddKind, AddResult, Api, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind, KeepChange,
-    MediaChoice, OrganizePreview, Page, PlaylistView, Retention, RetentionReport, Settings, TargetInput,
-    TargetTest, TargetView, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus, YtDlpUpdate,
+    AddKind, AddResult, Api, AutoSyncView, ImportResult, ItemPage, JobAction, JobDetail, JobKind, KeepChange,
+    MediaChoice, OrganizePreview, Page, PlaylistPage, PlaylistView, Retention, RetentionReport, Settings,
+    TargetInput, TargetTest, TargetView, TaskCenterView, ThroughputPoint, WireError, YtDlpStatus,
+    YtDlpUpdate,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -26,18 +27,29 @@ pub struct AppInfo {
     pub config_file: Option<String>,
 }
 
-/// Every playlist with its counts.
+/// A page of the playlists with their counts, by id, after cursor `after` (the `next` of the
+/// page before), at most `limit` rows. Errors: `invalid_input` for a bad cursor.
 #[tauri::command]
 #[specta::specta]
-pub async fn list_playlists(api: State<'_, Api>) -> CmdResult<Vec<PlaylistView>> {
-    api.list_playlists(Page::ALL).await
+pub async fn list_playlists(
+    api: State<'_, Api>,
+    after: Option<String>,
+    limit: Option<u32>,
+) -> CmdResult<PlaylistPage> {
+    api.list_playlists(Page { after, limit: limit.map(|l| l as usize) }).await
 }
 
-/// Items of one playlist in document order. Errors: `not_found`.
+/// A page of one playlist's items in document order (see `list_playlists`). Errors:
+/// `not_found`, `invalid_input` for a bad cursor.
 #[tauri::command]
 #[specta::specta]
-pub async fn list_items(api: State<'_, Api>, playlist_id: u64) -> CmdResult<Vec<ItemView>> {
-    api.list_items(playlist_id, Page::ALL).await
+pub async fn list_items(
+    api: State<'_, Api>,
+    playlist_id: u64,
+    after: Option<String>,
+    limit: Option<u32>,
+) -> CmdResult<ItemPage> {
+    api.list_items(playlist_id, Page { after, limit: limit.map(|l| l as usize) }).await
 }
 
 /// The cover of a playlist as a `data:image/...;base64,...` URL from the app's art cache

@@ -179,6 +179,7 @@ mod tests {
                 paused: 0,
                 failed: 0,
             },
+            older: 0,
             total_speed_bps: bps,
             active_workers: workers,
         }

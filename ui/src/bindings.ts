@@ -8,10 +8,16 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 
 /** Commands */
 export const commands = {
-	/**  Every playlist with its counts. */
-	listPlaylists: () => typedError<PlaylistView[], WireError>(__TAURI_INVOKE("list_playlists")),
-	/**  Items of one playlist in document order. Errors: `not_found`. */
-	listItems: (playlistId: number) => typedError<ItemView[], WireError>(__TAURI_INVOKE("list_items", { playlistId })),
+	/**
+	 *  A page of the playlists with their counts, by id, after cursor `after` (the `next` of the
+	 *  page before), at most `limit` rows. Errors: `invalid_input` for a bad cursor.
+	 */
+	listPlaylists: (after: string | null, limit: number | null) => typedError<PlaylistPage, WireError>(__TAURI_INVOKE("list_playlists", { after, limit })),
+	/**
+	 *  A page of one playlist's items in document order (see `list_playlists`). Errors:
+	 *  `not_found`, `invalid_input` for a bad cursor.
+	 */
+	listItems: (playlistId: number, after: string | null, limit: number | null) => typedError<ItemPage, WireError>(__TAURI_INVOKE("list_items", { playlistId, after, limit })),
 	/**
 	 *  The cover of a playlist as a `data:image/...;base64,...` URL from the app's art cache
 	 *  (fetched, size- and type-checked and cached on first request), or `null` when it names
@@ -301,6 +307,16 @@ export type InstallKind =
 /**  Installed system-wide or in a way we do not update. */
 "system";
 
+/**  A page of a playlist's items (see [`PlaylistPage`]). */
+export type ItemPage = {
+	/**  Items in document order. */
+	items: ItemView[],
+	/**  Cursor of the next page (pass it as `after`); `None` at the end. */
+	next: string | null,
+	/**  Items the playlist lists. */
+	total: number,
+};
+
 /**  Bytes of one download so far. */
 export type ItemProgress = {
 	/**  Job id. */
@@ -569,6 +585,16 @@ export type OrganizePreview = {
 	missing: number,
 	/**  Items no name could be chosen for, one line each. */
 	errors: string[],
+};
+
+/**  A page of a list: its rows, where the next page starts and how many rows the list has. */
+export type PlaylistPage = {
+	/**  Playlists by id. */
+	playlists: PlaylistView[],
+	/**  Cursor of the next page (pass it as `after`); `None` at the end. */
+	next: string | null,
+	/**  Playlists in the catalog. */
+	total: number,
 };
 
 /**  One playlist row of the playlists page. */
@@ -927,10 +953,16 @@ export type TaskCenterChanged = {
 
 /**  The whole task center. */
 export type TaskCenterView = {
-	/**  Every job, newest first. */
+	/**
+	 *  Every queued, running, pausing or paused job and the newest [`RECENT_JOBS_SHOWN`] jobs
+	 *  of any status, newest first: older finished jobs are counted, not listed, so the view
+	 *  does not grow with history.
+	 */
 	jobs: JobRowView[],
-	/**  Counts over `jobs`. */
+	/**  Counts over every job, listed or not. */
 	summary: SummaryView,
+	/**  Jobs not listed in `jobs` (older finished ones). */
+	older: number,
 	/**  Sum of the live workers' speeds over all jobs (bytes/s). */
 	total_speed_bps: number,
 	/**  Live workers over all jobs. */

@@ -49,9 +49,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use catalog_sync_core::api::{
-    AddKind, AddResult, AutoSyncView, ImportResult, ItemView, JobAction, JobDetail, JobKind, MediaChoice,
-    OrganizePreview, Page, PlaylistView, Settings, TargetInput, TargetTest, TargetView, TaskCenterView,
-    ThroughputPoint, WireError, YtDlpStatus, YtDlpUpdate, MAX_UPLOAD_BYTES,
+    AddKind, AddResult, AutoSyncView, ImportResult, ItemPage, JobAction, JobDetail, JobKind, MediaChoice,
+    OrganizePreview, Page, PlaylistPage, PlaylistView, Settings, TargetInput, TargetTest, TargetView,
+    TaskCenterView, ThroughputPoint, WireError, YtDlpStatus, YtDlpUpdate, MAX_UPLOAD_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -148,12 +148,33 @@ async fn info(State(s): State<AppState>) -> Json<AppInfo> {
     })
 }
 
-async fn list_playlists(State(s): State<AppState>) -> ApiResult<Json<Vec<PlaylistView>>> {
-    Ok(Json(s.api.list_playlists(Page::ALL).await?))
+/// Query of the paged lists (`GET /api/playlists`, `GET /api/playlists/{id}/items`): the
+/// `next` cursor of the page before and the most rows wanted.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    after: Option<String>,
+    limit: Option<usize>,
 }
 
-async fn list_items(State(s): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<Vec<ItemView>>> {
-    Ok(Json(s.api.list_items(id, Page::ALL).await?))
+impl From<PageQuery> for Page {
+    fn from(q: PageQuery) -> Page {
+        Page { after: q.after, limit: q.limit }
+    }
+}
+
+async fn list_playlists(
+    State(s): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<PlaylistPage>> {
+    Ok(Json(s.api.list_playlists(q.into()).await?))
+}
+
+async fn list_items(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<ItemPage>> {
+    Ok(Json(s.api.list_items(id, q.into()).await?))
 }
 
 /// Body of `POST /api/playlists`.

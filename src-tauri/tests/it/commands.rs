@@ -8,6 +8,11 @@ use serde_json::{json, Value};
 
 use crate::rig::Rig;
 
+/// The rows of a page (`PlaylistPage`, `ItemPage`) under `field`.
+fn page(p: Value, field: &str) -> Vec<Value> {
+    serde_json::from_value(p[field].clone()).expect("a page")
+}
+
 fn two_podcasts(rig: &Rig, episodes: usize, size: u64) -> Vec<u64> {
     let a = rig.server.add_podcast("alpha", episodes, size);
     let b = rig.server.add_podcast("beta", episodes, size);
@@ -22,14 +27,14 @@ fn two_podcasts(rig: &Rig, episodes: usize, size: u64) -> Vec<u64> {
 fn import_sync_download_then_views_show_files_on_disk() {
     let rig = Rig::new();
     let ids = two_podcasts(&rig, 3, 20_000);
-    let before: Vec<Value> = rig.ok("list_playlists", json!({}));
+    let before: Vec<Value> = page(rig.ok("list_playlists", json!({})), "playlists");
     assert_eq!(before.len(), 2);
     assert_eq!(before[0]["item_count"], 0, "not synced yet");
 
     let job: u64 = rig.ok("enqueue_job", json!({ "kind": "sync_download", "playlistIds": ids }));
     assert_eq!(rig.wait_finished(job), "succeeded");
 
-    let playlists: Vec<Value> = rig.ok("list_playlists", json!({}));
+    let playlists: Vec<Value> = page(rig.ok("list_playlists", json!({})), "playlists");
     for p in &playlists {
         assert_eq!(
             (p["item_count"].as_u64(), p["downloaded_count"].as_u64(), p["failed_count"].as_u64()),
@@ -39,7 +44,7 @@ fn import_sync_download_then_views_show_files_on_disk() {
         assert_eq!(p["format"], "rss");
         assert!(p["last_sync_ms"].as_i64().unwrap() > 0);
     }
-    let items: Vec<Value> = rig.ok("list_items", json!({ "playlistId": ids[0] }));
+    let items: Vec<Value> = page(rig.ok("list_items", json!({ "playlistId": ids[0] })), "items");
     assert_eq!(items.len(), 3);
     for item in &items {
         assert_eq!(item["status"], "downloaded", "{item}");
@@ -118,7 +123,7 @@ fn adding_an_opml_url_adds_its_feeds_and_a_dead_url_is_refused() {
     let out: Value = rig.ok("add_playlists", json!({ "urls": [opml.as_str(), a.as_str()] }));
     assert_eq!(out["created"], 2, "{out}");
     assert_eq!(out["ids"].as_array().unwrap().len(), 3, "alpha is named twice");
-    let playlists: Vec<Value> = rig.ok("list_playlists", json!({}));
+    let playlists: Vec<Value> = page(rig.ok("list_playlists", json!({})), "playlists");
     assert_eq!(
         playlists.iter().map(|p| p["title"].as_str().unwrap()).collect::<Vec<_>>(),
         ["/alpha/feed.xml", "/beta/feed.xml"]
@@ -140,14 +145,14 @@ fn wanted_marks_count_until_downloaded() {
     assert_eq!(rig.wait_finished(job), "succeeded");
     let changed: u32 = rig.ok("set_wanted", json!({ "playlistIds": [ids[1]], "wanted": true }));
     assert_eq!(changed, 2);
-    let playlists: Vec<Value> = rig.ok("list_playlists", json!({}));
+    let playlists: Vec<Value> = page(rig.ok("list_playlists", json!({})), "playlists");
     let wanted: Vec<u64> = playlists.iter().map(|p| p["wanted_count"].as_u64().unwrap()).collect();
     assert_eq!(wanted, [0, 2]);
-    let items: Vec<Value> = rig.ok("list_items", json!({ "playlistId": ids[1] }));
+    let items: Vec<Value> = page(rig.ok("list_items", json!({ "playlistId": ids[1] })), "items");
     assert!(items.iter().all(|i| i["wanted"] == true && i["status"] == "not_downloaded"), "{items:?}");
     let job: u64 = rig.ok("enqueue_job", json!({ "kind": "download_only", "playlistIds": [ids[1]] }));
     assert_eq!(rig.wait_finished(job), "succeeded");
-    let playlists: Vec<Value> = rig.ok("list_playlists", json!({}));
+    let playlists: Vec<Value> = page(rig.ok("list_playlists", json!({})), "playlists");
     assert_eq!(playlists[1]["wanted_count"], 0, "downloaded items are no longer waiting");
     let changed: u32 = rig.ok("set_wanted", json!({ "playlistIds": [ids[1]], "wanted": false }));
     assert_eq!(changed, 2);
@@ -172,7 +177,7 @@ fn pause_all_then_resume_all_finishes_the_job() {
     let resumed: u32 = rig.ok("resume_all", json!({}));
     assert_eq!(resumed, 1);
     assert_eq!(rig.wait_finished(job), "succeeded");
-    let playlists: Vec<Value> = rig.ok("list_playlists", json!({}));
+    let playlists: Vec<Value> = page(rig.ok("list_playlists", json!({})), "playlists");
     assert!(playlists.iter().all(|p| p["downloaded_count"] == 3), "{playlists:?}");
 }
 
@@ -234,7 +239,7 @@ fn settings_round_trip_through_the_config_file() {
 #[test]
 fn capabilities_grant_the_commands_to_the_main_window_only() {
     let rig = Rig::new();
-    let _: Vec<Value> = rig.ok("list_playlists", json!({}));
+    let _: Vec<Value> = page(rig.ok("list_playlists", json!({})), "playlists");
     let other = rig.window("other");
     let denied = rig.call_from::<Value>(&other, "list_playlists", json!({})).unwrap_err();
     assert!(denied.as_str().unwrap_or_default().contains("not allowed"), "{denied}");
@@ -263,12 +268,12 @@ fn covers_come_as_data_urls_from_the_art_cache() {
     let job: u64 = rig.ok("enqueue_job", json!({ "kind": "sync_only", "playlistIds": [id] }));
     assert_eq!(rig.wait_finished(job), "succeeded");
 
-    let playlists: Vec<Value> = rig.ok("list_playlists", json!({}));
+    let playlists: Vec<Value> = page(rig.ok("list_playlists", json!({})), "playlists");
     assert_eq!(playlists[0]["has_image"], true);
     let cover: Option<String> = rig.ok("playlist_art", json!({ "playlistId": id }));
     let png = base64::engine::general_purpose::STANDARD.encode(TestImage::Png.bytes());
     assert_eq!(cover, Some(format!("data:image/png;base64,{png}")));
-    let items: Vec<Value> = rig.ok("list_items", json!({ "playlistId": id }));
+    let items: Vec<Value> = page(rig.ok("list_items", json!({ "playlistId": id })), "items");
     let art: Vec<Option<String>> = items
         .iter()
         .map(|i| rig.ok::<Option<String>>("item_art", json!({ "itemId": i["id"] })))

@@ -30,8 +30,14 @@ fn the_cross_front_scenario_through_the_desktop() {
     let feed = rig.server.add_podcast("scenario", 3, 1_000);
     let mut out = Vec::new();
     let title = |rig: &Rig, id: u64| {
-        let playlists: Vec<Value> = rig.ok("list_playlists", json!({}));
-        playlists.iter().find(|p| p["id"] == id).map(|p| p["title"].as_str().unwrap().to_string()).unwrap()
+        let page: Value = rig.ok("list_playlists", json!({}));
+        page["playlists"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .map(|p| p["title"].as_str().unwrap().to_string())
+            .unwrap()
     };
     for (step, url) in [("add online", feed.as_str()), ("add offline", OFFLINE_URL)] {
         let added: Value = rig.ok("add_playlists", json!({ "urls": [url] }));

@@ -25,7 +25,7 @@ import type {
   AppInfo,
   AutoSyncView,
   ImportResult,
-  ItemView,
+  ItemPage,
   JobAction,
   JobDetail,
   JobFinished,
@@ -33,6 +33,7 @@ import type {
   KeepChange,
   MediaChoice,
   OrganizePreview,
+  PlaylistPage,
   PlaylistView,
   Retention,
   RetentionReport,
@@ -56,6 +57,7 @@ export type {
   ErrorClass,
   ErrorCode,
   ImportResult,
+  ItemPage,
   ItemStatus,
   ItemView,
   JobAction,
@@ -71,6 +73,7 @@ export type {
   LogKind,
   LogLineView,
   MediaChoice,
+  PlaylistPage,
   PlaylistView,
   RemovedFile,
   Retention,
@@ -125,8 +128,10 @@ export interface WebBackend {
 
 /** Everything the UI asks of the backend. Rejections are `ApiError`s. */
 export interface Backend {
-  listPlaylists(): Promise<PlaylistView[]>;
-  listItems(playlistId: number): Promise<ItemView[]>;
+  /** A page of playlists by id after cursor `after` (the `next` of the page before; null: the first), at most `limit` rows. */
+  listPlaylists(after?: string | null, limit?: number | null): Promise<PlaylistPage>;
+  /** A page of a playlist's items in document order (cursor as for `listPlaylists`). */
+  listItems(playlistId: number, after?: string | null, limit?: number | null): Promise<ItemPage>;
   /** A playlist's cover / an item's own image as a `data:` URL from the shell's art cache; null when there is none. */
   playlistArt(playlistId: number): Promise<string | null>;
   itemArt(itemId: number): Promise<string | null>;
@@ -239,8 +244,8 @@ async function subscribe<T>(listen: (cb: (e: { payload: T }) => void) => Promise
 
 /** The Tauri shell as a backend: one line per command of the bindings. */
 export const tauriBackend: Backend = {
-  listPlaylists: () => call(commands.listPlaylists()),
-  listItems: (playlistId) => call(commands.listItems(playlistId)),
+  listPlaylists: (after, limit) => call(commands.listPlaylists(after ?? null, limit ?? null)),
+  listItems: (playlistId, after, limit) => call(commands.listItems(playlistId, after ?? null, limit ?? null)),
   playlistArt: (playlistId) => call(commands.playlistArt(playlistId)),
   itemArt: (itemId) => call(commands.itemArt(itemId)),
   addPlaylists: (urls) => call(commands.addPlaylists(urls)),
@@ -303,6 +308,18 @@ let current: Backend | null = null;
 export function api(): Backend {
   current ??= inTauri() ? tauriBackend : httpBackend;
   return current;
+}
+
+/** Every playlist, page after page (1,000 a request). */
+export async function allPlaylists(): Promise<PlaylistView[]> {
+  const out: PlaylistView[] = [];
+  let after: string | null = null;
+  do {
+    const page: PlaylistPage = await api().listPlaylists(after, 1000);
+    out.push(...page.playlists);
+    after = page.next;
+  } while (after != null);
+  return out;
 }
 
 /** Replaces the backend (tests inject a fake). */

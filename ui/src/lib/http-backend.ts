@@ -15,11 +15,12 @@ import type {
   AppInfo,
   CatalogChanged,
   ImportResult,
-  ItemView,
+  ItemPage,
   JobDetail,
   JobFinished,
   OrganizePreview,
   KeepChange,
+  PlaylistPage,
   PlaylistView,
   RetentionReport,
   Settings,
@@ -87,12 +88,21 @@ function listen<T>(name: string, cb: (payload: T) => void): Promise<Unsubscribe>
   });
 }
 
+/** `?after=&limit=` of a paged list (empty when neither is set). */
+function pageQuery(after?: string | null, limit?: number | null): string {
+  const q = new URLSearchParams();
+  if (after != null) q.set("after", after);
+  if (limit != null) q.set("limit", String(limit));
+  const text = q.toString();
+  return text === "" ? "" : `?${text}`;
+}
+
 const desktopOnly = (what: string) => Promise.reject(new ApiError("invalid_input", `${what} needs the desktop app; in the browser use the upload and the text fields`));
 
 /** `serve` as a backend. */
 export const httpBackend: Backend = {
-  listPlaylists: () => request<PlaylistView[]>("GET", "/api/playlists"),
-  listItems: (playlistId) => request<ItemView[]>("GET", `/api/playlists/${playlistId}/items`),
+  listPlaylists: (after, limit) => request<PlaylistPage>("GET", `/api/playlists${pageQuery(after, limit)}`),
+  listItems: (playlistId, after, limit) => request<ItemPage>("GET", `/api/playlists/${playlistId}/items${pageQuery(after, limit)}`),
   addPlaylists: (urls) => request<AddResult>("POST", "/api/playlists", { urls }),
   addPlaylistsAs: (urls, kind, media) => request<AddResult>("POST", "/api/playlists", { urls, kind, media }),
   setPlaylistMedia: (playlistId, media) => request<PlaylistView>("PUT", `/api/playlists/${playlistId}/media`, media),

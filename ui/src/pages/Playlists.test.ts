@@ -235,4 +235,42 @@ describe("playlists page", () => {
     await waitFor(() => expect(fake.callsOf("setPlaylistTargets")).toEqual([[2, ["nas"]], [3, ["nas"]]]));
     await waitFor(() => expect((within(menu).getByRole("checkbox") as HTMLInputElement).checked).toBe(true));
   });
+
+  it("renders only a window of 20,000 playlists and moves it as the table scrolls", async () => {
+    fake.playlists = Array.from({ length: 20_000 }, (_, i) => playlist(i + 1));
+    const { container } = render(Playlists, { onAddUrls: noop, onImportPaths: noop });
+    await waitFor(() => expect(rows().length).toBeGreaterThan(0));
+    expect(rows().length).toBeLessThan(100);
+    expect(fake.callsOf("listPlaylists").length).toBe(20); // 1,000 a page
+    const box = container.querySelector(".tablewrap") as HTMLElement;
+    box.scrollTop = 35 * 10_000; // rows are 35 px until measured (jsdom lays nothing out)
+    await fireEvent.scroll(box);
+    await waitFor(() => expect(rows()[0].dataset.id).toBe("9991"));
+    expect(rows().length).toBeLessThan(100);
+    // the spacers keep the whole list's height
+    const pads = [...container.querySelectorAll("tr.vpad td")].map((td) => parseFloat((td as HTMLElement).style.height));
+    expect(pads.reduce((a, b) => a + b, 0) + rows().length * 35).toBe(20_000 * 35);
+  });
+
+  it("fetches the next page of items as the items pane scrolls near the end of what is loaded", async () => {
+    fake.playlists = [playlist(1)];
+    fake.items.set(1, Array.from({ length: 1000 }, (_, i) => ({ id: i + 1, title: `Episode ${i + 1}`, published_ms: null, status: "not_downloaded" as const, file_path: null, size_bytes: null, error: null, wanted: false, has_image: false, keep: false, removed: false })));
+    const { container } = render(Playlists, { onAddUrls: noop, onImportPaths: noop });
+    await waitFor(() => expect(rows()).toHaveLength(1));
+    await fireEvent.click(rows()[0]);
+    const pane = await screen.findByRole("region", { name: "Items of Playlist 1" });
+    await within(pane).findByText("Episode 1");
+    expect(fake.callsOf("listItems")).toHaveLength(1); // the first page (200) covers the window
+    expect(within(pane).queryByText("Episode 150")).toBeNull();
+    const box = container.querySelector(".items .scroll") as HTMLElement;
+    box.scrollTop = 33 * 190;
+    await fireEvent.scroll(box);
+    await within(pane).findByText("Episode 190");
+    await waitFor(() => expect(fake.callsOf("listItems")).toHaveLength(2));
+    box.scrollTop = 33 * 390;
+    await fireEvent.scroll(box);
+    await within(pane).findByText("Episode 395");
+    expect(within(pane).queryByText("Episode 1")).toBeNull();
+  });
 });
+

@@ -4,6 +4,15 @@
 //! fail with a wire error through `failNext(method, code, message)`.
 import { ApiError, type ActivityLine, type AddKind, type Backend, type MediaChoice, type FileDrag, type ItemView, type JobDetail, type JobFinished, type JobRowView, type PlaylistView, type RenameView, type Retention, type RetentionReport, type Settings, type TargetInput, type TargetView, type TaskCenterView, type ThroughputPoint, type YtDlpInstall } from "../lib/api";
 
+/** A page of `rows` after the row whose key is `after` (as the server pages: by cursor). */
+function page<T, K extends string>(rows: T[], key: (row: T) => number, after: string | null | undefined, limit: number | null | undefined, field: K): Record<K, T[]> & { next: string | null; total: number } {
+  const start = after == null ? 0 : rows.findIndex((r) => String(key(r)) === after) + 1;
+  const slice = rows.slice(start, start + (limit ?? 1000));
+  const more = start + slice.length < rows.length;
+  const next = more && slice.length > 0 ? String(key(slice[slice.length - 1])) : null;
+  return { [field]: slice, next, total: rows.length } as Record<K, T[]> & { next: string | null; total: number };
+}
+
 export function playlist(id: number, over: Partial<PlaylistView> = {}): PlaylistView {
   return {
     id,
@@ -109,7 +118,7 @@ type Listener<T> = (v: T) => void;
 
 export class FakeBackend implements Backend {
   playlists: PlaylistView[] = [];
-  tasks: TaskCenterView = { jobs: [], summary: { total: 0, queued: 0, queued_download_jobs: 0, running: 0, paused: 0, failed: 0 }, total_speed_bps: 0, active_workers: 0 };
+  tasks: TaskCenterView = { jobs: [], summary: { total: 0, queued: 0, queued_download_jobs: 0, running: 0, paused: 0, failed: 0 }, older: 0, total_speed_bps: 0, active_workers: 0 };
   details = new Map<number, JobDetail>();
   items = new Map<number, ItemView[]>();
   /** `data:` URLs by playlist id (`p<id>`) and item id (`i<id>`); absent = no picture. */
@@ -153,6 +162,7 @@ export class FakeBackend implements Backend {
       summary: { ...this.tasks.summary, total: jobs.length, running: jobs.filter((j) => j.status === "running").length },
       total_speed_bps: jobs.reduce((s, j) => s + j.speed_bps, 0),
       active_workers: jobs.reduce((s, j) => s + j.active_workers, 0),
+      older: 0,
     };
   }
 
@@ -181,8 +191,11 @@ export class FakeBackend implements Backend {
     return Promise.resolve(() => void set.delete(cb));
   }
 
-  listPlaylists = () => this.rec("listPlaylists", [], () => this.playlists);
-  listItems = (id: number) => this.rec("listItems", [id], () => this.items.get(id) ?? []);
+  /** Pages as the server cuts them: `after` is the last row's id (playlists) or index (items). */
+  listPlaylists = (after?: string | null, limit?: number | null) =>
+    this.rec("listPlaylists", [], () => page(this.playlists, (p) => p.id, after, limit, "playlists"));
+  listItems = (id: number, after?: string | null, limit?: number | null) =>
+    this.rec("listItems", [id], () => page(this.items.get(id) ?? [], (i) => i.id, after, limit, "items"));
   playlistArt = (id: number) => this.rec("playlistArt", [id], () => this.art.get(`p${id}`) ?? null);
   itemArt = (id: number) => this.rec("itemArt", [id], () => this.art.get(`i${id}`) ?? null);
   addPlaylists = (urls: string[]) => this.rec("addPlaylists", [urls], () => ({ ids: urls.map((_, i) => 100 + i), created: urls.length }));

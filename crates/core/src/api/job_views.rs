@@ -198,12 +198,7 @@ pub fn job_detail(
     stale_after_ms: i64,
 ) -> Result<JobDetail, StoreError> {
     let row = store.job(job)?;
-    let tc = task_center::task_center(store, &workers, now_ms, stale_after_ms)?;
-    let view = tc
-        .jobs
-        .into_iter()
-        .find(|j| j.id == job)
-        .ok_or_else(|| StoreError::NotFound { what: "job", id: job.to_string() })?;
+    let view = task_center::task_center_row(store, &workers, job, now_ms, stale_after_ms)?;
     let (mut stages, mut items, mut truncated) = (Vec::new(), Vec::new(), false);
     for (index, stage) in row.stages.iter().enumerate() {
         let c = store.stage_counts(job, index as u8)?;

@@ -63,7 +63,8 @@ pub use settings::{write_config, Settings};
 pub use targets::{target_view, TargetInput, TargetTest, TargetView};
 pub use uploads::MAX_UPLOAD_BYTES;
 pub use views::{
-    AddResult, ImportResult, ItemStates, ItemStatus, ItemView, PlaylistView, ThroughputPoint, RECENT_JOBS,
+    AddResult, ImportResult, ItemCursor, ItemPage, ItemStates, ItemStatus, ItemView, PlaylistPage,
+    PlaylistView, ThroughputPoint, MAX_PAGE, RECENT_JOBS,
 };
 pub use ytdlp_ops::{AddKind, YtDlpStatus, YtDlpUpdate};
 
@@ -82,10 +83,14 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::jobs::{Engine, WorkerRegistry};
 use crate::library::ArtCache;
+use crate::store::history::{CompactPolicy, CompactReport};
 use crate::store::Store;
 
 /// Samples kept in the throughput history: 10 minutes at one sample per second.
 pub const THROUGHPUT_SAMPLES: usize = 600;
+
+/// How often the driver compacts the job history (and once at start): daily.
+pub const COMPACT_EVERY: Duration = Duration::from_secs(24 * 3_600);
 
 /// Pause before the driver retries after the engine itself failed (a store error).
 const ENGINE_RETRY: Duration = Duration::from_secs(5);
@@ -306,13 +311,9 @@ impl Api {
 
     /// Jobs that are running or pausing (downloads may be in flight). Errors: the store's.
     pub fn running_jobs(&self) -> ApiResult<u32> {
-        Ok(self
-            .inner
-            .store
-            .jobs()?
-            .iter()
-            .filter(|(_, j)| matches!(j.status, JobStatus::Running | JobStatus::PauseRequested))
-            .count() as u32)
+        let store = &self.inner.store;
+        Ok((store.jobs_with_status(JobStatus::Running)?.len()
+            + store.jobs_with_status(JobStatus::PauseRequested)?.len()) as u32)
     }
 
     /// Begins shutdown and waits up to `wait` until the driver (or [`Api::run_until_idle`]) and
@@ -353,10 +354,53 @@ impl Api {
         Ok(ran?)
     }
 
+    /// Compacts the job history now (`store::history`: old finished jobs keep their row, last
+    /// run and a summary; their work items and log go), batch after batch through the store
+    /// writer. The driver runs it at start and every [`COMPACT_EVERY`]. Errors: the store's.
+    /// Stops between two batches when shutdown begins.
+    pub async fn compact_history(&self) -> ApiResult<CompactReport> {
+        let (now, mut after, mut total) = (self.now_ms(), 0, CompactReport::default());
+        while !self.is_shutting_down() {
+            let (r, last) =
+                self.blocking(move |s| Ok(s.compact_batch(CompactPolicy::default(), after, now)?)).await?;
+            total.jobs += r.jobs;
+            total.work_items += r.work_items;
+            total.log_lines += r.log_lines;
+            total.runs += r.runs;
+            match last {
+                Some(last) => after = last,
+                None => break,
+            }
+        }
+        Ok(total)
+    }
+
+    /// Runs [`Api::compact_history`] now and every [`COMPACT_EVERY`] until shutdown.
+    async fn compact_daily(&self) {
+        loop {
+            match self.compact_history().await {
+                Ok(r) if r.jobs > 0 => {
+                    tracing::info!(jobs = r.jobs, log_lines = r.log_lines, "compacted history")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "compacting the job history failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(COMPACT_EVERY) => {}
+                _ = self.inner.shutdown.cancelled() => return,
+            }
+        }
+    }
+
     /// The engine driver (module docs); returns at shutdown, once every engine task has ended.
+    /// Beside it, the job history is compacted at start and daily ([`Api::compact_history`]).
     pub async fn drive(&self) {
         let inner = &self.inner;
         inner.driving.store(true, std::sync::atomic::Ordering::SeqCst);
+        let compactor = {
+            let api = self.clone();
+            tokio::spawn(async move { api.compact_daily().await })
+        };
         while !inner.shutdown.is_cancelled() {
             if let Some(config) = inner.pending_config.lock().expect("pending lock").take() {
                 let engine = engine_for(
@@ -385,6 +429,7 @@ impl Api {
                 _ = inner.shutdown.cancelled() => {}
             }
         }
+        let _ = compactor.await;
         inner.driver_done.cancel();
     }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{ApiResult, ErrorCode, WireError};
 use super::job_views::{job_detail, JobDetail, TaskCenterView};
 use super::settings::Settings;
-use super::views::{self, AddResult, ImportResult, ItemView, PlaylistView, ThroughputPoint};
+use super::views::{self, AddResult, ImportResult, ItemPage, PlaylistPage, PlaylistView, ThroughputPoint};
 use super::{Api, LIVE_WINDOW_MS};
 use crate::jobs::task_center;
 use crate::store::commands::{apply_command, JobCommand};
@@ -54,21 +54,45 @@ impl From<JobCommand> for JobAction {
     }
 }
 
-/// A page of a list: `offset` rows skipped, then at most `limit` rows (`None`: the rest).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Which page of a list to read: the rows after cursor `after` (the `next` of the page before;
+/// `None`: from the first row), at most `limit` of them (`None`: [`views::MAX_PAGE`]; at most
+/// that many in any case). Cursors name the last row shown, not an offset, so rows added
+/// while a list is paged through never make a row show twice (`store::listing`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Page {
-    /// Rows skipped.
-    pub offset: usize,
-    /// Most rows returned; `None` for all.
+    /// Cursor of the page before (`PlaylistPage::next`, `ItemPage::next`).
+    pub after: Option<String>,
+    /// Most rows returned.
     pub limit: Option<usize>,
 }
 
 impl Page {
-    /// Every row.
-    pub const ALL: Page = Page { offset: 0, limit: None };
+    /// The first page, of at most `limit` rows.
+    pub fn first(limit: usize) -> Page {
+        Page { after: None, limit: Some(limit) }
+    }
 
-    fn apply<T>(self, rows: Vec<T>) -> Vec<T> {
-        rows.into_iter().skip(self.offset).take(self.limit.unwrap_or(usize::MAX)).collect()
+    fn limit(&self) -> usize {
+        self.limit.unwrap_or(views::MAX_PAGE)
+    }
+}
+
+fn bad_cursor(after: &str) -> WireError {
+    WireError::invalid(format!("invalid page cursor {after:?}"))
+}
+
+/// A playlist cursor: a playlist id.
+fn playlist_cursor(after: Option<&str>) -> ApiResult<u64> {
+    after.map_or(Ok(0), |a| a.parse().map_err(|_| bad_cursor(a)))
+}
+
+/// An item cursor: `<position>.<item id>`.
+fn item_cursor(after: Option<&str>) -> ApiResult<Option<views::ItemCursor>> {
+    let Some(a) = after else { return Ok(None) };
+    let (p, i) = a.split_once('.').ok_or_else(|| bad_cursor(a))?;
+    match (p.parse(), i.parse()) {
+        (Ok(position), Ok(item)) => Ok(Some(views::ItemCursor { position, item })),
+        _ => Err(bad_cursor(a)),
     }
 }
 
@@ -158,22 +182,25 @@ impl Api {
         self.blocking(|s| Ok(s.has_no_playlists()?)).await
     }
 
-    /// Playlists with their counts, by id, one page of them.
-    pub async fn list_playlists(&self, page: Page) -> ApiResult<Vec<PlaylistView>> {
-        self.blocking(move |s| Ok(page.apply(views::list_playlists(s)?))).await
+    /// Playlists with their counts, by id, one page of them. Errors: `invalid_input` for a
+    /// cursor that is not one.
+    pub async fn list_playlists(&self, page: Page) -> ApiResult<PlaylistPage> {
+        let after = playlist_cursor(page.after.as_deref())?;
+        self.blocking(move |s| Ok(views::list_playlists(s, after, page.limit())?)).await
     }
 
-    /// Items of playlist `playlist` in document order, one page of them. Errors: `not_found`.
-    pub async fn list_items(&self, playlist: u64, page: Page) -> ApiResult<Vec<ItemView>> {
-        self.blocking(move |s| Ok(page.apply(views::list_items(s, playlist)?))).await
+    /// Items of playlist `playlist` in document order, one page of them. Errors: `not_found`;
+    /// `invalid_input` for a cursor that is not one.
+    pub async fn list_items(&self, playlist: u64, page: Page) -> ApiResult<ItemPage> {
+        let after = item_cursor(page.after.as_deref())?;
+        self.blocking(move |s| Ok(views::list_items(s, playlist, after, page.limit())?)).await
     }
 
     /// Playlist `id` with its counts. Errors: `not_found`.
     pub async fn playlist(&self, id: u64) -> ApiResult<PlaylistView> {
         self.blocking(move |s| {
             let states = views::ItemStates::read(s)?;
-            let (row, items) = (s.playlist(id)?, s.playlist_items(id)?);
-            Ok(states.playlist(id, &row, &items, s.ytdlp_source(id)?.as_ref(), s.tagging_enabled(id)?))
+            Ok(views::playlist_view(s, &states, id, &s.playlist(id)?)?)
         })
         .await
     }
@@ -311,14 +338,15 @@ impl Api {
     pub async fn auto_sync(&self) -> ApiResult<Option<u64>> {
         let busy = self
             .blocking(|s| {
-                Ok(s.jobs()?.iter().any(|(_, j)| {
-                    j.kind == JobKind::SyncDownload
-                        && j.scope.is_empty()
-                        && matches!(
-                            j.status,
-                            JobStatus::Queued | JobStatus::Running | JobStatus::PauseRequested
-                        )
-                }))
+                for status in [JobStatus::Queued, JobStatus::Running, JobStatus::PauseRequested] {
+                    for id in s.jobs_with_status(status)? {
+                        let j = s.job(id)?;
+                        if j.kind == JobKind::SyncDownload && j.scope.is_empty() {
+                            return Ok(true);
+                        }
+                    }
+                }
+                Ok(false)
             })
             .await?;
         if busy || self.is_shutting_down() {

@@ -124,7 +124,7 @@ impl Api {
                 }
             }
             let mut newest = Vec::new();
-            for (id, job) in s.jobs()?.into_iter().take(jobs) {
+            for (id, job) in s.recent_jobs(jobs)? {
                 let counts = (0..job.stages.len())
                     .map(|i| s.stage_counts(id, i as u8))
                     .collect::<Result<Vec<_>, _>>()?;

@@ -11,6 +11,8 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::store::items::ItemEntry;
+pub use crate::store::listing::ItemCursor;
+use crate::store::listing::MemberFacts;
 use crate::store::{
     PlaylistRow, StageKind as CoreStage, Store, StoreError, WorkStatus as CoreWork, YtDlpSourceRow,
 };
@@ -156,7 +158,7 @@ impl ItemStates {
     /// Errors: [`StoreError`] from reading.
     pub fn read(store: &Store) -> Result<ItemStates, StoreError> {
         let mut latest = HashMap::new();
-        for (job, row) in store.jobs()?.into_iter().take(RECENT_JOBS) {
+        for (job, row) in store.recent_jobs(RECENT_JOBS)? {
             for (index, stage) in row.stages.iter().enumerate() {
                 if stage.kind != CoreStage::Download {
                     continue;
@@ -205,20 +207,29 @@ impl ItemStates {
         }
     }
 
-    /// The view of playlist `id` with counts over its `items`.
+    /// The view of playlist `id` with counts over its items (`facts`, key-only; item rows
+    /// are read only for items whose newest download failed, to check they still have media).
     /// `ytdlp` is the playlist's yt-dlp source, for a playlist of that kind; `tagging` whether
-    /// its downloads are tagged.
+    /// its downloads are tagged. Errors: [`StoreError`].
     pub fn playlist(
         &self,
-        id: u64,
-        row: &PlaylistRow,
-        items: &[ItemEntry],
+        store: &Store,
+        (id, row): (u64, &PlaylistRow),
+        facts: &MemberFacts,
         ytdlp: Option<&YtDlpSourceRow>,
         tagging: bool,
-    ) -> PlaylistView {
-        let views: Vec<ItemView> = items.iter().map(|e| self.view(e)).collect();
-        let count = |s: ItemStatus| views.iter().filter(|v| v.status == s).count() as u32;
-        PlaylistView {
+    ) -> Result<PlaylistView, StoreError> {
+        let mut failed_count = 0;
+        for item in facts.items.iter().filter(|i| !facts.with_file.contains(i)) {
+            if matches!(self.latest.get(item), Some((CoreWork::Failed, _)))
+                && store.item(*item).is_ok_and(|r| r.enclosure.is_some())
+            {
+                failed_count += 1;
+            }
+        }
+        let wanted_count =
+            facts.items.iter().filter(|i| self.wanted.contains(i) && !facts.with_file.contains(i)).count();
+        Ok(PlaylistView {
             id,
             url: row.url.clone(),
             title: row.display_title().to_string(),
@@ -228,37 +239,87 @@ impl ItemStates {
             },
             media: ytdlp.map(|y| y.media),
             error_kind: ytdlp.and_then(|y| y.last_error_kind.clone()),
-            item_count: items.len() as u32,
-            downloaded_count: count(ItemStatus::Downloaded),
-            failed_count: count(ItemStatus::Failed),
-            wanted_count: views.iter().filter(|v| v.wanted && v.status != ItemStatus::Downloaded).count()
-                as u32,
+            item_count: facts.total,
+            downloaded_count: facts.with_file.len() as u32,
+            failed_count,
+            wanted_count: wanted_count as u32,
             last_sync_ms: row.last_sync_ms,
             last_error: row.last_error.clone(),
             folders: row.folders.clone(),
             has_image: row.image.is_some(),
             tagging,
             retention: self.retention.get(&id).copied(),
-        }
+        })
     }
 }
 
-/// Every playlist of the catalog, by id. Errors: [`StoreError`].
-pub fn list_playlists(store: &Store) -> Result<Vec<PlaylistView>, StoreError> {
-    let states = ItemStates::read(store)?;
-    let mut out = Vec::new();
-    for (id, row) in store.playlists()? {
-        let items = store.playlist_items(id)?;
-        let tagging = store.tagging_enabled(id)?;
-        out.push(states.playlist(id, &row, &items, store.ytdlp_source(id)?.as_ref(), tagging));
-    }
-    Ok(out)
+/// The view of playlist `id` (row `row`) with its counts. Errors: [`StoreError`].
+pub fn playlist_view(
+    store: &Store,
+    states: &ItemStates,
+    id: u64,
+    row: &PlaylistRow,
+) -> Result<PlaylistView, StoreError> {
+    let facts = store.member_facts(id)?;
+    let tagging = store.tagging_enabled(id)?;
+    states.playlist(store, (id, row), &facts, store.ytdlp_source(id)?.as_ref(), tagging)
 }
 
-/// Items of playlist `id` in document order. Errors: [`StoreError::NotFound`] for an unknown
-/// playlist.
-pub fn list_items(store: &Store, id: u64) -> Result<Vec<ItemView>, StoreError> {
-    store.playlist(id)?;
+/// A page of a list: its rows, where the next page starts and how many rows the list has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PlaylistPage {
+    /// Playlists by id.
+    pub playlists: Vec<PlaylistView>,
+    /// Cursor of the next page (pass it as `after`); `None` at the end.
+    pub next: Option<String>,
+    /// Playlists in the catalog.
+    pub total: u32,
+}
+
+/// A page of a playlist's items (see [`PlaylistPage`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ItemPage {
+    /// Items in document order.
+    pub items: Vec<ItemView>,
+    /// Cursor of the next page (pass it as `after`); `None` at the end.
+    pub next: Option<String>,
+    /// Items the playlist lists.
+    pub total: u32,
+}
+
+/// Most rows a page holds, whatever the caller asks.
+pub const MAX_PAGE: usize = 1_000;
+
+/// A page of the playlists, by id, with ids above `after`. Errors: [`StoreError`].
+pub fn list_playlists(store: &Store, after: u64, limit: usize) -> Result<PlaylistPage, StoreError> {
+    let limit = limit.clamp(1, MAX_PAGE);
+    let (mut rows, total) = store.playlists_page(after, limit + 1)?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
     let states = ItemStates::read(store)?;
-    Ok(store.playlist_items(id)?.iter().map(|e| states.view(e)).collect())
+    let mut playlists = Vec::with_capacity(rows.len());
+    for (id, row) in &rows {
+        playlists.push(playlist_view(store, &states, *id, row)?);
+    }
+    let next = rows.last().filter(|_| more).map(|(id, _)| id.to_string());
+    Ok(PlaylistPage { playlists, next, total })
+}
+
+/// A page of playlist `id`'s items in document order after `after` (see `store::listing`).
+/// Errors: [`StoreError::NotFound`] for an unknown playlist.
+pub fn list_items(
+    store: &Store,
+    id: u64,
+    after: Option<ItemCursor>,
+    limit: usize,
+) -> Result<ItemPage, StoreError> {
+    let page = store.playlist_items_page(id, after, limit.clamp(1, MAX_PAGE))?;
+    let states = ItemStates::read(store)?;
+    Ok(ItemPage {
+        items: page.items.iter().map(|e| states.view(e)).collect(),
+        next: page.next.map(|c| format!("{}.{}", c.position, c.item)),
+        total: page.total,
+    })
 }

@@ -28,10 +28,14 @@ use crate::store::{
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename = "TaskCenterView")] // the name the UI knows it by (bindings.ts)
 pub struct TaskCenter {
-    /// Every job, newest first.
+    /// Every queued, running, pausing or paused job and the newest [`RECENT_JOBS_SHOWN`] jobs
+    /// of any status, newest first: older finished jobs are counted, not listed, so the view
+    /// does not grow with history.
     pub jobs: Vec<JobView>,
-    /// Counts over `jobs`.
+    /// Counts over every job, listed or not.
     pub summary: Summary,
+    /// Jobs not listed in `jobs` (older finished ones).
+    pub older: u32,
     /// Sum of the live workers' speeds over all jobs (bytes/s).
     pub total_speed_bps: u64,
     /// Live workers over all jobs.
@@ -155,13 +159,16 @@ pub fn format_progress(kind: StageKind, counts: &StageCounts, speed_bps: u64) ->
     text
 }
 
+/// Finished jobs the task center lists beside the unfinished ones (the newest).
+pub const RECENT_JOBS_SHOWN: usize = 50;
+
 /// Live workers and their summed speed (bytes/s) per job id; see the module docs.
 fn live_workers(
     workers: &[WorkerSample],
     jobs: &[(u64, JobRow)],
     now_ms: i64,
     stale_after_ms: i64,
-) -> Result<HashMap<u64, (u32, u64)>, StoreError> {
+) -> HashMap<u64, (u32, u64)> {
     let running: HashMap<u64, bool> =
         jobs.iter().map(|(id, j)| (*id, j.status == JobStatus::Running)).collect();
     let fresh_after = now_ms.saturating_sub(stale_after_ms);
@@ -177,12 +184,77 @@ fn live_workers(
             e.1 = e.1.saturating_add(w.speed_bps);
         }
     }
-    Ok(live)
+    live
+}
+
+/// Queue positions per lane, oldest (lowest id) first: `queued` is every queued job's id and
+/// kind, oldest first.
+fn queue_positions(queued: &[(u64, JobKind)]) -> HashMap<u64, u32> {
+    let mut position: HashMap<u64, u32> = HashMap::new();
+    let mut next: HashMap<Lane, u32> = HashMap::new();
+    for (id, kind) in queued {
+        let k = next.entry(lane_of(*kind)).or_insert(0);
+        *k += 1;
+        position.insert(*id, *k);
+    }
+    position
+}
+
+/// One job's row: counts of its stages, its progress and the actions it offers. `live` is its
+/// live workers and summed speed, `queue_position` its place in its lane's queue.
+fn job_view(
+    store: &Store,
+    (id, job): (u64, &JobRow),
+    (active_workers, speed_bps): (u32, u64),
+    queue_position: Option<u32>,
+) -> Result<JobView, StoreError> {
+    let lane = lane_of(job.kind);
+    let mut counts = Vec::with_capacity(job.stages.len());
+    for stage in 0..job.stages.len() {
+        counts.push(store.stage_counts(id, stage as u8)?);
+    }
+    let current =
+        job.stages.iter().position(|s| matches!(s.status, WorkStatus::Queued | WorkStatus::Running));
+    let shown = current.or(job.stages.len().checked_sub(1));
+    let (progress_text, percent) = match shown {
+        Some(i) => {
+            let c = &counts[i];
+            let percent = (c.total() > 0).then(|| c.finished() as f32 * 100.0 / c.total() as f32);
+            (format_progress(job.stages[i].kind, c, speed_bps), percent)
+        }
+        None => (String::new(), None),
+    };
+    let failed_items: u32 = counts.iter().map(|c| c.failed).sum();
+    let last_error = match failed_items {
+        0 => None,
+        _ => store.last_failure(id, job.stages.len() as u8)?.map(|(_, error)| error),
+    };
+    let can = |command| apply_command(job.status, command).is_some();
+    Ok(JobView {
+        id,
+        display_name: display_name(job.kind).to_string(),
+        kind: job.kind,
+        status: job.status,
+        lane,
+        queue_label: queue_position.map(|k| format!("queued #{k}")),
+        scope_summary: scope_summary(&job.scope),
+        progress_text,
+        percent,
+        stage: current.map(|i| job.stages[i].kind),
+        active_workers,
+        speed_bps,
+        can_pause: can(JobCommand::Pause),
+        can_resume: can(JobCommand::Resume),
+        can_cancel: can(JobCommand::Cancel),
+        can_retry: can(JobCommand::RetryFailed) && (failed_items > 0 || job.status == JobStatus::Failed),
+        last_error,
+    })
 }
 
 /// Projects the store and the live worker samples `workers` (the engine's in-memory samples,
 /// `Engine::worker_samples`) into the task center at `now_ms` (Unix ms); samples whose
-/// heartbeat is `stale_after_ms` (ms) old or older do not count.
+/// heartbeat is `stale_after_ms` (ms) old or older do not count. Reads only the listed jobs
+/// (see [`TaskCenter::jobs`]) and the status index, so its cost does not grow with history.
 ///
 /// Errors: [`StoreError`] from reading the store.
 pub fn task_center(
@@ -191,91 +263,52 @@ pub fn task_center(
     now_ms: i64,
     stale_after_ms: i64,
 ) -> Result<TaskCenter, StoreError> {
-    let jobs = store.jobs()?;
-    let live = live_workers(workers, &jobs, now_ms, stale_after_ms)?;
-
-    // queue positions per lane, oldest (lowest id) first
-    let mut queued: Vec<(u64, Lane)> = jobs
-        .iter()
-        .filter(|(_, j)| j.status == JobStatus::Queued)
-        .map(|(id, j)| (*id, lane_of(j.kind)))
-        .collect();
-    queued.sort_by_key(|(id, _)| *id);
-    let mut position: HashMap<u64, u32> = HashMap::new();
-    let mut next: HashMap<Lane, u32> = HashMap::new();
-    for (id, lane) in queued {
-        let k = next.entry(lane).or_insert(0);
-        *k += 1;
-        position.insert(id, *k);
+    let shown = store.jobs_shown(RECENT_JOBS_SHOWN)?;
+    let live = live_workers(workers, &shown.jobs, now_ms, stale_after_ms);
+    let position = queue_positions(&shown.queued);
+    let mut views = Vec::with_capacity(shown.jobs.len());
+    for (id, job) in &shown.jobs {
+        let live = live.get(id).copied().unwrap_or_default();
+        views.push(job_view(store, (*id, job), live, position.get(id).copied())?);
     }
-
-    let mut summary = Summary::default();
-    let mut views = Vec::with_capacity(jobs.len());
-    for (id, job) in &jobs {
-        let (id, lane) = (*id, lane_of(job.kind));
-        let mut counts = Vec::with_capacity(job.stages.len());
-        for stage in 0..job.stages.len() {
-            counts.push(store.stage_counts(id, stage as u8)?);
-        }
-        let current =
-            job.stages.iter().position(|s| matches!(s.status, WorkStatus::Queued | WorkStatus::Running));
-        let shown = current.or(job.stages.len().checked_sub(1));
-        let (active_workers, speed_bps) = live.get(&id).copied().unwrap_or_default();
-        let (progress_text, percent) = match shown {
-            Some(i) => {
-                let c = &counts[i];
-                let percent = (c.total() > 0).then(|| c.finished() as f32 * 100.0 / c.total() as f32);
-                (format_progress(job.stages[i].kind, c, speed_bps), percent)
-            }
-            None => (String::new(), None),
-        };
-        let failed_items: u32 = counts.iter().map(|c| c.failed).sum();
-        let last_error = match failed_items {
-            0 => None,
-            _ => store.last_failure(id, job.stages.len() as u8)?.map(|(_, error)| error),
-        };
-        let can = |command| apply_command(job.status, command).is_some();
-
-        summary.total += 1;
-        match job.status {
-            JobStatus::Queued => {
-                summary.queued += 1;
-                if lane == Lane::Download {
-                    summary.queued_download_jobs += 1;
-                }
-            }
-            JobStatus::Running | JobStatus::PauseRequested => summary.running += 1,
-            JobStatus::Paused => summary.paused += 1,
-            JobStatus::Failed => summary.failed += 1,
-            JobStatus::Succeeded | JobStatus::Cancelled => {}
-        }
-
-        views.push(JobView {
-            id,
-            display_name: display_name(job.kind).to_string(),
-            kind: job.kind,
-            status: job.status,
-            lane,
-            queue_label: position.get(&id).map(|k| format!("queued #{k}")),
-            scope_summary: scope_summary(&job.scope),
-            progress_text,
-            percent,
-            stage: current.map(|i| job.stages[i].kind),
-            active_workers,
-            speed_bps,
-            can_pause: can(JobCommand::Pause),
-            can_resume: can(JobCommand::Resume),
-            can_cancel: can(JobCommand::Cancel),
-            can_retry: can(JobCommand::RetryFailed) && (failed_items > 0 || job.status == JobStatus::Failed),
-            last_error,
-        });
-    }
+    let n = |s: JobStatus| shown.by_status[usize::from(s.code())];
+    let summary = Summary {
+        total: shown.by_status.iter().sum(),
+        queued: n(JobStatus::Queued),
+        queued_download_jobs: shown.queued.iter().filter(|(_, k)| lane_of(*k) == Lane::Download).count()
+            as u32,
+        running: n(JobStatus::Running) + n(JobStatus::PauseRequested),
+        paused: n(JobStatus::Paused),
+        failed: n(JobStatus::Failed),
+    };
     Ok(TaskCenter {
         total_speed_bps: views.iter().map(|j| j.speed_bps).sum(),
         active_workers: views.iter().map(|j| j.active_workers).sum(),
+        older: summary.total.saturating_sub(views.len() as u32),
         jobs: views,
         summary,
     })
+}
+
+/// The task center row of job `id` alone (listed or not). Errors: [`StoreError::NotFound`].
+pub fn task_center_row(
+    store: &Store,
+    workers: &[WorkerSample],
+    id: u64,
+    now_ms: i64,
+    stale_after_ms: i64,
+) -> Result<JobView, StoreError> {
+    let job = store.job(id)?;
+    let jobs = [(id, job)];
+    let live = live_workers(workers, &jobs, now_ms, stale_after_ms).get(&id).copied().unwrap_or_default();
+    let position = match jobs[0].1.status {
+        JobStatus::Queued => {
+            let shown = store.jobs_shown(0)?;
+            queue_positions(&shown.queued).get(&id).copied()
+        }
+        _ => None,
+    };
+    job_view(store, (id, &jobs[0].1), live, position)
 }
 
 #[cfg(test)]
@@ -459,5 +492,50 @@ mod tests {
         let tc = task_center(&store, &[], 100, 10).unwrap();
         let v = view(&tc, ids[2]);
         assert_eq!((v.stage, v.percent, v.progress_text.as_str()), (None, None, "0 / 0 items"));
+    }
+
+    #[test]
+    fn finished_history_is_counted_not_listed() {
+        use crate::store::history::FinishedJob;
+        let (_d, store) = crate::store::temp_store();
+        let old = job(&store, JobKind::DownloadOnly, &[], JobStatus::Paused);
+        let done = |status| FinishedJob {
+            kind: JobKind::SyncOnly,
+            stages: vec![StageKind::Sync],
+            scope: vec![],
+            status,
+            started_ms: 1,
+            ended_ms: 2,
+            work: vec![(0, 1, WorkEnd::done("ok"))],
+        };
+        let history = (0..RECENT_JOBS_SHOWN + 30)
+            .map(|i| done(if i == 0 { JobStatus::Failed } else { JobStatus::Succeeded }))
+            .collect();
+        let ids = store.insert_finished_jobs(history).unwrap();
+        let queued = job(&store, JobKind::SyncOnly, &[], JobStatus::Queued);
+        let tc = task_center(&store, &[], 100, 10).unwrap();
+        let listed: Vec<u64> = tc.jobs.iter().map(|j| j.id).collect();
+        assert_eq!(listed.len(), RECENT_JOBS_SHOWN + 1, "the newest jobs and the paused one");
+        assert_eq!(listed[0], queued);
+        assert_eq!(*listed.last().unwrap(), old, "an unfinished job is listed however old");
+        assert!(listed.windows(2).all(|w| w[0] > w[1]), "newest first");
+        assert_eq!(
+            tc.summary,
+            Summary {
+                total: ids.len() as u32 + 2,
+                queued: 1,
+                queued_download_jobs: 0,
+                running: 0,
+                paused: 1,
+                failed: 1
+            }
+        );
+        assert_eq!(tc.older, 31, "80 finished jobs, 49 of them among the newest 50");
+        // an unlisted job still has its row
+        let row = task_center_row(&store, &[], ids[0], 100, 10).unwrap();
+        assert_eq!(
+            (row.status, row.progress_text.as_str(), row.can_retry),
+            (JobStatus::Failed, "1 / 1 playlists", true)
+        );
     }
 }

@@ -15,33 +15,7 @@ use super::{
     StoreError, WorkStatus,
 };
 
-/// Count of a stage's work items by status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StageCounts {
-    /// Not started.
-    pub queued: u32,
-    /// In progress.
-    pub running: u32,
-    /// Finished successfully.
-    pub done: u32,
-    /// Finished with an error.
-    pub failed: u32,
-    /// Nothing to do.
-    pub skipped: u32,
-    /// Cancelled (or being cancelled) because no reference wants the item any more.
-    pub cancelled: u32,
-}
-
-impl StageCounts {
-    /// All work items of the stage.
-    pub fn total(&self) -> u32 {
-        self.queued + self.running + self.done + self.failed + self.skipped + self.cancelled
-    }
-    /// Work items that reached an end state.
-    pub fn finished(&self) -> u32 {
-        self.done + self.failed + self.skipped + self.cancelled
-    }
-}
+pub use super::layouts::StageCounts;
 
 fn not_found(id: u64) -> StoreError {
     StoreError::NotFound { what: "job", id: id.to_string() }
@@ -118,6 +92,19 @@ impl Store {
             let t = tx.open_table(tables::JOB_ID_TO_JOB)?;
             let mut out = Vec::new();
             for entry in t.iter()?.rev() {
+                let (k, v) = entry?;
+                out.push((k.value(), v.value()));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The newest `n` jobs, newest first (only their rows are decoded).
+    pub fn recent_jobs(&self, n: usize) -> Result<Vec<(u64, JobRow)>> {
+        self.read(|tx| {
+            let t = tx.open_table(tables::JOB_ID_TO_JOB)?;
+            let mut out = Vec::with_capacity(n);
+            for entry in t.iter()?.rev().take(n) {
                 let (k, v) = entry?;
                 out.push((k.value(), v.value()));
             }
@@ -360,7 +347,8 @@ impl Store {
         })
     }
 
-    /// Counts a stage's work items by status (index range scans).
+    /// Counts a stage's work items by status (index range scans); for a compacted job, the
+    /// counts its summary kept (`store::history`).
     pub fn stage_counts(&self, job: u64, stage: u8) -> Result<StageCounts> {
         self.read(|tx| {
             let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
@@ -383,6 +371,13 @@ impl Store {
                     WorkStatus::Failed => counts.failed = n,
                     WorkStatus::Skipped => counts.skipped = n,
                     WorkStatus::Cancelling | WorkStatus::Cancelled => counts.cancelled += n,
+                }
+            }
+            if counts.total() == 0 {
+                // a compacted job's work items are gone; its summary kept the counts
+                let summary = tx.open_table(tables::JOB_ID_TO_SUMMARY)?.get(job)?.map(|g| g.value());
+                if let Some(c) = summary.and_then(|s| s.counts.get(usize::from(stage)).copied()) {
+                    return Ok(c);
                 }
             }
             Ok(counts)

@@ -454,3 +454,55 @@ pub struct RemovedRow {
 impl RowType for RemovedRow {
     const NAME: &'static str = "RemovedRow_v1";
 }
+
+/// Count of a stage's work items by status (also stored in a compacted job's summary,
+/// `store::history::JobSummaryRow`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageCounts {
+    /// Not started.
+    pub queued: u32,
+    /// In progress.
+    pub running: u32,
+    /// Finished successfully.
+    pub done: u32,
+    /// Finished with an error.
+    pub failed: u32,
+    /// Nothing to do.
+    pub skipped: u32,
+    /// Cancelled (or being cancelled) because no reference wants the item any more.
+    pub cancelled: u32,
+}
+
+impl StageCounts {
+    /// All work items of the stage.
+    pub fn total(&self) -> u32 {
+        self.queued + self.running + self.done + self.failed + self.skipped + self.cancelled
+    }
+    /// Work items that reached an end state.
+    pub fn finished(&self) -> u32 {
+        self.done + self.failed + self.skipped + self.cancelled
+    }
+}
+
+/// What compaction keeps of a finished job whose work items and log it trimmed
+/// (`store::history`): the stage counts and the last failure the task center shows, and how
+/// much was trimmed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSummaryRow {
+    /// Work item counts per stage, in stage order, as they were before the trim.
+    pub counts: Vec<StageCounts>,
+    /// The error of the job's latest failed work item (`Store::last_failure`), if any.
+    pub last_error: Option<String>,
+    /// When the job was compacted (Unix ms).
+    pub compacted_ms: i64,
+    /// Work item rows removed.
+    pub work_items: u64,
+    /// Log lines removed.
+    pub log_lines: u64,
+    /// Runs removed (every run but the last is dropped).
+    pub runs: u32,
+}
+
+impl RowType for JobSummaryRow {
+    const NAME: &'static str = "JobSummaryRow_v1";
+}

@@ -9,7 +9,7 @@
 //! Aggregates live in their own modules: [`playlists`], [`items`] (items, membership and
 //! downloaded files), [`jobs`] (jobs, stages and stage work items), [`runs`] (attempts of a job
 //! and their steps), [`job_log`] (per-job event log), [`commands`] (stored user commands),
-//! [`failures`] (the stored shape of a cascade that found nothing), [`resolutions`] (download
+//! [`history`] (compaction of old finished jobs), [`failures`] (the stored shape of a cascade that found nothing), [`resolutions`] (download
 //! failures naming every resolver source, replaced enclosures), [`schedule`] (recurring
 //! schedules' next due times), [`tagging`] (what tags need and what was tagged), [`retention`]
 //! (retention rules, "keep" marks, deleted items, deletions pending on disk). Every table is defined in
@@ -19,10 +19,12 @@ mod codec;
 pub mod collections;
 pub mod commands;
 pub mod failures;
+pub mod history;
 pub mod items;
 pub mod job_log;
 pub mod jobs;
 mod layouts;
+pub mod listing;
 pub mod organize;
 pub mod playlists;
 pub mod reaping;
@@ -49,8 +51,8 @@ pub use commands::{apply_command, CommandRow, JobCommand};
 pub use job_log::{JobLogRow, LogKind};
 pub use jobs::StageCounts;
 pub use layouts::{
-    EpisodeMetaRow, FetchStateRow, ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, UrlMove, YtDlpEntryRow,
-    YtDlpSourceRow,
+    EpisodeMetaRow, FetchStateRow, JobSummaryRow, ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, UrlMove,
+    YtDlpEntryRow, YtDlpSourceRow,
 };
 pub use resolutions::EnclosureReplaced;
 pub use rows::*;
@@ -147,6 +149,8 @@ impl Store {
         // ExclusiveWriter (redb's default): one process owns the catalog. redb refuses
         // non-durable commits in its multi-process modes, and worker samples and heartbeats
         // must not fsync (convention 6); other front ends talk to the owning process instead.
+        // A bounded page cache ([`CACHE_BYTES`]): redb's default (1 GiB) keeps every page a
+        // scan, a sync or a repair after a crash touched.
         let db =
             redb::Builder::new().set_cache_size(CACHE_BYTES).create(path).map_err(|source| match source {
                 redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.into() },
@@ -208,6 +212,17 @@ impl Store {
         use redb::ReadableDatabase;
         let tx = self.db.begin_read()?;
         f(&tx)
+    }
+
+    /// Bytes the tables hold (redb's stored bytes: keys and values, plus their trees'
+    /// metadata; free and fragmented space not counted), what the data needs apart from the
+    /// file's spare room; reads
+    /// redb's statistics in a write transaction that changes nothing. Errors: [`StoreError::Db`].
+    pub fn stored_bytes(&self) -> Result<u64> {
+        self.write(|tx| {
+            let s = tx.stats()?;
+            Ok(s.stored_bytes() + s.metadata_bytes())
+        })
     }
 
     /// Size of the database file in bytes.

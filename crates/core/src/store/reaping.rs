@@ -118,7 +118,8 @@ impl Store {
     }
 
     /// The most recent failure among `job`'s work items, `(target id, error)`: range scans of
-    /// the per-stage status index over the job's `stages` stages.
+    /// the per-stage status index over the job's `stages` stages; for a compacted job, the
+    /// error its summary kept, with target 0.
     pub fn last_failure(&self, job: u64, stages: u8) -> Result<Option<(u64, String)>> {
         self.read(|tx| {
             let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
@@ -139,6 +140,11 @@ impl Store {
                         }
                     }
                 }
+            }
+            if best.is_none() {
+                // a compacted job kept only the error (`store::history`); its target is gone
+                let summary = tx.open_table(tables::JOB_ID_TO_SUMMARY)?.get(job)?.map(|g| g.value());
+                return Ok(summary.and_then(|s| s.last_error).map(|e| (0, e)));
             }
             Ok(best.map(|(_, target, error)| (target, error)))
         })

@@ -6,13 +6,15 @@
 use super::{tables, Result, Store, StoreError};
 
 /// The schema version this build writes. Bump it with every migration added to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 10;
+pub const SCHEMA_VERSION: u64 = 11;
 
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Version 0 is a new file.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] =
-    [create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8, v8_to_v9, v9_to_v10];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [
+    create_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7, v7_to_v8, v8_to_v9, v9_to_v10,
+    v10_to_v11,
+];
 
 fn create_v1(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::PLAYLIST_ID_TO_PLAYLIST)?;
@@ -130,6 +132,21 @@ fn v9_to_v10(tx: &redb::WriteTransaction) -> Result<()> {
     tx.open_table(tables::ITEM_ID_TO_REMOVED)?;
     tx.open_table(tables::REMOVAL_PENDING)?;
     Ok(())
+}
+
+/// Version 11 (issue 18): summaries of compacted jobs (`store::history`); starts empty, the
+/// first compaction fills it.
+fn v10_to_v11(tx: &redb::WriteTransaction) -> Result<()> {
+    tx.open_table(tables::JOB_ID_TO_SUMMARY)?;
+    Ok(())
+}
+
+/// Stamps schema version `version` into the file without migrating anything: for the bench
+/// generator only (`bench-catalog generate --schema 8` makes a file builds before schema 9
+/// open: every table added since starts empty, and older builds ignore tables they do not
+/// know). Errors: [`StoreError::Db`].
+pub fn stamp_version(store: &Store, version: u64) -> Result<()> {
+    store.write(move |tx| Ok(tx.open_table(tables::META)?.insert("schema_version", version).map(drop)?))
 }
 
 /// Reads the stored schema version; 0 for a new, empty file.
@@ -390,5 +407,28 @@ mod tests {
         assert!(store.kept_items().unwrap().is_empty() && store.removed_items().unwrap().is_empty());
         assert!(store.pending_removals().unwrap().is_empty());
         assert_eq!(store.playlist(id).unwrap().title.as_deref(), Some("Show"));
+    }
+
+    #[test]
+    fn a_version_10_file_gets_the_job_summary_table_and_keeps_its_jobs() {
+        use redb::ReadableTableMetadata;
+        let (_dir, store) = crate::store::temp_store();
+        let job = store
+            .create_job(crate::store::JobKind::SyncOnly, &[crate::store::StageKind::Sync], &[], 1)
+            .unwrap();
+        store
+            .write(|tx| {
+                tx.delete_table(tables::JOB_ID_TO_SUMMARY)?;
+                Ok(tx.open_table(tables::META)?.insert("schema_version", 10).map(|_| ())?)
+            })
+            .unwrap();
+        let gone =
+            store.read(|tx| Ok(tx.open_table(tables::JOB_ID_TO_SUMMARY).map(|_| ()).is_err())).unwrap();
+        assert!(gone, "the test starts from a file without the table");
+        migrate(&store).unwrap();
+        assert_eq!(stored_version(&store).unwrap(), SCHEMA_VERSION);
+        let n = store.read(|tx| Ok(tx.open_table(tables::JOB_ID_TO_SUMMARY)?.len()?)).unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(store.job(job).unwrap().kind, crate::store::JobKind::SyncOnly);
     }
 }

@@ -8,8 +8,9 @@ use redb::TableDefinition;
 use super::codec::Row;
 use super::failures::DownloadFailed;
 use super::layouts::{
-    CollectionRow, CommandRow, EnclosureReplaced, EpisodeMetaRow, FetchStateRow, JobLogRow, OrganizeMoveRow,
-    RemovedRow, RunRow, ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, YtDlpEntryRow, YtDlpSourceRow,
+    CollectionRow, CommandRow, EnclosureReplaced, EpisodeMetaRow, FetchStateRow, JobLogRow, JobSummaryRow,
+    OrganizeMoveRow, RemovedRow, RunRow, ScheduleRow, TaggedRow, UploadJobRow, UploadedRow, YtDlpEntryRow,
+    YtDlpSourceRow,
 };
 use super::rows::{FileRow, ItemRow, JobRow, PlaylistRow, StageItemRow};
 
@@ -208,3 +209,8 @@ pub const ITEM_ID_TO_REMOVED: TableDefinition<u64, Row<RemovedRow>> =
 /// the `ITEM_ID_TO_REMOVED` row in the transaction that removes the file row, removed once the
 /// file is gone, so the next run finishes what a crash interrupted.
 pub const REMOVAL_PENDING: TableDefinition<u64, Row<RemovedRow>> = TableDefinition::new("removal_pending_v1");
+/// Job id -> the summary compaction kept of a finished job whose work items, log and earlier
+/// runs it trimmed (schema 11; see `store::history`). Present only for compacted jobs: their
+/// stage counts and last error come from here.
+pub const JOB_ID_TO_SUMMARY: TableDefinition<u64, Row<JobSummaryRow>> =
+    TableDefinition::new("job_id_to_summary_v1");

@@ -90,11 +90,18 @@ async fn lists_page_and_selection_and_settings() {
     api.enqueue(JobKind::SyncOnly, vec![]).await.unwrap();
     let ran = api.run_until_idle().await.unwrap();
     assert_eq!(ran, vec![(1, JobStatus::Succeeded)]);
-    let all = api.list_playlists(Page::ALL).await.unwrap();
-    let page = api.list_playlists(Page { offset: 1, limit: Some(1) }).await.unwrap();
-    assert_eq!((all.len(), page.len(), page[0].id), (3, 1, all[1].id));
-    assert_eq!(api.list_items(1, Page { offset: 1, limit: None }).await.unwrap().len(), 1);
-    let e = api.list_items(42, Page::ALL).await.unwrap_err();
+    let all = api.list_playlists(Page::default()).await.unwrap();
+    let first = api.list_playlists(Page::first(1)).await.unwrap();
+    let page = api.list_playlists(Page { after: first.next.clone(), limit: Some(1) }).await.unwrap();
+    assert_eq!((all.playlists.len(), all.total, all.next.as_deref()), (3, 3, None));
+    assert_eq!((page.playlists.len(), page.playlists[0].id), (1, all.playlists[1].id));
+    let items = api.list_items(1, Page::first(1)).await.unwrap();
+    assert_eq!((items.items.len(), items.total), (1, 2));
+    let rest = api.list_items(1, Page { after: items.next, limit: None }).await.unwrap();
+    assert_eq!((rest.items.len(), rest.next), (1, None));
+    let e = api.list_playlists(Page { after: Some("x".into()), limit: None }).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput);
+    let e = api.list_items(42, Page::default()).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);
 
     let change = api.set_wanted(vec![1, 2], true, false).await.unwrap();

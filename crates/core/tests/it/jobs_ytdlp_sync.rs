@@ -136,7 +136,7 @@ async fn a_page_ytdlp_reads_as_a_playlist_is_added_by_content_and_other_pages_sa
     assert_eq!(view.media, Some(MediaChoice::AudioOpus));
     api.enqueue(JobKind::SyncOnly, added.ids.clone()).await.unwrap();
     api.run_until_idle().await.unwrap();
-    let items = api.list_items(added.ids[0], catalog_sync_core::api::Page::ALL).await.unwrap();
+    let items = api.list_items(added.ids[0], Default::default()).await.unwrap().items;
     assert_eq!(items.len(), 2, "{items:?}");
 
     let err = api.add_playlists_as(vec![blank.to_string()], AddKind::Auto, None).await.unwrap_err();

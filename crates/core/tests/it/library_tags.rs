@@ -132,7 +132,7 @@ async fn downloads_are_tagged_once_verified_and_again_when_a_sync_changes_them()
     api.enqueue(JobKind::SyncDownload, vec![id]).await.unwrap();
     let ran = api.run_until_idle().await.unwrap();
     assert_eq!(ran.iter().map(|r| r.1).collect::<Vec<_>>(), [JobStatus::Succeeded]);
-    let items = api.list_items(id, Default::default()).await.unwrap();
+    let items = api.list_items(id, Default::default()).await.unwrap().items;
     let path = |i: usize| dir.path().join("library").join(items[i].file_path.as_deref().expect("downloaded"));
     let (title, album, artist, track, disc, genre, comment, date, pictures) = read_back(&path(0));
     assert_eq!(

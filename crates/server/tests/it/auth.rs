@@ -163,7 +163,13 @@ async fn the_api_never_reads_a_local_path() {
         let (status, code, _) = wire(resp).await;
         assert_eq!((status, code.as_str()), (400, "invalid_input"), "{input}");
     }
-    assert!(rig.api.list_playlists(catalog_sync_core::api::Page::ALL).await.unwrap().is_empty());
+    assert!(rig
+        .api
+        .list_playlists(catalog_sync_core::api::Page::default())
+        .await
+        .unwrap()
+        .playlists
+        .is_empty());
     // an uploaded list is read; its file: subscriptions are skipped
     let opml = "<opml version=\"2.0\"><body><outline xmlUrl=\"https://a.example/f.xml\"/>\
                 <outline xmlUrl=\"file:///etc/passwd\"/></body></opml>";

@@ -49,9 +49,26 @@ async fn a_job_through_the_routes_and_its_expanded_detail() {
     assert_eq!(detail["stages"].as_array().unwrap().len(), 2);
     let items: serde_json::Value =
         rig.get(&format!("/api/playlists/{id}/items")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(items.as_array().unwrap().len(), 3);
+    assert_eq!((items["items"].as_array().unwrap().len(), &items["total"]), (3, &serde_json::json!(3)));
+    // paged: a cursor names the last row shown
+    let first: serde_json::Value =
+        rig.get(&format!("/api/playlists/{id}/items?limit=2")).send().await.unwrap().json().await.unwrap();
+    let next = first["next"].as_str().expect("a next cursor").to_owned();
+    let rest: serde_json::Value = rig
+        .get(&format!("/api/playlists/{id}/items?limit=2&after={next}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((rest["items"].as_array().unwrap().len(), &rest["next"]), (1, &serde_json::Value::Null));
+    assert_eq!(rest["items"][0]["id"], items["items"][2]["id"]);
+    let pl: serde_json::Value = rig.get("/api/playlists?limit=1").send().await.unwrap().json().await.unwrap();
+    assert_eq!((pl["playlists"].as_array().unwrap().len(), &pl["total"]), (1, &serde_json::json!(1)));
     let tc: serde_json::Value = rig.get("/api/task-center").send().await.unwrap().json().await.unwrap();
     assert!(tc["jobs"].is_array(), "{tc}");
+    assert_eq!(tc["older"], 0, "{tc}");
     let opml = rig.get("/api/opml").send().await.unwrap().text().await.unwrap();
     assert!(opml.contains(feed.as_str()));
     // errors keep their code and status
