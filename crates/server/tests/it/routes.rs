@@ -252,7 +252,7 @@ async fn retention_routes_set_a_rule_keep_an_item_and_clean_with_a_preview() {
     assert_eq!((status, code.as_str()), (400, "invalid_input"));
     let items: serde_json::Value =
         rig.get(&format!("/api/playlists/{id}/items")).send().await.unwrap().json().await.unwrap();
-    let last = items[2]["id"].as_u64().unwrap();
+    let last = items["items"][2]["id"].as_u64().unwrap();
     let kept: serde_json::Value = put(format!("/api/items/{last}/keep"), serde_json::json!({ "keep": true }))
         .await
         .unwrap()
@@ -274,6 +274,6 @@ async fn retention_routes_set_a_rule_keep_an_item_and_clean_with_a_preview() {
     let items: serde_json::Value =
         rig.get(&format!("/api/playlists/{id}/items")).send().await.unwrap().json().await.unwrap();
     let removed: Vec<bool> =
-        items.as_array().unwrap().iter().map(|i| i["removed"].as_bool().unwrap()).collect();
+        items["items"].as_array().unwrap().iter().map(|i| i["removed"].as_bool().unwrap()).collect();
     assert_eq!(removed, vec![false, true, false], "{items}");
 }
