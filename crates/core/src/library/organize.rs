@@ -173,6 +173,26 @@ fn on_disk(abs: &Path, own: &Path) -> bool {
     (abs.exists() && !same_file(abs, own)) || part_path(abs).is_some_and(|p| p.exists())
 }
 
+/// Whether library-relative `rel` (at `abs`) is taken for `item`: another item's file row
+/// names it, or a file other than `own` (or a `.part`) sits there. A store error is kept in
+/// `failed` and counts as taken, so the caller stops and reports it.
+fn taken(
+    store: &Store,
+    rel: &str,
+    item: u64,
+    abs: &Path,
+    own: &Path,
+    failed: &std::cell::RefCell<Option<crate::store::StoreError>>,
+) -> bool {
+    match store.organize_path_owner(rel) {
+        Ok(owner) => owner.is_some_and(|o| o != item) || on_disk(abs, own),
+        Err(e) => {
+            *failed.borrow_mut() = Some(e);
+            true
+        }
+    }
+}
+
 /// The dry run (module docs): every downloaded item in id order, names chosen as the job
 /// would choose them one after another. Writes nothing. Errors: the store's.
 pub fn preview(store: &Store, library: &Path, template: &str) -> Result<OrganizePlan, OrganizeError> {
@@ -206,13 +226,7 @@ pub fn preview(store: &Store, library: &Path, template: &str) -> Result<Organize
             if vacated.contains(&folded) {
                 return false;
             }
-            match store.organize_path_owner(&rel) {
-                Ok(owner) => owner.is_some_and(|o| o != item) || on_disk(abs, &own),
-                Err(e) => {
-                    *failed.borrow_mut() = Some(e);
-                    true
-                }
-            }
+            taken(store, &rel, item, abs, &own, &failed)
         });
         if let Some(e) = failed.into_inner() {
             return Err(e.into());
@@ -254,13 +268,7 @@ pub fn prepare(
     let failed = std::cell::RefCell::new(None);
     let chosen = unique_path(&f.root, &f.wanted, |abs| {
         let Ok(rel) = abs.strip_prefix(&f.root).map(slash) else { return true };
-        match store.organize_path_owner(&rel) {
-            Ok(owner) => owner.is_some_and(|o| o != item) || on_disk(abs, &own),
-            Err(e) => {
-                *failed.borrow_mut() = Some(e);
-                true
-            }
-        }
+        taken(store, &rel, item, abs, &own, &failed)
     });
     if let Some(e) = failed.into_inner() {
         return Err(e.into());
