@@ -116,8 +116,11 @@ async fn sigkill_at_a_dozen_random_points_loses_nothing_and_refetches_no_complet
         let stats = server.stats();
         for (name, sha) in &complete {
             let path = path_of_sha.get(sha).unwrap_or_else(|| {
+                let size = std::fs::metadata(name).map(|m| m.len()).unwrap_or(0);
                 panic!(
-                    "kill {kills} after {delay:?}: {name} sits under a final name but is not a complete file"
+                    "kill {kills} after {delay:?}: {name} ({size} bytes) sits under a final name but is not a \
+                     complete file; the library: complete {:?}, partial {partial:?}",
+                    complete.keys().collect::<Vec<_>>()
                 )
             });
             complete_at.entry(path.clone()).or_insert_with(|| stats.requests_for(path));
