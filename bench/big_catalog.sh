@@ -42,7 +42,7 @@ PLAYLISTS=${PLAYLISTS:-200} ITEMS=${ITEMS:-500} BIG=${BIG:-5000} JOBS=${JOBS:-90
 
 if [ -z "${SKIP_BUILD:-}" ]; then
   [ -f ui/dist/index.html ] || { npm --prefix ui ci --no-audit --no-fund && npm --prefix ui run build; }
-  cargo build --release --locked -p catalog-sync-cli --features serve --bins
+  cargo build --release --locked -p catalog-sync-cli --features serve -p catalog-sync-bench --bins
 fi
 ensure_pkg /usr/bin/time time || { echo "GNU time (package time) is required" >&2; exit 2; }
 RUN=$(mktemp -d -p "$OUT" big_catalog.XXXXXX)

@@ -20,7 +20,7 @@ chromium_bin=${CHROMIUM:-$(command -v chromium || command -v chromium-browser ||
 if [ -z "${SKIP_BUILD:-}" ]; then
   [ -d ui/node_modules ] || npm --prefix ui ci --no-audit --no-fund
   npm --prefix ui run build
-  cargo build --release --locked -p catalog-sync-cli --features serve --bins
+  cargo build --release --locked -p catalog-sync-cli --features serve -p catalog-sync-bench --bins
 fi
 RUN=$(mktemp -d -p "$OUT" ui_scroll.XXXXXX)
 "$BIN/bench-catalog" generate "$RUN/catalog.redb" --playlists "$ROWS" --items 1 --big "$ROWS" --jobs 0 | sed 's/^/    /'
