@@ -139,9 +139,10 @@ pub fn guid_hash(key: &str) -> String {
     hex::encode(&digest[..4])
 }
 
-/// `YYYY-MM-DD` (UTC) of Unix seconds; `None` for years outside 1..=9999.
-/// Days-to-civil conversion after Howard Hinnant's `civil_from_days`.
-pub fn format_date(unix_secs: i64) -> Option<String> {
+/// The UTC civil date (year, month 1-12, day 1-31) of Unix seconds; `None` for years outside
+/// 1..=9999. Days-to-civil conversion after Howard Hinnant's `civil_from_days`
+/// (<https://howardhinnant.github.io/date_algorithms.html#civil_from_days>).
+pub fn civil_date(unix_secs: i64) -> Option<(u16, u8, u8)> {
     let z = unix_secs.div_euclid(86_400) + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -151,7 +152,13 @@ pub fn format_date(unix_secs: i64) -> Option<String> {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    (1..=9999).contains(&year).then(|| format!("{year:04}-{month:02}-{day:02}"))
+    let year = u16::try_from(year).ok().filter(|y| (1..=9999).contains(y))?;
+    Some((year, month as u8, day as u8))
+}
+
+/// `YYYY-MM-DD` (UTC) of Unix seconds; `None` for years outside 1..=9999 ([`civil_date`]).
+pub fn format_date(unix_secs: i64) -> Option<String> {
+    civil_date(unix_secs).map(|(year, month, day)| format!("{year:04}-{month:02}-{day:02}"))
 }
 
 /// Sanitizes `raw` into one path component that is safe on Linux, macOS and Windows (rules in

@@ -285,24 +285,10 @@ fn fill<T: Accessor>(tag: &mut T, info: &TagInfo) {
     tag.set_genre(GENRE.to_string());
 }
 
-/// The UTC date of Unix seconds `secs` (days to civil date: Howard Hinnant's algorithm,
-/// <https://howardhinnant.github.io/date_algorithms.html#civil_from_days>).
+/// The UTC date of Unix seconds `secs` ([`crate::download::naming::civil_date`]).
 fn timestamp(secs: i64) -> Option<Timestamp> {
-    let z = secs.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    Some(Timestamp {
-        year: u16::try_from(year).ok().filter(|y| (1..=9999).contains(y))?,
-        month: Some(month as u8),
-        day: Some(day as u8),
-        ..Timestamp::default()
-    })
+    let (year, month, day) = crate::download::naming::civil_date(secs)?;
+    Some(Timestamp { year, month: Some(month), day: Some(day), ..Timestamp::default() })
 }
 
 /// The description as plain text for the comment: markup dropped, whitespace runs folded.
