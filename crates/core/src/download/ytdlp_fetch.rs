@@ -260,27 +260,35 @@ pub async fn fetch(
 /// Kills (SIGKILL, with its process group) every process whose command line has the argument
 /// `output`: a yt-dlp still downloading into this work folder after the run that started it
 /// crashed (its process group outlives our process). Reads `/proc`; where there is none (not
-/// Linux) nothing is done. Returns the pids killed.
+/// Linux) nothing is done. Returns the process groups killed (the pid alone for a process in
+/// our own group), each once: a child the orphan forked has its argument list until it execs,
+/// and goes with its group.
 pub fn kill_orphans(output: &str) -> Vec<i32> {
     let me = std::process::id() as i32;
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let own = nix::unistd::getpgid(None).ok();
+    let signal = nix::sys::signal::Signal::SIGKILL;
     let mut killed = Vec::new();
     for entry in entries.flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        if pid != me && cmdline.split(|b| *b == 0).any(|arg| arg == output.as_bytes()) {
-            let pid = nix::unistd::Pid::from_raw(pid);
-            let group = nix::unistd::getpgid(Some(pid)).unwrap_or(pid);
-            let own = nix::unistd::getpgid(None).ok();
-            let signal = nix::sys::signal::Signal::SIGKILL;
-            let _ = if Some(group) != own {
-                nix::sys::signal::killpg(group, signal)
-            } else {
-                nix::sys::signal::kill(pid, signal)
-            };
-            tracing::warn!(pid = pid.as_raw(), %output, "killed a yt-dlp left by an earlier run");
-            killed.push(pid.as_raw());
+        if pid == me || !cmdline.split(|b| *b == 0).any(|arg| arg == output.as_bytes()) {
+            continue;
         }
+        let pid = nix::unistd::Pid::from_raw(pid);
+        let group = nix::unistd::getpgid(Some(pid)).unwrap_or(pid);
+        let whole_group = Some(group) != own; // never our own group
+        let target = if whole_group { group } else { pid };
+        if killed.contains(&target.as_raw()) {
+            continue;
+        }
+        let _ = if whole_group {
+            nix::sys::signal::killpg(group, signal)
+        } else {
+            nix::sys::signal::kill(pid, signal)
+        };
+        tracing::warn!(pid = pid.as_raw(), %output, "killed a yt-dlp left by an earlier run");
+        killed.push(target.as_raw());
     }
     killed
 }
@@ -425,8 +433,10 @@ mod tests {
         use std::os::unix::process::CommandExt;
         let dir = tempfile::tempdir().unwrap();
         let output = format!("{}/media.%(ext)s", dir.path().display());
+        // the subshell is a fork that never execs: a second process with the same arguments,
+        // in the orphan's group, killed with it and reported once
         let mut orphan = std::process::Command::new("sh")
-            .args(["-c", "sleep 600; exit 0", "yt-dlp", "-o", &output])
+            .args(["-c", "(sleep 600; exit 0); exit 0", "yt-dlp", "-o", &output])
             .process_group(0)
             .spawn()
             .unwrap();
@@ -435,6 +445,19 @@ mod tests {
             .process_group(0)
             .spawn()
             .unwrap();
+        let with_output = || {
+            std::fs::read_dir("/proc")
+                .unwrap()
+                .flatten()
+                .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+                .filter(|c| c.split(|b| *b == 0).any(|a| a == output.as_bytes()))
+                .count()
+        };
+        let since = std::time::Instant::now();
+        while with_output() < 2 {
+            assert!(since.elapsed() < std::time::Duration::from_secs(10), "the subshell never started");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         assert_eq!(kill_orphans(&output), vec![orphan.id() as i32]);
         let status = orphan.wait().unwrap();
         assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));

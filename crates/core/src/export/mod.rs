@@ -87,19 +87,31 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
 /// playlists come; a playlist keeps its suffix even after the one it collided with is gone
 /// only if another still collides. Errors: the store's.
 pub fn playlist_file_stem(store: &Store, id: u64) -> crate::store::Result<String> {
-    let all = store.playlists()?;
-    let stem_of = |title: &str| sanitize_component(title);
-    let Some((_, me)) = all.iter().find(|(pid, _)| *pid == id) else {
-        return Err(crate::store::StoreError::NotFound { what: "playlist", id: id.to_string() });
-    };
-    let mine = stem_of(me.display_title());
-    let folded = crate::store::tables::fold_path(&mine);
-    let oldest = all
-        .iter()
-        .filter(|(_, row)| crate::store::tables::fold_path(&stem_of(row.display_title())) == folded)
-        .map(|(pid, _)| *pid)
-        .min();
-    Ok(if oldest == Some(id) { mine } else { sanitize_component(&format!("{mine} ({id})")) })
+    playlist_file_stems(store)?
+        .remove(&id)
+        .ok_or_else(|| crate::store::StoreError::NotFound { what: "playlist", id: id.to_string() })
+}
+
+/// [`playlist_file_stem`] of every playlist, by id, from one read of the playlists. Errors:
+/// the store's.
+pub fn playlist_file_stems(store: &Store) -> crate::store::Result<std::collections::BTreeMap<u64, String>> {
+    let all: Vec<(u64, String)> = store
+        .playlists()?
+        .into_iter()
+        .map(|(id, row)| (id, sanitize_component(row.display_title())))
+        .collect();
+    // the oldest (lowest id) playlist of each case-folded name keeps it
+    let mut oldest = std::collections::HashMap::new();
+    for (id, stem) in &all {
+        oldest.entry(crate::store::tables::fold_path(stem)).or_insert(*id); // ids come in order
+    }
+    Ok(all
+        .into_iter()
+        .map(|(id, stem)| {
+            let mine = oldest.get(&crate::store::tables::fold_path(&stem)) == Some(&id);
+            (id, if mine { stem } else { sanitize_component(&format!("{stem} ({id})")) })
+        })
+        .collect())
 }
 
 /// Where a playlist whose file-system name is `stem` ([`playlist_file_stem`]) is exported:
@@ -155,6 +167,30 @@ pub fn export_all(store: &Store, library: &Path) -> Result<Vec<PathBuf>, ExportE
         }
     }
     Ok(written)
+}
+
+/// Deletes the `<name>.m3u.tmp` a crash left beside each playlist's M3U file (a kill between
+/// [`write_atomically`]'s create and its rename). Run at the engine's start, before any job, so
+/// no export is in progress; only the temporary names this module writes are touched. Returns
+/// the paths deleted. Errors: the store's; a leftover that cannot be deleted is logged and left.
+pub fn sweep_tmp_leftovers(store: &Store, library: &Path) -> crate::store::Result<Vec<PathBuf>> {
+    let mut deleted = Vec::new();
+    for (id, stem) in playlist_file_stems(store)? {
+        let Ok(tmp) = m3u_path(library, &stem).map(|p| tmp_path(&p)) else { continue };
+        if !fs::symlink_metadata(&tmp).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        match fs::remove_file(&tmp) {
+            Ok(()) => {
+                tracing::info!(playlist = id, path = %tmp.display(), "deleted an M3U temporary a crash left");
+                deleted.push(tmp);
+            }
+            Err(e) => {
+                tracing::warn!(playlist = id, path = %tmp.display(), error = %e, "cannot delete an M3U temporary")
+            }
+        }
+    }
+    Ok(deleted)
 }
 
 /// A downloaded file of a playlist, present on disk ([`downloaded_files`]).

@@ -348,3 +348,22 @@ fn io_errors_name_the_file() {
     assert!(err.to_string().contains("Show.m3u.tmp"), "{err}");
     assert!(std::error::Error::source(&err).is_some(), "the io::Error is kept as source");
 }
+
+#[test]
+fn the_sweep_deletes_only_the_temporaries_of_our_playlist_files() {
+    let f = fixture();
+    let (a, _) = f.playlist("http://feeds.example/a", "Show", vec![item("1", Some("One"), None)]);
+    // a second playlist of the same name exports as `Show (<id>).m3u`
+    let (b, _) = f.playlist("http://feeds.example/b", "show", vec![item("2", Some("Two"), None)]);
+    assert_eq!(playlist_file_stems(&f.store).unwrap().get(&b), Some(&format!("show ({b})")));
+    assert_eq!(playlist_file_stem(&f.store, a).unwrap(), "Show");
+    // kills between create and rename left both temporaries; another app's file is not ours
+    fs::write(f.library.join("Show.m3u.tmp"), "#EXTM3U\n").unwrap();
+    fs::write(f.library.join(format!("show ({b}).m3u.tmp")), "#EXTM3U\n").unwrap();
+    fs::write(f.library.join("Other.m3u.tmp"), "not ours").unwrap();
+    let mut deleted = sweep_tmp_leftovers(&f.store, &f.library).unwrap();
+    deleted.sort();
+    assert_eq!(deleted, [f.library.join("Show.m3u.tmp"), f.library.join(format!("show ({b}).m3u.tmp"))]);
+    assert_eq!(files_under(&f.library), ["Other.m3u.tmp"]);
+    assert!(sweep_tmp_leftovers(&f.store, &f.library).unwrap().is_empty(), "nothing left to sweep");
+}

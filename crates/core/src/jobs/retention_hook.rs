@@ -33,8 +33,9 @@ pub(super) async fn after_download(cx: &Context, job: u64, stage: u8, scope: &[u
     }
 }
 
-/// At the engine's start, before any job: finishes the deletions a crash left pending and
-/// deletes the tagging copies a crash left beside media (`library::leftovers`).
+/// At the engine's start, before any job: finishes the deletions a crash left pending, deletes
+/// the tagging copies a crash left beside media (`library::leftovers`) and the M3U temporaries
+/// a crash left beside exported playlists (`export::sweep_tmp_leftovers`).
 pub(super) async fn at_start(cx: &Context) {
     let library = cx.config().library.clone();
     match cx.blocking(move |s| crate::library::retention::finish_pending(s, &library)).await {
@@ -49,5 +50,9 @@ pub(super) async fn at_start(cx: &Context) {
         cx.blocking(move |s| crate::library::leftovers::sweep_tagging_leftovers(s, &library)).await
     {
         tracing::warn!(error = %e, "cannot sweep tagging copies");
+    }
+    let library = cx.config().library.clone();
+    if let Err(e) = cx.blocking(move |s| crate::export::sweep_tmp_leftovers(s, &library)).await {
+        tracing::warn!(error = %e, "cannot sweep M3U temporaries");
     }
 }
