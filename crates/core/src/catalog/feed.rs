@@ -33,7 +33,8 @@ const NO_ID: &str = "\u{0}catalog-sync:no-id";
 /// [`ParseError::Malformed`] (`malformed rss: ...`) when feed-rs rejects the document, e.g.
 /// truncated XML or mismatched tags; [`ParseError::NotAFeed`] when no feed root is found.
 pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, ParseError> {
-    let repaired = normalize_feed_xml(&repair_feed_xml(text));
+    let repaired = repair_feed_xml(text);
+    let repaired = normalize_feed_xml(&repaired);
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(source_url.as_str()))
         .id_generator(|_, _, _| NO_ID.to_string())
@@ -158,40 +159,14 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
             })
         })
         .collect();
-    let media_enclosures: Vec<Enclosure> = e
-        .media
-        .iter()
-        .flat_map(|m| m.content.iter())
-        .filter_map(|c| {
-            Some(Enclosure {
-                url: resolve_url(Some(base), c.url.as_ref()?.as_str())?,
-                length: c.size.filter(|n| *n > 0),
-                mime_type: c.content_type.as_ref().map(|t| t.to_string()),
-            })
-        })
-        // Media RSS also carries thumbnails and images: drop typed non-audio/video content.
-        .filter(|e| e.mime_type.is_none() || is_audio_video(e))
-        .collect();
-    // Atom `<content src=".." type="video/mp4"/>`: the entry's content is that media.
-    let content_src: Vec<Enclosure> = e
-        .content
-        .as_ref()
-        .and_then(|c| c.src.as_ref())
-        .and_then(|l| {
-            Some(Enclosure {
-                url: resolve_url(Some(base), &l.href)?,
-                length: None,
-                mime_type: l.media_type.as_deref().and_then(non_empty),
-            })
-        })
-        // Typed audio/video only: feed-rs also puts an RSS `content:encoded`'s xml:base here.
-        .filter(is_audio_video)
-        .into_iter()
-        .collect();
     let image = entry_image(e, extra, base, rss_enclosures.iter().chain(&atom_enclosures));
-    let enclosure = [rss_enclosures, atom_enclosures, media_enclosures, content_src]
+    // the later sources are read only when the earlier ones have nothing (feed-rs also lists
+    // every RSS enclosure among its media objects)
+    let enclosure = [rss_enclosures, atom_enclosures]
         .into_iter()
         .find(|v| !v.is_empty())
+        .or_else(|| Some(media_enclosures(e, base)).filter(|v| !v.is_empty()))
+        .or_else(|| Some(content_src(e, base)).filter(|v| !v.is_empty()))
         .and_then(pick_enclosure);
     ParsedItem {
         guid,
@@ -207,6 +182,41 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
         episode: extra.and_then(|x| x.episode),
         season: extra.and_then(|x| x.season),
     }
+}
+
+/// Media RSS `media:content` of the entry as enclosures, untyped or audio/video only.
+fn media_enclosures(e: &Entry, base: &url::Url) -> Vec<Enclosure> {
+    e.media
+        .iter()
+        .flat_map(|m| m.content.iter())
+        .filter_map(|c| {
+            Some(Enclosure {
+                url: resolve_url(Some(base), c.url.as_ref()?.as_str())?,
+                length: c.size.filter(|n| *n > 0),
+                mime_type: c.content_type.as_ref().map(|t| t.to_string()),
+            })
+        })
+        // Media RSS also carries thumbnails and images: drop typed non-audio/video content.
+        .filter(|e| e.mime_type.is_none() || is_audio_video(e))
+        .collect()
+}
+
+/// Atom `<content src=".." type="video/mp4"/>`: the entry's content is that media.
+fn content_src(e: &Entry, base: &url::Url) -> Vec<Enclosure> {
+    e.content
+        .as_ref()
+        .and_then(|c| c.src.as_ref())
+        .and_then(|l| {
+            Some(Enclosure {
+                url: resolve_url(Some(base), &l.href)?,
+                length: None,
+                mime_type: l.media_type.as_deref().and_then(non_empty),
+            })
+        })
+        // Typed audio/video only: feed-rs also puts an RSS `content:encoded`'s xml:base here.
+        .filter(is_audio_video)
+        .into_iter()
+        .collect()
 }
 
 /// The entry's image (module docs): `itunes:image`, Media RSS images, an `image/*` enclosure.

@@ -26,6 +26,8 @@
 //! * RSS 1.0 / 0.90 `<item>` without `<link>` (feed-rs drops those): a `<link>` with the item's
 //!   `rdf:about`, else [`NO_LINK`], is added; [`super::feed`] maps `NO_LINK` back to no link.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
@@ -51,10 +53,13 @@ enum Root {
 
 /// Applies the rewrites in the module docs; returns `text` unchanged when none apply or the
 /// document cannot be read through.
-pub(crate) fn normalize_feed_xml(text: &str) -> String {
+pub(crate) fn normalize_feed_xml(text: &str) -> Cow<'_, str> {
     let merged = merge_rss_channels(text);
-    let text = merged.as_deref().unwrap_or(text);
-    rewrite(text).unwrap_or_else(|| text.to_string())
+    match (rewrite(merged.as_deref().unwrap_or(text)), merged) {
+        (Some(rewritten), _) => Cow::Owned(rewritten),
+        (None, Some(merged)) => Cow::Owned(merged),
+        (None, None) => Cow::Borrowed(text),
+    }
 }
 
 /// An RSS document with several `<channel>`s (RSS 2.0 allows one; some generators write more):
@@ -189,15 +194,16 @@ fn rewrite(text: &str) -> Option<String> {
                     if !empty {
                         text_construct(&mut reader, &mut w, e, &name)?;
                     } else if attr(e, "src").is_some() {
-                        w.write_event(Event::Empty(fix_namespaces(e).0)).ok()?;
+                        w.write_event(Event::Empty(fix_namespaces(e).unwrap_or_else(|| e.borrow()))).ok()?;
                     }
                     continue;
                 }
                 let renamed = if r == Root::Atom { atom03_rename(&name) } else { None };
                 // `<item>` inside an Atom feed is read as an entry (as feedparser does).
                 let renamed = renamed.or_else(|| (r == Root::Atom && name == "item").then_some("entry"));
-                let (mut start, c) = fix_namespaces(e);
-                changed |= c;
+                let fixed = fix_namespaces(e);
+                changed |= fixed.is_some();
+                let mut start = fixed.unwrap_or_else(|| e.borrow());
                 if let Some(new) = renamed {
                     start = rename(&start, new);
                     changed = true;
@@ -302,20 +308,24 @@ fn root_start(e: &BytesStart<'_>, is_rss: bool) -> (BytesStart<'static>, bool) {
         for a in e.attributes().with_checks(false).flatten().filter(|a| a.key.as_ref() != "xmlns") {
             out.push_attribute(Attribute { key: a.key, value: a.value.into_owned().into() });
         }
-        return (fix_namespaces(&out).0, true);
+        return (fix_namespaces(&out).unwrap_or(out), true);
     }
-    fix_namespaces(e)
+    match fix_namespaces(e) {
+        Some(fixed) => (fixed, true),
+        None => (e.clone().into_owned(), false),
+    }
 }
 
-/// `e` with any `xmlns` / `xmlns:*` value equal to the Atom 0.3 URI replaced by Atom 1.0's.
-fn fix_namespaces(e: &BytesStart<'_>) -> (BytesStart<'static>, bool) {
-    let has = e
-        .attributes()
-        .with_checks(false)
-        .flatten()
-        .any(|a| a.key.as_ref().starts_with("xmlns") && a.value.as_ref() == ATOM03_NS);
+/// `e` with any `xmlns` / `xmlns:*` value equal to the Atom 0.3 URI replaced by Atom 1.0's;
+/// `None` when it declares no such namespace (the element stays as written).
+fn fix_namespaces(e: &BytesStart<'_>) -> Option<BytesStart<'static>> {
+    let has = e.attributes_raw().contains(ATOM03_NS)
+        && e.attributes()
+            .with_checks(false)
+            .flatten()
+            .any(|a| a.key.as_ref().starts_with("xmlns") && a.value.as_ref() == ATOM03_NS);
     if !has {
-        return (e.clone().into_owned(), false);
+        return None;
     }
     let mut out = BytesStart::new(e.name().as_ref().to_string());
     for a in e.attributes().with_checks(false).flatten() {
@@ -326,7 +336,7 @@ fn fix_namespaces(e: &BytesStart<'_>) -> (BytesStart<'static>, bool) {
         };
         out.push_attribute(Attribute { key: a.key, value: v.into() });
     }
-    (out, true)
+    Some(out)
 }
 
 /// An RSS item's full-text extension: XHTML `<body>` (with or without

@@ -19,6 +19,7 @@ use super::util::{attr, non_empty, parse_duration, resolve_ref, resolve_url};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
+use std::rc::Rc;
 
 /// Podcasting 2.0 namespace URIs: current and legacy.
 pub const PODCAST_NS: [&str; 2] = [
@@ -108,7 +109,8 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
     let mut out = FeedExtras::default();
     let mut reader = NsReader::from_str(text);
     reader.config_mut().check_end_names = false;
-    let mut bases: Vec<Option<url::Url>> = vec![base.cloned()];
+    // the base URL of each open element (shared, not copied: most elements inherit it)
+    let mut bases: Vec<Option<Rc<url::Url>>> = vec![base.cloned().map(Rc::new)];
     let mut item_depth: Option<usize> = None;
     let mut live_depth: Option<usize> = None;
     let mut alt_depth: Option<usize> = None;
@@ -165,7 +167,7 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                         ns,
                         local,
                         e,
-                        here.as_ref(),
+                        here.as_deref(),
                         item_depth.is_some(),
                         &mut alt_depth,
                         depth,
@@ -218,7 +220,7 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                 }
                 if capture.as_ref().is_some_and(|c| c.1 == depth) {
                     let (k, _, s) = capture.take().unwrap_or((Capture::Duration, 0, String::new()));
-                    store_capture(&mut out, k, &s, bases.last().cloned().flatten().as_ref());
+                    store_capture(&mut out, k, &s, bases.last().and_then(|b| b.as_deref()));
                 }
                 if live_depth == Some(depth) {
                     live_depth = None;
@@ -258,12 +260,16 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
 }
 
 /// The base URL in effect for element `e` (its own `xml:base` applied to the parent's).
-fn current_base(bases: &[Option<url::Url>], e: &BytesStart<'_>) -> Option<url::Url> {
+/// Most elements have no `xml:base`: they share the parent's URL (a reference count, no copy).
+fn current_base(bases: &[Option<Rc<url::Url>>], e: &BytesStart<'_>) -> Option<Rc<url::Url>> {
     let parent = bases.last().cloned().flatten();
+    if !e.attributes_raw().contains("xml:base") {
+        return parent;
+    }
     match attr(e, "xml:base") {
         Some(b) => match url::Url::parse(b.trim()) {
-            Ok(u) => Some(u),
-            Err(_) => parent.as_ref().and_then(|p| p.join(b.trim()).ok()).or(parent),
+            Ok(u) => Some(Rc::new(u)),
+            Err(_) => parent.as_ref().and_then(|p| p.join(b.trim()).ok()).map(Rc::new).or(parent),
         },
         None => parent,
     }

@@ -17,8 +17,8 @@ pub(crate) fn resolve_url(base: Option<&url::Url>, raw: &str) -> Option<String> 
         return None;
     }
     match url::Url::parse(raw) {
-        Ok(u) => Some(u.to_string()),
-        Err(_) => base.and_then(|b| b.join(raw).ok()).map(|u| u.to_string()),
+        Ok(u) => Some(u.into()), // the serialization itself, not a copy
+        Err(_) => base.and_then(|b| b.join(raw).ok()).map(String::from),
     }
 }
 
