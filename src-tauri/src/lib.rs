@@ -8,11 +8,13 @@
 //! [`wire`] puts the API into any Tauri builder (the real runtime or the mock runtime of the
 //! tests): state, invoke handler, events, the engine driver and the event forwarder. [`run`]
 //! adds what only the real app has: single instance, tray, close-to-tray, notifications,
-//! start at login and the auto-sync timer ([`autosync`]).
+//! start at login and the auto-sync timer ([`autosync`]); on a machine without a GPU it draws
+//! without WebKit's OpenGL compositing ([`rendering`]).
 
 pub mod autosync;
 pub mod commands;
 pub mod events;
+pub mod rendering;
 pub mod tray;
 
 use std::path::Path;
@@ -140,6 +142,7 @@ pub fn run() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    rendering::choose_compositing(); // before GTK, WebKit or any other thread starts
     let hidden = std::env::args().any(|a| a == "--hidden");
     let opened = open_api();
 
