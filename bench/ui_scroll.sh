@@ -5,11 +5,13 @@
 # deltas from requestAnimationFrame, dropped frames, most rows in the DOM). Needs chromium and
 # the UI's npm packages (playwright-core). Not a test; timings are noisy on a shared machine.
 #
-# Figures (2026-12-01, release serve, headless Chromium, machine under load): playlists table
-# 148 frames, median 33.3 ms, p99 66.7 ms, 7 dropped, at most 44 rows in the DOM (first row
-# 1.4 s: 20 pages of 1,000 playlists); items pane 224 frames, median 16.7 ms, p99 33.4 ms, 13
-# dropped (pages fetched while scrolling), at most 32 rows in the DOM, first row 141 ms. The
-# scroll covers a whole window of rows per frame (700,000 px in 4 s), a stress case.
+# Figures (2026-12-02, release serve, headless Chromium, quiet 2-core machine), before -> after
+# rows were reused (unkeyed each) and the lists held raw (unproxied) rows: playlists table 67 of
+# 163 frames dropped -> 4 of 237 (median 16.7 ms, p99 50 -> 33 ms, max 83 -> 33 ms), at most 44
+# rows in the DOM, first row 1.3-1.5 s (20 pages of 1,000 playlists); items pane 26 of 206
+# dropped -> 3-7 of 234-237 (p99 50 -> 33 ms), at most 31 rows in the DOM, first row 91-137 ms.
+# The scroll covers a whole window of rows per frame (700,000 px in 4 s), a stress case: each
+# frame shows rows that were not on screen in the last one.
 #
 # Usage: bench/ui_scroll.sh   (ROWS=20000 SCROLL_S=4 to change it; SKIP_BUILD=1)
 set -euo pipefail

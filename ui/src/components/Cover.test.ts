@@ -3,7 +3,7 @@
 //! one keeps the neutral tile and is never asked for, a `null` answer or a failed call keeps
 //! the tile too (no toast), and each id is asked once, again only after a catalog change when
 //! it had none.
-import { render, screen, waitFor, within } from "@testing-library/svelte";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { beforeEach, describe, expect, it } from "vitest";
 import { setBackend } from "../lib/api";
 import { resetArt } from "../lib/art";
@@ -58,6 +58,23 @@ describe("covers", () => {
     live.catalogVersion += 1;
     await waitFor(() => expect(coverOf(row(2)).dataset.cover).toBe("image"));
     expect(fake.callsOf("playlistArt").map((a) => a[0]).sort()).toEqual([1, 2, 2]);
+  });
+
+  it("a row reused for another playlist never shows the previous playlist's cover", async () => {
+    // rows are virtual and unkeyed: filtering puts playlist 2 in the row that showed 1
+    fake.playlists = [playlist(1, { title: "Alpha", has_image: true }), playlist(2, { title: "Beta", has_image: true })];
+    fake.art.set("p1", PNG);
+    const answer = fake.playlistArt;
+    fake.playlistArt = (id: number) => (id === 2 ? new Promise<string | null>(() => {}) : answer(id)); // 2's never comes
+    render(Playlists, { onAddUrls: noop, onImportPaths: noop });
+    await waitFor(() => expect(coverOf(row(1)).dataset.cover).toBe("image"));
+    const slot = row(1);
+    await fireEvent.input(screen.getByLabelText("Filter playlists"), { target: { value: "Beta" } });
+    await waitFor(() => expect(row(1)).toBeNull());
+    expect(row(2)).toBe(slot); // the same element, now playlist 2's row
+    expect(coverOf(row(2)).dataset.cover).toBe("fallback");
+    expect(coverOf(row(2)).textContent?.trim()).toBe("B");
+    expect(document.querySelectorAll("tbody img")).toHaveLength(0);
   });
 
   it("shows item images in the items pane, with the playlist's cover above them", async () => {
