@@ -34,6 +34,10 @@
 # process CPU 0.38-0.43 s in 10 s, RSS 184.7 MB vs 179.7 MB empty (+5 MB); the WebKit web
 # process 5.8 s, 4.7 s of it in its two llvmpipe threads (empty catalog: 0.84 s in all);
 # serve idle 23.0 MB (empty 18.0 MB).
+# 2026-12-02, release, quiet machine, compositing now off without a GPU (src-tauri rendering.rs):
+# all processes 1.6-1.9 s of CPU in 10 s (7.2-7.4 s with WEBKIT_DISABLE_COMPOSITING_MODE=0 on
+# the same build; empty catalog 0.84-0.88 s), app process 0.58-0.66 s, web process RSS 264-269
+# MB (365 MB composited), app RSS +5 MB over empty; first paint 1.0-1.5 s (empty 0.75-0.77 s).
 #
 # Usage: bench/big_catalog.sh   (PLAYLISTS=200 ITEMS=500 BIG=5000 JOBS=9000 to change it)
 set -euo pipefail
