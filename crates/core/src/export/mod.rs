@@ -103,7 +103,8 @@ pub fn playlist_file_stems(store: &Store) -> crate::store::Result<std::collectio
     // the oldest (lowest id) playlist of each case-folded name keeps it
     let mut oldest = std::collections::HashMap::new();
     for (id, stem) in &all {
-        oldest.entry(crate::store::tables::fold_path(stem)).or_insert(*id); // ids come in order
+        let first = oldest.entry(crate::store::tables::fold_path(stem)).or_insert(*id);
+        *first = (*first).min(*id);
     }
     Ok(all
         .into_iter()
@@ -142,9 +143,19 @@ pub fn export_playlist(
     library: &Path,
     playlist_id: u64,
 ) -> Result<Option<PathBuf>, ExportError> {
+    export_as(store, library, playlist_id, &playlist_file_stem(store, playlist_id)?)
+}
+
+/// [`export_playlist`] with the playlist's file-system name `stem` already known.
+fn export_as(
+    store: &Store,
+    library: &Path,
+    playlist_id: u64,
+    stem: &str,
+) -> Result<Option<PathBuf>, ExportError> {
     let playlist = store.playlist(playlist_id)?;
     let title = playlist.display_title();
-    let path = m3u_path(library, &playlist_file_stem(store, playlist_id)?)?;
+    let path = m3u_path(library, stem)?;
     let entries = downloaded_entries(store, library, playlist_id)?;
     if entries.is_empty() {
         remove_stale(&path, title)?;
@@ -158,8 +169,8 @@ pub fn export_playlist(
 /// files written (playlists without downloaded files write none). Stops at the first error.
 pub fn export_all(store: &Store, library: &Path) -> Result<Vec<PathBuf>, ExportError> {
     let mut written = Vec::new();
-    for (id, _) in store.playlists()? {
-        if let Some(path) = export_playlist(store, library, id)? {
+    for (id, stem) in playlist_file_stems(store)? {
+        if let Some(path) = export_as(store, library, id, &stem)? {
             if written.contains(&path) {
                 tracing::warn!(playlist = id, path = %path.display(), "two playlists export to the same file; the later one wins");
             }

@@ -93,27 +93,23 @@ fn slash(rel: &Path) -> String {
     rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
-/// Playlist id -> its file-system name (`export::playlist_file_stem`, which reads every
-/// playlist): computed once per playlist within one pass.
-type Stems = std::collections::HashMap<u64, String>;
+/// Playlist id -> its file-system name (`export::playlist_file_stems`: one read of the
+/// playlists for a whole pass).
+type Stems = std::collections::BTreeMap<u64, String>;
 
 fn facts(
     store: &Store,
     library: &Path,
     template: &str,
     item: u64,
-    stems: &mut Stems,
+    stems: &Stems,
 ) -> Result<Option<Facts>, OrganizeError> {
     let Some(file) = store.item_file(item)? else { return Ok(None) };
     let row = store.item(item)?;
-    let playlist = match stems.get(&row.playlist_id) {
-        Some(stem) => stem.clone(),
-        None => {
-            let stem = crate::export::playlist_file_stem(store, row.playlist_id)?;
-            stems.insert(row.playlist_id, stem.clone());
-            stem
-        }
-    };
+    let playlist = stems
+        .get(&row.playlist_id)
+        .cloned()
+        .ok_or_else(|| StoreError::NotFound { what: "playlist", id: row.playlist_id.to_string() })?;
     let title = row.title.clone().unwrap_or_else(|| format!("item {item}"));
     let (_, ext) = split_ext(&file.path);
     // `{ext}` keeps the file's own extension: an `x.<ext>` URL gives exactly it
@@ -198,9 +194,9 @@ fn taken(
 pub fn preview(store: &Store, library: &Path, template: &str) -> Result<OrganizePlan, OrganizeError> {
     let mut plan = OrganizePlan::default();
     let (mut claimed, mut vacated) = (HashSet::new(), HashSet::new());
-    let mut stems = Stems::new();
+    let stems = crate::export::playlist_file_stems(store)?;
     for item in store.downloaded_item_ids()? {
-        let f = match facts(store, library, template, item, &mut stems) {
+        let f = match facts(store, library, template, item, &stems) {
             Ok(Some(f)) => f,
             Ok(None) => continue,
             Err(OrganizeError::Naming(e)) => {
@@ -260,7 +256,8 @@ pub fn prepare(
     item: u64,
     now_ms: i64,
 ) -> Result<Option<Rename>, OrganizeError> {
-    let Some(f) = facts(store, library, template, item, &mut Stems::new())? else { return Ok(None) };
+    let stems = crate::export::playlist_file_stems(store)?;
+    let Some(f) = facts(store, library, template, item, &stems)? else { return Ok(None) };
     let own = safe_join(&f.root, Path::new(&f.file.path))?;
     if !own.is_file() {
         return Ok(None);
