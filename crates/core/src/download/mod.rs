@@ -1,5 +1,5 @@
 //! The download engine: HTTP transfer with resume ([`transfer`], its errors in [`error`],
-//! how it reads a response in `response_plan`), the progress watchdog that ends stalled,
+//! how it reads a response in `response_plan`, where its body goes in `part_sink`), the progress watchdog that ends stalled,
 //! overdue or cancelled transfers ([`watchdog`]), the retry policy by error class
 //! ([`retry`]), free space of library roots ([`space`]), HTTP range headers ([`http_range`]),
 //! hedged range requests for a transfer stuck while its host delivers elsewhere ([`hedge`]),
@@ -20,6 +20,7 @@ pub mod http_range;
 pub mod limits;
 pub mod media_ext;
 pub mod naming;
+mod part_sink;
 pub mod resolve;
 mod response_plan;
 pub mod retry;

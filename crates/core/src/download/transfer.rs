@@ -9,9 +9,10 @@
 //! whole representation; any other answer to a range request restarts from byte 0. The final
 //! size is checked against the expected total (the `Content-Length` of a 200, the complete
 //! length of a 206's `Content-Range`) and sha256 is computed over the whole file. Only then is
-//! the part fsynced, renamed atomically to `dest` and the directory fsynced (unix). Every
-//! failure keeps the part for a later resume (except a body longer than announced, whose part
-//! is deleted). A [`Watchdog`] ends an attempt that receives no bytes for
+//! the part fsynced, renamed atomically to `dest` and the directory fsynced (unix). A fresh
+//! part is held in memory until it outgrows the write buffer, so a small file is written,
+//! fsynced and renamed in one blocking call ([`super::part_sink`]). Every failure keeps the
+//! part for a later resume (except a body longer than announced, whose part is deleted). A [`Watchdog`] ends an attempt that receives no bytes for
 //! [`TransferOptions::stall_timeout`], that runs past [`TransferOptions::deadline`], or that is
 //! cancelled (at once, even while the peer hangs silently); transient failures are retried
 //! inside the call up to [`TransferOptions::max_attempts`] times by the policy in
@@ -28,7 +29,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_TYPE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -36,6 +37,8 @@ use super::content_coding::{coding_of, decode_file, Coding, PartMeta};
 use super::error::io_err;
 pub use super::error::{ErrorKind, FetchFailure, TransferError};
 use super::http_range::range_from;
+pub use super::part_sink::validator_path;
+use super::part_sink::{PartBody, PartSink, WRITE_BUFFER_BYTES};
 use super::response_plan::{plan, Plan};
 use super::watchdog::{Watchdog, WatchdogStop};
 
@@ -49,14 +52,21 @@ enum Next {
     Switched(reqwest::Response, bytes::Bytes),
 }
 
-/// Write buffer between the network and the part file, in bytes.
-const WRITE_BUFFER_BYTES: usize = 64 * 1024;
-
 /// How long an idle media connection stays pooled for reuse (reqwest's default is 90 s). A
 /// connection that streamed a large body keeps its grown read buffer (hundreds of KB) while
 /// pooled, so a catalog spread over many hosts would otherwise hold dozens of them after each
 /// host's items are done; a downloader reuses a connection within moments, or not at all.
 const POOL_IDLE: Duration = Duration::from_secs(5);
+
+/// Where a part stands while its body streams: bytes in it, the expected total and coding,
+/// and the validator of the representation it holds (a hedged request's `If-Range`).
+#[derive(Debug, Clone, Copy)]
+struct Position<'a> {
+    written: u64,
+    total: Option<u64>,
+    coding: Option<Coding>,
+    validator: Option<&'a str>,
+}
 
 /// Limits of one [`fetch_to_file`] call.
 #[derive(Debug, Clone)]
@@ -163,16 +173,6 @@ pub fn part_path(dest: &Path) -> Option<PathBuf> {
     Some(dest.with_file_name(name))
 }
 
-/// `<dest>.part.validator`: the strong `ETag` (else `Last-Modified`) of the representation a
-/// part holds bytes of, and their content coding ([`PartMeta`]). A resume sends the validator
-/// as `If-Range` (RFC 9110 §13.1.5), so a server whose file changed answers 200 with the new
-/// full body instead of appending new bytes to old ones.
-pub fn validator_path(part: &Path) -> PathBuf {
-    let mut name = part.as_os_str().to_owned();
-    name.push(".validator");
-    PathBuf::from(name)
-}
-
 /// The validator of a response usable with `If-Range`: a strong ETag, else `Last-Modified`.
 fn validator_of(headers: &HeaderMap) -> Option<String> {
     let strong_etag = headers.get(ETAG).and_then(|v| v.to_str().ok()).filter(|e| !e.starts_with("W/"));
@@ -213,8 +213,6 @@ pub async fn fetch_to_file_attempts(
         return Err(at(1)(TransferError::UnsupportedScheme(url.scheme().to_owned())));
     }
     let part = part_path(dest).ok_or_else(|| at(1)(TransferError::InvalidDestination(dest.to_path_buf())))?;
-    let dir = parent_dir(dest);
-    tokio::fs::create_dir_all(&dir).await.map_err(|e| at(1)(io_err("create directory", &dir)(e)))?;
     let dog = Watchdog::new(opts.stall_timeout, cancel.clone());
     let mut attempt = 1;
     loop {
@@ -268,7 +266,9 @@ impl Attempt<'_> {
                 Plan::Write { offset: start, total } => {
                     let coding = coding_of(response.headers())?;
                     if start == 0 || coding == stored.coding {
-                        return self.write(response, start, total, coding).await;
+                        let validator =
+                            if start == 0 { validator_of(response.headers()) } else { stored.validator };
+                        return self.write(response, start, total, coding, validator).await;
                     }
                     format!(
                         "the part holds {} bytes, the response is {}",
@@ -287,19 +287,19 @@ impl Attempt<'_> {
         }
     }
 
-    /// The part's size in bytes (0 when there is none) and what its sidecar recorded, read in
-    /// one blocking call.
+    /// The part's size in bytes (0 when there is none) and what its sidecar recorded, after
+    /// creating the destination's directory, in one blocking call.
     async fn inspect_part(&self) -> Result<(u64, PartMeta), TransferError> {
-        let part = self.part.to_path_buf();
-        let inspected = tokio::task::spawn_blocking(move || match std::fs::metadata(&part) {
-            Ok(m) => Ok((m.len(), PartMeta::read_blocking(&validator_path(&part)))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((0, PartMeta::default())),
-            Err(e) => Err(e),
+        let (part, dir) = (self.part.to_path_buf(), parent_dir(self.dest));
+        let inspected = tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
+            match std::fs::metadata(&part) {
+                Ok(m) => Ok((m.len(), PartMeta::read_blocking(&validator_path(&part)))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((0, PartMeta::default())),
+                Err(e) => Err(io_err("inspect", &part)(e)),
+            }
         });
-        inspected
-            .await
-            .map_err(|e| io_err("inspect", self.part)(std::io::Error::other(e)))?
-            .map_err(io_err("inspect", self.part))
+        inspected.await.map_err(|e| io_err("inspect", self.part)(std::io::Error::other(e)))?
     }
 
     /// Sends the GET, with `Range: bytes=offset-` (and `If-Range: validator`) when
@@ -325,13 +325,15 @@ impl Attempt<'_> {
 
     /// Streams the body into the part after its first `offset` bytes, then verifies and
     /// finalizes. `total` is the expected size of the part in bytes (encoded bytes when
-    /// `coding` is set).
+    /// `coding` is set); `validator` that of the representation the part holds (for hedged
+    /// requests' `If-Range`).
     async fn write(
         &self,
         mut response: reqwest::Response,
         offset: u64,
         total: Option<u64>,
         coding: Option<Coding>,
+        validator: Option<String>,
     ) -> Result<FetchedFile, TransferError> {
         let content_type =
             response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -344,21 +346,11 @@ impl Attempt<'_> {
             }
         }
         let mut hasher = Sha256::new();
-        let file = if offset > 0 {
-            self.open_and_hash_prefix(offset, &mut hasher).await?
+        let mut writer = if offset > 0 {
+            PartSink::open(self.open_and_hash_prefix(offset, &mut hasher).await?)
         } else {
-            // the sidecar, then the part, in one blocking call
-            let meta = PartMeta { validator: validator_of(response.headers()), coding };
-            let part = self.part.to_path_buf();
-            let created = tokio::task::spawn_blocking(move || {
-                let sidecar = validator_path(&part);
-                meta.write_blocking(&sidecar).map_err(io_err("write", &sidecar))?;
-                std::fs::File::create(&part).map_err(io_err("create", &part))
-            });
-            let created = created.await.map_err(|e| io_err("create", self.part)(std::io::Error::other(e)))?;
-            tokio::fs::File::from_std(created?)
+            PartSink::held(self.part, PartMeta { validator: validator.clone(), coding })
         };
-        let mut writer = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
         let mut written = offset;
         let report =
             |downloaded| (self.progress)(TransferProgress { downloaded, total, resumed_from: offset });
@@ -366,7 +358,8 @@ impl Attempt<'_> {
         let host = self.opts.hedge.as_ref().map(|_| super::hedge::host_key(self.url));
         let (mut last_chunk, mut gaps) = (tokio::time::Instant::now(), super::hedge::GapAverage::default());
         let streamed: Result<(), TransferError> = loop {
-            let next = self.next_chunk(&mut response, written, total, coding, last_chunk, gaps.get()).await;
+            let at = Position { written, total, coding, validator: validator.as_deref() };
+            let next = self.next_chunk(&mut response, at, last_chunk, gaps.get()).await;
             let next = next.map(|r| {
                 r.map(|n| match n {
                     Next::Chunk(chunk) => chunk,
@@ -426,14 +419,16 @@ impl Attempt<'_> {
                 }
             }
         };
-        // Flush on every path, so the part holds exactly the bytes received for a resume.
-        let flushed = writer.flush().await.map_err(io_err("write", self.part));
+        // On every path that ends early the part holds exactly the bytes received, for a resume.
+        let short = total.filter(|&t| t != written);
+        let persisted = if streamed.is_err() || short.is_some() { writer.persist().await } else { Ok(()) };
         streamed?;
-        flushed?;
-        if let Some(expected) = total.filter(|&t| t != written) {
+        persisted.map_err(io_err("write", self.part))?;
+        if let Some(expected) = short {
             return Err(TransferError::Incomplete { expected, got: written, cause: None });
         }
-        self.finalize(writer.into_inner(), written, hasher, offset, content_type, coding).await
+        let body = writer.into_body().await.map_err(io_err("write", self.part))?;
+        self.finalize(body, written, hasher, offset, content_type, coding).await
     }
 
     /// The next body chunk under the watchdog; with [`TransferOptions::hedge`], a hedged range
@@ -442,9 +437,7 @@ impl Attempt<'_> {
     async fn next_chunk(
         &self,
         response: &mut reqwest::Response,
-        written: u64,
-        total: Option<u64>,
-        coding: Option<Coding>,
+        at: Position<'_>,
         last_chunk: tokio::time::Instant,
         usual_gap: Duration,
     ) -> Result<Result<Next, reqwest::Error>, WatchdogStop> {
@@ -464,26 +457,22 @@ impl Attempt<'_> {
                 }
             }
         }
-        tracing::info!(url = %self.url, offset = written, "silent while the host delivers elsewhere: hedging");
+        tracing::info!(url = %self.url, offset = at.written, "silent while the host delivers elsewhere: hedging");
         tokio::select! {
             out = &mut step => out.map(|r| r.map(Next::Chunk)),
-            hedged = self.hedge_request(written, total, coding) => match hedged {
+            hedged = self.hedge_request(at) => match hedged {
                 Some((response, first)) => Ok(Ok(Next::Switched(response, first))),
                 None => step.await.map(|r| r.map(Next::Chunk)),
             },
         }
     }
 
-    /// A second request continuing the part at `written` and its first chunk; `None` when its
-    /// answer cannot continue the part (another start, total or coding, an error, no bytes).
-    async fn hedge_request(
-        &self,
-        written: u64,
-        total: Option<u64>,
-        coding: Option<Coding>,
-    ) -> Option<(reqwest::Response, bytes::Bytes)> {
-        let validator = PartMeta::read(&validator_path(self.part)).await.validator;
-        let mut response = self.send(written, validator.as_deref()).await.ok()?;
+    /// A second request continuing the part at `at.written` and its first chunk; `None` when
+    /// its answer cannot continue the part (another start, total or coding, an error, no
+    /// bytes).
+    async fn hedge_request(&self, at: Position<'_>) -> Option<(reqwest::Response, bytes::Bytes)> {
+        let Position { written, total, coding, validator } = at;
+        let mut response = self.send(written, validator).await.ok()?;
         match plan(response.status(), response.headers(), written, self.url) {
             Ok(Plan::Write { offset, total: t }) if offset == written && t == total => {}
             _ => return None,
@@ -533,30 +522,31 @@ impl Attempt<'_> {
             return Err(TransferError::Incomplete { expected: total, got: size, cause: None });
         }
         (self.progress)(TransferProgress { downloaded: size, total: Some(total), resumed_from: size });
-        self.finalize(file, size, hasher, size, None, coding).await
+        self.finalize(PartBody::File(file.into_std().await), size, hasher, size, None, coding).await
     }
 
-    /// fsyncs the part, renames it to `dest` and fsyncs the directory (unix). An encoded part
-    /// (`coding`) is first decoded into `<part>.decoded`, which takes the final name instead;
-    /// `size` and the hash are then those of the decoded media. A part that does not decode is
-    /// deleted ([`TransferError::Undecodable`], transient).
+    /// Writes held bytes to the part, fsyncs it, renames it to `dest` and fsyncs the
+    /// directory (unix). An encoded part (`coding`) is first decoded into `<part>.decoded`,
+    /// which takes the final name instead; `size` and the hash are then those of the decoded
+    /// media. A part that does not decode is deleted ([`TransferError::Undecodable`],
+    /// transient).
     async fn finalize(
         &self,
-        file: tokio::fs::File,
+        body: PartBody,
         size: u64,
         hasher: Sha256,
         resumed_from: u64,
         content_type: Option<String>,
         coding: Option<Coding>,
     ) -> Result<FetchedFile, TransferError> {
-        let file = file.into_std().await;
+        let part = self.part.to_path_buf();
+        let sync = move || body.sync_at(&part).map_err(|(op, e)| io_err(op, &part)(e));
         let (size, hasher) = match coding {
             None => {
-                // fsync, rename, sidecar gone, directory fsynced: one blocking call
+                // (write,) fsync, rename, sidecar gone, directory fsynced: one blocking call
                 let (part, dest) = (self.part.to_path_buf(), self.dest.to_path_buf());
                 let done = tokio::task::spawn_blocking(move || {
-                    file.sync_all().map_err(io_err("fsync", &part))?;
-                    drop(file);
+                    sync()?;
                     std::fs::rename(&part, &dest).map_err(io_err("rename", &part))?;
                     let _ = std::fs::remove_file(validator_path(&part));
                     sync_dir_blocking(&parent_dir(&dest))
@@ -565,11 +555,9 @@ impl Attempt<'_> {
                 (size, hasher)
             }
             Some(coding) => {
-                tokio::task::spawn_blocking(move || file.sync_all())
+                tokio::task::spawn_blocking(sync)
                     .await
-                    .map_err(std::io::Error::other)
-                    .and_then(|r| r)
-                    .map_err(io_err("fsync", self.part))?;
+                    .map_err(|e| io_err("fsync", self.part)(std::io::Error::other(e)))??;
                 let mut decoded = self.part.as_os_str().to_owned();
                 decoded.push(".decoded");
                 let decoded = PathBuf::from(decoded);

@@ -132,6 +132,17 @@ impl Context {
         (self.inner.sink)(&event);
     }
 
+    /// Runs `f` against the store on the calling thread, for point reads of a few rows by key
+    /// (microseconds from redb's page cache), where a trip to the blocking pool costs more
+    /// than the read. Scans, writes and anything touching other files go through
+    /// [`Context::blocking`].
+    pub(super) fn read_now<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError>,
+    ) -> Result<T, EngineError> {
+        Ok(f(&self.inner.store)?)
+    }
+
     /// Runs `f` against the store on the blocking pool.
     pub(super) async fn blocking<T: Send + 'static>(
         &self,

@@ -25,6 +25,7 @@
 //! file goes to the first library root with room (`placement`); a full disk fails the item
 //! with the class `disk_full`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,6 +78,11 @@ struct Shared {
     reserved: Arc<super::placement::ReservedPaths>,
     /// Refreshes M3U files of playlists whose items completed.
     exporter: PlaylistExporter,
+    /// The playlists' file-system names (`export::playlist_file_stems`, the `{playlist}` of
+    /// the name template), read once and again only when an item's playlist is not among
+    /// them: a playlist renamed while the stage runs keeps its old folder for the stage's
+    /// remaining items (the library's organize moves them).
+    stems: std::sync::Mutex<BTreeMap<u64, String>>,
 }
 
 pub(super) async fn run(
@@ -103,6 +109,7 @@ pub(super) async fn run(
         resolve_config: Arc::new(cx.config().clone()),
         reserved: Arc::default(),
         exporter,
+        stems: Default::default(),
     });
     let split = pool_split(cx.config().parallel_downloads);
     let mut lives = Vec::new();
@@ -248,14 +255,11 @@ async fn downloader(
 /// Resolves a claimed item: `None` when it ended here (already downloaded, or no source).
 async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Option<Ready>, EngineError> {
     let cx = &shared.cx;
-    let (item, playlist, stem, file) = cx
-        .blocking(move |s| {
-            let item = s.item(item_id)?;
-            let playlist = s.playlist(item.playlist_id)?;
-            let stem = crate::export::playlist_file_stem(s, item.playlist_id)?;
-            Ok((item, playlist, stem, s.item_file(item_id)?))
-        })
-        .await?;
+    let (playlist, file, item) = cx.read_now(|s| {
+        let item = s.item(item_id)?;
+        Ok((s.playlist(item.playlist_id)?, s.item_file(item_id)?, item))
+    })?;
+    let stem = playlist_stem(shared, item.playlist_id).await?;
     let title = item.title.clone().unwrap_or_else(|| format!("item {item_id}"));
     live.begin(item_id, &title);
     if file.is_some() {
@@ -335,6 +339,19 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         resolve_ctx: ctx,
         rel,
     }))
+}
+
+/// The file-system name of playlist `id` from the stage's [`Shared::stems`], read again (on
+/// the blocking pool: it reads every playlist) when `id` is not among them.
+async fn playlist_stem(shared: &Shared, id: u64) -> Result<String, EngineError> {
+    let known = shared.stems.lock().expect("stems lock").get(&id).cloned();
+    if let Some(stem) = known {
+        return Ok(stem);
+    }
+    let fresh = shared.cx.blocking(crate::export::playlist_file_stems).await?;
+    let stem = fresh.get(&id).cloned();
+    *shared.stems.lock().expect("stems lock") = fresh;
+    stem.ok_or_else(|| crate::store::StoreError::NotFound { what: "playlist", id: id.to_string() }.into())
 }
 
 /// The item's library-relative path: the template's path, made unique (`naming::unique_path`)
@@ -440,14 +457,8 @@ async fn download(
     let transfer = super::refs::track_transfer(cx, item, key);
     let beat = ItemBeat::start(cx, key, held.claimed_ms());
     let roots = placement::roots(cx);
-    let (probe, all_roots, path) = (cx.space.clone(), roots.clone(), rel.clone());
-    let (declared, placed) = cx
-        .blocking(move |s| {
-            let declared = s.item(item)?.enclosure.and_then(|e| e.length);
-            Ok((declared, placement::initial_root(probe.as_ref(), &all_roots, &path, declared)))
-        })
-        .await?;
-    let mut root = match placed {
+    let declared = row.enclosure.as_ref().and_then(|e| e.length);
+    let mut root = match placement::initial_root(cx.space.as_ref(), &roots, &rel, declared) {
         Ok(root) => root,
         Err(e) => {
             shared.reserved.release(&rel);

@@ -12,7 +12,7 @@
 //! warning in the log, and is tried again only when its metadata changes; the download never
 //! fails for a tag.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::tags::{self, Cover, TagError, TagInfo, Tagged};
 use super::ArtCache;
@@ -65,6 +65,11 @@ async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|e| Err(StoreError::Conflict(format!("tagging task failed: {e}"))))
 }
 
+/// Whether the file's recorded tags already carry `fingerprint`.
+fn is_done(parts: &TagParts, fingerprint: &str) -> bool {
+    parts.tagged.as_ref().is_some_and(|t| t.fingerprint == fingerprint)
+}
+
 /// Tags item `item`'s file (module docs); `library` is the default library root.
 /// Errors: the store's only (a file that cannot be tagged is an outcome, not an error).
 pub async fn tag_item(
@@ -74,22 +79,27 @@ pub async fn tag_item(
     item: u64,
     now_ms: i64,
 ) -> Result<TagOutcome, StoreError> {
-    let parts = blocking(store, move |s| s.tag_parts(item)).await?;
+    // what the tags are made of, and whether lofty can read the file: one blocking call
+    let root = library.to_path_buf();
+    let (parts, probed) = blocking(store, move |s| {
+        let parts = s.tag_parts(item)?;
+        let probed = match (&parts.file, parts.enabled) {
+            (Some(file), true) if !is_done(&parts, &tag_info(&parts).fingerprint()) => {
+                let path = parts.root.clone().unwrap_or(root).join(&file.path);
+                Some(tags::taggable(&path).map(|_| path))
+            }
+            _ => None,
+        };
+        Ok((parts, probed))
+    })
+    .await?;
     if !parts.enabled {
         return Ok(TagOutcome::Disabled);
     }
     let Some(file) = parts.file.clone() else { return Ok(TagOutcome::NoFile) };
     let mut info = tag_info(&parts);
-    let done = |fp: &str| parts.tagged.as_ref().is_some_and(|t| t.fingerprint == fp);
-    if done(&info.fingerprint()) {
-        return Ok(TagOutcome::UpToDate);
-    }
-    let path: PathBuf = parts.root.clone().unwrap_or_else(|| library.to_path_buf()).join(&file.path);
+    let Some(probed) = probed else { return Ok(TagOutcome::UpToDate) };
     // a file that is not tagged costs a probe: no cover is fetched for it
-    let probe = path.clone();
-    let probed = tokio::task::spawn_blocking(move || tags::taggable(&probe))
-        .await
-        .unwrap_or_else(|e| Err(TagError::Unparsable(format!("tagging task failed: {e}"))));
     let mut cover = None;
     if probed.is_err() {
         info.cover_url = None;
@@ -103,16 +113,18 @@ pub async fn tag_item(
         }
     }
     let fingerprint = info.fingerprint();
-    if done(&fingerprint) {
+    if is_done(&parts, &fingerprint) {
         return Ok(TagOutcome::UpToDate);
     }
-    let written = tokio::task::spawn_blocking(move || {
-        probed?;
-        let cover = cover.as_ref().map(|c| Cover { bytes: &c.bytes, mime: c.mime });
-        tags::tag_file(&path, &info, cover)
-    })
-    .await
-    .unwrap_or_else(|e| Err(TagError::Unparsable(format!("tagging task failed: {e}"))));
+    let written = match probed {
+        Err(e) => Err(e),
+        Ok(path) => tokio::task::spawn_blocking(move || {
+            let cover = cover.as_ref().map(|c| Cover { bytes: &c.bytes, mime: c.mime });
+            tags::tag_file(&path, &info, cover)
+        })
+        .await
+        .unwrap_or_else(|e| Err(TagError::Unparsable(format!("tagging task failed: {e}")))),
+    };
     let mut row =
         TaggedRow { original_sha256: file.sha256.clone(), fingerprint, at_ms: now_ms, ..Default::default() };
     let outcome = match written {
@@ -132,7 +144,7 @@ pub async fn tag_item(
         }
     };
     let expected = file.path.clone();
-    blocking(store, move |s| s.record_tagged(item, &expected, &row)).await?;
+    store.record_tagged(item, &expected, &row).await?;
     Ok(outcome)
 }
 

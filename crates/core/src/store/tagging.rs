@@ -128,20 +128,21 @@ impl Store {
 
     /// Records the tags written into item `id`'s file, unless its file row changed meanwhile
     /// (`expected_path`): a file moved or removed since is not what was tagged. Returns whether
-    /// it was recorded. Errors: database failures.
-    pub fn record_tagged(&self, id: u64, expected_path: &str, row: &TaggedRow) -> Result<bool> {
-        let expected_path = expected_path.to_owned();
-        let row = row.clone();
-        self.write(move |tx| {
-            let expected_path = expected_path.as_str();
-            let row = &row;
+    /// it was recorded. Durable when the file was tagged (its bytes changed); a file left
+    /// untagged (`row.tagged_sha256` is `None`) is recorded without fsync, as losing that
+    /// record in a crash costs only another try. Errors: database failures.
+    pub async fn record_tagged(&self, id: u64, expected_path: &str, row: &TaggedRow) -> Result<bool> {
+        let (expected_path, row) = (expected_path.to_owned(), row.clone());
+        let durable = row.tagged_sha256.is_some();
+        self.submit(durable, move |tx| {
             let file = tx.open_table(tables::ITEM_ID_TO_FILE)?.get(id)?.map(|g| g.value());
             if file.is_none_or(|f| f.path != expected_path) {
                 return Ok(false);
             }
-            tx.open_table(tables::ITEM_ID_TO_TAGGED)?.insert(id, row)?;
+            tx.open_table(tables::ITEM_ID_TO_TAGGED)?.insert(id, &row)?;
             Ok(true)
         })
+        .await
     }
 
     /// The tags written into item `id`'s file, if any. Errors: database failures.
