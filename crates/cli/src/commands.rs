@@ -411,9 +411,8 @@ async fn run_job(
 }
 
 fn list(listing: &[PlaylistListing], what: ListWhat) {
-    for PlaylistListing { id, playlist: p, wanted, items } in listing {
+    for PlaylistListing { id, playlist: p, wanted, item_count, downloaded_count, items } in listing {
         if what == ListWhat::Playlists {
-            let downloaded = items.iter().filter(|i| i.entry.file.is_some()).count();
             let mut state = p.last_error.as_deref().map(|e| format!("  error: {e}")).unwrap_or_default();
             if *wanted {
                 state.insert_str(0, "  [wanted]");
@@ -421,8 +420,8 @@ fn list(listing: &[PlaylistListing], what: ListWhat) {
             println!(
                 "{id:>5}  {:<50}  {:>5} items  {:>5} downloaded  {}{state}",
                 p.display_title(),
-                items.len(),
-                downloaded,
+                item_count,
+                downloaded_count,
                 p.url
             );
             continue;

@@ -20,7 +20,12 @@ pub struct PlaylistListing {
     pub playlist: PlaylistRow,
     /// Selected for download.
     pub wanted: bool,
-    /// Items in document order (with their files).
+    /// Items the playlist lists.
+    pub item_count: u32,
+    /// Of them, items with a downloaded file.
+    pub downloaded_count: u32,
+    /// Items in document order (with their files), when the listing was asked with items;
+    /// else empty.
     pub items: Vec<ListedItem>,
 }
 
@@ -83,15 +88,29 @@ impl Api {
             } else {
                 selectors.iter().map(|sel| s.find_playlist(sel)).collect::<Result<_, _>>()?
             };
-            let errors: HashMap<u64, String> =
-                if with_items { s.download_failures()? } else { HashMap::new() };
-            let (kept, removed) = (s.kept_items()?, s.removed_items()?);
             let mut out = Vec::new();
+            if !with_items {
+                // counts only: key lookups, no item row decoded (a 100,000-item catalog lists
+                // its playlists without reading its items)
+                for id in ids {
+                    let facts = s.member_facts(id)?;
+                    out.push(PlaylistListing {
+                        id,
+                        playlist: s.playlist(id)?,
+                        wanted: s.playlist_wanted(id)?,
+                        item_count: facts.total,
+                        downloaded_count: facts.with_file.len() as u32,
+                        items: Vec::new(),
+                    });
+                }
+                return Ok(out);
+            }
+            let errors: HashMap<u64, String> = s.download_failures()?;
+            let (kept, removed) = (s.kept_items()?, s.removed_items()?);
             for id in ids {
                 let mut items = Vec::new();
                 for entry in s.playlist_items(id)? {
-                    let failure =
-                        if with_items && entry.file.is_none() { s.download_failure(entry.id)? } else { None };
+                    let failure = if entry.file.is_none() { s.download_failure(entry.id)? } else { None };
                     let last_error = errors.get(&entry.id).cloned();
                     let (keep, removed) = (kept.contains(&entry.id), removed.contains(&entry.id));
                     items.push(ListedItem { entry, failure, last_error, keep, removed });
@@ -100,6 +119,8 @@ impl Api {
                     id,
                     playlist: s.playlist(id)?,
                     wanted: s.playlist_wanted(id)?,
+                    item_count: items.len() as u32,
+                    downloaded_count: items.iter().filter(|i| i.entry.file.is_some()).count() as u32,
                     items,
                 });
             }
