@@ -27,6 +27,10 @@ use feed_rs::model::{Entry, Feed, FeedType};
 /// What feed-rs's id generator returns here, so invented ids can be told from real ones.
 const NO_ID: &str = "\u{0}catalog-sync:no-id";
 
+/// Documents from this size (bytes) run the extras pass on a second thread beside feed-rs;
+/// below it a thread costs more than it saves.
+const PARALLEL_SCAN_BYTES: usize = 64 * 1024;
+
 /// Parses decoded feed text; `source_url` is the base for relative URLs.
 ///
 /// # Errors
@@ -39,7 +43,15 @@ pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, P
         .base_uri(Some(source_url.as_str()))
         .id_generator(|_, _, _| NO_ID.to_string())
         .build();
-    let feed = match parser.parse(repaired.as_bytes()) {
+    // The extras pass reads the same text: on a big document it runs on a second thread
+    // while feed-rs parses (both only read `repaired`).
+    let (parsed, extras) = std::thread::scope(|scope| {
+        let extras = (repaired.len() >= PARALLEL_SCAN_BYTES)
+            .then(|| scope.spawn(|| podcast_ns::scan(&repaired, Some(source_url))));
+        let parsed = parser.parse(repaired.as_bytes());
+        (parsed, extras.map(|h| h.join().expect("the extras pass does not panic")))
+    });
+    let feed = match parsed {
         Ok(feed) => feed,
         // The root is `<rss>`/`<rdf:RDF>`/`<feed>` (detect checked), but feed-rs found no
         // `<channel>` in it: a well-formed feed with nothing in it, if the XML itself is sound.
@@ -51,7 +63,7 @@ pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, P
         }
         Err(other) => return Err(ParseError::malformed(format_name(&repaired), other)),
     };
-    let extras = podcast_ns::scan(&repaired, Some(source_url));
+    let extras = extras.unwrap_or_else(|| podcast_ns::scan(&repaired, Some(source_url)));
     // Never report a feed synced with nothing when it has entries we could not read.
     if feed.entries.is_empty() && !extras.items.is_empty() {
         return Err(ParseError::malformed(
