@@ -1,7 +1,8 @@
 //! The download engine: HTTP transfer with resume ([`transfer`], its errors in [`error`],
-//! how it reads a response in `response_plan`, where its body goes in `part_sink`), the progress watchdog that ends stalled,
-//! overdue or cancelled transfers ([`watchdog`]), the retry policy by error class
-//! ([`retry`]), free space of library roots ([`space`]), HTTP range headers ([`http_range`]),
+//! how it reads a response in `response_plan`, where its body goes in `part_sink`), the
+//! progress watchdog that ends stalled, overdue or cancelled transfers ([`watchdog`]), the
+//! retry policy by error class ([`retry`]), free space of library roots ([`space`]), HTTP
+//! range headers ([`http_range`]),
 //! hedged range requests for a transfer stuck while its host delivers elsewhere ([`hedge`]),
 //! the resolver cascade ([`resolve`]), the subprocess watchdog ([`subprocess`]), library file
 //! naming ([`naming`]), media file extensions ([`media_ext`]) and yt-dlp's failures by class

@@ -12,8 +12,8 @@
 //! the part fsynced, renamed atomically to `dest` and the directory fsynced (unix). A fresh
 //! part is held in memory until it outgrows the write buffer, so a small file is written,
 //! fsynced and renamed in one blocking call ([`super::part_sink`]). Every failure keeps the
-//! part for a later resume (except a body longer than announced, whose part is deleted). A [`Watchdog`] ends an attempt that receives no bytes for
-//! [`TransferOptions::stall_timeout`], that runs past [`TransferOptions::deadline`], or that is
+//! part for a later resume (except a body longer than announced, whose part is deleted). A
+//! [`Watchdog`] ends an attempt that receives no bytes for [`TransferOptions::stall_timeout`], that runs past [`TransferOptions::deadline`], or that is
 //! cancelled (at once, even while the peer hangs silently); transient failures are retried
 //! inside the call up to [`TransferOptions::max_attempts`] times by the policy in
 //! [`super::retry`] (exponential backoff, `Retry-After`), each retry resuming from the part.
@@ -539,14 +539,13 @@ impl Attempt<'_> {
         content_type: Option<String>,
         coding: Option<Coding>,
     ) -> Result<FetchedFile, TransferError> {
-        let part = self.part.to_path_buf();
-        let sync = move || body.sync_at(&part).map_err(|(op, e)| io_err(op, &part)(e));
+        let (part, dest) = (self.part.to_path_buf(), self.dest.to_path_buf());
+        let sync = move |part: &Path| body.sync_at(part).map_err(|(op, e)| io_err(op, part)(e));
         let (size, hasher) = match coding {
             None => {
                 // (write,) fsync, rename, sidecar gone, directory fsynced: one blocking call
-                let (part, dest) = (self.part.to_path_buf(), self.dest.to_path_buf());
                 let done = tokio::task::spawn_blocking(move || {
-                    sync()?;
+                    sync(&part)?;
                     std::fs::rename(&part, &dest).map_err(io_err("rename", &part))?;
                     let _ = std::fs::remove_file(validator_path(&part));
                     sync_dir_blocking(&parent_dir(&dest))
@@ -555,7 +554,7 @@ impl Attempt<'_> {
                 (size, hasher)
             }
             Some(coding) => {
-                tokio::task::spawn_blocking(sync)
+                tokio::task::spawn_blocking(move || sync(&part))
                     .await
                     .map_err(|e| io_err("fsync", self.part)(std::io::Error::other(e)))??;
                 let mut decoded = self.part.as_os_str().to_owned();

@@ -143,8 +143,7 @@ pub async fn tag_item(
             return Ok(TagOutcome::Untagged(e.to_string()));
         }
     };
-    let expected = file.path.clone();
-    store.record_tagged(item, &expected, &row).await?;
+    store.record_tagged(item, file.path, row).await?;
     Ok(outcome)
 }
 

@@ -131,8 +131,7 @@ impl Store {
     /// it was recorded. Durable when the file was tagged (its bytes changed); a file left
     /// untagged (`row.tagged_sha256` is `None`) is recorded without fsync, as losing that
     /// record in a crash costs only another try. Errors: database failures.
-    pub async fn record_tagged(&self, id: u64, expected_path: &str, row: &TaggedRow) -> Result<bool> {
-        let (expected_path, row) = (expected_path.to_owned(), row.clone());
+    pub async fn record_tagged(&self, id: u64, expected_path: String, row: TaggedRow) -> Result<bool> {
         let durable = row.tagged_sha256.is_some();
         self.submit(durable, move |tx| {
             let file = tx.open_table(tables::ITEM_ID_TO_FILE)?.get(id)?.map(|g| g.value());
