@@ -18,6 +18,8 @@
 //!
 //! Everything else (truncation, mismatched tags) is left for the parser to reject.
 
+use std::borrow::Cow;
+
 /// Namespace URIs for prefixes commonly used without declaration.
 const KNOWN_PREFIXES: &[(&str, &str)] = &[
     ("itunes", "http://www.itunes.com/dtds/podcast-1.0.dtd"),
@@ -38,17 +40,17 @@ const NS_REWRITES: &[(&str, &str)] = &[
     ("http://www.itunes.com/dtds/podcast-1.0.dtd", "http://www.itunes.com/dtds/podcast-1.0.dtd"),
 ];
 
-/// Applies the repairs described in the module docs; returns the text unchanged when none apply.
-pub(crate) fn repair_feed_xml(text: &str) -> String {
-    let text = &close_final_end_tag(text);
-    let text = &drop_misplaced_xml_declarations(text);
-    let text = &html_entities_to_numeric(text);
-    let Some((start, end)) = root_start_tag(text) else {
-        return text.to_string();
+/// Applies the repairs described in the module docs; returns the text itself (borrowed, no
+/// copy) when none apply.
+pub(crate) fn repair_feed_xml(text: &str) -> Cow<'_, str> {
+    let text = then(close_final_end_tag(text), drop_misplaced_xml_declarations);
+    let text = then(text, html_entities_to_numeric);
+    let Some((start, end)) = root_start_tag(&text) else {
+        return text;
     };
     let tag = &text[start..end];
     let mut additions = String::new();
-    for prefix in used_element_prefixes(text) {
+    for prefix in used_element_prefixes(&text) {
         if text.contains(&format!("xmlns:{prefix}=")) {
             continue;
         }
@@ -76,36 +78,48 @@ pub(crate) fn repair_feed_xml(text: &str) -> String {
         }
     }
     if additions.is_empty() && new_tag == tag {
-        return text.to_string();
+        return text;
     }
     let name_end = new_tag.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(new_tag.len());
     new_tag.insert_str(name_end, &additions);
-    format!("{}{}{}", &text[..start], new_tag, &text[end..])
+    Cow::Owned(format!("{}{}{}", &text[..start], new_tag, &text[end..]))
+}
+
+/// Applies `repair` to the outcome of the previous one; the text is copied only by a repair
+/// that changes it.
+fn then<'a>(text: Cow<'a, str>, repair: impl for<'b> Fn(&'b str) -> Cow<'b, str>) -> Cow<'a, str> {
+    match text {
+        Cow::Borrowed(t) => repair(t),
+        Cow::Owned(t) => match repair(&t) {
+            Cow::Owned(changed) => Cow::Owned(changed),
+            Cow::Borrowed(_) => Cow::Owned(t),
+        },
+    }
 }
 
 /// Adds the `>` of a last end tag that the document stops inside (`...</rss` at the end).
-fn close_final_end_tag(text: &str) -> String {
+fn close_final_end_tag(text: &str) -> Cow<'_, str> {
     let t = text.trim_end();
     if let Some(i) = t.rfind("</") {
         let name = &t[i + 2..];
         let valid = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_alphanumeric() || ":_-.".contains(c));
         if valid {
-            return format!("{t}>");
+            return Cow::Owned(format!("{t}>"));
         }
     }
-    text.to_string()
+    Cow::Borrowed(text)
 }
 
 /// Removes every `<?xml` declaration (followed by whitespace or `?`, up to its `?>`) except
 /// one at the very start (after leading whitespace), skipping CDATA and comments.
-fn drop_misplaced_xml_declarations(text: &str) -> String {
+fn drop_misplaced_xml_declarations(text: &str) -> Cow<'_, str> {
     let is_decl =
         |s: &str| s.starts_with("<?xml") && s[5..].starts_with(|c: char| c.is_whitespace() || c == '?');
     let leading = text.len() - text.trim_start().len();
     let declarations = text.matches("<?xml").count();
     if declarations == 0 || (declarations == 1 && text[leading..].starts_with("<?xml")) {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -134,13 +148,14 @@ fn drop_misplaced_xml_declarations(text: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
-/// Rewrites known HTML entity references to numeric ones, skipping CDATA and comments.
-fn html_entities_to_numeric(text: &str) -> String {
+/// Rewrites known HTML entity references to numeric ones, skipping CDATA and comments;
+/// borrowed when the text has none to rewrite.
+fn html_entities_to_numeric(text: &str) -> Cow<'_, str> {
     if !text.contains('&') || text.contains("<!ENTITY") {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -192,7 +207,11 @@ fn html_entities_to_numeric(text: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    if out == text {
+        Cow::Borrowed(text) // the copy goes at once instead of living on as the document
+    } else {
+        Cow::Owned(out)
+    }
 }
 
 /// Byte range of the root element's start tag (`<name ...>` without the closing `>`).
