@@ -23,16 +23,20 @@ use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 /// [`ParseError::Encoding`] when the XML declaration names an encoding no decoder exists for
 /// and the bytes are not valid UTF-8, or when UTF-32 data has an invalid code point.
 pub fn decode_xml(bytes: &[u8]) -> Result<String, ParseError> {
-    let text = decode_bytes(bytes)?;
-    Ok(map_c1_controls(strip_prolog(&text)))
+    let mut text = decode_bytes(bytes)?;
+    let prolog = text.len() - strip_prolog(&text).len();
+    text.drain(..prolog); // in place: the document is not copied again
+    Ok(map_c1_controls(&text).unwrap_or(text))
 }
 
-/// Replaces C1 controls with their windows-1252 meaning (where cp1252 defines one).
-fn map_c1_controls(text: &str) -> String {
+/// `text` with C1 controls replaced by their windows-1252 meaning (where cp1252 defines one);
+/// `None` when it has none.
+fn map_c1_controls(text: &str) -> Option<String> {
     if !text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
-        return text.to_string();
+        return None;
     }
-    text.chars()
+    let mapped = text
+        .chars()
         .map(|c| {
             if ('\u{80}'..='\u{9f}').contains(&c) {
                 let byte = [c as u32 as u8];
@@ -41,7 +45,8 @@ fn map_c1_controls(text: &str) -> String {
                 c
             }
         })
-        .collect()
+        .collect();
+    Some(mapped)
 }
 
 /// Decodes without touching the XML declaration (BOM removed).

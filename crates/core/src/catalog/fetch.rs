@@ -276,7 +276,9 @@ async fn fetch_http(
     if resp.content_length().is_some_and(|n| n > limits.max_bytes) {
         return Err(FetchError::TooLarge(limits.max_bytes));
     }
-    let mut body = Vec::new();
+    // sized once from the declared length (capped), instead of doubling as chunks arrive
+    let declared = resp.content_length().unwrap_or(0).min(limits.max_bytes);
+    let mut body = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
     while let Some(chunk) =
         tokio::time::timeout(stall, resp.chunk()).await.map_err(|_| FetchError::Stalled(stall))??
     {
