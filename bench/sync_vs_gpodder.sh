@@ -22,6 +22,9 @@
 # our first sync 0.94-0.97 s (8.4-9.2x; 1.03-1.12 s before the extras pass ran beside feed-rs),
 # peak RSS 36-38 MB vs gpo's 121 MB; gpo update 1.12-1.19 s, our re-sync 0.04-0.05 s
 # (22-30x), 18 MB. An earlier, slower machine of the same kind: gpo import 17.27 s, ours 2.74 s.
+# Another machine (2026-12-02, noisier): gpo import 7.32-7.67 s, our first sync 0.95-1.03 s in
+# the script (7.4-7.9x), 32-33 MB, with fat LTO and fewer copies of each document (the sync
+# alone, timed directly: 0.90-0.97 s and 36-37 MB before, 0.76-0.91 s and 33 MB after).
 #
 # Usage: bench/sync_vs_gpodder.sh      FEEDS=100 EPISODES=1000 GPO=0 (skip gpodder) to change it.
 set -euo pipefail
