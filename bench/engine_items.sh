@@ -14,6 +14,15 @@
 # calls (thread hand-offs), a file and a directory fsync, ~0.4 durable redb commit; the file
 # system alone (16 threads creating, fsyncing and renaming 1-byte files) tops out at 6,400-10,400
 # files/s here.
+# Another machine (2026-12-02): run 1,988-2,088, download 2,020-2,151 items/s, fat LTO or not.
+# There the download of 10,000 items took 2.6-3.0 s of user and 4.0-5.3 s of system CPU (two
+# cores), against 1.4-1.7 s of system CPU for the bare file-system work (python, 16 threads:
+# create, write, fsync, rename, directory fsync): the kernel is where an item costs most.
+# perf: fsync + fdatasync (virtio flushes) ~23 %, context switches of the thread hand-offs
+# ~16 %, openat 4 %. Right after many files were deleted (an earlier run's library removed with
+# rm -rf), ext4 without a journal skips every recently deleted inode when it allocates one
+# (`recently_deleted`, 60-300 s): openat then took 42 % of all CPU, serialised on the
+# directory's lock. Run this on a file system that has rested a few minutes.
 #
 # Usage: bench/engine_items.sh
 #   FEEDS=100 EPISODES=100 PARALLEL=16 to change it.
