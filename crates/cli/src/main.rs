@@ -15,6 +15,7 @@ mod serve;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    catalog_sync_core::allocator::tune();
     let args = args::Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("CATALOG_SYNC_LOG"))

@@ -3,6 +3,7 @@
 //! library's cover art cache. No Tauri and no terminal UI live here (ARCHITECTURE.md,
 //! convention 1): the desktop shell and the `catalog-sync` command line both call into this crate.
 
+pub mod allocator;
 pub mod api;
 pub mod catalog;
 pub mod clock;
