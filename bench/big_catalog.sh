@@ -38,6 +38,9 @@
 # all processes 1.6-1.9 s of CPU in 10 s (7.2-7.4 s with WEBKIT_DISABLE_COMPOSITING_MODE=0 on
 # the same build; empty catalog 0.84-0.88 s), app process 0.58-0.66 s, web process RSS 264-269
 # MB (365 MB composited), app RSS +5 MB over empty; first paint 1.0-1.5 s (empty 0.75-0.77 s).
+# 2026-12-02, another machine, release with fat LTO, redb cache 2 MiB, glibc mmap threshold
+# fixed (core::allocator), DESKTOP=0: task center 1.05 ms, first page of the 5,000-item playlist
+# 0.38 ms, first playlists page 3.49 ms; serve idle 19.5 MB (empty 14.9 MB).
 # 2026-12-02, a second machine of the same kind, release, quiet: all processes 0.84-0.90 s of CPU
 # in 10 s (empty catalog 0.45-0.49 s; app main thread 0.26 vs 0.15 s, web process main thread
 # 0.43 vs 0.22 s), first paint 0.59-0.61 s (empty 0.43-0.49 s), app RSS 182-186 MB vs 178-182

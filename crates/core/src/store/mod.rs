@@ -133,7 +133,9 @@ pub struct Store {
 /// a 100,000-item catalog (a 34 MB file) held the whole file in memory. Pages evicted from this
 /// one are read again from the operating system's page cache; the write buffer is flushed to
 /// the file early when it passes half of it (before the commit, which still fsyncs once).
-pub const CACHE_BYTES: usize = 4 * 1024 * 1024;
+/// 2 MiB rather than 4: a first sync of 100 feeds x 1,000 items peaks 1.5 MB lower
+/// (28.1-29.1 MB) at the same wall time, and the engine's item rate is unchanged.
+pub const CACHE_BYTES: usize = 2 * 1024 * 1024;
 
 impl Store {
     /// Opens the database at `path`, creating it (and its folder) if missing, then creates
