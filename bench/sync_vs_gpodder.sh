@@ -24,7 +24,9 @@
 # (22-30x), 18 MB. An earlier, slower machine of the same kind: gpo import 17.27 s, ours 2.74 s.
 # Another machine (2026-12-02, noisier): gpo import 7.32-7.67 s, our first sync 0.95-1.03 s in
 # the script (7.4-7.9x), 32-33 MB, with fat LTO and fewer copies of each document (the sync
-# alone, timed directly: 0.90-0.97 s and 36-37 MB before, 0.76-0.91 s and 33 MB after).
+# alone, timed directly: 0.90-0.97 s and 36-37 MB before, 0.76-0.91 s and 33 MB after). Then
+# glibc's mmap threshold fixed (core::allocator) and a 2 MiB redb cache: gpo import 7.49-7.54 s,
+# ours 1.00-1.04 s (7.2-7.5x), peak RSS 27.3-27.7 MB; re-sync 0.04-0.05 s (23-29x), 15 MB.
 #
 # Usage: bench/sync_vs_gpodder.sh      FEEDS=100 EPISODES=1000 GPO=0 (skip gpodder) to change it.
 set -euo pipefail
