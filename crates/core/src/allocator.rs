@@ -17,19 +17,20 @@
 pub const MMAP_THRESHOLD_BYTES: i32 = 128 * 1024;
 
 /// Fixes glibc's `M_MMAP_THRESHOLD` at [`MMAP_THRESHOLD_BYTES`] (module docs). Call it first
-/// thing in `main`, before other threads start. Returns whether the allocator took the setting
-/// (always `false` where it does not apply).
+/// thing in `main`, before other threads start. Returns whether the allocator took the setting.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn tune() -> bool {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: mallopt(3) only sets a parameter of the allocator and reports whether it took
-        // it (1, else 0); any value up to 32 MiB is valid for M_MMAP_THRESHOLD, and glibc
-        // serialises the change against other threads' allocations itself.
-        #[allow(unsafe_code)]
-        let taken = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) };
-        taken == 1
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    // SAFETY: mallopt(3) only sets a parameter of the allocator and reports whether it took it
+    // (1, else 0); any value up to 32 MiB is valid for M_MMAP_THRESHOLD, and glibc serialises
+    // the change against other threads' allocations itself.
+    #[allow(unsafe_code)]
+    let taken = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) };
+    taken == 1
+}
+
+/// Does nothing where the C library is not glibc (module docs); returns `false`.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn tune() -> bool {
     false
 }
 
