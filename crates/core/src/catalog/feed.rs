@@ -42,6 +42,7 @@ pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, P
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(source_url.as_str()))
         .id_generator(|_, _, _| NO_ID.to_string())
+        .timestamp_parser(super::timestamps::parse_timestamp)
         .build();
     // The extras pass reads the same text: on a big document it runs on a second thread
     // while feed-rs parses (both only read `repaired`).

@@ -16,6 +16,7 @@ pub mod opml;
 pub mod pls;
 pub mod podcast_ns;
 mod repair;
+mod timestamps;
 pub(crate) mod util;
 pub mod xspf;
 pub mod ytdlp;
