@@ -29,7 +29,9 @@
 # ours 1.00-1.04 s (7.2-7.5x), peak RSS 27.3-27.7 MB; re-sync 0.04-0.05 s (23-29x), 15 MB.
 # With `settle` (dirty pages written out before each timed row; gpo's write-back had landed in
 # our first row): gpo import 7.28-7.34 s, ours 0.91-0.93 s (7.8-8.1x), 27.8-28.6 MB; gpo update
-# 1.09-1.12 s, our re-sync 0.04-0.05 s (22-28x).
+# 1.09-1.12 s, our re-sync 0.04-0.05 s (22-28x). With item dates read strictly first
+# (catalog/timestamps.rs): gpo import 7.02-7.07 s, ours 0.80-0.83 s (8.5-8.8x), 26.4-27.1 MB;
+# gpo update 1.08-1.09 s, our re-sync 0.04 s (27x), 15 MB.
 #
 # Usage: bench/sync_vs_gpodder.sh      FEEDS=100 EPISODES=1000 GPO=0 (skip gpodder) to change it.
 set -euo pipefail
