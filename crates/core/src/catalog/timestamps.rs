@@ -6,8 +6,8 @@
 //! as 00, single-digit hours padded, day and month swapped): up to eight regex replacements
 //! per date, 7% of a big feed's parse. A date that chrono reads as it stands under RFC 2822
 //! (<https://www.rfc-editor.org/rfc/rfc2822#section-3.3>) or RFC 3339 means the same under those
-//! repairs (none of them changes a date chrono accepts: each either leaves it as it is or
-//! replaces text chrono rejects), so it is returned at once. Any other text goes to feed-rs's
+//! repairs (none changes the instant such a date names: each leaves it as it is, rewrites a zone
+//! to its equal offset, or only touches text chrono rejects), so it is returned at once. Any other text goes to feed-rs's
 //! own parser, which keeps its lenient rules private: it reads the text as the `pubDate` of a
 //! one-line RSS document. The corpus test below checks both paths agree on every date of the
 //! shared corpus.
