@@ -48,6 +48,20 @@ pub fn corpus_dir() -> PathBuf {
     }
 }
 
+/// The text of every file under the corpus's `feeds/` (bytes read as UTF-8, invalid sequences
+/// replaced), for tests that check a property over all of them. Panics when the corpus is
+/// missing.
+pub fn feed_texts() -> Vec<String> {
+    let dir = corpus_dir().join("feeds");
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("the corpus at {}: {e}", dir.display()));
+    entries
+        .map(|e| {
+            String::from_utf8_lossy(&std::fs::read(e.expect("a corpus entry").path()).expect("a corpus file"))
+                .into_owned()
+        })
+        .collect()
+}
+
 /// Kind of file, from its extension, deciding which locations are rewritten.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

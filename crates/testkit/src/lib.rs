@@ -42,7 +42,7 @@ mod stats;
 pub use behaviour::{Behaviour, Coding};
 pub use config::{Fault, ServerConfig};
 pub use content::{guess_content_type, MediaInfo};
-pub use corpus::{corpus_dir, UrlRewrite, CORPUS_ENV};
+pub use corpus::{corpus_dir, feed_texts, UrlRewrite, CORPUS_ENV};
 pub use error::TestkitError;
 pub use fakes::{
     episode_page, feed_xml, ChatStep, FakeEpisode, FakeFyyd, FakePodcastIndex, FeedAlternate, FeedItem,

@@ -606,11 +606,7 @@ mod tests {
     /// shared corpus and the rewrite cases above, `plain_rss` implies `rewrite` returns `None`.
     #[test]
     fn plain_rss_is_only_said_of_documents_the_pass_leaves_alone() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/feeds");
-        let mut docs: Vec<String> = std::fs::read_dir(&dir)
-            .expect("the shared corpus beside the repository")
-            .map(|e| String::from_utf8_lossy(&std::fs::read(e.unwrap().path()).unwrap()).into_owned())
-            .collect();
+        let mut docs = catalog_sync_testkit::feed_texts();
         docs.extend(
             [
                 r#"<rss version="2.0" xmlns="http://backend.userland.com/rss2"><channel/></rss>"#,
