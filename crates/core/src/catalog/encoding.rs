@@ -32,7 +32,9 @@ pub fn decode_xml(bytes: &[u8]) -> Result<String, ParseError> {
 /// `text` with C1 controls replaced by their windows-1252 meaning (where cp1252 defines one);
 /// `None` when it has none.
 fn map_c1_controls(text: &str) -> Option<String> {
-    if !text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+    // in UTF-8 a C1 control is C2 80..C2 9F: a byte search, not a walk over every char
+    let bytes = text.as_bytes();
+    if !memchr::memchr_iter(0xC2, bytes).any(|i| matches!(bytes.get(i + 1), Some(0x80..=0x9F))) {
         return None;
     }
     let mapped = text
@@ -213,6 +215,12 @@ mod tests {
     #[test]
     fn c1_controls_become_cp1252() {
         assert_eq!(decode_xml("<d>don\u{92}t</d>".as_bytes()).unwrap(), "<d>don\u{2019}t</d>");
+        // the ends of the C1 range; U+00A0..U+00BF share the lead byte C2 and stay as they are
+        assert_eq!(
+            decode_xml("<d>\u{80}\u{9f}\u{a0}\u{bf}\u{7f}\u{c2}</d>".as_bytes()).unwrap(),
+            "<d>\u{20ac}\u{178}\u{a0}\u{bf}\u{7f}\u{c2}</d>"
+        );
+        assert_eq!(map_c1_controls("<d>\u{a0}\u{bf}\u{7f}\u{c2}\u{100}</d>"), None);
     }
 
     #[test]

@@ -23,12 +23,14 @@ use super::repair::repair_feed_xml;
 use super::util::{non_empty, resolve_url};
 use super::ParseError;
 use feed_rs::model::{Entry, Feed, FeedType};
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// What feed-rs's id generator returns here, so invented ids can be told from real ones.
 const NO_ID: &str = "\u{0}catalog-sync:no-id";
 
-/// Documents from this size (bytes) run the extras pass on a second thread beside feed-rs;
-/// below it a thread costs more than it saves.
+/// Documents from this size (bytes) run the extras pass on the extras thread beside feed-rs
+/// ([`super::extras_thread`]); below it the hand-off costs more than it saves.
 const PARALLEL_SCAN_BYTES: usize = 64 * 1024;
 
 /// Parses decoded feed text; `source_url` is the base for relative URLs.
@@ -36,39 +38,39 @@ const PARALLEL_SCAN_BYTES: usize = 64 * 1024;
 /// # Errors
 /// [`ParseError::Malformed`] (`malformed rss: ...`) when feed-rs rejects the document, e.g.
 /// truncated XML or mismatched tags; [`ParseError::NotAFeed`] when no feed root is found.
-pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, ParseError> {
-    let repaired = repair_feed_xml(text);
-    let repaired = normalize_feed_xml(&repaired);
+pub fn parse_feed(text: impl Into<String>, source_url: &url::Url) -> Result<ParsedPlaylist, ParseError> {
+    let repaired =
+        Arc::new(keep_or_replace(keep_or_replace(text.into(), repair_feed_xml), normalize_feed_xml));
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(source_url.as_str()))
         .id_generator(|_, _, _| NO_ID.to_string())
         .timestamp_parser(super::timestamps::parse_timestamp)
         .build();
-    // The extras pass reads the same text: on a big document it runs on a second thread
-    // while feed-rs parses (both only read `repaired`).
-    let (parsed, extras) = std::thread::scope(|scope| {
-        let extras = (repaired.len() >= PARALLEL_SCAN_BYTES)
-            .then(|| scope.spawn(|| podcast_ns::scan(&repaired, Some(source_url))));
-        let parsed = parser.parse(repaired.as_bytes());
-        (parsed, extras.map(|h| h.join().expect("the extras pass does not panic")))
-    });
+    // The extras pass reads the same text: on a big document it runs on the extras thread
+    // while feed-rs parses here (both only read `repaired`).
+    let beside = (repaired.len() >= PARALLEL_SCAN_BYTES)
+        .then(|| super::extras_thread::scan(repaired.clone(), source_url.clone()))
+        .flatten();
+    let parsed = parser.parse(repaired.as_bytes());
+    let extras = beside.and_then(|result| result.recv().ok());
+    let repaired = repaired.as_str();
     let feed = match parsed {
         Ok(feed) => feed,
         // The root is `<rss>`/`<rdf:RDF>`/`<feed>` (detect checked), but feed-rs found no
         // `<channel>` in it: a well-formed feed with nothing in it, if the XML itself is sound.
         Err(feed_rs::parser::ParseFeedError::ParseError(feed_rs::parser::ParseErrorKind::NoFeedRoot)) => {
-            check_well_formed(&repaired)?;
+            check_well_formed(repaired)?;
             let format =
-                if format_name(&repaired) == "rdf" { PlaylistFormat::Rdf } else { PlaylistFormat::Rss };
+                if format_name(repaired) == "rdf" { PlaylistFormat::Rdf } else { PlaylistFormat::Rss };
             return Ok(ParsedPlaylist { format: Some(format), ..Default::default() });
         }
-        Err(other) => return Err(ParseError::malformed(format_name(&repaired), other)),
+        Err(other) => return Err(ParseError::malformed(format_name(repaired), other)),
     };
-    let extras = extras.unwrap_or_else(|| podcast_ns::scan(&repaired, Some(source_url)));
+    let extras = extras.unwrap_or_else(|| podcast_ns::scan(repaired, Some(source_url)));
     // Never report a feed synced with nothing when it has entries we could not read.
     if feed.entries.is_empty() && !extras.items.is_empty() {
         return Err(ParseError::malformed(
-            format_name(&repaired),
+            format_name(repaired),
             format!("{} entries in the document, none could be read", extras.items.len()),
         ));
     }
@@ -78,6 +80,16 @@ pub fn parse_feed(text: &str, source_url: &url::Url) -> Result<ParsedPlaylist, P
         playlist.warnings.push(format!("{} of {written} entries could not be read", written - read));
     }
     Ok(playlist)
+}
+
+/// `text` after `step` (a repair returning the text borrowed when it changes nothing), owned
+/// without a copy.
+fn keep_or_replace(text: String, step: impl Fn(&str) -> Cow<'_, str>) -> String {
+    let replaced = match step(&text) {
+        Cow::Owned(changed) => Some(changed),
+        Cow::Borrowed(_) => None,
+    };
+    replaced.unwrap_or(text)
 }
 
 /// Reads the whole document with quick-xml to tell "empty feed" from "broken XML".

@@ -6,6 +6,7 @@
 
 pub mod detect;
 pub mod encoding;
+mod extras_thread;
 pub mod feed;
 pub mod fetch;
 pub mod identity;
@@ -81,7 +82,7 @@ pub fn parse_document(bytes: &[u8], source_url: &url::Url) -> Result<Document, P
     }
     let text = decode_xml(bytes)?;
     let mut playlist = match detect(&text)? {
-        DetectedKind::Feed => feed::parse_feed(&text, source_url)?,
+        DetectedKind::Feed => feed::parse_feed(text, source_url)?,
         DetectedKind::Opml => return opml::parse_opml(&text).map(Document::Subscriptions),
         DetectedKind::M3u => m3u::parse_m3u(&text, source_url)?,
         DetectedKind::Pls => pls::parse_pls(&text, source_url)?,

@@ -84,9 +84,11 @@ async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), 
             let mut notes = notes;
             notes.extend(doc.warnings.iter().cloned());
             let images = crate::library::art::prefetch_list(&doc);
+            let doc = std::sync::Arc::new(*doc);
+            let shared = doc.clone();
             let out = cx
                 .blocking(move |s| {
-                    let out = s.apply_sync_owned(id, *doc, now)?;
+                    let out = s.apply_sync_shared(id, shared, now)?;
                     s.set_fetch_validators(
                         id,
                         validators.etag.as_deref(),
@@ -96,7 +98,10 @@ async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), 
                     s.finish_stage_item(job, stage, id, WorkEnd::done(with_notes(line, &notes)), now)?;
                     Ok(out)
                 })
-                .await?;
+                .await;
+            // freed where it was allocated (parse_lane); the writer let go of its reference
+            cx.parse_lane.discard(doc);
+            let out = out?;
             cx.art.prefetch(images);
             // downloaded files whose tags no longer say what the catalog does: tagged again
             let library = cx.config().library.clone();

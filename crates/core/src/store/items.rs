@@ -67,7 +67,7 @@ impl Store {
     /// known ones updated in place) and membership positions, in one transaction.
     /// Errors: [`StoreError::NotFound`] for an unknown playlist.
     pub fn apply_sync(&self, id: u64, doc: &ParsedPlaylist, now_ms: i64) -> Result<SyncOutcome> {
-        self.apply_sync_owned(id, doc.clone(), now_ms)
+        self.apply_sync_shared(id, std::sync::Arc::new(doc.clone()), now_ms)
     }
 
     /// The item with this id. Errors: [`StoreError::NotFound`].

@@ -11,6 +11,7 @@
 //! [`super::items`] (`scoped_key`, the same-media match of a changed guid).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use redb::ReadableTable;
 
@@ -21,11 +22,14 @@ use crate::catalog::identity::same_media;
 use crate::catalog::{ParsedItem, ParsedPlaylist};
 
 impl Store {
-    /// Records a successful sync of playlist `id` from `doc` (module docs), taking the
-    /// document so a big feed is not copied for the writer. Returns the new item ids, how many
-    /// known items changed and the document's item count.
+    /// Records a successful sync of playlist `id` from `doc` (module docs), sharing the
+    /// document so a big feed is not copied for the writer. The writer thread lets go of its
+    /// reference before this returns, so the caller holds the last one and chooses the thread
+    /// that frees the document (the sync stage: the parse thread that allocated it, see
+    /// `jobs::parse_lane`). Returns the new item ids, how many known items changed and the
+    /// document's item count.
     /// Errors: [`StoreError::NotFound`] for an unknown playlist; database errors.
-    pub fn apply_sync_owned(&self, id: u64, doc: ParsedPlaylist, now_ms: i64) -> Result<SyncOutcome> {
+    pub fn apply_sync_shared(&self, id: u64, doc: Arc<ParsedPlaylist>, now_ms: i64) -> Result<SyncOutcome> {
         self.write(move |tx| apply(tx, id, &doc, now_ms))
     }
 }
