@@ -117,7 +117,7 @@ fn format_name(text: &str) -> &'static str {
     }
 }
 
-fn convert(feed: Feed, extras: FeedExtras, base: &url::Url) -> ParsedPlaylist {
+fn convert(feed: Feed, mut extras: FeedExtras, base: &url::Url) -> ParsedPlaylist {
     let format = match feed.feed_type {
         FeedType::Atom => PlaylistFormat::Atom,
         FeedType::RSS1 => PlaylistFormat::Rdf,
@@ -128,7 +128,7 @@ fn convert(feed: Feed, extras: FeedExtras, base: &url::Url) -> ParsedPlaylist {
         .entries
         .iter()
         .enumerate()
-        .map(|(i, e)| convert_entry(e, if aligned { extras.items.get(i) } else { None }, base))
+        .map(|(i, e)| convert_entry(e, if aligned { extras.items.get_mut(i) } else { None }, base))
         .collect();
     ParsedPlaylist {
         format: Some(format),
@@ -157,7 +157,12 @@ fn page_link(links: &[feed_rs::model::Link], base: &url::Url) -> Option<String> 
         .and_then(|l| resolve_url(Some(base), &l.href))
 }
 
-fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::Url) -> ParsedItem {
+/// `extra` is the extra pass's view of this entry; its enclosure lists are moved out, not copied.
+fn convert_entry(e: &Entry, mut extra: Option<&mut podcast_ns::ItemExtras>, base: &url::Url) -> ParsedItem {
+    let rss_enclosures = extra.as_mut().map(|x| std::mem::take(&mut x.enclosures)).unwrap_or_default();
+    let alternate_enclosures =
+        extra.as_mut().map(|x| std::mem::take(&mut x.alternate_enclosures)).unwrap_or_default();
+    let extra = extra.map(|x| &*x);
     let guid =
         (e.id != NO_ID).then(|| non_empty(&e.id)).flatten().or_else(|| extra.and_then(|x| x.about.clone()));
     let description = e
@@ -171,7 +176,6 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
         .media
         .iter()
         .find_map(|m| m.duration.or_else(|| m.content.iter().find_map(|c| c.duration)).map(|d| d.as_secs()));
-    let rss_enclosures = extra.map(|x| x.enclosures.clone()).unwrap_or_default();
     let atom_enclosures: Vec<Enclosure> = e
         .links
         .iter()
@@ -202,7 +206,7 @@ fn convert_entry(e: &Entry, extra: Option<&podcast_ns::ItemExtras>, base: &url::
         link: page_link(&e.links, base),
         duration_secs: extra.and_then(|x| x.duration_secs).or(media_duration),
         enclosure,
-        alternate_enclosures: extra.map(|x| x.alternate_enclosures.clone()).unwrap_or_default(),
+        alternate_enclosures,
         image,
         episode: extra.and_then(|x| x.episode),
         season: extra.and_then(|x| x.season),

@@ -32,6 +32,7 @@
 
 use super::model::ParsedItem;
 use sha2::{Digest, Sha256};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// The identity of an item within and across parses of a playlist.
@@ -147,31 +148,38 @@ pub fn is_unidentifiable(item: &ParsedItem) -> bool {
 /// dropped items, for the sync report.
 pub fn merge_duplicates_reporting(items: Vec<ParsedItem>) -> (Vec<ParsedItem>, Vec<String>) {
     let mut out: Vec<ParsedItem> = Vec::with_capacity(items.len());
-    let mut index: HashMap<ItemKey, usize> = HashMap::new();
-    let mut counts: Vec<(ItemKey, usize)> = Vec::new();
-    let mut dropped = 0usize;
+    let mut index: HashMap<ItemKey, usize> = HashMap::with_capacity(items.len());
+    let mut counts: Vec<usize> = Vec::with_capacity(items.len()); // entries per kept item
+    let (mut dropped, mut merged) = (0usize, false);
     for item in items {
         if is_unidentifiable(&item) {
             dropped += 1;
             continue;
         }
-        let key = item_key(&item);
-        match index.get(&key) {
-            Some(&i) => {
+        match index.entry(item_key(&item)) {
+            Entry::Occupied(kept) => {
+                let i = *kept.get();
+                merged = true;
                 fill_gaps(&mut out[i], item);
-                counts[i].1 += 1;
+                counts[i] += 1;
             }
-            None => {
-                index.insert(key.clone(), out.len());
-                counts.push((key, 1));
+            Entry::Vacant(new) => {
+                new.insert(out.len());
+                counts.push(1);
                 out.push(item);
             }
         }
     }
-    let mut warnings: Vec<String> = counts
+    // the keys shared by several entries, in document order
+    let mut shared: Vec<(usize, &ItemKey)> = match merged {
+        true => index.iter().filter(|(_, &i)| counts[i] > 1).map(|(key, &i)| (i, key)).collect(),
+        false => Vec::new(),
+    };
+    shared.sort_unstable_by_key(|(i, _)| *i);
+    let mut warnings: Vec<String> = shared
         .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .map(|(k, n)| {
+        .map(|(i, k)| {
+            let n = counts[i];
             format!(
                 "{n} entries share the id \"{k}\"; kept the first in the document (normally the newest), \
                  the others only fill its empty fields"
@@ -274,6 +282,23 @@ mod tests {
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(warnings[0].starts_with("2 entries share the id \"guid:g\"; kept the first"), "{warnings:?}");
         assert!(warnings[1].starts_with("1 entries have no guid"), "{warnings:?}");
+    }
+
+    #[test]
+    fn shared_ids_are_reported_in_document_order_with_their_counts() {
+        let ids = ["z", "a", "z", "m", "a", "z", "q", "m"];
+        let (items, warnings) =
+            merge_duplicates_reporting(ids.iter().map(|g| item(Some(g), None, None)).collect());
+        assert_eq!(items.len(), 4);
+        let expected = [
+            "3 entries share the id \"guid:z\"",
+            "2 entries share the id \"guid:a\"",
+            "2 entries share the id \"guid:m\"",
+        ];
+        assert_eq!(warnings.len(), expected.len(), "{warnings:?}");
+        for (warning, start) in warnings.iter().zip(expected) {
+            assert!(warning.starts_with(start), "{warnings:?}");
+        }
     }
 
     #[test]
