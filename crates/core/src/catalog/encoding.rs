@@ -11,6 +11,8 @@
 //! no BOM, no leading whitespace and no XML declaration, so the downstream parser sees
 //! consistent UTF-8 (it defaults to UTF-8 when no declaration is present).
 
+use std::borrow::Cow;
+
 use super::ParseError;
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
@@ -23,10 +25,28 @@ use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 /// [`ParseError::Encoding`] when the XML declaration names an encoding no decoder exists for
 /// and the bytes are not valid UTF-8, or when UTF-32 data has an invalid code point.
 pub fn decode_xml(bytes: &[u8]) -> Result<String, ParseError> {
-    let mut text = decode_bytes(bytes)?;
+    Ok(finish(decode_bytes(bytes)?.into_owned()))
+}
+
+/// As [`decode_xml`], taking the bytes: a document that is UTF-8 as it stands (the usual
+/// case) becomes the text without being copied. Errors: as [`decode_xml`].
+pub fn decode_xml_owned(bytes: Vec<u8>) -> Result<String, ParseError> {
+    let decoded = match decode_bytes(&bytes)? {
+        Cow::Borrowed(text) if text.len() == bytes.len() => None, // the bytes themselves
+        other => Some(other.into_owned()),
+    };
+    let text = match decoded {
+        Some(text) => text,
+        None => String::from_utf8(bytes).map_err(|e| ParseError::Encoding(e.to_string()))?,
+    };
+    Ok(finish(text))
+}
+
+/// The decoded text without its prolog, C1 controls mapped (module docs).
+fn finish(mut text: String) -> String {
     let prolog = text.len() - strip_prolog(&text).len();
     text.drain(..prolog); // in place: the document is not copied again
-    Ok(map_c1_controls(&text).unwrap_or(text))
+    map_c1_controls(&text).unwrap_or(text)
 }
 
 /// `text` with C1 controls replaced by their windows-1252 meaning (where cp1252 defines one);
@@ -51,23 +71,24 @@ fn map_c1_controls(text: &str) -> Option<String> {
     Some(mapped)
 }
 
-/// Decodes without touching the XML declaration (BOM removed).
-fn decode_bytes(bytes: &[u8]) -> Result<String, ParseError> {
+/// Decodes without touching the XML declaration (BOM removed); borrowed when `bytes` are the
+/// text as they stand.
+fn decode_bytes(bytes: &[u8]) -> Result<Cow<'_, str>, ParseError> {
     // 1. Byte order marks (UTF-32 before UTF-16: FF FE 00 00 starts with FF FE).
     if bytes.starts_with(&[0xFF, 0xFE, 0x00, 0x00]) {
-        return decode_utf32(&bytes[4..], false);
+        return decode_utf32(&bytes[4..], false).map(Cow::Owned);
     }
     if bytes.starts_with(&[0x00, 0x00, 0xFE, 0xFF]) {
-        return decode_utf32(&bytes[4..], true);
+        return decode_utf32(&bytes[4..], true).map(Cow::Owned);
     }
     if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
         return Ok(decode_utf8_lenient(rest));
     }
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        return Ok(UTF_16LE.decode_without_bom_handling(rest).0.into_owned());
+        return Ok(UTF_16LE.decode_without_bom_handling(rest).0);
     }
     if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        return Ok(UTF_16BE.decode_without_bom_handling(rest).0.into_owned());
+        return Ok(UTF_16BE.decode_without_bom_handling(rest).0);
     }
     // `<?xm` in EBCDIC (XML 1.0 Appendix F): no decoder here for the EBCDIC code pages, so say
     // so rather than fail later with "not a feed".
@@ -77,14 +98,10 @@ fn decode_bytes(bytes: &[u8]) -> Result<String, ParseError> {
     // 2. BOM-less UTF-32 / UTF-16, recognised by the zero bytes around the first ASCII char.
     if bytes.len() >= 4 {
         match bytes[..4] {
-            [a, 0, 0, 0] if a != 0 => return decode_utf32(bytes, false),
-            [0, 0, 0, a] if a != 0 => return decode_utf32(bytes, true),
-            [a, 0, b, 0] if a != 0 && b != 0 => {
-                return Ok(UTF_16LE.decode_without_bom_handling(bytes).0.into_owned())
-            }
-            [0, a, 0, b] if a != 0 && b != 0 => {
-                return Ok(UTF_16BE.decode_without_bom_handling(bytes).0.into_owned())
-            }
+            [a, 0, 0, 0] if a != 0 => return decode_utf32(bytes, false).map(Cow::Owned),
+            [0, 0, 0, a] if a != 0 => return decode_utf32(bytes, true).map(Cow::Owned),
+            [a, 0, b, 0] if a != 0 && b != 0 => return Ok(UTF_16LE.decode_without_bom_handling(bytes).0),
+            [0, a, 0, b] if a != 0 && b != 0 => return Ok(UTF_16BE.decode_without_bom_handling(bytes).0),
             _ => {}
         }
     }
@@ -95,7 +112,7 @@ fn decode_bytes(bytes: &[u8]) -> Result<String, ParseError> {
                 // UTF-16 declared on ASCII-compatible bytes is a lie; read as UTF-8.
                 return Ok(decode_utf8_lenient(bytes));
             }
-            return Ok(enc.decode_without_bom_handling(bytes).0.into_owned());
+            return Ok(enc.decode_without_bom_handling(bytes).0);
         }
         if label.to_ascii_lowercase().starts_with("utf-32") || label.eq_ignore_ascii_case("ucs-4") {
             return Ok(decode_utf8_lenient(bytes));
@@ -107,39 +124,43 @@ fn decode_bytes(bytes: &[u8]) -> Result<String, ParseError> {
     }
     // 4. Valid UTF-8 as is, else chardetng.
     match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(s.to_string()),
+        Ok(s) => Ok(Cow::Borrowed(s)),
         Err(_) => Ok(guess(bytes)),
     }
 }
 
 /// Guesses the encoding of non-UTF-8 bytes with chardetng and decodes with it.
-fn guess(bytes: &[u8]) -> String {
+fn guess(bytes: &[u8]) -> Cow<'_, str> {
     let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     det.feed(bytes, true);
     let enc = det.guess(None, chardetng::Utf8Detection::Allow);
     if enc == UTF_8 {
         return decode_utf8_lenient(bytes);
     }
-    enc.decode_without_bom_handling(bytes).0.into_owned()
+    enc.decode_without_bom_handling(bytes).0
 }
 
 /// UTF-8 with every invalid byte decoded as windows-1252 instead of U+FFFD.
-fn decode_utf8_lenient(mut bytes: &[u8]) -> String {
+fn decode_utf8_lenient(bytes: &[u8]) -> Cow<'_, str> {
+    let mut error = match std::str::from_utf8(bytes) {
+        Ok(text) => return Cow::Borrowed(text),
+        Err(e) => e,
+    };
     let mut out = String::with_capacity(bytes.len());
+    let mut rest = bytes;
     loop {
-        match std::str::from_utf8(bytes) {
-            Ok(s) => {
-                out.push_str(s);
-                return out;
+        let good = error.valid_up_to();
+        // The prefix was just validated, so this never falls back.
+        out.push_str(std::str::from_utf8(&rest[..good]).unwrap_or_default());
+        // Decode only the first offending byte as cp1252; re-check the rest as UTF-8.
+        out.push_str(&WINDOWS_1252.decode_without_bom_handling(&rest[good..good + 1]).0);
+        rest = &rest[good + 1..];
+        match std::str::from_utf8(rest) {
+            Ok(text) => {
+                out.push_str(text);
+                return Cow::Owned(out);
             }
-            Err(e) => {
-                let good = e.valid_up_to();
-                // The prefix was just validated, so this never falls back.
-                out.push_str(std::str::from_utf8(&bytes[..good]).unwrap_or_default());
-                // Decode only the first offending byte as cp1252; re-check the rest as UTF-8.
-                out.push_str(&WINDOWS_1252.decode_without_bom_handling(&bytes[good..good + 1]).0);
-                bytes = &bytes[good + 1..];
-            }
+            Err(e) => error = e,
         }
     }
 }
@@ -221,6 +242,30 @@ mod tests {
             "<d>\u{20ac}\u{178}\u{a0}\u{bf}\u{7f}\u{c2}</d>"
         );
         assert_eq!(map_c1_controls("<d>\u{a0}\u{bf}\u{7f}\u{c2}\u{100}</d>"), None);
+    }
+
+    #[test]
+    fn owned_bytes_decode_as_borrowed_ones_do_and_utf8_is_not_copied() {
+        let utf16: Vec<u8> =
+            "<?xml version=\"1.0\"?><a>\u{e9}</a>".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        let cases: Vec<Vec<u8>> = vec![
+            b"<?xml version=\"1.0\"?>\n<rss/>".to_vec(),
+            b"\xEF\xBB\xBF<a>x</a>".to_vec(),
+            b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>caf\xe9</t>".to_vec(),
+            b"<?xml version=\"1.0\" encoding=\"windows-1252\"?><t>plain</t>".to_vec(),
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>\xe9t\xc3\xa9 \x93q\x94</t>".to_vec(),
+            "<d>don\u{92}t</d>".as_bytes().to_vec(),
+            utf16,
+            b"  \n ".to_vec(),
+        ];
+        for bytes in cases {
+            assert_eq!(decode_xml_owned(bytes.clone()), decode_xml(&bytes), "{bytes:?}");
+        }
+        let bytes = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss>\xc3\xa9</rss>".to_vec();
+        let at = bytes.as_ptr();
+        let text = decode_xml_owned(bytes).unwrap();
+        assert_eq!(text, "<rss>\u{e9}</rss>");
+        assert_eq!(text.as_ptr(), at, "the body's own buffer");
     }
 
     #[test]

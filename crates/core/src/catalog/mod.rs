@@ -77,10 +77,16 @@ impl ParseError {
 /// and unknown XML, [`ParseError::Unsupported`] for HLS stream playlists,
 /// [`ParseError::Malformed`] for broken documents, [`ParseError::Encoding`] for undecodable bytes.
 pub fn parse_document(bytes: &[u8], source_url: &url::Url) -> Result<Document, ParseError> {
+    parse_document_owned(bytes.to_vec(), source_url)
+}
+
+/// As [`parse_document`], taking the body: one that is UTF-8 as it stands (the usual case) is
+/// parsed without a copy of it (the sync stage's parser). Errors: as [`parse_document`].
+pub fn parse_document_owned(bytes: Vec<u8>, source_url: &url::Url) -> Result<Document, ParseError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ParseError::Empty);
     }
-    let text = decode_xml(bytes)?;
+    let text = encoding::decode_xml_owned(bytes)?;
     let mut playlist = match detect(&text)? {
         DetectedKind::Feed => feed::parse_feed(text, source_url)?,
         DetectedKind::Opml => return opml::parse_opml(&text).map(Document::Subscriptions),

@@ -55,9 +55,10 @@ pub(super) struct InFlight {
     pub(super) delete: AtomicBool,
 }
 
-/// A document parser: bytes and the URL they came from to a [`crate::catalog::Document`].
+/// A document parser: the body and the URL it came from to a [`crate::catalog::Document`]
+/// (the engine's is [`crate::catalog::parse_document_owned`]).
 pub type DocumentParser =
-    fn(&[u8], &url::Url) -> Result<crate::catalog::Document, crate::catalog::ParseError>;
+    fn(Vec<u8>, &url::Url) -> Result<crate::catalog::Document, crate::catalog::ParseError>;
 
 /// What a [`Context`] holds (module docs).
 pub(super) struct Services {

@@ -81,7 +81,7 @@ impl Engine {
             live: Mutex::default(),
             transfers: Mutex::default(),
             space: Arc::new(FsSpace),
-            parser: crate::catalog::parse_document,
+            parser: crate::catalog::parse_document_owned,
             parse_lane: Default::default(),
             workers: Arc::default(),
             art,

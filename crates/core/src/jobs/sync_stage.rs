@@ -86,19 +86,12 @@ async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), 
             let images = crate::library::art::prefetch_list(&doc);
             let doc = std::sync::Arc::new(*doc);
             let shared = doc.clone();
-            let out = cx
-                .blocking(move |s| {
-                    let out = s.apply_sync_shared(id, shared, now)?;
-                    s.set_fetch_validators(
-                        id,
-                        validators.etag.as_deref(),
-                        validators.last_modified.as_deref(),
-                    )?;
-                    let line = format!("{} new of {}", out.new_items.len(), out.total);
-                    s.finish_stage_item(job, stage, id, WorkEnd::done(with_notes(line, &notes)), now)?;
-                    Ok(out)
-                })
-                .await;
+            let line = move |out: &crate::store::items::SyncOutcome| {
+                with_notes(format!("{} new of {}", out.new_items.len(), out.total), &notes)
+            };
+            let validators = (validators.etag, validators.last_modified);
+            let out =
+                cx.blocking(move |s| s.finish_sync((job, stage, id), shared, validators, line, now)).await;
             // freed where it was allocated (parse_lane); the writer let go of its reference
             cx.parse_lane.discard(doc);
             let out = out?;
@@ -219,7 +212,7 @@ async fn parse_playlist(
     let parser = cx.parser;
     let parsed = cx
         .parse_lane
-        .run(move || parser(&bytes, &url))
+        .run(move || parser(bytes, &url))
         .await
         .map_err(|what| format!("the feed parser crashed on this document: {what}"))?;
     match parsed.map_err(|e| e.to_string())? {

@@ -139,16 +139,7 @@ impl Store {
     ) -> Result<()> {
         let etag = etag.map(str::to_owned);
         let last_modified = last_modified.map(str::to_owned);
-        self.write(move |tx| {
-            let etag = etag.as_deref();
-            let last_modified = last_modified.as_deref();
-            let mut t = tx.open_table(tables::PLAYLIST_ID_TO_FETCH_STATE)?;
-            let mut state = t.get(id)?.map(|g| g.value()).unwrap_or_default();
-            state.etag = etag.map(str::to_owned);
-            state.last_modified = last_modified.map(str::to_owned);
-            t.insert(id, state)?;
-            Ok(())
-        })
+        self.write(move |tx| put_validators(tx, id, etag.as_deref(), last_modified.as_deref()))
     }
 
     /// Records an unchanged refresh of playlist `id` (a `304 Not Modified`): the time, and no
@@ -230,6 +221,22 @@ impl Store {
             row.last_error = Some(error.clone());
         })
     }
+}
+
+/// Stores the validators `etag` / `last_modified` in playlist `id`'s fetch state, in `tx`
+/// (see [`Store::set_fetch_validators`]).
+pub(super) fn put_validators(
+    tx: &redb::WriteTransaction,
+    id: u64,
+    etag: Option<&str>,
+    last_modified: Option<&str>,
+) -> Result<()> {
+    let mut t = tx.open_table(tables::PLAYLIST_ID_TO_FETCH_STATE)?;
+    let mut state = t.get(id)?.map(|g| g.value()).unwrap_or_default();
+    state.etag = etag.map(str::to_owned);
+    state.last_modified = last_modified.map(str::to_owned);
+    t.insert(id, state)?;
+    Ok(())
 }
 
 #[cfg(test)]
