@@ -31,7 +31,10 @@
 # our first row): gpo import 7.28-7.34 s, ours 0.91-0.93 s (7.8-8.1x), 27.8-28.6 MB; gpo update
 # 1.09-1.12 s, our re-sync 0.04-0.05 s (22-28x). With item dates read strictly first
 # (catalog/timestamps.rs): gpo import 7.02-7.07 s, ours 0.80-0.83 s (8.5-8.8x), 26.4-27.1 MB;
-# gpo update 1.08-1.09 s, our re-sync 0.04 s (27x), 15 MB.
+# gpo update 1.08-1.09 s, our re-sync 0.04 s (27x), 15 MB. With the extras pass on one
+# long-lived thread, documents freed on the parse thread and one commit per synced playlist
+# (2026-12-02, three runs): gpo import 7.22-7.55 s, ours 0.73-0.81 s (8.9-10.3x), 26.8-28.4 MB;
+# gpo update 1.10-1.17 s, our re-sync 0.04 s (28-29x), 16-17 MB.
 #
 # Usage: bench/sync_vs_gpodder.sh      FEEDS=100 EPISODES=1000 GPO=0 (skip gpodder) to change it.
 set -euo pipefail
