@@ -139,7 +139,7 @@ fn generate(
     let sizes = (0..playlists).map(|_| items).chain(big.iter().copied());
     for (p, n) in sizes.enumerate() {
         let id = store.add_playlist(&format!("https://feeds.example.org/show{p}.xml"), None, &[], now)?.id;
-        store.apply_sync_owned(id, playlist_doc(p as u64, n, now / 1000), now)?;
+        store.apply_sync_shared(id, std::sync::Arc::new(playlist_doc(p as u64, n, now / 1000)), now)?;
         ids.push(id);
     }
     let total_items = playlists * items + big.iter().sum::<u64>();

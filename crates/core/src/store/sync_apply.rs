@@ -1,5 +1,5 @@
-//! Writing one synced document into the catalog ([`Store::apply_sync_owned`]): the playlist's
-//! fields, every item (inserted, or updated in place by identity key) with its membership
+//! Writing one synced document into the catalog ([`Store::apply_sync_shared`], and with its
+//! validators and work item [`Store::finish_sync`]): the playlist's fields, every item (inserted, or updated in place by identity key) with its membership
 //! position, image URL and episode numbers, in one write transaction, so a crash mid-sync
 //! leaves the previous catalog intact and a playlist reported synced is stored whole.
 //!
