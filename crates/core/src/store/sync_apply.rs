@@ -1,7 +1,8 @@
 //! Writing one synced document into the catalog ([`Store::apply_sync_shared`], and with its
-//! validators and work item [`Store::finish_sync`]): the playlist's fields, every item (inserted, or updated in place by identity key) with its membership
-//! position, image URL and episode numbers, in one write transaction, so a crash mid-sync
-//! leaves the previous catalog intact and a playlist reported synced is stored whole.
+//! validators and work item [`Store::finish_sync`]): the playlist's fields, every item
+//! (inserted, or updated in place by identity key) with its membership position, image URL and
+//! episode numbers, in one write transaction, so a crash mid-sync leaves the previous catalog
+//! intact and a playlist reported synced is stored whole.
 //!
 //! The write is shaped for big feeds (issue 18: 100 feeds of 1,000 items): every table is
 //! opened once per document, not once per item; new item ids are taken from the
