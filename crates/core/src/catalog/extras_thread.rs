@@ -6,7 +6,7 @@
 //! through a free list, and the threads spawned one per document ended up in the arena of the
 //! parse thread that spawned them. Both then allocated under one arena lock: the parse
 //! thread made 120-360 futex calls inside malloc per sync of 100 feeds x 1,000 items (`perf
-//! record -e syscalls:sys_enter_futex`), and slept 30-60 ms of its 0.6 s there. A thread that
+//! record -e syscalls:sys_enter_futex`), and slept 40-70 ms of its 0.6 s there. A thread that
 //! lives on allocates from one arena of its own.
 //!
 //! A panic inside the scan leaves the thread running; the caller sees no result and scans
