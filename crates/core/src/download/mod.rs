@@ -15,6 +15,7 @@
 //! components and are joined under the library root by [`naming::safe_join`].
 
 pub mod content_coding;
+mod dir_sync;
 pub mod error;
 pub mod hedge;
 pub mod http_range;

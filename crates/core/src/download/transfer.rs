@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::content_coding::{coding_of, decode_file, Coding, PartMeta};
+use super::dir_sync::DirSyncs;
 use super::error::io_err;
 pub use super::error::{ErrorKind, FetchFailure, TransferError};
 use super::http_range::range_from;
@@ -607,13 +608,16 @@ async fn sync_dir(dir: &Path) -> Result<(), TransferError> {
         .map_err(|e| io_err("fsync directory", dir)(std::io::Error::other(e)))?
 }
 
-/// [`sync_dir`] on the calling (blocking) thread.
+/// The process's directory fsyncs, one group commit per directory ([`super::dir_sync`]).
+static DIR_SYNCS: std::sync::LazyLock<DirSyncs> = std::sync::LazyLock::new(DirSyncs::default);
+
+/// [`sync_dir`] on the calling (blocking) thread: shares an fsync with the renames into the
+/// same directory that finish meanwhile ([`super::dir_sync`]).
 fn sync_dir_blocking(dir: &Path) -> Result<(), TransferError> {
     #[cfg(unix)]
-    {
-        let handle = std::fs::File::open(dir).map_err(io_err("open directory", dir))?;
-        handle.sync_all().map_err(io_err("fsync directory", dir))?;
-    }
+    DIR_SYNCS
+        .sync(dir, |dir| std::fs::File::open(dir)?.sync_all())
+        .map_err(io_err("open and fsync directory", dir))?;
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
