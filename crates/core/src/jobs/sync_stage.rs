@@ -3,8 +3,9 @@
 //! fails alone, with the line `playlist <id> <url>: <reason>` stored on its work item and the
 //! reason on the playlist; the other playlists go on. Up to `parallel_syncs` run at once;
 //! their documents are parsed one at a time on the engine's parse thread (`parse_lane`), and
-//! a document's items are written in one transaction (`store::sync_apply`), which rewrites
-//! only what changed.
+//! a document's items are written in one transaction with the response's validators and the
+//! end of the playlist's work item (`Store::finish_sync`), which rewrites only what changed.
+//! The document is then freed on the parse thread that allocated it (`parse_lane`).
 //! A pause stops claiming; playlists being fetched finish. A fetch uses the transfer settings:
 //! the `stall_timeout_ms` window, and up to `max_attempts` attempts for transient failures.
 //! A refresh is conditional: a `304 Not Modified` is reported "unchanged" with no parse and no

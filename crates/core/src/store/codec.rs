@@ -15,8 +15,8 @@ pub trait RowType: Serialize + DeserializeOwned + Debug {
     const NAME: &'static str;
 }
 
-/// Bytes reserved for a row's encoding before it is written: an item row of a podcast feed
-/// (title, guid, enclosure URL and type) takes 150-300.
+/// Bytes reserved for a row's encoding before it is written, enough for a typical item row
+/// (title, guid, enclosure URL and type); a bigger row grows the buffer as before.
 const ROW_CAPACITY: usize = 256;
 
 /// redb `Value` adapter for a [`RowType`].
