@@ -34,7 +34,8 @@
 # gpo update 1.08-1.09 s, our re-sync 0.04 s (27x), 15 MB. With the extras pass on one
 # long-lived thread, documents freed on the parse thread and one commit per synced playlist
 # (2026-12-02, three runs): gpo import 7.22-7.55 s, ours 0.73-0.81 s (8.9-10.3x), 26.8-28.4 MB;
-# gpo update 1.10-1.17 s, our re-sync 0.04 s (28-29x), 16-17 MB.
+# gpo update 1.10-1.17 s, our re-sync 0.04 s (28-29x), 16-17 MB. Five later runs of the same
+# build, the host busier: gpo import 7.35-7.81 s, ours 0.79-1.10 s (7.0-9.5x), 27.6-28.7 MB.
 #
 # Usage: bench/sync_vs_gpodder.sh      FEEDS=100 EPISODES=1000 GPO=0 (skip gpodder) to change it.
 set -euo pipefail
