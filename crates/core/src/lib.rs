@@ -16,4 +16,5 @@ pub mod library;
 pub mod net_guard;
 pub mod store;
 pub mod subscriptions;
+mod task_thread;
 pub mod upload;

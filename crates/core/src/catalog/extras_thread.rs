@@ -13,14 +13,13 @@
 //! on its own thread instead, where the panic reaches the parse lane like any parser panic.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc};
 
 use super::podcast_ns::{self, FeedExtras};
+use crate::task_thread::{Task, TaskThread};
 
-type Job = Box<dyn FnOnce() + Send>;
-
-/// The queue into the thread; `None` when it could not be started.
-static QUEUE: OnceLock<Option<Mutex<mpsc::Sender<Job>>>> = OnceLock::new();
+/// The extras thread (module docs).
+static THREAD: TaskThread = TaskThread::new("feed-extras");
 
 /// Starts the extras pass over `text` (repaired, decoded feed text; `base` the feed URL) on
 /// the extras thread. Returns where its result arrives, or `None` when the thread cannot be
@@ -28,27 +27,15 @@ static QUEUE: OnceLock<Option<Mutex<mpsc::Sender<Job>>>> = OnceLock::new();
 /// panicked.
 pub(super) fn scan(text: Arc<String>, base: url::Url) -> Option<mpsc::Receiver<FeedExtras>> {
     let (reply, result) = mpsc::sync_channel(1);
-    let job: Job = Box::new(move || {
+    let task: Task = Box::new(move || {
         if let Ok(extras) = catch_unwind(AssertUnwindSafe(|| podcast_ns::scan(&text, Some(&base)))) {
             let _ = reply.send(extras);
         }
     });
-    let queue = QUEUE.get_or_init(start).as_ref()?;
-    queue.lock().ok()?.send(job).ok()?;
-    Some(result)
-}
-
-fn start() -> Option<Mutex<mpsc::Sender<Job>>> {
-    let (tx, rx) = mpsc::channel::<Job>();
-    let started = std::thread::Builder::new().name("feed-extras".into()).spawn(move || {
-        while let Ok(job) = rx.recv() {
-            job();
-        }
-    });
-    match started {
-        Ok(_) => Some(Mutex::new(tx)),
+    match THREAD.send(task) {
+        Ok(()) => Some(result),
         Err(e) => {
-            tracing::warn!(error = %e, "cannot start the feed extras thread; scanning on the parse thread");
+            tracing::warn!(error = %e, "scanning on the parse thread");
             None
         }
     }
@@ -68,8 +55,9 @@ mod tests {
             assert_eq!(got.items[0].enclosures[0].url, "https://example.com/a.mp3");
         }
         let (tx, rx) = mpsc::channel();
-        let job: Job = Box::new(move || drop(tx.send(std::thread::current().name().map(str::to_owned))));
-        QUEUE.get().unwrap().as_ref().unwrap().lock().unwrap().send(job).unwrap();
+        THREAD
+            .send(Box::new(move || drop(tx.send(std::thread::current().name().map(str::to_owned)))))
+            .unwrap();
         assert_eq!(rx.recv().unwrap().as_deref(), Some("feed-extras"));
     }
 }

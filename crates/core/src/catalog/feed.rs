@@ -20,7 +20,7 @@ use super::model::{Enclosure, ParsedItem, ParsedPlaylist, PlaylistFormat};
 use super::normalize::{normalize_feed_xml, NO_LINK};
 use super::podcast_ns::{self, FeedExtras};
 use super::repair::repair_feed_xml;
-use super::util::{non_empty, resolve_url};
+use super::util::{non_empty, resolve_url, then};
 use super::ParseError;
 use feed_rs::model::{Entry, Feed, FeedType};
 use std::borrow::Cow;
@@ -39,8 +39,8 @@ const PARALLEL_SCAN_BYTES: usize = 64 * 1024;
 /// [`ParseError::Malformed`] (`malformed rss: ...`) when feed-rs rejects the document, e.g.
 /// truncated XML or mismatched tags; [`ParseError::NotAFeed`] when no feed root is found.
 pub fn parse_feed(text: impl Into<String>, source_url: &url::Url) -> Result<ParsedPlaylist, ParseError> {
-    let repaired =
-        Arc::new(keep_or_replace(keep_or_replace(text.into(), repair_feed_xml), normalize_feed_xml));
+    let repaired = then(then(Cow::Owned(text.into()), repair_feed_xml), normalize_feed_xml);
+    let repaired = Arc::new(repaired.into_owned()); // owned all along: no copy
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(source_url.as_str()))
         .id_generator(|_, _, _| NO_ID.to_string())
@@ -80,16 +80,6 @@ pub fn parse_feed(text: impl Into<String>, source_url: &url::Url) -> Result<Pars
         playlist.warnings.push(format!("{} of {written} entries could not be read", written - read));
     }
     Ok(playlist)
-}
-
-/// `text` after `step` (a repair returning the text borrowed when it changes nothing), owned
-/// without a copy.
-fn keep_or_replace(text: String, step: impl Fn(&str) -> Cow<'_, str>) -> String {
-    let replaced = match step(&text) {
-        Cow::Owned(changed) => Some(changed),
-        Cow::Borrowed(_) => None,
-    };
-    replaced.unwrap_or(text)
 }
 
 /// Reads the whole document with quick-xml to tell "empty feed" from "broken XML".

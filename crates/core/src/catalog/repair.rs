@@ -20,6 +20,8 @@
 
 use std::borrow::Cow;
 
+use super::util::then;
+
 /// Namespace URIs for prefixes commonly used without declaration.
 const KNOWN_PREFIXES: &[(&str, &str)] = &[
     ("itunes", "http://www.itunes.com/dtds/podcast-1.0.dtd"),
@@ -83,18 +85,6 @@ pub(crate) fn repair_feed_xml(text: &str) -> Cow<'_, str> {
     let name_end = new_tag.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(new_tag.len());
     new_tag.insert_str(name_end, &additions);
     Cow::Owned(format!("{}{}{}", &text[..start], new_tag, &text[end..]))
-}
-
-/// Applies `repair` to the outcome of the previous one; the text is copied only by a repair
-/// that changes it.
-fn then<'a>(text: Cow<'a, str>, repair: impl for<'b> Fn(&'b str) -> Cow<'b, str>) -> Cow<'a, str> {
-    match text {
-        Cow::Borrowed(t) => repair(t),
-        Cow::Owned(t) => match repair(&t) {
-            Cow::Owned(changed) => Cow::Owned(changed),
-            Cow::Borrowed(_) => Cow::Owned(t),
-        },
-    }
 }
 
 /// Adds the `>` of a last end tag that the document stops inside (`...</rss` at the end).

@@ -1,5 +1,8 @@
-//! Small helpers shared by the parsers: URL resolution, duration parsing, and reading
-//! attribute values and text out of `quick-xml` events (with HTML entity leniency).
+//! Small helpers shared by the parsers: URL resolution, duration parsing, chaining text
+//! repairs ([`then`]), and reading attribute values and text out of `quick-xml` events (with
+//! HTML entity leniency).
+
+use std::borrow::Cow;
 
 use quick_xml::events::{BytesRef, BytesStart};
 
@@ -19,6 +22,19 @@ pub(crate) fn resolve_url(base: Option<&url::Url>, raw: &str) -> Option<String> 
     match url::Url::parse(raw) {
         Ok(u) => Some(u.into()), // the serialization itself, not a copy
         Err(_) => base.and_then(|b| b.join(raw).ok()).map(String::from),
+    }
+}
+
+/// Applies `repair` (a text pass that returns its input borrowed when it changes nothing) to
+/// the outcome of the previous one; the text is copied only by a repair that changes it, and
+/// owned text stays owned without a copy.
+pub(crate) fn then<'a>(text: Cow<'a, str>, repair: impl for<'b> Fn(&'b str) -> Cow<'b, str>) -> Cow<'a, str> {
+    match text {
+        Cow::Borrowed(t) => repair(t),
+        Cow::Owned(t) => match repair(&t) {
+            Cow::Owned(changed) => Cow::Owned(changed),
+            Cow::Borrowed(_) => Cow::Owned(t),
+        },
     }
 }
 

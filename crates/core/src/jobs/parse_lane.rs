@@ -21,21 +21,23 @@
 //! A panic inside the parser (third-party code) is caught and comes back as the panic's
 //! message: it fails that playlist only, never the thread or the job.
 
+use crate::task_thread::{Task, TaskThread};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
-use std::sync::{Mutex, OnceLock};
-
-type Task = Box<dyn FnOnce() + Send>;
 
 /// The parse thread's queue (module docs).
-#[derive(Default)]
 pub(super) struct ParseLane {
-    tasks: OnceLock<Mutex<mpsc::Sender<Task>>>,
+    thread: TaskThread,
+}
+
+impl Default for ParseLane {
+    fn default() -> ParseLane {
+        ParseLane { thread: TaskThread::new("feed-parser") }
+    }
 }
 
 impl ParseLane {
     /// Runs `parse` on the parse thread and returns its result, or the message of the panic
-    /// it raised (errors: a panic; the thread could not be started).
+    /// it raised (errors: a panic; the thread could not be started or is gone).
     pub(super) async fn run<T: Send + 'static>(
         &self,
         parse: impl FnOnce() -> T + Send + 'static,
@@ -50,8 +52,7 @@ impl ParseLane {
                     .unwrap_or_else(|| "no message".to_string())
             }));
         });
-        let sent = self.sender()?.lock().map_err(|_| "the parse queue is poisoned".to_string())?.send(task);
-        sent.map_err(|_| "the parse thread is gone".to_string())?;
+        self.thread.send(task)?;
         result.await.map_err(|_| "the parse thread is gone".to_string())?
     }
 
@@ -59,28 +60,7 @@ impl ParseLane {
     /// returned, once it was used (module docs). Never waits; when the thread cannot be
     /// reached, `value` is dropped here.
     pub(super) fn discard<T: Send + 'static>(&self, value: T) {
-        let task: Task = Box::new(move || drop(value));
-        if let Ok(tasks) = self.sender() {
-            if let Ok(tasks) = tasks.lock() {
-                // a closed channel hands the task back inside the error, dropped here
-                let _ = tasks.send(task);
-            }
-        }
-    }
-
-    fn sender(&self) -> Result<&Mutex<mpsc::Sender<Task>>, String> {
-        if let Some(tasks) = self.tasks.get() {
-            return Ok(tasks);
-        }
-        let (tx, rx) = mpsc::channel::<Task>();
-        let started = std::thread::Builder::new().name("feed-parser".into()).spawn(move || {
-            while let Ok(task) = rx.recv() {
-                task();
-            }
-        });
-        started.map_err(|e| format!("cannot start the parse thread: {e}"))?;
-        // two first calls at once: one thread's sender wins, the other's thread ends at once
-        Ok(self.tasks.get_or_init(|| Mutex::new(tx)))
+        let _ = self.thread.send(Box::new(move || drop(value)));
     }
 }
 
