@@ -16,5 +16,4 @@ pub mod library;
 pub mod net_guard;
 pub mod store;
 pub mod subscriptions;
-mod task_thread;
 pub mod upload;

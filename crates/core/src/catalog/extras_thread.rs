@@ -16,7 +16,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc};
 
 use super::podcast_ns::{self, FeedExtras};
-use crate::task_thread::{Task, TaskThread};
+use super::task_thread::{Task, TaskThread};
 
 /// The extras thread (module docs).
 static THREAD: TaskThread = TaskThread::new("feed-extras");

@@ -17,6 +17,7 @@ pub mod opml;
 pub mod pls;
 pub mod podcast_ns;
 mod repair;
+pub(crate) mod task_thread;
 mod timestamps;
 pub(crate) mod util;
 pub mod xspf;

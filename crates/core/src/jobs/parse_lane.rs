@@ -21,7 +21,7 @@
 //! A panic inside the parser (third-party code) is caught and comes back as the panic's
 //! message: it fails that playlist only, never the thread or the job.
 
-use crate::task_thread::{Task, TaskThread};
+use crate::catalog::task_thread::{Task, TaskThread};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The parse thread's queue (module docs).

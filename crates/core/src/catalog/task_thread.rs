@@ -2,7 +2,7 @@
 //! and ended when its [`TaskThread`] is dropped (a task under way finishes first). For work
 //! that should stay on one long-lived thread, so what it allocates stays in one glibc arena:
 //! the engine's parse thread (`jobs::parse_lane`) and the feed extras thread
-//! (`catalog::extras_thread`).
+//! ([`super::extras_thread`]). It lives in `catalog` because both run its parsers.
 
 use std::sync::{mpsc, Mutex, OnceLock};
 
