@@ -279,10 +279,22 @@ pub fn prepare(
     Ok(Some(Rename { item, title: f.title, from: f.file.path, to, root: f.root }))
 }
 
-/// Moves the file of a journaled rename on disk (step 2) without replacing anything: `false`
-/// when a file appeared at the new name meanwhile (the caller abandons the move and chooses
-/// again). Errors: I/O (the journal entry stays; [`recover`] settles it).
+/// Moves the file of a journaled rename on disk (step 2) without replacing anything, then
+/// removes the folders the move left empty: `false` when a file appeared at the new name
+/// meanwhile (the caller abandons the move and chooses again). The folders go before the
+/// move is committed, so a crash after the commit never leaves an emptied folder behind that
+/// no journal entry names (a crash before it leaves the entry, and [`recover`] removes them).
+/// Errors: I/O (the journal entry stays; [`recover`] settles it).
 pub fn apply(rename: &Rename) -> Result<bool, OrganizeError> {
+    let moved = move_file(rename)?;
+    if moved {
+        remove_empty_parents(&rename.root, &rename.from);
+    }
+    Ok(moved)
+}
+
+/// [`apply`]'s move of the file itself.
+fn move_file(rename: &Rename) -> Result<bool, OrganizeError> {
     let from = safe_join(&rename.root, Path::new(&rename.from))?;
     let to = safe_join(&rename.root, Path::new(&rename.to))?;
     if let Some(parent) = to.parent() {
@@ -306,11 +318,10 @@ pub fn apply(rename: &Rename) -> Result<bool, OrganizeError> {
     Ok(true)
 }
 
-/// Records the new path (step 3) and removes the folders the move left empty.
+/// Records the new path (step 3); [`apply`] removed the folders the move left empty.
 /// Errors: the store's.
 pub fn commit(store: &Store, rename: &Rename) -> Result<(), OrganizeError> {
     store.commit_move(rename.item)?;
-    remove_empty_parents(&rename.root, &rename.from);
     Ok(())
 }
 
