@@ -28,7 +28,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    match runtime.block_on(commands::run(args)) {
+    // on a worker thread, not this one: the command's event loop wakes per engine event, and a
+    // task on the runtime wakes without a thread hand-off (a futex wake of this parked thread)
+    let ran = runtime.block_on(async { tokio::spawn(commands::run(args)).await });
+    match ran.unwrap_or_else(|e| Err(anyhow::anyhow!("the command's task failed: {e}"))) {
         Ok(true) => std::process::ExitCode::SUCCESS,
         Ok(false) => std::process::ExitCode::from(1),
         Err(e) => {

@@ -31,6 +31,8 @@ struct Tally {
 /// Renders events; shared by the engine's workers.
 pub struct Progress {
     multi: MultiProgress,
+    /// The style of a download's bar, parsed once.
+    item_style: ProgressStyle,
     stage: Mutex<Option<ProgressBar>>,
     items: Mutex<HashMap<u64, ProgressBar>>,
     tally: Mutex<Tally>,
@@ -46,6 +48,9 @@ impl Progress {
         let target = if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
         Progress {
             multi: MultiProgress::with_draw_target(target),
+            item_style: style(
+                "  {prefix:>10} {msg:40!} [{bar:20}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            ),
             stage: Mutex::default(),
             items: Mutex::default(),
             tally: Mutex::default(),
@@ -109,11 +114,11 @@ impl Progress {
                 self.multi.suspend(|| eprintln!("failed: {error}"));
                 self.inc_stage();
             }
+            // no bar per download where none is drawn (quiet, or stderr is not a terminal)
+            Event::DownloadStarted { .. } if self.multi.is_hidden() => {}
             Event::DownloadStarted { item, title, worker, .. } => {
                 let bar = self.multi.add(ProgressBar::new(0));
-                bar.set_style(style(
-                    "  {prefix:>10} {msg:40!} [{bar:20}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-                ));
+                bar.set_style(self.item_style.clone());
                 bar.set_prefix(worker.clone());
                 bar.set_message(title.clone());
                 self.items.lock().expect("items lock").insert(*item, bar);

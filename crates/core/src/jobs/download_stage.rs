@@ -25,7 +25,7 @@
 //! file goes to the first library root with room (`placement`); a full disk fails the item
 //! with the class `disk_full`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,7 +39,8 @@ use super::export_hooks::PlaylistExporter;
 use super::fetch_candidates::{dest_in, fetch_candidates, remove_part, Fetched};
 use super::placement;
 use super::pools::{pool_split, WorkerLive};
-use super::reaper::{ItemBeat, LiveWork};
+use super::reaper::{claim_works, ItemBeat, LiveWork};
+use super::finishers::Finishers;
 use super::throughput;
 use crate::download::hedge::Hedge;
 use crate::download::naming::{render_relative_path, safe_join, unique_path, NameVars};
@@ -83,6 +84,12 @@ struct Shared {
     /// them: a playlist renamed while the stage runs keeps its old folder for the stage's
     /// remaining items (the library's organize moves them).
     stems: std::sync::Mutex<BTreeMap<u64, String>>,
+    /// Items claimed and not yet taken by a resolver: claims are made `claim_batch` at a time,
+    /// one store write for each batch ([`next_claim`]).
+    claimed: tokio::sync::Mutex<VecDeque<(u64, LiveWork)>>,
+    claim_batch: usize,
+    /// Records, tags and announces fetched files while their downloaders move on.
+    finishers: Finishers,
 }
 
 pub(super) async fn run(
@@ -101,6 +108,7 @@ pub(super) async fn run(
     .await?;
 
     let exporter = PlaylistExporter::spawn(cx, job);
+    let split = pool_split(cx.config().parallel_downloads);
     let shared = Arc::new(Shared {
         cx: cx.clone(),
         ctx: ctx.clone(),
@@ -110,8 +118,10 @@ pub(super) async fn run(
         reserved: Arc::default(),
         exporter,
         stems: Default::default(),
+        claimed: Default::default(),
+        claim_batch: split.downloaders.clamp(1, MAX_CLAIM_BATCH),
+        finishers: Finishers::new(2 * split.downloaders),
     });
-    let split = pool_split(cx.config().parallel_downloads);
     let mut lives = Vec::new();
     let mut workers = JoinSet::new();
     let (tx, rx) = mpsc::channel::<(Ready, LiveWork)>(2 * split.downloaders);
@@ -136,6 +146,7 @@ pub(super) async fn run(
             result = result.and(Err(e));
         }
     }
+    result = result.and(shared.finishers.finish().await);
     sampler.finish().await?;
     if let Some(shared) = Arc::into_inner(shared) {
         shared.exporter.finish().await;
@@ -182,7 +193,7 @@ async fn resolver(
         if standby && !wait_until_starved(&shared, &tx, &queue).await {
             break;
         }
-        let Some((item, held)) = super::reaper::claim_work(cx, job, stage).await? else { break };
+        let Some((item, held)) = next_claim(&shared).await? else { break };
         let Some(ready) = resolve(&shared, &live, item).await? else { continue };
         let rel = ready.rel.clone();
         let delivered = tokio::select! {
@@ -199,6 +210,22 @@ async fn resolver(
     }
     live.stop();
     Ok(())
+}
+
+/// Most work items claimed in one store write.
+const MAX_CLAIM_BATCH: usize = 32;
+
+/// The next claimed item for a resolver, from [`Shared::claimed`]; when that is empty, up to
+/// `claim_batch` queued items are claimed in one store write first (one commit instead of one
+/// per item). `None` when nothing is queued. Claimed items wait there as running, held live
+/// (the reaper spares them); a stop leaves them to the job's requeue of its running items.
+async fn next_claim(shared: &Shared) -> Result<Option<(u64, LiveWork)>, EngineError> {
+    let mut claimed = shared.claimed.lock().await;
+    if claimed.is_empty() {
+        let (job, stage) = (shared.ctx.job, shared.stage);
+        claimed.extend(claim_works(&shared.cx, job, stage, shared.claim_batch).await?);
+    }
+    Ok(claimed.pop_front())
 }
 
 /// Waits until the ready queue is empty; `false` when the stage stops first.
@@ -443,7 +470,7 @@ async fn adopt_completed_file(
 }
 
 async fn download(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     live: &WorkerLive,
     ready: Ready,
     held: LiveWork,
@@ -487,11 +514,12 @@ async fn download(
     };
     // the name stays reserved until its file row is written (or the item ends otherwise): a
     // name released earlier could be chosen again, in another case, by another worker
-    let _held = shared.reserved.hold(&rel);
+    let held_name = shared.reserved.hold(&rel);
     let outcome = fetch_candidates(fetch_job, candidates, walk).await?;
     match outcome {
         Fetched::File(found) => {
             let (candidate, mut fetched) = *found;
+            let rel_fetched = rel.clone();
             let rel = super::fetch_candidates::rename_for_media(
                 cx,
                 &shared.reserved,
@@ -501,32 +529,42 @@ async fn download(
                 &mut fetched,
             )
             .await?;
-            let url = candidate.url.clone();
             let row = FileRow {
                 path: rel.clone(),
                 size: fetched.size,
                 sha256: fetched.sha256_hex.clone(),
-                url: url.to_string(),
+                url: candidate.url.to_string(),
                 downloaded_ms: cx.now(),
             };
             let (stage, now) = (shared.stage, cx.now());
             let overflow = (root > 0).then(|| roots[root].clone());
-            cx.store().finish_download_async(job, stage, item, row, overflow, now).await?;
-            shared.reserved.release(&rel);
-            // verified and recorded: now its tags (a file that cannot be tagged stays as it is)
-            let (library, now) = (cx.config().library.clone(), cx.now());
-            if let Err(e) = crate::library::tag_item(cx.store(), &cx.art, &library, item, now).await {
-                tracing::warn!(item, error = %e, "tagging failed");
-            }
+            // queued now, in this order; the rest waits for its commit off this path
+            let recorded = cx.store().finish_download_async(job, stage, item, row, overflow, now);
+            held_name.keep();
             live.end(false);
-            let outcome = ItemOutcome::Downloaded {
-                path: rel,
-                bytes: fetched.size,
-                resumed_from: fetched.resumed_from,
-            };
-            cx.emit(Event::DownloadFinished { job, item, title, outcome });
-            shared.exporter.item_completed(playlist);
-            Ok(())
+            let shared = shared.clone();
+            shared.clone().finishers.spawn(async move {
+                recorded.await?;
+                // recorded: the names (fetched, maybe renamed for its media type) and the
+                // claim go, then its tags (a file that cannot be tagged stays as it is)
+                shared.reserved.release(&rel_fetched);
+                shared.reserved.release(&rel);
+                drop(held);
+                let cx = &shared.cx;
+                let (library, now) = (cx.config().library.clone(), cx.now());
+                if let Err(e) = crate::library::tag_item(cx.store(), &cx.art, &library, item, now).await {
+                    tracing::warn!(item, error = %e, "tagging failed");
+                }
+                let outcome = ItemOutcome::Downloaded {
+                    path: rel,
+                    bytes: fetched.size,
+                    resumed_from: fetched.resumed_from,
+                };
+                cx.emit(Event::DownloadFinished { job, item, title, outcome });
+                shared.exporter.item_completed(playlist);
+                Ok(())
+            })
+            .await
         }
         Fetched::Cancelled => {
             if transfer.state.unwanted.load(Ordering::SeqCst) {

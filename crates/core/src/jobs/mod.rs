@@ -13,6 +13,7 @@ mod events;
 mod export_hooks;
 mod export_stage;
 mod fetch_candidates;
+mod finishers;
 mod job_task;
 pub mod kinds;
 mod organize_stage;

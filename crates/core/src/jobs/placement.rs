@@ -46,19 +46,29 @@ impl ReservedPaths {
     /// Releases `rel` (reserved already) when the returned guard drops: hold a name until the
     /// file row that records it is written, on every path out.
     pub(super) fn hold(&self, rel: &str) -> Held<'_> {
-        Held { paths: self, rel: rel.to_owned() }
+        Held { paths: self, rel: Some(rel.to_owned()) }
     }
 }
 
 /// A reservation released on drop ([`ReservedPaths::hold`]).
 pub(super) struct Held<'a> {
     paths: &'a ReservedPaths,
-    rel: String,
+    rel: Option<String>,
+}
+
+impl Held<'_> {
+    /// Keeps the reservation past this guard; the caller releases it (with
+    /// [`ReservedPaths::release`]) once the file row is written.
+    pub(super) fn keep(mut self) {
+        self.rel = None;
+    }
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        self.paths.release(&self.rel);
+        if let Some(rel) = &self.rel {
+            self.paths.release(rel);
+        }
     }
 }
 

@@ -73,13 +73,28 @@ pub(super) async fn claim_work(
     job: u64,
     stage: u8,
 ) -> Result<Option<(u64, LiveWork)>, EngineError> {
+    Ok(claim_works(cx, job, stage, 1).await?.pop())
+}
+
+/// Claims up to `max` queued work items of a stage in one write, first queued first, and
+/// holds each live; empty when nothing is queued.
+pub(super) async fn claim_works(
+    cx: &Context,
+    job: u64,
+    stage: u8,
+    max: usize,
+) -> Result<Vec<(u64, LiveWork)>, EngineError> {
     let now = cx.now();
-    let Some(target) = cx.store().claim_stage_item_async(job, stage, now).await? else {
-        return Ok(None);
-    };
-    let key = (job, stage, target);
-    cx.live.lock().expect("live lock").insert(key);
-    Ok(Some((target, LiveWork { cx: cx.clone(), key, claimed_ms: now })))
+    let targets = cx.store().claim_stage_items_async(job, stage, max, now).await?;
+    let mut live = cx.live.lock().expect("live lock");
+    Ok(targets
+        .into_iter()
+        .map(|target| {
+            let key = (job, stage, target);
+            live.insert(key);
+            (target, LiveWork { cx: cx.clone(), key, claimed_ms: now })
+        })
+        .collect())
 }
 
 /// One reaper pass (module docs), sparing the jobs in `ours` (this engine runs them).

@@ -435,4 +435,32 @@ mod tests {
         assert!(store.file_path_taken("a/b.mp3").unwrap());
         assert!(store.item_file(5).unwrap().is_some());
     }
+
+    #[tokio::test]
+    async fn a_bulk_claim_takes_the_first_queued_items_in_one_commit_and_a_crash_requeues_them() {
+        let (_d, store) = crate::store::temp_store();
+        let job = store.create_job(JobKind::DownloadOnly, &[StageKind::Download], &[], 1).unwrap();
+        store.claim_next_job(|_| true, 1).unwrap();
+        store.add_stage_items(job, 0, &[9, 4, 7, 5, 8], 1).unwrap();
+        assert_eq!(store.claim_stage_item(job, 0, 2).unwrap(), Some(4), "one claimed alone first");
+        let commits = store.commits();
+        let claimed = store.claim_stage_items_async(job, 0, 3, 5).await.unwrap();
+        assert_eq!(claimed, vec![5, 7, 8], "the first queued (in target order), at most 3");
+        assert_eq!(store.commits() - commits, 1, "one write for the batch");
+        let items = store.stage_items(job, 0).unwrap();
+        for (target, row) in &items {
+            let claimed_now = claimed.contains(target);
+            assert_eq!(row.status == WorkStatus::Running, claimed_now || *target == 4, "item {target}");
+            if claimed_now {
+                assert_eq!((row.attempts, row.updated_ms), (1, 5), "item {target}");
+            }
+        }
+        assert_eq!(store.claim_stage_items_async(job, 0, 3, 6).await.unwrap(), vec![9], "what is left");
+        assert!(store.claim_stage_items_async(job, 0, 3, 6).await.unwrap().is_empty(), "nothing queued");
+        // crash: every claimed item was running; the reaper queues each of them again
+        store.beat_jobs(&[job], 6).unwrap();
+        assert_eq!(store.reap_stale_jobs(200, 100).unwrap(), vec![job]);
+        let c = store.stage_counts(job, 0).unwrap();
+        assert_eq!((c.queued, c.running), (5, 0));
+    }
 }

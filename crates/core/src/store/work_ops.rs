@@ -19,27 +19,40 @@ pub(super) fn claim(
     stage: u8,
     now_ms: i64,
 ) -> impl FnMut(&WriteTransaction) -> Result<Option<u64>> + Send + 'static {
+    let mut many = claim_many(job, stage, 1, now_ms);
+    move |tx| Ok(many(tx)?.pop())
+}
+
+/// Claims up to `max` queued work items of a stage, first queued first (see
+/// [`Store::claim_stage_items_async`]): each goes queued -> running, attempts + 1, with its
+/// first heartbeat at `now_ms`.
+pub(super) fn claim_many(
+    job: u64,
+    stage: u8,
+    max: usize,
+    now_ms: i64,
+) -> impl FnMut(&WriteTransaction) -> Result<Vec<u64>> + Send + 'static {
     move |tx| {
         let code = WorkStatus::Queued.code();
-        let first = {
+        let targets = {
             let index = tx.open_table(tables::STAGE_ITEM_STATUS_INDEX)?;
-            let mut range = index.range((job, stage, code, 0)..=(job, stage, code, u64::MAX))?;
-            let first = range.next().transpose()?.map(|(k, _)| k.value().3);
-            first
+            let range = index.range((job, stage, code, 0)..=(job, stage, code, u64::MAX))?;
+            range.take(max).map(|e| Ok(e?.0.value().3)).collect::<Result<Vec<u64>>>()?
         };
-        let Some(target) = first else { return Ok(None) };
-        let key = (job, stage, target);
-        let mut row = tx
-            .open_table(tables::STAGE_ITEM)?
-            .get(key)?
-            .map(|g| g.value())
-            .ok_or_else(|| StoreError::Conflict(format!("index names missing work item {key:?}")))?;
-        row.status = WorkStatus::Running;
-        row.attempts += 1;
-        row.updated_ms = now_ms;
-        put_work(tx, key, Some(WorkStatus::Queued), &row)?;
-        tx.open_table(tables::WORK_HEARTBEAT)?.insert(key, now_ms)?;
-        Ok(Some(target))
+        for &target in &targets {
+            let key = (job, stage, target);
+            let mut row = tx
+                .open_table(tables::STAGE_ITEM)?
+                .get(key)?
+                .map(|g| g.value())
+                .ok_or_else(|| StoreError::Conflict(format!("index names missing work item {key:?}")))?;
+            row.status = WorkStatus::Running;
+            row.attempts += 1;
+            row.updated_ms = now_ms;
+            put_work(tx, key, Some(WorkStatus::Queued), &row)?;
+            tx.open_table(tables::WORK_HEARTBEAT)?.insert(key, now_ms)?;
+        }
+        Ok(targets)
     }
 }
 
@@ -126,9 +139,17 @@ impl Store {
         self.submit(false, move |tx| beat_in(tx, &[key], now_ms))
     }
 
-    /// [`Store::claim_stage_item`], awaited (not durable, like a heartbeat).
-    pub async fn claim_stage_item_async(&self, job: u64, stage: u8, now_ms: i64) -> Result<Option<u64>> {
-        self.submit(false, claim(job, stage, now_ms)).await
+    /// Claims up to `max` queued work items of a stage in one write (first queued first), as
+    /// [`Store::claim_stage_item`] claims one: not durable, like a heartbeat. Returns the
+    /// claimed targets, empty when nothing is queued.
+    pub async fn claim_stage_items_async(
+        &self,
+        job: u64,
+        stage: u8,
+        max: usize,
+        now_ms: i64,
+    ) -> Result<Vec<u64>> {
+        self.submit(false, claim_many(job, stage, max, now_ms)).await
     }
 
     /// [`Store::release_stage_item`], awaited; durable when it resolves.
@@ -154,8 +175,9 @@ impl Store {
         self.submit(true, finish(job, stage, target, end, now_ms)).await
     }
 
-    /// [`Store::finish_download_in`], awaited; durable when it resolves.
-    pub async fn finish_download_async(
+    /// [`Store::finish_download_in`], queued on the writer when called (before any later
+    /// write of this thread); durable when the returned future resolves.
+    pub fn finish_download_async(
         &self,
         job: u64,
         stage: u8,
@@ -163,8 +185,8 @@ impl Store {
         file: FileRow,
         root: Option<PathBuf>,
         now_ms: i64,
-    ) -> Result<()> {
-        self.submit(true, finish_download(job, stage, item_id, file, root, now_ms)).await
+    ) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
+        self.submit(true, finish_download(job, stage, item_id, file, root, now_ms))
     }
 
     /// [`Store::fail_download`], awaited; durable when it resolves.
