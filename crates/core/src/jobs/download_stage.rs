@@ -37,10 +37,10 @@ use super::error::EngineError;
 use super::events::{Event, ItemOutcome};
 use super::export_hooks::PlaylistExporter;
 use super::fetch_candidates::{dest_in, fetch_candidates, remove_part, Fetched};
+use super::finishers::Finishers;
 use super::placement;
 use super::pools::{pool_split, WorkerLive};
 use super::reaper::{claim_works, ItemBeat, LiveWork};
-use super::finishers::Finishers;
 use super::throughput;
 use crate::download::hedge::Hedge;
 use crate::download::naming::{render_relative_path, safe_join, unique_path, NameVars};
@@ -542,8 +542,9 @@ async fn download(
             let recorded = cx.store().finish_download_async(job, stage, item, row, overflow, now);
             held_name.keep();
             live.end(false);
-            let shared = shared.clone();
-            shared.clone().finishers.spawn(async move {
+            let owned = shared.clone();
+            let finishing = async move {
+                let shared = owned;
                 recorded.await?;
                 // recorded: the names (fetched, maybe renamed for its media type) and the
                 // claim go, then its tags (a file that cannot be tagged stays as it is)
@@ -563,8 +564,8 @@ async fn download(
                 cx.emit(Event::DownloadFinished { job, item, title, outcome });
                 shared.exporter.item_completed(playlist);
                 Ok(())
-            })
-            .await
+            };
+            shared.finishers.spawn(finishing).await
         }
         Fetched::Cancelled => {
             if transfer.state.unwanted.load(Ordering::SeqCst) {
