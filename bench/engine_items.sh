@@ -26,6 +26,14 @@
 # With directory fsyncs as a group commit (download/dir_sync.rs): run 2,037 -> 2,137-2,179,
 # download 2,088 -> 2,179-2,268 items/s; 8,137 directory fsyncs for 10,000 renames (of 18,137
 # fsync + 4,332 fdatasync calls in all).
+# Another machine (2026-12-03, Xeon, 2 cores; release without LTO, both builds side by side):
+# run 1,319-1,337 -> 1,838-2,174, download 1,245-1,422 -> 2,020-2,304 items/s, once claims were
+# made up to -j at a time in one store write and a fetched file's commit, tagging and event
+# moved to finishing tasks (jobs/finishers.rs): 20,700 writer ops per 10,000 items instead of
+# 30,100, downloaders no longer idle through their own commit (it took 45 % of their time).
+# The process is then CPU-bound (both cores ~93 % busy, with the test server): of its samples
+# the store writer ~27 % (commit 15 %), file fsyncs 13 %, directory fsyncs 7 %, resolving 11 %,
+# the transfer ~13 %, tagging 5 %, thread hand-offs ~9 %.
 #
 # Usage: bench/engine_items.sh
 #   FEEDS=100 EPISODES=100 PARALLEL=16 to change it.

@@ -12,6 +12,9 @@
 //! replaces the stale one in the catalog once its bytes are in; an item no source serves ends
 //! with a stored `DownloadFailed` naming every source tried. The file row and the work item's end
 //! are written in one transaction, so an item is never fetched twice and a crash loses nothing.
+//! Resolvers claim up to `-j` items in one store write ([`next_claim`]); a downloader queues
+//! its file's write and hands the rest (awaiting that commit, tags, events) to the stage's
+//! finishing tasks ([`super::finishers`]), so the writer commits many items per fsync.
 //!
 //! Pause (`stop`) ends claiming; transfers already running finish, queued ones go back to the
 //! store's queue. Cancel and shutdown (`abort`) end transfers at once; partial files stay for
