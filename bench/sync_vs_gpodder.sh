@@ -36,6 +36,10 @@
 # (2026-12-02, three runs): gpo import 7.22-7.55 s, ours 0.73-0.81 s (8.9-10.3x), 26.8-28.4 MB;
 # gpo update 1.10-1.17 s, our re-sync 0.04 s (28-29x), 16-17 MB. Five later runs of the same
 # build, the host busier: gpo import 7.35-7.81 s, ours 0.79-1.10 s (7.0-9.5x), 27.6-28.7 MB.
+# A slower, noisier machine (2026-12-03, Xeon): gpo import 13.68-15.68 s, ours 1.35-1.63 s
+# (9.6-10.1x), 27.4-28.0 MB; re-sync 0.06 s (29-32x), 15-16 MB. With the repairs' scans on
+# memchr and copying only what they rewrite: gpo import 15.47-16.78 s, ours 1.29-1.66 s
+# (9.3-13.0x), 27.5-27.6 MB; the sync alone, 8 interleaved runs without LTO: CPU 1.78 -> 1.68 s.
 #
 # Usage: bench/sync_vs_gpodder.sh      FEEDS=100 EPISODES=1000 GPO=0 (skip gpodder) to change it.
 set -euo pipefail

@@ -52,8 +52,9 @@ pub(crate) fn repair_feed_xml(text: &str) -> Cow<'_, str> {
     };
     let tag = &text[start..end];
     let mut additions = String::new();
+    let declared = declared_prefixes(&text);
     for prefix in used_element_prefixes(&text) {
-        if text.contains(&format!("xmlns:{prefix}=")) {
+        if declared.contains(&prefix.as_str()) {
             continue;
         }
         let uri = KNOWN_PREFIXES
@@ -142,65 +143,81 @@ fn drop_misplaced_xml_declarations(text: &str) -> Cow<'_, str> {
 }
 
 /// Rewrites known HTML entity references to numeric ones, skipping CDATA and comments;
-/// borrowed when the text has none to rewrite.
+/// borrowed when the text has none to rewrite. Only the rewritten spans are copied (the text
+/// between them goes in once, at the first rewrite), and `&`/`<` are found with memchr.
 fn html_entities_to_numeric(text: &str) -> Cow<'_, str> {
-    if !text.contains('&') || text.contains("<!ENTITY") {
+    let bytes = text.as_bytes();
+    if memchr::memchr(b'&', bytes).is_none() || text.contains("<!ENTITY") {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find(['&', '<']) {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        for (open, close) in [("<![CDATA[", "]]>"), ("<!--", "-->")] {
-            if rest.starts_with(open) {
-                let end = rest.find(close).map_or(rest.len(), |j| j + close.len());
-                out.push_str(&rest[..end]);
-                rest = &rest[end..];
-            }
+    let mut edits = Edits::new(text);
+    let mut at = 0;
+    while let Some(found) = memchr::memchr2(b'&', b'<', &bytes[at..]) {
+        let i = at + found;
+        let rest = &text[i..];
+        if let Some((_, close)) =
+            [("<![CDATA[", "]]>"), ("<!--", "-->")].into_iter().find(|(open, _)| rest.starts_with(open))
+        {
+            at = i + rest.find(close).map_or(rest.len(), |j| j + close.len());
+            continue;
         }
-        if let Some(after) = rest.strip_prefix('&') {
-            let name_len = after.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(after.len());
-            let name = &after[..name_len];
-            match super::util::html_entity(name) {
-                Some(c) if after[name_len..].starts_with(';') => {
-                    out.push_str(&format!("&#{};", c as u32));
-                    rest = &after[name_len + 1..];
-                }
-                _ if name_len > 0 && after[name_len..].starts_with(';') => {
-                    out.push('&');
-                    rest = after;
-                }
-                _ => {
-                    // `&#X41;` (upper-case X) is `&#x41;`; a `&` that starts no reference at
-                    // all (`?a=1&b=2`) is a literal ampersand.
-                    let hex = after.strip_prefix("#X").or_else(|| after.strip_prefix("#x"));
-                    let digits = |s: &str, radix: u32| {
-                        let n = s.find(|c: char| !c.is_digit(radix)).unwrap_or(s.len());
-                        n > 0 && s[n..].starts_with(';')
-                    };
-                    if let Some(h) = hex.filter(|h| digits(h, 16)) {
-                        out.push_str("&#x");
-                        rest = h;
-                    } else if after.strip_prefix('#').is_some_and(|d| digits(d, 10)) {
-                        out.push('&');
-                        rest = after;
-                    } else {
-                        out.push_str("&amp;");
-                        rest = after;
-                    }
-                }
-            }
-        } else if let Some(after) = rest.strip_prefix('<') {
-            out.push('<');
-            rest = after;
+        at = i + 1;
+        let Some(after) = rest.strip_prefix('&') else { continue };
+        let name_len = after.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(after.len());
+        let terminated = after[name_len..].starts_with(';');
+        if let Some(c) = super::util::html_entity(&after[..name_len]).filter(|_| terminated) {
+            edits.replace(i..i + 1 + name_len + 1, &format!("&#{};", c as u32));
+            at = i + 1 + name_len + 1;
+            continue;
+        }
+        if name_len > 0 && terminated {
+            continue; // an XML entity (`&amp;`) or one the parser will name as unknown
+        }
+        // `&#X41;` (upper-case X) is `&#x41;`; a `&` that starts no reference at all
+        // (`?a=1&b=2`) is a literal ampersand.
+        let digits = |s: &str, radix: u32| {
+            let n = s.find(|c: char| !c.is_digit(radix)).unwrap_or(s.len());
+            n > 0 && s[n..].starts_with(';')
+        };
+        let numeric = |prefix: &str, radix| after.strip_prefix(prefix).is_some_and(|n| digits(n, radix));
+        if numeric("#X", 16) {
+            edits.replace(i..i + 3, "&#x");
+        } else if !numeric("#x", 16) && !numeric("#", 10) {
+            edits.replace(i..i + 1, "&amp;");
         }
     }
-    out.push_str(rest);
-    if out == text {
-        Cow::Borrowed(text) // the copy goes at once instead of living on as the document
-    } else {
-        Cow::Owned(out)
+    edits.finish()
+}
+
+/// A text with some spans replaced, copied only once a span is (a [`Cow`] builder).
+struct Edits<'a> {
+    text: &'a str,
+    out: String,
+    /// Bytes of `text` accounted for in `out`.
+    copied: usize,
+}
+
+impl<'a> Edits<'a> {
+    fn new(text: &'a str) -> Edits<'a> {
+        Edits { text, out: String::new(), copied: 0 }
+    }
+
+    /// Replaces `range` of the text (after every range replaced so far) by `with`.
+    fn replace(&mut self, range: std::ops::Range<usize>, with: &str) {
+        if self.out.capacity() == 0 {
+            self.out.reserve(self.text.len() + 64);
+        }
+        self.out.push_str(&self.text[self.copied..range.start]);
+        self.out.push_str(with);
+        self.copied = range.end;
+    }
+
+    fn finish(mut self) -> Cow<'a, str> {
+        if self.out.capacity() == 0 {
+            return Cow::Borrowed(self.text);
+        }
+        self.out.push_str(&self.text[self.copied..]);
+        Cow::Owned(self.out)
     }
 }
 
@@ -267,22 +284,44 @@ fn version_value(tag: &str) -> Option<String> {
 
 /// Distinct prefixes used in element names (`<p:name` / `</p:name`), sorted.
 fn used_element_prefixes(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
     let mut out: Vec<String> = Vec::new();
-    for (i, _) in text.match_indices('<') {
-        let rest = text[i + 1..].strip_prefix('/').unwrap_or(&text[i + 1..]);
-        let name: &str = rest.split(|c: char| c.is_whitespace() || c == '>' || c == '/').next().unwrap_or("");
-        if let Some((p, local)) = name.split_once(':') {
-            let valid = !p.is_empty()
-                && !local.is_empty()
-                && p.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-            if valid && p != "xml" && p != "xmlns" && !out.iter().any(|o| o == p) {
-                out.push(p.to_string());
-            }
+    for i in memchr::memchr_iter(b'<', bytes) {
+        let name = i + 1 + usize::from(bytes.get(i + 1) == Some(&b'/'));
+        let Some(p) = prefix_at(bytes, name).filter(|p| bytes.get(name + p.len()) == Some(&b':')) else {
+            continue;
+        };
+        // a local name follows the colon (the name does not end there)
+        let local = text[name + p.len() + 1..].chars().next();
+        if local.is_none_or(|c| c.is_whitespace() || c == '>' || c == '/') {
+            continue;
+        }
+        if p != "xml" && p != "xmlns" && !out.iter().any(|o| o == p) {
+            out.push(p.to_string());
         }
     }
     out.sort();
     out
+}
+
+/// The prefixes declared anywhere in `text` (`xmlns:p=`), found in one pass.
+fn declared_prefixes(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    memchr::memmem::find_iter(bytes, b"xmlns:")
+        .filter_map(|i| prefix_at(bytes, i + 6).filter(|p| bytes.get(i + 6 + p.len()) == Some(&b'=')))
+        .collect()
+}
+
+/// The longest run of name characters at `at` that makes a valid prefix: an ASCII letter or
+/// `_`, then ASCII letters, digits, `_`, `-` or `.`; `None` when there is none.
+fn prefix_at(bytes: &[u8], at: usize) -> Option<&str> {
+    let rest = bytes.get(at..)?;
+    if !rest.first().is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_') {
+        return None;
+    }
+    let len =
+        rest.iter().position(|&b| !(b.is_ascii_alphanumeric() || b"_-.".contains(&b))).unwrap_or(rest.len());
+    std::str::from_utf8(&rest[..len]).ok()
 }
 
 #[cfg(test)]
@@ -340,6 +379,29 @@ mod tests {
             repair_feed_xml(x),
             "<rss version=\"2.0\"><l>?a=1&amp;b=2 &amp; &#x41; &#65; &x;</l></rss>"
         );
+    }
+
+    #[test]
+    fn back_to_back_cdata_sections_and_comments_keep_their_references() {
+        // a `]]>` inside content is split over two sections: neither is rewritten
+        let x = "<rss version=\"2.0\"><t><![CDATA[a]]]]><![CDATA[>&nbsp;]]><!--&eacute;-->&eacute;&#x41;</t></rss>";
+        assert_eq!(
+            repair_feed_xml(x),
+            "<rss version=\"2.0\"><t><![CDATA[a]]]]><![CDATA[>&nbsp;]]><!--&eacute;-->&#233;&#x41;</t></rss>"
+        );
+        let unchanged = "<rss version=\"2.0\"><t>&amp; &#65; &#x41; &lt;<![CDATA[&]]></t></rss>";
+        assert!(matches!(repair_feed_xml(unchanged), Cow::Borrowed(_)), "nothing to rewrite: no copy");
+        assert_eq!(html_entities_to_numeric("&"), "&amp;");
+        assert_eq!(html_entities_to_numeric("x&nbsp;"), "x&#160;");
+        assert_eq!(html_entities_to_numeric("&#X;&#x;"), "&amp;#X;&amp;#x;");
+    }
+
+    #[test]
+    fn prefixes_are_read_from_element_names_and_declarations() {
+        let x = "<a xmlns:dc=\"u\" xmlns:bad =\"v\"><dc:t/></p:x><_q:y>\n<p: x/><9z:w/><r-s.t:u a='1'/><xml:lang/>\
+                 <x:\u{2003}/><é:n/></a>";
+        assert_eq!(used_element_prefixes(x), vec!["_q", "dc", "p", "r-s.t"]);
+        assert_eq!(declared_prefixes(x), vec!["dc"], "`xmlns:bad =` is no declaration");
     }
 
     #[test]
