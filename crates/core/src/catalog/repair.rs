@@ -192,32 +192,33 @@ fn html_entities_to_numeric(text: &str) -> Cow<'_, str> {
 /// A text with some spans replaced, copied only once a span is (a [`Cow`] builder).
 struct Edits<'a> {
     text: &'a str,
-    out: String,
+    /// The text up to `copied` with its replacements; `None` until the first one.
+    out: Option<String>,
     /// Bytes of `text` accounted for in `out`.
     copied: usize,
 }
 
 impl<'a> Edits<'a> {
     fn new(text: &'a str) -> Edits<'a> {
-        Edits { text, out: String::new(), copied: 0 }
+        Edits { text, out: None, copied: 0 }
     }
 
     /// Replaces `range` of the text (after every range replaced so far) by `with`.
     fn replace(&mut self, range: std::ops::Range<usize>, with: &str) {
-        if self.out.capacity() == 0 {
-            self.out.reserve(self.text.len() + 64);
-        }
-        self.out.push_str(&self.text[self.copied..range.start]);
-        self.out.push_str(with);
+        let out = self.out.get_or_insert_with(|| String::with_capacity(self.text.len() + 64));
+        out.push_str(&self.text[self.copied..range.start]);
+        out.push_str(with);
         self.copied = range.end;
     }
 
-    fn finish(mut self) -> Cow<'a, str> {
-        if self.out.capacity() == 0 {
-            return Cow::Borrowed(self.text);
+    fn finish(self) -> Cow<'a, str> {
+        match self.out {
+            None => Cow::Borrowed(self.text),
+            Some(mut out) => {
+                out.push_str(&self.text[self.copied..]);
+                Cow::Owned(out)
+            }
         }
-        self.out.push_str(&self.text[self.copied..]);
-        Cow::Owned(self.out)
     }
 }
 
