@@ -29,6 +29,7 @@
 //! with the class `disk_full`.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -312,8 +313,7 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         feed_title: playlist.title.clone(),
     };
     // an item of a yt-dlp playlist goes to yt-dlp directly (`ytdlp_download`)
-    let direct =
-        super::ytdlp_download::direct(cx, &shared.cascade, item_id, &item, &shared.resolve_config).await?;
+    let direct = super::ytdlp_download::direct(cx, &shared.cascade, item_id, &item, &shared.resolve_config)?;
     let resolution = match direct {
         Some(resolution) => resolution,
         None => shared.cascade.resolve(item_id, &item, &ctx).await,
@@ -339,13 +339,21 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         enclosure_url: super::ytdlp_download::naming_url(&candidates[0]),
         mime_type: candidates[0].mime_type.clone(),
     };
-    if let Some(outcome) = adopt_completed_file(shared, item_id, &vars, &candidates[0]).await? {
+    // the template's path for this item, rendered once for both steps below
+    let rendered = match render_relative_path(&cx.config().name_template, &vars) {
+        Ok(rendered) => rendered,
+        Err(e) => {
+            fail(shared, live, item_id, title, e.to_string()).await?;
+            return Ok(None);
+        }
+    };
+    if let Some(outcome) = adopt_completed_file(shared, item_id, &rendered, &candidates[0]).await? {
         cx.emit(Event::DownloadFinished { job: shared.ctx.job, item: item_id, title, outcome });
         shared.exporter.item_completed(item.playlist_id);
         live.end(false);
         return Ok(None);
     }
-    let rel = match choose_path(shared, vars).await? {
+    let rel = match choose_path(shared, rendered).await? {
         Ok(rel) => rel,
         Err(e) => {
             fail(shared, live, item_id, title, e).await?;
@@ -384,14 +392,10 @@ async fn playlist_stem(shared: &Shared, id: u64) -> Result<String, EngineError> 
     stem.ok_or_else(|| crate::store::StoreError::NotFound { what: "playlist", id: id.to_string() }.into())
 }
 
-/// The item's library-relative path: the template's path, made unique (`naming::unique_path`)
-/// against files recorded in the store, files on disk and paths other workers hold right now
-/// (the chosen one is reserved in `reserved`).
-async fn choose_path(shared: &Shared, vars: NameVars) -> Result<Result<String, String>, EngineError> {
-    let rel = match render_relative_path(&shared.cx.config().name_template, &vars) {
-        Ok(rel) => rel,
-        Err(e) => return Ok(Err(e.to_string())),
-    };
+/// The item's library-relative path: `rel`, the template's path, made unique
+/// (`naming::unique_path`) against files recorded in the store, files on disk and paths other
+/// workers hold right now (the chosen one is reserved in `reserved`).
+async fn choose_path(shared: &Shared, rel: PathBuf) -> Result<Result<String, String>, EngineError> {
     let (root, reserved) = (shared.cx.config().library.clone(), shared.reserved.clone());
     shared
         .cx
@@ -418,7 +422,7 @@ async fn choose_path(shared: &Shared, vars: NameVars) -> Result<Result<String, S
 }
 
 /// A relative path as the store records it: components joined by `/`.
-fn slash_path(rel: &std::path::Path) -> String {
+fn slash_path(rel: &Path) -> String {
     rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
@@ -429,17 +433,16 @@ fn slash_path(rel: &std::path::Path) -> String {
 /// when the path the template renders for this item (no ` (n)` suffix) is a regular file that
 /// no item has recorded, no worker holds, and no `.part` sits beside; it is hashed and
 /// recorded with the first candidate's URL as its source, when it matches that candidate's
-/// declared length and `podcast:integrity` (if any). Returns the outcome, `None` when
-/// there is nothing to adopt.
+/// declared length and `podcast:integrity` (if any). `rendered` is the template's path for
+/// the item. Returns the outcome, `None` when there is nothing to adopt.
 async fn adopt_completed_file(
     shared: &Shared,
     item: u64,
-    vars: &NameVars,
+    rendered: &Path,
     candidate: &Candidate,
 ) -> Result<Option<ItemOutcome>, EngineError> {
-    let Ok(rel) = render_relative_path(&shared.cx.config().name_template, vars) else { return Ok(None) };
-    let rel = slash_path(&rel);
-    let Ok(abs) = safe_join(&shared.cx.config().library, std::path::Path::new(&rel)) else {
+    let rel = slash_path(rendered);
+    let Ok(abs) = safe_join(&shared.cx.config().library, Path::new(&rel)) else {
         return Ok(None);
     };
     let has_part = part_path(&abs).is_some_and(|p| p.exists());

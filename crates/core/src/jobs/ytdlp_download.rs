@@ -41,7 +41,7 @@ pub(super) fn naming_url(candidate: &Candidate) -> Option<String> {
 /// For an item a yt-dlp playlist listed, its resolution without the cascade (module docs):
 /// found (the yt-dlp candidate), or failed when yt-dlp is not installed or the entry has no
 /// http(s) URL. `None` for any other item. Errors: the store's.
-pub(super) async fn direct(
+pub(super) fn direct(
     cx: &Context,
     cascade: &Cascade,
     item_id: u64,
@@ -49,7 +49,8 @@ pub(super) async fn direct(
     config: &Config,
 ) -> Result<Option<Resolution>, EngineError> {
     let home = item.playlist_id;
-    let (entry, source) = cx.blocking(move |s| Ok((s.ytdlp_entry(item_id)?, s.ytdlp_source(home)?))).await?;
+    // two point reads by key, asked of every item: on this thread, not the blocking pool
+    let (entry, source) = cx.read_now(|s| Ok((s.ytdlp_entry(item_id)?, s.ytdlp_source(home)?)))?;
     if entry.is_none() {
         return Ok(None);
     }
