@@ -34,6 +34,13 @@
 # The process is then CPU-bound (both cores ~93 % busy, with the test server): of its samples
 # the store writer ~27 % (commit 15 %), file fsyncs 13 %, directory fsyncs 7 %, resolving 11 %,
 # the transfer ~13 %, tagging 5 %, thread hand-offs ~9 %.
+# Same machine (2026-12-03, later): ~22.7 context switches per item (perf stat), of which
+# ~7 futex sleeps (thread hand-offs), ~6.5 waits for the disk (file fsync, directory fsync,
+# redb's fdatasync) and ~5 preemptions; 52 % of the samples are in the kernel. With the yt-dlp
+# check of each item read in place (no trip to the blocking pool) and the name template
+# rendered once per item: download alone (6 interleaved pairs, no LTO) 4.23-5.25 s (median
+# 4.8) -> 4.11-5.66 s (median 4.2); this script with fat LTO: run 2,288-2,747, download
+# 2,632-2,725 items/s, peak RSS 28-30 MB.
 #
 # Usage: bench/engine_items.sh
 #   FEEDS=100 EPISODES=100 PARALLEL=16 to change it.
