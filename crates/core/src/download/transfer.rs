@@ -208,6 +208,21 @@ pub async fn fetch_to_file_attempts(
     progress: &(dyn Fn(TransferProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<FetchedFile, FetchFailure> {
+    fetch_to_file_from(client, url, dest, opts, progress, cancel, None).await
+}
+
+/// As [`fetch_to_file_attempts`], starting from `known`: `dest`'s part as the caller just
+/// read it with [`inspect_part_blocking`] (which also made the directory), so the first
+/// attempt does not inspect it again. Later attempts, and a `known` of another part, inspect.
+pub async fn fetch_to_file_from(
+    client: &reqwest::Client,
+    url: &Url,
+    dest: &Path,
+    opts: &TransferOptions,
+    progress: &(dyn Fn(TransferProgress) + Send + Sync),
+    cancel: &CancellationToken,
+    mut known: Option<PartState>,
+) -> Result<FetchedFile, FetchFailure> {
     let max_attempts = opts.max_attempts.max(1);
     let at = |attempt: u32| move |error| FetchFailure { attempt, max_attempts, error };
     if !matches!(url.scheme(), "http" | "https") {
@@ -222,7 +237,7 @@ pub async fn fetch_to_file_attempts(
         }
         let attempt_dog = dog.with_deadline(opts.deadline);
         let job = Attempt { client, url, dest, part: &part, opts, progress, dog: &attempt_dog };
-        match job.run().await {
+        match job.run(known.take().filter(|k| k.part == part)).await {
             Ok(mut file) => {
                 file.attempts = attempt;
                 return Ok(file);
@@ -237,6 +252,33 @@ pub async fn fetch_to_file_attempts(
             },
         }
     }
+}
+
+/// What the part of a destination holds before a transfer: its path (`<dest>.part`), its
+/// size in bytes (0 when there is none) and its sidecar's validator and coding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartState {
+    /// The part's path, `<dest>.part` ([`part_path`]).
+    pub part: PathBuf,
+    /// The part's size in bytes, 0 when there is none.
+    pub len: u64,
+    /// What the part's sidecar recorded (nothing when there is no part).
+    pub meta: PartMeta,
+}
+
+/// Creates `dest`'s directory and reads its part ([`PartState`]), on the calling (blocking)
+/// thread. Errors: [`TransferError::InvalidDestination`] for a `dest` without a file name;
+/// the file system's, with the operation that failed.
+pub fn inspect_part_blocking(dest: &Path) -> Result<PartState, TransferError> {
+    let part = part_path(dest).ok_or_else(|| TransferError::InvalidDestination(dest.to_path_buf()))?;
+    let dir = parent_dir(dest);
+    std::fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
+    let (len, meta) = match std::fs::metadata(&part) {
+        Ok(m) => (m.len(), PartMeta::read_blocking(&validator_path(&part))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (0, PartMeta::default()),
+        Err(e) => return Err(io_err("inspect", &part)(e)),
+    };
+    Ok(PartState { part, len, meta })
 }
 
 fn parent_dir(dest: &Path) -> PathBuf {
@@ -259,8 +301,12 @@ struct Attempt<'a> {
 
 impl Attempt<'_> {
     /// One attempt: request (resuming when a part exists), then write, verify and finalize.
-    async fn run(&self) -> Result<FetchedFile, TransferError> {
-        let (mut offset, mut stored) = self.inspect_part().await?;
+    /// `known`: the part as just inspected, if it was (else it is inspected here).
+    async fn run(&self, known: Option<PartState>) -> Result<FetchedFile, TransferError> {
+        let (mut offset, mut stored) = match known {
+            Some(known) => (known.len, known.meta),
+            None => self.inspect_part().await?,
+        };
         loop {
             let response = self.send(offset, stored.validator.as_deref()).await?;
             let reason = match plan(response.status(), response.headers(), offset, self.url)? {
@@ -289,18 +335,12 @@ impl Attempt<'_> {
     }
 
     /// The part's size in bytes (0 when there is none) and what its sidecar recorded, after
-    /// creating the destination's directory, in one blocking call.
+    /// creating the destination's directory, in one blocking call ([`inspect_part_blocking`]).
     async fn inspect_part(&self) -> Result<(u64, PartMeta), TransferError> {
-        let (part, dir) = (self.part.to_path_buf(), parent_dir(self.dest));
-        let inspected = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
-            match std::fs::metadata(&part) {
-                Ok(m) => Ok((m.len(), PartMeta::read_blocking(&validator_path(&part)))),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((0, PartMeta::default())),
-                Err(e) => Err(io_err("inspect", &part)(e)),
-            }
-        });
-        inspected.await.map_err(|e| io_err("inspect", self.part)(std::io::Error::other(e)))?
+        let dest = self.dest.to_path_buf();
+        let inspected = tokio::task::spawn_blocking(move || inspect_part_blocking(&dest));
+        let state = inspected.await.map_err(|e| io_err("inspect", self.part)(std::io::Error::other(e)))??;
+        Ok((state.len, state.meta))
     }
 
     /// Sends the GET, with `Range: bytes=offset-` (and `If-Range: validator`) when

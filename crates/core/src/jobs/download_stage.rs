@@ -50,7 +50,7 @@ use crate::download::hedge::Hedge;
 use crate::download::naming::{render_relative_path, safe_join, unique_path, NameVars};
 use crate::download::resolve::check::sha256_file;
 use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Resolution, ResolveCtx, Walk};
-use crate::download::{part_path, TransferOptions, TransferProgress};
+use crate::download::{inspect_part_blocking, part_path, PartState, TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
 use crate::store::refs::Holder;
 use crate::store::{FileRow, ItemRow, StageCounts, StageKind, WorkStatus};
@@ -69,6 +69,8 @@ struct Ready {
     row: ItemRow,
     resolve_ctx: ResolveCtx,
     rel: String,
+    /// The part of `rel` under the default library root, as the path choice found it.
+    part: Option<PartState>,
 }
 
 /// What a stage's workers share.
@@ -353,8 +355,8 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         live.end(false);
         return Ok(None);
     }
-    let rel = match choose_path(shared, rendered).await? {
-        Ok(rel) => rel,
+    let (rel, part) = match choose_path(shared, rendered).await? {
+        Ok(chosen) => chosen,
         Err(e) => {
             fail(shared, live, item_id, title, e).await?;
             return Ok(None);
@@ -376,6 +378,7 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         row: item,
         resolve_ctx: ctx,
         rel,
+        part,
     }))
 }
 
@@ -394,8 +397,13 @@ async fn playlist_stem(shared: &Shared, id: u64) -> Result<String, EngineError> 
 
 /// The item's library-relative path: `rel`, the template's path, made unique
 /// (`naming::unique_path`) against files recorded in the store, files on disk and paths other
-/// workers hold right now (the chosen one is reserved in `reserved`).
-async fn choose_path(shared: &Shared, rel: PathBuf) -> Result<Result<String, String>, EngineError> {
+/// workers hold right now (the chosen one is reserved in `reserved`). In the same blocking
+/// call, the chosen file's directory is made and its part read, for the transfer's first
+/// attempt (`None` when that failed: the transfer then tries again and reports it).
+async fn choose_path(
+    shared: &Shared,
+    rel: PathBuf,
+) -> Result<Result<(String, Option<PartState>), String>, EngineError> {
     let (root, reserved) = (shared.cx.config().library.clone(), shared.reserved.clone());
     shared
         .cx
@@ -415,7 +423,10 @@ async fn choose_path(shared: &Shared, rel: PathBuf) -> Result<Result<String, Str
                 return Err(e);
             }
             Ok(chosen
-                .map(|abs| abs.strip_prefix(&root).map(slash_path).unwrap_or_default())
+                .map(|abs| {
+                    let part = inspect_part_blocking(&abs).ok();
+                    (abs.strip_prefix(&root).map(slash_path).unwrap_or_default(), part)
+                })
                 .map_err(|e| e.to_string()))
         })
         .await
@@ -482,7 +493,7 @@ async fn download(
     held: LiveWork,
 ) -> Result<(), EngineError> {
     let (cx, job, key) = (&shared.cx, shared.ctx.job, held.key());
-    let Ready { item, playlist, title, candidates, walk, row, resolve_ctx, rel } = ready;
+    let Ready { item, playlist, title, candidates, walk, row, resolve_ctx, rel, part } = ready;
     live.begin(item, &title);
     cx.emit(Event::DownloadStarted { job, item, title: title.clone(), worker: live.name.clone() });
     // the job's reference and the transfer's own token: only the last reference stops it
@@ -513,6 +524,7 @@ async fn download(
         roots: &roots,
         root: &mut root,
         rel: &rel,
+        known_part: part,
         declared,
         options: &options,
         progress: &progress,

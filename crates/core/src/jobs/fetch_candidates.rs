@@ -26,8 +26,8 @@ use crate::download::transfer::validator_path;
 use crate::download::ytdlp_errors::{site_of, YtDlpErrorKind};
 use crate::download::ytdlp_fetch::{self, YtDlpError};
 use crate::download::{
-    extension_for, fetch_to_file_attempts, part_path, safe_join, split_ext, FetchFailure, FetchedFile,
-    TransferError, TransferOptions, TransferProgress,
+    extension_for, fetch_to_file_from, part_path, safe_join, split_ext, FetchFailure, FetchedFile,
+    PartState, TransferError, TransferOptions, TransferProgress,
 };
 use crate::store::ItemRow;
 
@@ -56,6 +56,9 @@ pub(super) struct Job<'a> {
     pub root: &'a mut usize,
     /// The library-relative file name.
     pub rel: &'a str,
+    /// `rel`'s part under the default root as the path choice read it: the first HTTP
+    /// fetch starts from it when it is the destination's part (`fetch_to_file_from`).
+    pub known_part: Option<PartState>,
     /// Declared length of the enclosure (bytes), the room an ENOSPC asks the next root for.
     pub declared: Option<u64>,
     pub options: &'a TransferOptions,
@@ -125,13 +128,14 @@ async fn fetch_one(
         let dest = dest_in(job.roots, *job.root, job.rel)?;
         let _slot = job.cx.hosts.acquire(&candidate.url).await;
         let fetched = match &candidate.fetch {
-            Fetch::Http => fetch_to_file_attempts(
+            Fetch::Http => fetch_to_file_from(
                 job.cx.client(),
                 &candidate.url,
                 &dest,
                 job.options,
                 job.progress,
                 job.cancel,
+                job.known_part.take(),
             )
             .await
             .map_err(|f| Failure::of_transfer(f, job.declared)),

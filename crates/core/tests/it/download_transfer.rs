@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use catalog_sync_core::download::{
-    build_client, fetch_to_file, part_path, ErrorKind, TransferError, TransferOptions, TransferProgress,
+    build_client, fetch_to_file, fetch_to_file_from, inspect_part_blocking, part_path, ErrorKind, PartState,
+    TransferError, TransferOptions, TransferProgress,
 };
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -311,6 +312,48 @@ async fn cut_body_leaves_a_part_and_the_next_call_resumes_with_range() {
     assert_eq!((got.resumed_from, got.size), (CUT as u64, LEN as u64));
     assert!(!f.part.exists());
     assert_eq!(std::fs::read(&f.dest).unwrap(), body, "appended after the kept prefix");
+}
+
+/// `fetch_to_file_from` starts from the caller's reading of the part instead of reading it
+/// again: the first request's range follows it; a reading of another file is ignored.
+#[tokio::test]
+async fn the_first_attempt_starts_from_the_part_the_caller_read() {
+    let body = content(LEN);
+    let b = body.clone();
+    let server = Server::start(move |req, _| serve_ranges(req, &b)).await;
+    let client = build_client("catalog-sync-tests/0");
+    let from = |dest: PathBuf, known: Option<PartState>| {
+        let (client, url) = (client.clone(), server.url.clone());
+        async move {
+            let cancel = CancellationToken::new();
+            fetch_to_file_from(&client, &url, &dest, &quick_opts(1), &|_| {}, &cancel, known).await.unwrap()
+        }
+    };
+    let f = fixture();
+    write_part(&f.part, &body[..CUT]);
+    let known = inspect_part_blocking(&f.dest).unwrap();
+    assert_eq!(known, PartState { part: f.part.clone(), len: CUT as u64, meta: Default::default() });
+    let got = from(f.dest.clone(), Some(known.clone())).await;
+    assert_eq!(server.requests()[0].header("range"), Some(format!("bytes={CUT}-").as_str()));
+    assert_eq!((got.resumed_from, got.size), (CUT as u64, LEN as u64));
+    assert_eq!(std::fs::read(&f.dest).unwrap(), body);
+
+    // another destination: `known` is not its part, so it is read here (none: from 0)
+    let g = fixture();
+    from(g.dest.clone(), Some(known)).await;
+    assert_eq!(server.requests()[1].header("range"), None);
+    assert_eq!(std::fs::read(&g.dest).unwrap(), body);
+
+    // the reading is used as it is: a part written after it is not resumed, but replaced
+    let h = fixture();
+    let empty = inspect_part_blocking(&h.dest).unwrap();
+    assert!(h.dest.parent().unwrap().is_dir(), "the reading made the directory");
+    assert_eq!(empty.len, 0);
+    write_part(&h.part, &[0xFF; CUT]);
+    from(h.dest.clone(), Some(empty)).await;
+    assert_eq!(server.requests()[2].header("range"), None);
+    assert_eq!(std::fs::read(&h.dest).unwrap(), body);
+    assert!(!h.part.exists());
 }
 
 #[tokio::test]
