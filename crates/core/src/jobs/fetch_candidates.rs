@@ -26,8 +26,8 @@ use crate::download::transfer::validator_path;
 use crate::download::ytdlp_errors::{site_of, YtDlpErrorKind};
 use crate::download::ytdlp_fetch::{self, YtDlpError};
 use crate::download::{
-    extension_for, fetch_to_file_from, part_path, safe_join, split_ext, FetchFailure, FetchedFile,
-    PartState, TransferError, TransferOptions, TransferProgress,
+    extension_for, fetch_to_file_from, part_path, safe_join, split_ext, FetchFailure, FetchedFile, PartState,
+    TransferError, TransferOptions, TransferProgress,
 };
 use crate::store::ItemRow;
 
