@@ -71,7 +71,7 @@ fn store_code(s: &StoreError) -> ErrorCode {
         StoreError::NotFound { .. } => ErrorCode::NotFound,
         StoreError::Conflict(_) => ErrorCode::Conflict,
         StoreError::InUse { .. } => ErrorCode::InUse,
-        StoreError::Io { .. } => ErrorCode::Io,
+        StoreError::Io { .. } | StoreError::DirSync { .. } => ErrorCode::Io,
         StoreError::NewerSchema { .. } | StoreError::Open { .. } | StoreError::Db(_) => ErrorCode::Internal,
     }
 }

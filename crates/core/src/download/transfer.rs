@@ -95,6 +95,11 @@ pub struct TransferOptions {
     /// Hedged range requests for a transfer stuck while its host delivers to others
     /// ([`super::hedge`]); `None` = only the fixed stall window.
     pub hedge: Option<super::hedge::Hedge>,
+    /// Whether the call fsyncs the destination's folder after the rename that ends it, so
+    /// the file's name is durable when it returns (POSIX `rename(2)`, `fsync(2)`). `false`
+    /// when the caller does it (the download stage: the store's writer, before the commit
+    /// that records the file). Default `true`.
+    pub sync_dir: bool,
 }
 
 impl Default for TransferOptions {
@@ -108,6 +113,7 @@ impl Default for TransferOptions {
             bandwidth: None,
             space: None,
             hedge: None,
+            sync_dir: true,
         }
     }
 }
@@ -582,6 +588,7 @@ impl Attempt<'_> {
     ) -> Result<FetchedFile, TransferError> {
         let (part, dest) = (self.part.to_path_buf(), self.dest.to_path_buf());
         let sync = move |part: &Path| body.sync_at(part).map_err(|(op, e)| io_err(op, part)(e));
+        let sync_dir_too = self.opts.sync_dir;
         let (size, hasher) = match coding {
             None => {
                 // (write,) fsync, rename, sidecar gone, directory fsynced: one blocking call
@@ -589,7 +596,10 @@ impl Attempt<'_> {
                     sync(&part)?;
                     std::fs::rename(&part, &dest).map_err(io_err("rename", &part))?;
                     let _ = std::fs::remove_file(validator_path(&part));
-                    sync_dir_blocking(&parent_dir(&dest))
+                    if sync_dir_too {
+                        sync_dir_blocking(&parent_dir(&dest))?;
+                    }
+                    Ok::<_, TransferError>(())
                 });
                 done.await.map_err(|e| io_err("finalize", self.part)(std::io::Error::other(e)))??;
                 (size, hasher)
@@ -611,7 +621,9 @@ impl Attempt<'_> {
                 tokio::fs::rename(&decoded, self.dest).await.map_err(io_err("rename", &decoded))?;
                 tokio::fs::remove_file(self.part).await.map_err(io_err("remove", self.part))?;
                 let _ = tokio::fs::remove_file(validator_path(self.part)).await;
-                sync_dir(&parent_dir(self.dest)).await?;
+                if sync_dir_too {
+                    sync_dir(&parent_dir(self.dest)).await?;
+                }
                 out
             }
         };

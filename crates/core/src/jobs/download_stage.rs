@@ -53,7 +53,7 @@ use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Resolution, R
 use crate::download::{inspect_part_blocking, part_path, PartState, TransferOptions, TransferProgress};
 use crate::store::jobs::WorkEnd;
 use crate::store::refs::Holder;
-use crate::store::{FileRow, ItemRow, StageCounts, StageKind, WorkStatus};
+use crate::store::{FileRow, ItemRow, StageCounts, StageKind, StoreError, WorkStatus};
 use std::sync::atomic::Ordering;
 
 /// A resolved item waiting for a downloader.
@@ -171,6 +171,9 @@ fn transfer_options(cx: &Context) -> TransferOptions {
         deadline: Duration::from_millis(c.transfer_deadline_ms),
         bandwidth: cx.bandwidth.clone(),
         space: Some(cx.space.clone()),
+        // the store's writer fsyncs the folder before the commit that records the file
+        // (`Store::finish_download_async`), once for all the files of a batch
+        sync_dir: false,
         hedge: (c.hedge_after_ms > 0).then(|| Hedge {
             min_silence: Duration::from_millis(c.hedge_after_ms),
             ..Hedge::new(cx.host_activity.clone())
@@ -392,7 +395,7 @@ async fn playlist_stem(shared: &Shared, id: u64) -> Result<String, EngineError> 
     let fresh = shared.cx.blocking(crate::export::playlist_file_stems).await?;
     let stem = fresh.get(&id).cloned();
     *shared.stems.lock().expect("stems lock") = fresh;
-    stem.ok_or_else(|| crate::store::StoreError::NotFound { what: "playlist", id: id.to_string() }.into())
+    stem.ok_or_else(|| StoreError::NotFound { what: "playlist", id: id.to_string() }.into())
 }
 
 /// The item's library-relative path: `rel`, the template's path, made unique
@@ -477,7 +480,8 @@ async fn adopt_completed_file(
         let (job, stage, now) = (shared.ctx.job, shared.stage, shared.cx.now());
         let row =
             FileRow { path: rel.clone(), size, sha256, url: candidate.url.to_string(), downloaded_ms: now };
-        shared.cx.store().finish_download_async(job, stage, item, row, None, now).await?;
+        let dir = abs.parent().map(Path::to_path_buf); // its rename was a crashed run's
+        shared.cx.store().finish_download_async((job, stage, item), row, None, dir, now).await?;
         tracing::info!(item, path = %rel, "recorded a complete file left by an interrupted run");
         Ok(Some(ItemOutcome::Downloaded { path: rel.clone(), bytes: size, resumed_from: size }))
     }
@@ -556,18 +560,31 @@ async fn download(
             };
             let (stage, now) = (shared.stage, cx.now());
             let overflow = (root > 0).then(|| roots[root].clone());
-            // queued now, in this order; the rest waits for its commit off this path
-            let recorded = cx.store().finish_download_async(job, stage, item, row, overflow, now);
+            // queued now, in this order; the rest waits for its commit off this path. The
+            // transfer left the rename(s) to the writer's fsync of the folder before it
+            let dir = fetched.path.parent().map(Path::to_path_buf);
+            let recorded = cx.store().finish_download_async((job, stage, item), row, overflow, dir, now);
             held_name.keep();
             live.end(false);
             let owned = shared.clone();
             let finishing = async move {
                 let shared = owned;
-                recorded.await?;
-                // recorded: the names (fetched, maybe renamed for its media type) and the
-                // claim go, then its tags (a file that cannot be tagged stays as it is)
+                let recorded = recorded.await;
+                // recorded (or not): the names (fetched, maybe renamed for its media type) and
+                // the claim go, then its tags (a file that cannot be tagged stays as it is)
                 shared.reserved.release(&rel_fetched);
                 shared.reserved.release(&rel);
+                if let Err(e @ StoreError::DirSync { .. }) = recorded {
+                    // the file's name may not survive a power cut: not recorded, the item
+                    // fails (a later run adopts the complete file under that name)
+                    let reason = format!("io: {e}");
+                    finish(&shared, item, WorkEnd::failed(reason.clone())).await?;
+                    drop(held);
+                    let outcome = ItemOutcome::Failed(reason);
+                    shared.cx.emit(Event::DownloadFinished { job, item, title, outcome });
+                    return Ok(());
+                }
+                recorded?;
                 drop(held);
                 let cx = &shared.cx;
                 let (library, now) = (cx.config().library.clone(), cx.now());

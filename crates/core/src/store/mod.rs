@@ -106,6 +106,17 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A folder a write depends on could not be made durable: the folder of a file the
+    /// write records, fsynced by the writer before the commit ([`Store::finish_download_async`]).
+    /// The write did not commit.
+    #[error("cannot make folder {dir} durable (open and fsync): {source}")]
+    DirSync {
+        /// The folder.
+        dir: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// Any other redb error (I/O, corruption), a bug or an environment failure.
     #[error("database error: {0}")]
     Db(#[from] redb::Error),

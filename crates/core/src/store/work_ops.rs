@@ -176,17 +176,21 @@ impl Store {
     }
 
     /// [`Store::finish_download_in`], queued on the writer when called (before any later
-    /// write of this thread); durable when the returned future resolves.
+    /// write of this thread); durable when the returned future resolves. `dir`: the folder
+    /// the file was renamed into, fsynced by the writer before this commit (once for every
+    /// write of its batch that names it), so the file's name is durable before the row that
+    /// records it; `None` when the caller already made it durable.
+    /// Errors: [`StoreError::DirSync`](super::StoreError::DirSync) when that fsync failed
+    /// (nothing is recorded); the work item's errors as [`Store::finish_stage_item`].
     pub fn finish_download_async(
         &self,
-        job: u64,
-        stage: u8,
-        item_id: u64,
+        (job, stage, item_id): (u64, u8, u64),
         file: FileRow,
         root: Option<PathBuf>,
+        dir: Option<PathBuf>,
         now_ms: i64,
     ) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
-        self.submit(true, finish_download(job, stage, item_id, file, root, now_ms))
+        self.writer.submit_after(true, dir, finish_download(job, stage, item_id, file, root, now_ms))
     }
 
     /// [`Store::fail_download`], awaited; durable when it resolves.

@@ -17,9 +17,18 @@
 //! Two ways in: [`Writer::run_blocking`] for the store's synchronous methods (the caller's
 //! thread waits) and [`Writer::submit`] for async hot paths (claims, finishes), which needs no
 //! blocking-pool thread. Either way an operation owns what it uses (`'static`).
+//!
+//! A write that records a file just renamed into a folder can name that folder
+//! ([`Writer::submit_after`]): the writer fsyncs it before the batch's transaction,
+//! so the rename is durable before the row that records it (POSIX `rename(2)`, `fsync(2)`).
+//! Each folder is fsynced once per batch however many of its writes the batch holds: a group
+//! commit of folder fsyncs that grows with the load, as the batch does. A write whose folder
+//! cannot be fsynced gets [`StoreError::DirSync`] and does not commit; the rest of the batch
+//! does.
 
 use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -46,6 +55,8 @@ trait Op: Send {
     fn apply(&mut self, tx: &redb::WriteTransaction) -> std::result::Result<(), Failure>;
     /// Whether its commit must be durable.
     fn durable(&self) -> bool;
+    /// The folder to fsync before its transaction, if any (module docs).
+    fn dir_sync(&self) -> Option<&Path>;
     /// Drops the operation's closure, then hands the kept output, or `failure`, to the caller.
     fn reply(self: Box<Self>, failure: Option<Failure>);
 }
@@ -60,6 +71,7 @@ struct Typed<T, F> {
     f: F,
     out: Option<T>,
     durable: bool,
+    dir_sync: Option<PathBuf>,
     reply: Reply<T>,
 }
 
@@ -78,6 +90,10 @@ impl<T: Send, F: FnMut(&redb::WriteTransaction) -> Result<T> + Send> Op for Type
 
     fn durable(&self) -> bool {
         self.durable
+    }
+
+    fn dir_sync(&self) -> Option<&Path> {
+        self.dir_sync.as_deref()
     }
 
     fn reply(self: Box<Self>, failure: Option<Failure>) {
@@ -136,7 +152,7 @@ impl Writer {
         F: FnMut(&redb::WriteTransaction) -> Result<T> + Send + 'static,
     {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.enqueue(Box::new(Typed { f, out: None, durable, reply: Reply::Blocking(tx) }));
+        self.enqueue(Box::new(Typed { f, out: None, durable, dir_sync: None, reply: Reply::Blocking(tx) }));
         match rx.recv() {
             Ok(Ok(result)) => result,
             Ok(Err(payload)) => resume_unwind(payload),
@@ -153,8 +169,24 @@ impl Writer {
         T: Send + 'static,
         F: FnMut(&redb::WriteTransaction) -> Result<T> + Send + 'static,
     {
+        self.submit_after(durable, None, f)
+    }
+
+    /// [`Writer::submit`], committed only once folder `dir_sync` (when given) was fsynced
+    /// (module docs). Errors: [`StoreError::DirSync`] when that fsync failed (`f` did not
+    /// run), else `f`'s.
+    pub(super) fn submit_after<T, F>(
+        &self,
+        durable: bool,
+        dir_sync: Option<PathBuf>,
+        f: F,
+    ) -> impl std::future::Future<Output = Result<T>>
+    where
+        T: Send + 'static,
+        F: FnMut(&redb::WriteTransaction) -> Result<T> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
-        self.enqueue(Box::new(Typed { f, out: None, durable, reply: Reply::Async(tx) }));
+        self.enqueue(Box::new(Typed { f, out: None, durable, dir_sync, reply: Reply::Async(tx) }));
         async move {
             match rx.await {
                 Ok(Ok(result)) => result,
@@ -200,8 +232,49 @@ fn run(db: &redb::Database, mut rx: mpsc::UnboundedReceiver<Box<dyn Op>>, commit
                 Err(_) => break,
             }
         }
-        commit_batch(db, batch, commits);
+        commit_batch(db, sync_dirs(batch, fsync_dir), commits);
     }
+}
+
+/// fsyncs each folder the operations of `batch` wait for, once per folder, and answers the
+/// operations whose folder failed with [`StoreError::DirSync`]; returns the others.
+fn sync_dirs(batch: Vec<Box<dyn Op>>, fsync: impl Fn(&Path) -> std::io::Result<()>) -> Vec<Box<dyn Op>> {
+    if batch.iter().all(|op| op.dir_sync().is_none()) {
+        return batch;
+    }
+    let mut synced: Vec<(PathBuf, Option<std::io::Error>)> = Vec::new();
+    let mut kept = Vec::with_capacity(batch.len());
+    for op in batch {
+        let Some(dir) = op.dir_sync() else {
+            kept.push(op);
+            continue;
+        };
+        let i = match synced.iter().position(|(d, _)| d == dir) {
+            Some(i) => i,
+            None => {
+                synced.push((dir.to_path_buf(), fsync(dir).err()));
+                synced.len() - 1
+            }
+        };
+        match &synced[i] {
+            (_, None) => kept.push(op),
+            (dir, Some(e)) => {
+                let source = std::io::Error::new(e.kind(), e.to_string());
+                let dir = dir.clone();
+                op.reply(Some(Failure::Error(StoreError::DirSync { dir, source })));
+            }
+        }
+    }
+    kept
+}
+
+/// Makes the renames into folder `dir` durable (unix; a no-op elsewhere).
+fn fsync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// Runs `batch` in one transaction and replies to each; a failing operation is answered with
@@ -331,6 +404,73 @@ mod tests {
         assert!(panicking.join().unwrap(), "the panic reached the caller");
         assert_eq!(fine.join().unwrap().unwrap(), 1);
         assert_eq!(meta(&store, "n"), 1, "the panicking write left nothing");
+    }
+
+    /// A write that waits for a folder (module docs), answering on `rx`.
+    fn waiting_for(
+        dir: Option<&str>,
+    ) -> (Box<dyn super::Op>, tokio::sync::oneshot::Receiver<super::Outcome<u8>>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let f = |_: &redb::WriteTransaction| Ok(1u8);
+        let dir_sync = dir.map(std::path::PathBuf::from);
+        (Box::new(super::Typed { f, out: None, durable: true, dir_sync, reply: super::Reply::Async(tx) }), rx)
+    }
+
+    #[test]
+    fn each_folder_is_fsynced_once_per_batch_and_a_failed_one_fails_only_its_writes() {
+        let fsynced = std::cell::RefCell::new(Vec::new());
+        let fsync = |dir: &std::path::Path| {
+            fsynced.borrow_mut().push(dir.to_path_buf());
+            match dir.ends_with("bad") {
+                true => Err(std::io::Error::other("EIO")),
+                false => Ok(()),
+            }
+        };
+        let (ops, mut replies): (Vec<_>, Vec<_>) =
+            [Some("/lib/a"), Some("/lib/bad"), Some("/lib/a"), None, Some("/lib/bad"), Some("/lib/b")]
+                .into_iter()
+                .map(waiting_for)
+                .unzip();
+        let kept = super::sync_dirs(ops, fsync);
+        assert_eq!(
+            kept.iter().map(|op| op.dir_sync().map(|d| d.to_path_buf())).collect::<Vec<_>>(),
+            [Some("/lib/a".into()), Some("/lib/a".into()), None, Some("/lib/b".into())]
+        );
+        assert_eq!(*fsynced.borrow(), ["/lib/a", "/lib/bad", "/lib/b"].map(std::path::PathBuf::from));
+        for i in [1, 4] {
+            match replies[i].try_recv() {
+                Ok(Ok(Err(StoreError::DirSync { dir, source }))) => {
+                    assert_eq!((dir.to_str(), source.to_string().as_str()), (Some("/lib/bad"), "EIO"))
+                }
+                other => panic!("write {i}: {:?}", other.map(|o| o.map(|r| r.map_err(|e| e.to_string())))),
+            }
+        }
+        for i in [0, 2, 3, 5] {
+            let waiting = replies[i].try_recv();
+            assert!(matches!(waiting, Err(tokio::sync::oneshot::error::TryRecvError::Empty)), "write {i}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_download_is_recorded_only_once_its_folder_was_fsynced() {
+        use crate::store::{FileRow, JobKind, StageKind};
+        let (dir, store) = temp_store();
+        let job = store.create_job(JobKind::DownloadOnly, &[StageKind::Download], &[], 1).unwrap();
+        store.claim_next_job(|_| true, 1).unwrap();
+        store.add_stage_items(job, 0, &[5, 6], 1).unwrap();
+        assert_eq!(store.claim_stage_items_async(job, 0, 2, 2).await.unwrap(), vec![5, 6]);
+        let file = |p: &str| FileRow { path: p.into(), size: 1, ..Default::default() };
+        let gone = dir.path().join("no such folder");
+        let failed =
+            store.finish_download_async((job, 0, 5), file("x/a.mp3"), None, Some(gone.clone()), 3).await;
+        assert!(matches!(&failed, Err(StoreError::DirSync { dir, .. }) if *dir == gone), "{failed:?}");
+        assert_eq!(store.item_file(5).unwrap(), None, "nothing recorded");
+        let folder = dir.path().join("show");
+        std::fs::create_dir(&folder).unwrap();
+        store.finish_download_async((job, 0, 6), file("show/b.mp3"), None, Some(folder), 3).await.unwrap();
+        assert_eq!(store.item_file(6).unwrap().map(|f| f.path).as_deref(), Some("show/b.mp3"));
+        let c = store.stage_counts(job, 0).unwrap();
+        assert_eq!((c.running, c.done), (1, 1), "item 5 still runs: its write did not commit");
     }
 
     #[test]

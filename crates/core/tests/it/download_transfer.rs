@@ -221,6 +221,7 @@ fn quick_opts(max_attempts: u32) -> TransferOptions {
         bandwidth: None,
         space: None,
         hedge: None,
+        sync_dir: true,
     }
 }
 
