@@ -14,7 +14,10 @@
 //! are written in one transaction, so an item is never fetched twice and a crash loses nothing.
 //! Resolvers claim up to `-j` items in one store write ([`next_claim`]); a downloader queues
 //! its file's write and hands the rest (awaiting that commit, tags, events) to the stage's
-//! finishing tasks ([`super::finishers`]), so the writer commits many items per fsync.
+//! finishing tasks ([`super::finishers`]), so the writer commits many items per fsync. The
+//! file's folder is fsynced by the writer too, once per batch, before the commit that records
+//! the file (`Store::finish_download_async`), so its name is durable before its row; a folder
+//! that cannot be fsynced fails the item, and a later run adopts the complete file.
 //!
 //! Pause (`stop`) ends claiming; transfers already running finish, queued ones go back to the
 //! store's queue. Cancel and shutdown (`abort`) end transfers at once; partial files stay for
