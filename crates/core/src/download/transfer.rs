@@ -666,13 +666,7 @@ static DIR_SYNCS: std::sync::LazyLock<DirSyncs> = std::sync::LazyLock::new(DirSy
 /// [`sync_dir`] on the calling (blocking) thread: shares an fsync with the renames into the
 /// same directory that finish meanwhile ([`super::dir_sync`]).
 fn sync_dir_blocking(dir: &Path) -> Result<(), TransferError> {
-    #[cfg(unix)]
-    DIR_SYNCS
-        .sync(dir, |dir| std::fs::File::open(dir)?.sync_all())
-        .map_err(io_err("open and fsync directory", dir))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    DIR_SYNCS.sync(dir, crate::store::fsync_dir).map_err(io_err("open and fsync directory", dir))
 }
 
 #[cfg(test)]

@@ -309,16 +309,13 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     sync_dir(path)
 }
 
-/// Fsyncs the folder holding `path` so a rename or removal in it survives a crash. Windows
-/// cannot open folders as files; NTFS journals the rename instead.
+/// Fsyncs the folder holding `path` so a rename or removal in it survives a crash
+/// ([`crate::store::fsync_dir`]).
 fn sync_dir(path: &Path) -> Result<(), ExportError> {
-    #[cfg(unix)]
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
+    match path.parent() {
+        Some(dir) => crate::store::fsync_dir(dir).map_err(io_err(dir)),
+        None => Ok(()),
     }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }
 
 /// Removes `path` if this module wrote it for the playlist titled `title` (its first two

@@ -41,6 +41,7 @@ pub mod tagging;
 pub mod uploads;
 mod work_ops;
 mod writer;
+pub(crate) use writer::fsync_dir;
 mod writes;
 pub mod ytdlp;
 
