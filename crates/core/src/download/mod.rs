@@ -41,7 +41,7 @@ pub use naming::{
 };
 pub use transfer::{
     build_client, fetch_to_file, fetch_to_file_attempts, fetch_to_file_from, inspect_part_blocking,
-    part_path, ErrorKind, FetchFailure, FetchedFile, PartState, TransferError, TransferOptions,
-    TransferProgress,
+    part_path, validator_path, ErrorKind, FetchFailure, FetchedFile, PartState, TransferError,
+    TransferOptions, TransferProgress,
 };
 pub use watchdog::{Watchdog, WatchdogStop};

@@ -294,6 +294,22 @@ fn parent_dir(dest: &Path) -> PathBuf {
     }
 }
 
+/// The sidecar of the part a response's body goes to: what it records, and whether one from
+/// before the attempt may still lie beside the part (`stale`).
+struct Sidecar {
+    validator: Option<String>,
+    coding: Option<Coding>,
+    stale: bool,
+}
+
+impl Sidecar {
+    /// Whether a sidecar may exist once the body is written: a stale one, or this one (a part
+    /// `spilled` to disk writes it when it records something; one held in memory writes none).
+    fn may_exist(&self, spilled: bool) -> bool {
+        self.stale || (spilled && (self.validator.is_some() || self.coding.is_some()))
+    }
+}
+
 /// One attempt's fixed inputs.
 struct Attempt<'a> {
     client: &'a reqwest::Client,
@@ -314,6 +330,8 @@ impl Attempt<'_> {
             None => self.inspect_part().await?,
         };
         loop {
+            // a sidecar may lie beside a part from before this attempt (none after a restart)
+            let stale_sidecar = offset > 0 || stored != PartMeta::default();
             let response = self.send(offset, stored.validator.as_deref()).await?;
             let reason = match plan(response.status(), response.headers(), offset, self.url)? {
                 Plan::Write { offset: start, total } => {
@@ -321,7 +339,8 @@ impl Attempt<'_> {
                     if start == 0 || coding == stored.coding {
                         let validator =
                             if start == 0 { validator_of(response.headers()) } else { stored.validator };
-                        return self.write(response, start, total, coding, validator).await;
+                        let sidecar = Sidecar { validator, coding, stale: stale_sidecar };
+                        return self.write(response, start, total, sidecar).await;
                     }
                     format!(
                         "the part holds {} bytes, the response is {}",
@@ -372,16 +391,16 @@ impl Attempt<'_> {
 
     /// Streams the body into the part after its first `offset` bytes, then verifies and
     /// finalizes. `total` is the expected size of the part in bytes (encoded bytes when
-    /// `coding` is set); `validator` that of the representation the part holds (for hedged
-    /// requests' `If-Range`).
+    /// `sidecar.coding` is set); `sidecar.validator` that of the representation the part
+    /// holds (for hedged requests' `If-Range`).
     async fn write(
         &self,
         mut response: reqwest::Response,
         offset: u64,
         total: Option<u64>,
-        coding: Option<Coding>,
-        validator: Option<String>,
+        sidecar: Sidecar,
     ) -> Result<FetchedFile, TransferError> {
+        let (validator, coding) = (sidecar.validator.clone(), sidecar.coding);
         let content_type =
             response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         if let (Some(probe), Some(total)) = (&self.opts.space, total) {
@@ -475,7 +494,7 @@ impl Attempt<'_> {
             return Err(TransferError::Incomplete { expected, got: written, cause: None });
         }
         let body = writer.into_body().await.map_err(io_err("write", self.part))?;
-        self.finalize(body, written, hasher, offset, content_type, coding).await
+        self.finalize(body, written, hasher, offset, content_type, sidecar).await
     }
 
     /// The next body chunk under the watchdog; with [`TransferOptions::hedge`], a hedged range
@@ -569,14 +588,16 @@ impl Attempt<'_> {
             return Err(TransferError::Incomplete { expected: total, got: size, cause: None });
         }
         (self.progress)(TransferProgress { downloaded: size, total: Some(total), resumed_from: size });
-        self.finalize(PartBody::File(file.into_std().await), size, hasher, size, None, coding).await
+        let sidecar = Sidecar { validator: None, coding, stale: true };
+        self.finalize(PartBody::File(file.into_std().await), size, hasher, size, None, sidecar).await
     }
 
     /// Writes held bytes to the part, fsyncs it, renames it to `dest` and fsyncs the
     /// directory (unix). An encoded part (`coding`) is first decoded into `<part>.decoded`,
     /// which takes the final name instead; `size` and the hash are then those of the decoded
     /// media. A part that does not decode is deleted ([`TransferError::Undecodable`],
-    /// transient).
+    /// transient). `sidecar`: the part's coding, and whether its sidecar may exist (it is
+    /// then removed).
     async fn finalize(
         &self,
         body: PartBody,
@@ -584,8 +605,9 @@ impl Attempt<'_> {
         hasher: Sha256,
         resumed_from: u64,
         content_type: Option<String>,
-        coding: Option<Coding>,
+        sidecar: Sidecar,
     ) -> Result<FetchedFile, TransferError> {
+        let (coding, sidecar) = (sidecar.coding, sidecar.may_exist(matches!(body, PartBody::File(_))));
         let (part, dest) = (self.part.to_path_buf(), self.dest.to_path_buf());
         let sync = move |part: &Path| body.sync_at(part).map_err(|(op, e)| io_err(op, part)(e));
         let sync_dir_too = self.opts.sync_dir;
@@ -595,7 +617,9 @@ impl Attempt<'_> {
                 let done = tokio::task::spawn_blocking(move || {
                     sync(&part)?;
                     std::fs::rename(&part, &dest).map_err(io_err("rename", &part))?;
-                    let _ = std::fs::remove_file(validator_path(&part));
+                    if sidecar {
+                        let _ = std::fs::remove_file(validator_path(&part));
+                    }
                     if sync_dir_too {
                         sync_dir_blocking(&parent_dir(&dest))?;
                     }

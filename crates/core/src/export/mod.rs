@@ -8,7 +8,7 @@
 //! playlist with none gets no file, and a `.m3u` this module wrote for it earlier is removed.
 //! Writes are atomic: the text goes to `<name>.m3u.tmp`, is fsynced, renamed over the old
 //! file and the library folder is fsynced (Unix), so a reader or a crash sees the old file or
-//! the new one, never half of one. Names go through [`sanitize_component`] and
+//! the new one, never half of one. A file that already holds the text is not written again. Names go through [`sanitize_component`] and
 //! [`safe_join`], so no playlist title can place a file outside the library.
 //!
 //! Functions are blocking (file I/O and store reads); async callers use
@@ -161,7 +161,11 @@ fn export_as(
         remove_stale(&path, title)?;
         return Ok(None);
     }
-    write_atomically(&path, render_m3u(title, &entries).as_bytes())?;
+    let text = render_m3u(title, &entries);
+    // unchanged: left as it is (no rewrite, fsyncs or new mtime for players to rescan)
+    if fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+        write_atomically(&path, text.as_bytes())?;
+    }
     Ok(Some(path))
 }
 

@@ -234,6 +234,28 @@ fn re_export_overwrites_atomically_without_leftovers() {
 }
 
 #[test]
+#[cfg(unix)]
+fn an_unchanged_playlist_file_is_not_written_again() {
+    use std::os::unix::fs::MetadataExt;
+    let f = fixture();
+    let (id, ids) = f.playlist(
+        "http://feeds.example/a",
+        "Show",
+        vec![item("1", Some("One"), Some(1)), item("2", Some("Two"), Some(2))],
+    );
+    f.download(ids[0], "Show/one.mp3");
+    let path = f.export(id).unwrap();
+    let inode = |p: &Path| fs::metadata(p).unwrap().ino();
+    let first = inode(&path);
+    assert_eq!(f.export(id).as_deref(), Some(path.as_path()));
+    assert_eq!(inode(&path), first, "the same text: the file stays as it was");
+    f.download(ids[1], "Show/two.mp3");
+    f.export(id).unwrap();
+    assert_ne!(inode(&path), first, "new text: a new file renamed over the old one");
+    assert!(fs::read_to_string(&path).unwrap().ends_with("Show/two.mp3\n"));
+}
+
+#[test]
 fn export_all_covers_every_playlist() {
     let f = fixture();
     // An item shared by two playlists (same enclosure URL, no guid) is one item, stored in

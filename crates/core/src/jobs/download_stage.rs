@@ -462,8 +462,8 @@ async fn adopt_completed_file(
     let Ok(abs) = safe_join(&shared.cx.config().library, Path::new(&rel)) else {
         return Ok(None);
     };
-    let has_part = part_path(&abs).is_some_and(|p| p.exists());
-    if has_part || !abs.is_file() || !shared.reserved.reserve(&rel) {
+    // the common case, no file under that name, costs one stat
+    if !abs.is_file() || part_path(&abs).is_some_and(|p| p.exists()) || !shared.reserved.reserve(&rel) {
         return Ok(None);
     }
     let probe = rel.clone();
@@ -509,7 +509,8 @@ async fn download(
     let beat = ItemBeat::start(cx, key, held.claimed_ms());
     let roots = placement::roots(cx);
     let declared = row.enclosure.as_ref().and_then(|e| e.length);
-    let mut root = match placement::initial_root(cx.space.as_ref(), &roots, &rel, declared) {
+    let first_part = part.as_ref().map(|p| p.len);
+    let mut root = match placement::initial_root(cx.space.as_ref(), &roots, &rel, declared, first_part) {
         Ok(root) => root,
         Err(e) => {
             shared.reserved.release(&rel);

@@ -85,16 +85,24 @@ fn part_len(root: &Path, rel: &str) -> Option<u64> {
 }
 
 /// The root (index into `roots`) for a download of `rel` whose enclosure declares `declared`
-/// bytes; errors: [`TransferError::DiskFull`] when no root has room. Blocking (file system
-/// calls): run it on the blocking pool.
+/// bytes: the first root holding a part of `rel` (a resume), if it has room for the rest,
+/// else the first with room for all of it. `first_part`: the part's length in bytes under the
+/// first root when the caller already read it (0 or `None`: no part there); `None` reads it
+/// here. Errors: [`TransferError::DiskFull`] when no root has room. Blocking (file system
+/// calls).
 pub(super) fn initial_root(
     probe: &dyn SpaceProbe,
     roots: &[PathBuf],
     rel: &str,
     declared: Option<u64>,
+    first_part: Option<u64>,
 ) -> Result<usize, TransferError> {
     let declared = declared.filter(|&d| d <= ADVISORY_LENGTH_BOUND).unwrap_or(0);
-    if let Some((i, part)) = roots.iter().enumerate().find_map(|(i, r)| part_len(r, rel).map(|p| (i, p))) {
+    let part_in = |i: usize, root: &PathBuf| match (i, first_part) {
+        (0, Some(len)) => (len > 0).then_some(len),
+        _ => part_len(root, rel),
+    };
+    if let Some((i, part)) = roots.iter().enumerate().find_map(|(i, r)| part_in(i, r).map(|p| (i, p))) {
         if probe.available(&roots[i]).is_ok_and(|free| free >= declared.saturating_sub(part)) {
             return Ok(i);
         }

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use catalog_sync_core::download::{
-    build_client, fetch_to_file, fetch_to_file_from, inspect_part_blocking, part_path, ErrorKind, PartState,
-    TransferError, TransferOptions, TransferProgress,
+    build_client, fetch_to_file, fetch_to_file_from, inspect_part_blocking, part_path, validator_path,
+    ErrorKind, PartState, TransferError, TransferOptions, TransferProgress,
 };
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -390,6 +390,23 @@ async fn server_ignoring_range_restarts_from_zero() {
     assert_eq!(got.resumed_from, 0);
     assert_eq!(got.sha256_hex, sha256_hex(&body));
     assert_eq!(std::fs::read(&f.dest).unwrap(), body);
+}
+
+#[tokio::test]
+async fn a_small_body_replacing_a_part_takes_its_stale_sidecar_away() {
+    // the body fits in memory (never spilled), so no new sidecar is written; the old part's
+    // must still go with its part
+    let body = content(1_000);
+    let b = body.clone();
+    let server = Server::start(move |_, _| serve_full(&b)).await;
+    let f = fixture();
+    write_part(&f.part, &[0xFF; 10]);
+    let sidecar = validator_path(&f.part);
+    std::fs::write(&sidecar, "\"v1\"").unwrap();
+    let got = fetch(&server, &f.dest, &quick_opts(1)).await.unwrap();
+    assert_eq!(server.requests()[0].header("if-range"), Some("\"v1\""));
+    assert_eq!((got.resumed_from, std::fs::read(&f.dest).unwrap()), (0, body));
+    assert!(!f.part.exists() && !sidecar.exists(), "the part and its sidecar are gone");
 }
 
 #[tokio::test]
