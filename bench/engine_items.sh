@@ -47,6 +47,13 @@
 # ~2,900 folders) instead of 18,137; download 3.40-3.45 -> 3.20-3.33 s (2,900-3,100 items/s,
 # 4 pairs, quiet host, no LTO), system CPU 2.6 -> 2.2 s. This script with fat LTO after all
 # three: run 3,236-3,257, download 3,448 items/s, peak RSS 28-30 MB.
+# A slower machine (2026-12-03, later; fat LTO both): file-system calls per item trimmed (no
+# unlink of a sidecar that cannot exist, a stat less in the adoption check, the first root's
+# part length taken from the path choice, free space read on the folder itself, M3U files left
+# alone when their text is unchanged): per 10,000 items statx 101,617 -> 61,532, unlink 10,002
+# -> 0 (strace -c); `download -j 16` alone after a sync, 4 interleaved pairs: 4.27-5.20 s ->
+# 3.92-4.48 s, 4 of 4 faster, system CPU 3.4-4.0 -> 3.1-3.6 s; this script 2,500-3,100 items/s
+# either way on that machine (the disk's pace drifts between runs more than the change moves it).
 #
 # Usage: bench/engine_items.sh
 #   FEEDS=100 EPISODES=100 PARALLEL=16 to change it.
