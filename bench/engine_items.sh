@@ -51,7 +51,8 @@
 # unlink of a sidecar that cannot exist, a stat less in the adoption check, the first root's
 # part length taken from the path choice, free space read on the folder itself, M3U files left
 # alone when their text is unchanged): per 10,000 items statx 101,617 -> 61,532, unlink 10,002
-# -> 0 (strace -c); `download -j 16` alone after a sync, 4 interleaved pairs: 4.27-5.20 s ->
+# -> 0 (strace -c), then (one lstat before the adoption check and the path choice, a lookup
+# before each mkdir) statx -> 51,713, mkdir 10,107 -> 224; `download -j 16` alone after a sync, 4 interleaved pairs: 4.27-5.20 s ->
 # 3.92-4.48 s, 4 of 4 faster, system CPU 3.4-4.0 -> 3.1-3.6 s; this script 2,500-3,100 items/s
 # either way on that machine (the disk's pace drifts between runs more than the change moves it).
 #

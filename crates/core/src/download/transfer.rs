@@ -278,7 +278,11 @@ pub struct PartState {
 pub fn inspect_part_blocking(dest: &Path) -> Result<PartState, TransferError> {
     let part = part_path(dest).ok_or_else(|| TransferError::InvalidDestination(dest.to_path_buf()))?;
     let dir = parent_dir(dest);
-    std::fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
+    // a lookup first: `create_dir_all` of an existing folder is a failing mkdir (which locks
+    // the parent folder) and a stat
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
+    }
     let (len, meta) = match std::fs::metadata(&part) {
         Ok(m) => (m.len(), PartMeta::read_blocking(&validator_path(&part))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (0, PartMeta::default()),

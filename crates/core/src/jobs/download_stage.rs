@@ -355,13 +355,20 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
             return Ok(None);
         }
     };
-    if let Some(outcome) = adopt_completed_file(shared, item_id, &rendered, &candidates[0]).await? {
-        cx.emit(Event::DownloadFinished { job: shared.ctx.job, item: item_id, title, outcome });
-        shared.exporter.item_completed(item.playlist_id);
-        live.end(false);
-        return Ok(None);
+    // one lstat: nothing under that name (the common case) needs no adoption check and no
+    // second look in the path choice
+    let absent = safe_join(&cx.config().library, &rendered).is_ok_and(|abs| {
+        std::fs::symlink_metadata(abs).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    });
+    if !absent {
+        if let Some(outcome) = adopt_completed_file(shared, item_id, &rendered, &candidates[0]).await? {
+            cx.emit(Event::DownloadFinished { job: shared.ctx.job, item: item_id, title, outcome });
+            shared.exporter.item_completed(item.playlist_id);
+            live.end(false);
+            return Ok(None);
+        }
     }
-    let (rel, part) = match choose_path(shared, rendered).await? {
+    let (rel, part) = match choose_path(shared, rendered, absent).await? {
         Ok(chosen) => chosen,
         Err(e) => {
             fail(shared, live, item_id, title, e).await?;
@@ -405,12 +412,15 @@ async fn playlist_stem(shared: &Shared, id: u64) -> Result<String, EngineError> 
 /// (`naming::unique_path`) against files recorded in the store, files on disk and paths other
 /// workers hold right now (the chosen one is reserved in `reserved`). In the same blocking
 /// call, the chosen file's directory is made and its part read, for the transfer's first
-/// attempt (`None` when that failed: the transfer then tries again and reports it).
+/// attempt (`None` when that failed: the transfer then tries again and reports it). `absent`:
+/// the caller just found nothing on disk under `rel` itself (it is not looked at again).
 async fn choose_path(
     shared: &Shared,
     rel: PathBuf,
+    absent: bool,
 ) -> Result<Result<(String, Option<PartState>), String>, EngineError> {
     let (root, reserved) = (shared.cx.config().library.clone(), shared.reserved.clone());
+    let known_absent = absent.then(|| safe_join(&root, &rel).ok()).flatten();
     shared
         .cx
         .blocking(move |s| {
@@ -418,7 +428,10 @@ async fn choose_path(
             let chosen = unique_path(&root, &rel, |abs| {
                 let Ok(candidate) = abs.strip_prefix(&root).map(slash_path) else { return true };
                 match s.file_path_taken(&candidate) {
-                    Ok(recorded) => recorded || abs.exists() || !reserved.reserve(&candidate),
+                    Ok(recorded) => {
+                        let on_disk = known_absent.as_deref() != Some(abs) && abs.exists();
+                        recorded || on_disk || !reserved.reserve(&candidate)
+                    }
                     Err(e) => {
                         *failed.borrow_mut() = Some(e);
                         false
@@ -462,7 +475,6 @@ async fn adopt_completed_file(
     let Ok(abs) = safe_join(&shared.cx.config().library, Path::new(&rel)) else {
         return Ok(None);
     };
-    // the common case, no file under that name, costs one stat
     if !abs.is_file() || part_path(&abs).is_some_and(|p| p.exists()) || !shared.reserved.reserve(&rel) {
         return Ok(None);
     }
