@@ -8,8 +8,9 @@
 //! playlist with none gets no file, and a `.m3u` this module wrote for it earlier is removed.
 //! Writes are atomic: the text goes to `<name>.m3u.tmp`, is fsynced, renamed over the old
 //! file and the library folder is fsynced (Unix), so a reader or a crash sees the old file or
-//! the new one, never half of one. A file that already holds the text is not written again. Names go through [`sanitize_component`] and
-//! [`safe_join`], so no playlist title can place a file outside the library.
+//! the new one, never half of one. A file that already holds the text is not written again.
+//! Names go through [`sanitize_component`] and [`safe_join`], so no playlist title can place a
+//! file outside the library.
 //!
 //! Functions are blocking (file I/O and store reads); async callers use
 //! `tokio::task::spawn_blocking`. The M3U text itself comes from [`m3u::render_m3u`].
