@@ -40,6 +40,11 @@
 # (9.6-10.1x), 27.4-28.0 MB; re-sync 0.06 s (29-32x), 15-16 MB. With the repairs' scans on
 # memchr and copying only what they rewrite: gpo import 15.47-16.78 s, ours 1.29-1.66 s
 # (9.3-13.0x), 27.5-27.6 MB; the sync alone, 8 interleaved runs without LTO: CPU 1.78 -> 1.68 s.
+# Another machine (2026-12-03, fat LTO, no change to the sync), four runs: gpo import 9.40-11.09
+# s, our first sync 0.98-1.43 s (7.1-10.3x; our CPU 1.61-2.25 s from run to run), 27.6-28.1 MB;
+# gpo update 1.36 s, our re-sync 0.04-0.06 s (23-34x), 15.5-15.6 MB. perf there: parse thread
+# 49% of the samples (feed-rs 79% of it), store writer 26.5%, extras pass 18%; both cores ~78%
+# busy, so the wall time follows total CPU / 2.
 #
 # Usage: bench/sync_vs_gpodder.sh      FEEDS=100 EPISODES=1000 GPO=0 (skip gpodder) to change it.
 set -euo pipefail
