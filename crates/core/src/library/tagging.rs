@@ -79,26 +79,22 @@ pub async fn tag_item(
     item: u64,
     now_ms: i64,
 ) -> Result<TagOutcome, StoreError> {
-    // what the tags are made of, and whether lofty can read the file: one blocking call
-    let root = library.to_path_buf();
-    let (parts, probed) = blocking(store, move |s| {
-        let parts = s.tag_parts(item)?;
-        let probed = match (&parts.file, parts.enabled) {
-            (Some(file), true) if !is_done(&parts, &tag_info(&parts).fingerprint()) => {
-                let path = parts.root.clone().unwrap_or(root).join(&file.path);
-                Some(tags::taggable(&path).map(|_| path))
-            }
-            _ => None,
-        };
-        Ok((parts, probed))
-    })
-    .await?;
+    // what the tags are made of: point reads by key, here (microseconds from redb's cache);
+    // only a file that needs tags costs a trip to the blocking pool, to probe it (a re-sync's
+    // retag of a playlist whose files are up to date makes none)
+    let parts = store.tag_parts(item)?;
     if !parts.enabled {
         return Ok(TagOutcome::Disabled);
     }
     let Some(file) = parts.file.clone() else { return Ok(TagOutcome::NoFile) };
     let mut info = tag_info(&parts);
-    let Some(probed) = probed else { return Ok(TagOutcome::UpToDate) };
+    if is_done(&parts, &info.fingerprint()) {
+        return Ok(TagOutcome::UpToDate);
+    }
+    let path = parts.root.clone().unwrap_or_else(|| library.to_path_buf()).join(&file.path);
+    let probed = tokio::task::spawn_blocking(move || tags::taggable(&path).map(|_| path))
+        .await
+        .unwrap_or_else(|e| Err(TagError::Unparsable(format!("tagging task failed: {e}"))));
     // a file that is not tagged costs a probe: no cover is fetched for it
     let mut cover = None;
     if probed.is_err() {
