@@ -40,8 +40,7 @@ pub use naming::{
     NameVars, NamingError, DEFAULT_TEMPLATE, MAX_COMPONENT_BYTES,
 };
 pub use transfer::{
-    build_client, fetch_to_file, fetch_to_file_attempts, fetch_to_file_from, inspect_part_blocking,
-    part_path, validator_path, ErrorKind, FetchFailure, FetchedFile, PartState, TransferError,
-    TransferOptions, TransferProgress,
+    build_client, fetch_to_file, fetch_to_file_from, inspect_part_blocking, part_path, validator_path,
+    ErrorKind, FetchFailure, FetchedFile, PartState, TransferError, TransferOptions, TransferProgress,
 };
 pub use watchdog::{Watchdog, WatchdogStop};

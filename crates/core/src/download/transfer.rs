@@ -192,7 +192,7 @@ fn validator_of(headers: &HeaderMap) -> Option<String> {
 /// promptly with [`TransferError::Cancelled`], keeping the part. Parent directories of `dest`
 /// are created; an existing `dest` is replaced. Returns the verified [`FetchedFile`]. Errors:
 /// see [`TransferError`]; transient ones are retried here up to `opts.max_attempts` times.
-/// [`fetch_to_file_attempts`] also says which attempt failed.
+/// [`fetch_to_file_from`] also says which attempt failed.
 pub async fn fetch_to_file(
     client: &reqwest::Client,
     url: &Url,
@@ -201,25 +201,15 @@ pub async fn fetch_to_file(
     progress: &(dyn Fn(TransferProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<FetchedFile, TransferError> {
-    fetch_to_file_attempts(client, url, dest, opts, progress, cancel).await.map_err(|failure| failure.error)
+    let fetched = fetch_to_file_from(client, url, dest, opts, progress, cancel, None).await;
+    fetched.map_err(|failure| failure.error)
 }
 
-/// As [`fetch_to_file`], with the failing attempt's number beside the error
-/// ([`FetchFailure`], displayed as `attempt 2/3, transient: ...`).
-pub async fn fetch_to_file_attempts(
-    client: &reqwest::Client,
-    url: &Url,
-    dest: &Path,
-    opts: &TransferOptions,
-    progress: &(dyn Fn(TransferProgress) + Send + Sync),
-    cancel: &CancellationToken,
-) -> Result<FetchedFile, FetchFailure> {
-    fetch_to_file_from(client, url, dest, opts, progress, cancel, None).await
-}
-
-/// As [`fetch_to_file_attempts`], starting from `known`: `dest`'s part as the caller just
-/// read it with [`inspect_part_blocking`] (which also made the directory), so the first
-/// attempt does not inspect it again. Later attempts, and a `known` of another part, inspect.
+/// As [`fetch_to_file`], with the failing attempt's number beside the error ([`FetchFailure`],
+/// displayed as `attempt 2/3, transient: ...`), and starting from `known` when given: `dest`'s
+/// part as the caller just read it with [`inspect_part_blocking`] (which also made the
+/// directory), so the first attempt does not inspect it again. Later attempts, and a `known`
+/// of another part, inspect; `None` inspects from the first attempt.
 pub async fn fetch_to_file_from(
     client: &reqwest::Client,
     url: &Url,

@@ -134,13 +134,14 @@ async fn errors_say_why_a_connection_failed() {
     let dir = tempfile::tempdir().unwrap();
     let opts = catalog_sync_core::download::TransferOptions { max_attempts: 1, ..Default::default() };
     let cancel = tokio_util::sync::CancellationToken::new();
-    let failure = catalog_sync_core::download::fetch_to_file_attempts(
+    let failure = catalog_sync_core::download::fetch_to_file_from(
         &client,
         &url,
         &dir.path().join("x.mp3"),
         &opts,
         &|_| {},
         &cancel,
+        None,
     )
     .await
     .unwrap_err();

@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use catalog_sync_core::download::{build_client, fetch_to_file_attempts, part_path, TransferOptions};
+use catalog_sync_core::download::{build_client, part_path, TransferOptions};
+
+use crate::download_policy::fetch;
 use catalog_sync_testkit::{Behaviour, Coding, Fault, ServerConfig, TestServer};
-use tokio_util::sync::CancellationToken;
 
 fn opts(max_attempts: u32) -> TransferOptions {
     TransferOptions { max_attempts, retry_backoff: Duration::from_millis(10), ..TransferOptions::default() }
@@ -24,9 +25,7 @@ async fn forced_codings_are_decoded_before_the_file_takes_its_name() {
         server.set_behaviour(&path, Behaviour::Encode { coding, forced: true });
         let dest = dir.path().join(format!("{}.mp3", coding.token()));
         let got =
-            fetch_to_file_attempts(&client, &media.url, &dest, &opts(1), &|_| {}, &CancellationToken::new())
-                .await
-                .unwrap_or_else(|e| panic!("{coding:?}: {e}"));
+            fetch(&client, &media.url, &dest, &opts(1)).await.unwrap_or_else(|e| panic!("{coding:?}: {e}"));
         assert_eq!((got.size, &got.sha256_hex), (media.size, &media.sha256_hex), "{coding:?}");
         let on_disk = std::fs::read(&dest).unwrap();
         assert_eq!(on_disk.len() as u64, media.size, "{coding:?}: the file is the decoded media");
@@ -50,10 +49,7 @@ async fn a_cut_encoded_transfer_resumes_over_the_encoded_bytes() {
     server.set_behaviour("/show/cut.mp3", Behaviour::Encode { coding: Coding::Gzip, forced: true });
     server.set_fault("/show/cut.mp3", Fault::Reset { after_bytes: 150_000 }, Some(1));
     let dest = dir.path().join("cut.mp3");
-    let got =
-        fetch_to_file_attempts(&client, &media.url, &dest, &opts(2), &|_| {}, &CancellationToken::new())
-            .await
-            .unwrap();
+    let got = fetch(&client, &media.url, &dest, &opts(2)).await.unwrap();
     assert_eq!(got.sha256_hex, media.sha256_hex);
     assert_eq!(got.attempts, 2);
     assert!(got.resumed_from > 0, "the second attempt kept the encoded prefix");
@@ -71,10 +67,7 @@ async fn a_part_in_another_coding_than_the_response_starts_over() {
     server.set_behaviour("/show/switch.mp3", Behaviour::Encode { coding: Coding::Brotli, forced: true });
     server.set_fault("/show/switch.mp3", Fault::Reset { after_bytes: 50_000 }, Some(1));
     let dest = dir.path().join("switch.mp3");
-    let first =
-        fetch_to_file_attempts(&client, &media.url, &dest, &opts(1), &|_| {}, &CancellationToken::new())
-            .await
-            .unwrap_err();
+    let first = fetch(&client, &media.url, &dest, &opts(1)).await.unwrap_err();
     assert!(first.error.is_transient(), "{first}");
     let part = part_path(&dest).unwrap();
     assert!(part.exists(), "the encoded prefix is kept for a resume");
@@ -83,10 +76,7 @@ async fn a_part_in_another_coding_than_the_response_starts_over() {
     let sidecar = catalog_sync_core::download::transfer::validator_path(&part);
     std::fs::write(&sidecar, "\ncoding=br").unwrap();
     server.clear_behaviour("/show/switch.mp3");
-    let got =
-        fetch_to_file_attempts(&client, &media.url, &dest, &opts(1), &|_| {}, &CancellationToken::new())
-            .await
-            .unwrap();
+    let got = fetch(&client, &media.url, &dest, &opts(1)).await.unwrap();
     assert_eq!(got.sha256_hex, media.sha256_hex, "identity bytes were never appended to brotli ones");
     assert_eq!(got.resumed_from, 0);
     assert_eq!(server.stats().from_zero_for("/show/switch.mp3"), 2);

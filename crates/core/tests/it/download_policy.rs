@@ -7,11 +7,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use catalog_sync_core::download::{
-    build_client, fetch_to_file_attempts, part_path, TransferError, TransferOptions, TransferProgress,
+    build_client, fetch_to_file_from, part_path, FetchFailure, FetchedFile, TransferError, TransferOptions,
+    TransferProgress,
 };
 use catalog_sync_testkit::{Fault, ServerConfig, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
+
+/// [`fetch_to_file_from`] with no progress report, no cancel and no part read beforehand.
+pub(crate) async fn fetch(
+    client: &reqwest::Client,
+    url: &url::Url,
+    dest: &std::path::Path,
+    opts: &TransferOptions,
+) -> Result<FetchedFile, FetchFailure> {
+    fetch_to_file_from(client, url, dest, opts, &|_| {}, &CancellationToken::new(), None).await
+}
 
 fn opts(max_attempts: u32) -> TransferOptions {
     TransferOptions {
@@ -32,9 +43,7 @@ async fn a_trickling_peer_ends_at_the_deadline_and_resumes_on_the_next_attempt()
     let dest = dir.path().join("slow.mp3");
     let client = build_client("catalog-sync-tests/0");
     let o = TransferOptions { deadline: Duration::from_millis(1_500), ..opts(1) };
-    let failure = fetch_to_file_attempts(&client, &media.url, &dest, &o, &|_| {}, &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let failure = fetch(&client, &media.url, &dest, &o).await.unwrap_err();
     let TransferError::DeadlineExceeded { after, downloaded } = failure.error else { panic!("{failure:?}") };
     assert_eq!(after, Duration::from_millis(1_500));
     assert!(downloaded > 0 && downloaded < 200_000, "{downloaded}");
@@ -47,10 +56,7 @@ async fn a_trickling_peer_ends_at_the_deadline_and_resumes_on_the_next_attempt()
     );
     // the next attempt resumes from the part
     server.set_rate_limit(None);
-    let got =
-        fetch_to_file_attempts(&client, &media.url, &dest, &opts(1), &|_| {}, &CancellationToken::new())
-            .await
-            .unwrap();
+    let got = fetch(&client, &media.url, &dest, &opts(1)).await.unwrap();
     assert_eq!((got.sha256_hex, got.resumed_from), (media.sha256_hex, downloaded));
     assert_eq!(server.stats().ranges_for("/slow.mp3"), [format!("bytes={downloaded}-")]);
 }
@@ -73,7 +79,7 @@ async fn cancel_during_a_silent_stall_ends_the_transfer_at_once() {
     let o = opts(3);
     let transfer =
         tokio::spawn(
-            async move { fetch_to_file_attempts(&client, &media.url, &dest, &o, &report, &c).await },
+            async move { fetch_to_file_from(&client, &media.url, &dest, &o, &report, &c, None).await },
         );
     while got_bytes.load(Ordering::SeqCst) < 30_000 {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -122,10 +128,7 @@ async fn status_errors_retry_by_class_and_the_failure_names_its_attempt() {
     let o = opts(3);
     // 503 three times: transient, retried to the last attempt
     let (url, count) = scripted(vec!["HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0"]).await;
-    let failure =
-        fetch_to_file_attempts(&client, &url, &dir.path().join("a"), &o, &|_| {}, &CancellationToken::new())
-            .await
-            .unwrap_err();
+    let failure = fetch(&client, &url, &dir.path().join("a"), &o).await.unwrap_err();
     assert_eq!(
         failure.to_string(),
         format!("attempt 3/3, transient: HTTP 503 Service Unavailable from {url}")
@@ -135,25 +138,13 @@ async fn status_errors_retry_by_class_and_the_failure_names_its_attempt() {
     let (url, count) =
         scripted(vec!["HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1", "HTTP/1.1 200 OK"]).await;
     let started = tokio::time::Instant::now();
-    let got =
-        fetch_to_file_attempts(&client, &url, &dir.path().join("b"), &o, &|_| {}, &CancellationToken::new())
-            .await
-            .unwrap();
+    let got = fetch(&client, &url, &dir.path().join("b"), &o).await.unwrap();
     assert_eq!((got.attempts, got.size, count.load(Ordering::SeqCst)), (2, 5, 2));
     assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was honoured");
     // 410 and 404: final, one request each
     for (head, code) in [("HTTP/1.1 410 Gone", 410), ("HTTP/1.1 404 Not Found", 404)] {
         let (url, count) = scripted(vec![head]).await;
-        let failure = fetch_to_file_attempts(
-            &client,
-            &url,
-            &dir.path().join("c"),
-            &o,
-            &|_| {},
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap_err();
+        let failure = fetch(&client, &url, &dir.path().join("c"), &o).await.unwrap_err();
         assert!(failure.to_string().starts_with(&format!("attempt 1/3, final: HTTP {code}")), "{failure}");
         assert_eq!(count.load(Ordering::SeqCst), 1);
     }
@@ -169,10 +160,7 @@ async fn a_write_failing_with_enospc_is_disk_full_and_never_takes_the_final_name
     let dest = dir.path().join("full.mp3");
     std::os::unix::fs::symlink("/dev/full", part_path(&dest).unwrap()).unwrap();
     let client = build_client("catalog-sync-tests/0");
-    let failure =
-        fetch_to_file_attempts(&client, &media.url, &dest, &opts(3), &|_| {}, &CancellationToken::new())
-            .await
-            .unwrap_err();
+    let failure = fetch(&client, &media.url, &dest, &opts(3)).await.unwrap_err();
     assert!(failure.error.is_disk_full(), "{failure:?}");
     assert!(failure.to_string().starts_with("attempt 1/3, disk_full: write"), "{failure}");
     assert!(!dest.exists(), "nothing under the final name");
