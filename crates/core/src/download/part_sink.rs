@@ -110,16 +110,18 @@ impl PartSink {
 
 impl PartBody {
     /// On the calling (blocking) thread: the part as a file at `part`, fsynced; held bytes
-    /// are written there first. Errors: the file system's, with the operation that failed.
-    pub(super) fn sync_at(self, part: &Path) -> Result<(), (&'static str, std::io::Error)> {
-        let file = match self {
-            PartBody::File(file) => file,
+    /// are written there first and returned. Errors: the file system's, with the operation
+    /// that failed.
+    pub(super) fn sync_at(self, part: &Path) -> Result<Option<Vec<u8>>, (&'static str, std::io::Error)> {
+        let (file, held) = match self {
+            PartBody::File(file) => (file, None),
             PartBody::Held(bytes) => {
                 let mut file = std::fs::File::create(part).map_err(|e| ("create", e))?;
                 file.write_all(&bytes).map_err(|e| ("write", e))?;
-                file
+                (file, Some(bytes))
             }
         };
-        file.sync_all().map_err(|e| ("fsync", e))
+        file.sync_all().map_err(|e| ("fsync", e))?;
+        Ok(held)
     }
 }

@@ -145,6 +145,9 @@ pub struct FetchedFile {
     pub attempts: u32,
     /// The `Content-Type` of the response that delivered the bytes, if any.
     pub content_type: Option<String>,
+    /// The whole file's bytes when the transfer held them in memory (a small body, at most
+    /// 64 KiB, not decoded), so a caller can read the file without the disk; else `None`.
+    pub held: Option<Vec<u8>>,
 }
 
 /// The one shared HTTP client: HTTP/1.1 and HTTP/2 (ALPN), at most 10 redirects, a 15 s
@@ -605,11 +608,11 @@ impl Attempt<'_> {
         let (part, dest) = (self.part.to_path_buf(), self.dest.to_path_buf());
         let sync = move |part: &Path| body.sync_at(part).map_err(|(op, e)| io_err(op, part)(e));
         let sync_dir_too = self.opts.sync_dir;
-        let (size, hasher) = match coding {
+        let (size, hasher, held) = match coding {
             None => {
                 // (write,) fsync, rename, sidecar gone, directory fsynced: one blocking call
                 let done = tokio::task::spawn_blocking(move || {
-                    sync(&part)?;
+                    let held = sync(&part)?;
                     std::fs::rename(&part, &dest).map_err(io_err("rename", &part))?;
                     if sidecar {
                         let _ = std::fs::remove_file(validator_path(&part));
@@ -617,13 +620,13 @@ impl Attempt<'_> {
                     if sync_dir_too {
                         sync_dir_blocking(&parent_dir(&dest))?;
                     }
-                    Ok::<_, TransferError>(())
+                    Ok::<_, TransferError>(held)
                 });
-                done.await.map_err(|e| io_err("finalize", self.part)(std::io::Error::other(e)))??;
-                (size, hasher)
+                let held = done.await.map_err(|e| io_err("finalize", self.part)(std::io::Error::other(e)))??;
+                (size, hasher, held)
             }
             Some(coding) => {
-                tokio::task::spawn_blocking(move || sync(&part))
+                tokio::task::spawn_blocking(move || sync(&part).map(drop))
                     .await
                     .map_err(|e| io_err("fsync", self.part)(std::io::Error::other(e)))??;
                 let mut decoded = self.part.as_os_str().to_owned();
@@ -642,7 +645,7 @@ impl Attempt<'_> {
                 if sync_dir_too {
                     sync_dir(&parent_dir(self.dest)).await?;
                 }
-                out
+                (out.0, out.1, None)
             }
         };
         Ok(FetchedFile {
@@ -652,6 +655,7 @@ impl Attempt<'_> {
             resumed_from,
             attempts: 1,
             content_type,
+            held,
         })
     }
 }

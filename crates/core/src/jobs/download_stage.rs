@@ -604,7 +604,8 @@ async fn download(
                 drop(held);
                 let cx = &shared.cx;
                 let (library, now) = (cx.config().library.clone(), cx.now());
-                if let Err(e) = crate::library::tag_item(cx.store(), &cx.art, &library, item, now).await {
+                let held = (item, fetched.held.as_deref());
+                if let Err(e) = crate::library::tag_item(cx.store(), &cx.art, &library, held, now).await {
                     tracing::warn!(item, error = %e, "tagging failed");
                 }
                 let outcome = ItemOutcome::Downloaded {

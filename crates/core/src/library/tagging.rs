@@ -70,13 +70,15 @@ fn is_done(parts: &TagParts, fingerprint: &str) -> bool {
     parts.tagged.as_ref().is_some_and(|t| t.fingerprint == fingerprint)
 }
 
-/// Tags item `item`'s file (module docs); `library` is the default library root.
-/// Errors: the store's only (a file that cannot be tagged is an outcome, not an error).
+/// Tags item `item`'s file (module docs); `library` is the default library root. `held`: the
+/// file's whole bytes when the caller still has them in memory (a small download,
+/// [`crate::download::FetchedFile::held`]): the format is probed from them, without a trip to
+/// the disk. Errors: the store's only (a file that cannot be tagged is an outcome, not an error).
 pub async fn tag_item(
     store: &Store,
     art: &ArtCache,
     library: &Path,
-    item: u64,
+    (item, held): (u64, Option<&[u8]>),
     now_ms: i64,
 ) -> Result<TagOutcome, StoreError> {
     // what the tags are made of: point reads by key, here (microseconds from redb's cache);
@@ -92,9 +94,12 @@ pub async fn tag_item(
         return Ok(TagOutcome::UpToDate);
     }
     let path = parts.root.clone().unwrap_or_else(|| library.to_path_buf()).join(&file.path);
-    let probed = tokio::task::spawn_blocking(move || tags::taggable(&path).map(|_| path))
-        .await
-        .unwrap_or_else(|e| Err(TagError::Unparsable(format!("tagging task failed: {e}"))));
+    let probed = match held {
+        Some(bytes) => tags::taggable_bytes(bytes).map(|_| path),
+        None => tokio::task::spawn_blocking(move || tags::taggable(&path).map(|_| path))
+            .await
+            .unwrap_or_else(|e| Err(TagError::Unparsable(format!("tagging task failed: {e}")))),
+    };
     // a file that is not tagged costs a probe: no cover is fetched for it
     let mut cover = None;
     if probed.is_err() {
@@ -162,7 +167,7 @@ pub async fn retag_playlist(
     .await?;
     let mut tagged = 0;
     for item in items {
-        if matches!(tag_item(store, art, library, item, now_ms).await?, TagOutcome::Tagged(_)) {
+        if matches!(tag_item(store, art, library, (item, None), now_ms).await?, TagOutcome::Tagged(_)) {
             tagged += 1;
         }
     }

@@ -129,34 +129,62 @@ pub fn tag_file(path: &Path, info: &TagInfo, cover: Option<Cover<'_>>) -> Result
 }
 
 /// The format of the file at `path` by its bytes, when it is one that is tagged (MP3, MP4/M4A,
-/// Ogg Vorbis, Opus) and lofty parses it. Reads, never writes. Errors: [`TagError::Unparsable`] for any other file,
-/// [`TagError::Io`].
+/// Ogg Vorbis, Opus) and lofty parses it. Reads, never writes. Errors: [`TagError::Unparsable`]
+/// for any other file, [`TagError::Io`].
 pub fn taggable(path: &Path) -> Result<FileType, TagError> {
+    let reader = std::io::BufReader::new(File::open(path).map_err(io(path))?);
+    probe(reader).map_err(|e| e.at(path))
+}
+
+/// [`taggable`] for a whole file's bytes held in memory (a small download), without the disk.
+/// Errors: [`TagError::Unparsable`].
+pub fn taggable_bytes(bytes: &[u8]) -> Result<FileType, TagError> {
+    probe(std::io::Cursor::new(bytes)).map_err(|e| e.at(Path::new("")))
+}
+
+/// What [`probe`] found wrong: the reader failed, or the bytes are not a tagged format.
+enum ProbeError {
+    Io(std::io::Error),
+    Unparsable(String),
+}
+
+impl ProbeError {
+    fn at(self, path: &Path) -> TagError {
+        match self {
+            ProbeError::Io(source) => TagError::Io { path: path.to_path_buf(), source },
+            ProbeError::Unparsable(reason) => TagError::Unparsable(reason),
+        }
+    }
+}
+
+/// The format of the file `reader` reads from its start (see [`taggable`]).
+fn probe<R: std::io::Read + Seek>(reader: R) -> Result<FileType, ProbeError> {
     // `Probe::new`, not `Probe::open`: the latter starts from the name's extension and keeps
     // it when the bytes say nothing, and a file's name is no evidence of its format
     // MPEG frames must start the file or follow its ID3v2 tag (at most 2 bytes searched): a
     // frame sync somewhere in the first kilobyte (lofty's default) is found in most random bytes
-    let reader = std::io::BufReader::new(File::open(path).map_err(io(path))?);
     let probe = lofty::probe::Probe::new(reader).options(ParseOptions::new().max_junk_bytes(2));
-    let file_type = probe.guess_file_type().map_err(io(path))?.file_type();
+    let probe = probe.guess_file_type().map_err(ProbeError::Io)?;
+    let file_type = probe.file_type();
+    let mut reader = probe.into_inner();
     match file_type {
         Some(t @ (FileType::Mpeg | FileType::Mp4 | FileType::Vorbis | FileType::Opus)) => {
             // read once, without writing: a file lofty cannot parse is never copied
-            let mut f = File::open(path).map_err(io(path))?;
-            let options = ParseOptions::new();
+            reader.rewind().map_err(ProbeError::Io)?;
+            let (r, options) = (&mut reader, ParseOptions::new());
             match t {
-                FileType::Mpeg => lofty::mpeg::MpegFile::read_from(&mut f, options).map(drop),
-                FileType::Mp4 => lofty::mp4::Mp4File::read_from(&mut f, options).map(drop),
-                FileType::Vorbis => lofty::ogg::VorbisFile::read_from(&mut f, options).map(drop),
-                _ => lofty::ogg::OpusFile::read_from(&mut f, options).map(drop),
+                FileType::Mpeg => lofty::mpeg::MpegFile::read_from(r, options).map(drop),
+                FileType::Mp4 => lofty::mp4::Mp4File::read_from(r, options).map(drop),
+                FileType::Vorbis => lofty::ogg::VorbisFile::read_from(r, options).map(drop),
+                _ => lofty::ogg::OpusFile::read_from(r, options).map(drop),
             }
-            .map_err(unparsable)?;
+            .map_err(|e| ProbeError::Unparsable(e.to_string()))?;
             Ok(t)
         }
-        Some(t) => Err(TagError::Unparsable(format!(
+        Some(t) => Err(ProbeError::Unparsable(format!(
             "{t:?} files are not tagged (MP3, MP4/M4A, Ogg Vorbis and Opus are)"
         ))),
-        None => Err(TagError::Unparsable("not an audio format lofty recognizes".into())),
+        None => Err(ProbeError::Unparsable("not an audio format lofty recognizes".into())),
     }
 }
 

@@ -7,7 +7,7 @@
 
 use catalog_sync_core::api::Api;
 use catalog_sync_core::config::Config;
-use catalog_sync_core::library::tags::{hash_file, tag_file, Cover, TagInfo, GENRE};
+use catalog_sync_core::library::tags::{hash_file, tag_file, taggable, taggable_bytes, Cover, TagInfo, GENRE};
 use catalog_sync_core::store::{JobKind, JobStatus, Store};
 use catalog_sync_testkit::audio::{tiny_m4a, tiny_mp3, tiny_opus};
 use catalog_sync_testkit::{ServerConfig, TestImage, TestServer};
@@ -90,6 +90,31 @@ fn tags_read_back_from_mp3_m4a_and_opus() {
     let mut f = std::fs::File::open(dir.path().join("a.mp3")).unwrap();
     let mp3 = lofty::mpeg::MpegFile::read_from(&mut f, lofty::config::ParseOptions::new()).unwrap();
     assert_eq!(mp3.id3v2().unwrap().original_version(), lofty::id3::v2::Id3v2Version::V4);
+}
+
+#[test]
+fn the_probe_of_held_bytes_agrees_with_the_probe_of_the_file() {
+    // a small download's format is read from the bytes the transfer held (no trip to the disk)
+    let dir = tempfile::tempdir().unwrap();
+    let tagged_mp3 = dir.path().join("t.mp3");
+    std::fs::write(&tagged_mp3, tiny_mp3(20)).unwrap();
+    tag_file(&tagged_mp3, &info(), None).unwrap(); // an ID3v2 tag before the frames
+    let cases = [
+        ("a.mp3", tiny_mp3(20), true),
+        ("b.m4a", tiny_m4a(4_000), true),
+        ("c.opus", tiny_opus(5), true),
+        ("t.mp3", std::fs::read(&tagged_mp3).unwrap(), true),
+        ("d.mp3", b"x".to_vec(), false),
+        ("e.mp3", b"<html>not audio</html>".to_vec(), false),
+        ("f.mp3", tiny_mp3(20)[..40].to_vec(), false), // cut inside its first frame
+    ];
+    for (name, bytes, taggable_format) in cases {
+        let path = dir.path().join(format!("probe-{name}"));
+        std::fs::write(&path, &bytes).unwrap();
+        let (from_file, from_bytes) = (taggable(&path), taggable_bytes(&bytes));
+        assert_eq!(from_file.as_ref().ok(), from_bytes.as_ref().ok(), "{name}");
+        assert_eq!(from_file.is_ok(), taggable_format, "{name}: {from_file:?}");
+    }
 }
 
 fn feed(server: &TestServer, title: &str) -> Vec<u8> {
