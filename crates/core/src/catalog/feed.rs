@@ -20,7 +20,7 @@ use super::model::{Enclosure, ParsedItem, ParsedPlaylist, PlaylistFormat};
 use super::normalize::{normalize_feed_xml, NO_LINK};
 use super::podcast_ns::{self, FeedExtras};
 use super::repair::repair_feed_xml;
-use super::util::{non_empty, resolve_url, then};
+use super::util::{first_image, is_audio_video, is_image, non_empty, pick_enclosure, resolve_url, then};
 use super::ParseError;
 use feed_rs::model::{Entry, Feed, FeedType};
 use std::borrow::Cow;
@@ -39,20 +39,41 @@ const PARALLEL_SCAN_BYTES: usize = 64 * 1024;
 /// [`ParseError::Malformed`] (`malformed rss: ...`) when feed-rs rejects the document, e.g.
 /// truncated XML or mismatched tags; [`ParseError::NotAFeed`] when no feed root is found.
 pub fn parse_feed(text: impl Into<String>, source_url: &url::Url) -> Result<ParsedPlaylist, ParseError> {
+    parse_feed_with(text, source_url, true)
+}
+
+/// [`parse_feed`]; `fast`: plain RSS 2.0 may be read by [`super::rss_fast`] (tests compare
+/// both readings).
+pub(super) fn parse_feed_with(
+    text: impl Into<String>,
+    source_url: &url::Url,
+    fast: bool,
+) -> Result<ParsedPlaylist, ParseError> {
     let repaired = then(then(Cow::Owned(text.into()), repair_feed_xml), normalize_feed_xml);
     let repaired = Arc::new(repaired.into_owned()); // owned all along: no copy
+    // The extras pass reads the same text: on a big document it runs on the extras thread
+    // while this one parses (both only read `repaired`).
+    let mut beside = (repaired.len() >= PARALLEL_SCAN_BYTES)
+        .then(|| super::extras_thread::scan(repaired.clone(), source_url.clone()))
+        .flatten();
+    // plain RSS 2.0 is read by the `rss` crate, once the extras pass agrees it is plain
+    // (super::rss_fast); feed-rs reads the rest, and what the fast reading turns down
+    let mut extras = None;
+    let channel = (fast && super::rss_fast::may_be_plain(&repaired)).then(|| super::rss_fast::read(&repaired));
+    if let Some(channel) = channel.flatten() {
+        let scanned = beside.take().and_then(|result| result.recv().ok());
+        let extras = extras.insert(scanned.unwrap_or_else(|| podcast_ns::scan(&repaired, Some(source_url))));
+        if let Some(playlist) = super::rss_fast::convert(channel, extras, source_url) {
+            return Ok(playlist);
+        }
+    }
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(source_url.as_str()))
         .id_generator(|_, _, _| NO_ID.to_string())
         .timestamp_parser(super::timestamps::parse_timestamp)
         .build();
-    // The extras pass reads the same text: on a big document it runs on the extras thread
-    // while feed-rs parses here (both only read `repaired`).
-    let beside = (repaired.len() >= PARALLEL_SCAN_BYTES)
-        .then(|| super::extras_thread::scan(repaired.clone(), source_url.clone()))
-        .flatten();
     let parsed = parser.parse(repaired.as_bytes());
-    let extras = beside.and_then(|result| result.recv().ok());
+    let extras = extras.or_else(|| beside.and_then(|result| result.recv().ok()));
     let repaired = repaired.as_str();
     let feed = match parsed {
         Ok(feed) => feed,
@@ -243,9 +264,8 @@ fn entry_image<'a>(
     e: &Entry,
     extra: Option<&podcast_ns::ItemExtras>,
     base: &url::Url,
-    mut enclosures: impl Iterator<Item = &'a Enclosure>,
+    enclosures: impl Iterator<Item = &'a Enclosure>,
 ) -> Option<String> {
-    let is_image = |t: &str| t.trim().to_ascii_lowercase().starts_with("image/");
     extra
         .and_then(|x| x.itunes_image.clone().or_else(|| x.media_images.first().cloned()))
         .or_else(|| {
@@ -260,10 +280,9 @@ fn entry_image<'a>(
                 .filter_map(|c| c.url.as_ref().map(|u| u.as_str()));
             thumbnails.chain(typed).find_map(|u| resolve_url(Some(base), u))
         })
-        .or_else(|| {
-            enclosures.find(|enc| enc.mime_type.as_deref().is_some_and(is_image)).map(|enc| enc.url.clone())
-        })
+        .or_else(|| first_image(enclosures))
 }
+
 
 /// `<title>` (HTML titles as plain text: tags dropped, entities decoded once), else
 /// `dc:title`, else Media RSS `media:title`.
@@ -284,18 +303,6 @@ fn entry_title(e: &Entry, extra: Option<&podcast_ns::ItemExtras>) -> Option<Stri
         .or_else(|| extra.and_then(|x| x.media_title.clone()))
 }
 
-/// Whether the declared type is `audio/*` or `video/*`.
-fn is_audio_video(e: &Enclosure) -> bool {
-    e.mime_type.as_deref().is_some_and(|t| t.starts_with("audio/") || t.starts_with("video/"))
-}
-
-/// First audio/video enclosure, else the first one.
-fn pick_enclosure(mut v: Vec<Enclosure>) -> Option<Enclosure> {
-    match v.iter().position(is_audio_video) {
-        Some(i) => Some(v.swap_remove(i)),
-        None => v.into_iter().next(),
-    }
-}
 
 #[cfg(test)]
 mod tests {

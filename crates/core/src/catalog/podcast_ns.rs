@@ -15,6 +15,7 @@
 //! is returned (the caller only uses it when the item counts agree).
 
 use super::model::{AlternateEnclosure, Enclosure};
+use super::plain_rss::{ItemRead, PlainRss, Space};
 use super::util::{attr, non_empty, parse_duration, resolve_ref, resolve_url};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
@@ -73,6 +74,9 @@ pub struct FeedExtras {
     pub items: Vec<ItemExtras>,
     /// Whether the pass read the whole document without an XML error.
     pub complete: bool,
+    /// When the document is plain RSS 2.0 ([`super::plain_rss`]): notes per item
+    /// (`plain_rss::HAS_ITUNES_SUMMARY`, ...) in document order; `None` otherwise.
+    pub plain_rss: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -117,35 +121,37 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
     // An Atom entry's `<source>`: metadata of the feed the entry came from, not of the entry.
     let mut source_depth: Option<usize> = None;
     let mut capture: Option<(Capture, usize, String)> = None;
+    let mut plain = PlainRss::default();
     let mut depth = 0usize;
     loop {
         let (res, ev) = match reader.read_resolved_event() {
             Ok(x) => x,
             Err(_) => return out,
         };
-        let ns = match res {
+        // the namespace, and what the plain-RSS check calls it (prefixes aside)
+        let (ns, space) = match res {
             ResolveResult::Bound(n) => {
                 let n: &str = n.as_ref();
                 if PODCAST_NS.contains(&n) {
-                    Ns::Podcast
+                    (Ns::Podcast, Space::Podcast)
                 } else if n.eq_ignore_ascii_case(ITUNES_NS) {
-                    Ns::Itunes
+                    (Ns::Itunes, Space::Itunes)
                 } else if n == DC_NS {
-                    Ns::Dc
+                    (Ns::Dc, Space::Dc)
                 } else if n == MEDIA_NS {
-                    Ns::Media
+                    (Ns::Media, Space::Media)
                 } else {
-                    Ns::Other
+                    (Ns::Other, Space::of_uri(n))
                 }
             }
             ResolveResult::Unknown(p) => match p.as_str() {
-                "podcast" => Ns::Podcast,
-                "itunes" => Ns::Itunes,
-                "dc" => Ns::Dc,
-                "media" => Ns::Media,
-                _ => Ns::Other,
+                "podcast" => (Ns::Podcast, Space::Doubtful),
+                "itunes" => (Ns::Itunes, Space::Doubtful),
+                "dc" => (Ns::Dc, Space::Doubtful),
+                "media" => (Ns::Media, Space::Doubtful),
+                _ => (Ns::Other, Space::Doubtful),
             },
-            ResolveResult::Unbound => Ns::Other,
+            ResolveResult::Unbound => (Ns::Other, Space::None),
         };
         match ev {
             Event::Start(ref e) | Event::Empty(ref e) => {
@@ -208,6 +214,15 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                         }
                     }
                 }
+                if plain.wanted() {
+                    // a prefix bound to a namespace, or none and no namespace
+                    let space = match (e.name().prefix().is_some(), space) {
+                        (false, Space::None) => Space::None,
+                        (true, s) if s != Space::None => s,
+                        _ => Space::Doubtful,
+                    };
+                    plain.start(depth, space, local, e, empty);
+                }
                 if !empty {
                     bases.push(here);
                     depth += 1;
@@ -215,6 +230,14 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
             }
             Event::End(_) => {
                 depth = depth.saturating_sub(1);
+                plain.end(
+                    depth,
+                    out.items.last().map(|i| ItemRead {
+                        enclosure: !i.enclosures.is_empty(),
+                        duration: i.duration_secs.is_some(),
+                        itunes_image: i.itunes_image.is_some(),
+                    }),
+                );
                 if bases.len() > 1 {
                     bases.pop();
                 }
@@ -235,23 +258,32 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                     alt_depth = None;
                 }
             }
-            Event::Text(ref t) => {
+            Event::Text(ref t) if capture.is_some() || plain.wants_text() => {
+                let text = t.xml10_content();
+                plain.text(depth, &text);
                 if let Some(c) = capture.as_mut() {
-                    c.2.push_str(&t.xml10_content());
+                    c.2.push_str(&text);
                 }
             }
-            Event::CData(ref t) => {
+            Event::CData(ref t) if capture.is_some() || plain.wants_text() => {
+                let text = t.xml10_content();
+                plain.text(depth, &text);
                 if let Some(c) = capture.as_mut() {
-                    c.2.push_str(&t.xml10_content());
+                    c.2.push_str(&text);
                 }
             }
-            Event::GeneralRef(ref r) => {
+            Event::GeneralRef(ref r) if capture.is_some() || plain.wants_text() => {
+                let text = resolve_ref(r);
+                plain.text(depth, &text);
                 if let Some(c) = capture.as_mut() {
-                    c.2.push_str(&resolve_ref(r));
+                    c.2.push_str(&text);
                 }
             }
             Event::Eof => {
                 out.complete = true;
+                if plain.finish(depth, out.itunes_image.is_some()) {
+                    out.plain_rss = Some(plain.notes);
+                }
                 return out;
             }
             _ => {}

@@ -6,6 +6,8 @@ use std::borrow::Cow;
 
 use quick_xml::events::{BytesRef, BytesStart};
 
+use super::model::Enclosure;
+
 /// Trims `s`, returning `None` when nothing is left.
 pub(crate) fn non_empty(s: impl AsRef<str>) -> Option<String> {
     let t = s.as_ref().trim();
@@ -22,6 +24,29 @@ pub(crate) fn resolve_url(base: Option<&url::Url>, raw: &str) -> Option<String> 
     match url::Url::parse(raw) {
         Ok(u) => Some(u.into()), // the serialization itself, not a copy
         Err(_) => base.and_then(|b| b.join(raw).ok()).map(String::from),
+    }
+}
+
+/// Whether a declared media type is `image/*`.
+pub(crate) fn is_image(t: &str) -> bool {
+    t.trim().to_ascii_lowercase().starts_with("image/")
+}
+
+/// The URL of the first enclosure typed `image/*`.
+pub(crate) fn first_image<'a>(enclosures: impl IntoIterator<Item = &'a Enclosure>) -> Option<String> {
+    enclosures.into_iter().find(|enc| enc.mime_type.as_deref().is_some_and(is_image)).map(|enc| enc.url.clone())
+}
+
+/// Whether the declared type is `audio/*` or `video/*`.
+pub(crate) fn is_audio_video(e: &Enclosure) -> bool {
+    e.mime_type.as_deref().is_some_and(|t| t.starts_with("audio/") || t.starts_with("video/"))
+}
+
+/// First audio/video enclosure, else the first one.
+pub(crate) fn pick_enclosure(mut v: Vec<Enclosure>) -> Option<Enclosure> {
+    match v.iter().position(is_audio_video) {
+        Some(i) => Some(v.swap_remove(i)),
+        None => v.into_iter().next(),
     }
 }
 
