@@ -4,6 +4,7 @@
 //! decided by content, never by file extension ([`detect`]). [`parse_document`] is the one entry
 //! point: decode, detect, parse, then merge duplicate items ([`identity::merge_duplicates`]).
 
+mod canonical_url;
 pub mod detect;
 pub mod encoding;
 mod extras_thread;

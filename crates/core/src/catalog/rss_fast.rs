@@ -35,8 +35,7 @@ fn uses_namespace(text: &str, uri: &str) -> bool {
         let Some(name) = text[..at].strip_suffix(['"', '\'']).and_then(|t| t.trim_end().strip_suffix('=')) else {
             return false; // not an attribute's value
         };
-        let name = name.trim_end();
-        let name = &name[name.rfind(|c: char| c.is_whitespace() || c == '<').map_or(0, |i| i + 1)..];
+        let name = name.trim_end().rsplit(|c: char| c.is_whitespace() || c == '<').next().unwrap_or("");
         match name.strip_prefix("xmlns:") {
             Some(prefix) => memchr::memmem::find(text.as_bytes(), format!("<{prefix}:").as_bytes()).is_some(),
             None => true,
@@ -214,6 +213,9 @@ mod tests {
         for (channel, item) in cases {
             assert!(!same(&doc(channel, item), &b), "{channel} {item}: read fast");
         }
+        // Media RSS declared and used: not tried at all; declared only: tried
+        assert!(!may_be_plain(&doc("", "<media:thumbnail url=\"t.jpg\"/>")));
+        assert!(may_be_plain(&doc("", "")) && doc("", "").contains("search.yahoo.com/mrss"));
         // the order of <comments> and <link>: feed-rs takes the first as the page
         let comments_first = doc("", "").replace(
             "<link>https://example.com/1</link>",

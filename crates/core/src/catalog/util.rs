@@ -21,6 +21,9 @@ pub(crate) fn resolve_url(base: Option<&url::Url>, raw: &str) -> Option<String> 
     if raw.is_empty() {
         return None;
     }
+    if super::canonical_url::is_canonical_http_url(raw) {
+        return Some(raw.to_string()); // what parsing would write (most enclosure URLs)
+    }
     match url::Url::parse(raw) {
         Ok(u) => Some(u.into()), // the serialization itself, not a copy
         Err(_) => base.and_then(|b| b.join(raw).ok()).map(String::from),
