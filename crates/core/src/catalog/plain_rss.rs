@@ -105,9 +105,9 @@ pub(crate) struct PlainRss {
     /// Single-valued children seen in the open channel (outside items) and item.
     channel_seen: u32,
     item_seen: u32,
-    /// The open child of the channel or item (depth 2 or 3): its space and name, and whether
-    /// elements inside it are allowed.
-    child: Option<(Space, bool)>,
+    /// The open child of the channel or item (depth 2 or 3): whether elements inside it are
+    /// allowed.
+    child: Option<bool>,
     /// Inside a `<link>` child: whether it had text, and text that is not blank.
     link_text: Option<(bool, bool)>,
     /// Per item, in document order.
@@ -173,7 +173,7 @@ impl PlainRss {
             3 if self.in_item => self.item_child(space, local, e),
             _ => {
                 // inside a child of the channel or of an item
-                if self.child.is_some_and(|(_, inner_allowed)| !inner_allowed) {
+                if self.child == Some(false) {
                     self.fail();
                 }
             }
@@ -205,7 +205,7 @@ impl PlainRss {
             _ => 0,
         };
         // a channel text element holds text only
-        self.child = Some((space, once & (TITLE | DESCRIPTION | LINK) == 0));
+        self.child = Some(once & (TITLE | DESCRIPTION | LINK) == 0);
         if self.channel_seen & once != 0 {
             return self.fail();
         }
@@ -247,7 +247,7 @@ impl PlainRss {
             (Space::Itunes, "title") => ITUNES_TITLE,
             _ => 0,
         };
-        self.child = Some((space, space == Space::Podcast));
+        self.child = Some(space == Space::Podcast);
         if self.item_seen & once != 0 {
             return self.fail();
         }

@@ -4,7 +4,9 @@
 //! reason on the playlist; the other playlists go on. Up to `parallel_syncs` run at once;
 //! their documents are parsed one at a time on the engine's parse thread (`parse_lane`), and
 //! a document's items are written in one transaction with the response's validators and the
-//! end of the playlist's work item (`Store::finish_sync`), which rewrites only what changed.
+//! end of the playlist's work item (`Store::finish_sync`), which rewrites only what changed;
+//! one such commit a second is durable, the others are persisted by it or at the stage's end
+//! ([`DURABLE_EVERY`]).
 //! The document is then freed on the parse thread that allocated it (`parse_lane`).
 //! A pause stops claiming; playlists being fetched finish. A fetch uses the transfer settings:
 //! the `stall_timeout_ms` window, and up to `max_attempts` attempts for transient failures.
@@ -23,7 +25,8 @@ use tokio::task::JoinSet;
 use super::context::{Context, JobCtx};
 use super::error::EngineError;
 use super::events::Event;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::catalog::fetch::{fetch_document_conditional, Fetched, Validators};
 use crate::catalog::Document;
@@ -40,25 +43,58 @@ pub(super) async fn run(
     cx.plan_stage(job, stage, StageKind::Sync, move |s| s.scope_playlists(&scope)).await?;
 
     let mut workers = JoinSet::new();
+    let durable = Arc::new(DurableEvery::default());
     for _ in 0..cx.config().parallel_syncs.max(1) {
-        let (cx, ctx) = (cx.clone(), ctx.clone());
+        let (cx, ctx, durable) = (cx.clone(), ctx.clone(), durable.clone());
         workers.spawn(async move {
             while !ctx.stop.is_cancelled() {
                 let Some((playlist, _held)) = super::reaper::claim_work(&cx, job, stage).await? else {
                     break;
                 };
-                sync_one(&cx, &ctx, stage, playlist).await?;
+                sync_one(&cx, &ctx, stage, playlist, &durable).await?;
             }
             Ok::<(), EngineError>(())
         });
     }
-    while let Some(result) = workers.join_next().await {
-        result.map_err(|e| EngineError::Worker(e.to_string()))??;
+    let mut result = Ok(());
+    while let Some(ended) = workers.join_next().await {
+        result = result.and(ended.map_err(|e| EngineError::Worker(e.to_string())).and_then(|r| r));
     }
+    // what was synced is durable before the stage reports its counts
+    cx.blocking(|s| s.persist()).await?;
+    result?;
     cx.blocking(move |s| s.stage_counts(job, stage)).await
 }
 
-async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), EngineError> {
+/// How often a synced playlist's commit is durable: those between are committed without an
+/// fsync and persisted by the next durable one, or by the stage's end. A crash loses at most
+/// this much sync work, whole playlists of it, which the next run fetches again (nothing it
+/// queued for download: those writes are durable); a sync of a big catalog makes one fsync a
+/// second instead of one per feed.
+const DURABLE_EVERY: Duration = Duration::from_secs(1);
+
+/// When the stage's last durable sync commit was (see [`DURABLE_EVERY`]).
+struct DurableEvery(Mutex<Instant>);
+
+impl Default for DurableEvery {
+    fn default() -> Self {
+        DurableEvery(Mutex::new(Instant::now()))
+    }
+}
+
+impl DurableEvery {
+    /// Whether the next commit is to be durable (then the clock restarts).
+    fn next(&self) -> bool {
+        let mut last = self.0.lock().expect("durable clock");
+        let due = last.elapsed() >= DURABLE_EVERY;
+        if due {
+            *last = Instant::now();
+        }
+        due
+    }
+}
+
+async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64, durable: &DurableEvery) -> Result<(), EngineError> {
     let job = ctx.job;
     let (row, state, ytdlp) =
         cx.blocking(move |s| Ok((s.playlist(id)?, s.fetch_state(id)?, s.ytdlp_source(id)?))).await?;
@@ -91,8 +127,10 @@ async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), 
                 with_notes(format!("{} new of {}", out.new_items.len(), out.total), &notes)
             };
             let validators = (validators.etag, validators.last_modified);
-            let out =
-                cx.blocking(move |s| s.finish_sync((job, stage, id), shared, validators, line, now)).await;
+            let durable = durable.next();
+            let out = cx
+                .blocking(move |s| s.finish_sync((job, stage, id), shared, validators, line, (now, durable)))
+                .await;
             // freed where it was allocated (parse_lane); the writer let go of its reference
             cx.parse_lane.discard(doc);
             let out = out?;

@@ -204,6 +204,12 @@ impl Store {
         self.writer.run_blocking(false, f)
     }
 
+    /// Makes every commit before it durable: an empty durable commit (redb persists the
+    /// commits made without fsync before it). Errors: the database's.
+    pub(crate) fn persist(&self) -> Result<()> {
+        self.write(|_| Ok(()))
+    }
+
     /// As [`Store::write`] (durable) or [`Store::write_volatile`], awaited instead of blocking:
     /// for async hot paths, which then need no blocking-pool thread. `f` owns what it uses.
     /// The write is queued when this is called, so writes submitted one after another commit
