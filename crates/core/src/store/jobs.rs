@@ -25,6 +25,16 @@ pub(super) fn load_job(t: &impl ReadableTable<u64, super::codec::Row<JobRow>>, i
     t.get(id)?.map(|g| g.value()).ok_or_else(|| not_found(id))
 }
 
+/// The ids of the queued jobs, oldest first.
+fn queued_ids(index: &impl ReadableTable<(u8, u64), ()>) -> Result<Vec<u64>> {
+    let code = JobStatus::Queued.code();
+    let mut ids = Vec::new();
+    for entry in index.range((code, 0)..=(code, u64::MAX))? {
+        ids.push(entry?.0.value().1);
+    }
+    Ok(ids)
+}
+
 fn set_status(
     tx: &redb::WriteTransaction,
     id: u64,
@@ -125,22 +135,28 @@ impl Store {
     }
 
     /// Claims the oldest queued job whose kind passes `accept`: queued -> running and `runs`
-    /// incremented, as one compare-and-set. Returns `None` when nothing is claimable.
+    /// incremented, as one compare-and-set. Returns `None` when nothing is claimable, found
+    /// by a read: the engine asks on every turn of its driver, and a durable commit of
+    /// nothing would still cost an fsync each time.
     pub fn claim_next_job(
         &self,
         accept: impl Fn(&JobRow) -> bool + Send + 'static,
         now_ms: i64,
     ) -> Result<Option<u64>> {
-        self.write(move |tx| {
-            let queued: Vec<u64> = {
-                let index = tx.open_table(tables::JOB_STATUS_INDEX)?;
-                let code = JobStatus::Queued.code();
-                let mut ids = Vec::new();
-                for entry in index.range((code, 0)..=(code, u64::MAX))? {
-                    ids.push(entry?.0.value().1);
+        let any = self.read(|tx| {
+            let jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
+            for id in queued_ids(&tx.open_table(tables::JOB_STATUS_INDEX)?)? {
+                if accept(&load_job(&jobs, id)?) {
+                    return Ok(true);
                 }
-                ids
-            };
+            }
+            Ok(false)
+        })?;
+        if !any {
+            return Ok(None);
+        }
+        self.write(move |tx| {
+            let queued = queued_ids(&tx.open_table(tables::JOB_STATUS_INDEX)?)?;
             let mut jobs = tx.open_table(tables::JOB_ID_TO_JOB)?;
             for id in queued {
                 let mut row = load_job(&jobs, id)?;
@@ -399,9 +415,12 @@ mod tests {
         let a = store.create_job(JobKind::SyncOnly, &[StageKind::Sync], &[], 1).unwrap();
         let b = store.create_job(JobKind::DownloadOnly, &[StageKind::Download], &[2, 1], 2).unwrap();
         assert_eq!(store.claim_next_job(|_| true, 3).unwrap(), Some(a));
+        let commits = store.commits();
         assert_eq!(store.claim_next_job(|j| j.kind == JobKind::SyncOnly, 3).unwrap(), None);
+        assert_eq!(store.commits(), commits, "nothing to claim: nothing committed (no fsync)");
         assert_eq!(store.claim_next_job(|_| true, 3).unwrap(), Some(b));
         assert_eq!(store.claim_next_job(|_| true, 3).unwrap(), None);
+        assert_eq!(store.commits(), commits + 1);
         assert_eq!(store.job(b).unwrap().scope, vec![2, 1]);
         assert_eq!(store.jobs_with_status(JobStatus::Running).unwrap(), vec![a, b]);
     }
