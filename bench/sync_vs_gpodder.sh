@@ -45,6 +45,15 @@
 # gpo update 1.36 s, our re-sync 0.04-0.06 s (23-34x), 15.5-15.6 MB. perf there: parse thread
 # 49% of the samples (feed-rs 79% of it), store writer 26.5%, extras pass 18%; both cores ~78%
 # busy, so the wall time follows total CPU / 2.
+# Same machine (2026-12-03, later), plain RSS 2.0 read by the rss crate instead of feed-rs
+# (catalog/rss_fast.rs: 2.6 ms against 9.6 ms for one 315 KB feed of 1,000 items), URLs already
+# in canonical form kept as written, one durable sync commit a second, no durable commit of
+# nothing when no job is claimable: the sync alone (import + sync, 100 x 1,000, interleaved
+# runs) 1.30-1.49 s -> 0.83-1.10 s wall, CPU 2.0-2.4 -> 1.25-1.7 s, peak RSS 28 -> 23-24 MB. This
+# script, five runs on a host whose speed drifted by half between runs (our CPU for the same
+# work 1.47-2.14 s): gpo import 9.00-11.95 s, ours 0.99-1.44 s (7.4-9.9x), 22.9-23.4 MB; re-sync
+# 0.05-0.07 s (22-34x), 15.3-15.6 MB. The parse thread now waits on the store's writer (five
+# table inserts per new item, ~30 % of the CPU) as much as the writer on it.
 #
 # Usage: bench/sync_vs_gpodder.sh      FEEDS=100 EPISODES=1000 GPO=0 (skip gpodder) to change it.
 set -euo pipefail
