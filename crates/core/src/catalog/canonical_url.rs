@@ -24,7 +24,9 @@ pub(crate) fn is_canonical_http_url(s: &str) -> bool {
         Some((host, port)) => (host, Some(port)),
         None => (authority, None),
     };
-    host_is_canonical(host) && port.is_none_or(|p| port_is_canonical(p, default_port)) && tail_is_canonical(tail)
+    host_is_canonical(host)
+        && port.is_none_or(|p| port_is_canonical(p, default_port))
+        && tail_is_canonical(tail)
 }
 
 fn host_is_canonical(host: &str) -> bool {
@@ -70,7 +72,10 @@ fn tail_is_canonical(tail: &str) -> bool {
     let bytes = tail.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
         let plain = b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/?#".contains(&b);
-        let escape = b == b'%' && bytes.len() > i + 2 && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit();
+        let escape = b == b'%'
+            && bytes.len() > i + 2
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit();
         if !plain && !escape {
             return false;
         }

@@ -53,6 +53,7 @@ pub(super) fn parse_feed_with(
 ) -> Result<ParsedPlaylist, ParseError> {
     let repaired = then(then(Cow::Owned(text.into()), repair_feed_xml), normalize_feed_xml);
     let repaired = Arc::new(repaired.into_owned()); // owned all along: no copy
+
     // The extras pass reads the same text: on a big document it runs on the extras thread
     // while this one parses (both only read `repaired`).
     let mut beside = (repaired.len() >= PARALLEL_SCAN_BYTES)
@@ -61,7 +62,8 @@ pub(super) fn parse_feed_with(
     // plain RSS 2.0 is read by the `rss` crate, once the extras pass agrees it is plain
     // (super::rss_fast); feed-rs reads the rest, and what the fast reading turns down
     let mut extras = None;
-    let channel = (fast && super::rss_fast::may_be_plain(&repaired)).then(|| super::rss_fast::read(&repaired));
+    let channel =
+        (fast && super::rss_fast::may_be_plain(&repaired)).then(|| super::rss_fast::read(&repaired));
     if let Some(channel) = channel.flatten() {
         let scanned = beside.take().and_then(|result| result.recv().ok());
         let extras = extras.insert(scanned.unwrap_or_else(|| podcast_ns::scan(&repaired, Some(source_url))));
@@ -285,7 +287,6 @@ fn entry_image<'a>(
         .or_else(|| first_image(enclosures))
 }
 
-
 /// `<title>` (HTML titles as plain text: tags dropped, entities decoded once), else
 /// `dc:title`, else Media RSS `media:title`.
 fn entry_title(e: &Entry, extra: Option<&podcast_ns::ItemExtras>) -> Option<String> {
@@ -304,7 +305,6 @@ fn entry_title(e: &Entry, extra: Option<&podcast_ns::ItemExtras>) -> Option<Stri
         .or_else(|| e.media.iter().find_map(|m| m.title.as_ref().and_then(|t| non_empty(&t.content))))
         .or_else(|| extra.and_then(|x| x.media_title.clone()))
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -154,7 +154,10 @@ impl PlainRss {
         match depth {
             0 => {
                 let default_ns = e.attributes().flatten().any(|a| a.key.as_ref() == "xmlns");
-                if space != Space::None || local != "rss" || attr(e, "version").as_deref() != Some("2.0") || default_ns
+                if space != Space::None
+                    || local != "rss"
+                    || attr(e, "version").as_deref() != Some("2.0")
+                    || default_ns
                 {
                     self.fail();
                 }

@@ -17,7 +17,8 @@ use super::util::{first_image, non_empty, pick_enclosure, resolve_url};
 
 /// Namespaces whose elements make a document not plain (Media RSS, `wfw:`): a document that
 /// declares one of them and uses its prefix is left to feed-rs without a first try here.
-const NOT_PLAIN_NAMESPACES: [&str; 2] = ["http://search.yahoo.com/mrss/", "http://wellformedweb.org/CommentAPI/"];
+const NOT_PLAIN_NAMESPACES: [&str; 2] =
+    ["http://search.yahoo.com/mrss/", "http://wellformedweb.org/CommentAPI/"];
 
 /// Whether `text` may be plain RSS (a quick look before the `rss` crate is tried; the extras
 /// pass decides).
@@ -32,7 +33,8 @@ pub(super) fn may_be_plain(text: &str) -> bool {
 /// undecidable declaration counts as used.
 fn uses_namespace(text: &str, uri: &str) -> bool {
     memchr::memmem::find_iter(text.as_bytes(), uri.as_bytes()).any(|at| {
-        let Some(name) = text[..at].strip_suffix(['"', '\'']).and_then(|t| t.trim_end().strip_suffix('=')) else {
+        let Some(name) = text[..at].strip_suffix(['"', '\'']).and_then(|t| t.trim_end().strip_suffix('='))
+        else {
             return false; // not an attribute's value
         };
         let name = name.trim_end().rsplit(|c: char| c.is_whitespace() || c == '<').next().unwrap_or("");
@@ -50,7 +52,11 @@ pub(super) fn read(text: &str) -> Option<rss::Channel> {
 
 /// The playlist of `channel` (read by [`read`]) and the extras pass's view of the same text;
 /// `None` unless the pass found the document plain and both read the same items (module docs).
-pub(super) fn convert(channel: rss::Channel, extras: &mut FeedExtras, base: &url::Url) -> Option<ParsedPlaylist> {
+pub(super) fn convert(
+    channel: rss::Channel,
+    extras: &mut FeedExtras,
+    base: &url::Url,
+) -> Option<ParsedPlaylist> {
     let notes = extras.plain_rss.take()?;
     if channel.items.len() != extras.items.len() || notes.len() != extras.items.len() {
         return None;
@@ -228,7 +234,10 @@ mod tests {
             doc("", "").replace("<rss version=\"2.0\"", "<rss version=\"2.0\" xmlns=\"urn:default\""),
             doc("", "").replace("<rss version=\"2.0\"", "<rss version=\"0.92\""),
             doc("", "").replace("</item><item/>", "<item/>"),
-            doc("", "").replace("<itunes:duration>1:02</itunes:duration>", "<itunes:duration>soon</itunes:duration>"),
+            doc("", "").replace(
+                "<itunes:duration>1:02</itunes:duration>",
+                "<itunes:duration>soon</itunes:duration>",
+            ),
         ] {
             assert!(!same(&text, &b), "{text}");
         }
@@ -239,7 +248,8 @@ mod tests {
     fn every_plain_corpus_feed_reads_as_feed_rs_reads_it() {
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/feeds");
         let mut fast = 0;
-        let mut files: Vec<_> = std::fs::read_dir(&dir).expect("corpus").flatten().map(|e| e.path()).collect();
+        let mut files: Vec<_> =
+            std::fs::read_dir(&dir).expect("corpus").flatten().map(|e| e.path()).collect();
         files.sort();
         for path in files {
             let Ok(text) = crate::catalog::decode_xml(&std::fs::read(&path).unwrap()) else { continue };

@@ -37,7 +37,10 @@ pub(crate) fn is_image(t: &str) -> bool {
 
 /// The URL of the first enclosure typed `image/*`.
 pub(crate) fn first_image<'a>(enclosures: impl IntoIterator<Item = &'a Enclosure>) -> Option<String> {
-    enclosures.into_iter().find(|enc| enc.mime_type.as_deref().is_some_and(is_image)).map(|enc| enc.url.clone())
+    enclosures
+        .into_iter()
+        .find(|enc| enc.mime_type.as_deref().is_some_and(is_image))
+        .map(|enc| enc.url.clone())
 }
 
 /// Whether the declared type is `audio/*` or `video/*`.

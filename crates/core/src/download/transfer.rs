@@ -622,7 +622,8 @@ impl Attempt<'_> {
                     }
                     Ok::<_, TransferError>(held)
                 });
-                let held = done.await.map_err(|e| io_err("finalize", self.part)(std::io::Error::other(e)))??;
+                let held =
+                    done.await.map_err(|e| io_err("finalize", self.part)(std::io::Error::other(e)))??;
                 (size, hasher, held)
             }
             Some(coding) => {

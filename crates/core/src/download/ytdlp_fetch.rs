@@ -337,7 +337,15 @@ async fn place(work: &Path, dest: &Path, resumed_from: u64) -> Result<FetchedFil
             std::fs::create_dir_all(dir).map_err(step("create the folder of"))?;
         }
         std::fs::rename(&file, &target).map_err(step("rename"))?;
-        Ok(FetchedFile { path: target, size, sha256_hex, resumed_from, attempts: 1, content_type: None, held: None })
+        Ok(FetchedFile {
+            path: target,
+            size,
+            sha256_hex,
+            resumed_from,
+            attempts: 1,
+            content_type: None,
+            held: None,
+        })
     })
     .await
     .map_err(|e| YtDlpError::Io { what: "yt-dlp download".into(), source: std::io::Error::other(e) })?

@@ -94,7 +94,13 @@ impl DurableEvery {
     }
 }
 
-async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64, durable: &DurableEvery) -> Result<(), EngineError> {
+async fn sync_one(
+    cx: &Context,
+    ctx: &JobCtx,
+    stage: u8,
+    id: u64,
+    durable: &DurableEvery,
+) -> Result<(), EngineError> {
     let job = ctx.job;
     let (row, state, ytdlp) =
         cx.blocking(move |s| Ok((s.playlist(id)?, s.fetch_state(id)?, s.ytdlp_source(id)?))).await?;

@@ -7,7 +7,9 @@
 
 use catalog_sync_core::api::Api;
 use catalog_sync_core::config::Config;
-use catalog_sync_core::library::tags::{hash_file, tag_file, taggable, taggable_bytes, Cover, TagInfo, GENRE};
+use catalog_sync_core::library::tags::{
+    hash_file, tag_file, taggable, taggable_bytes, Cover, TagInfo, GENRE,
+};
 use catalog_sync_core::store::{JobKind, JobStatus, Store};
 use catalog_sync_testkit::audio::{tiny_m4a, tiny_mp3, tiny_opus};
 use catalog_sync_testkit::{ServerConfig, TestImage, TestServer};
