@@ -23,8 +23,14 @@ const NOT_PLAIN_NAMESPACES: [&str; 2] =
 /// Whether `text` may be plain RSS (a quick look before the `rss` crate is tried; the extras
 /// pass decides).
 pub(super) fn may_be_plain(text: &str) -> bool {
-    let head = &text.as_bytes()[..text.len().min(4096)];
-    memchr::memmem::find(head, b"<rss").is_some()
+    let Some((start, end)) = super::repair::root_start_tag(text) else { return false };
+    let root = &text[start..end];
+    let rss_2 = root.starts_with("<rss")
+        && root[4..].starts_with(char::is_whitespace)
+        && (root.contains("version=\"2.0\"") || root.contains("version='2.0'"))
+        && !root.contains("xmlns=");
+    rss_2
+        && memchr::memmem::find_iter(text.as_bytes(), b"<channel").nth(1).is_none()
         && memchr::memmem::find(text.as_bytes(), b"xml:base").is_none()
         && !NOT_PLAIN_NAMESPACES.iter().any(|ns| uses_namespace(text, ns))
 }
@@ -219,8 +225,11 @@ mod tests {
         for (channel, item) in cases {
             assert!(!same(&doc(channel, item), &b), "{channel} {item}: read fast");
         }
-        // Media RSS declared and used: not tried at all; declared only: tried
+        // Media RSS declared and used, another version, two channels: not tried at all;
+        // Media RSS declared only: tried
         assert!(!may_be_plain(&doc("", "<media:thumbnail url=\"t.jpg\"/>")));
+        assert!(!may_be_plain(&doc("", "").replace("version=\"2.0\"", "version=\"0.91\"")));
+        assert!(!may_be_plain(&doc("", "").replace("<item/>", "<item/></channel><channel>")));
         assert!(may_be_plain(&doc("", "")) && doc("", "").contains("search.yahoo.com/mrss"));
         // the order of <comments> and <link>: feed-rs takes the first as the page
         let comments_first = doc("", "").replace(
