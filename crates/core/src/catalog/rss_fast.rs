@@ -252,6 +252,36 @@ mod tests {
         }
     }
 
+    /// Broken copies of a plain feed (cut short, a byte range dropped or doubled, seeded) read
+    /// the same both ways, whichever reader takes them.
+    #[test]
+    fn broken_plain_feeds_read_as_feed_rs_reads_them() {
+        let b = base();
+        let text = doc("<itunes:image href=\"art.jpg\"/>", "<description>x &amp; y</description>");
+        assert!(same(&text, &b));
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut fast = 0;
+        for round in 0..400 {
+            let bytes = text.as_bytes();
+            let (at, len) = (next(bytes.len()), 1 + next(40));
+            let end = (at + len).min(bytes.len());
+            let broken = match round % 3 {
+                0 => bytes[..at].to_vec(),
+                1 => [&bytes[..at], &bytes[end..]].concat(),
+                _ => [&bytes[..end], &bytes[at..]].concat(),
+            };
+            let broken = String::from_utf8_lossy(&broken);
+            fast += usize::from(same(&broken, &b));
+        }
+        assert!(fast > 0, "some broken copies are still plain");
+    }
+
     /// Every corpus feed the fast path takes reads as feed-rs reads it.
     #[test]
     fn every_plain_corpus_feed_reads_as_feed_rs_reads_it() {
