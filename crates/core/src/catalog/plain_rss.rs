@@ -19,6 +19,10 @@
 //!   no element inside its children but inside Podcasting 2.0 ones (feed-rs reads a text
 //!   element's leading text, the `rss` crate all of it);
 //! - a `<link>` is never blank but not empty (feed-rs resolves blank text to the base URL);
+//! - no element name has two colons (feed-rs and the namespace-aware reader split it apart
+//!   differently), `content:encoded` is written so and bound to the content module (the `rss`
+//!   crate goes by the name, feed-rs by the namespace), and no element is in the RSS 1.0
+//!   namespace (feed-rs reads those as RSS elements);
 //! - what feed-rs reads from `itunes:image`, `itunes:duration` and `<enclosure>` is what the
 //!   extras pass read (its values win); `itunes:summary` and `itunes:title` are noted per
 //!   item ([`ItemNotes`]), for the reader to fall back to feed-rs when they would be used.
@@ -46,6 +50,8 @@ pub(super) enum Space {
 
 /// Atom 1.0.
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
+/// RSS 1.0.
+const RSS1_NS: &str = "http://purl.org/rss/1.0/";
 /// RSS `content:` module.
 const CONTENT_NS: &str = "http://purl.org/rss/1.0/modules/content/";
 /// Well-Formed Web comments (`wfw:commentRss`).
@@ -56,6 +62,8 @@ impl Space {
     pub(super) fn of_uri(uri: &str) -> Space {
         match uri {
             ATOM_NS => Space::Atom,
+            // feed-rs reads elements of the RSS 1.0 namespace as RSS ones, the `rss` crate not
+            RSS1_NS => Space::Doubtful,
             CONTENT_NS => Space::Content,
             WFW_NS => Space::Wfw,
             _ => Space::Other,
@@ -148,7 +156,9 @@ impl PlainRss {
     }
 
     fn open(&mut self, depth: usize, space: Space, local: &str, e: &BytesStart<'_>) {
-        if space == Space::Doubtful || e.attributes_raw().contains("xml:base") {
+        // a second colon in a name (`a:b:c`, broken markup): feed-rs names the element by its
+        // last part, the namespace-aware reader by all after the first
+        if space == Space::Doubtful || local.contains(':') || e.attributes_raw().contains("xml:base") {
             return self.fail();
         }
         match depth {
@@ -235,7 +245,10 @@ impl PlainRss {
                 self.item_seen |= ENCLOSURE;
                 0
             }
-            (Space::Content, "encoded") => ENCODED,
+            // the `rss` crate reads `content:encoded` by that name, feed-rs by namespace
+            (Space::Content, "encoded") if e.name().as_ref() == "content:encoded" => ENCODED,
+            (Space::Content, "encoded") => return self.fail(),
+            (_, "encoded") if e.name().as_ref() == "content:encoded" => return self.fail(),
             (Space::Dc, "creator") => DC_CREATOR,
             (Space::Dc, "date") => DC_DATE,
             (Space::Itunes, "image") => {

@@ -6,14 +6,15 @@
 //! from; what the extras pass read (enclosures, duration, images, numbers, `dc:title`,
 //! `dc:description`) is taken as it is. Where feed-rs would fall back on something this reader
 //! does not read (an item with no title but an `itunes:title`, no description but an
-//! `itunes:summary`, or an author written with an e-mail address, which feed-rs splits), or
-//! when the `rss` crate rejects the document or counts other items than the extras pass, the
-//! answer is `None` and feed-rs reads the document.
+//! `itunes:summary`, an author written with an e-mail address, which feed-rs splits, two
+//! image-typed enclosures and no other image, which feed-rs tells apart by its own type
+//! parser), or when the `rss` crate rejects the document or counts other items than the extras
+//! pass, the answer is `None` and feed-rs reads the document.
 
 use super::model::{ParsedItem, ParsedPlaylist, PlaylistFormat};
 use super::plain_rss::{HAS_ITUNES_SUMMARY, HAS_ITUNES_TITLE};
 use super::podcast_ns::{FeedExtras, ItemExtras};
-use super::util::{first_image, non_empty, pick_enclosure, resolve_url};
+use super::util::{first_image, is_image, non_empty, pick_enclosure, resolve_url};
 
 /// Namespaces whose elements make a document not plain (Media RSS, `wfw:`): a document that
 /// declares one of them and uses its prefix is left to feed-rs without a first try here.
@@ -105,9 +106,16 @@ fn author(item: &rss::Item) -> Option<&String> {
 fn feed_rs_reads_more(item: &rss::Item, extra: &ItemExtras, notes: u8) -> bool {
     let no_description = text(&item.description).is_none() && text(&item.content).is_none();
     let no_title = text(&item.title).is_none() && extra.dc_title.is_none();
+    // feed-rs's image of last resort is the first enclosure whose type its own parser reads
+    // as image/*, which may skip one the extras pass counts (`image/`): taken only when alone
+    let typed_image = |e: &&super::model::Enclosure| e.mime_type.as_deref().is_some_and(is_image);
+    let images_in_doubt = extra.itunes_image.is_none()
+        && extra.media_images.is_empty()
+        && extra.enclosures.iter().filter(typed_image).nth(1).is_some();
     (no_description && notes & HAS_ITUNES_SUMMARY != 0)
         || (no_title && notes & HAS_ITUNES_TITLE != 0)
         || author(item).is_some_and(|a| a.contains('@'))
+        || images_in_doubt
 }
 
 fn convert_item(item: rss::Item, extra: &mut ItemExtras, base: &url::Url) -> ParsedItem {
@@ -193,8 +201,22 @@ mod tests {
             ("<podcast:guid>x</podcast:guid>", "<itunes:image href=\"e.jpg\"/><description>d</description><itunes:summary>s</itunes:summary>"),
             ("", "<comments>https://example.com/c</comments><category>c</category>"),
             ("", "<description>has &lt;b&gt;markup&lt;/b&gt; &amp; &unknown;</description>"),
+            ("", "<enclosure url=\"a.jpg\" type=\"image/\"/>"),
+            ("", "<enclosure url=\"b.jpg\" type=\"IMAGE/JPEG\"/>"),
+            ("", "<enclosure url=\"c.jpg\" type=\" image/png \"/>"),
+            ("", "<enclosure url=\"d.jpg\" type=\"image/png; x=y\"/>"),
+            ("", "<enclosure url=\"e.jpg\" type=\"image\"/>"),
         ] {
             assert!(same(&doc(channel, item), &b), "{channel} {item}: not read fast");
+        }
+        // a comment inside a title: both join the text around it
+        assert!(same(&doc("", "").replace("<title>One</title>", "<title>a<!-- note -->b</title>"), &b));
+        // dates with space around them, on the strict path and on feed-rs's lenient one
+        for date in
+            ["\n Tue, 01 Dec 2026 10:00:00 GMT \n", " 2026-12-01 10:00:00 ", "\t01 Dec 26 10:00 +0000 "]
+        {
+            let text = doc("", "").replace("Tue, 01 Dec 2026 10:00:00 GMT", date);
+            assert!(same(&text, &b), "{date:?}");
         }
         let fast = parse_feed_with(doc("", ""), &b, true).unwrap();
         assert_eq!(fast.items.len(), 3);
@@ -209,6 +231,7 @@ mod tests {
         let cases = [
             ("", "<media:content url=\"m.mp4\" type=\"video/mp4\"/>"),
             ("", "<author>bob@example.com (Bob)</author>"),
+            ("", "<enclosure url=\"a.jpg\" type=\"image/\"/><enclosure url=\"b.png\" type=\"image/png\"/>"),
             ("", "<itunes:title>Only</itunes:title><title> </title>"),
             ("", "<link> </link>"),
             ("", "<description>a <b>bold</b> word</description>"),
@@ -247,6 +270,15 @@ mod tests {
                 "<itunes:duration>1:02</itunes:duration>",
                 "<itunes:duration>soon</itunes:duration>",
             ),
+            // content:encoded under another namespace, the content module under another prefix,
+            // an element of the RSS 1.0 namespace
+            doc("", "").replace("modules/content/", "modules/other/"),
+            doc("", "").replace("xmlns:content=", "xmlns:c=").replace("content:encoded", "c:encoded"),
+            doc("", "")
+                .replace("<item/>", "<item><r:title xmlns:r=\"http://purl.org/rss/1.0/\">t</r:title></item>"),
+            // a name broken into `itunes:im<itunes:image`: feed-rs reads an itunes:image
+            doc("", "")
+                .replace("<itunes:episode>", "<itunes:im<itunes:image href=\"x.jpg\"/><itunes:episode>"),
         ] {
             assert!(!same(&text, &b), "{text}");
         }
