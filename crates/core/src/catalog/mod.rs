@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod identity;
 pub mod m3u;
 pub mod model;
+mod namespaces;
 mod normalize;
 pub mod opml;
 mod plain_rss;

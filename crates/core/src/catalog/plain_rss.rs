@@ -29,47 +29,8 @@
 
 use quick_xml::events::BytesStart;
 
+use super::namespaces::Ns;
 use super::util::attr;
-
-/// Namespaces the check tells apart.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Space {
-    /// No prefix (RSS itself, or an undeclared default).
-    None,
-    Atom,
-    Media,
-    Wfw,
-    Content,
-    Dc,
-    Itunes,
-    Podcast,
-    Other,
-    /// No prefix in a default namespace, or an undeclared prefix: not plain.
-    Doubtful,
-}
-
-/// Atom 1.0.
-const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
-/// RSS 1.0.
-const RSS1_NS: &str = "http://purl.org/rss/1.0/";
-/// RSS `content:` module.
-const CONTENT_NS: &str = "http://purl.org/rss/1.0/modules/content/";
-/// Well-Formed Web comments (`wfw:commentRss`).
-const WFW_NS: &str = "http://wellformedweb.org/CommentAPI/";
-
-impl Space {
-    /// The space of a namespace URI the extras pass did not classify itself.
-    pub(super) fn of_uri(uri: &str) -> Space {
-        match uri {
-            ATOM_NS => Space::Atom,
-            // feed-rs reads elements of the RSS 1.0 namespace as RSS ones, the `rss` crate not
-            RSS1_NS => Space::Doubtful,
-            CONTENT_NS => Space::Content,
-            WFW_NS => Space::Wfw,
-            _ => Space::Other,
-        }
-    }
-}
 
 /// What an item has that the fast reader must not meet unprepared (bits).
 pub(crate) type ItemNotes = u8;
@@ -139,7 +100,7 @@ impl Default for PlainRss {
 
 impl PlainRss {
     /// An element opens at `depth` (the root at 0); `empty`: it closes at once (`<x/>`).
-    pub(super) fn start(&mut self, depth: usize, space: Space, local: &str, e: &BytesStart<'_>, empty: bool) {
+    pub(super) fn start(&mut self, depth: usize, space: Ns, local: &str, e: &BytesStart<'_>, empty: bool) {
         if !self.ok {
             return;
         }
@@ -155,16 +116,20 @@ impl PlainRss {
         }
     }
 
-    fn open(&mut self, depth: usize, space: Space, local: &str, e: &BytesStart<'_>) {
+    fn open(&mut self, depth: usize, space: Ns, local: &str, e: &BytesStart<'_>) {
         // a second colon in a name (`a:b:c`, broken markup): feed-rs names the element by its
         // last part, the namespace-aware reader by all after the first
-        if space == Space::Doubtful || local.contains(':') || e.attributes_raw().contains("xml:base") {
+        // feed-rs reads elements of the RSS 1.0 namespace as RSS ones, the `rss` crate not
+        if matches!(space, Ns::Doubtful | Ns::Rss1)
+            || local.contains(':')
+            || e.attributes_raw().contains("xml:base")
+        {
             return self.fail();
         }
         match depth {
             0 => {
                 let default_ns = e.attributes().flatten().any(|a| a.key.as_ref() == "xmlns");
-                if space != Space::None
+                if space != Ns::None
                     || local != "rss"
                     || attr(e, "version").as_deref() != Some("2.0")
                     || default_ns
@@ -173,13 +138,13 @@ impl PlainRss {
                 }
             }
             1 => match (space, local) {
-                (Space::None, "channel") => {
+                (Ns::None, "channel") => {
                     self.channels += 1;
                     if self.channels > 1 {
                         self.fail();
                     }
                 }
-                (Space::None, "item") => self.fail(),
+                (Ns::None, "item") => self.fail(),
                 _ => {}
             },
             2 => self.channel_child(space, local, e),
@@ -193,28 +158,28 @@ impl PlainRss {
         }
     }
 
-    fn channel_child(&mut self, space: Space, local: &str, e: &BytesStart<'_>) {
+    fn channel_child(&mut self, space: Ns, local: &str, e: &BytesStart<'_>) {
         let once = match (space, local) {
-            (Space::None, "item") => {
+            (Ns::None, "item") => {
                 self.in_item = true;
                 self.item_seen = 0;
                 self.child = None;
                 return;
             }
-            (Space::None, "title") => TITLE,
-            (Space::None, "description") => DESCRIPTION,
-            (Space::None, "link") => {
+            (Ns::None, "title") => TITLE,
+            (Ns::None, "description") => DESCRIPTION,
+            (Ns::None, "link") => {
                 self.link_text = Some((false, false));
                 LINK
             }
-            (Space::None, "image") => IMAGE,
-            (Space::Atom, "link") => {
+            (Ns::None, "image") => IMAGE,
+            (Ns::Atom, "link") => {
                 if attr(e, "rel").is_none_or(|r| r == "alternate") {
                     self.fail();
                 }
                 0
             }
-            (Space::Itunes, "image") => ITUNES_IMAGE,
+            (Ns::Itunes, "image") => ITUNES_IMAGE,
             _ => 0,
         };
         // a channel text element holds text only
@@ -225,45 +190,45 @@ impl PlainRss {
         self.channel_seen |= once;
     }
 
-    fn item_child(&mut self, space: Space, local: &str, e: &BytesStart<'_>) {
+    fn item_child(&mut self, space: Ns, local: &str, e: &BytesStart<'_>) {
         let once = match (space, local) {
-            (Space::None, "title") => TITLE,
-            (Space::None, "description") => DESCRIPTION,
-            (Space::None, "link") => {
+            (Ns::None, "title") => TITLE,
+            (Ns::None, "description") => DESCRIPTION,
+            (Ns::None, "link") => {
                 if attr(e, "rel").is_some() {
                     return self.fail();
                 }
                 self.link_text = Some((false, false));
                 LINK
             }
-            (Space::None, "guid") => GUID,
-            (Space::None, "pubDate") => PUB_DATE,
-            (Space::None, "author") => AUTHOR,
-            (Space::None, "comments") if self.item_seen & LINK == 0 => return self.fail(),
-            (Space::None, "updated") | (Space::Atom | Space::Media | Space::Wfw, _) => return self.fail(),
-            (Space::None, "enclosure") => {
+            (Ns::None, "guid") => GUID,
+            (Ns::None, "pubDate") => PUB_DATE,
+            (Ns::None, "author") => AUTHOR,
+            (Ns::None, "comments") if self.item_seen & LINK == 0 => return self.fail(),
+            (Ns::None, "updated") | (Ns::Atom | Ns::Media | Ns::Wfw, _) => return self.fail(),
+            (Ns::None, "enclosure") => {
                 self.item_seen |= ENCLOSURE;
                 0
             }
             // the `rss` crate reads `content:encoded` by that name, feed-rs by namespace
-            (Space::Content, "encoded") if e.name().as_ref() == "content:encoded" => ENCODED,
-            (Space::Content, "encoded") => return self.fail(),
+            (Ns::Content, "encoded") if e.name().as_ref() == "content:encoded" => ENCODED,
+            (Ns::Content, "encoded") => return self.fail(),
             (_, "encoded") if e.name().as_ref() == "content:encoded" => return self.fail(),
-            (Space::Dc, "creator") => DC_CREATOR,
-            (Space::Dc, "date") => DC_DATE,
-            (Space::Itunes, "image") => {
+            (Ns::Dc, "creator") => DC_CREATOR,
+            (Ns::Dc, "date") => DC_DATE,
+            (Ns::Itunes, "image") => {
                 self.item_seen |= ITUNES_IMAGE;
                 0
             }
-            (Space::Itunes, "duration") => {
+            (Ns::Itunes, "duration") => {
                 self.item_seen |= ITUNES_DURATION;
                 0
             }
-            (Space::Itunes, "summary") => ITUNES_SUMMARY,
-            (Space::Itunes, "title") => ITUNES_TITLE,
+            (Ns::Itunes, "summary") => ITUNES_SUMMARY,
+            (Ns::Itunes, "title") => ITUNES_TITLE,
             _ => 0,
         };
-        self.child = Some(space == Space::Podcast);
+        self.child = Some(space == Ns::Podcast);
         if self.item_seen & once != 0 {
             return self.fail();
         }

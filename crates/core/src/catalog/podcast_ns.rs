@@ -15,20 +15,15 @@
 //! is returned (the caller only uses it when the item counts agree).
 
 use super::model::{AlternateEnclosure, Enclosure};
-use super::plain_rss::{ItemRead, PlainRss, Space};
+use super::namespaces::Ns;
+use super::plain_rss::{ItemRead, PlainRss};
 use super::util::{attr, non_empty, parse_duration, resolve_ref, resolve_url};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 use std::rc::Rc;
 
-/// Podcasting 2.0 namespace URIs: current and legacy.
-pub const PODCAST_NS: [&str; 2] = [
-    "https://podcastindex.org/namespace/1.0",
-    "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md",
-];
-/// The iTunes podcast namespace (compared case-insensitively: some feeds uppercase it).
-pub const ITUNES_NS: &str = "http://www.itunes.com/dtds/podcast-1.0.dtd";
+pub use super::namespaces::{ITUNES_NS, PODCAST_NS};
 
 /// What the extra pass found for one item.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -80,20 +75,6 @@ pub struct FeedExtras {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Ns {
-    Podcast,
-    Itunes,
-    Dc,
-    Media,
-    Other,
-}
-
-/// Dublin Core elements 1.1.
-const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
-/// Media RSS.
-const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
-
-#[derive(Clone, Copy, PartialEq)]
 enum Capture {
     PodcastGuid,
     NewFeedUrl,
@@ -128,30 +109,11 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
             Ok(x) => x,
             Err(_) => return out,
         };
-        // the namespace, and what the plain-RSS check calls it (prefixes aside)
-        let (ns, space) = match res {
-            ResolveResult::Bound(n) => {
-                let n: &str = n.as_ref();
-                if PODCAST_NS.contains(&n) {
-                    (Ns::Podcast, Space::Podcast)
-                } else if n.eq_ignore_ascii_case(ITUNES_NS) {
-                    (Ns::Itunes, Space::Itunes)
-                } else if n == DC_NS {
-                    (Ns::Dc, Space::Dc)
-                } else if n == MEDIA_NS {
-                    (Ns::Media, Space::Media)
-                } else {
-                    (Ns::Other, Space::of_uri(n))
-                }
-            }
-            ResolveResult::Unknown(p) => match p.as_str() {
-                "podcast" => (Ns::Podcast, Space::Doubtful),
-                "itunes" => (Ns::Itunes, Space::Doubtful),
-                "dc" => (Ns::Dc, Space::Doubtful),
-                "media" => (Ns::Media, Space::Doubtful),
-                _ => (Ns::Other, Space::Doubtful),
-            },
-            ResolveResult::Unbound => (Ns::Other, Space::None),
+        // the namespace (an undeclared `itunes:` counts as iTunes), and whether it was declared
+        let (ns, declared) = match res {
+            ResolveResult::Bound(n) => (Ns::of_uri(n.as_ref()), true),
+            ResolveResult::Unknown(p) => (Ns::of_prefix(p.as_str()), false),
+            ResolveResult::Unbound => (Ns::None, true),
         };
         match ev {
             Event::Start(ref e) | Event::Empty(ref e) => {
@@ -161,7 +123,7 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                 let local: &str = local.as_ref();
                 if item_depth.is_some()
                     && source_depth.is_none()
-                    && ns == Ns::Other
+                    && !ns.is_extension()
                     && local == "source"
                     && !empty
                 {
@@ -180,7 +142,9 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                     );
                     if ns == Ns::Podcast && local == "liveItem" && !empty {
                         live_depth = Some(depth);
-                    } else if (local == "item" || local == "entry") && ns == Ns::Other && item_depth.is_none()
+                    } else if (local == "item" || local == "entry")
+                        && !ns.is_extension()
+                        && item_depth.is_none()
                     {
                         out.items.push(ItemExtras {
                             about: attr(e, "rdf:about").and_then(non_empty),
@@ -201,8 +165,9 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                             (Ns::Dc, "title", true) => Some(Capture::DcTitle),
                             (Ns::Dc, "description", true) => Some(Capture::DcDescription),
                             (Ns::Media, "title", true) => Some(Capture::MediaTitle),
-                            (Ns::Other, "link", true)
-                                if attr(e, "rel").is_some_and(|r| r.trim() == "enclosure")
+                            (n, "link", true)
+                                if !n.is_extension()
+                                    && attr(e, "rel").is_some_and(|r| r.trim() == "enclosure")
                                     && attr(e, "href").is_none() =>
                             {
                                 Some(Capture::LinkEnclosure)
@@ -216,10 +181,10 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                 }
                 if plain.wanted() {
                     // a prefix bound to a namespace, or none and no namespace
-                    let space = match (e.name().prefix().is_some(), space) {
-                        (false, Space::None) => Space::None,
-                        (true, s) if s != Space::None => s,
-                        _ => Space::Doubtful,
+                    let space = match (declared, e.name().prefix().is_some(), ns) {
+                        (true, false, Ns::None) => Ns::None,
+                        (true, true, s) if s != Ns::None => s,
+                        _ => Ns::Doubtful,
                     };
                     plain.start(depth, space, local, e, empty);
                 }
@@ -326,7 +291,7 @@ fn handle_start(
     }
     let Some(item) = out.items.last_mut() else { return };
     match (ns, local) {
-        (Ns::Other, "enclosure") => {
+        (n, "enclosure") if !n.is_extension() => {
             if let Some(url) = attr(e, "url").and_then(|u| resolve_url(base, &u)) {
                 item.enclosures.push(Enclosure {
                     url,
@@ -336,7 +301,7 @@ fn handle_start(
             }
         }
         // RSS 2.0 items written with Atom-style `<link rel="enclosure" href=..>` (Podlove).
-        (Ns::Other, "link") if attr(e, "rel").is_some_and(|r| r.trim() == "enclosure") => {
+        (n, "link") if !n.is_extension() && attr(e, "rel").is_some_and(|r| r.trim() == "enclosure") => {
             if let Some(url) = attr(e, "href").and_then(|u| resolve_url(base, &u)) {
                 item.enclosures.push(Enclosure {
                     url,
