@@ -132,45 +132,30 @@ pub fn tag_file(path: &Path, info: &TagInfo, cover: Option<Cover<'_>>) -> Result
 /// Ogg Vorbis, Opus) and lofty parses it. Reads, never writes. Errors: [`TagError::Unparsable`]
 /// for any other file, [`TagError::Io`].
 pub fn taggable(path: &Path) -> Result<FileType, TagError> {
-    let reader = std::io::BufReader::new(File::open(path).map_err(io(path))?);
-    probe(reader).map_err(|e| e.at(path))
+    probe(std::io::BufReader::new(File::open(path).map_err(io(path))?), path)
 }
 
 /// [`taggable`] for a whole file's bytes held in memory (a small download), without the disk.
 /// Errors: [`TagError::Unparsable`].
 pub fn taggable_bytes(bytes: &[u8]) -> Result<FileType, TagError> {
-    probe(std::io::Cursor::new(bytes)).map_err(|e| e.at(Path::new("")))
+    probe(std::io::Cursor::new(bytes), Path::new(""))
 }
 
-/// What [`probe`] found wrong: the reader failed, or the bytes are not a tagged format.
-enum ProbeError {
-    Io(std::io::Error),
-    Unparsable(String),
-}
-
-impl ProbeError {
-    fn at(self, path: &Path) -> TagError {
-        match self {
-            ProbeError::Io(source) => TagError::Io { path: path.to_path_buf(), source },
-            ProbeError::Unparsable(reason) => TagError::Unparsable(reason),
-        }
-    }
-}
-
-/// The format of the file `reader` reads from its start (see [`taggable`]).
-fn probe<R: std::io::Read + Seek>(reader: R) -> Result<FileType, ProbeError> {
+/// The format of the file `reader` reads from its start (see [`taggable`]); `path` names it
+/// in errors.
+fn probe<R: std::io::Read + Seek>(reader: R, path: &Path) -> Result<FileType, TagError> {
     // `Probe::new`, not `Probe::open`: the latter starts from the name's extension and keeps
     // it when the bytes say nothing, and a file's name is no evidence of its format
     // MPEG frames must start the file or follow its ID3v2 tag (at most 2 bytes searched): a
     // frame sync somewhere in the first kilobyte (lofty's default) is found in most random bytes
     let probe = lofty::probe::Probe::new(reader).options(ParseOptions::new().max_junk_bytes(2));
-    let probe = probe.guess_file_type().map_err(ProbeError::Io)?;
+    let probe = probe.guess_file_type().map_err(io(path))?;
     let file_type = probe.file_type();
     let mut reader = probe.into_inner();
     match file_type {
         Some(t @ (FileType::Mpeg | FileType::Mp4 | FileType::Vorbis | FileType::Opus)) => {
             // read once, without writing: a file lofty cannot parse is never copied
-            reader.rewind().map_err(ProbeError::Io)?;
+            reader.rewind().map_err(io(path))?;
             let (r, options) = (&mut reader, ParseOptions::new());
             match t {
                 FileType::Mpeg => lofty::mpeg::MpegFile::read_from(r, options).map(drop),
@@ -178,13 +163,13 @@ fn probe<R: std::io::Read + Seek>(reader: R) -> Result<FileType, ProbeError> {
                 FileType::Vorbis => lofty::ogg::VorbisFile::read_from(r, options).map(drop),
                 _ => lofty::ogg::OpusFile::read_from(r, options).map(drop),
             }
-            .map_err(|e| ProbeError::Unparsable(e.to_string()))?;
+            .map_err(unparsable)?;
             Ok(t)
         }
-        Some(t) => Err(ProbeError::Unparsable(format!(
+        Some(t) => Err(TagError::Unparsable(format!(
             "{t:?} files are not tagged (MP3, MP4/M4A, Ogg Vorbis and Opus are)"
         ))),
-        None => Err(ProbeError::Unparsable("not an audio format lofty recognizes".into())),
+        None => Err(TagError::Unparsable("not an audio format lofty recognizes".into())),
     }
 }
 
