@@ -49,17 +49,53 @@ pub enum ItemKey {
 impl ItemKey {
     /// A stable, prefixed string form: `guid:<guid>`, `url:<url>` or `hash:<hex>`.
     pub fn as_string(&self) -> String {
+        self.to_string()
+    }
+
+    fn as_key_ref(&self) -> KeyRef<'_> {
         match self {
-            ItemKey::Guid(g) => format!("guid:{g}"),
-            ItemKey::EnclosureUrl(u) => format!("url:{u}"),
-            ItemKey::TitleDate(h) => format!("hash:{h}"),
+            ItemKey::Guid(g) => KeyRef::Guid(g),
+            ItemKey::EnclosureUrl(u) => KeyRef::EnclosureUrl(u),
+            ItemKey::TitleDate(h) => KeyRef::TitleDate(std::borrow::Cow::Borrowed(h)),
         }
     }
 }
 
 impl std::fmt::Display for ItemKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.as_string())
+        self.as_key_ref().fmt(f)
+    }
+}
+
+/// An [`ItemKey`] that borrows from its item instead of copying the guid or URL: what
+/// deduplication and the store's key need, one allocation less per item (none for a guid or
+/// URL key).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum KeyRef<'a> {
+    Guid(&'a str),
+    EnclosureUrl(&'a str),
+    /// Hex SHA-256 (module docs).
+    TitleDate(std::borrow::Cow<'a, str>),
+}
+
+impl KeyRef<'_> {
+    fn into_owned(self) -> ItemKey {
+        match self {
+            KeyRef::Guid(g) => ItemKey::Guid(g.to_string()),
+            KeyRef::EnclosureUrl(u) => ItemKey::EnclosureUrl(u.to_string()),
+            KeyRef::TitleDate(h) => ItemKey::TitleDate(h.into_owned()),
+        }
+    }
+}
+
+/// The prefixed form [`ItemKey::as_string`] documents.
+impl std::fmt::Display for KeyRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyRef::Guid(g) => write!(f, "guid:{g}"),
+            KeyRef::EnclosureUrl(u) => write!(f, "url:{u}"),
+            KeyRef::TitleDate(h) => write!(f, "hash:{h}"),
+        }
     }
 }
 
@@ -106,11 +142,16 @@ pub fn same_media(a_url: &str, a_len: Option<u64>, b_url: &str, b_len: Option<u6
 
 /// The identity key of `item`: guid, else enclosure URL, else a SHA-256 hash (module docs).
 pub fn item_key(item: &ParsedItem) -> ItemKey {
+    key_ref(item).into_owned()
+}
+
+/// [`item_key`], borrowed from `item`.
+pub(crate) fn key_ref(item: &ParsedItem) -> KeyRef<'_> {
     if let Some(g) = item.guid.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
-        return ItemKey::Guid(g.to_string());
+        return KeyRef::Guid(g);
     }
     if let Some(e) = item.enclosure.as_ref().filter(|e| !e.url.trim().is_empty()) {
-        return ItemKey::EnclosureUrl(e.url.trim().to_string());
+        return KeyRef::EnclosureUrl(e.url.trim());
     }
     let mut h = Sha256::new();
     if item.title.is_some() || item.published.is_some() {
@@ -123,7 +164,7 @@ pub fn item_key(item: &ParsedItem) -> ItemKey {
         h.update(b"\n");
         h.update(item.link.as_deref().unwrap_or("").as_bytes());
     }
-    ItemKey::TitleDate(hex::encode(h.finalize()))
+    KeyRef::TitleDate(std::borrow::Cow::Owned(hex::encode(h.finalize())))
 }
 
 /// Merges items with equal [`item_key`]s, keeping the first one's position; later duplicates
@@ -146,7 +187,13 @@ pub fn is_unidentifiable(item: &ParsedItem) -> bool {
 /// [`merge_duplicates`], first dropping [`is_unidentifiable`] items, plus one warning per
 /// folded key (`2 entries share the id "guid:x"; kept the first (newest) ...`) and one for the
 /// dropped items, for the sync report.
-pub fn merge_duplicates_reporting(items: Vec<ParsedItem>) -> (Vec<ParsedItem>, Vec<String>) {
+pub fn merge_duplicates_reporting(mut items: Vec<ParsedItem>) -> (Vec<ParsedItem>, Vec<String>) {
+    if nothing_to_fold(&items) {
+        // the usual feed: kept as it is, no key copied; a list collected in place of a bigger
+        // type (the rss crate's items) gives back what it does not use while it waits for the store
+        items.shrink_to_fit();
+        return (items, Vec::new());
+    }
     let mut out: Vec<ParsedItem> = Vec::with_capacity(items.len());
     let mut index: HashMap<ItemKey, usize> = HashMap::with_capacity(items.len());
     let mut counts: Vec<usize> = Vec::with_capacity(items.len()); // entries per kept item
@@ -192,6 +239,13 @@ pub fn merge_duplicates_reporting(items: Vec<ParsedItem>) -> (Vec<ParsedItem>, V
         ));
     }
     (out, warnings)
+}
+
+/// Whether every item of `items` is identifiable and has a key of its own: nothing for
+/// [`merge_duplicates_reporting`] to drop or fold.
+fn nothing_to_fold(items: &[ParsedItem]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    items.iter().all(|item| !is_unidentifiable(item) && seen.insert(key_ref(item)))
 }
 
 fn fill_gaps(into: &mut ParsedItem, from: ParsedItem) {
@@ -299,6 +353,42 @@ mod tests {
         for (warning, start) in warnings.iter().zip(expected) {
             assert!(warning.starts_with(start), "{warnings:?}");
         }
+    }
+
+    #[test]
+    fn the_borrowed_key_prints_as_the_owned_one() {
+        let mut text = item(None, None, None);
+        text.description = Some("x".into());
+        let items = [
+            item(Some(" g "), Some("u"), None),
+            item(None, Some(" u "), None),
+            item(None, None, Some("t")),
+            text,
+        ];
+        for it in &items {
+            assert_eq!(key_ref(it).to_string(), item_key(it).as_string());
+            assert_eq!(key_ref(it).into_owned(), item_key(it));
+        }
+    }
+
+    #[test]
+    fn a_feed_with_nothing_to_fold_is_kept_as_it_is_and_any_shared_key_still_folds() {
+        let distinct =
+            vec![item(Some("a"), None, None), item(None, Some("u"), None), item(None, None, Some("t"))];
+        assert_eq!(merge_duplicates_reporting(distinct.clone()), (distinct, Vec::new()));
+        // keys equal once trimmed, by URL, by title hash: each found by the quick check too
+        let shared = [
+            [item(Some("a"), None, None), item(Some(" a"), None, Some("x"))],
+            [item(None, Some("u"), None), item(None, Some("u "), Some("x"))],
+            [item(None, None, Some("t")), item(None, None, Some("t"))],
+        ];
+        for pair in shared {
+            let (items, warnings) = merge_duplicates_reporting(pair.to_vec());
+            assert_eq!((items.len(), warnings.len()), (1, 1), "{warnings:?}");
+        }
+        let (items, warnings) =
+            merge_duplicates_reporting(vec![item(Some("a"), None, None), ParsedItem::default()]);
+        assert_eq!((items.len(), warnings.len()), (1, 1), "an empty item is still dropped");
     }
 
     #[test]

@@ -12,15 +12,15 @@
 //! downloaded twice.
 
 use super::{tables, FileRow, ItemRow, Result, Store, StoreError};
-use crate::catalog::identity::{item_key, ItemKey};
+use crate::catalog::identity::{key_ref, KeyRef};
 use crate::catalog::{ParsedItem, ParsedPlaylist};
 
 /// The store key of an item listed by playlist `playlist_id`: `url:<enclosure url>` (global),
 /// or `p<playlist_id>:guid:<guid>` / `p<playlist_id>:hash:<hex>` (per feed).
 pub fn scoped_key(playlist_id: u64, item: &ParsedItem) -> String {
-    match item_key(item) {
-        key @ ItemKey::EnclosureUrl(_) => key.as_string(),
-        key => format!("p{playlist_id}:{}", key.as_string()),
+    match key_ref(item) {
+        key @ KeyRef::EnclosureUrl(_) => key.to_string(),
+        key => format!("p{playlist_id}:{key}"),
     }
 }
 
@@ -179,6 +179,15 @@ mod tests {
             enclosure: Some(Enclosure { url: url.into(), length: None, mime_type: None }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_key_is_scoped_by_playlist_unless_it_is_the_enclosure_url() {
+        let hashed = ParsedItem { title: Some("t".into()), ..Default::default() };
+        let hash = crate::catalog::item_key(&hashed).as_string();
+        assert_eq!(scoped_key(7, &item(Some(" g "), "http://m/1.mp3", "One")), "p7:guid:g");
+        assert_eq!(scoped_key(7, &item(None, " http://m/1.mp3", "One")), "url:http://m/1.mp3");
+        assert_eq!(scoped_key(7, &hashed), format!("p7:{hash}"));
     }
 
     #[test]
