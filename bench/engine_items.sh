@@ -60,6 +60,19 @@
 # 16`) syscalls 432,107 -> 298,827, futex 85,693 -> 63,466, sched_yield 20,766 -> 12,272, openat
 # 22,438 -> 12,042, read 40,239 -> 239, lseek 30,003 -> 3; this script: run 2,674, download 2,959
 # items/s (a host whose speed drifted by half between runs).
+# Same machine (2026-12-03, a later stop), no change to the engine: run 3,215, download 3,448
+# items/s, 26.7-28.3 MB; the bare file system (python, as above) 10,251 files/s at that moment,
+# 4,083-4,380 two hours earlier. `perf sched` of `download -j 16`: the store's writer is the
+# bottleneck, busy ~95% of the run (1.46 s running, 0.58 s runnable, 1.37 s waiting for the disk:
+# ~1,600 redb fdatasyncs and ~1,900 folder fsyncs per 10,000 items, queued behind the
+# downloaders' 10,000 file fsyncs), asleep only 0.15 s. Tried there and not kept (interleaved
+# runs): folder fsyncs on a thread of their own ahead of the writer (no gain: the device
+# serialises flushes; with an unbounded hand-off the folder batches shrank, 1,900 -> 6,100
+# fsyncs), the writer waiting 1 ms for more writes before a durable commit (CPU -10%, wall the
+# same; 3 ms slower), one shared `syncfs` per group of small files instead of an fsync each
+# (no gain; python alone: 6,000-6,500 files/s against 9,800 with an fsync each, 16 threads),
+# `-j 32` or `-j 64` (within noise). With no file fsync at all (not a fix: a power cut could
+# then leave an empty file under its final name): download 4.5-4.8 -> 3.0-3.1 s.
 #
 # Usage: bench/engine_items.sh
 #   FEEDS=100 EPISODES=100 PARALLEL=16 to change it.

@@ -54,6 +54,15 @@
 # work 1.47-2.14 s): gpo import 9.00-11.95 s, ours 0.99-1.44 s (7.4-9.9x), 22.9-23.4 MB; re-sync
 # 0.05-0.07 s (22-34x), 15.3-15.6 MB. The parse thread now waits on the store's writer (five
 # table inserts per new item, ~30 % of the CPU) as much as the writer on it.
+# Same machine (2026-12-03, a later stop), item keys borrowed in deduplication and formatted once
+# for the store: sync alone (5 interleaved pairs) CPU 1.13-1.16 -> 1.11-1.13 s, +0.5 MB peak
+# RSS. This script, the same build, while the host was slow: 12.0x, 9.4x, 8.4x (gpo import
+# 12.17-12.62 s, ours 1.05-1.50 s, our CPU 1.62-2.21 s); later, the host fast: 11.1x, 10.6x
+# (gpo import 7.93-7.99 s, ours 0.72-0.75 s, CPU 1.09-1.12 s), 23.2 MB; re-sync 30-34x, 15.7 MB.
+# Tried there and not kept: mimalloc as the global allocator (sync 10-15% faster, but peak RSS
+# 94-102 MB; 32.5 MB with its purge delay at 0 and no eager commit, and then no gain), a fixed
+# mmap threshold of 1 or 4 MiB instead of 128 KiB (+3.5 / +12 MB, no clear gain), a redb cache
+# of 4 or 8 MiB instead of 2 (+2.5 / +6 MB, no clear gain).
 #
 # Usage: bench/sync_vs_gpodder.sh      FEEDS=100 EPISODES=1000 GPO=0 (skip gpodder) to change it.
 set -euo pipefail
