@@ -11,7 +11,7 @@ pub const ITUNES_NS: &str = "http://www.itunes.com/dtds/podcast-1.0.dtd";
 /// Dublin Core elements 1.1.
 const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
 /// Media RSS.
-const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
+pub(crate) const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
 /// Atom 1.0.
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 /// RSS 1.0.
@@ -19,7 +19,7 @@ const RSS1_NS: &str = "http://purl.org/rss/1.0/";
 /// RSS `content:` module.
 const CONTENT_NS: &str = "http://purl.org/rss/1.0/modules/content/";
 /// Well-Formed Web comments (`wfw:commentRss`).
-const WFW_NS: &str = "http://wellformedweb.org/CommentAPI/";
+pub(crate) const WFW_NS: &str = "http://wellformedweb.org/CommentAPI/";
 
 /// An element's namespace, as the extras pass and the plain-RSS check tell them apart.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

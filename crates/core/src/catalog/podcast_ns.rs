@@ -195,14 +195,16 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
             }
             Event::End(_) => {
                 depth = depth.saturating_sub(1);
-                plain.end(
-                    depth,
-                    out.items.last().map(|i| ItemRead {
-                        enclosure: !i.enclosures.is_empty(),
-                        duration: i.duration_secs.is_some(),
-                        itunes_image: i.itunes_image.is_some(),
-                    }),
-                );
+                if plain.wanted() {
+                    plain.end(
+                        depth,
+                        out.items.last().map(|i| ItemRead {
+                            enclosure: !i.enclosures.is_empty(),
+                            duration: i.duration_secs.is_some(),
+                            itunes_image: i.itunes_image.is_some(),
+                        }),
+                    );
+                }
                 if bases.len() > 1 {
                     bases.pop();
                 }
@@ -223,22 +225,10 @@ pub fn scan(text: &str, base: Option<&url::Url>) -> FeedExtras {
                     alt_depth = None;
                 }
             }
-            Event::Text(ref t) if capture.is_some() || plain.wants_text() => {
-                let text = t.xml10_content();
-                plain.text(depth, &text);
-                if let Some(c) = capture.as_mut() {
-                    c.2.push_str(&text);
-                }
-            }
-            Event::CData(ref t) if capture.is_some() || plain.wants_text() => {
-                let text = t.xml10_content();
-                plain.text(depth, &text);
-                if let Some(c) = capture.as_mut() {
-                    c.2.push_str(&text);
-                }
-            }
-            Event::GeneralRef(ref r) if capture.is_some() || plain.wants_text() => {
-                let text = resolve_ref(r);
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)
+                if capture.is_some() || plain.wants_text() =>
+            {
+                let text = character_data(&ev);
                 plain.text(depth, &text);
                 if let Some(c) = capture.as_mut() {
                     c.2.push_str(&text);
@@ -269,6 +259,17 @@ fn current_base(bases: &[Option<Rc<url::Url>>], e: &BytesStart<'_>) -> Option<Rc
             Err(_) => parent.as_ref().and_then(|p| p.join(b.trim()).ok()).map(Rc::new).or(parent),
         },
         None => parent,
+    }
+}
+
+/// The text an event carries: a text node, a CDATA section or an entity's replacement; empty
+/// for any other event.
+fn character_data<'a>(ev: &Event<'a>) -> std::borrow::Cow<'a, str> {
+    match ev {
+        Event::Text(t) => t.xml10_content(),
+        Event::CData(t) => t.xml10_content(),
+        Event::GeneralRef(r) => resolve_ref(r).into(),
+        _ => "".into(),
     }
 }
 

@@ -12,14 +12,14 @@
 //! pass, the answer is `None` and feed-rs reads the document.
 
 use super::model::{ParsedItem, ParsedPlaylist, PlaylistFormat};
+use super::namespaces::{MEDIA_NS, WFW_NS};
 use super::plain_rss::{HAS_ITUNES_SUMMARY, HAS_ITUNES_TITLE};
 use super::podcast_ns::{FeedExtras, ItemExtras};
 use super::util::{first_image, is_image, non_empty, pick_enclosure, resolve_url};
 
 /// Namespaces whose elements make a document not plain (Media RSS, `wfw:`): a document that
 /// declares one of them and uses its prefix is left to feed-rs without a first try here.
-const NOT_PLAIN_NAMESPACES: [&str; 2] =
-    ["http://search.yahoo.com/mrss/", "http://wellformedweb.org/CommentAPI/"];
+const NOT_PLAIN_NAMESPACES: [&str; 2] = [MEDIA_NS, WFW_NS];
 
 /// Whether `text` may be plain RSS (a quick look before the `rss` crate is tried; the extras
 /// pass decides).
@@ -97,6 +97,11 @@ fn text(t: &Option<String>) -> Option<String> {
     t.as_deref().and_then(non_empty)
 }
 
+/// Whether [`text`] would find nothing (without copying what it would find).
+fn blank(t: &Option<String>) -> bool {
+    t.as_deref().is_none_or(|s| s.trim().is_empty())
+}
+
 /// The `<author>`, else the first `dc:creator`.
 fn author(item: &rss::Item) -> Option<&String> {
     item.author.as_ref().or_else(|| item.dublin_core_ext.as_ref().and_then(|d| d.creators.first()))
@@ -104,8 +109,8 @@ fn author(item: &rss::Item) -> Option<&String> {
 
 /// Whether feed-rs would read this item from something this reader does not (module docs).
 fn feed_rs_reads_more(item: &rss::Item, extra: &ItemExtras, notes: u8) -> bool {
-    let no_description = text(&item.description).is_none() && text(&item.content).is_none();
-    let no_title = text(&item.title).is_none() && extra.dc_title.is_none();
+    let no_description = blank(&item.description) && blank(&item.content);
+    let no_title = blank(&item.title) && extra.dc_title.is_none();
     // feed-rs's image of last resort is the first enclosure whose type its own parser reads
     // as image/*, which may skip one the extras pass counts (`image/`): taken only when alone
     let typed_image = |e: &&super::model::Enclosure| e.mime_type.as_deref().is_some_and(is_image);
