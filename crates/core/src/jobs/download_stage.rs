@@ -14,10 +14,12 @@
 //! are written in one transaction, so an item is never fetched twice and a crash loses nothing.
 //! Resolvers claim up to `-j` items in one store write ([`next_claim`]); a downloader queues
 //! its file's write and hands the rest (awaiting that commit, tags, events) to the stage's
-//! finishing tasks ([`super::finishers`]), so the writer commits many items per fsync. The
-//! file's folder is fsynced by the writer too, once per batch, before the commit that records
-//! the file (`Store::finish_download_async`), so its name is durable before its row; a folder
-//! that cannot be fsynced fails the item, and a later run adopts the complete file.
+//! finishing tasks ([`super::finishers`]). That write is deferred (`Store::finish_download_async`):
+//! committed at once and made durable within the writer's window, many items per fsync, the
+//! file's folder fsynced by the writer before (once per durable commit), so its name is durable
+//! before its row. A crash before that leaves the item claimed and the file complete, which
+//! the next run adopts; a folder that cannot be fsynced fails the item (or, past its own
+//! commit, is logged).
 //!
 //! Pause (`stop`) ends claiming; transfers already running finish, queued ones go back to the
 //! store's queue. Cancel and shutdown (`abort`) end transfers at once; partial files stay for
@@ -174,8 +176,8 @@ fn transfer_options(cx: &Context) -> TransferOptions {
         deadline: Duration::from_millis(c.transfer_deadline_ms),
         bandwidth: cx.bandwidth.clone(),
         space: Some(cx.space.clone()),
-        // the store's writer fsyncs the folder before the commit that records the file
-        // (`Store::finish_download_async`), once for all the files of a batch
+        // the store's writer fsyncs the folder before the durable commit that persists the
+        // file's row (`Store::finish_download_async`), once for all the rows it persists
         sync_dir: false,
         hedge: (c.hedge_after_ms > 0).then(|| Hedge {
             min_silence: Duration::from_millis(c.hedge_after_ms),

@@ -2,12 +2,12 @@
 //! and renamed into place, its downloader queues the store write that records it and hands
 //! the rest to a finishing task: await that commit, release the item's name and claim, tag
 //! the file (`library::tag_item`), announce it. The downloader moves on to its next transfer
-//! at once, so the writer gathers more finished items into each durable commit (one fsync for
-//! all of them) instead of every downloader idling through its own.
+//! at once instead of idling through that commit.
 //!
-//! Nothing about crash safety changes: the file is complete under its final name before the
-//! write is queued, and the item stays running (claimed, held live) until that write commits,
-//! so a crash in between leaves a complete file that the next run records
+//! The file is complete under its final name before the write is queued, and the item stays
+//! running (claimed, held live) until that write commits. The write is a deferred one (durable
+//! within the writer's window, `store::deferred`), so a crash before it is durable leaves the
+//! item claimed and a complete file, which the next run records
 //! (`download_stage::adopt_completed_file`). At most `concurrency` finishing tasks run at
 //! once; a downloader that finds them all busy waits for one (backpressure). The stage ends
 //! only after every task it started ended ([`Finishers::finish`]), so a finished job's files

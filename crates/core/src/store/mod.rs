@@ -4,7 +4,8 @@
 //! calls them through `tokio::task::spawn_blocking` (see `jobs::runner`), or, on the hot paths,
 //! awaits the `_async` variants. Every write runs on one writer thread that batches concurrent
 //! writes into one transaction and one fsync ([`writer`]); a state change is durable when its
-//! method returns.
+//! method returns, except a downloaded file's row, durable within the writer's window
+//! ([`deferred`]: a crash before loses it whole, and the next run adopts the file).
 //!
 //! Aggregates live in their own modules: [`playlists`], [`items`] (items, membership and
 //! downloaded files), [`jobs`] (jobs, stages and stage work items), [`runs`] (attempts of a job
@@ -18,6 +19,7 @@
 mod codec;
 pub mod collections;
 pub mod commands;
+mod deferred;
 pub mod failures;
 pub mod history;
 pub mod items;
@@ -108,8 +110,9 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// A folder a write depends on could not be made durable: the folder of a file the
-    /// write records, fsynced by the writer before the commit ([`Store::finish_download_async`]).
-    /// The write did not commit.
+    /// write records, fsynced by the writer before the durable commit that persists it
+    /// ([`Store::finish_download_async`]), when that is the write's own commit. The write did
+    /// not commit.
     #[error("cannot make folder {dir} durable (open and fsync): {source}")]
     DirSync {
         /// The folder.

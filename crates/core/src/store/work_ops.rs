@@ -176,12 +176,16 @@ impl Store {
     }
 
     /// [`Store::finish_download_in`], queued on the writer when called (before any later
-    /// write of this thread); durable when the returned future resolves. `dir`: the folder
-    /// the file was renamed into, fsynced by the writer before this commit (once for every
-    /// write of its batch that names it), so the file's name is durable before the row that
-    /// records it; `None` when the caller already made it durable.
-    /// Errors: [`StoreError::DirSync`](super::StoreError::DirSync) when that fsync failed
-    /// (nothing is recorded); the work item's errors as [`Store::finish_stage_item`].
+    /// write of this thread); the returned future resolves once it is committed, and it is
+    /// durable within the writer's `DEFER_WINDOW_MS` (500 ms; a deferred write, see the
+    /// store's `deferred` module). A crash before that loses the write whole: the item stays claimed,
+    /// and the next run records the complete file it finds under its name. `dir`: the folder
+    /// the file was renamed into, fsynced by the writer before the durable commit (once for
+    /// every write it persists), so the file's name is durable before the row that records it;
+    /// `None` when the caller already made it durable.
+    /// Errors: [`StoreError::DirSync`](super::StoreError::DirSync) when that fsync failed in
+    /// the write's own batch (nothing is recorded); the work item's errors as
+    /// [`Store::finish_stage_item`].
     pub fn finish_download_async(
         &self,
         (job, stage, item_id): (u64, u8, u64),
@@ -190,7 +194,7 @@ impl Store {
         dir: Option<PathBuf>,
         now_ms: i64,
     ) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
-        self.writer.submit_after(true, dir, finish_download(job, stage, item_id, file, root, now_ms))
+        self.writer.submit_deferred(dir, finish_download(job, stage, item_id, file, root, now_ms))
     }
 
     /// [`Store::fail_download`], awaited; durable when it resolves.
