@@ -13,9 +13,12 @@
 #                       `catalog-sync sync` (fetches, parses and stores every feed), timed together.
 #   our re-sync         `catalog-sync sync` again, nothing changed: every feed answers 304.
 #
-# Printed per row: wall time, CPU (user + sys) and peak RSS, then our speed-up over gpo and
-# the goals of issue 18 (>= 10x faster than gpo on both rows, peak RSS <= 30 MB). When gpo
-# cannot be installed or run here, the script says why and still prints our rows.
+# ROUNDS rounds (default 3), each a fresh gpo home and a fresh catalog, the tools taking turns
+# so a drift of the host's speed hits both. Printed per row: the median round's wall time, its
+# CPU (user + sys) and peak RSS, and the range over the rounds; then our speed-up over gpo per
+# round and for the medians, and the goals of issue 18 (>= 10x faster than gpo on both rows,
+# peak RSS <= 30 MB). When gpo cannot be installed or run here, the script says why and still
+# prints our rows.
 # Not a test; the machine's load makes timings noisy.
 #
 # Figures (2026-12-02, release, quiet 2-core machine; gPodder from PyPI): gpo import 8.11-8.78 s,
@@ -68,13 +71,14 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 FEEDS=${FEEDS:-100} EPISODES=${EPISODES:-1000} GPO=${GPO:-1} GPO_LIMIT=${GPO_LIMIT:-$EPISODES}
+ROUNDS=${ROUNDS:-3}
 
 build
 RUN=$(mktemp -d -p "$OUT" syncgpo.XXXXXX)
 start_server "$RUN/server" --feeds "$FEEDS" --episodes "$EPISODES" --size 1
 echo "catalog: $FEEDS feeds x $EPISODES episodes = $((FEEDS * EPISODES)) items; server $BASE; work dir $RUN"
 
-ROWS=()   # "name|wall_s|cpu_s|rss_kb|exit"
+ROWS=()   # "name|wall_s|cpu_s|rss_kb|exit", one per row and round
 NOTES=()
 
 cpu_s() { awk -F': ' '/User time/{u = $2} /System time/{s = $2} END {printf "%.2f", u + s}' "$1"; }
@@ -87,10 +91,10 @@ row() { # row NAME TIMEFILE
 # write-back of the one before (gpo's SQLite database of 100,000 episodes, our catalog).
 settle() { sync; }
 
-run_gpo() {
-  [ "$GPO" = 1 ] || { NOTES+=("gpo: skipped (GPO=$GPO)"); return; }
-  ensure_pkg gpo gpodder || { NOTES+=("gpo: skipped: the Debian package gpodder could not be installed with apt-get"); return; }
-  local dir="$RUN/gpo"
+run_gpo() { # run_gpo ROUND
+  [ "$GPO" = 1 ] || { [ "$1" -gt 1 ] || NOTES+=("gpo: skipped (GPO=$GPO)"); return; }
+  ensure_pkg gpo gpodder || { NOTES+=("gpo: skipped: the Debian package gpodder could not be installed with apt-get"); GPO=0; return; }
+  local dir="$RUN/gpo-$1"
   mkdir -p "$dir/home" "$dir/files"
   # gpo keeps everything below GPODDER_HOME; HOME too, so nothing lands in the real home
   export GPODDER_HOME="$dir/home" GPODDER_DOWNLOAD_DIR="$dir/files"
@@ -106,11 +110,11 @@ run_gpo() {
   settle
   timed "$dir/update.time" env HOME="$dir" gpo update > "$dir/update.txt"
   row "gpo update" "$dir/update.time"
-  NOTES+=("gpo: limit.episodes=$GPO_LIMIT (gPodder's default is 200 per feed)")
+  [ "$1" -gt 1 ] || NOTES+=("gpo: limit.episodes=$GPO_LIMIT (gPodder's default is 200 per feed)")
 }
 
-run_ours() {
-  local dir="$RUN/catalog-sync"
+run_ours() { # run_ours ROUND
+  local dir="$RUN/catalog-sync-$1"
   catalog_env "$dir"
   settle
   timed "$dir/first.time" bash -c '"$1" -q import "$2" > /dev/null && "$1" -q sync' _ "$BIN/catalog-sync" "$OPML" > "$dir/first.txt"
@@ -120,26 +124,38 @@ run_ours() {
   row "our re-sync" "$dir/resync.time"
   local items
   items=$("$BIN/catalog-sync" list items 2>/dev/null | wc -l || true)
-  NOTES+=("catalog-sync: \`list items\` prints $items lines for $((FEEDS * EPISODES)) items")
+  [ "$1" -gt 1 ] || NOTES+=("catalog-sync: \`list items\` prints $items lines for $((FEEDS * EPISODES)) items")
 }
 
-run_gpo
-run_ours
+for round in $(seq "$ROUNDS"); do
+  run_gpo "$round"
+  run_ours "$round"
+done
+
+# walls NAME: that row's wall times, one per round, in round order
+walls() { for r in "${ROWS[@]}"; do IFS='|' read -r name wall _ <<< "$r"; if [ "$name" = "$1" ]; then echo "$wall"; fi; done; }
 
 echo
-printf '%-16s %9s %8s %12s\n' step wall_s cpu_s peak_rss_kb
+printf '%-16s %9s %8s %12s %16s\n' step wall_s cpu_s peak_rss_kb "wall range"
 declare -A WALL CPU
-for r in "${ROWS[@]}"; do
-  IFS='|' read -r name wall cpu rss _ <<< "$r"
+for name in "gpo import" "gpo update" "our first sync" "our re-sync"; do
+  # the median round by wall time
+  median=$(for r in "${ROWS[@]}"; do IFS='|' read -r n wall _ <<< "$r"; if [ "$n" = "$name" ]; then echo "$wall|$r"; fi; done \
+    | sort -t'|' -k1,1n | awk '{ rows[NR] = $0 } END { if (NR) print rows[int((NR + 1) / 2)] }')
+  [ -n "$median" ] || continue
+  IFS='|' read -r _ _ wall cpu rss _ <<< "$median"
   WALL[$name]=$wall CPU[$name]=$cpu
-  printf '%-16s %9s %8s %12s\n' "$name" "$wall" "$cpu" "$rss"
+  range=$(walls "$name" | sort -n | sed -n '1p;$p' | paste -sd- -)
+  printf '%-16s %9s %8s %12s %16s\n' "$name" "$wall" "$cpu" "$rss" "$range"
 done
 echo
+# ratios NUMERATOR DENOMINATOR: gpo's wall over ours, round by round
+ratios() { paste -d' ' <(walls "$1") <(walls "$2") | while read -r a b; do div "$a" "$b" 1; done | paste -sd' ' -; }
 if [ -n "${WALL[gpo import]:-}" ] && [ -n "${WALL[our first sync]:-}" ]; then
-  echo "first sync vs gpo import: $(div "${WALL[gpo import]}" "${WALL[our first sync]}" 1)x faster (wall), $(div "${CPU[gpo import]}" "${CPU[our first sync]}" 1)x less CPU; goal >= 10x"
+  echo "first sync vs gpo import: $(div "${WALL[gpo import]}" "${WALL[our first sync]}" 1)x faster (median wall; per round: $(ratios "gpo import" "our first sync")), $(div "${CPU[gpo import]}" "${CPU[our first sync]}" 1)x less CPU; goal >= 10x"
 fi
 if [ -n "${WALL[gpo update]:-}" ] && [ -n "${WALL[our re-sync]:-}" ]; then
-  echo "re-sync vs gpo update:    $(div "${WALL[gpo update]}" "${WALL[our re-sync]}" 1)x faster (wall), $(div "${CPU[gpo update]}" "${CPU[our re-sync]}" 1)x less CPU; goal >= 10x"
+  echo "re-sync vs gpo update:    $(div "${WALL[gpo update]}" "${WALL[our re-sync]}" 1)x faster (median wall; per round: $(ratios "gpo update" "our re-sync")), $(div "${CPU[gpo update]}" "${CPU[our re-sync]}" 1)x less CPU; goal >= 10x"
 fi
 echo "goal: peak RSS <= 30720 kB (30 MB) for both of our rows"
 for n in "${NOTES[@]}"; do echo "note: $n"; done
