@@ -318,7 +318,9 @@ impl Api {
 
     /// Begins shutdown and waits up to `wait` until the driver (or [`Api::run_until_idle`]) and
     /// every task of the engine have ended. Transfers end (partial files stay and resume next
-    /// time) and claimed work returns to the queue.
+    /// time) and claimed work returns to the queue. Every write acknowledged before it returns
+    /// is durable (the store's deferred writes too), even if the process then exits without
+    /// dropping the store (a desktop shell's exit).
     pub async fn shutdown(&self, wait: Duration) {
         use std::sync::atomic::Ordering::SeqCst;
         self.inner.shutdown.cancel();
@@ -335,6 +337,9 @@ impl Api {
             inner.art.settled().await;
         };
         let _ = tokio::time::timeout(wait, ended).await;
+        if let Err(e) = self.inner.store.submit(true, |_| Ok(())).await {
+            tracing::error!(error = %e, "cannot make the catalog's last writes durable at shutdown");
+        }
     }
 
     /// Runs the engine once until no job is running and none can be claimed (paused jobs wait),
