@@ -73,6 +73,20 @@
 # (no gain; python alone: 6,000-6,500 files/s against 9,800 with an fsync each, 16 threads),
 # `-j 32` or `-j 64` (within noise). With no file fsync at all (not a fix: a power cut could
 # then leave an empty file under its final name): download 4.5-4.8 -> 3.0-3.1 s.
+# Same machine (2026-12-03, the next stop): a downloaded file's row written as a deferred write
+# (store/deferred.rs: committed at once without fsync, made durable with its folder fsynced by
+# the next durable commit, at the latest 500 ms later; a crash before that leaves the item
+# claimed and its file complete, which the next run adopts): redb fdatasyncs per 10,000 items
+# ~1,600 -> a handful, folder fsyncs ~1,900 -> at most one per folder per durable commit.
+# `download -j 16` alone, interleaved: 3.92-4.30 s -> 2.55-3.23 s (3 pairs), the same as with
+# neither the commit's nor the folder's fsync at all (2.64-3.22 s): the writer no longer waits
+# for the disk. Later, the host slower (file-system floor 7,255 files/s): download 3.69-3.93 ->
+# 3.38-3.67 s (4 more pairs), `run -j 16` 3.49-6.21 -> 3.10-4.68 s (3 pairs); this script, fat
+# LTO, four runs: run 2,513-3,521, download 2,597-3,509 items/s, peak RSS 24.6-27.9 MB, store
+# 1,685 bytes/item (the same as before).
+# Tried there and not kept: the writer lingering 200 or 500 us for more writes before a commit
+# that need not be durable (batches 6,400 -> 2,600 or 1,900 per 10,000 items, user CPU -0.1 s,
+# wall within noise).
 #
 # Usage: bench/engine_items.sh
 #   FEEDS=100 EPISODES=100 PARALLEL=16 to change it.
