@@ -12,11 +12,11 @@ fn meta(store: &Store, name: &str) -> u64 {
 /// Holds the writer thread inside an operation until the returned sender is used, so
 /// what is submitted meanwhile queues up as one batch.
 fn hold_writer(
-    store: &Store,
+    writer: &super::Writer,
 ) -> (mpsc::Sender<()>, impl std::future::Future<Output = Result<(), StoreError>>) {
     let (release, wait) = mpsc::channel::<()>();
     let (entered_tx, entered) = mpsc::channel::<()>();
-    let held = store.submit(false, move |_| {
+    let held = writer.submit(false, move |_| {
         let _ = entered_tx.send(());
         let _ = wait.recv();
         Ok(())
@@ -28,7 +28,7 @@ fn hold_writer(
 #[tokio::test]
 async fn writes_queued_during_a_commit_share_the_next_transaction_and_keep_their_order() {
     let (_dir, store) = temp_store();
-    let (release, held) = hold_writer(&store);
+    let (release, held) = hold_writer(&store.writer);
     let before = store.commits();
     let writes: Vec<_> = (0..20).map(|_| store.submit(true, |tx| next_id(tx, "seq"))).collect();
     release.send(()).unwrap();
@@ -44,7 +44,7 @@ async fn writes_queued_during_a_commit_share_the_next_transaction_and_keep_their
 #[tokio::test]
 async fn a_failing_write_rolls_back_alone_and_the_rest_of_its_batch_commits() {
     let (_dir, store) = temp_store();
-    let (release, held) = hold_writer(&store);
+    let (release, held) = hold_writer(&store.writer);
     let a = store.submit(true, |tx| next_id(tx, "kept"));
     let b = store.submit(true, |tx| {
         next_id(tx, "kept")?;
@@ -64,7 +64,7 @@ async fn a_failing_write_rolls_back_alone_and_the_rest_of_its_batch_commits() {
 #[test]
 fn a_panicking_write_panics_its_caller_and_spares_the_others() {
     let (_dir, store) = temp_store();
-    let (release, held) = hold_writer(&store);
+    let (release, held) = hold_writer(&store.writer);
     let s = store.clone();
     let panicking = std::thread::spawn(move || {
         catch_unwind(AssertUnwindSafe(|| {
@@ -170,17 +170,7 @@ async fn deferred_writes_are_answered_at_once_and_the_next_durable_write_syncs_t
     // a folder that fails: logged for the earlier writes; a write of the durable batch
     // that waits for it is refused
     writer.submit_deferred(Some("/lib/bad".into()), |tx| next_id(tx, "n")).await.unwrap();
-    let (release, held) = {
-        let (release, wait) = mpsc::channel::<()>();
-        let (entered_tx, entered) = mpsc::channel::<()>();
-        let held = writer.submit(false, move |_| {
-            let _ = entered_tx.send(());
-            let _ = wait.recv();
-            Ok(())
-        });
-        entered.recv().unwrap();
-        (release, held)
-    };
+    let (release, held) = hold_writer(&writer);
     let refused = writer.submit_deferred(Some("/lib/bad".into()), |tx| next_id(tx, "n"));
     let durable = writer.submit(true, |tx| next_id(tx, "n"));
     release.send(()).unwrap();
@@ -226,7 +216,7 @@ async fn a_download_is_recorded_durably_only_once_its_folder_was_fsynced() {
     let file = |p: &str| FileRow { path: p.into(), size: 1, ..Default::default() };
     let gone = dir.path().join("no such folder");
     // in a batch that commits durably, with a write that must be durable now
-    let (release, held) = hold_writer(&store);
+    let (release, held) = hold_writer(&store.writer);
     let failed = store.finish_download_async((job, 0, 5), file("x/a.mp3"), None, Some(gone.clone()), 3);
     let durable = store.submit(true, |tx| next_id(tx, "n"));
     release.send(()).unwrap();
