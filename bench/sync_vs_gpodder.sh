@@ -66,8 +66,12 @@
 # 94-102 MB; 32.5 MB with its purge delay at 0 and no eager commit, and then no gain), a fixed
 # mmap threshold of 1 or 4 MiB instead of 128 KiB (+3.5 / +12 MB, no clear gain), a redb cache
 # of 4 or 8 MiB instead of 2 (+2.5 / +6 MB, no clear gain).
+# Same machine (2026-12-03, the next stop), no change to the sync; three rounds per run since
+# then: gpo import 9.76 s median (9.05-10.25), our first sync 0.85 s (0.82-0.96), 11.5x (10.7x,
+# 10.6x, 11.9x per round), 22.8 MB; gpo update 1.49 s, our re-sync 0.05 s, 29.8x, 15.7 MB. One
+# single-round run of the same build before had given 8.4x (ours 1.21 s, an outlier).
 #
-# Usage: bench/sync_vs_gpodder.sh      FEEDS=100 EPISODES=1000 GPO=0 (skip gpodder) to change it.
+# Usage: bench/sync_vs_gpodder.sh      FEEDS=100 EPISODES=1000 ROUNDS=3 GPO=0 (skip gpodder) to change it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 FEEDS=${FEEDS:-100} EPISODES=${EPISODES:-1000} GPO=${GPO:-1} GPO_LIMIT=${GPO_LIMIT:-$EPISODES}
