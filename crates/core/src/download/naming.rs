@@ -268,17 +268,23 @@ pub fn unique_path(root: &Path, rel: &Path, taken: impl Fn(&Path) -> bool) -> Re
     if !taken(&first) {
         return Ok(first);
     }
-    let name = first.file_name().and_then(|n| n.to_str()).unwrap_or("untitled").to_owned();
-    let (stem, ext) = split_ext(&name);
     for n in 2..=MAX_UNIQUE_TRIES {
-        let suffix = format!(" ({n})");
-        let budget = MAX_COMPONENT_BYTES.saturating_sub(suffix.len() + ext.len());
-        let candidate = first.with_file_name(format!("{}{suffix}{ext}", truncate_bytes(stem, budget)));
+        let candidate = numbered(&first, n);
         if !taken(&candidate) {
             return Ok(candidate);
         }
     }
     Err(NamingError::NoFreeName(first))
+}
+
+/// The `n`th name [`unique_path`] tries for `first` (n >= 2): ` (n)` inserted before the
+/// extension of the last component, the stem cut so it stays within [`MAX_COMPONENT_BYTES`].
+pub fn numbered(first: &Path, n: u32) -> PathBuf {
+    let name = first.file_name().and_then(|n| n.to_str()).unwrap_or("untitled");
+    let (stem, ext) = split_ext(name);
+    let suffix = format!(" ({n})");
+    let budget = MAX_COMPONENT_BYTES.saturating_sub(suffix.len() + ext.len());
+    first.with_file_name(format!("{}{suffix}{ext}", truncate_bytes(stem, budget)))
 }
 
 #[cfg(test)]
@@ -436,5 +442,8 @@ mod tests {
         let name = got.file_name().unwrap().to_str().unwrap();
         assert!(name.len() <= MAX_COMPONENT_BYTES && name.ends_with(" (2).mp3"), "{name}");
         assert!(matches!(unique_path(root, Path::new("x"), |_| true), Err(NamingError::NoFreeName(_))));
+        // the adoption check walks the same names
+        assert_eq!(numbered(Path::new("/lib/show/ep.mp3"), 3), PathBuf::from("/lib/show/ep (3).mp3"));
+        assert_eq!(numbered(Path::new("/lib/README"), 2), PathBuf::from("/lib/README (2)"));
     }
 }

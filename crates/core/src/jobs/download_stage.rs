@@ -52,7 +52,7 @@ use super::pools::{pool_split, WorkerLive};
 use super::reaper::{claim_works, ItemBeat, LiveWork};
 use super::throughput;
 use crate::download::hedge::Hedge;
-use crate::download::naming::{render_relative_path, safe_join, unique_path, NameVars};
+use crate::download::naming::{numbered, render_relative_path, safe_join, unique_path, NameVars};
 use crate::download::resolve::check::sha256_file;
 use crate::download::resolve::{Candidate, Cascade, DownloadFailed, Resolution, ResolveCtx, Walk};
 use crate::download::{inspect_part_blocking, part_path, PartState, TransferOptions, TransferProgress};
@@ -363,7 +363,10 @@ async fn resolve(shared: &Shared, live: &WorkerLive, item_id: u64) -> Result<Opt
         std::fs::symlink_metadata(abs).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
     });
     if !absent {
-        if let Some(outcome) = adopt_completed_file(shared, item_id, &rendered, &candidates[0]).await? {
+        let declared = item.enclosure.as_ref().and_then(|e| e.length).filter(|&len| len > 0);
+        if let Some(outcome) =
+            adopt_completed_file(shared, item_id, &rendered, &candidates[0], declared).await?
+        {
             cx.emit(Event::DownloadFinished { job: shared.ctx.job, item: item_id, title, outcome });
             shared.exporter.item_completed(item.playlist_id);
             live.end(false);
@@ -458,41 +461,95 @@ fn slash_path(rel: &Path) -> String {
     rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
+/// Most ` (n)` names [`adopt_completed_file`] looks at.
+const MAX_ADOPTED_SIBLINGS: u32 = 32;
+
 /// Records a complete file a crashed run left under the item's own name instead of fetching it
-/// again (and keeping a duplicate beside it as `name (2).ext`). A crash between the rename that
-/// ends a transfer and the store commit that records it leaves exactly that: `fetch_to_file`
-/// renames only a verified, fsynced part, so a file under a final name is complete. Adopted
-/// when the path the template renders for this item (no ` (n)` suffix) is a regular file that
-/// no item has recorded, no worker holds, and no `.part` sits beside; it is hashed and
-/// recorded with the first candidate's URL as its source, when it matches that candidate's
-/// declared length and `podcast:integrity` (if any). `rendered` is the template's path for
-/// the item. Returns the outcome, `None` when there is nothing to adopt.
+/// again (and keeping a duplicate beside it as `name (2).ext`). A crash before the store
+/// commit that records a transfer's file is durable leaves exactly that: `fetch_to_file`
+/// renames only a verified, fsynced part, so a file under a final name is complete. A file is
+/// adopted when it is a regular file that no item has recorded, no worker holds, and no `.part`
+/// sits beside; it is hashed and recorded with the first candidate's URL as its source, when
+/// it matches that candidate's declared length and `podcast:integrity` (if any). Where it is
+/// looked for:
+/// 1. when the feed declares the enclosure's length (`declared`, bytes): a file of exactly that
+///    size under the path the template renders for this item (`rendered`) or under the
+///    ` (n)` names the path choice gives next when that one is taken (`naming::unique_path`),
+///    up to the first free one. Same-titled items share these names, and the size tells
+///    their files apart;
+/// 2. else any such file under `rendered` (a feed's declared length is advisory, and often
+///    wrong).
+///
+/// Returns the outcome, `None` when there is nothing to adopt.
 async fn adopt_completed_file(
     shared: &Shared,
     item: u64,
     rendered: &Path,
     candidate: &Candidate,
+    declared: Option<u64>,
 ) -> Result<Option<ItemOutcome>, EngineError> {
-    let rel = slash_path(rendered);
-    let Ok(abs) = safe_join(&shared.cx.config().library, Path::new(&rel)) else {
-        return Ok(None);
+    let library = shared.cx.config().library.clone();
+    let Ok(first) = safe_join(&library, rendered) else { return Ok(None) };
+    if let Some(len) = declared {
+        for n in 1..=MAX_ADOPTED_SIBLINGS {
+            let abs = if n == 1 { first.clone() } else { numbered(&first, n) };
+            match adopt_at(shared, item, (&library, &abs), candidate, Some(len)).await? {
+                Adoption::Adopted(outcome) => return Ok(Some(outcome)),
+                Adoption::Free => break, // the path choice stops at the first free name
+                Adoption::NotThis => {}
+            }
+        }
+    }
+    match adopt_at(shared, item, (&library, &first), candidate, None).await? {
+        Adoption::Adopted(outcome) => Ok(Some(outcome)),
+        Adoption::Free | Adoption::NotThis => Ok(None),
+    }
+}
+
+/// What one name held for [`adopt_completed_file`].
+enum Adoption {
+    /// This item's file, now recorded.
+    Adopted(ItemOutcome),
+    /// Nothing under that name.
+    Free,
+    /// Something that is not (or may not be) this item's file.
+    NotThis,
+}
+
+/// Adopts the file at `abs` (under library root `library`) for `item` when it passes the checks
+/// of [`adopt_completed_file`] and, when `size` is given, has exactly that many bytes.
+async fn adopt_at(
+    shared: &Shared,
+    item: u64,
+    (library, abs): (&Path, &Path),
+    candidate: &Candidate,
+    size: Option<u64>,
+) -> Result<Adoption, EngineError> {
+    let meta = match std::fs::metadata(abs) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Adoption::Free),
+        Err(_) => return Ok(Adoption::NotThis),
     };
-    if !abs.is_file() || part_path(&abs).is_some_and(|p| p.exists()) || !shared.reserved.reserve(&rel) {
-        return Ok(None);
+    if !meta.is_file() || size.is_some_and(|len| len != meta.len()) {
+        return Ok(Adoption::NotThis);
+    }
+    let Ok(rel) = abs.strip_prefix(library).map(slash_path) else { return Ok(Adoption::NotThis) };
+    if part_path(abs).is_some_and(|p| p.exists()) || !shared.reserved.reserve(&rel) {
+        return Ok(Adoption::NotThis);
     }
     let probe = rel.clone();
     let adopted = async {
         if shared.cx.blocking(move |s| s.file_path_taken(&probe)).await? {
-            return Ok(None);
+            return Ok(Adoption::NotThis);
         }
-        let path = abs.clone();
+        let path = abs.to_path_buf();
         let hashed = tokio::task::spawn_blocking(move || sha256_file(&path))
             .await
             .map_err(|e| EngineError::Worker(e.to_string()))?;
-        let Ok((size, sha256)) = hashed else { return Ok(None) };
+        let Ok((size, sha256)) = hashed else { return Ok(Adoption::NotThis) };
         // a declared length or `podcast:integrity` the file does not match: not this episode's
-        if candidate.verify(&abs, size, &sha256, None).await.is_err() {
-            return Ok(None);
+        if candidate.verify(abs, size, &sha256, None).await.is_err() {
+            return Ok(Adoption::NotThis);
         }
         let (job, stage, now) = (shared.ctx.job, shared.stage, shared.cx.now());
         let row =
@@ -500,7 +557,7 @@ async fn adopt_completed_file(
         let dir = abs.parent().map(Path::to_path_buf); // its rename was a crashed run's
         shared.cx.store().finish_download_async((job, stage, item), row, None, dir, now).await?;
         tracing::info!(item, path = %rel, "recorded a complete file left by an interrupted run");
-        Ok(Some(ItemOutcome::Downloaded { path: rel.clone(), bytes: size, resumed_from: size }))
+        Ok(Adoption::Adopted(ItemOutcome::Downloaded { path: rel.clone(), bytes: size, resumed_from: size }))
     }
     .await;
     shared.reserved.release(&rel);

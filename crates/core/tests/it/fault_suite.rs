@@ -228,6 +228,55 @@ async fn a_complete_file_whose_record_was_lost_in_a_crash_is_recorded_not_fetche
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_titled_files_whose_records_were_lost_are_each_adopted_by_the_item_of_their_size() {
+    // three episodes with one title share a name: `Same.mp3`, `Same (2).mp3`, `Same (3).mp3`,
+    // given in whatever order the first run's workers took them; their declared lengths are
+    // right, and they tell the files apart once the records are lost
+    let server = TestServer::start(ServerConfig::default()).await.unwrap();
+    let media: Vec<_> = [10_000, 20_000, 30_000]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| server.add_media(&format!("/same/{i}.mp3"), n))
+        .collect();
+    let items: String = media
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            format!(
+                "<item><title>Same</title><guid>same-{i}</guid><enclosure url=\"{}\" length=\"{}\" \
+                 type=\"audio/mpeg\"/></item>",
+                m.url, m.size
+            )
+        })
+        .collect();
+    let xml = format!("<rss version=\"2.0\"><channel><title>Same</title>{items}</channel></rss>");
+    let feed = server.add_feed("/same/feed.xml", xml.into_bytes(), "application/rss+xml");
+    let first = Rig::new();
+    first.add(&feed);
+    assert_eq!(first.run(JobKind::SyncDownload, vec![]).await.1, JobStatus::Succeeded);
+    let on_disk = first.library_files();
+    assert_eq!(on_disk.len(), 3, "{on_disk:?}");
+
+    let second = Rig::new();
+    let p = second.add(&feed);
+    server.reset_stats();
+    let config = Config { library: first.library(), ..suite_config(&second) };
+    let job = second.engine_with(config.clone()).enqueue(JobKind::SyncDownload, vec![p]).await.unwrap();
+    assert_eq!(second.engine_with(config).run_queued().await.unwrap(), vec![(job, JobStatus::Succeeded)]);
+    let stats = server.stats();
+    let requests: u64 = media.iter().map(|m| stats.requests_for(m.url.path())).sum();
+    assert_eq!(requests, 0, "every file adopted, none fetched again: {:?}", stats.requests);
+    for entry in second.store.playlist_items(p).unwrap() {
+        let file = entry.file.expect("every item recorded");
+        let url = entry.item.enclosure.expect("an enclosure").url;
+        let m = media.iter().find(|m| m.url.as_str() == url).unwrap();
+        assert_eq!((file.size, file.sha256.as_str()), (m.size, m.sha256_hex.as_str()), "{url}: its own file");
+        assert_eq!(on_disk.get(&file.path), Some(&m.sha256_hex), "{file:?}");
+    }
+    assert_eq!(first.library_files().len(), 3, "no copy beside them");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feeds_that_fail_once_sync_on_a_retry_and_one_that_always_stalls_fails_alone() {
     let server = TestServer::start(ServerConfig::default()).await.unwrap();
     let rig = Rig::new();
