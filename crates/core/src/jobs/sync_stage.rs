@@ -4,9 +4,9 @@
 //! reason on the playlist; the other playlists go on. Up to `parallel_syncs` run at once;
 //! their documents are parsed one at a time on the engine's parse thread (`parse_lane`), and
 //! a document's items are written in one transaction with the response's validators and the
-//! end of the playlist's work item (`Store::finish_sync`), which rewrites only what changed;
-//! one such commit a second is durable, the others are persisted by it or at the stage's end
-//! ([`DURABLE_EVERY`]).
+//! end of the playlist's work item (`Store::finish_sync`), which rewrites only what changed:
+//! a deferred write, made durable by the store's writer within 500 ms (one fsync for many
+//! playlists) and at the stage's end at the latest.
 //! The document is then freed on the parse thread that allocated it (`parse_lane`).
 //! A pause stops claiming; playlists being fetched finish. A fetch uses the transfer settings:
 //! the `stall_timeout_ms` window, and up to `max_attempts` attempts for transient failures.
@@ -25,8 +25,7 @@ use tokio::task::JoinSet;
 use super::context::{Context, JobCtx};
 use super::error::EngineError;
 use super::events::Event;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::catalog::fetch::{fetch_document_conditional, Fetched, Validators};
 use crate::catalog::Document;
@@ -43,15 +42,14 @@ pub(super) async fn run(
     cx.plan_stage(job, stage, StageKind::Sync, move |s| s.scope_playlists(&scope)).await?;
 
     let mut workers = JoinSet::new();
-    let durable = Arc::new(DurableEvery::default());
     for _ in 0..cx.config().parallel_syncs.max(1) {
-        let (cx, ctx, durable) = (cx.clone(), ctx.clone(), durable.clone());
+        let (cx, ctx) = (cx.clone(), ctx.clone());
         workers.spawn(async move {
             while !ctx.stop.is_cancelled() {
                 let Some((playlist, _held)) = super::reaper::claim_work(&cx, job, stage).await? else {
                     break;
                 };
-                sync_one(&cx, &ctx, stage, playlist, &durable).await?;
+                sync_one(&cx, &ctx, stage, playlist).await?;
             }
             Ok::<(), EngineError>(())
         });
@@ -66,41 +64,7 @@ pub(super) async fn run(
     cx.blocking(move |s| s.stage_counts(job, stage)).await
 }
 
-/// How often a synced playlist's commit is durable: those between are committed without an
-/// fsync and persisted by the next durable one, or by the stage's end. A crash loses at most
-/// this much sync work, whole playlists of it, which the next run fetches again (nothing it
-/// queued for download: those writes are durable); a sync of a big catalog makes one fsync a
-/// second instead of one per feed.
-const DURABLE_EVERY: Duration = Duration::from_secs(1);
-
-/// When the stage's last durable sync commit was (see [`DURABLE_EVERY`]).
-struct DurableEvery(Mutex<Instant>);
-
-impl Default for DurableEvery {
-    fn default() -> Self {
-        DurableEvery(Mutex::new(Instant::now()))
-    }
-}
-
-impl DurableEvery {
-    /// Whether the next commit is to be durable (then the clock restarts).
-    fn next(&self) -> bool {
-        let mut last = self.0.lock().expect("durable clock");
-        let due = last.elapsed() >= DURABLE_EVERY;
-        if due {
-            *last = Instant::now();
-        }
-        due
-    }
-}
-
-async fn sync_one(
-    cx: &Context,
-    ctx: &JobCtx,
-    stage: u8,
-    id: u64,
-    durable: &DurableEvery,
-) -> Result<(), EngineError> {
+async fn sync_one(cx: &Context, ctx: &JobCtx, stage: u8, id: u64) -> Result<(), EngineError> {
     let job = ctx.job;
     let (row, state, ytdlp) =
         cx.blocking(move |s| Ok((s.playlist(id)?, s.fetch_state(id)?, s.ytdlp_source(id)?))).await?;
@@ -133,10 +97,11 @@ async fn sync_one(
                 with_notes(format!("{} new of {}", out.new_items.len(), out.total), &notes)
             };
             let validators = (validators.etag, validators.last_modified);
-            let durable = durable.next();
-            let out = cx
-                .blocking(move |s| s.finish_sync((job, stage, id), shared, validators, line, (now, durable)))
-                .await;
+            // a deferred write: a sync of a big catalog makes an fsync every 500 ms, not one per
+            // feed; a crash loses at most that much sync work, whole playlists of it, which the
+            // next run fetches again (nothing it queued for download: those writes are durable)
+            let out =
+                cx.blocking(move |s| s.finish_sync((job, stage, id), shared, validators, line, now)).await;
             // freed where it was allocated (parse_lane); the writer let go of its reference
             cx.parse_lane.discard(doc);
             let out = out?;

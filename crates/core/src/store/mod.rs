@@ -195,7 +195,7 @@ impl Store {
         &self,
         f: impl FnMut(&redb::WriteTransaction) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        self.writer.run_blocking(true, f)
+        self.writer.run_blocking(writer::Durability::Immediate, f)
     }
 
     /// As [`Store::write`], committed without fsync (`Durability::None`): for heartbeats,
@@ -204,7 +204,7 @@ impl Store {
         &self,
         f: impl FnMut(&redb::WriteTransaction) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        self.writer.run_blocking(false, f)
+        self.writer.run_blocking(writer::Durability::Volatile, f)
     }
 
     /// Makes every commit before it durable: an empty durable commit (redb persists the

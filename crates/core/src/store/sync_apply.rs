@@ -41,8 +41,9 @@ impl Store {
     /// came in, and ends the work item as done with the line `line` makes of the outcome. One
     /// commit per synced playlist instead of three, and no crash can leave the document
     /// stored without its validators or its work item.
-    /// `durable`: committed with an fsync, else without one ([`Store::write_volatile`]: the
-    /// next durable commit persists it, a crash before that loses it whole, never half).
+    /// A deferred write (the store's `deferred` module): committed without an fsync and durable
+    /// within the writer's `DEFER_WINDOW_MS`; a crash before that loses it whole, never half,
+    /// and the next run fetches the feed again (its validators went with it).
     /// Errors: as [`Store::apply_sync_shared`]; the work item's errors as
     /// [`Store::finish_stage_item`].
     pub fn finish_sync(
@@ -51,9 +52,9 @@ impl Store {
         doc: Arc<ParsedPlaylist>,
         (etag, last_modified): (Option<String>, Option<String>),
         line: impl Fn(&SyncOutcome) -> String + Send + 'static,
-        (now_ms, durable): (i64, bool),
+        now_ms: i64,
     ) -> Result<SyncOutcome> {
-        self.writer.run_blocking(durable, move |tx| {
+        self.writer.run_blocking(super::writer::Durability::Deferred, move |tx| {
             let out = apply(tx, id, &doc, now_ms)?;
             super::playlists::put_validators(tx, id, etag.as_deref(), last_modified.as_deref())?;
             super::writes::finish_work(tx, (job, stage, id), WorkEnd::done(line(&out)), now_ms)?;
@@ -271,7 +272,7 @@ mod tests {
         let validators = (Some("\"v1\"".to_string()), Some("Sat, 01 Jun 2024 12:00:00 GMT".to_string()));
         let before = store.commits();
         let line = |out: &super::SyncOutcome| format!("{} new of {}", out.new_items.len(), out.total);
-        let out = store.finish_sync((job, 0, p), doc.clone(), validators, line, (3, true)).unwrap();
+        let out = store.finish_sync((job, 0, p), doc.clone(), validators, line, 3).unwrap();
         assert_eq!(store.commits() - before, 1, "one transaction");
         assert_eq!((out.new_items.len(), out.total), (2, 2));
         assert_eq!(Arc::strong_count(&doc), 1, "the writer let go of the document");

@@ -8,7 +8,8 @@
 //! acknowledged durable write is on disk, and a crash leaves a prefix of the commits (redb
 //! persists commits in order). A third kind, [`Durability::Deferred`], is answered after a
 //! commit without fsync and made durable within the writer's window ([`super::deferred`]): a
-//! downloaded file's row, which the next run recovers from the disk if a crash loses it.
+//! downloaded file's row or a synced playlist, which the next run recovers (from the disk, or
+//! by fetching the feed again) if a crash loses it.
 //!
 //! Operations are `FnMut` so a batch can be re-run: when one fails (returns an error or
 //! panics), the transaction is aborted, that operation alone gets its error (a panic is
@@ -193,15 +194,14 @@ impl Writer {
         self.commits.load(Ordering::Relaxed)
     }
 
-    /// Runs `f` on the writer thread and waits for its commit (durable when `durable`), for
-    /// the store's synchronous methods. A panic in `f` is resumed here.
-    pub(super) fn run_blocking<T, F>(&self, durable: bool, f: F) -> Result<T>
+    /// Runs `f` on the writer thread and waits for its commit (as durable as `durability`
+    /// says), for the store's synchronous methods. A panic in `f` is resumed here.
+    pub(super) fn run_blocking<T, F>(&self, durability: Durability, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnMut(&redb::WriteTransaction) -> Result<T> + Send + 'static,
     {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let durability = Durability::from_durable(durable);
         self.enqueue(Typed::op(f, durability, None, Reply::Blocking(tx)));
         match rx.recv() {
             Ok(Ok(result)) => result,
