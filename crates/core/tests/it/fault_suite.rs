@@ -192,6 +192,17 @@ async fn permanent_failures_fail_their_item_once_with_the_reason_and_the_rest_co
     assert_eq!(job_row.stages[1].error.as_deref(), Some("2 of 5 items failed"));
 }
 
+/// A fresh catalog over `first`'s library, as if a crash had lost every record: `feed` added,
+/// synced and downloaded, which succeeds. Returns the catalog and the playlist's id.
+async fn with_records_lost(first: &Rig, feed: &url::Url) -> (Rig, u64) {
+    let second = Rig::new();
+    let p = second.add(feed);
+    let config = Config { library: first.library(), ..suite_config(&second) };
+    let job = second.engine_with(config.clone()).enqueue(JobKind::SyncDownload, vec![p]).await.unwrap();
+    assert_eq!(second.engine_with(config).run_queued().await.unwrap(), vec![(job, JobStatus::Succeeded)]);
+    (second, p)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_complete_file_whose_record_was_lost_in_a_crash_is_recorded_not_fetched_again() {
     // a crash between the rename that ends a transfer and the commit that records it leaves
@@ -207,12 +218,8 @@ async fn a_complete_file_whose_record_was_lost_in_a_crash_is_recorded_not_fetche
     let (busy, _) = on_disk.iter().next().unwrap();
     std::fs::write(first.library().join(format!("{busy}.part")), b"partial").unwrap();
 
-    let second = Rig::new();
-    let p = second.add(&feed);
     server.reset_stats();
-    let config = Config { library: first.library(), ..suite_config(&second) };
-    let job = second.engine_with(config.clone()).enqueue(JobKind::SyncDownload, vec![p]).await.unwrap();
-    assert_eq!(second.engine_with(config).run_queued().await.unwrap(), vec![(job, JobStatus::Succeeded)]);
+    let (second, p) = with_records_lost(&first, &feed).await;
     let stats = server.stats();
     let media_requests: u64 = server.manifest().values().map(|m| stats.requests_for(m.url.path())).sum();
     assert_eq!(media_requests, 1, "only the file with a part beside it is fetched: {:?}", stats.requests);
@@ -257,12 +264,8 @@ async fn same_titled_files_whose_records_were_lost_are_each_adopted_by_the_item_
     let on_disk = first.library_files();
     assert_eq!(on_disk.len(), 3, "{on_disk:?}");
 
-    let second = Rig::new();
-    let p = second.add(&feed);
     server.reset_stats();
-    let config = Config { library: first.library(), ..suite_config(&second) };
-    let job = second.engine_with(config.clone()).enqueue(JobKind::SyncDownload, vec![p]).await.unwrap();
-    assert_eq!(second.engine_with(config).run_queued().await.unwrap(), vec![(job, JobStatus::Succeeded)]);
+    let (second, p) = with_records_lost(&first, &feed).await;
     let stats = server.stats();
     let requests: u64 = media.iter().map(|m| stats.requests_for(m.url.path())).sum();
     assert_eq!(requests, 0, "every file adopted, none fetched again: {:?}", stats.requests);
