@@ -490,19 +490,25 @@ async fn adopt_completed_file(
 ) -> Result<Option<ItemOutcome>, EngineError> {
     let library = shared.cx.config().library.clone();
     let Ok(first) = safe_join(&library, rendered) else { return Ok(None) };
+    // step 2 looks at the template's name again only when step 1 passed it over for its size
+    let mut first_other_size = true;
     if let Some(len) = declared {
         for n in 1..=MAX_ADOPTED_SIBLINGS {
             let abs = if n == 1 { first.clone() } else { numbered(&first, n) };
             match adopt_at(shared, item, (&library, &abs), candidate, Some(len)).await? {
                 Adoption::Adopted(outcome) => return Ok(Some(outcome)),
                 Adoption::Free => break, // the path choice stops at the first free name
-                Adoption::NotThis => {}
+                Adoption::OtherSize => {}
+                Adoption::NotThis => first_other_size &= n > 1,
             }
         }
     }
+    if !first_other_size {
+        return Ok(None);
+    }
     match adopt_at(shared, item, (&library, &first), candidate, None).await? {
         Adoption::Adopted(outcome) => Ok(Some(outcome)),
-        Adoption::Free | Adoption::NotThis => Ok(None),
+        Adoption::Free | Adoption::OtherSize | Adoption::NotThis => Ok(None),
     }
 }
 
@@ -512,6 +518,8 @@ enum Adoption {
     Adopted(ItemOutcome),
     /// Nothing under that name.
     Free,
+    /// A regular file of another size than the one asked for.
+    OtherSize,
     /// Something that is not (or may not be) this item's file.
     NotThis,
 }
@@ -530,8 +538,11 @@ async fn adopt_at(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Adoption::Free),
         Err(_) => return Ok(Adoption::NotThis),
     };
-    if !meta.is_file() || size.is_some_and(|len| len != meta.len()) {
+    if !meta.is_file() {
         return Ok(Adoption::NotThis);
+    }
+    if size.is_some_and(|len| len != meta.len()) {
+        return Ok(Adoption::OtherSize);
     }
     let Ok(rel) = abs.strip_prefix(library).map(slash_path) else { return Ok(Adoption::NotThis) };
     if part_path(abs).is_some_and(|p| p.exists()) || !shared.reserved.reserve(&rel) {

@@ -18,8 +18,9 @@
 //! the ones queued before it: batching changes how often we commit, never what a write means.
 //!
 //! Two ways in: [`Writer::run_blocking`] for the store's synchronous methods (the caller's
-//! thread waits) and [`Writer::submit`] for async hot paths (claims, finishes), which needs no
-//! blocking-pool thread. Either way an operation owns what it uses (`'static`).
+//! thread waits) and [`Writer::submit`] / [`Writer::submit_deferred`] for async hot paths
+//! (claims, finished downloads), which need no blocking-pool thread. Either way an operation
+//! owns what it uses (`'static`).
 //!
 //! A deferred write that records a file just renamed into a folder names that folder
 //! ([`Writer::submit_deferred`]): the writer fsyncs it before the durable commit that persists
